@@ -1,0 +1,67 @@
+# Linli — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := wsgi.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test e2e test-pg lint setup setup-dev translations messages db demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+setup: $(VENV)/.runtime translations
+setup-dev: $(VENV)/.dev translations
+
+## Compile the catalogues (.po -> .mo).
+translations: $(VENV)/.runtime
+	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+
+## Re-extract strings and update both catalogues after changing user-facing text.
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k N_ -k lazy --no-location --sort-output \
+	  -o translations/messages.pot .
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+
+db: setup
+	$(BIN)/flask db upgrade
+
+demo: db
+	$(BIN)/flask demo --if-empty
+
+## Set everything up (venv, translations, migrations, demo data) and serve the portal.
+run: demo
+	$(BIN)/flask demo links
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## The whole suite on SQLite (browser tests too where Chromium is installed).
+test: setup-dev
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## Only the browser tests (Playwright driving Debian's chromium, phone-sized).
+e2e: setup-dev
+	$(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
+
+## The suite against PostgreSQL (browser tests excluded: they run on SQLite).
+test-pg: setup-dev
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q --ignore=tests/e2e $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(BIN)/ruff check .
+
+bench: setup-dev
+	$(BIN)/python bench/pages.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

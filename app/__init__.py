@@ -1,0 +1,64 @@
+"""Linli application factory."""
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Create and configure the app; overrides win over the config class."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    config_name = config_name or os.environ.get("LINLI_CONFIG", "development")
+    app.config.from_object(CONFIGS[config_name])
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production.")
+    if app.config["TRUST_PROXY_HOPS"]:
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
+                                                     "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+
+    from app.core import i18n
+
+    i18n.init_app(app)
+
+    from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
+    from app.accounts.services import load_user
+    from app.community import models as _community_models  # noqa: F401
+
+    login_manager.user_loader(load_user)
+    login_manager.login_message = i18n.lazy("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    from app.accounts import bp as accounts_bp
+    from app.community import bp as community_bp
+    from app.core import bp as core_bp
+    from app.core import security
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(community_bp)
+    security.init_app(app)
+
+    from app import cli
+
+    cli.init_app(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app

@@ -1,0 +1,134 @@
+"""Accounts, staff roles scoped per compound, household activation codes, consents."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.core.db import UTCDateTime, created_at_column, enum_column
+from app.core.timeutil import utcnow
+from app.extensions import db
+
+
+class Role(enum.Enum):
+    COMMITTEE = "committee"
+    PROPERTY_MANAGER = "property_manager"
+    CANTEEN_OPERATOR = "canteen_operator"
+    CLASSROOM_OPERATOR = "classroom_operator"
+    STREET_ADMIN = "street_admin"
+    CONTRACTOR = "contractor"
+
+
+class User(UserMixin, db.Model):
+    """A sign-in account (phone + password). Residents link to roster people."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(11), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on password change so other sessions of this account end.
+    session_version: Mapped[int] = mapped_column(default=1)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+
+    people = relationship("Person", back_populates="user")
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def compound_ids_for(self, *roles: Role) -> set[int]:
+        """Return the compounds where this user holds any of the roles (all roles if none)."""
+        return {g.compound_id for g in self.grants if not roles or g.role in roles}
+
+    def has_role(self, compound_id: int, *roles: Role) -> bool:
+        return compound_id in self.compound_ids_for(*roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.grants)
+
+
+class RoleGrant(db.Model):
+    __tablename__ = "role_grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "compound_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    compound = relationship("Compound")
+
+
+class ActivationCode(db.Model):
+    """A single-use household code; only its SHA-256 is stored."""
+
+    __tablename__ = "activation_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = created_at_column()
+
+    dwelling = relationship("Dwelling")
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class Consent(db.Model):
+    """What a person agreed to, and when (PIPL)."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(40))
+    version: Mapped[str] = mapped_column(sa.String(20))
+    granted_at: Mapped[datetime] = created_at_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessLog(db.Model):
+    """Who saw or changed personal data (e.g. an unmasked phone), and when."""
+
+    __tablename__ = "access_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target: Mapped[str] = mapped_column(sa.String(120), default="")
+    created_at: Mapped[datetime] = created_at_column()

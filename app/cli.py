@@ -1,0 +1,141 @@
+"""Command-line tools: one group per feature (flask compound|roster|staff|letters|demo)."""
+
+from pathlib import Path
+
+import click
+from flask import current_app, url_for
+from flask.cli import AppGroup
+
+from app.accounts import services as accounts
+from app.accounts.models import Role
+from app.community import services as community
+from app.core.errors import DomainError
+
+compound_cli = AppGroup("compound", help="Create and list compounds.")
+roster_cli = AppGroup("roster", help="Import and export a compound's roster.")
+staff_cli = AppGroup("staff", help="Create staff accounts with roles per compound.")
+letters_cli = AppGroup("letters", help="Issue household activation letters.")
+
+
+def _fail(exc: DomainError):
+    raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
+
+
+@compound_cli.command("create")
+@click.argument("name")
+@click.option("--district", default="", help="District (区).")
+@click.option("--street-office", default="", help="Street office (街道) that oversees it.")
+@click.option("--built", "year_built", type=click.IntRange(1900, 2100), help="Year built.")
+def compound_create(name, district, street_office, year_built):
+    """Create a compound NAME."""
+    try:
+        compound = community.create_compound(name, district=district,
+                                             street_office=street_office,
+                                             year_built=year_built)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Created compound {compound.id}: {compound.name}")
+
+
+@compound_cli.command("list")
+def compound_list():
+    """List compounds with their ids."""
+    from app.community.models import Compound
+    from app.extensions import db
+
+    for compound in db.session.scalars(db.select(Compound).order_by(Compound.id)):
+        click.echo(f"{compound.id}\t{compound.name}\t{compound.stage.value}")
+
+
+@roster_cli.command("import")
+@click.argument("compound")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; change nothing.")
+def roster_import(compound, file, dry_run):
+    """Import FILE (CSV or XLSX) into COMPOUND (its name or id)."""
+    try:
+        target = community.find_compound(compound)
+        summary = community.import_roster(target, file.read_bytes(), file.name, actor=None,
+                                          dry_run=dry_run)
+    except community.RosterRejected as exc:
+        for problem in exc.problems:
+            where = f"row {problem.row}: " if problem.row else ""
+            click.echo(where + (problem.message % problem.params), err=True)
+        raise click.ClickException(f"Nothing imported: {len(exc.problems)} problems.") from exc
+    except DomainError as exc:
+        _fail(exc)
+    verb = "Checked (dry run, nothing changed)" if dry_run else "Imported"
+    click.echo(f"{verb}: {summary.rows} rows, {summary.created} new, {summary.updated} updated, "
+               f"{summary.unchanged} unchanged, {summary.not_in_file} not in file.")
+
+
+@roster_cli.command("export")
+@click.argument("compound")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def roster_export(compound, file):
+    """Write COMPOUND's roster to FILE (.csv or .xlsx) in the import format."""
+    fmt = "csv" if file.suffix.lower() == ".csv" else "xlsx"
+    try:
+        target = community.find_compound(compound)
+    except DomainError as exc:
+        _fail(exc)
+    file.write_bytes(community.export_roster(target, fmt, actor=None))
+    click.echo(f"Wrote {file}")
+
+
+@staff_cli.command("create")
+@click.argument("phone")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="Role (repeatable).")
+@click.option("--compound", "compounds", multiple=True, required=True,
+              help="Compound name or id (repeatable); each role applies to each compound.")
+@click.password_option(help="Password (at least 8 characters); prompted if omitted.")
+def staff_create(phone, name, roles, compounds, password):
+    """Create (or extend) a staff account PHONE NAME with roles in compounds."""
+    try:
+        targets = [community.find_compound(c) for c in compounds]
+        grants = [(Role(r), c) for r in roles for c in targets]
+        user = accounts.create_staff(phone, name, password, grants)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Staff {user.name} ({user.phone}): " + ", ".join(
+        f"{g.role.value}@{g.compound_id}" for g in user.grants))
+
+
+@letters_cli.command("issue")
+@click.argument("compound")
+@click.option("--building", default="", help="Only this building.")
+@click.option("--all", "include_active", is_flag=True,
+              help="Also homes that already have an account.")
+@click.option("--limit", type=int, default=0, help="At most this many homes.")
+def letters_issue(compound, building, include_active, limit):
+    """Issue activation codes and print each home's link (old codes stop working)."""
+    try:
+        target = community.find_compound(compound)
+    except DomainError as exc:
+        _fail(exc)
+    dwellings = community.dwellings_for_letters(target, building=building,
+                                                only_missing=not include_active)
+    if limit:
+        dwellings = dwellings[:limit]
+    issued = accounts.issue_codes(dwellings, actor=None,
+                                  days=current_app.config["ACTIVATION_CODE_DAYS"])
+    for item in issued:
+        d = item.dwelling
+        click.echo(f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
+                   f"{public_url('accounts.activate', token=item.token)}")
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for printing outside a request (PUBLIC_BASE_URL or the dev server)."""
+    base = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
+    with current_app.test_request_context():
+        return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def init_app(app) -> None:
+    from app.community.demo import demo_cli
+
+    for group in (compound_cli, roster_cli, staff_cli, letters_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,169 @@
+"""Compounds, buildings, stairwell units, dwellings and the people in them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import UTCDateTime, created_at_column, enum_column
+from app.extensions import db
+
+
+class Stage(enum.Enum):
+    SURVEYING = "surveying"
+    PLANNED = "planned"
+    IN_CONSTRUCTION = "in_construction"
+    ACCEPTED = "accepted"
+    MANAGED = "managed"
+
+
+class ManagementMode(enum.Enum):
+    UNDECIDED = "undecided"
+    PROPERTY_COMPANY = "property_company"
+    SELF_GOVERNANCE = "self_governance"
+    STATE_FALLBACK = "state_fallback"
+
+
+class OwnerType(enum.Enum):
+    PERSON = "person"
+    INSTITUTION = "institution"
+    DEVELOPER = "developer"
+
+
+class Relation(enum.Enum):
+    OWNER = "owner"
+    TENANT = "tenant"
+
+
+class Compound(db.Model):
+    __tablename__ = "compounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    district: Mapped[str] = mapped_column(sa.String(60), default="")
+    street_office: Mapped[str] = mapped_column(sa.String(100), default="")
+    year_built: Mapped[int | None]
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage), default=Stage.SURVEYING)
+    survey_started_on: Mapped[date | None]
+    construction_started_on: Mapped[date | None]
+    accepted_on: Mapped[date | None]  # joint completion acceptance = handover date
+    management_mode: Mapped[ManagementMode] = mapped_column(
+        enum_column(ManagementMode), default=ManagementMode.UNDECIDED
+    )
+    management_start_on: Mapped[date | None]
+    created_at: Mapped[datetime] = created_at_column()
+
+    buildings: Mapped[list[Building]] = relationship(
+        back_populates="compound", order_by="Building.sort_key", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Compound {self.id} {self.name}>"
+
+
+class Building(db.Model):
+    __tablename__ = "buildings"
+    __table_args__ = (sa.UniqueConstraint("compound_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(20))
+    sort_key: Mapped[str] = mapped_column(sa.String(40), default="")
+
+    compound: Mapped[Compound] = relationship(back_populates="buildings")
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="building", order_by="Unit.sort_key", cascade="all, delete-orphan"
+    )
+
+
+class Unit(db.Model):
+    """A stairwell unit (单元); name is "" where the building has none."""
+
+    __tablename__ = "units"
+    __table_args__ = (sa.UniqueConstraint("building_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(sa.ForeignKey("buildings.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(20), default="")
+    sort_key: Mapped[str] = mapped_column(sa.String(40), default="")
+
+    building: Mapped[Building] = relationship(back_populates="units")
+    dwellings: Mapped[list[Dwelling]] = relationship(
+        back_populates="unit", order_by="Dwelling.sort_key", cascade="all, delete-orphan"
+    )
+
+
+class Dwelling(db.Model):
+    __tablename__ = "dwellings"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "room"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    room: Mapped[str] = mapped_column(sa.String(20))
+    sort_key: Mapped[str] = mapped_column(sa.String(40), default="")
+    floor: Mapped[int]
+    area_m2: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit] = relationship(back_populates="dwellings")
+    compound: Mapped[Compound] = relationship()
+    members: Mapped[list[Occupancy]] = relationship(
+        back_populates="dwelling", cascade="all, delete-orphan", order_by="Occupancy.id"
+    )
+
+    @property
+    def building(self) -> Building:
+        return self.unit.building
+
+    @property
+    def owners(self) -> list[Person]:
+        return [m.person for m in self.members if m.relation is Relation.OWNER]
+
+    @property
+    def tenants(self) -> list[Person]:
+        return [m.person for m in self.members if m.relation is Relation.TENANT]
+
+
+class Person(db.Model):
+    """Someone on a compound's roster: an owner (person, institution, developer) or tenant."""
+
+    __tablename__ = "people"
+    __table_args__ = (sa.UniqueConstraint("compound_id", "owner_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    # Identity on the roster: "ref:…", "phone:…", "developer:…" or "row:…" (see roster.py).
+    owner_key: Mapped[str] = mapped_column(sa.String(80))
+    owner_ref: Mapped[str | None] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(11), index=True)
+    owner_type: Mapped[OwnerType] = mapped_column(enum_column(OwnerType), default=OwnerType.PERSON)
+    birth_year: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    contact_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+
+    memberships: Mapped[list[Occupancy]] = relationship(back_populates="person")
+    user = relationship("User", back_populates="people")
+
+
+class Occupancy(db.Model):
+    """Links a person to a dwelling as owner or tenant. Only owners vote."""
+
+    __tablename__ = "occupancies"
+    __table_args__ = (sa.UniqueConstraint("dwelling_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    relation: Mapped[Relation] = mapped_column(enum_column(Relation))
+    created_at: Mapped[datetime] = created_at_column()
+
+    dwelling: Mapped[Dwelling] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship(back_populates="memberships")

@@ -1,0 +1,408 @@
+"""Roster files: read a committee's CSV/XLSX, check every row, write it back.
+
+Pure rules, no Flask and no database: the service applies what this module returns.
+Messages are English msgids marked with N_ and translated at the edge, so a
+committee reads "row 7: area must be greater than 0" in its own language.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from app.core.privacy import normalize_mobile
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is shown."""
+    return message
+
+
+# Canonical field -> (Chinese header, English header). Order is the export order.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "building": ("楼栋", "building"),
+    "unit": ("单元", "unit"),
+    "room": ("房号", "room"),
+    "floor": ("楼层", "floor"),
+    "area_m2": ("专有面积", "area_m2"),
+    "owner_name": ("业主姓名", "owner_name"),
+    "owner_phone": ("业主手机", "owner_phone"),
+    "owner_ref": ("产权人编号", "owner_ref"),
+    "owner_type": ("业主类型", "owner_type"),
+    "birth_year": ("出生年份", "birth_year"),
+    "tenant_name": ("租户姓名", "tenant_name"),
+    "tenant_phone": ("租户手机", "tenant_phone"),
+}
+REQUIRED = ("building", "room", "floor", "area_m2", "owner_name")
+OWNER_TYPES = {
+    "person": "person", "个人": "person", "": "person",
+    "institution": "institution", "单位": "institution", "公房产权单位": "institution",
+    "developer": "developer", "开发商": "developer", "开发单位": "developer",
+}
+MAX_ROWS = 20000
+MAX_AREA = Decimal("10000")
+
+_HEADER_LOOKUP = {}
+for _key, (_zh, _en) in COLUMNS.items():
+    _HEADER_LOOKUP[_zh] = _key
+    _HEADER_LOOKUP[_en] = _key
+_HEADER_LOOKUP.update({"面积": "area_m2", "手机": "owner_phone", "姓名": "owner_name"})
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    """One reason a file cannot be imported. row is the spreadsheet row (header = 1)."""
+
+    message: str
+    params: dict = field(default_factory=dict)
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    row: int
+    building: str
+    unit: str
+    room: str
+    floor: int
+    area_m2: Decimal
+    owner_name: str
+    owner_phone: str | None
+    owner_ref: str | None
+    owner_type: str
+    birth_year: int | None
+    tenant_name: str | None = None
+    tenant_phone: str | None = None
+
+    @property
+    def address(self) -> tuple[str, str, str]:
+        return (self.building, self.unit, self.room)
+
+    @property
+    def owner_key(self) -> str:
+        """Who this owner is on the roster (DESIGN §2/§3: ref, else phone; developer as one)."""
+        if self.owner_type == "developer":
+            return f"developer:{self.owner_ref or self.owner_name}"
+        if self.owner_ref:
+            return f"ref:{self.owner_ref}"
+        if self.owner_phone:
+            return f"phone:{self.owner_phone}"
+        return "row:" + "/".join(self.address)
+
+    @property
+    def tenant_key(self) -> str | None:
+        if not self.tenant_name:
+            return None
+        if self.tenant_phone:
+            return f"tenant:{self.tenant_phone}"
+        return "tenant-row:" + "/".join(self.address)
+
+
+@dataclass
+class RosterResult:
+    rows: list[RosterRow]
+    problems: list[RosterProblem]
+    has_tenant_columns: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be read (format, encoding, headers)."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+def natural_key(text: str) -> str:
+    """Sort "2" before "10" by zero-padding digit runs."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(6), text)[:40]
+
+
+def normalize_building(text: str) -> str:
+    text = text.strip()
+    return re.sub(r"(号楼|号|幢|栋|楼)$", "", text).strip() or text
+
+
+def normalize_unit(text: str) -> str:
+    text = text.strip()
+    return re.sub(r"单元$", "", text).strip()
+
+
+def _cell_text(value) -> str:
+    """Text of a cell as a person would read it (Excel turns 101 into 101.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(data: bytes, filename: str = "") -> list[list[str]]:
+    """Read a CSV (UTF-8 or GBK) or XLSX file into rows of cell texts."""
+    if not data:
+        raise RosterFileError(N_("The file is empty."))
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
+        return _read_xlsx(data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or filename.lower().endswith(".xls"):
+        raise RosterFileError(N_("Old .xls files cannot be read. Save the sheet as .xlsx or CSV."))
+    return _read_csv(data)
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise RosterFileError(N_("The file is not UTF-8 or GBK text."))
+    if "\x00" in text:
+        raise RosterFileError(N_("This is not a CSV or XLSX file."))
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RosterFileError(N_("The XLSX file could not be opened.")) from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = []
+        for values in sheet.iter_rows(values_only=True):
+            rows.append([_cell_text(v) for v in values])
+            if len(rows) > MAX_ROWS + 1:
+                break
+        return rows
+    finally:
+        book.close()
+
+
+def parse_roster(data: bytes, filename: str = "") -> RosterResult:
+    """Read and check a roster file; the result lists every bad row with its reason."""
+    table = read_table(data, filename)
+    # Skip leading blank lines (title rows are not supported: the header comes first).
+    while table and not any(table[0]):
+        table.pop(0)
+    if not table:
+        raise RosterFileError(N_("The file is empty."))
+    header = table[0]
+    columns: dict[str, int] = {}
+    ignored = []
+    for index, name in enumerate(header):
+        key = _HEADER_LOOKUP.get(name.strip().lstrip("\ufeff")) or _HEADER_LOOKUP.get(
+            name.strip().lower()
+        )
+        if key is None:
+            if name.strip():
+                ignored.append(name.strip())
+            continue
+        if key in columns:
+            raise RosterFileError(N_("The column %(column)s appears twice."), column=name)
+        columns[key] = index
+    missing = [COLUMNS[k][0] + " / " + COLUMNS[k][1] for k in REQUIRED if k not in columns]
+    if missing:
+        raise RosterFileError(
+            N_("Required columns are missing: %(missing)s. Found: %(found)s."),
+            missing=", ".join(missing),
+            found=", ".join(h for h in header if h) or "-",
+        )
+    body = table[1:]
+    if len(body) > MAX_ROWS:
+        raise RosterFileError(N_("The file has more than %(max)s rows."), max=MAX_ROWS)
+
+    rows: list[RosterRow] = []
+    problems: list[RosterProblem] = []
+    seen_rooms: dict[tuple[str, str, str], int] = {}
+    seen_owners: dict[str, tuple[str, str, int]] = {}
+    for offset, cells in enumerate(body):
+        number = offset + 2
+        if not any(c.strip() for c in cells):
+            continue
+
+        def get(key: str, cells=cells) -> str:
+            index = columns.get(key)
+            return cells[index].strip() if index is not None and index < len(cells) else ""
+
+        row, row_problems = _check_row(number, get)
+        problems.extend(row_problems)
+        if row is None:
+            continue
+        if row.address in seen_rooms:
+            problems.append(RosterProblem(
+                N_("room %(room)s in building %(building)s appears again (first on row %(first)s)"),
+                {"room": row.room, "building": row.building, "first": seen_rooms[row.address]},
+                number, "room",
+            ))
+            continue
+        seen_rooms[row.address] = number
+        key = row.owner_key
+        if key in seen_owners:
+            name, owner_type, first = seen_owners[key]
+            if name != row.owner_name or owner_type != row.owner_type:
+                problems.append(RosterProblem(
+                    N_("the same owner (%(key)s) is named %(first_name)s on row %(first)s; "
+                       "use an owner_ref to tell different owners apart"),
+                    {"key": key.split(":", 1)[1], "first_name": name, "first": first},
+                    number, "owner_name",
+                ))
+                continue
+        else:
+            seen_owners[key] = (row.owner_name, row.owner_type, number)
+        rows.append(row)
+    if not rows and not problems:
+        raise RosterFileError(N_("The file has a header but no rows."))
+    return RosterResult(
+        rows=rows,
+        problems=problems,
+        has_tenant_columns="tenant_name" in columns,
+        ignored_columns=ignored,
+    )
+
+
+def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]:
+    problems: list[RosterProblem] = []
+
+    def bad(column: str, message: str, **params) -> None:
+        problems.append(RosterProblem(message, params, number, column))
+
+    building = normalize_building(get("building"))
+    if not building:
+        bad("building", N_("building is empty"))
+    elif len(building) > 20:
+        bad("building", N_("building is too long"))
+    unit = normalize_unit(get("unit"))
+    if len(unit) > 20:
+        bad("unit", N_("unit is too long"))
+    room = get("room")
+    if not room:
+        bad("room", N_("room is empty"))
+    elif len(room) > 20:
+        bad("room", N_("room is too long"))
+
+    floor = None
+    floor_text = get("floor")
+    try:
+        floor = int(floor_text)
+        if floor < 1 or floor > 200:
+            raise ValueError
+    except ValueError:
+        bad("floor", N_("floor must be a whole number of 1 or more, not \"%(value)s\""),
+            value=floor_text)
+
+    area = None
+    area_text = get("area_m2").replace(",", "")
+    try:
+        area = Decimal(area_text)
+        if not area.is_finite():
+            raise InvalidOperation
+        if area <= 0 or area >= MAX_AREA:
+            bad("area_m2", N_("area must be greater than 0 and less than 10000 m², not %(value)s"),
+                value=area_text)
+            area = None
+        elif area != area.quantize(Decimal("0.01")):
+            bad("area_m2", N_("area has more than two decimals: %(value)s"), value=area_text)
+            area = None
+    except InvalidOperation:
+        bad("area_m2", N_("area must be a number in m², not \"%(value)s\""), value=area_text)
+        area = None
+
+    owner_name = get("owner_name")
+    if not owner_name:
+        bad("owner_name", N_("owner name is empty"))
+    elif len(owner_name) > 100:
+        bad("owner_name", N_("owner name is too long"))
+
+    owner_type_text = get("owner_type").lower()
+    owner_type = OWNER_TYPES.get(owner_type_text)
+    if owner_type is None:
+        bad("owner_type", N_("owner type must be person, institution or developer, not \"%(value)s\""),
+            value=get("owner_type"))
+
+    phone = None
+    try:
+        phone = normalize_mobile(get("owner_phone"))
+    except ValueError:
+        bad("owner_phone", N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
+            value=get("owner_phone"))
+
+    owner_ref = get("owner_ref") or None
+    if owner_ref and len(owner_ref) > 60:
+        bad("owner_ref", N_("owner_ref is too long"))
+
+    birth_year = None
+    birth_text = get("birth_year")
+    if birth_text:
+        try:
+            birth_year = int(birth_text)
+            if not 1900 <= birth_year <= 2100:
+                raise ValueError
+        except ValueError:
+            bad("birth_year", N_("birth year must be a year such as 1950, not \"%(value)s\""),
+                value=birth_text)
+            birth_year = None
+
+    tenant_name = get("tenant_name") or None
+    tenant_phone = None
+    try:
+        tenant_phone = normalize_mobile(get("tenant_phone"))
+    except ValueError:
+        bad("tenant_phone", N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
+            value=get("tenant_phone"))
+    if tenant_phone and not tenant_name:
+        bad("tenant_name", N_("a tenant phone needs a tenant name"))
+    if tenant_name and len(tenant_name) > 100:
+        bad("tenant_name", N_("tenant name is too long"))
+
+    if problems:
+        return None, problems
+    return RosterRow(
+        row=number, building=building, unit=unit, room=room, floor=floor, area_m2=area,
+        owner_name=owner_name, owner_phone=phone, owner_ref=owner_ref, owner_type=owner_type,
+        birth_year=birth_year, tenant_name=tenant_name, tenant_phone=tenant_phone,
+    ), []
+
+
+def header_row(language: str = "zh") -> list[str]:
+    """The export header, in Chinese (default) or English."""
+    return [zh if language == "zh" else en for zh, en in COLUMNS.values()]
+
+
+def write_csv(records: list[list], language: str = "zh") -> bytes:
+    """Write records as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header_row(language))
+    for record in records:
+        writer.writerow(["" if v is None else str(v) for v in record])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def write_xlsx(records: list[list], language: str = "zh") -> bytes:
+    """Write records as an XLSX sheet; every cell is text so phones keep their digits."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("roster")
+    sheet.append(header_row(language))
+    for record in records:
+        sheet.append(["" if v is None else str(v) for v in record])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

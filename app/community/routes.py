@@ -1,0 +1,222 @@
+"""Home pages, the public compound page, and the committee's roster tools."""
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.accounts import services as accounts
+from app.accounts.forms import ConfirmForm, PhoneForm
+from app.accounts.models import Role
+from app.community import bp, services
+from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
+from app.community.models import Compound, ManagementMode, Person, Stage
+from app.core.errors import DomainError, NotFound
+from app.core.permissions import compound_staff_required
+from app.core.qr import qr_svg
+from app.extensions import db
+
+ROSTER_ROLES = services.ROSTER_ROLES
+VIEW_ROLES = services.STAFF_VIEW_ROLES
+
+
+@bp.app_context_processor
+def labels():
+    return {"STAGE_LABELS": STAGE_LABELS, "MODE_LABELS": MODE_LABELS, "Stage": Stage}
+
+
+@bp.get("/home")
+@login_required
+def home():
+    """Show a resident their homes, and staff their compounds."""
+    dwellings = services.dwellings_of(current_user)
+    relations = {d.id: services.relation_of(current_user, d) for d in dwellings}
+    compounds = []
+    if current_user.is_staff:
+        ids = current_user.compound_ids_for()
+        compounds = db.session.scalars(
+            db.select(Compound).where(Compound.id.in_(ids)).order_by(Compound.name)).all()
+    roles = {}
+    for grant in current_user.grants:
+        roles.setdefault(grant.compound_id, []).append(grant.role)
+    return render_template("community/home.html", dwellings=dwellings, relations=relations,
+                           compounds=compounds, roles=roles)
+
+
+@bp.get("/dwellings/<int:dwelling_id>")
+@login_required
+def dwelling(dwelling_id: int):
+    """One home as its resident sees it."""
+    home = services.get_dwelling_or_404(dwelling_id, current_user)
+    return render_template("community/dwelling.html", dwelling=home,
+                           relation=services.relation_of(current_user, home))
+
+
+@bp.get("/c/<int:compound_id>")
+def compound_page(compound_id: int):
+    """The compound's public page (what the poster QR opens): no personal data."""
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        abort(404)
+    return render_template("community/compound.html", compound=compound,
+                           counts=services.compound_counts(compound.id))
+
+
+@bp.get("/staff/compounds/<int:compound_id>/poster")
+@compound_staff_required(*ROSTER_ROLES)
+def poster(compound):
+    """A printable A4 poster whose QR opens the compound's public page."""
+    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
+    link = base + url_for("community.compound_page", compound_id=compound.id)
+    return render_template("community/poster.html", compound=compound, link=link,
+                           qr=qr_svg(link, label=compound.name))
+
+
+@bp.get("/staff/compounds/<int:compound_id>")
+@compound_staff_required(*VIEW_ROLES)
+def staff_compound(compound):
+    """The staff overview of one compound."""
+    return render_template("community/staff_compound.html", compound=compound,
+                           counts=services.compound_counts(compound.id),
+                           can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
+
+
+@bp.route("/staff/compounds/<int:compound_id>/edit", methods=["GET", "POST"])
+@compound_staff_required(*ROSTER_ROLES)
+def edit_compound(compound):
+    """Change the compound's stage, dates and management mode."""
+    form = CompoundForm(obj=compound)
+    if request.method == "GET":
+        form.stage.data = compound.stage.value
+        form.management_mode.data = compound.management_mode.value
+    if form.validate_on_submit():
+        services.update_compound(
+            compound, year_built=form.year_built.data, stage=Stage(form.stage.data),
+            survey_started_on=form.survey_started_on.data,
+            construction_started_on=form.construction_started_on.data,
+            accepted_on=form.accepted_on.data,
+            management_mode=ManagementMode(form.management_mode.data),
+            management_start_on=form.management_start_on.data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("community.staff_compound", compound_id=compound.id))
+    return render_template("community/edit_compound.html", form=form, compound=compound)
+
+
+@bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
+@compound_staff_required(*ROSTER_ROLES)
+def roster(compound):
+    """Upload a roster file; a file with any bad row imports nothing and lists every row."""
+    form = RosterUploadForm()
+    problems = []
+    summary = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            summary = services.import_roster(compound, upload.read(), upload.filename or "",
+                                             actor=current_user, dry_run=form.dry_run.data)
+        except services.RosterRejected as exc:
+            problems = exc.problems
+            flash(_(exc.message, **exc.params), "error")
+        except DomainError as exc:
+            flash(_(exc.message, **exc.params), "error")
+        else:
+            if summary.dry_run:
+                flash(_("The file is fine. Nothing was imported yet."), "info")
+            else:
+                flash(_("Roster imported."), "success")
+    status = 422 if problems else 200
+    return render_template("community/roster.html", form=form, compound=compound,
+                           problems=problems, summary=summary), status
+
+
+@bp.get("/staff/compounds/<int:compound_id>/roster.<fmt>")
+@compound_staff_required(*ROSTER_ROLES)
+def roster_export(compound, fmt: str):
+    """Download the roster in the import format (CSV or XLSX)."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    data = services.export_roster(compound, fmt, actor=current_user)
+    response = make_response(data)
+    mimetype = ("text/csv; charset=utf-8" if fmt == "csv" else
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f"attachment; filename=roster-{compound.id}.{fmt}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/staff/compounds/<int:compound_id>/dwellings")
+@compound_staff_required(*VIEW_ROLES)
+def staff_dwellings(compound):
+    """Find a home by building, room, name or phone."""
+    page = request.args.get("page", 1, type=int)
+    building = request.args.get("building", "")[:20]
+    query = request.args.get("q", "")[:40]
+    pagination = services.list_dwellings(compound, building=building, query=query, page=page)
+    return render_template("community/staff_dwellings.html", compound=compound,
+                           pagination=pagination, building=building, query=query)
+
+
+@bp.get("/staff/dwellings/<int:dwelling_id>")
+@login_required
+def staff_dwelling(dwelling_id: int):
+    """A home as committee staff see it: members with masked phones, letter status."""
+    home = services.get_staff_dwelling(dwelling_id, current_user)
+    return render_template(
+        "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
+        confirm_form=ConfirmForm(), phone_form=PhoneForm(),
+        can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
+        revealed=None)
+
+
+def _member(home, person_id: int) -> Person:
+    for member in home.members:
+        if member.person_id == person_id:
+            return member.person
+    raise NotFound()
+
+
+@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/phone")
+@login_required
+def reveal_phone(dwelling_id: int, person_id: int):
+    """Show one person's full phone number to staff; the view is logged."""
+    home = services.get_staff_dwelling(dwelling_id, current_user)
+    person = _member(home, person_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+    phone = accounts.reveal_phone(person, actor=current_user)
+    return render_template(
+        "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
+        confirm_form=ConfirmForm(), phone_form=PhoneForm(),
+        can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
+        revealed={person.id: phone})
+
+
+@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/verify")
+@login_required
+def verify_phone(dwelling_id: int, person_id: int):
+    """Record a phone number a committee member checked in person."""
+    home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
+    person = _member(home, person_id)
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_phone_in_person(person, form.phone.data, actor=current_user)
+        except DomainError as exc:
+            flash(_(exc.message, **exc.params), "error")
+        else:
+            flash(_("Phone number saved. The household's letter now works with it."), "success")
+    else:
+        flash(_("Enter the mobile number."), "error")
+    return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+
+
+@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget")
+@login_required
+def forget_contact(dwelling_id: int, person_id: int):
+    """Delete a person's contact data on their request."""
+    home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
+    person = _member(home, person_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.delete_contact(person, actor=current_user)
+        flash(_("Contact data deleted."), "success")
+    return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))

@@ -1,0 +1,381 @@
+"""Community use cases: compounds, roster import/export, scoped lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import AccessLog, Role, User
+from app.community import roster as rules
+from app.community.models import (
+    Building,
+    Compound,
+    Dwelling,
+    Occupancy,
+    OwnerType,
+    Person,
+    Relation,
+    Unit,
+)
+from app.core.errors import DomainError, N_, NotFound
+from app.core.timeutil import utcnow
+from app.extensions import db
+
+STAFF_VIEW_ROLES = (Role.COMMITTEE, Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
+ROSTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
+
+
+def create_compound(name: str, *, district: str = "", street_office: str = "",
+                    year_built: int | None = None) -> Compound:
+    """Create a compound; the name must be new."""
+    name = name.strip()
+    if not name:
+        raise DomainError(N_("A compound needs a name."))
+    if db.session.scalar(sa.select(Compound.id).where(Compound.name == name)):
+        raise DomainError(N_("A compound named %(name)s already exists."), name=name)
+    compound = Compound(name=name, district=district, street_office=street_office,
+                        year_built=year_built)
+    db.session.add(compound)
+    db.session.commit()
+    return compound
+
+
+def find_compound(ref: str) -> Compound:
+    """Find a compound by id or exact name (for the CLI)."""
+    compound = None
+    if str(ref).isdigit():
+        compound = db.session.get(Compound, int(ref))
+    if compound is None:
+        compound = db.session.scalar(sa.select(Compound).where(Compound.name == str(ref)))
+    if compound is None:
+        raise DomainError(N_("No compound %(ref)s."), ref=ref)
+    return compound
+
+
+def get_compound_for_staff(compound_id: int, user: User, *roles: Role) -> Compound:
+    """Return the compound if the user holds one of the roles there; otherwise NotFound."""
+    if not user.is_authenticated or not user.has_role(compound_id, *roles):
+        raise NotFound()
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        raise NotFound()
+    return compound
+
+
+def dwellings_of(user: User) -> list[Dwelling]:
+    """Return the dwellings where the user is on the roster as owner or tenant."""
+    if not user.is_authenticated:
+        return []
+    stmt = (
+        sa.select(Dwelling)
+        .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+        .join(Person, Person.id == Occupancy.person_id)
+        .where(Person.user_id == user.id)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                 selectinload(Dwelling.compound),
+                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .order_by(Dwelling.compound_id, Dwelling.sort_key)
+        .distinct()
+    )
+    return list(db.session.scalars(stmt))
+
+
+def relation_of(user: User, dwelling: Dwelling) -> Relation | None:
+    """Return how the user belongs to the dwelling (owner before tenant), or None."""
+    relations = {m.relation for m in dwelling.members if m.person.user_id == user.id}
+    if Relation.OWNER in relations:
+        return Relation.OWNER
+    return Relation.TENANT if relations else None
+
+
+def get_dwelling_or_404(dwelling_id: int, user: User) -> Dwelling:
+    """Return the dwelling if the user lives there or is staff of its compound.
+
+    A forged id gives NotFound, never another household's data.
+    """
+    dwelling = db.session.get(Dwelling, dwelling_id)
+    if dwelling is None or not user.is_authenticated:
+        raise NotFound()
+    if relation_of(user, dwelling) is None and not user.has_role(
+        dwelling.compound_id, *STAFF_VIEW_ROLES
+    ):
+        raise NotFound()
+    return dwelling
+
+
+def get_staff_dwelling(dwelling_id: int, user: User, *roles: Role) -> Dwelling:
+    """Return a dwelling for staff holding one of the roles in its compound."""
+    dwelling = db.session.get(Dwelling, dwelling_id)
+    if dwelling is None or not user.is_authenticated or not user.has_role(
+        dwelling.compound_id, *(roles or STAFF_VIEW_ROLES)
+    ):
+        raise NotFound()
+    return dwelling
+
+
+@dataclass
+class CompoundCounts:
+    buildings: int = 0
+    units: int = 0
+    dwellings: int = 0
+    area_m2: object = 0
+    owners: int = 0
+    tenants: int = 0
+    activated_dwellings: int = 0
+
+
+def compound_counts(compound_id: int) -> CompoundCounts:
+    """Aggregate figures for a compound, computed in SQL."""
+    counts = CompoundCounts()
+    counts.buildings = db.session.scalar(
+        sa.select(sa.func.count(Building.id)).where(Building.compound_id == compound_id))
+    counts.units = db.session.scalar(
+        sa.select(sa.func.count(Unit.id)).join(Building).where(Building.compound_id == compound_id))
+    row = db.session.execute(
+        sa.select(sa.func.count(Dwelling.id), sa.func.coalesce(sa.func.sum(Dwelling.area_m2), 0))
+        .where(Dwelling.compound_id == compound_id)).one()
+    counts.dwellings, counts.area_m2 = row
+    for relation, number in db.session.execute(
+        sa.select(Occupancy.relation, sa.func.count(sa.distinct(Occupancy.person_id)))
+        .join(Dwelling).where(Dwelling.compound_id == compound_id).group_by(Occupancy.relation)
+    ):
+        if relation is Relation.OWNER:
+            counts.owners = number
+        else:
+            counts.tenants = number
+    counts.activated_dwellings = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Occupancy.dwelling_id)))
+        .join(Person).where(Person.compound_id == compound_id, Person.user_id.is_not(None)))
+    return counts
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_in_file: int = 0
+    dry_run: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+class RosterRejected(DomainError):
+    """The file has bad rows; nothing was imported."""
+
+    def __init__(self, problems: list[rules.RosterProblem]):
+        super().__init__(N_("Nothing was imported: %(n)s rows have problems."), n=len(problems))
+        self.problems = problems
+
+
+def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User | None,
+                  dry_run: bool = False) -> ImportSummary:
+    """Check a roster file and, unless dry_run, apply it in one transaction.
+
+    Re-import updates dwellings by (building, unit, room) and never duplicates them.
+    A file with any bad row imports nothing.
+    """
+    try:
+        result = rules.parse_roster(data, filename)
+    except rules.RosterFileError as exc:
+        raise DomainError(exc.message, **exc.params) from exc
+    if not result.ok:
+        raise RosterRejected(result.problems)
+    try:
+        summary = _apply_rows(compound, result)
+        summary.dry_run = dry_run
+        if dry_run:
+            db.session.rollback()
+            return summary
+        db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound.id,
+                                 action="roster_import", target=f"{len(result.rows)} rows"))
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise DomainError(N_("Another change to this roster happened at the same time. "
+                             "Nothing was imported; please try again.")) from exc
+    except Exception:
+        db.session.rollback()
+        raise
+    return summary
+
+
+def _apply_rows(compound: Compound, result: rules.RosterResult) -> ImportSummary:
+    summary = ImportSummary(rows=len(result.rows), ignored_columns=result.ignored_columns)
+    now = utcnow()
+    buildings = {b.name: b for b in db.session.scalars(
+        sa.select(Building).where(Building.compound_id == compound.id))}
+    units = {(u.building.name, u.name): u for u in db.session.scalars(
+        sa.select(Unit).join(Building).where(Building.compound_id == compound.id)
+        .options(selectinload(Unit.building)))}
+    dwellings = {(d.unit.building.name, d.unit.name, d.room): d for d in db.session.scalars(
+        sa.select(Dwelling).where(Dwelling.compound_id == compound.id)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                 selectinload(Dwelling.members)))}
+    people = {p.owner_key: p for p in db.session.scalars(
+        sa.select(Person).where(Person.compound_id == compound.id))}
+
+    def person_for(key: str, name: str, phone: str | None, **extra) -> Person:
+        person = people.get(key)
+        if person is None:
+            person = Person(compound_id=compound.id, owner_key=key, name=name, phone=phone, **extra)
+            db.session.add(person)
+            db.session.flush()
+            people[key] = person
+            return person
+        person.name = name
+        if phone and person.contact_deleted_at is None:
+            person.phone = phone
+        for attr, value in extra.items():
+            setattr(person, attr, value)
+        return person
+
+    seen = set()
+    for row in result.rows:
+        building = buildings.get(row.building)
+        if building is None:
+            building = Building(compound=compound, name=row.building,
+                                sort_key=rules.natural_key(row.building))
+            db.session.add(building)
+            buildings[row.building] = building
+        unit = units.get((row.building, row.unit))
+        if unit is None:
+            unit = Unit(building=building, name=row.unit, sort_key=rules.natural_key(row.unit))
+            db.session.add(unit)
+            units[(row.building, row.unit)] = unit
+        owner = person_for(row.owner_key, row.owner_name, row.owner_phone,
+                           owner_ref=row.owner_ref, owner_type=OwnerType(row.owner_type),
+                           birth_year=row.birth_year)
+        tenant = None
+        if row.tenant_key:
+            tenant = person_for(row.tenant_key, row.tenant_name, row.tenant_phone)
+
+        dwelling = dwellings.get(row.address)
+        seen.add(row.address)
+        created = dwelling is None
+        if created:
+            dwelling = Dwelling(compound_id=compound.id, unit=unit, room=row.room,
+                                sort_key=rules.natural_key(row.room), floor=row.floor,
+                                area_m2=row.area_m2)
+            db.session.add(dwelling)
+            dwellings[row.address] = dwelling
+            summary.created += 1
+            changed = False
+        else:
+            changed = dwelling.floor != row.floor or dwelling.area_m2 != row.area_m2
+            dwelling.floor = row.floor
+            dwelling.area_m2 = row.area_m2
+        changed |= _set_members(dwelling, Relation.OWNER, [owner])
+        if result.has_tenant_columns:
+            changed |= _set_members(dwelling, Relation.TENANT, [tenant] if tenant else [])
+        if changed and not created:
+            dwelling.updated_at = now
+            summary.updated += 1
+    summary.unchanged = summary.rows - summary.created - summary.updated
+    summary.not_in_file = len(set(dwellings) - seen)
+    db.session.flush()
+    return summary
+
+
+def _set_members(dwelling: Dwelling, relation: Relation, people: list[Person]) -> bool:
+    """Make the dwelling's members of one relation exactly these people; say if it changed."""
+    wanted = {p.id for p in people}
+    current = [m for m in dwelling.members if m.relation is relation]
+    changed = False
+    for member in current:
+        if member.person_id not in wanted:
+            dwelling.members.remove(member)
+            changed = True
+    have = {m.person_id for m in current}
+    for person in people:
+        if person.id not in have:
+            dwelling.members.append(Occupancy(person_id=person.id, relation=relation))
+            changed = True
+    return changed
+
+
+def roster_records(compound: Compound) -> list[list]:
+    """Rows of the compound's roster in the import format (round-trips through Excel)."""
+    stmt = (
+        sa.select(Dwelling)
+        .join(Unit).join(Building)
+        .where(Dwelling.compound_id == compound.id)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
+    )
+    records = []
+    for d in db.session.scalars(stmt):
+        owner = d.owners[0] if d.owners else None
+        tenant = d.tenants[0] if d.tenants else None
+        records.append([
+            d.unit.building.name, d.unit.name, d.room, d.floor, f"{d.area_m2:.2f}",
+            owner.name if owner else "", owner.phone if owner else "",
+            (owner.owner_ref or "") if owner else "",
+            owner.owner_type.value if owner else "",
+            owner.birth_year or "" if owner else "",
+            tenant.name if tenant else "", (tenant.phone or "") if tenant else "",
+        ])
+    return records
+
+
+def export_roster(compound: Compound, fmt: str, *, actor: User | None) -> bytes:
+    """Write the roster as CSV or XLSX; the export of personal data is logged."""
+    records = roster_records(compound)
+    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound.id,
+                             action="roster_export", target=fmt))
+    db.session.commit()
+    if fmt == "csv":
+        return rules.write_csv(records)
+    return rules.write_xlsx(records)
+
+
+def dwellings_for_letters(compound: Compound, *, building: str = "",
+                          only_missing: bool = True) -> list[Dwelling]:
+    """Dwellings to print letters for: one building or all, optionally only unactivated."""
+    stmt = (
+        sa.select(Dwelling).join(Unit).join(Building)
+        .where(Dwelling.compound_id == compound.id)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building))
+        .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
+    )
+    if building:
+        stmt = stmt.where(Building.name == rules.normalize_building(building))
+    if only_missing:
+        activated = (
+            sa.select(Occupancy.dwelling_id).join(Person)
+            .where(Person.compound_id == compound.id, Person.user_id.is_not(None))
+        )
+        stmt = stmt.where(Dwelling.id.not_in(activated))
+    return list(db.session.scalars(stmt))
+
+
+def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
+                   page: int = 1, per_page: int = 50):
+    """A page of the compound's dwellings for staff, with members loaded."""
+    stmt = (
+        sa.select(Dwelling).join(Unit).join(Building)
+        .where(Dwelling.compound_id == compound.id)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
+    )
+    if building:
+        stmt = stmt.where(Building.name == rules.normalize_building(building))
+    if query:
+        like = f"%{query.strip()[:40]}%"
+        people = sa.select(Occupancy.dwelling_id).join(Person).where(
+            Person.compound_id == compound.id,
+            sa.or_(Person.name.like(like), Person.phone.like(like)))
+        stmt = stmt.where(sa.or_(Dwelling.room.like(like), Dwelling.id.in_(people)))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def update_compound(compound: Compound, **fields) -> None:
+    """Change a compound's stage, dates or management mode."""
+    for name, value in fields.items():
+        setattr(compound, name, value)
+    db.session.commit()

@@ -1,0 +1,39 @@
+"""Column helpers shared by every feature's models."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from app.core.timeutil import as_utc, utcnow
+
+
+def enum_column(enum_cls: type[enum.Enum]) -> sa.Enum:
+    """Store an enum by its value as a short string (portable across SQLite/PostgreSQL)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        create_constraint=False,
+    )
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always returned timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else as_utc(value)
+
+
+def created_at_column():
+    """A created_at column defaulting to now (UTC)."""
+    return sa.orm.mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -1,0 +1,79 @@
+"""Language and formatting: zh_Hans by default, English second, Asia/Shanghai time."""
+
+from datetime import date, datetime
+
+from babel.dates import format_date as babel_format_date
+from flask import current_app, g, request
+from flask_babel import format_datetime, get_locale, lazy_gettext
+from flask_login import current_user
+
+from app.core.money import format_fen
+from app.core.privacy import mask_phone
+
+LANG_COOKIE = "lang"
+ELDER_COOKIE = "elder"
+
+lazy = lazy_gettext
+
+
+def select_locale() -> str:
+    """Pick the language: explicit choice (cookie), the account's, then zh_Hans."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def html_lang() -> str:
+    return "zh-Hans" if str(get_locale()).startswith("zh") else "en"
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    """11月26日 周四 in Chinese; Thu 26 Nov in English (with the year when not this year)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        from app.core.timeutil import LOCAL_TZ, as_utc
+
+        value = as_utc(value).astimezone(LOCAL_TZ).date()
+    locale = get_locale()
+    this_year = value.year == date.today().year
+    if str(locale).startswith("zh"):
+        pattern = "MMMd日 EEE" if this_year else "y年MMMd日 EEE"
+    else:
+        pattern = "EEE d MMM" if this_year else "EEE d MMM y"
+    return babel_format_date(value, pattern, locale=locale)
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{fmt_date(value)} {format_datetime(value, 'HH:mm')}"
+
+
+def fmt_money(fen: int) -> str:
+    return format_fen(fen, str(get_locale()))
+
+
+def init_app(app) -> None:
+    from app.extensions import babel
+
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(
+        date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone
+    )
+
+    @app.context_processor
+    def inject_i18n():
+        return {
+            "html_lang": html_lang(),
+            "current_locale": str(get_locale()),
+            "elder_mode": request.cookies.get(ELDER_COOKIE) == "1",
+        }
+
+    @app.before_request
+    def remember_locale():
+        g.locale = str(get_locale())

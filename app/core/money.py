@@ -1,0 +1,38 @@
+"""Money is integer fen end to end; this module converts at the edges."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be read as yuan with at most two decimals."""
+
+
+def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
+    """Parse a yuan amount typed by a person ("1,234.5") into integer fen."""
+    cleaned = (text or "").strip().replace(",", "").replace("¥", "").replace("￥", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise MoneyError("not a number") from exc
+    if not value.is_finite():
+        raise MoneyError("not a number")
+    if value != value.quantize(Decimal("0.01")):
+        raise MoneyError("more than two decimals")
+    fen = int(value * 100)
+    if fen < 0:
+        raise MoneyError("negative")
+    if fen > max_fen:
+        raise MoneyError("too large")
+    return fen
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Return the exact yuan value of an integer number of fen."""
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def format_fen(fen: int, locale: str) -> str:
+    """Format fen as currency in the given locale, e.g. ¥1,234.50."""
+    return format_currency(fen_to_yuan(fen), "CNY", locale=locale)

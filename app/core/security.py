@@ -1,0 +1,49 @@
+"""Security headers and error pages."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.core.errors import NotFound
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def init_app(app) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    def page(status: int):
+        response = render_template(f"errors/{status}.html"), status
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(NotFound)
+    def domain_not_found(error):
+        return page(404)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        status = error.code or 500
+        if status in (400, 403, 404, 405, 413, 429):
+            return page(status)
+        return error
+
+    @app.errorhandler(500)
+    def server_error(error):
+        app.logger.exception("Unhandled error on %s", request.path)
+        return page(500)
