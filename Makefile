@@ -26,13 +26,13 @@ setup-dev: $(VENV)/.dev translations
 
 ## Compile the catalogues (.po -> .mo).
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations
+	$(BIN)/pybabel compile -d translations >/dev/null
 
 ## Re-extract strings and update both catalogues after changing user-facing text.
 messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k N_ -k lazy --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy --no-location --sort-output \
 	  -o translations/messages.pot .
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 db: setup
 	$(BIN)/flask db upgrade
