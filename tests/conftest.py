@@ -4,6 +4,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db, limiter
@@ -22,8 +23,22 @@ def reset_schema() -> None:
     db.create_all()
 
 
+class SeparateSessionClient(FlaskClient):
+    """A client whose requests run in their own app context, as in a real worker.
+
+    The test seeds and inspects data through the fixture's app context; after each
+    request the test's session is expired so it sees what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def app(tmp_path):
+    """The app whose context the test body runs in (seeding and assertions)."""
     if os.environ.get("TEST_DATABASE_URL"):
         # Fail loudly rather than silently falling back to SQLite.
         sa.create_engine(os.environ["TEST_DATABASE_URL"]).connect().close()
@@ -38,13 +53,24 @@ def app(tmp_path):
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def web(app):
+    """A second app on the same database that serves the client's requests."""
+    web = create_app("testing", **{k: v for k, v in app.config.items() if k.isupper()})
+    web.test_client_class = SeparateSessionClient
+    yield web
+    with web.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
+def client(web):
+    return web.test_client()
+
+
+@pytest.fixture
+def runner(web):
+    return web.test_cli_runner()
 
 
 def login(client, phone: str, password: str = PASSWORD):
@@ -60,3 +86,13 @@ def sign_in(client):
         return response
 
     return _sign_in
+
+
+def zh(msgid: str, **params) -> str:
+    """The Chinese text a page shows for an English msgid (the default language)."""
+    from babel.support import Translations
+
+    from config import BASE_DIR
+
+    text = Translations.load(str(BASE_DIR / "translations"), ["zh_Hans"]).gettext(msgid)
+    return text % params if params else text

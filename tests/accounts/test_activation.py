@@ -1,0 +1,190 @@
+"""Household QR activation: single use, expiring, revocable, phone checked against the roster."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.accounts import services
+from app.accounts.models import AccessLog, ActivationCode, Consent, User
+from app.core.timeutil import utcnow
+from app.extensions import db
+from tests.conftest import zh
+from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+
+PHONE = "13812345678"
+
+
+def setup_home(phone=PHONE):
+    compound = make_compound("金源新村")
+    owner = make_person(compound, "李桂兰", phone=phone)
+    dwelling = make_dwelling(compound, building="3", unit="2", room="502", owner=owner)
+    return compound, owner, dwelling
+
+
+def issue(dwelling, days=30):
+    return services.issue_codes([dwelling], actor=None, days=days)[0].token
+
+
+def activate(client, token, phone=PHONE, password="new-password-1", confirm=None, consent="y"):
+    data = {"phone": phone, "password": password, "confirm": confirm or password}
+    if consent:
+        data["consent"] = consent
+    return client.post(f"/a/{token}", data=data)
+
+
+def test_token_is_long_random_and_only_its_hash_is_stored(app):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    assert len(token) >= 43  # 32 random bytes, URL-safe base64
+    stored = db.session.scalars(sa.select(ActivationCode.token_hash)).all()
+    assert stored == [services.hash_token(token)]
+    assert token not in stored
+
+
+def test_activation_page_shows_the_home(client):
+    _, _, dwelling = setup_home()
+    page = client.get(f"/a/{issue(dwelling)}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "金源新村" in text and "502" in text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_activation_creates_account_links_person_and_signs_in(client):
+    compound, owner, dwelling = setup_home()
+    second = make_dwelling(compound, building="4", room="101", owner=owner)
+    response = activate(client, issue(dwelling))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/home")
+    user = db.session.scalar(sa.select(User).where(User.phone == PHONE))
+    assert user.check_password("new-password-1")
+    assert owner.user_id == user.id
+    home = client.get("/home").get_data(as_text=True)
+    assert "502" in home and "101" in home  # one owner, both homes
+    assert client.get(f"/dwellings/{second.id}").status_code == 200
+    consent = db.session.scalar(sa.select(Consent).where(Consent.user_id == user.id))
+    assert consent.purpose == "privacy_notice"
+
+
+def test_code_is_single_use(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    assert activate(client, token).status_code == 302
+    client.post("/logout", data={})
+    again = client.get(f"/a/{token}")
+    assert again.status_code == 410
+    assert activate(client, token).status_code == 410
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+
+
+def test_double_tap_activates_once(app):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    try:
+        services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    except services.CodeProblem:
+        pass
+    else:  # pragma: no cover - the assertion below explains
+        raise AssertionError("second activation must be refused")
+    assert db.session.scalar(sa.select(sa.func.count(Consent.id))) == 1
+
+
+def test_unknown_token_gets_clear_message(client):
+    page = client.get("/a/not-a-real-code")
+    assert page.status_code == 410
+    assert zh("This code is not valid. Check that you scanned the whole QR code, "
+              "or ask your community committee for a new letter.") in page.get_data(as_text=True)
+
+
+def test_expired_code_is_refused(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    code = db.session.scalar(sa.select(ActivationCode))
+    code.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get(f"/a/{token}").status_code == 410
+    assert activate(client, token).status_code == 410
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_reissue_kills_the_old_code(client):
+    _, _, dwelling = setup_home()
+    old = issue(dwelling)
+    new = issue(dwelling)
+    assert client.get(f"/a/{old}").status_code == 410
+    assert client.get(f"/a/{new}").status_code == 200
+
+
+def test_wrong_phone_counts_attempts_then_locks(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    for _ in range(5):
+        page = activate(client, token, phone="13900000000")
+        assert page.status_code == 200
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+    locked = activate(client, token)  # even the right phone: the code is locked now
+    assert locked.status_code == 410
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_consent_and_password_rules(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    assert activate(client, token, consent=None).status_code == 200
+    assert activate(client, token, password="short").status_code == 200
+    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 200
+    assert activate(client, token, phone="12345").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+    assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
+
+
+def test_no_phone_on_file_asks_for_committee(client):
+    compound = make_compound()
+    owner = make_person(compound, "张大爷", phone=None)
+    dwelling = make_dwelling(compound, owner=owner)
+    token = issue(dwelling)
+    page = client.get(f"/a/{token}")
+    assert page.status_code == 200
+    assert 'name="password"' not in page.get_data(as_text=True)
+    assert activate(client, token).status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_committee_verifies_phone_in_person_then_code_works(client, sign_in):
+    from app.accounts.models import Role
+
+    compound = make_compound()
+    owner = make_person(compound, "张大爷", phone=None)
+    dwelling = make_dwelling(compound, owner=owner)
+    make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    sign_in("13900000001")
+    url = f"/staff/dwellings/{dwelling.id}/people/{owner.id}/verify"
+    assert client.post(url, data={"phone": "139 1111 2222"}).status_code == 302
+    assert owner.phone == "13911112222"
+    assert db.session.scalar(sa.select(AccessLog.action).where(
+        AccessLog.action == "phone_verified_in_person"))
+    client.post("/logout", data={})
+    assert activate(client, issue(dwelling), phone="13911112222").status_code == 302
+
+
+def test_existing_account_must_give_its_password_to_add_a_home(client):
+    compound, owner, dwelling = setup_home()
+    make_user(PHONE, password=PASSWORD)
+    token = issue(dwelling)
+    assert activate(client, token, password="someone-elses").status_code == 200
+    assert owner.user_id is None
+    assert activate(client, token, password=PASSWORD).status_code == 302
+    assert owner.user_id is not None
+
+
+def test_tenant_can_activate(client):
+    compound = make_compound()
+    owner = make_person(compound, "房东", phone="13800000009")
+    tenant = make_person(compound, "租户", phone="13700000009")
+    dwelling = make_dwelling(compound, owner=owner, tenant=tenant)
+    assert activate(client, issue(dwelling), phone="13700000009").status_code == 302
+    assert tenant.user_id is not None and owner.user_id is None
+    page = client.get(f"/dwellings/{dwelling.id}").get_data(as_text=True)
+    assert zh("Tenant") in page
