@@ -1,0 +1,212 @@
+"""Roster import through the service, the upload page and the CLI: all or nothing, no duplicates."""
+
+import io
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from app.accounts.models import AccessLog, Role
+from app.community import roster as rules
+from app.community import services
+from app.community.models import Building, Dwelling, Occupancy, Person, Relation, Unit
+from app.core.errors import DomainError
+from app.extensions import db
+from tests.conftest import zh
+from tests.factories import make_compound, make_user
+
+HEADER = "楼栋,单元,房号,楼层,专有面积,业主姓名,业主手机,产权人编号,业主类型,出生年份\n"
+GOOD = (HEADER
+        + "1,1,101,1,65.50,王建国,13800000001,,个人,1950\n"
+        + "1,1,102,1,58.20,李秀英,13800000002,,,1962\n"
+        + "1,2,101,1,70.00,王建国,13800000001,,,1950\n"  # one owner, two homes
+        + "2幢,,301,3,88.88,市纺织厂,,GF-1,单位,\n"
+        + "3,1,601,6,90.00,开发公司,,,开发商,\n"
+        + "3,1,602,6,90.00,开发公司,,,开发商,\n")
+
+
+def count(model):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_import_builds_the_compound(app):
+    compound = make_compound()
+    summary = services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    assert (summary.rows, summary.created, summary.updated) == (6, 6, 0)
+    assert count(Building) == 3 and count(Unit) == 4 and count(Dwelling) == 6
+    # one owner of two homes, the institution, one developer for both unsold units
+    assert count(Person) == 4
+    wang = db.session.scalar(sa.select(Person).where(Person.phone == "13800000001"))
+    assert len(wang.memberships) == 2
+    developer = db.session.scalar(sa.select(Person).where(Person.name == "开发公司"))
+    assert developer.owner_type.value == "developer" and len(developer.memberships) == 2
+    assert db.session.scalar(sa.select(Building.name).where(Building.name == "2")) == "2"
+
+
+def test_reimport_updates_and_never_duplicates(app):
+    compound = make_compound()
+    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    changed = GOOD.replace("1,1,102,1,58.20,李秀英,13800000002", "1,1,102,1,58.30,赵丽华,13800000003")
+    summary = services.import_roster(compound, changed.encode(), "r.csv", actor=None)
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 5)
+    assert count(Dwelling) == 6
+    home = db.session.scalar(sa.select(Dwelling).where(Dwelling.room == "102"))
+    assert str(home.area_m2) == "58.30"
+    assert [p.name for p in home.owners] == ["赵丽华"]
+
+
+def test_a_bad_row_imports_nothing(app):
+    compound = make_compound()
+    bad = GOOD + "4,1,101,1,-5,错误,13800000009,,,\n" + "4,1,102,x,50,错误,123,,,\n"
+    try:
+        services.import_roster(compound, bad.encode(), "r.csv", actor=None)
+    except services.RosterRejected as exc:
+        rows = sorted({p.row for p in exc.problems})
+        assert rows == [8, 9]
+        columns = {p.column for p in exc.problems}
+        assert {"area_m2", "floor", "owner_phone"} <= columns
+    else:  # pragma: no cover
+        raise AssertionError("bad rows must be rejected")
+    assert count(Dwelling) == 0 and count(Person) == 0 and count(Building) == 0
+
+
+def test_bad_file_on_reimport_leaves_existing_data_untouched(app):
+    compound = make_compound()
+    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    broken = GOOD.replace("65.50", "65.555")
+    try:
+        services.import_roster(compound, broken.encode(), "r.csv", actor=None)
+    except services.RosterRejected:
+        pass
+    home = db.session.scalar(sa.select(Dwelling).where(Dwelling.room == "101").limit(1))
+    assert str(home.area_m2) == "65.50"
+
+
+def test_dry_run_changes_nothing(app):
+    compound = make_compound()
+    summary = services.import_roster(compound, GOOD.encode(), "r.csv", actor=None, dry_run=True)
+    assert summary.dry_run and summary.created == 6
+    assert count(Dwelling) == 0 and count(Person) == 0
+
+
+def test_wrong_columns_is_a_clear_error(app):
+    compound = make_compound()
+    try:
+        services.import_roster(compound, b"name,phone\nx,y\n", "r.csv", actor=None)
+    except DomainError as exc:
+        assert "%(missing)s" in exc.message and "专有面积" in exc.params["missing"]
+    else:  # pragma: no cover
+        raise AssertionError
+
+
+def test_export_round_trips_unchanged(app):
+    compound = make_compound()
+    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    for fmt in ("csv", "xlsx"):
+        data = services.export_roster(compound, fmt, actor=None)
+        summary = services.import_roster(compound, data, f"roster.{fmt}", actor=None)
+        assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 6), fmt
+    assert count(Dwelling) == 6 and count(Person) == 4
+
+
+def test_tenant_columns_add_and_remove_tenants(app):
+    compound = make_compound()
+    with_tenant = ("building,unit,room,floor,area_m2,owner_name,owner_phone,tenant_name,tenant_phone\n"
+                   "1,1,101,1,50,房东,13800000001,租客,13700000001\n")
+    services.import_roster(compound, with_tenant.encode(), "r.csv", actor=None)
+    relations = db.session.scalars(sa.select(Occupancy.relation)).all()
+    assert sorted(r.value for r in relations) == ["owner", "tenant"]
+    moved_out = with_tenant.replace("租客,13700000001", ",")
+    services.import_roster(compound, moved_out.encode(), "r.csv", actor=None)
+    assert db.session.scalars(sa.select(Occupancy.relation)).all() == [Relation.OWNER]
+
+
+def test_gbk_csv_from_excel(app):
+    compound = make_compound()
+    summary = services.import_roster(compound, GOOD.encode("gbk"), "r.csv", actor=None)
+    assert summary.created == 6
+    assert db.session.scalar(sa.select(Person.name).where(Person.phone == "13800000002")) == "李秀英"
+
+
+def committee(compound):
+    return make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+
+
+def test_upload_page_imports_and_reports(client, sign_in, app):
+    compound = make_compound()
+    committee(compound)
+    sign_in("13900000001")
+    url = f"/staff/compounds/{compound.id}/roster"
+    assert client.get(url).status_code == 200
+    page = client.post(url, data={"file": (io.BytesIO(GOOD.encode()), "roster.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 200
+    assert zh("Roster imported.") in page.get_data(as_text=True)
+    assert count(Dwelling) == 6
+    assert db.session.scalar(sa.select(AccessLog.action).where(AccessLog.action == "roster_import"))
+
+
+def test_upload_page_lists_every_bad_row_and_saves_nothing(client, sign_in, app):
+    compound = make_compound()
+    committee(compound)
+    sign_in("13900000001")
+    bad = GOOD + "1,1,101,1,50,重复,13800000008,,,\n" + "9,1,1,1,abc,某人,,,,\n"
+    page = client.post(f"/staff/compounds/{compound.id}/roster",
+                       data={"file": (io.BytesIO(bad.encode()), "roster.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert "<td>8</td>" in text and "<td>9</td>" in text
+    assert count(Dwelling) == 0
+
+
+def test_upload_of_a_non_spreadsheet_is_a_message(client, sign_in, app):
+    compound = make_compound()
+    committee(compound)
+    sign_in("13900000001")
+    for name, data in [("photo.xlsx", b"PK\x03\x04garbage"), ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+                       ("empty.csv", b""), ("photo.png", b"\x89PNG")]:
+        page = client.post(f"/staff/compounds/{compound.id}/roster",
+                           data={"file": (io.BytesIO(data), name)},
+                           content_type="multipart/form-data")
+        assert page.status_code == 200, name
+        assert 'class="flash flash-error"' in page.get_data(as_text=True) or \
+               'class="error"' in page.get_data(as_text=True), name
+    assert count(Dwelling) == 0
+
+
+def test_download_button_gives_the_import_format(client, sign_in, app):
+    compound = make_compound()
+    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    committee(compound)
+    sign_in("13900000001")
+    response = client.get(f"/staff/compounds/{compound.id}/roster.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == rules.header_row("zh")
+    assert len(rows) == 7
+    csv_response = client.get(f"/staff/compounds/{compound.id}/roster.csv")
+    assert csv_response.data.startswith("\ufeff楼栋".encode())
+    assert client.get(f"/staff/compounds/{compound.id}/roster.pdf").status_code == 404
+
+
+def test_cli_import_dry_run_and_export(runner, app, tmp_path):
+    compound = make_compound("金源新村")
+    path = tmp_path / "roster.csv"
+    path.write_bytes(GOOD.encode("gbk"))
+    result = runner.invoke(args=["roster", "import", "金源新村", str(path), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert count(Dwelling) == 0
+    result = runner.invoke(args=["roster", "import", str(compound.id), str(path)])
+    assert result.exit_code == 0 and "6 new" in result.output
+    out = tmp_path / "back.xlsx"
+    result = runner.invoke(args=["roster", "export", "金源新村", str(out)])
+    assert result.exit_code == 0
+    result = runner.invoke(args=["roster", "import", "金源新村", str(out)])
+    assert "0 new, 0 updated, 6 unchanged" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "1,1,101,0,50,某人,,,,\n")
+    result = runner.invoke(args=["roster", "import", "金源新村", str(bad)])
+    assert result.exit_code != 0 and "row 2" in result.output
+    result = runner.invoke(args=["roster", "import", "没有这个小区", str(path)])
+    assert result.exit_code != 0 and "No compound" in result.output

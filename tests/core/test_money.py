@@ -1,0 +1,33 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.money import MoneyError, fen_to_yuan, parse_yuan
+from app.core.privacy import mask_phone, normalize_mobile
+
+
+@pytest.mark.parametrize("text, fen", [("0", 0), ("1", 100), ("1.5", 150), ("1,234.56", 123456),
+                                       ("¥0.01", 1), (" 100000.01 ", 10000001)])
+def test_parse_yuan(text, fen):
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.001", "-1", "1e400", "NaN", "Infinity",
+                                  "99999999999999"])
+def test_parse_yuan_refuses(text):
+    with pytest.raises(MoneyError):
+        parse_yuan(text)
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_fen_round_trip(fen):
+    assert parse_yuan(str(fen_to_yuan(fen))) == fen
+
+
+def test_phone_helpers():
+    assert normalize_mobile("+86 138-1234-5678") == "13812345678"
+    assert normalize_mobile("") is None
+    with pytest.raises(ValueError):
+        normalize_mobile("02112345678")
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone(None) == ""
