@@ -3,6 +3,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, IntegerField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from app.community.models import ManagementMode, Stage
@@ -39,11 +40,12 @@ class CompoundForm(FlaskForm):
     year_built = IntegerField(_l("Year built"), validators=[Optional(), NumberRange(1900, 2100)],
                               render_kw={"inputmode": "numeric"})
     stage = SelectField(_l("Renovation stage"),
-                        choices=[(s.value, label) for s, label in STAGE_LABELS.items()])
+                        choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()])
     survey_started_on = DateField(_l("Survey started"), validators=[Optional()])
     construction_started_on = DateField(_l("Construction started"), validators=[Optional()])
     accepted_on = DateField(_l("Completion acceptance (handover) date"), validators=[Optional()])
     management_mode = SelectField(_l("Management mode"),
-                                  choices=[(m.value, label) for m, label in MODE_LABELS.items()])
+                                  choices=[SelectChoice(m.value, label)
+                                           for m, label in MODE_LABELS.items()])
     management_start_on = DateField(_l("Management starts"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
