@@ -139,7 +139,7 @@ class Person(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
     # Identity on the roster: "ref:…", "phone:…", "developer:…" or "row:…" (see roster.py).
-    owner_key: Mapped[str] = mapped_column(sa.String(80))
+    owner_key: Mapped[str] = mapped_column(sa.String(160))
     owner_ref: Mapped[str | None] = mapped_column(sa.String(60))
     name: Mapped[str] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(11), index=True)

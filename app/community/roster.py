@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -92,7 +94,7 @@ class RosterRow:
             return f"ref:{self.owner_ref}"
         if self.owner_phone:
             return f"phone:{self.owner_phone}"
-        return "row:" + "/".join(self.address)
+        return "row:" + json.dumps(self.address, ensure_ascii=False)
 
     @property
     def tenant_key(self) -> str | None:
@@ -100,7 +102,7 @@ class RosterRow:
             return None
         if self.tenant_phone:
             return f"tenant:{self.tenant_phone}"
-        return "tenant-row:" + "/".join(self.address)
+        return "tenant-row:" + json.dumps(self.address, ensure_ascii=False)
 
 
 @dataclass
@@ -131,12 +133,24 @@ def natural_key(text: str) -> str:
 
 def normalize_building(text: str) -> str:
     text = text.strip()
-    return re.sub(r"(号楼|号|幢|栋|楼)$", "", text).strip() or text
+    return re.sub(r"(号楼|号幢|号栋|#楼|号|幢|栋|楼|#)$", "", text).strip() or text
 
 
 def normalize_unit(text: str) -> str:
     text = text.strip()
     return re.sub(r"单元$", "", text).strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def clean_cell(text: str) -> str:
+    """Strip spaces and control characters; undo the quote that guards formula-like text."""
+    text = _CONTROL.sub("", text).strip()
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START:
+        text = text[1:]
+    return text
 
 
 def _cell_text(value) -> str:
@@ -145,7 +159,12 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return clean_cell(str(value))
+
+
+def _ascii_number(text: str) -> str:
+    """Full-width digits (１０１) become ASCII; underscores are not digits to a person."""
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
 
 
 def read_table(data: bytes, filename: str = "") -> list[list[str]]:
@@ -170,9 +189,16 @@ def _read_csv(data: bytes) -> list[list[str]]:
         raise RosterFileError(N_("The file is not UTF-8 or GBK text."))
     if "\x00" in text:
         raise RosterFileError(N_("This is not a CSV or XLSX file."))
-    first = text.split("\n", 1)[0]
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip(" ,\t")), "")
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    try:
+        # newline=None reads \r, \n and \r\n line endings alike (old Mac Excel writes \r).
+        reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
+        return [[clean_cell(c) for c in row] for row in reader]
+    except csv.Error as exc:
+        raise RosterFileError(N_("The CSV file could not be read (%(reason)s)."),
+                              reason=str(exc)) from exc
 
 
 def _read_xlsx(data: bytes) -> list[list[str]]:
@@ -185,9 +211,12 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         sheet = book.worksheets[0]
         rows = []
+        filled = 0
         for values in sheet.iter_rows(values_only=True):
-            rows.append([_cell_text(v) for v in values])
-            if len(rows) > MAX_ROWS + 1:
+            cells = [_cell_text(v) for v in values]
+            rows.append(cells)
+            filled += any(cells)
+            if filled > MAX_ROWS + 1:
                 break
         return rows
     finally:
@@ -198,8 +227,10 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     """Read and check a roster file; the result lists every bad row with its reason."""
     table = read_table(data, filename)
     # Skip leading blank lines (title rows are not supported: the header comes first).
+    skipped = 0
     while table and not any(table[0]):
         table.pop(0)
+        skipped += 1
     if not table:
         raise RosterFileError(N_("The file is empty."))
     header = table[0]
@@ -224,7 +255,7 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
             found=", ".join(h for h in header if h) or "-",
         )
     body = table[1:]
-    if len(body) > MAX_ROWS:
+    if sum(1 for cells in body if any(cells)) > MAX_ROWS:
         raise RosterFileError(N_("The file has more than %(max)s rows."), max=MAX_ROWS)
 
     rows: list[RosterRow] = []
@@ -232,7 +263,7 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     seen_rooms: dict[tuple[str, str, str], int] = {}
     seen_owners: dict[str, tuple[str, str, int]] = {}
     for offset, cells in enumerate(body):
-        number = offset + 2
+        number = skipped + offset + 2  # the row number the spreadsheet shows
         if not any(c.strip() for c in cells):
             continue
 
@@ -282,15 +313,15 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
     def bad(column: str, message: str, **params) -> None:
         problems.append(RosterProblem(message, params, number, column))
 
-    building = normalize_building(get("building"))
+    building = normalize_building(unicodedata.normalize("NFKC", get("building")))
     if not building:
         bad("building", N_("building is empty"))
     elif len(building) > 20:
         bad("building", N_("building is too long"))
-    unit = normalize_unit(get("unit"))
+    unit = normalize_unit(unicodedata.normalize("NFKC", get("unit")))
     if len(unit) > 20:
         bad("unit", N_("unit is too long"))
-    room = get("room")
+    room = unicodedata.normalize("NFKC", get("room"))
     if not room:
         bad("room", N_("room is empty"))
     elif len(room) > 20:
@@ -299,7 +330,10 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
     floor = None
     floor_text = get("floor")
     try:
-        floor = int(floor_text)
+        digits = _ascii_number(floor_text).removeprefix("+")
+        if not digits.isdigit():
+            raise ValueError
+        floor = int(digits)
         if floor < 1 or floor > 200:
             raise ValueError
     except ValueError:
@@ -307,20 +341,23 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
             value=floor_text)
 
     area = None
-    area_text = get("area_m2").replace(",", "")
+    area_raw = get("area_m2")
+    area_text = _ascii_number(area_raw).replace(",", "")
     try:
+        if "_" in area_text:
+            raise InvalidOperation
         area = Decimal(area_text)
         if not area.is_finite():
             raise InvalidOperation
         if area <= 0 or area >= MAX_AREA:
             bad("area_m2", N_("area must be greater than 0 and less than 10000 m², not %(value)s"),
-                value=area_text)
+                value=area_raw)
             area = None
         elif area != area.quantize(Decimal("0.01")):
-            bad("area_m2", N_("area has more than two decimals: %(value)s"), value=area_text)
+            bad("area_m2", N_("area has more than two decimals: %(value)s"), value=area_raw)
             area = None
     except InvalidOperation:
-        bad("area_m2", N_("area must be a number in m², not \"%(value)s\""), value=area_text)
+        bad("area_m2", N_("area must be a number in m², not \"%(value)s\""), value=area_raw)
         area = None
 
     owner_name = get("owner_name")
@@ -350,7 +387,9 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
     birth_text = get("birth_year")
     if birth_text:
         try:
-            birth_year = int(birth_text)
+            if not _ascii_number(birth_text).isdigit():
+                raise ValueError
+            birth_year = int(_ascii_number(birth_text))
             if not 1900 <= birth_year <= 2100:
                 raise ValueError
         except ValueError:
@@ -384,25 +423,39 @@ def header_row(language: str = "zh") -> list[str]:
     return [zh if language == "zh" else en for zh, en in COLUMNS.values()]
 
 
+def _guard(value) -> str:
+    """Text for a spreadsheet cell; formula-like text gets a leading quote so Excel shows it."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return "'" + text
+    return text
+
+
 def write_csv(records: list[list], language: str = "zh") -> bytes:
     """Write records as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header_row(language))
     for record in records:
-        writer.writerow(["" if v is None else str(v) for v in record])
+        writer.writerow([_guard(v) for v in record])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def write_xlsx(records: list[list], language: str = "zh") -> bytes:
     """Write records as an XLSX sheet; every cell is text so phones keep their digits."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("roster")
     sheet.append(header_row(language))
     for record in records:
-        sheet.append(["" if v is None else str(v) for v in record])
+        cells = []
+        for value in record:
+            cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None else str(value)))
+            cell.data_type = "s"  # text, never a formula
+            cells.append(cell)
+        sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

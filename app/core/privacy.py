@@ -1,6 +1,7 @@
 """Personal-information helpers (PIPL): masking, no Flask here."""
 
 import re
+import unicodedata
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -9,7 +10,7 @@ def normalize_mobile(text: str | None) -> str | None:
     """Return an 11-digit mainland mobile number, or None if empty; raise if malformed."""
     if text is None:
         return None
-    digits = re.sub(r"[\s\-()]", "", str(text))
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", str(text)))
     if digits.endswith(".0"):  # Excel stores phone numbers as floats
         digits = digits[:-2]
     if digits.startswith("+86"):

@@ -90,7 +90,7 @@ def upgrade():
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('compound_id', sa.Integer(), nullable=False),
-    sa.Column('owner_key', sa.String(length=80), nullable=False),
+    sa.Column('owner_key', sa.String(length=160), nullable=False),
     sa.Column('owner_ref', sa.String(length=60), nullable=True),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('phone', sa.String(length=11), nullable=True),
