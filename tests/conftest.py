@@ -96,3 +96,16 @@ def zh(msgid: str, **params) -> str:
 
     text = Translations.load(str(BASE_DIR / "translations"), ["zh_Hans"]).gettext(msgid)
     return text % params if params else text
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With FAIL_ON_SKIP=1 (CI), a skipped test fails the run: nothing passes by skipping."""
+    if os.environ.get("FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"FAIL_ON_SKIP: {len(skipped)} tests were skipped", red=True)
+        for report in skipped:
+            reporter.write_line(f"  skipped: {report.nodeid} {report.longrepr}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
