@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import AccessLog, ActivationCode, Consent, Role, RoleGrant, User
-from app.community.models import Compound, Dwelling, Occupancy, Person
-from app.core.errors import DomainError, N_
+from app.community.models import Compound, Dwelling, Person
+from app.core.errors import N_, DomainError
 from app.core.privacy import normalize_mobile
 from app.core.timeutil import utcnow
 from app.extensions import db

@@ -1,12 +1,20 @@
 """Home pages, the public compound page, and the committee's roster tools."""
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts import services as accounts
 from app.accounts.forms import ConfirmForm, PhoneForm
-from app.accounts.models import Role
 from app.community import bp, services
 from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
 from app.community.models import Compound, ManagementMode, Person, Stage

@@ -20,7 +20,7 @@ from app.community.models import (
     Relation,
     Unit,
 )
-from app.core.errors import DomainError, N_, NotFound
+from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import utcnow
 from app.extensions import db
 

@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -57,15 +58,11 @@ def test_reimport_updates_and_never_duplicates(app):
 def test_a_bad_row_imports_nothing(app):
     compound = make_compound()
     bad = GOOD + "4,1,101,1,-5,错误,13800000009,,,\n" + "4,1,102,x,50,错误,123,,,\n"
-    try:
+    with pytest.raises(services.RosterRejected) as rejected:
         services.import_roster(compound, bad.encode(), "r.csv", actor=None)
-    except services.RosterRejected as exc:
-        rows = sorted({p.row for p in exc.problems})
-        assert rows == [8, 9]
-        columns = {p.column for p in exc.problems}
-        assert {"area_m2", "floor", "owner_phone"} <= columns
-    else:  # pragma: no cover
-        raise AssertionError("bad rows must be rejected")
+    problems = rejected.value.problems
+    assert sorted({p.row for p in problems}) == [8, 9]
+    assert {"area_m2", "floor", "owner_phone"} <= {p.column for p in problems}
     assert count(Dwelling) == 0 and count(Person) == 0 and count(Building) == 0
 
 
@@ -73,10 +70,8 @@ def test_bad_file_on_reimport_leaves_existing_data_untouched(app):
     compound = make_compound()
     services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     broken = GOOD.replace("65.50", "65.555")
-    try:
+    with pytest.raises(services.RosterRejected):
         services.import_roster(compound, broken.encode(), "r.csv", actor=None)
-    except services.RosterRejected:
-        pass
     home = db.session.scalar(sa.select(Dwelling).where(Dwelling.room == "101").limit(1))
     assert str(home.area_m2) == "65.50"
 
@@ -90,12 +85,9 @@ def test_dry_run_changes_nothing(app):
 
 def test_wrong_columns_is_a_clear_error(app):
     compound = make_compound()
-    try:
+    with pytest.raises(DomainError) as error:
         services.import_roster(compound, b"name,phone\nx,y\n", "r.csv", actor=None)
-    except DomainError as exc:
-        assert "%(missing)s" in exc.message and "专有面积" in exc.params["missing"]
-    else:  # pragma: no cover
-        raise AssertionError
+    assert "%(missing)s" in error.value.message and "专有面积" in error.value.params["missing"]
 
 
 def test_export_round_trips_unchanged(app):

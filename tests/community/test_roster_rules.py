@@ -864,7 +864,7 @@ def test_long_developer_name_key_fits_the_column():
 
 
 def test_row_keys_do_not_collide_on_slashes():
-    data = "building,unit,room,floor,area_m2,owner_name\n1/2,,3,1,1,x\n1,2/,3,1,1,y\n".encode()
+    data = b"building,unit,room,floor,area_m2,owner_name\n1/2,,3,1,1,x\n1,2/,3,1,1,y\n"
     assert parse_roster(data).ok
 
 
