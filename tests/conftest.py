@@ -4,6 +4,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -32,7 +33,8 @@ class SeparateSessionClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        db.session.expire_all()
+        if has_app_context():  # not in worker threads of concurrency tests
+            db.session.expire_all()
         return response
 
 

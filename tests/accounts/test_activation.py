@@ -185,3 +185,27 @@ def test_tenant_can_activate(client):
     assert tenant.user_id is not None and owner.user_id is None
     page = client.get(f"/dwellings/{dwelling.id}").get_data(as_text=True)
     assert zh("Tenant") in page
+
+
+@pytest.mark.parametrize("has_account", [False, True])
+def test_concurrent_activations_of_one_code_make_one_account(web, app, has_account):
+    """Ten phones submitting the same letter at once: the code is spent once, the rest
+    see a message (with or without an existing account for the phone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, dwelling = setup_home()
+    if has_account:
+        make_user(PHONE, password=PASSWORD)
+    token = issue(dwelling)
+    password = PASSWORD if has_account else "new-password-1"
+
+    def attempt(_):
+        client = web.test_client()
+        return activate(client, token, password=password).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(attempt, range(10)))
+    assert statuses.count(302) == 1, statuses
+    assert set(statuses) <= {302, 410}
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Consent.id))) == 1
