@@ -61,4 +61,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+    if config_name == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker counts sign-in "
+                           "attempts on its own. Set it to a shared Redis.")
     return app

@@ -155,12 +155,14 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
                              "%(left)s tries left."), left=max(left, 0))
     person = matches[0]
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
-    if user is not None and user.password_hash:
+    if user is not None and user.is_staff:
+        # A staff account is never taken over with a household letter.
         if not user.check_password(password):
-            raise DomainError(N_("This phone number already has an account. Enter that "
-                                 "account's password to add this home, or ask the committee "
-                                 "to reset it."))
+            raise DomainError(N_("This phone number belongs to a staff account. Enter that "
+                                 "account's password to add this home."))
     else:
+        # The letter and the phone on the roster prove who it is, as at first activation,
+        # so a resident who forgot the password sets a new one with a new letter.
         _check_password_rules(password)
     spent = db.session.execute(
         sa.update(ActivationCode)
@@ -178,6 +180,11 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
             user.set_password(password)
             db.session.add(user)
             db.session.flush()
+        elif not user.is_staff and not user.check_password(password):
+            user.set_password(password)  # ends the account's other sessions
+            db.session.add(AccessLog(user_id=user.id, compound_id=dwelling.compound_id,
+                                     action="password_set_by_letter",
+                                     target=f"dwelling {dwelling.id}"))
         # Link every roster entry with this phone in the compound (one owner, many homes).
         for same in db.session.scalars(sa.select(Person).where(
                 Person.compound_id == dwelling.compound_id, Person.phone == phone)):

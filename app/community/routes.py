@@ -80,11 +80,12 @@ def poster(compound):
 
 
 @bp.get("/staff/compounds/<int:compound_id>")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required()
 def staff_compound(compound):
-    """The staff overview of one compound."""
+    """The staff overview of one compound: figures for every role, tools by role."""
     return render_template("community/staff_compound.html", compound=compound,
                            counts=services.compound_counts(compound.id),
+                           can_view_homes=current_user.has_role(compound.id, *VIEW_ROLES),
                            can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
 
 

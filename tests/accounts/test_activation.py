@@ -9,7 +9,7 @@ from app.accounts import services
 from app.accounts.models import AccessLog, ActivationCode, Consent, User
 from app.core.timeutil import utcnow
 from app.extensions import db
-from tests.conftest import zh
+from tests.conftest import login, zh
 from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 PHONE = "13812345678"
@@ -166,14 +166,29 @@ def test_committee_verifies_phone_in_person_then_code_works(client, sign_in):
     assert activate(client, issue(dwelling), phone="13911112222").status_code == 302
 
 
-def test_existing_account_must_give_its_password_to_add_a_home(client):
+def test_staff_account_must_give_its_password_to_add_a_home(client):
+    from app.accounts.models import Role
+
     compound, owner, dwelling = setup_home()
-    make_user(PHONE, password=PASSWORD)
+    staff = make_user(PHONE, password=PASSWORD, grants=[(Role.COMMITTEE, compound)])
     token = issue(dwelling)
     assert activate(client, token, password="someone-elses").status_code == 200
     assert owner.user_id is None
     assert activate(client, token, password=PASSWORD).status_code == 302
-    assert owner.user_id is not None
+    assert owner.user_id == staff.id
+    assert staff.check_password(PASSWORD)
+
+
+def test_forgotten_password_is_reset_with_a_new_letter(client, sign_in):
+    compound, owner, dwelling = setup_home()
+    assert activate(client, issue(dwelling), password="first-password").status_code == 302
+    client.post("/logout", data={})
+    assert activate(client, issue(dwelling), password="second-password").status_code == 302
+    client.post("/logout", data={})
+    assert login(client, PHONE, "first-password").status_code == 200
+    assert login(client, PHONE, "second-password").status_code == 302
+    assert db.session.scalar(sa.select(AccessLog.id).where(
+        AccessLog.action == "password_set_by_letter"))
 
 
 def test_tenant_can_activate(client):

@@ -77,6 +77,10 @@ def test_operator_cannot_manage_roster(client, sign_in, two_households):
     compound = two_households["compound"]
     make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, compound)])
     sign_in("13900000003")
+    overview = client.get(f"/staff/compounds/{compound.id}")
+    assert overview.status_code == 200  # the link on their home page works
+    assert f"/staff/compounds/{compound.id}/dwellings" not in overview.get_data(as_text=True)
+    assert client.get(f"/staff/compounds/{compound.id}/dwellings").status_code == 404
     assert client.get(f"/staff/compounds/{compound.id}/roster").status_code == 404
     assert client.get(f"/staff/dwellings/{two_households['bob_home'].id}").status_code == 404
 
@@ -129,3 +133,36 @@ def test_tenant_is_marked_as_tenant(client, sign_in, app):
     sign_in("13700000011")
     page = client.get(f"/dwellings/{home.id}").get_data(as_text=True)
     assert zh("Tenants can see notices and book services. Only owners vote on owner decisions.") in page
+
+
+def crawl(client, start="/home", limit=40) -> set[str]:
+    """Follow every same-site link from start; each must open (no dead links)."""
+    import re
+
+    seen, queue = set(), [start]
+    while queue:
+        url = queue.pop()
+        if url in seen or len(seen) > limit:
+            continue
+        seen.add(url)
+        page = client.get(url, follow_redirects=True)
+        assert page.status_code == 200, url
+        for link in re.findall(r'href="(/[^"]*)"', page.get_data(as_text=True)):
+            link = link.replace("&amp;", "&")
+            if not link.startswith(("/static", "/lang", "/elder", "/favicon")) and \
+                    not link.endswith((".xlsx", ".csv")):
+                queue.append(link)
+    return seen
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_link_on_a_staff_home_page_works(client, sign_in, two_households, role):
+    make_user("13900000009", grants=[(role, two_households["compound"])])
+    sign_in("13900000009")
+    assert len(crawl(client)) > 2
+
+
+def test_every_link_on_a_resident_home_page_works(client, sign_in, two_households):
+    sign_in("13800000001")
+    seen = crawl(client)
+    assert f"/dwellings/{two_households['alice_home'].id}" in seen
