@@ -202,3 +202,14 @@ def test_cli_import_dry_run_and_export(runner, app, tmp_path):
     assert result.exit_code != 0 and "row 2" in result.output
     result = runner.invoke(args=["roster", "import", "没有这个小区", str(path)])
     assert result.exit_code != 0 and "No compound" in result.output
+
+
+def test_a_file_over_10_mb_gets_a_clear_page(client, sign_in, app):
+    compound = make_compound()
+    committee(compound)
+    sign_in("13900000001")
+    big = io.BytesIO(b"x" * (10 * 1024 * 1024 + 1))
+    page = client.post(f"/staff/compounds/{compound.id}/roster",
+                       data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
+    assert page.status_code == 413
+    assert zh("File too large") in page.get_data(as_text=True)
