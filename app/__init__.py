@@ -16,6 +16,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     config_name = config_name or os.environ.get("LINLI_CONFIG", "development")
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for each other instead of failing at once ("database is locked").
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "connect_args": {"timeout": 30}}
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production.")
     if app.config["TRUST_PROXY_HOPS"]:
@@ -40,6 +44,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user
     from app.community import models as _community_models  # noqa: F401
+    from app.decisions import models as _decision_models  # noqa: F401
 
     login_manager.user_loader(load_user)
     login_manager.login_message = i18n.lazy("Please sign in to see this page.")
@@ -49,10 +54,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.community import bp as community_bp
     from app.core import bp as core_bp
     from app.core import security
+    from app.decisions import bp as decisions_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(community_bp)
+    app.register_blueprint(decisions_bp)
     security.init_app(app)
 
     from app import cli

@@ -1,0 +1,7 @@
+"""Owner decisions: ballots, votes, paper entries, tallies and results."""
+
+from flask import Blueprint
+
+bp = Blueprint("decisions", __name__)
+
+from app.decisions import routes  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Decision pages (added below)."""

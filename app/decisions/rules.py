@@ -1,0 +1,242 @@
+"""Owner decisions under Civil Code art. 278 and the SPC interpretation (arts. 8-9).
+
+Pure functions, no Flask, no database, no clock. Areas are integer hundredths of a
+square metre (centi-m²) so every comparison is exact integer arithmetic.
+
+- Area: each dwelling's registered exclusive area.
+- Headcount: one voter per dwelling, except that dwellings sharing an owner form one
+  voter (an owner of several dwellings in scope; all of a developer's unsold units;
+  co-owners of one dwelling cast a single vote).
+- Quorum: voted area >= 2/3 of total area AND voters who voted >= 2/3 of all voters.
+- Major: yes area >= 3/4 of voted area AND yes voters >= 3/4 of voters who voted.
+- Ordinary: yes area > 1/2 of voted area AND yes voters > 1/2 of voters who voted.
+- Abstention counts as having voted and not as yes.
+- "Share of all" (renovation willingness, local policy): yes voters >= fraction of all
+  voters in scope.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+QUORUM = Fraction(2, 3)
+MAJOR = Fraction(3, 4)
+ORDINARY = Fraction(1, 2)
+
+
+class Rule(enum.Enum):
+    MAJOR = "major"
+    ORDINARY = "ordinary"
+    SHARE_OF_ALL = "share_of_all"
+
+
+class Meaning(enum.Enum):
+    YES = "yes"
+    NO = "no"
+    ABSTAIN = "abstain"
+    CHOICE = "choice"  # one of several alternatives (e.g. a management mode)
+
+
+class Outcome(enum.Enum):
+    PASSED = "passed"
+    REJECTED = "rejected"
+    NO_QUORUM = "no_quorum"
+    CHOSEN = "chosen"  # an alternative won the ordinary double majority
+    FALLBACK = "fallback"  # no alternative won: the street office's fallback applies
+
+
+def at_least(part: int, whole: int, share: Fraction) -> bool:
+    """part >= share * whole ("以上" includes the number itself, art. 1259)."""
+    return part * share.denominator >= whole * share.numerator
+
+
+def more_than(part: int, whole: int, share: Fraction) -> bool:
+    """part > share * whole ("过半数" is strictly more than half)."""
+    return part * share.denominator > whole * share.numerator
+
+
+def voter_keys(dwellings: Mapping[int, Iterable[int]]) -> dict[int, int]:
+    """Group dwellings into voters: dwellings that share an owner are one voter.
+
+    dwellings maps dwelling id -> owner person ids. Returns dwelling id -> voter key,
+    the smallest dwelling id of its group (so keys are stable and deterministic).
+    A dwelling with no owner on record is a voter of its own.
+    """
+    parent = {d: d for d in dwellings}
+
+    def find(d: int) -> int:
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    first_of_owner: dict[int, int] = {}
+    for dwelling in sorted(dwellings):
+        for owner in dwellings[dwelling]:
+            if owner in first_of_owner:
+                a, b = find(first_of_owner[owner]), find(dwelling)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                first_of_owner[owner] = dwelling
+    return {d: find(d) for d in dwellings}
+
+
+@dataclass(frozen=True)
+class OptionCount:
+    option_id: int
+    label: str
+    meaning: Meaning
+    area: int = 0  # centi-m²
+    voters: int = 0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    rule: Rule
+    share: Fraction | None = None  # for SHARE_OF_ALL
+
+    def __post_init__(self):
+        if self.rule is Rule.SHARE_OF_ALL:
+            if self.share is None or not 0 < self.share <= 1:
+                raise ValueError("share_of_all needs a fraction in (0, 1]")
+
+
+@dataclass
+class Tally:
+    threshold: Threshold
+    total_area: int
+    total_voters: int
+    voted_area: int
+    voted_voters: int
+    options: list[OptionCount]
+    yes_area: int = 0
+    yes_voters: int = 0
+    quorum_met: bool = False
+    area_ok: bool = False
+    voters_ok: bool = False
+    approved: bool = False
+    outcome: Outcome = Outcome.REJECTED
+    winner: OptionCount | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def needed(self) -> Fraction:
+        return {Rule.MAJOR: MAJOR, Rule.ORDINARY: ORDINARY}.get(self.threshold.rule,
+                                                               self.threshold.share)
+
+    def as_dict(self) -> dict:
+        """The tally as plain JSON values; areas as decimal strings in m²."""
+        return {
+            "rule": self.threshold.rule.value,
+            "share": str(self.threshold.share) if self.threshold.share else None,
+            "total_area": m2(self.total_area),
+            "total_voters": self.total_voters,
+            "voted_area": m2(self.voted_area),
+            "voted_voters": self.voted_voters,
+            "yes_area": m2(self.yes_area),
+            "yes_voters": self.yes_voters,
+            "options": [
+                {"id": o.option_id, "label": o.label, "meaning": o.meaning.value,
+                 "area": m2(o.area), "voters": o.voters}
+                for o in self.options
+            ],
+            "quorum_met": self.quorum_met,
+            "approved": self.approved,
+            "outcome": self.outcome.value,
+            "winner": self.winner.label if self.winner else None,
+        }
+
+
+def m2(centi: int) -> str:
+    """centi-m² as a decimal string in m² ("1234.50")."""
+    return str((Decimal(centi) / 100).quantize(Decimal("0.01")))
+
+
+def quorum(total_area: int, total_voters: int, voted_area: int, voted_voters: int) -> bool:
+    return (total_voters > 0 and at_least(voted_area, total_area, QUORUM)
+            and at_least(voted_voters, total_voters, QUORUM))
+
+
+def tally(threshold: Threshold, total_area: int, total_voters: int,
+          options: list[OptionCount]) -> Tally:
+    """Decide a ballot from the per-option sums (each voter counted under one option)."""
+    voted_area = sum(o.area for o in options)
+    voted_voters = sum(o.voters for o in options)
+    if voted_voters > total_voters or voted_area > total_area:
+        raise ValueError("more voted than in scope")
+    result = Tally(threshold, total_area, total_voters, voted_area, voted_voters, options)
+    result.quorum_met = quorum(total_area, total_voters, voted_area, voted_voters)
+    choices = [o for o in options if o.meaning is Meaning.CHOICE]
+    if choices:
+        return _decide_choice(result, choices)
+    yes = [o for o in options if o.meaning is Meaning.YES]
+    result.yes_area = sum(o.area for o in yes)
+    result.yes_voters = sum(o.voters for o in yes)
+    rule = threshold.rule
+    if rule is Rule.SHARE_OF_ALL:
+        result.voters_ok = at_least(result.yes_voters, total_voters, threshold.share)
+        result.area_ok = True  # the preset counts households only
+        result.approved = total_voters > 0 and result.voters_ok
+        result.outcome = Outcome.PASSED if result.approved else Outcome.REJECTED
+        return result
+    if rule is Rule.MAJOR:
+        result.area_ok = voted_area > 0 and at_least(result.yes_area, voted_area, MAJOR)
+        result.voters_ok = voted_voters > 0 and at_least(result.yes_voters, voted_voters, MAJOR)
+    else:
+        result.area_ok = more_than(result.yes_area, voted_area, ORDINARY)
+        result.voters_ok = more_than(result.yes_voters, voted_voters, ORDINARY)
+    result.approved = result.quorum_met and result.area_ok and result.voters_ok
+    if not result.quorum_met:
+        result.outcome = Outcome.NO_QUORUM
+    else:
+        result.outcome = Outcome.PASSED if result.approved else Outcome.REJECTED
+    return result
+
+
+def _decide_choice(result: Tally, choices: list[OptionCount]) -> Tally:
+    """An alternative wins if it meets the ordinary double majority of those who voted.
+
+    At most one option can: each needs more than half of the voters who voted.
+    """
+    winners = [o for o in choices
+               if more_than(o.area, result.voted_area, ORDINARY)
+               and more_than(o.voters, result.voted_voters, ORDINARY)]
+    if result.quorum_met and winners:
+        result.winner = winners[0]
+        result.yes_area, result.yes_voters = result.winner.area, result.winner.voters
+        result.area_ok = result.voters_ok = result.approved = True
+        result.outcome = Outcome.CHOSEN
+    else:
+        best = max(choices, key=lambda o: (o.voters, o.area), default=None)
+        if best:
+            result.yes_area, result.yes_voters = best.area, best.voters
+        result.outcome = Outcome.FALLBACK
+    return result
+
+
+def percent(part: int, whole: int) -> Fraction:
+    """part/whole as an exact fraction (0 when whole is 0)."""
+    return Fraction(part, whole) if whole else Fraction(0)
+
+
+# The ten renovation items voters may rank in a willingness ballot (DESIGN §7).
+RENOVATION_ITEMS = (
+    "demolition", "drainage", "utilities", "waste_rooms", "cables",
+    "fire_safety", "security", "roads", "walls", "lights_chargers",
+)
+
+
+def rank_items(selections: Iterable[Iterable[str]]) -> list[tuple[str, int]]:
+    """Count how many voters chose each renovation item; most wanted first, ties by order."""
+    counts = dict.fromkeys(RENOVATION_ITEMS, 0)
+    for chosen in selections:
+        for item in set(chosen):
+            if item in counts:
+                counts[item] += 1
+    order = {item: i for i, item in enumerate(RENOVATION_ITEMS)}
+    return sorted(counts.items(), key=lambda kv: (-kv[1], order[kv[0]]))

@@ -1,0 +1,724 @@
+"""Owner-decision use cases: create, notice, open, vote, paper entry, close, publish, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import AccessLog, Role, User
+from app.community import roster as roster_rules
+from app.community.models import (
+    Building,
+    Compound,
+    Dwelling,
+    ManagementMode,
+    Occupancy,
+    Person,
+    Relation,
+    Unit,
+)
+from app.core.errors import N_, DomainError, NotFound
+from app.core.timeutil import local_today, utcnow
+from app.decisions import rules
+from app.decisions.models import (
+    MAJOR_CATEGORIES,
+    Ballot,
+    BallotKind,
+    BallotOption,
+    BallotStatus,
+    Category,
+    Channel,
+    RollEntry,
+    Scope,
+    Vote,
+    VoteEvent,
+)
+from app.decisions.rules import Meaning, Rule
+from app.extensions import db
+
+RUN_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
+GENESIS = "0" * 64
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# Option labels are English msgids, translated where they are shown.
+YES, NO, ABSTAIN = N_("Yes"), N_("No"), N_("Abstain")
+MODE_OPTIONS = [(N_("Property company"), ManagementMode.PROPERTY_COMPANY),
+                (N_("Self-governance"), ManagementMode.SELF_GOVERNANCE)]
+
+KIND_DEFAULTS = {
+    BallotKind.WILLINGNESS: (Category.RENOVATE, Scope.COMPOUND),
+    BallotKind.MANAGEMENT_MODE: (Category.HIRE_MANAGER, Scope.COMPOUND),
+    BallotKind.ELEVATOR: (Category.RENOVATE, Scope.UNIT),
+    BallotKind.FUND_USE: (Category.USE_FUND, Scope.COMPOUND),
+    BallotKind.GENERAL: (Category.OTHER, Scope.COMPOUND),
+}
+
+
+def legal_rule(category: Category) -> Rule:
+    """art. 278 ¶2: raising the fund, rebuilding/renovating and changing use are major."""
+    return Rule.MAJOR if category in MAJOR_CATEGORIES else Rule.ORDINARY
+
+
+def threshold_of(ballot: Ballot) -> rules.Threshold:
+    share = (Fraction(ballot.share_num, ballot.share_den)
+             if ballot.rule is Rule.SHARE_OF_ALL else None)
+    return rules.Threshold(ballot.rule, share)
+
+
+# --- creating and running a ballot ---------------------------------------------------------
+
+@dataclass
+class BallotSpec:
+    kind: BallotKind
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    explanation: str = ""
+    category: Category | None = None
+    rule: Rule | None = None
+    share: Fraction | None = None
+    building: str = ""
+    unit: str = ""
+    scope: Scope | None = None
+    notice_days: int = 7
+    mode_start_on: date | None = None
+
+
+def create_ballot(compound: Compound, spec: BallotSpec, *, actor: User | None) -> Ballot:
+    """Create a draft ballot with the options its kind implies."""
+    title = (spec.title or "").strip()
+    if not title or len(title) > 200:
+        raise DomainError(N_("Give the ballot a title (at most 200 characters)."))
+    if spec.closes_at <= spec.opens_at:
+        raise DomainError(N_("The vote must close after it opens."))
+    if not 0 <= spec.notice_days <= 90:
+        raise DomainError(N_("The notice period must be between 0 and 90 days."))
+    category, default_scope = KIND_DEFAULTS[spec.kind]
+    category = spec.category or category
+    if spec.kind is BallotKind.MANAGEMENT_MODE and category is not Category.HIRE_MANAGER:
+        raise DomainError(N_("A management-mode ballot is about hiring a manager."))
+    rule = spec.rule or legal_rule(category)
+    if spec.kind is BallotKind.WILLINGNESS:
+        if rule is Rule.SHARE_OF_ALL:
+            if spec.share is None or not 0 < spec.share <= 1:
+                raise DomainError(N_("Give the share of all voters as a fraction such as 2/3."))
+    elif rule is not legal_rule(category):
+        raise DomainError(N_("The law sets the threshold for this category; only renovation "
+                             "willingness ballots may use another preset."))
+    scope = spec.scope or (Scope.UNIT if spec.unit else Scope.BUILDING if spec.building
+                           else default_scope)
+    building, unit = _scope_parts(compound, scope, spec.building, spec.unit)
+    if spec.kind is BallotKind.ELEVATOR and scope is not Scope.UNIT:
+        raise DomainError(N_("An elevator retrofit is decided per stairwell: choose a "
+                             "building and a unit."))
+    ballot = Ballot(
+        compound_id=compound.id, title=title, explanation=(spec.explanation or "").strip(),
+        kind=spec.kind, category=category, rule=rule,
+        share_num=spec.share.numerator if rule is Rule.SHARE_OF_ALL else None,
+        share_den=spec.share.denominator if rule is Rule.SHARE_OF_ALL else None,
+        scope=scope, building_id=building.id if building else None,
+        unit_id=unit.id if unit else None, notice_days=spec.notice_days,
+        opens_at=spec.opens_at, closes_at=spec.closes_at,
+        ask_items=spec.kind is BallotKind.WILLINGNESS, mode_start_on=spec.mode_start_on,
+        created_by_id=actor.id if actor else None,
+    )
+    if spec.kind is BallotKind.MANAGEMENT_MODE:
+        labels = [(label, Meaning.CHOICE, mode.value) for label, mode in MODE_OPTIONS]
+        labels.append((ABSTAIN, Meaning.ABSTAIN, None))
+    else:
+        labels = [(YES, Meaning.YES, None), (NO, Meaning.NO, None),
+                  (ABSTAIN, Meaning.ABSTAIN, None)]
+    for position, (label, meaning, mode) in enumerate(labels, start=1):
+        ballot.options.append(BallotOption(position=position, label=label, meaning=meaning,
+                                           mode=mode))
+    db.session.add(ballot)
+    db.session.commit()
+    return ballot
+
+
+def _scope_parts(compound: Compound, scope: Scope, building_name: str, unit_name: str):
+    if scope is Scope.COMPOUND:
+        return None, None
+    building = db.session.scalar(sa.select(Building).where(
+        Building.compound_id == compound.id,
+        Building.name == roster_rules.normalize_building(building_name or "")))
+    if building is None:
+        raise DomainError(N_("There is no building %(b)s in this compound."), b=building_name)
+    if scope is Scope.BUILDING:
+        return building, None
+    unit = db.session.scalar(sa.select(Unit).where(
+        Unit.building_id == building.id,
+        Unit.name == roster_rules.normalize_unit(unit_name or "")))
+    if unit is None:
+        raise DomainError(N_("There is no unit %(u)s in building %(b)s."), u=unit_name,
+                          b=building_name)
+    return building, unit
+
+
+def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
+    """Publish the notice; voting may not open until the notice period has passed."""
+    now = now or utcnow()
+    if ballot.status is not BallotStatus.DRAFT:
+        raise DomainError(N_("Only a draft ballot can be published for notice."))
+    earliest = now + timedelta(days=ballot.notice_days)
+    if ballot.opens_at < earliest - timedelta(minutes=1):
+        raise DomainError(N_("The vote must open at least %(days)s days after the notice. "
+                             "Move the opening time or publish the notice earlier."),
+                          days=ballot.notice_days)
+    ballot.status = BallotStatus.NOTICE
+    ballot.notice_at = now
+    _log(actor, ballot, "ballot_notice")
+    db.session.commit()
+
+
+def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> int:
+    """Open voting: freeze the voter roll. Refused before the notice period has passed."""
+    now = now or utcnow()
+    if ballot.status is not BallotStatus.NOTICE:
+        raise DomainError(N_("Only a ballot under notice can be opened."))
+    if now < ballot.notice_at + timedelta(days=ballot.notice_days):
+        raise DomainError(N_("The notice period of %(days)s days has not passed yet."),
+                          days=ballot.notice_days)
+    if now < ballot.opens_at:
+        raise DomainError(N_("The vote opens at its opening time, not before."))
+    if now >= ballot.closes_at:
+        raise DomainError(N_("The closing time has already passed."))
+    count = _freeze_roll(ballot)
+    if not count:
+        db.session.rollback()
+        raise DomainError(N_("There are no homes in this ballot's scope."))
+    ballot.status = BallotStatus.OPEN
+    ballot.opened_at = now
+    _log(actor, ballot, "ballot_open")
+    db.session.commit()
+    return count
+
+
+def _dwellings_in_scope(ballot: Ballot):
+    stmt = (sa.select(Dwelling).join(Unit).join(Building)
+            .where(Dwelling.compound_id == ballot.compound_id)
+            .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                     selectinload(Dwelling.members)))
+    if ballot.scope is Scope.BUILDING:
+        stmt = stmt.where(Unit.building_id == ballot.building_id)
+    elif ballot.scope is Scope.UNIT:
+        stmt = stmt.where(Dwelling.unit_id == ballot.unit_id)
+    return list(db.session.scalars(stmt))
+
+
+def _freeze_roll(ballot: Ballot) -> int:
+    dwellings = _dwellings_in_scope(ballot)
+    owners = {d.id: [m.person_id for m in d.members if m.relation is Relation.OWNER]
+              for d in dwellings}
+    keys = rules.voter_keys(owners)
+    rows = [{
+        "ballot_id": ballot.id, "dwelling_id": d.id, "voter_key": keys[d.id],
+        "area_cm2": int(d.area_m2 * 100), "building": d.unit.building.name,
+        "unit": d.unit.name, "room": d.room,
+        "sort_key": f"{d.unit.building.sort_key}/{d.unit.sort_key}/{d.sort_key}",
+    } for d in dwellings]
+    if rows:
+        db.session.execute(sa.insert(RollEntry), rows)
+    return len(rows)
+
+
+def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> rules.Tally:
+    """Close voting and record the tally."""
+    now = now or utcnow()
+    if ballot.status is not BallotStatus.OPEN:
+        raise DomainError(N_("Only an open ballot can be closed."))
+    ballot.status = BallotStatus.CLOSED
+    ballot.closed_at = now
+    db.session.flush()
+    result = compute_tally(ballot)
+    ballot.result_json = json.dumps(result.as_dict(), ensure_ascii=False)
+    ballot.outcome = result.outcome.value
+    _log(actor, ballot, "ballot_close")
+    db.session.commit()
+    return result
+
+
+def publish_result(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
+    """Publish the result; a management-mode result sets the compound's mode."""
+    now = now or utcnow()
+    if ballot.status is not BallotStatus.CLOSED:
+        raise DomainError(N_("Only a closed ballot's result can be published."))
+    ballot.status = BallotStatus.PUBLISHED
+    ballot.published_at = now
+    if ballot.kind is BallotKind.MANAGEMENT_MODE:
+        result = json.loads(ballot.result_json)
+        compound = db.session.get(Compound, ballot.compound_id)
+        winner = next((o for o in ballot.options if o.label == result["winner"]), None)
+        compound.management_mode = (ManagementMode(winner.mode) if winner and winner.mode
+                                     else ManagementMode.STATE_FALLBACK)
+        compound.management_start_on = ballot.mode_start_on or local_today(now)
+    _log(actor, ballot, "ballot_publish")
+    db.session.commit()
+
+
+def _log(actor: User | None, ballot: Ballot, action: str) -> None:
+    db.session.add(AccessLog(user_id=actor.id if actor else None,
+                             compound_id=ballot.compound_id, action=action,
+                             target=f"ballot {ballot.id}"))
+
+
+# --- finding ballots ---------------------------------------------------------------------
+
+def get_ballot_for_staff(ballot_id: int, user: User, *roles: Role) -> Ballot:
+    """The ballot if the user runs votes in its compound; otherwise NotFound."""
+    ballot = db.session.get(Ballot, ballot_id)
+    if ballot is None or not user.is_authenticated or not user.has_role(
+            ballot.compound_id, *(roles or RUN_ROLES)):
+        raise NotFound()
+    return ballot
+
+
+def compound_ballots(compound: Compound) -> list[Ballot]:
+    return list(db.session.scalars(sa.select(Ballot).where(Ballot.compound_id == compound.id)
+                                   .order_by(Ballot.id.desc())))
+
+
+def _covers(ballot: Ballot, dwelling: Dwelling) -> bool:
+    if ballot.compound_id != dwelling.compound_id:
+        return False
+    if ballot.scope is Scope.BUILDING:
+        return dwelling.unit.building_id == ballot.building_id
+    if ballot.scope is Scope.UNIT:
+        return dwelling.unit_id == ballot.unit_id
+    return True
+
+
+def resident_dwellings(user: User) -> list[tuple[Dwelling, Relation]]:
+    from app.community.services import dwellings_of, relation_of
+
+    return [(d, relation_of(user, d)) for d in dwellings_of(user)]
+
+
+def ballots_for_resident(user: User) -> list[Ballot]:
+    """Published-for-notice and later ballots whose scope covers one of the user's homes."""
+    homes = [d for d, _ in resident_dwellings(user)]
+    compound_ids = {d.compound_id for d in homes}
+    if not compound_ids:
+        return []
+    candidates = db.session.scalars(
+        sa.select(Ballot).where(Ballot.compound_id.in_(compound_ids),
+                                Ballot.status != BallotStatus.DRAFT)
+        .order_by(Ballot.closes_at.desc()))
+    return [b for b in candidates if any(_covers(b, d) for d in homes)]
+
+
+def get_ballot_for_resident(ballot_id: int, user: User) -> Ballot:
+    """A ballot the user may read (it covers one of their homes and is not a draft)."""
+    ballot = db.session.get(Ballot, ballot_id)
+    if ballot is None or ballot.status is BallotStatus.DRAFT:
+        raise NotFound()
+    if not any(_covers(ballot, d) for d, _ in resident_dwellings(user)):
+        raise NotFound()
+    return ballot
+
+
+@dataclass
+class VoterSeat:
+    """One voter the user can vote for: the homes it covers and its current vote."""
+
+    voter_key: int
+    rooms: list[RollEntry]
+    vote: Vote | None
+
+    @property
+    def area_cm2(self) -> int:
+        return sum(r.area_cm2 for r in self.rooms)
+
+
+def seats_of(ballot: Ballot, user: User) -> list[VoterSeat]:
+    """The voters (groups of homes) this user votes for as an owner in the frozen roll."""
+    if ballot.status is BallotStatus.DRAFT or not user.is_authenticated:
+        return []
+    owned = (sa.select(Occupancy.dwelling_id).join(Person)
+             .where(Person.user_id == user.id, Occupancy.relation == Relation.OWNER))
+    keys = set(db.session.scalars(sa.select(RollEntry.voter_key).where(
+        RollEntry.ballot_id == ballot.id, RollEntry.dwelling_id.in_(owned))))
+    if not keys:
+        return []
+    entries = db.session.scalars(sa.select(RollEntry).where(
+        RollEntry.ballot_id == ballot.id, RollEntry.voter_key.in_(keys))
+        .order_by(RollEntry.sort_key)).all()
+    votes = {v.voter_key: v for v in db.session.scalars(sa.select(Vote).where(
+        Vote.ballot_id == ballot.id, Vote.voter_key.in_(keys)))}
+    seats = defaultdict(list)
+    for entry in entries:
+        seats[entry.voter_key].append(entry)
+    return [VoterSeat(key, rooms, votes.get(key)) for key, rooms in sorted(seats.items())]
+
+
+# --- voting ------------------------------------------------------------------------------
+
+def new_receipt() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
+
+
+def check_open(ballot: Ballot, now: datetime) -> None:
+    if ballot.status in (BallotStatus.DRAFT, BallotStatus.NOTICE) or now < ballot.opens_at:
+        raise DomainError(N_("This vote has not opened yet."))
+    if ballot.status is not BallotStatus.OPEN or now >= ballot.closes_at:
+        raise DomainError(N_("This vote has closed. Votes are no longer accepted."))
+
+
+def parse_items(items: list[str] | None) -> str:
+    """The chosen renovation items as a comma list in the standard order."""
+    chosen = set(items or [])
+    if chosen - set(rules.RENOVATION_ITEMS):
+        raise DomainError(N_("Unknown renovation item."))
+    return ",".join(i for i in rules.RENOVATION_ITEMS if i in chosen)
+
+
+def cast_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User | None,
+              items: list[str] | None = None, channel: Channel = Channel.ONLINE,
+              proxy_name: str | None = None, now: datetime | None = None) -> Vote:
+    """Record a vote (or change it); the last one counts and every change is logged.
+
+    Safe under double taps and concurrent requests: one Vote row per voter (unique
+    constraint) and one log entry per sequence number, retried on conflict.
+    """
+    for attempt in range(8):
+        try:
+            vote = record_vote(ballot, voter_key, option_id, actor=actor, items=items,
+                               channel=channel, proxy_name=proxy_name, now=now)
+            db.session.commit()
+            return vote
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            time.sleep(0.01 * (attempt + 1))
+    raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
+
+
+def record_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User | None,
+                items: list[str] | None, channel: Channel, proxy_name: str | None,
+                now: datetime | None) -> Vote:
+    """Write a vote and its log entry without committing (the caller commits)."""
+    now = now or utcnow()
+    check_open(ballot, now)
+    option = next((o for o in ballot.options if o.id == option_id), None)
+    if option is None:
+        raise DomainError(N_("Choose one of the ballot's options."))
+    in_roll = db.session.scalar(sa.select(RollEntry.id).where(
+        RollEntry.ballot_id == ballot.id, RollEntry.voter_key == voter_key).limit(1))
+    if in_roll is None:
+        raise DomainError(N_("This home is not in the ballot's scope."))
+    item_text = parse_items(items) if ballot.ask_items else ""
+    proxy_name = (proxy_name or "").strip()[:100] or None
+    receipt = new_receipt()
+    vote = db.session.scalar(sa.select(Vote).where(Vote.ballot_id == ballot.id,
+                                                   Vote.voter_key == voter_key))
+    if vote is None:
+        vote = Vote(ballot_id=ballot.id, voter_key=voter_key, changes=0)
+        db.session.add(vote)
+    else:
+        vote.changes += 1
+    vote.option_id = option.id
+    vote.items = item_text
+    vote.channel = channel
+    vote.actor_id = actor.id if actor else None
+    vote.proxy_name = proxy_name
+    vote.receipt = receipt
+    vote.updated_at = now
+    _append_event(ballot, voter_key, option.id, item_text, channel, actor, proxy_name,
+                  receipt, now)
+    db.session.flush()
+    return vote
+
+
+def _append_event(ballot, voter_key, option_id, items, channel, actor, proxy, receipt, now):
+    last = db.session.execute(
+        sa.select(VoteEvent.seq, VoteEvent.hash).where(VoteEvent.ballot_id == ballot.id)
+        .order_by(VoteEvent.seq.desc()).limit(1)).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    payload = canonical({
+        "ballot": ballot.id, "seq": seq, "voter": voter_key, "option": option_id,
+        "items": items, "channel": channel.value, "actor": actor.id if actor else None,
+        "proxy": proxy, "receipt": receipt, "at": now.isoformat(),
+    })
+    db.session.add(VoteEvent(ballot_id=ballot.id, seq=seq, voter_key=voter_key,
+                             option_id=option_id, receipt=receipt, payload=payload,
+                             prev_hash=prev, hash=chain_hash(prev, payload), created_at=now))
+
+
+def canonical(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def chain_hash(prev: str, payload: str) -> str:
+    return hashlib.sha256((prev + payload).encode()).hexdigest()
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_log(ballot: Ballot) -> Verification:
+    """Recompute the hash chain; name the first broken entry. Also check current votes."""
+    prev = GENESIS
+    expected_seq = 1
+    latest: dict[int, dict] = {}
+    count = 0
+    for event in db.session.scalars(sa.select(VoteEvent).where(VoteEvent.ballot_id == ballot.id)
+                                    .order_by(VoteEvent.seq)):
+        count += 1
+        data = json.loads(event.payload)
+        if event.seq != expected_seq:
+            return Verification(False, count, event.seq, "sequence gap")
+        if event.prev_hash != prev:
+            return Verification(False, count, event.seq, "previous hash does not match")
+        if chain_hash(prev, event.payload) != event.hash:
+            return Verification(False, count, event.seq, "hash does not match its content")
+        if (data["seq"], data["voter"], data["option"], data["receipt"]) != (
+                event.seq, event.voter_key, event.option_id, event.receipt):
+            return Verification(False, count, event.seq, "columns differ from the hashed content")
+        latest[event.voter_key] = data
+        prev = event.hash
+        expected_seq += 1
+    votes = {v.voter_key: v for v in db.session.scalars(
+        sa.select(Vote).where(Vote.ballot_id == ballot.id))}
+    for key, vote in votes.items():
+        data = latest.get(key)
+        if data is None or (data["option"], data["receipt"]) != (vote.option_id, vote.receipt):
+            return Verification(False, count, None,
+                                f"the current vote of voter {key} is not the last logged one")
+    if set(latest) != set(votes):
+        return Verification(False, count, None, "a logged vote is missing from the votes")
+    return Verification(True, count)
+
+
+@dataclass
+class ReceiptCheck:
+    ballot: Ballot
+    event: VoteEvent
+    counted: bool  # this is the voter's current vote, so it is in the tally
+    option: BallotOption
+
+
+def check_receipt(code: str) -> ReceiptCheck | None:
+    """Find a receipt: whether that vote is the one counted (a later change replaces it)."""
+    code = (code or "").strip().upper().replace(" ", "")
+    if not code or len(code) > 16:
+        return None
+    event = db.session.scalar(sa.select(VoteEvent).where(VoteEvent.receipt == code))
+    if event is None:
+        return None
+    ballot = db.session.get(Ballot, event.ballot_id)
+    vote = db.session.scalar(sa.select(Vote).where(Vote.ballot_id == ballot.id,
+                                                   Vote.voter_key == event.voter_key))
+    option = db.session.get(BallotOption, event.option_id)
+    return ReceiptCheck(ballot, event, bool(vote and vote.receipt == code), option)
+
+
+# --- counting ----------------------------------------------------------------------------
+
+def compute_tally(ballot: Ballot) -> rules.Tally:
+    """Tally in SQL (sums over the frozen roll joined to current votes), decide in rules."""
+    total_area, total_voters = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(RollEntry.area_cm2), 0),
+                  sa.func.count(sa.distinct(RollEntry.voter_key)))
+        .where(RollEntry.ballot_id == ballot.id)).one()
+    per_option = {row.option_id: row for row in db.session.execute(
+        sa.select(Vote.option_id, sa.func.sum(RollEntry.area_cm2).label("area"),
+                  sa.func.count(sa.distinct(Vote.voter_key)).label("voters"))
+        .join(RollEntry, sa.and_(RollEntry.ballot_id == Vote.ballot_id,
+                                 RollEntry.voter_key == Vote.voter_key))
+        .where(Vote.ballot_id == ballot.id).group_by(Vote.option_id))}
+    options = [rules.OptionCount(o.id, o.label, o.meaning,
+                                 int(per_option[o.id].area) if o.id in per_option else 0,
+                                 per_option[o.id].voters if o.id in per_option else 0)
+               for o in ballot.options]
+    return rules.tally(threshold_of(ballot), int(total_area), total_voters, options)
+
+
+def tally_dict(ballot: Ballot) -> dict:
+    """The tally as JSON values: the recorded one once closed, else live."""
+    if ballot.result_json:
+        data = json.loads(ballot.result_json)
+    else:
+        data = compute_tally(ballot).as_dict()
+    return {"ballot": ballot.id, "status": ballot.status.value, **data}
+
+
+@dataclass
+class BuildingTurnout:
+    building: str
+    total_area: int
+    total_voters: int
+    voted_area: int
+    voted_voters: int
+
+
+def turnout_by_building(ballot: Ballot) -> list[BuildingTurnout]:
+    """Turnout per building (a voter with homes in two buildings counts in each)."""
+    voted = (sa.select(Vote.voter_key).where(Vote.ballot_id == ballot.id)).scalar_subquery()
+    has_voted = RollEntry.voter_key.in_(voted)
+    rows = db.session.execute(
+        sa.select(RollEntry.building,
+                  sa.func.min(RollEntry.sort_key).label("order"),
+                  sa.func.sum(RollEntry.area_cm2),
+                  sa.func.count(sa.distinct(RollEntry.voter_key)),
+                  sa.func.coalesce(sa.func.sum(sa.case((has_voted, RollEntry.area_cm2),
+                                                       else_=0)), 0),
+                  sa.func.count(sa.distinct(sa.case((has_voted, RollEntry.voter_key)))))
+        .where(RollEntry.ballot_id == ballot.id).group_by(RollEntry.building)
+        .order_by(sa.text("2")))
+    return [BuildingTurnout(b, int(a), int(v), int(va), int(vv)) for b, _o, a, v, va, vv in rows]
+
+
+def item_demand(ballot: Ballot) -> list[tuple[str, int]]:
+    """Ranked demand for renovation items from current votes."""
+    if not ballot.ask_items:
+        return []
+    texts = db.session.scalars(sa.select(Vote.items).where(Vote.ballot_id == ballot.id,
+                                                            Vote.items != ""))
+    return rules.rank_items(t.split(",") for t in texts)
+
+
+def missing_voters(ballot: Ballot, *, building: str = "", page: int = 1, per_page: int = 50):
+    """Homes whose voter has not voted yet, for door-knocking (owners with masked phones)."""
+    voted = sa.select(Vote.voter_key).where(Vote.ballot_id == ballot.id)
+    stmt = (sa.select(RollEntry).where(RollEntry.ballot_id == ballot.id,
+                                       RollEntry.voter_key.not_in(voted))
+            .options(selectinload(RollEntry.dwelling).selectinload(Dwelling.members)
+                     .selectinload(Occupancy.person))
+            .order_by(RollEntry.sort_key))
+    if building:
+        stmt = stmt.where(RollEntry.building == roster_rules.normalize_building(building))
+    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def vote_records(ballot: Ballot) -> list[list]:
+    """Every home in the roll with its voter's current vote (for CSV/XLSX export)."""
+    votes = {v.voter_key: v for v in db.session.scalars(
+        sa.select(Vote).where(Vote.ballot_id == ballot.id).options(selectinload(Vote.option)))}
+    rows = []
+    for entry in db.session.scalars(sa.select(RollEntry).where(RollEntry.ballot_id == ballot.id)
+                                    .order_by(RollEntry.sort_key)):
+        vote = votes.get(entry.voter_key)
+        rows.append([
+            entry.building, entry.unit, entry.room, rules.m2(entry.area_cm2), entry.voter_key,
+            vote.option.label if vote else "", vote.channel.value if vote else "",
+            (vote.proxy_name or "") if vote else "",
+            vote.updated_at.isoformat(timespec="seconds") if vote else "",
+            vote.changes if vote else "",
+        ])
+    return rows
+
+
+EXPORT_HEADER = ["楼栋 building", "单元 unit", "房号 room", "专有面积 area_m2", "投票人 voter",
+                 "选项 choice", "方式 channel", "委托人 proxy", "时间 time (UTC)",
+                 "改票次数 changes"]
+
+
+# --- paper ballots -----------------------------------------------------------------------
+
+PAPER_COLUMNS = {"楼栋": "building", "building": "building", "单元": "unit", "unit": "unit",
+                 "房号": "room", "room": "room", "选项": "choice", "choice": "choice",
+                 "委托人": "proxy", "proxy": "proxy", "代理人": "proxy"}
+
+
+def find_voter(ballot: Ballot, building: str, unit: str, room: str) -> int | None:
+    return db.session.scalar(sa.select(RollEntry.voter_key).where(
+        RollEntry.ballot_id == ballot.id,
+        RollEntry.building == roster_rules.normalize_building(building),
+        RollEntry.unit == roster_rules.normalize_unit(unit),
+        RollEntry.room == room.strip()))
+
+
+def option_from_text(ballot: Ballot, text: str, translate=lambda s: s) -> BallotOption | None:
+    """An option by its number (1, 2, 3) or its label in either language."""
+    text = (text or "").strip()
+    for option in ballot.options:
+        if text == str(option.position) or text.lower() in {
+                option.label.lower(), translate(option.label).lower()}:
+            return option
+    return None
+
+
+def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
+                 translate=lambda s: s, now: datetime | None = None) -> int:
+    """Enter paper ballots from a CSV/XLSX; any bad row means nothing is recorded."""
+    now = now or utcnow()
+    check_open(ballot, now)
+    try:
+        table = roster_rules.read_table(data, filename)
+    except roster_rules.RosterFileError as exc:
+        raise DomainError(exc.message, **exc.params) from exc
+    while table and not any(table[0]):
+        table.pop(0)
+    if not table:
+        raise DomainError(N_("The file is empty."))
+    columns = {}
+    for index, name in enumerate(table[0]):
+        key = PAPER_COLUMNS.get(name.strip().lower())
+        if key:
+            columns[key] = index
+    missing = [k for k in ("building", "room", "choice") if k not in columns]
+    if missing:
+        raise DomainError(N_("Required columns are missing: %(missing)s. Found: %(found)s."),
+                          missing=", ".join(missing), found=", ".join(table[0]))
+    problems: list[roster_rules.RosterProblem] = []
+    planned: list[tuple[int, int, int, str]] = []
+    seen: dict[int, int] = {}
+    for offset, cells in enumerate(table[1:]):
+        number = offset + 2
+        if not any(cells):
+            continue
+
+        def get(key, cells=cells):
+            index = columns.get(key)
+            return cells[index].strip() if index is not None and index < len(cells) else ""
+
+        voter = find_voter(ballot, get("building"), get("unit"), get("room"))
+        option = option_from_text(ballot, get("choice"), translate)
+        if voter is None:
+            problems.append(roster_rules.RosterProblem(
+                N_("no home %(building)s-%(unit)s-%(room)s in this ballot's scope"),
+                {"building": get("building"), "unit": get("unit") or "-", "room": get("room")},
+                number, "room"))
+        if option is None:
+            problems.append(roster_rules.RosterProblem(
+                N_("choice \"%(value)s\" is not an option (use its number or label)"),
+                {"value": get("choice")}, number, "choice"))
+        if voter is not None and voter in seen:
+            problems.append(roster_rules.RosterProblem(
+                N_("this home's voter already has a ballot on row %(first)s"),
+                {"first": seen[voter]}, number, "room"))
+        if voter is not None and option is not None and voter not in seen:
+            seen[voter] = number
+            planned.append((number, voter, option.id, get("proxy")))
+    if problems:
+        from app.community.services import RosterRejected
+
+        raise RosterRejected(problems)
+    for attempt in range(5):
+        try:
+            for _number, voter, option_id, proxy in planned:
+                record_vote(ballot, voter, option_id, actor=actor, items=None,
+                            channel=Channel.PAPER, proxy_name=proxy, now=now)
+            db.session.add(AccessLog(user_id=actor.id if actor else None,
+                                     compound_id=ballot.compound_id, action="paper_import",
+                                     target=f"ballot {ballot.id}: {len(planned)} ballots"))
+            db.session.commit()
+            return len(planned)
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+            time.sleep(0.05 * (attempt + 1))
+    raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
