@@ -101,9 +101,8 @@ class Threshold:
     share: Fraction | None = None  # for SHARE_OF_ALL
 
     def __post_init__(self):
-        if self.rule is Rule.SHARE_OF_ALL:
-            if self.share is None or not 0 < self.share <= 1:
-                raise ValueError("share_of_all needs a fraction in (0, 1]")
+        if self.rule is Rule.SHARE_OF_ALL and (self.share is None or not 0 < self.share <= 1):
+            raise ValueError("share_of_all needs a fraction in (0, 1]")
 
 
 @dataclass

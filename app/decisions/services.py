@@ -109,9 +109,8 @@ def create_ballot(compound: Compound, spec: BallotSpec, *, actor: User | None) -
         raise DomainError(N_("A management-mode ballot is about hiring a manager."))
     rule = spec.rule or legal_rule(category)
     if spec.kind is BallotKind.WILLINGNESS:
-        if rule is Rule.SHARE_OF_ALL:
-            if spec.share is None or not 0 < spec.share <= 1:
-                raise DomainError(N_("Give the share of all voters as a fraction such as 2/3."))
+        if rule is Rule.SHARE_OF_ALL and (spec.share is None or not 0 < spec.share <= 1):
+            raise DomainError(N_("Give the share of all voters as a fraction such as 2/3."))
     elif rule is not legal_rule(category):
         raise DomainError(N_("The law sets the threshold for this category; only renovation "
                              "willingness ballots may use another preset."))
@@ -549,10 +548,8 @@ def compute_tally(ballot: Ballot) -> rules.Tally:
 
 def tally_dict(ballot: Ballot) -> dict:
     """The tally as JSON values: the recorded one once closed, else live."""
-    if ballot.result_json:
-        data = json.loads(ballot.result_json)
-    else:
-        data = compute_tally(ballot).as_dict()
+    data = (json.loads(ballot.result_json) if ballot.result_json
+            else compute_tally(ballot).as_dict())
     return {"ballot": ballot.id, "status": ballot.status.value, **data}
 
 
