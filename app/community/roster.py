@@ -431,31 +431,41 @@ def _guard(value) -> str:
     return text
 
 
-def write_csv(records: list[list], language: str = "zh") -> bytes:
-    """Write records as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly."""
+def write_table_csv(header: list[str], records: list[list]) -> bytes:
+    """Write rows as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header_row(language))
+    writer.writerow(header)
     for record in records:
         writer.writerow([_guard(v) for v in record])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def write_xlsx(records: list[list], language: str = "zh") -> bytes:
-    """Write records as an XLSX sheet; every cell is text so phones keep their digits."""
+def write_table_xlsx(header: list[str], records: list[list], sheet_name: str) -> bytes:
+    """Write rows as an XLSX sheet; every cell is text, never a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("roster")
-    sheet.append(header_row(language))
+    sheet = book.create_sheet(sheet_name)
+    sheet.append(header)
     for record in records:
         cells = []
         for value in record:
             cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None else str(value)))
-            cell.data_type = "s"  # text, never a formula
+            cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def write_csv(records: list[list], language: str = "zh") -> bytes:
+    """Write roster records in the import format as CSV."""
+    return write_table_csv(header_row(language), records)
+
+
+def write_xlsx(records: list[list], language: str = "zh") -> bytes:
+    """Write roster records in the import format as XLSX (phones keep their digits)."""
+    return write_table_xlsx(header_row(language), records, "roster")

@@ -43,11 +43,11 @@ def home():
         ids = current_user.compound_ids_for()
         compounds = db.session.scalars(
             db.select(Compound).where(Compound.id.in_(ids)).order_by(Compound.name)).all()
-    roles = {}
-    for grant in current_user.grants:
-        roles.setdefault(grant.compound_id, []).append(grant.role)
+    from app.decisions.services import ballots_for_resident, pending_ballots
+
     return render_template("community/home.html", dwellings=dwellings, relations=relations,
-                           compounds=compounds, roles=roles)
+                           compounds=compounds, pending=pending_ballots(current_user),
+                           has_ballots=bool(dwellings) and bool(ballots_for_resident(current_user)))
 
 
 @bp.get("/dwellings/<int:dwelling_id>")
@@ -65,8 +65,11 @@ def compound_page(compound_id: int):
     compound = db.session.get(Compound, compound_id)
     if compound is None:
         abort(404)
+    from app.decisions.services import published_ballots
+
     return render_template("community/compound.html", compound=compound,
-                           counts=services.compound_counts(compound.id))
+                           counts=services.compound_counts(compound.id),
+                           decisions=published_ballots(compound.id))
 
 
 @bp.get("/staff/compounds/<int:compound_id>/poster")
@@ -86,6 +89,7 @@ def staff_compound(compound):
     return render_template("community/staff_compound.html", compound=compound,
                            counts=services.compound_counts(compound.id),
                            can_view_homes=current_user.has_role(compound.id, *VIEW_ROLES),
+                           can_run_votes=current_user.has_role(compound.id, *ROSTER_ROLES),
                            can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
 
 

@@ -58,13 +58,36 @@ def fmt_money(fen: int) -> str:
     return format_fen(fen, str(get_locale()))
 
 
+def fmt_share(part, whole) -> str:
+    """part/whole as a percentage with one decimal ("78.1%"), for display only."""
+    from decimal import Decimal
+
+    from babel.numbers import format_percent
+
+    part, whole = Decimal(str(part)), Decimal(str(whole))
+    value = part / whole if whole else Decimal(0)
+    return format_percent(value, "#,##0.0%", locale=get_locale())
+
+
+def fmt_area(centi: int | str) -> str:
+    """An area as m² with two decimals; accepts centi-m² or a decimal string."""
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    value = Decimal(centi) / 100 if isinstance(centi, int) else Decimal(centi)
+    return format_decimal(value, "#,##0.00", locale=get_locale()) + " m²"
+
+
 def init_app(app) -> None:
     from app.extensions import babel
 
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
-        date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone
+        date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone,
+        area=fmt_area,
     )
+    app.jinja_env.globals["share"] = fmt_share
 
     @app.context_processor
     def inject_i18n():

@@ -719,3 +719,22 @@ def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
             db.session.rollback()
             time.sleep(0.05 * (attempt + 1))
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
+
+
+def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
+    """Open ballots where this owner has a voter seat without a vote yet."""
+    now = now or utcnow()
+    pending = []
+    for ballot in ballots_for_resident(user):
+        if ballot.status is BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at:
+            if any(seat.vote is None for seat in seats_of(ballot, user)):
+                pending.append(ballot)
+    return pending
+
+
+def published_ballots(compound_id: int) -> list[Ballot]:
+    """Ballots with a published result, newest first (shown on the compound page)."""
+    return list(db.session.scalars(
+        sa.select(Ballot).where(Ballot.compound_id == compound_id,
+                                Ballot.status == BallotStatus.PUBLISHED)
+        .order_by(Ballot.published_at.desc())))

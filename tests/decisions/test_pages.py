@@ -1,0 +1,290 @@
+"""Voting on a phone and running a ballot from the committee's pages."""
+
+import io
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from app.accounts.models import Role, User
+from app.core.timeutil import utcnow
+from app.decisions import services
+from app.decisions.models import Ballot, BallotKind, BallotStatus, Vote, VoteEvent
+from app.extensions import db
+from tests.conftest import zh
+from tests.decisions.conftest import voter_of
+from tests.factories import make_compound, make_user
+
+NOW = utcnow()
+
+
+def link_users(estate):
+    """Give A, B, C, D and the tenant accounts (phones as on the roster)."""
+    for key in ("A", "B", "C", "D", "T"):
+        person = estate.people[key]
+        person.user_id = make_user(person.phone, name=person.name).id
+    db.session.commit()
+
+
+def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
+    """A ballot open right now (notice published 8 days ago)."""
+    spec = services.BallotSpec(kind=kind, title=fields.pop("title", "加装电梯"),
+                               opens_at=NOW - timedelta(hours=1),
+                               closes_at=NOW + timedelta(days=7), notice_days=7, **fields)
+    ballot = services.create_ballot(estate.compound, spec, actor=None)
+    services.publish_notice(ballot, actor=None, now=NOW - timedelta(days=8, hours=1))
+    services.open_ballot(ballot, actor=None, now=NOW)
+    return ballot
+
+
+@pytest.fixture
+def live(estate):
+    link_users(estate)
+    return live_ballot(estate, BallotKind.WILLINGNESS)
+
+
+def post_vote(client, ballot, key, position, items=()):
+    option = ballot.options[position - 1].id
+    return client.post(f"/ballots/{ballot.id}/vote/{key}",
+                       data={f"s{key}-choice": option, f"s{key}-items": list(items)})
+
+
+# --- residents ----------------------------------------------------------------------------
+
+def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live):
+    sign_in("13800000001")  # A owns 101 and 102: one voter
+    home = client.get("/home").get_data(as_text=True)
+    assert zh("Please vote: %(title)s", title="加装电梯") in home
+    page = client.get(f"/ballots/{live.id}").get_data(as_text=True)
+    assert page.count('name="s') >= 1 and "101" in page and "102" in page
+    key = voter_of(live, estate.homes["A101"])
+    response = post_vote(client, live, key, 1, items=["roads", "walls"])
+    assert response.status_code == 302
+    vote = db.session.scalar(sa.select(Vote))
+    assert vote.items == "roads,walls" and vote.receipt in client.get(
+        f"/ballots/{live.id}").get_data(as_text=True)
+    post_vote(client, live, key, 2)  # change
+    post_vote(client, live, key, 2)  # double tap
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(VoteEvent.id))) == 3
+    assert db.session.scalar(sa.select(Vote.option_id)) == live.options[1].id
+    assert zh("Please vote: %(title)s", title="加装电梯") not in client.get("/home").get_data(
+        as_text=True)
+
+
+def test_receipt_page(client, sign_in, estate, live):
+    sign_in("13800000002")
+    post_vote(client, live, voter_of(live, estate.homes["B201"]), 1)
+    code = db.session.scalar(sa.select(Vote.receipt))
+    page = client.get(f"/receipts?code={code}").get_data(as_text=True)
+    assert zh("This vote is counted in the tally.") in page
+    missing = client.get("/receipts?code=NOPE").get_data(as_text=True)
+    assert zh("No vote has this receipt code. Check the letters and try again.") in missing
+
+
+def test_tenant_sees_the_ballot_but_cannot_vote(client, sign_in, estate, live):
+    sign_in("13700000001")
+    page = client.get(f"/ballots/{live.id}").get_data(as_text=True)
+    assert zh("Only owners vote. Tenants can read the notice and the result.") in page
+    key = voter_of(live, estate.homes["C202"])
+    response = post_vote(client, live, key, 1)
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
+
+
+def test_forged_voter_and_option_ids_record_nothing(client, sign_in, estate, live):
+    sign_in("13800000002")  # B
+    other_key = voter_of(live, estate.homes["D101"])
+    post_vote(client, live, other_key, 1)  # someone else's seat
+    own = voter_of(live, estate.homes["B201"])
+    client.post(f"/ballots/{live.id}/vote/{own}", data={f"s{own}-choice": 999999})
+    client.post(f"/ballots/{live.id}/vote/{own}", data={f"s{own}-choice": "abc"})
+    client.post(f"/ballots/{live.id}/vote/{own}", data={})
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
+    assert client.get("/ballots/999999").status_code == 404
+
+
+def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
+    link_users(estate)
+    stairwell = live_ballot(estate, BallotKind.ELEVATOR, building="1", unit="2")
+    draft = services.create_ballot(estate.compound, services.BallotSpec(
+        kind=BallotKind.GENERAL, title="草稿", opens_at=NOW + timedelta(days=9),
+        closes_at=NOW + timedelta(days=19)), actor=None)
+    sign_in("13800000004")  # D lives in building 2
+    assert client.get(f"/ballots/{stairwell.id}").status_code == 404
+    assert client.get(f"/ballots/{draft.id}").status_code == 404
+    assert "加装电梯" not in client.get("/ballots").get_data(as_text=True)
+
+
+def test_votes_after_close_are_refused_with_a_message(client, sign_in, estate, live):
+    services.close_ballot(live, actor=None)
+    sign_in("13800000002")
+    response = post_vote(client, live, voter_of(live, estate.homes["B201"]), 1)
+    assert response.status_code == 302
+    page = client.get(f"/ballots/{live.id}").get_data(as_text=True)
+    assert zh("This vote has closed. Votes are no longer accepted.") in page
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
+
+
+def test_residents_of_another_compound_cannot_see_it(client, sign_in, estate, live):
+    from tests.factories import make_resident
+
+    make_resident(make_compound("别的小区"), "13900009999")
+    sign_in("13900009999")
+    assert client.get(f"/ballots/{live.id}").status_code == 404
+
+
+def test_concurrent_submissions_keep_exactly_one_vote_per_voter(web, estate, live):
+    """Many owners at once, each tapping twice: one vote each, an unbroken log."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import login
+
+    keys = {name: voter_of(live, estate.homes[home]) for name, home in
+            [("13800000001", "A101"), ("13800000002", "B201"), ("13800000003", "C202"),
+             ("13800000004", "D101")]}
+    options = [o.id for o in live.options]
+
+    web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+
+    def tap(args):
+        phone, attempt = args
+        client = web.test_client()
+        assert login(client, phone).status_code == 302
+        key = keys[phone]
+        response = client.post(f"/ballots/{live.id}/vote/{key}",
+                               data={f"s{key}-choice": options[attempt % 2]})
+        return response.status_code, response.headers["Location"]
+
+    jobs = [(phone, n) for phone in keys for n in range(4)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(tap, jobs)) == {(302, f"/ballots/{live.id}")}
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 4
+    assert db.session.scalar(sa.select(sa.func.count(VoteEvent.id))) == 16
+    assert services.verify_log(live).ok
+
+
+# --- committee ----------------------------------------------------------------------------
+
+@pytest.fixture
+def committee(estate, sign_in):
+    make_user("13900000001", grants=[(Role.COMMITTEE, estate.compound)])
+    sign_in("13900000001")
+
+
+def test_committee_creates_and_runs_a_ballot(client, committee, estate):
+    compound = estate.compound
+    assert client.get(f"/staff/compounds/{compound.id}/ballots/new").status_code == 200
+    opens = (NOW + timedelta(days=8)).astimezone(services.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") \
+        if hasattr(services, "LOCAL_TZ") else None
+    from app.core.timeutil import LOCAL_TZ
+
+    local = (NOW + timedelta(days=8)).astimezone(LOCAL_TZ)
+    response = client.post(f"/staff/compounds/{compound.id}/ballots/new", data={
+        "kind": "willingness", "title": "老旧小区改造意愿征询", "explanation": "改造内容…",
+        "category": "", "rule": "share_of_all", "share": "2/3", "building": "", "unit": "",
+        "notice_days": "7", "opens_at": local.strftime("%Y-%m-%dT%H:%M"),
+        "closes_at": (local + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    ballot = db.session.scalar(sa.select(Ballot))
+    assert (ballot.share_num, ballot.share_den) == (2, 3)
+    assert opens is None or ballot.opens_at
+    client.post(f"/staff/ballots/{ballot.id}/notice", data={})
+    db.session.refresh(ballot)
+    assert ballot.status is BallotStatus.NOTICE
+    client.post(f"/staff/ballots/{ballot.id}/open", data={})  # too early: refused
+    db.session.refresh(ballot)
+    assert ballot.status is BallotStatus.NOTICE
+    page = client.get(f"/staff/ballots/{ballot.id}").get_data(as_text=True)
+    assert zh("The notice period of %(days)s days has not passed yet.", days=7) in page
+
+
+@pytest.mark.parametrize("data", [
+    {"kind": "willingness", "title": "", "notice_days": "7"},
+    {"kind": "nonsense", "title": "x", "notice_days": "7"},
+    {"kind": "elevator", "title": "x", "notice_days": "7", "building": "1"},
+    {"kind": "willingness", "title": "x", "notice_days": "7", "rule": "share_of_all",
+     "share": "abc"},
+    {"kind": "willingness", "title": "x", "notice_days": "-3"},
+])
+def test_bad_ballot_forms_are_messages(client, committee, estate, data):
+    body = {"category": "", "rule": "", "share": "", "building": "", "unit": "",
+            "opens_at": "2030-01-10T09:00", "closes_at": "2030-01-20T09:00", **data}
+    response = client.post(f"/staff/compounds/{estate.compound.id}/ballots/new", data=body)
+    assert response.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 0
+
+
+def test_dashboard_missing_paper_import_export_notice(client, committee, estate):
+    link_users(estate)
+    ballot = live_ballot(estate, BallotKind.WILLINGNESS)
+    dashboard = client.get(f"/staff/ballots/{ballot.id}")
+    assert dashboard.status_code == 200
+    missing = client.get(f"/staff/ballots/{ballot.id}/missing").get_data(as_text=True)
+    assert "138****0002" in missing and "13800000002" not in missing
+    one = client.post(f"/staff/ballots/{ballot.id}/paper", data={
+        "building": "1", "unit": "1", "room": "201", "choice": ballot.options[0].id,
+        "proxy_name": "乙的女儿"})
+    assert one.status_code == 302
+    vote = db.session.scalar(sa.select(Vote))
+    assert vote.proxy_name == "乙的女儿" and vote.channel.value == "paper"
+    assert vote.actor_id == db.session.scalar(sa.select(User.id).where(
+        User.phone == "13900000001"))
+    unknown = client.post(f"/staff/ballots/{ballot.id}/paper", data={
+        "building": "9", "unit": "", "room": "1", "choice": ballot.options[0].id})
+    assert unknown.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
+
+    good = "楼栋,单元,房号,选项,委托人\n1,1,202,1,\n2,1,101,2,\n".encode()
+    response = client.post(f"/staff/ballots/{ballot.id}/paper-import",
+                           data={"file": (io.BytesIO(good), "paper.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 3
+    bad = "楼栋,单元,房号,选项\n1,1,101,1\n9,9,9,1\n".encode()
+    response = client.post(f"/staff/ballots/{ballot.id}/paper-import",
+                           data={"file": (io.BytesIO(bad), "paper.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "<td>3</td>" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 3
+
+    sheet = load_workbook(io.BytesIO(client.get(f"/staff/ballots/{ballot.id}/votes.xlsx").data))
+    rows = list(sheet.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 1 + 7  # header and every home in the roll
+    csv_text = client.get(f"/staff/ballots/{ballot.id}/votes.csv").data.decode("utf-8-sig")
+    assert "乙的女儿" in csv_text and "13800000002" not in csv_text
+    assert client.get(f"/staff/ballots/{ballot.id}/votes.pdf").status_code == 404
+    client.get(f"/staff/ballots/{ballot.id}/verify")
+
+    client.post(f"/staff/ballots/{ballot.id}/close", data={})
+    client.post(f"/staff/ballots/{ballot.id}/publish", data={})
+    db.session.refresh(ballot)
+    assert ballot.status is BallotStatus.PUBLISHED
+    notice = client.get(f"/staff/ballots/{ballot.id}/notice").get_data(as_text=True)
+    assert zh("Quorum not met.") in notice or zh("Quorum met.") in notice
+    public = client.get(f"/c/{estate.compound.id}").get_data(as_text=True)
+    assert ballot.title in public
+
+
+def test_staff_pages_are_scoped(client, sign_in, estate):
+    link_users(estate)
+    ballot = live_ballot(estate)
+    other = make_compound("别处")
+    make_user("13900000002", grants=[(Role.COMMITTEE, other)])
+    sign_in("13900000002")
+    for url in [f"/staff/ballots/{ballot.id}", f"/staff/ballots/{ballot.id}/missing",
+                f"/staff/ballots/{ballot.id}/notice", f"/staff/ballots/{ballot.id}/votes.csv",
+                f"/staff/compounds/{estate.compound.id}/ballots"]:
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/staff/ballots/{ballot.id}/close", data={}).status_code == 404
+    db.session.refresh(ballot)
+    assert ballot.status is BallotStatus.OPEN
+
+
+def test_residents_cannot_run_ballots(client, sign_in, estate):
+    link_users(estate)
+    ballot = live_ballot(estate)
+    sign_in("13800000001")
+    assert client.get(f"/staff/ballots/{ballot.id}").status_code == 404
+    assert client.post(f"/staff/ballots/{ballot.id}/close", data={}).status_code == 404
