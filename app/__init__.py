@@ -24,7 +24,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         raise RuntimeError("SECRET_KEY must be set in production.")
     if app.config["TRUST_PROXY_HOPS"]:
         hops = app.config["TRUST_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Client address and scheme from nginx; never a client-supplied host (QR links).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
+
+    from app.core.security import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
 
     from app.extensions import csrf, db, limiter, login_manager, migrate
 

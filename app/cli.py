@@ -90,13 +90,17 @@ def roster_export(compound, file):
               type=click.Choice([r.value for r in Role]), help="Role (repeatable).")
 @click.option("--compound", "compounds", multiple=True, required=True,
               help="Compound name or id (repeatable); each role applies to each compound.")
-@click.password_option(help="Password (at least 8 characters); prompted if omitted.")
-def staff_create(phone, name, roles, compounds, password):
-    """Create (or extend) a staff account PHONE NAME with roles in compounds."""
+@click.option("--password", help="Password (at least 8 characters). Needed for a new account; "
+                                  "for an existing one it replaces the old password.")
+@click.option("--allow-resident", is_flag=True,
+              help="Also give roles to an existing resident's account.")
+def staff_create(phone, name, roles, compounds, password, allow_resident):
+    """Create a staff account PHONE NAME, or add roles in compounds to an existing one."""
     try:
         targets = [community.find_compound(c) for c in compounds]
         grants = [(Role(r), c) for r in roles for c in targets]
-        user = accounts.create_staff(phone, name, password, grants)
+        user = accounts.create_staff(phone, name, password, grants,
+                                     allow_resident=allow_resident)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Staff {user.name} ({user.phone}): " + ", ".join(
@@ -119,12 +123,16 @@ def letters_issue(compound, building, include_active, limit):
                                                 only_missing=not include_active)
     if limit:
         dwellings = dwellings[:limit]
-    issued = accounts.issue_codes(dwellings, actor=None,
-                                  days=current_app.config["ACTIVATION_CODE_DAYS"])
+    try:
+        _batch, issued = accounts.issue_codes(dwellings, actor=None,
+                                              secret=current_app.config["SECRET_KEY"],
+                                              days=current_app.config["ACTIVATION_CODE_DAYS"])
+    except DomainError as exc:
+        _fail(exc)
     for item in issued:
         d = item.dwelling
         click.echo(f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
-                   f"{public_url('accounts.activate', token=item.token)}")
+                   f"{public_url('accounts.open_letter', token=item.token)}")
 
 
 def public_url(endpoint: str, **values) -> str:

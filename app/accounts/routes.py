@@ -1,4 +1,6 @@
-"""Sign-in, sign-out, QR activation and household letters."""
+"""Sign-in, sign-out, QR activation, household and reset letters."""
+
+import hashlib
 
 from flask import (
     current_app,
@@ -7,6 +9,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -18,11 +21,13 @@ from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
 from app.core.permissions import compound_staff_required
+from app.core.privacy import normalize_mobile
 from app.core.qr import qr_svg
 from app.core.routes import safe_next
 from app.extensions import limiter
 
 LETTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
+TOKEN_KEY = "activation_token"
 
 
 def _login_limit() -> str:
@@ -30,7 +35,17 @@ def _login_limit() -> str:
 
 
 def _phone_key() -> str:
-    return "phone:" + (request.form.get("phone") or "").strip()[-11:]
+    """Count attempts per phone however it is typed (spaces, +86, dashes)."""
+    text = request.form.get("phone") or ""
+    try:
+        return "phone:" + (normalize_mobile(text) or "")
+    except ValueError:
+        return "phone:?"
+
+
+def _token_key() -> str:
+    token = session.get(TOKEN_KEY) or ""
+    return "letter:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -48,6 +63,7 @@ def login():
         if user is None:
             form.password.errors.append(_("Wrong mobile number or password."))
         else:
+            session.pop(TOKEN_KEY, None)
             login_user(user, remember=True)
             return redirect(safe_next(url_for("community.home")))
     return render_template("accounts/login.html", form=form)
@@ -57,54 +73,84 @@ def login():
 def logout():
     """Sign out (POST with a CSRF token, so a link elsewhere cannot sign you out)."""
     if ConfirmForm().validate_on_submit():
-        logout_user()
+        if request.form.get("everywhere") and current_user.is_authenticated:
+            services.sign_out_everywhere(current_user)
+        session.clear()
+        logout_user()  # after clear(): it leaves the note that deletes the remember cookie
         flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
-def _render_letters(issued, compound):
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
-    letters = []
-    for item in issued:
-        link = base + url_for("accounts.activate", token=item.token)
-        letters.append({"dwelling": item.dwelling, "link": link, "qr": qr_svg(link),
-                        "expires_at": item.expires_at})
-    response = make_response(render_template("accounts/letters.html", letters=letters,
-                                              compound=compound))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _problem(exc: services.CodeProblem):
+    return render_template("accounts/activate_problem.html",
+                           message=_(exc.message, **exc.params)), 410
 
 
-@bp.route("/a/<token>", methods=["GET", "POST"])
+@bp.get("/a/<token>")
+def open_letter(token: str):
+    """The QR code's address: keep the token in the session, then show the form at /activate.
+
+    The token leaves the address bar at once, so it is not in history, logs or links.
+    """
+    try:
+        services.check_code(token, max_attempts=current_app.config["ACTIVATION_MAX_ATTEMPTS"])
+    except services.CodeProblem as exc:
+        return _problem(exc)
+    session[TOKEN_KEY] = token
+    return redirect(url_for("accounts.activate"))
+
+
+@bp.route("/activate", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-def activate(token: str):
-    """Open a household letter's QR code: confirm the phone on the roster, choose a password."""
+@limiter.limit(_login_limit, methods=["POST"], key_func=_token_key)
+def activate():
+    """Confirm the phone on the roster and choose a password (or add this home)."""
+    token = session.get(TOKEN_KEY)
+    if not token:
+        return render_template("accounts/activate_problem.html", message=_(
+            "Open the link on your letter again (scan its QR code).")), 400
     limit = current_app.config["ACTIVATION_MAX_ATTEMPTS"]
     try:
         code = services.check_code(token, max_attempts=limit)
     except services.CodeProblem as exc:
-        return render_template("accounts/activate_problem.html",
-                               message=_(exc.message, **exc.params)), 410
-    dwelling = code.dwelling
+        session.pop(TOKEN_KEY, None)
+        return _problem(exc)
     form = ActivateForm()
     if form.validate_on_submit():
         try:
             user = services.activate(token, form.phone.data, form.password.data,
                                      consent=form.consent.data, max_attempts=limit)
         except services.CodeProblem as exc:
-            return render_template("accounts/activate_problem.html",
-                                   message=_(exc.message, **exc.params)), 410
+            session.pop(TOKEN_KEY, None)
+            return _problem(exc)
         except DomainError as exc:
             flash(_(exc.message, **exc.params), "error")
         else:
+            session.pop(TOKEN_KEY, None)
             login_user(user, remember=True)
             flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "
                     "number and password."), "success")
             return redirect(url_for("community.home"))
     response = make_response(render_template(
-        "accounts/activate.html", form=form, dwelling=dwelling,
-        has_phone=services.dwelling_has_phone(dwelling)))
-    response.headers["Referrer-Policy"] = "no-referrer"
+        "accounts/activate.html", form=form, dwelling=code.dwelling,
+        reset=code.person_id is not None, has_phone=services.code_has_phone(code)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- letters (committee) --------------------------------------------------------------------
+
+def _letters_page(batch, compound):
+    secret = current_app.config["SECRET_KEY"]
+    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
+    letters = []
+    for item in services.batch_letters(batch, secret=secret):
+        link = base + url_for("accounts.open_letter", token=item.token)
+        letters.append({"dwelling": item.dwelling, "person": item.person, "link": link,
+                        "qr": qr_svg(link, label=_("Activation QR code")),
+                        "expires_at": item.expires_at})
+    response = make_response(render_template("accounts/letters.html", letters=letters,
+                                              compound=compound, batch=batch))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -121,10 +167,23 @@ def letters(compound):
         if not dwellings:
             flash(_("No homes match. Check the building number."), "error")
         else:
-            issued = services.issue_codes(dwellings, actor=current_user,
-                                          days=current_app.config["ACTIVATION_CODE_DAYS"])
-            return _render_letters(issued, compound)
+            try:
+                batch, _issued = services.issue_codes(
+                    dwellings, actor=current_user, secret=current_app.config["SECRET_KEY"],
+                    days=current_app.config["ACTIVATION_CODE_DAYS"])
+            except DomainError as exc:
+                flash(_(exc.message, **exc.params), "error")
+            else:
+                return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
     return render_template("accounts/letters_form.html", form=form, compound=compound)
+
+
+@bp.get("/staff/letters/<int:batch_id>")
+@login_required
+def letter_batch(batch_id: int):
+    """Print (or reprint) a batch of letters; codes already used or replaced are left out."""
+    batch = services.get_batch_for_staff(batch_id, current_user, *LETTER_ROLES)
+    return _letters_page(batch, community.get_compound_or_404(batch.compound_id))
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/letter")
@@ -134,15 +193,38 @@ def reissue_letter(dwelling_id: int):
     dwelling = community.get_staff_dwelling(dwelling_id, current_user, *LETTER_ROLES)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
-    issued = services.issue_codes([dwelling], actor=current_user,
-                                  days=current_app.config["ACTIVATION_CODE_DAYS"])
-    return _render_letters(issued, dwelling.compound)
+    try:
+        batch, _issued = services.issue_codes(
+            [dwelling], actor=current_user, secret=current_app.config["SECRET_KEY"],
+            days=current_app.config["ACTIVATION_CODE_DAYS"])
+    except DomainError as exc:
+        flash(_(exc.message, **exc.params), "error")
+        return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
+    return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
+
+
+@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/reset")
+@login_required
+def reset_letter(dwelling_id: int, person_id: int):
+    """A password-reset letter for one resident the committee has checked in person."""
+    dwelling = community.get_staff_dwelling(dwelling_id, current_user, *LETTER_ROLES)
+    person = community.member_of(dwelling, person_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
+    try:
+        batch, _issued = services.issue_reset(
+            person, dwelling, actor=current_user, secret=current_app.config["SECRET_KEY"],
+            days=current_app.config["ACTIVATION_CODE_DAYS"])
+    except DomainError as exc:
+        flash(_(exc.message, **exc.params), "error")
+        return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
+    return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/revoke")
 @login_required
 def revoke_letter(dwelling_id: int):
-    """Revoke a household's live code (e.g. a lost letter)."""
+    """Revoke a household's live codes (e.g. a lost letter)."""
     dwelling = community.get_staff_dwelling(dwelling_id, current_user, *LETTER_ROLES)
     if ConfirmForm().validate_on_submit():
         services.revoke_codes(dwelling, actor=current_user)

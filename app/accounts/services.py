@@ -1,16 +1,28 @@
-"""Account use cases: household activation codes, sign-in, staff accounts."""
+"""Account use cases: household and reset letters, activation, sign-in, staff accounts."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.accounts.models import AccessLog, ActivationCode, Consent, Role, RoleGrant, User
+from app.accounts.models import (
+    AccessLog,
+    ActivationCode,
+    Consent,
+    LetterBatch,
+    Role,
+    RoleGrant,
+    User,
+)
 from app.community.models import Compound, Dwelling, Person
 from app.core.errors import N_, DomainError
 from app.core.privacy import normalize_mobile
@@ -20,77 +32,167 @@ from app.extensions import db
 PRIVACY_NOTICE_VERSION = "2026-11"
 MIN_PASSWORD = 8
 
+CODE_USED = N_("This code has already been used. Sign in with your phone number and password "
+               "instead.")
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_token() -> str:
-    """Return a fresh activation token: 32 random bytes (256 bits), URL-safe."""
-    return secrets.token_urlsafe(32)
+def letter_token(secret: str, code_id: int, nonce: str) -> str:
+    """The token printed on a letter: HMAC(secret, code id + batch nonce), 256 bits.
 
+    Only its hash is stored; the batch can be printed again by recomputing it, so a
+    reprint does not invalidate letters already delivered.
+    """
+    mac = hmac.new(secret.encode(), f"linli-letter:{code_id}:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def require_mobile(text: str | None) -> str:
+    """An 11-digit mainland mobile number, or a DomainError saying what is wanted."""
+    try:
+        phone = normalize_mobile(text)
+    except ValueError:
+        phone = None
+    if not phone:
+        raise DomainError(N_("Enter an 11-digit mobile number."))
+    return phone
+
+
+def _log(actor: User | None, compound_id: int | None, action: str, target: str = "") -> None:
+    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound_id,
+                             action=action, target=target))
+
+
+# --- letters ---------------------------------------------------------------------------------
 
 @dataclass
 class IssuedCode:
     dwelling: Dwelling
     token: str
     expires_at: datetime
+    person: Person | None = None
 
 
-def issue_codes(dwellings: list[Dwelling], *, actor: User | None, days: int,
-                now: datetime | None = None) -> list[IssuedCode]:
-    """Issue one new code per dwelling; any earlier live code of those dwellings dies.
-
-    Only the hash is stored, so the letters must be printed from this result.
-    """
+def issue_codes(dwellings: list[Dwelling], *, actor: User | None, days: int, secret: str,
+                now: datetime | None = None) -> tuple[LetterBatch | None, list[IssuedCode]]:
+    """Issue one new household letter per dwelling; earlier live letters of those homes die."""
     now = now or utcnow()
+    if not dwellings:
+        return None, []
+    compound_id = dwellings[0].compound_id
     ids = [d.id for d in dwellings]
-    if not ids:
-        return []
+    try:
+        db.session.execute(
+            sa.update(ActivationCode)
+            .where(ActivationCode.dwelling_id.in_(ids), ActivationCode.person_id.is_(None),
+                   ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None))
+            .values(revoked_at=now))
+        batch = LetterBatch(compound_id=compound_id, nonce=secrets.token_hex(16),
+                            created_by_id=actor.id if actor else None)
+        db.session.add(batch)
+        db.session.flush()
+        codes = [ActivationCode(dwelling_id=d.id, batch_id=batch.id,
+                                token_hash=secrets.token_hex(32),
+                                issued_by_id=actor.id if actor else None,
+                                expires_at=now + timedelta(days=days)) for d in dwellings]
+        issued = _spend_tokens(codes, batch, secret)
+        _log(actor, compound_id, "codes_issued", f"batch {batch.id}: {len(ids)} dwellings")
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise DomainError(N_("Someone else issued letters for these homes at the same time. "
+                             "Please try again.")) from exc
+    return batch, issued
+
+
+def issue_reset(person: Person, dwelling: Dwelling, *, actor: User, days: int, secret: str,
+                now: datetime | None = None) -> tuple[LetterBatch, list[IssuedCode]]:
+    """A password-reset letter for one person, after the committee checked them in person."""
+    now = now or utcnow()
+    if person.user_id is None:
+        raise DomainError(N_("This person has no account yet: print the household letter."))
+    if person.user.is_staff:
+        raise DomainError(N_("Staff passwords are reset by the street office, not by letter."))
     db.session.execute(
         sa.update(ActivationCode)
-        .where(ActivationCode.dwelling_id.in_(ids), ActivationCode.used_at.is_(None),
+        .where(ActivationCode.person_id == person.id, ActivationCode.used_at.is_(None),
                ActivationCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    issued = []
-    expires = now + timedelta(days=days)
-    for dwelling in dwellings:
-        token = new_token()
-        db.session.add(ActivationCode(dwelling_id=dwelling.id, token_hash=hash_token(token),
-                                      issued_by_id=actor.id if actor else None,
-                                      expires_at=expires))
-        issued.append(IssuedCode(dwelling, token, expires))
-    compound_id = dwellings[0].compound_id
-    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound_id,
-                             action="codes_issued", target=f"{len(ids)} dwellings"))
+        .values(revoked_at=now))
+    batch = LetterBatch(compound_id=person.compound_id, nonce=secrets.token_hex(16),
+                        created_by_id=actor.id)
+    db.session.add(batch)
+    db.session.flush()
+    code = ActivationCode(dwelling_id=dwelling.id, person_id=person.id, batch_id=batch.id,
+                          token_hash=secrets.token_hex(32), issued_by_id=actor.id,
+                          expires_at=now + timedelta(days=min(days, 7)))
+    issued = _spend_tokens([code], batch, secret)
+    _log(actor, person.compound_id, "reset_letter_issued", f"person {person.id}")
     db.session.commit()
+    return batch, issued
+
+
+def _spend_tokens(codes: list[ActivationCode], batch: LetterBatch, secret: str):
+    db.session.add_all(codes)
+    db.session.flush()
+    issued = []
+    for code in codes:
+        token = letter_token(secret, code.id, batch.nonce)
+        code.token_hash = hash_token(token)
+        issued.append(IssuedCode(code.dwelling, token, code.expires_at, code.person))
+    db.session.flush()
     return issued
 
 
+def batch_letters(batch: LetterBatch, *, secret: str, now: datetime | None = None
+                  ) -> list[IssuedCode]:
+    """The batch's letters that still work, with their tokens recomputed (for reprinting)."""
+    now = now or utcnow()
+    codes = db.session.scalars(
+        sa.select(ActivationCode).where(
+            ActivationCode.batch_id == batch.id, ActivationCode.used_at.is_(None),
+            ActivationCode.revoked_at.is_(None), ActivationCode.expires_at > now)
+        .order_by(ActivationCode.id))
+    return [IssuedCode(c.dwelling, letter_token(secret, c.id, batch.nonce), c.expires_at,
+                       c.person) for c in codes]
+
+
+def get_batch_for_staff(batch_id: int, user: User, *roles: Role) -> LetterBatch:
+    batch = db.session.get(LetterBatch, batch_id)
+    if batch is None or not user.is_authenticated or not user.has_role(batch.compound_id,
+                                                                       *roles):
+        from app.core.errors import NotFound
+
+        raise NotFound()
+    return batch
+
+
 def revoke_codes(dwelling: Dwelling, *, actor: User, now: datetime | None = None) -> int:
-    """Revoke every live code of a dwelling; return how many died."""
+    """Revoke every live code of a dwelling (e.g. a lost letter); return how many died."""
     result = db.session.execute(
         sa.update(ActivationCode)
         .where(ActivationCode.dwelling_id == dwelling.id, ActivationCode.used_at.is_(None),
                ActivationCode.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
-    )
-    db.session.add(AccessLog(user_id=actor.id, compound_id=dwelling.compound_id,
-                             action="codes_revoked", target=f"dwelling {dwelling.id}"))
+        .values(revoked_at=now or utcnow()))
+    _log(actor, dwelling.compound_id, "codes_revoked", f"dwelling {dwelling.id}")
     db.session.commit()
     return result.rowcount
 
 
 def live_code(dwelling: Dwelling, now: datetime | None = None) -> ActivationCode | None:
-    """Return the dwelling's live code, if any."""
+    """The dwelling's live household letter, if any."""
     now = now or utcnow()
     return db.session.scalar(
         sa.select(ActivationCode).where(
-            ActivationCode.dwelling_id == dwelling.id, ActivationCode.used_at.is_(None),
-            ActivationCode.revoked_at.is_(None), ActivationCode.expires_at > now)
+            ActivationCode.dwelling_id == dwelling.id, ActivationCode.person_id.is_(None),
+            ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None),
+            ActivationCode.expires_at > now)
         .order_by(ActivationCode.id.desc()).limit(1))
 
+
+# --- activation --------------------------------------------------------------------------------
 
 class CodeProblem(DomainError):
     """The code cannot be used (unknown, used, revoked, expired or locked)."""
@@ -105,8 +207,7 @@ def check_code(token: str, *, max_attempts: int, now: datetime | None = None) ->
         raise CodeProblem(N_("This code is not valid. Check that you scanned the whole QR code, "
                              "or ask your community committee for a new letter."))
     if code.used_at is not None:
-        raise CodeProblem(N_("This code has already been used. Sign in with your phone number "
-                             "and password instead."))
+        raise CodeProblem(CODE_USED)
     if code.revoked_at is not None:
         raise CodeProblem(N_("This code was replaced by a newer letter. Use the newest letter, "
                              "or ask your community committee."))
@@ -119,72 +220,73 @@ def check_code(token: str, *, max_attempts: int, now: datetime | None = None) ->
     return code
 
 
-def dwelling_has_phone(dwelling: Dwelling) -> bool:
-    return any(m.person.phone for m in dwelling.members)
+def candidates(code: ActivationCode) -> list[Person]:
+    """Who may use the code: the person of a reset letter, else the home's people."""
+    if code.person_id is not None:
+        return [code.person]
+    return [m.person for m in code.dwelling.members]
+
+
+def code_has_phone(code: ActivationCode) -> bool:
+    return any(p.phone for p in candidates(code))
 
 
 def activate(token: str, phone_text: str, password: str, *, consent: bool, max_attempts: int,
              now: datetime | None = None) -> User:
-    """Activate a household code: check the phone is on the roster, set up the account.
+    """Use a letter: check the phone against the roster, then set up or link the account.
 
-    The code is spent with a conditional UPDATE, so a double tap activates once.
+    A household letter creates an account, or adds the home to an existing account only
+    with that account's password: it never resets a password. A reset letter (issued
+    by the committee after checking the person in person) sets a new password for the
+    account linked to that person. The code is spent with a conditional UPDATE, so a
+    double tap activates once.
     """
     now = now or utcnow()
     code = check_code(token, max_attempts=max_attempts, now=now)
     dwelling = code.dwelling
     if not consent:
         raise DomainError(N_("Please agree to the privacy notice to continue."))
-    try:
-        phone = normalize_mobile(phone_text)
-    except ValueError:
-        phone = None
-    if not phone:
-        raise DomainError(N_("Enter your 11-digit mobile number."))
-    if not dwelling_has_phone(dwelling):
+    phone = require_mobile(phone_text)
+    if not code_has_phone(code):
         raise DomainError(N_("No phone number is on file for this home. Please bring this "
                              "letter to the community committee so they can check who you "
                              "are in person."))
-    matches = [m.person for m in dwelling.members if m.person.phone == phone]
+    matches = [p for p in candidates(code) if p.phone == phone]
     if not matches:
-        db.session.execute(
-            sa.update(ActivationCode).where(ActivationCode.id == code.id)
-            .values(failed_attempts=ActivationCode.failed_attempts + 1))
-        db.session.commit()
-        left = max_attempts - code.failed_attempts
+        _count_failure(code, max_attempts)
+        left = max_attempts - db.session.scalar(
+            sa.select(ActivationCode.failed_attempts).where(ActivationCode.id == code.id))
         raise DomainError(N_("This phone number is not the one on the roster for this home. "
-                             "%(left)s tries left."), left=max(left, 0))
+                             "Tries left: %(left)s."), left=max(left, 0))
     person = matches[0]
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
-    if user is not None and user.is_staff:
-        # A staff account is never taken over with a household letter.
+    resetting = (code.person_id is not None and user is not None
+                 and person.user_id == user.id and not user.is_staff)
+    if user is not None and not resetting:
         if not user.check_password(password):
-            raise DomainError(N_("This phone number belongs to a staff account. Enter that "
-                                 "account's password to add this home."))
+            raise DomainError(N_("This phone number already has an account. Enter that "
+                                 "account's password to add this home. Forgot it? Ask the "
+                                 "committee for a password reset letter."))
     else:
-        # The letter and the phone on the roster prove who it is, as at first activation,
-        # so a resident who forgot the password sets a new one with a new letter.
         _check_password_rules(password)
     spent = db.session.execute(
         sa.update(ActivationCode)
         .where(ActivationCode.id == code.id, ActivationCode.used_at.is_(None),
-               ActivationCode.revoked_at.is_(None))
-        .values(used_at=now)
-    )
+               ActivationCode.revoked_at.is_(None), ActivationCode.expires_at > now,
+               ActivationCode.failed_attempts < max_attempts)
+        .values(used_at=now))
     if spent.rowcount != 1:
         db.session.rollback()
-        raise CodeProblem(N_("This code has already been used. Sign in with your phone number "
-                             "and password instead."))
+        raise CodeProblem(CODE_USED)
     try:
         if user is None:
             user = User(phone=phone, name=person.name, password_hash="")
             user.set_password(password)
             db.session.add(user)
             db.session.flush()
-        elif not user.is_staff and not user.check_password(password):
+        elif resetting:
             user.set_password(password)  # ends the account's other sessions
-            db.session.add(AccessLog(user_id=user.id, compound_id=dwelling.compound_id,
-                                     action="password_set_by_letter",
-                                     target=f"dwelling {dwelling.id}"))
+            _log(user, dwelling.compound_id, "password_reset_by_letter", f"person {person.id}")
         # Link every roster entry with this phone in the compound (one owner, many homes).
         for same in db.session.scalars(sa.select(Person).where(
                 Person.compound_id == dwelling.compound_id, Person.phone == phone)):
@@ -192,14 +294,21 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
         code.used_by_id = user.id
         db.session.add(Consent(user_id=user.id, purpose="privacy_notice",
                                version=PRIVACY_NOTICE_VERSION))
-        db.session.add(AccessLog(user_id=user.id, compound_id=dwelling.compound_id,
-                                 action="activated", target=f"dwelling {dwelling.id}"))
+        _log(user, dwelling.compound_id, "activated", f"dwelling {dwelling.id}")
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise CodeProblem(N_("This code has already been used. Sign in with your phone number "
-                             "and password instead.")) from exc
+        raise CodeProblem(CODE_USED) from exc
     return user
+
+
+def _count_failure(code: ActivationCode, max_attempts: int) -> None:
+    """Count a wrong phone in one statement, so concurrent tries cannot overshoot the lock."""
+    db.session.execute(
+        sa.update(ActivationCode)
+        .where(ActivationCode.id == code.id, ActivationCode.failed_attempts < max_attempts)
+        .values(failed_attempts=ActivationCode.failed_attempts + 1))
+    db.session.commit()
 
 
 def _check_password_rules(password: str) -> None:
@@ -209,18 +318,24 @@ def _check_password_rules(password: str) -> None:
         raise DomainError(N_("That password is too long."))
 
 
+# --- sign-in ---------------------------------------------------------------------------------
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(8))
+
+
 def authenticate(phone_text: str, password: str) -> User | None:
-    """Return the active user with this phone and password, else None."""
+    """Return the active user with this phone and password, else None (in similar time)."""
     try:
         phone = normalize_mobile(phone_text)
     except ValueError:
+        phone = None
+    user = db.session.scalar(sa.select(User).where(User.phone == phone)) if phone else None
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password or "")  # no timing hint of who exists
         return None
-    if not phone:
-        return None
-    user = db.session.scalar(sa.select(User).where(User.phone == phone))
-    if user is None or not user.password_hash or not user.check_password(password or ""):
-        return None
-    if not user.active:
+    if not user.check_password(password or "") or not user.active:
         return None
     user.last_login_at = utcnow()
     db.session.commit()
@@ -233,30 +348,47 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(x) for x in str(user_id).split(":"))
     except ValueError:
         return None
+    if not 0 < uid < 2**31:
+        return None
     user = db.session.get(User, uid)
-    if user is None or user.session_version != version:
+    if user is None or user.session_version != version or not user.active:
         return None
     return user
 
 
-def create_staff(phone_text: str, name: str, password: str, grants: list[tuple[Role, Compound]]
-                 ) -> User:
-    """Create or update a staff account and give it roles in compounds."""
-    try:
-        phone = normalize_mobile(phone_text)
-    except ValueError:
-        phone = None
-    if not phone:
-        raise DomainError(N_("Enter an 11-digit mobile number."))
+def set_locale(user: User, locale: str) -> None:
+    """Remember the account's language."""
+    user.locale = locale
+    db.session.commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session of this account (all phones and browsers)."""
+    user.session_version += 1
+    db.session.commit()
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+def create_staff(phone_text: str, name: str, password: str | None,
+                 grants: list[tuple[Role, Compound]], *, allow_resident: bool = False) -> User:
+    """Create a staff account, or add roles to one (its password changes only if given)."""
+    phone = require_mobile(phone_text)
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     if user is None:
+        if not password:
+            raise DomainError(N_("A new account needs a password."))
         _check_password_rules(password)
         user = User(phone=phone, name=name, password_hash="")
         user.set_password(password)
         db.session.add(user)
-    elif password:
-        _check_password_rules(password)
-        user.set_password(password)
+    else:
+        if not user.is_staff and not allow_resident:
+            raise DomainError(N_("This phone number belongs to a resident's account. Add "
+                                 "roles to it only on purpose (--allow-resident)."))
+        if password:
+            _check_password_rules(password)
+            user.set_password(password)
     user.name = name or user.name
     db.session.flush()
     have = {(g.role, g.compound_id) for g in user.grants}
@@ -267,34 +399,49 @@ def create_staff(phone_text: str, name: str, password: str, grants: list[tuple[R
     return user
 
 
+# --- personal data ------------------------------------------------------------------------------
+
 def set_phone_in_person(person: Person, phone_text: str, *, actor: User) -> None:
-    """Record a phone a committee member checked in person (for residents with none on file)."""
-    try:
-        phone = normalize_mobile(phone_text)
-    except ValueError:
-        phone = None
-    if not phone:
-        raise DomainError(N_("Enter an 11-digit mobile number."))
+    """Record a phone a committee member checked in person, for someone with none on file."""
+    if person.phone:
+        raise DomainError(N_("This person already has a phone number on file."))
+    phone = require_mobile(phone_text)
+    taken = db.session.scalar(sa.select(Person.id).where(
+        Person.compound_id == person.compound_id, Person.phone == phone, Person.id != person.id))
+    if taken:
+        raise DomainError(N_("This number is already on the roster for someone else."))
     person.phone = phone
-    person.contact_deleted_at = None
-    db.session.add(AccessLog(user_id=actor.id, compound_id=person.compound_id,
-                             action="phone_verified_in_person", target=f"person {person.id}"))
+    _log(actor, person.compound_id, "phone_verified_in_person", f"person {person.id}")
     db.session.commit()
 
 
 def reveal_phone(person: Person, *, actor: User) -> str | None:
     """Return a person's full phone for staff who need it; the view is logged."""
-    db.session.add(AccessLog(user_id=actor.id, compound_id=person.compound_id,
-                             action="phone_viewed", target=f"person {person.id}"))
+    _log(actor, person.compound_id, "phone_viewed", f"person {person.id}")
     db.session.commit()
     return person.phone
 
 
 def delete_contact(person: Person, *, actor: User, now: datetime | None = None) -> None:
-    """Delete a person's contact data on request; decision records keep the dwelling."""
+    """Delete a person's contact data on request (PIPL); the home and its records stay.
+
+    The phone leaves the roster identity too, and an account used only for this person
+    is closed (its sign-in number is erased).
+    """
+    now = now or utcnow()
     person.phone = None
-    person.contact_deleted_at = now or utcnow()
-    db.session.add(AccessLog(user_id=actor.id, compound_id=person.compound_id,
-                             action="contact_deleted", target=f"person {person.id}"))
+    person.owner_key = f"deleted:{person.id}"
+    person.contact_deleted_at = now
+    user = person.user
+    person.user_id = None
+    if user is not None:
+        others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
+            Person.user_id == user.id, Person.id != person.id))
+        if not others and not user.is_staff:
+            user.phone = f"x{user.id:010d}"[:11]
+            user.name = "-"
+            user.active = False
+            user.set_password(secrets.token_hex(16))
+    _log(actor, person.compound_id, "contact_deleted", f"person {person.id}")
     db.session.commit()
 

@@ -161,8 +161,9 @@ def demo_links(count):
         raise click.ClickException("No demo data: run 'flask demo' first.")
     dwellings = [d for d in services.dwellings_for_letters(main, only_missing=True)
                  if any(m.person.phone for m in d.members)][:count]
-    issued = accounts.issue_codes(dwellings, actor=None,
-                                  days=current_app.config["ACTIVATION_CODE_DAYS"])
+    _batch, issued = accounts.issue_codes(dwellings, actor=None,
+                                          secret=current_app.config["SECRET_KEY"],
+                                          days=current_app.config["ACTIVATION_CODE_DAYS"])
     click.echo("")
     click.echo("Linli demo — try it:")
     click.echo(f"  Resident sign-in: {DEMO_RESIDENT_PHONE} / {DEMO_PASSWORD}")
@@ -173,7 +174,7 @@ def demo_links(count):
         d = item.dwelling
         owner = next(m.person for m in d.members if m.person.phone)
         click.echo(f"    {d.unit.building.name}-{d.unit.name}-{d.room} phone {owner.phone}: "
-                   f"{public_url('accounts.activate', token=item.token)}")
+                   f"{public_url('accounts.open_letter', token=item.token)}")
     click.echo(f"  Compound page (poster QR): {public_url('community.compound_page', compound_id=main.id)}")
     click.echo(f"  Household letters to print: {public_url('accounts.letters', compound_id=main.id)}")
     click.echo("")

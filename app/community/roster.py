@@ -12,16 +12,11 @@ import io
 import json
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from app.core.errors import N_
 from app.core.privacy import normalize_mobile
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
 
 
 # Canonical field -> (Chinese header, English header). Order is the export order.
@@ -206,7 +201,7 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken file of any kind is the user's message
         raise RosterFileError(N_("The XLSX file could not be opened.")) from exc
     try:
         sheet = book.worksheets[0]
@@ -219,6 +214,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
             if filled > MAX_ROWS + 1:
                 break
         return rows
+    except Exception as exc:  # noqa: BLE001 - malformed sheet XML, bad styles …
+        raise RosterFileError(N_("The XLSX file could not be opened.")) from exc
     finally:
         book.close()
 

@@ -17,11 +17,10 @@ from app.accounts import services as accounts
 from app.accounts.forms import ConfirmForm, PhoneForm
 from app.community import bp, services
 from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
-from app.community.models import Compound, ManagementMode, Person, Stage
-from app.core.errors import DomainError, NotFound
+from app.community.models import ManagementMode, Stage
+from app.core.errors import DomainError
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
-from app.extensions import db
 
 ROSTER_ROLES = services.ROSTER_ROLES
 VIEW_ROLES = services.STAFF_VIEW_ROLES
@@ -38,11 +37,7 @@ def home():
     """Show a resident their homes, and staff their compounds."""
     dwellings = services.dwellings_of(current_user)
     relations = {d.id: services.relation_of(current_user, d) for d in dwellings}
-    compounds = []
-    if current_user.is_staff:
-        ids = current_user.compound_ids_for()
-        compounds = db.session.scalars(
-            db.select(Compound).where(Compound.id.in_(ids)).order_by(Compound.name)).all()
+    compounds = services.staff_compounds(current_user)
     from app.decisions.services import ballots_for_resident, pending_ballots
 
     return render_template("community/home.html", dwellings=dwellings, relations=relations,
@@ -62,9 +57,7 @@ def dwelling(dwelling_id: int):
 @bp.get("/c/<int:compound_id>")
 def compound_page(compound_id: int):
     """The compound's public page (what the poster QR opens): no personal data."""
-    compound = db.session.get(Compound, compound_id)
-    if compound is None:
-        abort(404)
+    compound = services.get_compound_or_404(compound_id)
     from app.decisions.services import published_ballots
 
     return render_template("community/compound.html", compound=compound,
@@ -103,7 +96,7 @@ def edit_compound(compound):
         form.management_mode.data = compound.management_mode.value
     if form.validate_on_submit():
         services.update_compound(
-            compound, year_built=form.year_built.data, stage=Stage(form.stage.data),
+            compound, actor=current_user, year_built=form.year_built.data, stage=Stage(form.stage.data),
             survey_started_on=form.survey_started_on.data,
             construction_started_on=form.construction_started_on.data,
             accepted_on=form.accepted_on.data,
@@ -164,7 +157,8 @@ def staff_dwellings(compound):
     page = request.args.get("page", 1, type=int)
     building = request.args.get("building", "")[:20]
     query = request.args.get("q", "")[:40]
-    pagination = services.list_dwellings(compound, building=building, query=query, page=page)
+    pagination = services.list_dwellings(compound, building=building, query=query, page=page,
+                                         actor=current_user)
     return render_template("community/staff_dwellings.html", compound=compound,
                            pagination=pagination, building=building, query=query)
 
@@ -173,19 +167,15 @@ def staff_dwellings(compound):
 @login_required
 def staff_dwelling(dwelling_id: int):
     """A home as committee staff see it: members with masked phones, letter status."""
-    home = services.get_staff_dwelling(dwelling_id, current_user)
+    return _staff_dwelling_page(services.get_staff_dwelling(dwelling_id, current_user))
+
+
+def _staff_dwelling_page(home, revealed=None):
     return render_template(
         "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
         confirm_form=ConfirmForm(), phone_form=PhoneForm(),
         can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
-        revealed=None)
-
-
-def _member(home, person_id: int) -> Person:
-    for member in home.members:
-        if member.person_id == person_id:
-            return member.person
-    raise NotFound()
+        revealed=revealed or {})
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/phone")
@@ -193,15 +183,11 @@ def _member(home, person_id: int) -> Person:
 def reveal_phone(dwelling_id: int, person_id: int):
     """Show one person's full phone number to staff; the view is logged."""
     home = services.get_staff_dwelling(dwelling_id, current_user)
-    person = _member(home, person_id)
+    person = services.member_of(home, person_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
-    phone = accounts.reveal_phone(person, actor=current_user)
-    return render_template(
-        "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
-        confirm_form=ConfirmForm(), phone_form=PhoneForm(),
-        can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
-        revealed={person.id: phone})
+    return _staff_dwelling_page(home, {person.id: accounts.reveal_phone(person,
+                                                                        actor=current_user)})
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/verify")
@@ -209,7 +195,7 @@ def reveal_phone(dwelling_id: int, person_id: int):
 def verify_phone(dwelling_id: int, person_id: int):
     """Record a phone number a committee member checked in person."""
     home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
-    person = _member(home, person_id)
+    person = services.member_of(home, person_id)
     form = PhoneForm()
     if form.validate_on_submit():
         try:
@@ -228,7 +214,7 @@ def verify_phone(dwelling_id: int, person_id: int):
 def forget_contact(dwelling_id: int, person_id: int):
     """Delete a person's contact data on their request."""
     home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
-    person = _member(home, person_id)
+    person = services.member_of(home, person_id)
     if ConfirmForm().validate_on_submit():
         accounts.delete_contact(person, actor=current_user)
         flash(_("Contact data deleted."), "success")

@@ -21,6 +21,7 @@ from app.community.models import (
     Unit,
 )
 from app.core.errors import N_, DomainError, NotFound
+from app.core.privacy import mask_phone, normalize_mobile
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -106,6 +107,14 @@ def get_dwelling_or_404(dwelling_id: int, user: User) -> Dwelling:
     return dwelling
 
 
+def member_of(dwelling: Dwelling, person_id: int) -> Person:
+    """A person on this dwelling's roster entry; a forged id gives NotFound."""
+    for member in dwelling.members:
+        if member.person_id == person_id:
+            return member.person
+    raise NotFound()
+
+
 def get_staff_dwelling(dwelling_id: int, user: User, *roles: Role) -> Dwelling:
     """Return a dwelling for staff holding one of the roles in its compound."""
     dwelling = db.session.get(Dwelling, dwelling_id)
@@ -148,8 +157,15 @@ def compound_counts(compound_id: int) -> CompoundCounts:
             counts.tenants = number
     counts.activated_dwellings = db.session.scalar(
         sa.select(sa.func.count(sa.distinct(Occupancy.dwelling_id)))
-        .join(Person).where(Person.compound_id == compound_id, Person.user_id.is_not(None)))
+        .where(Occupancy.dwelling_id.in_(owner_accounts(compound_id))))
     return counts
+
+
+def owner_accounts(compound_id: int):
+    """Dwelling ids (subquery) where an owner has an account."""
+    return (sa.select(Occupancy.dwelling_id).join(Person)
+            .where(Person.compound_id == compound_id, Person.user_id.is_not(None),
+                   Occupancy.relation == Relation.OWNER))
 
 
 @dataclass
@@ -216,16 +232,46 @@ def _apply_rows(compound: Compound, result: rules.RosterResult) -> ImportSummary
         .options(selectinload(Dwelling.unit).selectinload(Unit.building),
                  selectinload(Dwelling.members)))}
     people = {p.owner_key: p for p in db.session.scalars(
-        sa.select(Person).where(Person.compound_id == compound.id))}
+        sa.select(Person).where(Person.compound_id == compound.id)
+        .options(selectinload(Person.memberships)))}
+    by_phone = {p.phone: p for p in people.values() if p.phone}
+    keys_in_file = {row.owner_key for row in result.rows} | {
+        row.tenant_key for row in result.rows if row.tenant_key}
 
-    def person_for(key: str, name: str, phone: str | None, **extra) -> Person:
+    def existing_owner(key: str, name: str, phone: str | None, address) -> Person | None:
+        """The same owner under a new key (an owner_ref added, contact data deleted)."""
+        found = by_phone.get(phone) if phone else None
+        if found is None and address in dwellings:
+            found = next((m.person for m in dwellings[address].members
+                          if m.relation is Relation.OWNER and m.person.name == name), None)
+        if found is None or found.owner_key in keys_in_file:
+            return None
+        del people[found.owner_key]
+        found.owner_key = key
+        people[key] = found
+        return found
+
+    def person_for(key: str, name: str, phone: str | None, address=None, **extra) -> Person:
         person = people.get(key)
+        if person is None and address is not None:
+            person = existing_owner(key, name, phone, address)
         if person is None:
             person = Person(compound_id=compound.id, owner_key=key, name=name, phone=phone, **extra)
             db.session.add(person)
             db.session.flush()
             people[key] = person
+            if phone:
+                by_phone[phone] = person
             return person
+        renamed = person.name != name
+        rephoned = bool(phone and person.phone and phone != person.phone)
+        if person.user_id and (renamed or rephoned):
+            # Someone else now: the account must not follow the roster entry.
+            db.session.add(AccessLog(compound_id=compound.id, action="account_unlinked",
+                                     target=f"person {person.id} (roster changed)"))
+            person.user_id = None
+        if renamed and not phone:
+            person.phone = None  # a new owner does not inherit the old owner's number
         person.name = name
         if phone and person.contact_deleted_at is None:
             person.phone = phone
@@ -246,7 +292,7 @@ def _apply_rows(compound: Compound, result: rules.RosterResult) -> ImportSummary
             unit = Unit(building=building, name=row.unit, sort_key=rules.natural_key(row.unit))
             db.session.add(unit)
             units[(row.building, row.unit)] = unit
-        owner = person_for(row.owner_key, row.owner_name, row.owner_phone,
+        owner = person_for(row.owner_key, row.owner_name, row.owner_phone, row.address,
                            owner_ref=row.owner_ref, owner_type=OwnerType(row.owner_type),
                            birth_year=row.birth_year)
         tenant = None
@@ -345,17 +391,28 @@ def dwellings_for_letters(compound: Compound, *, building: str = "",
     if building:
         stmt = stmt.where(Building.name == rules.normalize_building(building))
     if only_missing:
-        activated = (
-            sa.select(Occupancy.dwelling_id).join(Person)
-            .where(Person.compound_id == compound.id, Person.user_id.is_not(None))
-        )
-        stmt = stmt.where(Dwelling.id.not_in(activated))
+        stmt = stmt.where(Dwelling.id.not_in(owner_accounts(compound.id)))
     return list(db.session.scalars(stmt))
 
 
+MAX_PAGE = 10_000
+
+
+def clamp_page(page: int | None) -> int:
+    return min(max(page or 1, 1), MAX_PAGE)
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
-                   page: int = 1, per_page: int = 50):
-    """A page of the compound's dwellings for staff, with members loaded."""
+                   page: int = 1, per_page: int = 50, actor: User | None = None):
+    """A page of the compound's dwellings for staff, with members loaded.
+
+    A phone number only matches whole (no guessing digit by digit), and the search is
+    logged like any other view of a full number.
+    """
     stmt = (
         sa.select(Dwelling).join(Unit).join(Building)
         .where(Dwelling.compound_id == compound.id)
@@ -365,17 +422,58 @@ def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
     )
     if building:
         stmt = stmt.where(Building.name == rules.normalize_building(building))
+    query = (query or "").strip()[:40]
     if query:
-        like = f"%{query.strip()[:40]}%"
-        people = sa.select(Occupancy.dwelling_id).join(Person).where(
-            Person.compound_id == compound.id,
-            sa.or_(Person.name.like(like), Person.phone.like(like)))
-        stmt = stmt.where(sa.or_(Dwelling.room.like(like), Dwelling.id.in_(people)))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+        try:
+            phone = normalize_mobile(query)
+        except ValueError:
+            phone = None
+        if phone:
+            people = sa.select(Occupancy.dwelling_id).join(Person).where(
+                Person.compound_id == compound.id, Person.phone == phone)
+            stmt = stmt.where(Dwelling.id.in_(people))
+            db.session.add(AccessLog(user_id=actor.id if actor else None,
+                                     compound_id=compound.id, action="phone_search",
+                                     target=mask_phone(phone)))
+            db.session.commit()
+        else:
+            like = f"%{escape_like(query)}%"
+            people = sa.select(Occupancy.dwelling_id).join(Person).where(
+                Person.compound_id == compound.id, Person.name.like(like, escape="\\"))
+            stmt = stmt.where(sa.or_(Dwelling.room.like(like, escape="\\"),
+                                     Dwelling.id.in_(people)))
+    return db.paginate(stmt, page=clamp_page(page), per_page=per_page, error_out=False)
 
 
-def update_compound(compound: Compound, **fields) -> None:
-    """Change a compound's stage, dates or management mode."""
+COMPOUND_FIELDS = {"year_built", "stage", "survey_started_on", "construction_started_on",
+                   "accepted_on", "management_mode", "management_start_on"}
+
+
+def update_compound(compound: Compound, *, actor: User, **fields) -> None:
+    """Change a compound's stage, dates or management mode (committee or street office)."""
+    if not actor.has_role(compound.id, *ROSTER_ROLES):
+        raise NotFound()
+    unknown = set(fields) - COMPOUND_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
     for name, value in fields.items():
         setattr(compound, name, value)
+    db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id,
+                             action="compound_updated", target=",".join(sorted(fields))))
     db.session.commit()
+
+
+def staff_compounds(user: User) -> list[Compound]:
+    """The compounds where the user holds any staff role."""
+    ids = user.compound_ids_for()
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids))
+                                   .order_by(Compound.name)))
+
+
+def get_compound_or_404(compound_id: int) -> Compound:
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        raise NotFound()
+    return compound

@@ -39,8 +39,10 @@ def fmt_date(value: date | datetime | None) -> str:
         from app.core.timeutil import LOCAL_TZ, as_utc
 
         value = as_utc(value).astimezone(LOCAL_TZ).date()
+    from app.core.timeutil import local_today
+
     locale = get_locale()
-    this_year = value.year == date.today().year
+    this_year = value.year == local_today().year
     if str(locale).startswith("zh"):
         pattern = "MMMd日 EEE" if this_year else "y年MMMd日 EEE"
     else:

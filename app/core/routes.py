@@ -2,7 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, make_response, redirect, request, send_from_directory, url_for
+from flask import (
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
 
 from app.core import bp
@@ -28,8 +36,9 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(LANG_COOKIE, code, max_age=YEAR, samesite="Lax", httponly=True)
         if current_user.is_authenticated:
-            current_user.locale = code
-            db.session.commit()
+            from app.accounts.services import set_locale
+
+            set_locale(current_user, code)
     return response
 
 
@@ -48,8 +57,6 @@ def index():
     """Send signed-in people home; others see the welcome page."""
     if current_user.is_authenticated:
         return redirect(url_for("community.home"))
-    from flask import render_template
-
     return render_template("core/index.html")
 
 
@@ -61,6 +68,10 @@ def favicon():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and database check for the load balancer."""
-    db.session.execute(db.text("SELECT 1"))
+    """Liveness and database check for the load balancer (JSON, never the HTML 500 page)."""
+    try:
+        db.session.execute(db.text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
     return {"status": "ok"}

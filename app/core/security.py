@@ -1,8 +1,9 @@
 """Security headers and error pages."""
 
-from flask import render_template, request
+from flask import abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from app.core.errors import NotFound
 
@@ -12,7 +13,23 @@ CSP = (
 )
 
 
+class BoundedIntConverter(IntegerConverter):
+    """Ids in URLs fit the database's integer: a forged huge id is a 404, not an overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        """NUL cannot be stored in PostgreSQL text; no person types it. Refuse it early."""
+        for values in (request.args, request.form):
+            for value in values.values():
+                if "\x00" in value:
+                    abort(400)
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -417,24 +417,24 @@ def record_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User |
     item_text = parse_items(items) if ballot.ask_items else ""
     proxy_name = (proxy_name or "").strip()[:100] or None
     receipt = new_receipt()
-    vote = db.session.scalar(sa.select(Vote).where(Vote.ballot_id == ballot.id,
-                                                   Vote.voter_key == voter_key))
-    if vote is None:
-        vote = Vote(ballot_id=ballot.id, voter_key=voter_key, changes=0)
-        db.session.add(vote)
-    else:
-        vote.changes += 1
-    vote.option_id = option.id
-    vote.items = item_text
-    vote.channel = channel
-    vote.actor_id = actor.id if actor else None
-    vote.proxy_name = proxy_name
-    vote.receipt = receipt
-    vote.updated_at = now
+    values = {"option_id": option.id, "items": item_text, "channel": channel,
+              "actor_id": actor.id if actor else None, "proxy_name": proxy_name,
+              "receipt": receipt, "updated_at": now}
+    # One statement that writes every column: a stale copy of the row can never leave an
+    # older choice in place, and the row lock (or SQLite's write lock) orders the log.
+    updated = db.session.execute(
+        sa.update(Vote).where(Vote.ballot_id == ballot.id, Vote.voter_key == voter_key)
+        .values(changes=Vote.changes + 1, **values)
+        .execution_options(synchronize_session=False))
+    if updated.rowcount == 0:
+        db.session.add(Vote(ballot_id=ballot.id, voter_key=voter_key, changes=0, **values))
+        db.session.flush()
     _append_event(ballot, voter_key, option.id, item_text, channel, actor, proxy_name,
                   receipt, now)
     db.session.flush()
-    return vote
+    return db.session.scalar(
+        sa.select(Vote).where(Vote.ballot_id == ballot.id, Vote.voter_key == voter_key)
+        .execution_options(populate_existing=True))
 
 
 def _append_event(ballot, voter_key, option_id, items, channel, actor, proxy, receipt, now):
@@ -726,9 +726,9 @@ def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
     now = now or utcnow()
     pending = []
     for ballot in ballots_for_resident(user):
-        if ballot.status is BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at:
-            if any(seat.vote is None for seat in seats_of(ballot, user)):
-                pending.append(ballot)
+        if (ballot.status is BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at
+                and any(seat.vote is None for seat in seats_of(ballot, user))):
+            pending.append(ballot)
     return pending
 
 

@@ -155,9 +155,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_dwellings_compound_id'), ['compound_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dwellings_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('letter_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('compound_id', sa.Integer(), nullable=False),
+    sa.Column('nonce', sa.String(length=32), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_letter_batches_compound_id_compounds')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_letter_batches_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_batches'))
+    )
+    with op.batch_alter_table('letter_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letter_batches_compound_id'), ['compound_id'], unique=False)
+
     op.create_table('activation_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dwelling_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
@@ -167,6 +182,8 @@ def upgrade():
     sa.Column('failed_attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dwelling_id'], ['dwellings.id'], name=op.f('fk_activation_codes_dwelling_id_dwellings')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_activation_codes_person_id_people')),
+    sa.ForeignKeyConstraint(['batch_id'], ['letter_batches.id'], name=op.f('fk_activation_codes_batch_id_letter_batches')),
     sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_activation_codes_issued_by_id_users')),
     sa.ForeignKeyConstraint(['used_by_id'], ['users.id'], name=op.f('fk_activation_codes_used_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_activation_codes')),
@@ -174,6 +191,13 @@ def upgrade():
     )
     with op.batch_alter_table('activation_codes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_activation_codes_dwelling_id'), ['dwelling_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_activation_codes_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index('uq_activation_codes_live_household', ['dwelling_id'], unique=True,
+                              sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL AND person_id IS NULL'),
+                              postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL AND person_id IS NULL'))
+        batch_op.create_index('uq_activation_codes_live_reset', ['person_id'], unique=True,
+                              sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL AND person_id IS NOT NULL'),
+                              postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL AND person_id IS NOT NULL'))
 
     op.create_table('occupancies',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -202,8 +226,14 @@ def downgrade():
     op.drop_table('occupancies')
     with op.batch_alter_table('activation_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activation_codes_dwelling_id'))
+        batch_op.drop_index(batch_op.f('ix_activation_codes_batch_id'))
+        batch_op.drop_index('uq_activation_codes_live_household')
+        batch_op.drop_index('uq_activation_codes_live_reset')
 
     op.drop_table('activation_codes')
+    with op.batch_alter_table('letter_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letter_batches_compound_id'))
+    op.drop_table('letter_batches')
     with op.batch_alter_table('dwellings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dwellings_unit_id'))
         batch_op.drop_index(batch_op.f('ix_dwellings_compound_id'))

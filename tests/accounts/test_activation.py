@@ -22,15 +22,23 @@ def setup_home(phone=PHONE):
     return compound, owner, dwelling
 
 
+SECRET = "test-secret-key"
+
+
 def issue(dwelling, days=30):
-    return services.issue_codes([dwelling], actor=None, days=days)[0].token
+    return services.issue_codes([dwelling], actor=None, days=days, secret=SECRET)[1][0].token
 
 
 def activate(client, token, phone=PHONE, password="new-password-1", confirm=None, consent="y"):
+    """Scan the letter (GET /a/<token>), then submit the form at /activate."""
+    opened = client.get(f"/a/{token}")
+    if opened.status_code != 302:
+        return opened
+    assert opened.headers["Location"] == "/activate"
     data = {"phone": phone, "password": password, "confirm": confirm or password}
     if consent:
         data["consent"] = consent
-    return client.post(f"/a/{token}", data=data)
+    return client.post("/activate", data=data)
 
 
 def test_token_is_long_random_and_only_its_hash_is_stored(app):
@@ -42,14 +50,24 @@ def test_token_is_long_random_and_only_its_hash_is_stored(app):
     assert token not in stored
 
 
-def test_activation_page_shows_the_home(client):
+def test_activation_page_shows_the_home_and_hides_the_token(client):
     _, _, dwelling = setup_home()
-    page = client.get(f"/a/{issue(dwelling)}")
+    token = issue(dwelling)
+    opened = client.get(f"/a/{token}")
+    assert opened.status_code == 302 and opened.headers["Location"] == "/activate"
+    page = client.get("/activate")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "金源新村" in text and "502" in text
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert token not in text  # not in the footer's language/large-text links either
     assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_activate_without_a_letter_explains(client):
+    page = client.get("/activate")
+    assert page.status_code == 400
+    assert zh("Open the link on your letter again (scan its QR code).") in page.get_data(
+        as_text=True)
 
 
 def test_activation_creates_account_links_person_and_signs_in(client):
@@ -111,7 +129,7 @@ def test_reissue_kills_the_old_code(client):
     old = issue(dwelling)
     new = issue(dwelling)
     assert client.get(f"/a/{old}").status_code == 410
-    assert client.get(f"/a/{new}").status_code == 200
+    assert client.get(f"/a/{new}").status_code == 302
 
 
 def test_wrong_phone_counts_attempts_then_locks(client):
@@ -142,7 +160,8 @@ def test_no_phone_on_file_asks_for_committee(client):
     owner = make_person(compound, "张大爷", phone=None)
     dwelling = make_dwelling(compound, owner=owner)
     token = issue(dwelling)
-    page = client.get(f"/a/{token}")
+    client.get(f"/a/{token}")
+    page = client.get("/activate")
     assert page.status_code == 200
     assert 'name="password"' not in page.get_data(as_text=True)
     assert activate(client, token).status_code == 200
@@ -179,16 +198,50 @@ def test_staff_account_must_give_its_password_to_add_a_home(client):
     assert staff.check_password(PASSWORD)
 
 
-def test_forgotten_password_is_reset_with_a_new_letter(client, sign_in):
+def test_a_household_letter_never_resets_a_password(client):
+    """A tenant holding the letter who knows the owner's phone cannot take the account."""
+    compound, owner, dwelling = setup_home()
+    assert activate(client, issue(dwelling), password="owners-password").status_code == 302
+    client.post("/logout", data={})
+    page = activate(client, issue(dwelling), password="attackers-pass")
+    assert page.status_code == 200
+    assert login(client, PHONE, "owners-password").status_code == 302
+
+
+def test_forgotten_password_is_reset_with_a_reset_letter(client, sign_in):
+    from app.accounts.models import Role
+
     compound, owner, dwelling = setup_home()
     assert activate(client, issue(dwelling), password="first-password").status_code == 302
     client.post("/logout", data={})
-    assert activate(client, issue(dwelling), password="second-password").status_code == 302
+    make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    sign_in("13900000001")
+    letter = client.post(f"/staff/dwellings/{dwelling.id}/people/{owner.id}/reset", data={})
+    assert letter.status_code == 302
+    sheet = client.get(letter.headers["Location"]).get_data(as_text=True)
+    token = sheet.split("/a/")[1].split("<")[0].strip()
+    client.post("/logout", data={})
+    assert activate(client, token, phone="13900000000").status_code == 200  # wrong person
+    assert activate(client, token, password="second-password").status_code == 302
     client.post("/logout", data={})
     assert login(client, PHONE, "first-password").status_code == 200
     assert login(client, PHONE, "second-password").status_code == 302
     assert db.session.scalar(sa.select(AccessLog.id).where(
-        AccessLog.action == "password_set_by_letter"))
+        AccessLog.action == "password_reset_by_letter"))
+
+
+def test_reset_letters_are_not_for_staff_or_people_without_account(app):
+    from app.accounts.models import Role
+    from app.core.errors import DomainError
+
+    compound, owner, dwelling = setup_home()
+    committee = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    with pytest.raises(DomainError):
+        services.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
+    owner.user_id = committee.id
+    db.session.commit()
+    with pytest.raises(DomainError):
+        services.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
 
 
 def test_tenant_can_activate(client):
