@@ -71,3 +71,27 @@ def test_demo_rows_are_the_same_every_time():
     from app.community.demo import build_rows
 
     assert build_rows() == build_rows()
+
+
+def test_staff_create_keeps_passwords_and_guards_residents(runner, app):
+    from tests.factories import PASSWORD, make_resident, make_user
+
+    compound = make_compound("甲")
+    make_user("13900000001", password="first-pass-1", grants=[(Role.COMMITTEE, compound)])
+    result = runner.invoke(args=["staff", "create", "13900000001", "王主任", "--role",
+                                 "property_manager", "--compound", "甲"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.phone == "13900000001"))
+    assert user.check_password("first-pass-1") and len(user.grants) == 2
+    make_resident(compound, "13800000001")
+    refused = runner.invoke(args=["staff", "create", "13800000001", "x", "--role", "committee",
+                                  "--compound", "甲"])
+    assert refused.exit_code != 0 and "resident" in refused.output
+    allowed = runner.invoke(args=["staff", "create", "13800000001", "x", "--role", "committee",
+                                  "--compound", "甲", "--allow-resident"])
+    assert allowed.exit_code == 0
+    resident = db.session.scalar(sa.select(User).where(User.phone == "13800000001"))
+    assert resident.check_password(PASSWORD)
+    new = runner.invoke(args=["staff", "create", "13900000009", "新人", "--role", "committee",
+                              "--compound", "甲"])
+    assert new.exit_code != 0 and "password" in new.output

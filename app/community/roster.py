@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from app.core.errors import N_
 from app.core.privacy import normalize_mobile
 
-
 # Canonical field -> (Chinese header, English header). Order is the export order.
 COLUMNS: dict[str, tuple[str, str]] = {
     "building": ("楼栋", "building"),

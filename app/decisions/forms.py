@@ -129,7 +129,7 @@ class PaperForm(FlaskForm):
     room = StringField(_l("Room"), validators=[DataRequired(_l("Enter the room.")),
                                                Length(max=20)])
     choice = SelectField(_l("Choice on the paper ballot"), coerce=int)
-    proxy_name = StringField(_l("Proxy (委托人), if any"), validators=[Length(max=100)])
+    proxy_name = StringField(_l("Name of the person voting for the owner, if any"), validators=[Length(max=100)])
     submit = SubmitField(_l("Record paper ballot"))
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
 from app.community.services import RosterRejected
-from app.core.errors import DomainError
+from app.core.errors import N_, DomainError
 from app.core.permissions import compound_staff_required
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
 from app.decisions import bp, services
@@ -191,10 +191,11 @@ def _paper_form(item) -> PaperForm:
 
 
 ACTIONS = {
-    "notice": (services.publish_notice, "Notice published. Voting may open after the notice period."),
-    "open": (services.open_ballot, "Voting is open. The voter roll is frozen."),
-    "close": (services.close_ballot, "Voting is closed and the tally is recorded."),
-    "publish": (services.publish_result, "The result is published."),
+    "notice": (services.publish_notice,
+               N_("Notice published. Voting may open after the notice period.")),
+    "open": (services.open_ballot, N_("Voting is open. The voter roll is frozen.")),
+    "close": (services.close_ballot, N_("Voting is closed and the tally is recorded.")),
+    "publish": (services.publish_result, N_("The result is published.")),
 }
 
 

@@ -628,7 +628,7 @@ EXPORT_HEADER = ["楼栋 building", "单元 unit", "房号 room", "专有面积 
 
 PAPER_COLUMNS = {"楼栋": "building", "building": "building", "单元": "unit", "unit": "unit",
                  "房号": "room", "room": "room", "选项": "choice", "choice": "choice",
-                 "委托人": "proxy", "proxy": "proxy", "代理人": "proxy"}
+                 "委托人": "proxy", "受托人": "proxy", "代理人": "proxy", "proxy": "proxy"}
 
 
 def find_voter(ballot: Ballot, building: str, unit: str, room: str) -> int | None:

@@ -277,3 +277,78 @@ def test_concurrent_activations_of_one_code_make_one_account(web, app, has_accou
     assert set(statuses) <= {302, 410}
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Consent.id))) == 1
+
+
+def test_contact_deletion_erases_the_phone_everywhere(app):
+    from app.accounts.models import Role
+    from app.accounts.services import delete_contact
+
+    compound, owner, dwelling = setup_home()
+    user = make_user(PHONE)
+    owner.user_id = user.id
+    db.session.commit()
+    committee = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    delete_contact(owner, actor=committee)
+    assert owner.phone is None and PHONE not in owner.owner_key and owner.user_id is None
+    db.session.refresh(user)
+    assert user.phone != PHONE and not user.active
+    assert dwelling.members  # the home keeps its owner record
+
+
+def test_in_person_phone_is_only_for_people_without_one(app):
+    from app.accounts.models import Role
+    from app.accounts.services import set_phone_in_person
+    from app.core.errors import DomainError
+
+    compound, owner, dwelling = setup_home()
+    committee = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    with pytest.raises(DomainError):
+        set_phone_in_person(owner, "13911112222", actor=committee)  # already has one
+    nobody = make_person(compound, "无电话", phone=None)
+    with pytest.raises(DomainError):
+        set_phone_in_person(nobody, PHONE, actor=committee)  # someone else's number
+    set_phone_in_person(nobody, "13911112222", actor=committee)
+    assert nobody.phone == "13911112222"
+
+
+def test_concurrent_wrong_phones_never_pass_the_lock(web, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+
+    def attempt(n):
+        client = web.test_client()
+        return activate(client, token, phone=f"1390000{n:04d}").status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(attempt, range(20)))
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+
+
+def test_concurrent_issuing_leaves_one_live_letter(web, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core.errors import DomainError
+
+    _, _, dwelling = setup_home()
+    dwelling_id, model = dwelling.id, type(dwelling)
+
+    def issue_once(_):
+        with web.app_context():
+            home = db.session.get(model, dwelling_id)
+            try:
+                services.issue_codes([home], actor=None, days=30, secret=SECRET)
+            except DomainError:
+                return "busy"
+            finally:
+                db.session.remove()
+            return "ok"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(issue_once, range(12)))
+    assert "ok" in results
+    live = db.session.scalar(sa.select(sa.func.count(ActivationCode.id)).where(
+        ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None)))
+    assert live == 1

@@ -213,3 +213,70 @@ def test_a_file_over_10_mb_gets_a_clear_page(client, sign_in, app):
                        data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
     assert page.status_code == 413
     assert zh("File too large") in page.get_data(as_text=True)
+
+
+# --- who a roster entry is: accounts never follow a home to someone else -------------------
+
+def linked(phone: str):
+    """An activated resident: the person with this phone gets an account."""
+    person = db.session.scalar(sa.select(Person).where(Person.phone == phone))
+    person.user_id = make_user(phone).id
+    db.session.commit()
+    return person
+
+
+def test_sold_flat_with_a_new_phone_unlinks_the_old_account(app):
+    compound = make_compound()
+    data = ("building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n"
+            "1,101,1,60,王建国,13800000001,P-1\n")
+    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    person = linked("13800000001")
+    sold = data.replace("王建国,13800000001", "赵丽华,13800000009")
+    services.import_roster(compound, sold.encode(), "r.csv", actor=None)
+    db.session.refresh(person)
+    assert person.user_id is None and person.phone == "13800000009"
+
+
+def test_new_owner_without_phone_does_not_inherit_the_old_one(app):
+    compound = make_compound()
+    data = "building,room,floor,area_m2,owner_name,owner_phone\n1,101,1,60,王建国,\n"
+    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    person = db.session.scalar(sa.select(Person))
+    person.phone = "13800000001"  # checked in person by the committee
+    person.user_id = make_user("13800000001").id
+    db.session.commit()
+    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv",
+                           actor=None)
+    db.session.refresh(person)
+    assert (person.name, person.phone, person.user_id) == ("新业主", None, None)
+    # the same name again keeps the phone the committee checked
+    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv",
+                           actor=None)
+
+
+def test_adding_an_owner_ref_keeps_the_same_person_and_account(app):
+    compound = make_compound()
+    data = "building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n1,101,1,60,王建国,13800000001,\n"
+    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    person = linked("13800000001")
+    with_ref = data.replace("13800000001,", "13800000001,P-7")
+    services.import_roster(compound, with_ref.encode(), "r.csv", actor=None)
+    assert count(Person) == 1
+    db.session.refresh(person)
+    assert person.owner_key == "ref:P-7" and person.user_id is not None
+
+
+def test_reimport_after_contact_deletion_keeps_the_person(app):
+    from app.accounts.services import delete_contact
+
+    compound = make_compound()
+    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    person = linked("13800000002")
+    actor = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
+    delete_contact(person, actor=actor)
+    exported = services.export_roster(compound, "csv", actor=None)
+    assert b"13800000002" not in exported
+    services.import_roster(compound, exported, "r.csv", actor=None)
+    assert count(Person) == 4
+    db.session.refresh(person)
+    assert person.phone is None and person.memberships
