@@ -60,8 +60,10 @@ test-pg: setup-dev
 lint: setup-dev
 	$(BIN)/ruff check .
 
+## Figures for page weight and server time, and for votes at scale (DATABASE_URL=… for PostgreSQL).
 bench: setup-dev
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/decisions.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -18,7 +18,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.community import roster as rules
 from app.community import services
-from app.community.models import Compound, ManagementMode, Person, Stage
+from app.community.models import Compound, ManagementMode, Occupancy, Person, Stage
 from app.extensions import db
 
 DEMO_PASSWORD = "linli-demo"
@@ -129,7 +129,64 @@ def load_demo() -> dict:
     db.session.flush()
     person.user_id = resident.id
     db.session.commit()
+    load_demo_ballots(main, other)
     return {"compound": main}
+
+
+def load_demo_ballots(main: Compound, other: Compound) -> None:
+    """An open willingness vote in 金源新村 (about 60 % voted) and a decided management mode
+    in 桂花苑, so the dashboard, receipts and results have something to show."""
+    from datetime import date, timedelta
+
+    from app.core.timeutil import utcnow
+    from app.decisions import rules as decision_rules
+    from app.decisions import services as decisions
+    from app.decisions.models import BallotKind, RollEntry
+
+    now = utcnow()
+    rng = random.Random(2026)
+    willingness = decisions.create_ballot(main, decisions.BallotSpec(
+        kind=BallotKind.WILLINGNESS, title="金源新村老旧小区综合改造意愿征询",
+        explanation=("本次改造拟包括雨污分流、外墙保温、道路修缮、加装路灯和充电桩等。\n"
+                     "请各位业主在截止前表达意愿，并勾选您最关心的改造项目。"),
+        opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=12)), actor=None)
+    decisions.publish_notice(willingness, actor=None, now=now - timedelta(days=10))
+    decisions.open_ballot(willingness, actor=None, now=now - timedelta(days=2))
+    keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
+        RollEntry.ballot_id == willingness.id))))
+    resident_homes = (sa.select(Occupancy.dwelling_id).join(Person)
+                      .where(Person.compound_id == main.id, Person.phone == DEMO_RESIDENT_PHONE))
+    resident_key = db.session.scalar(sa.select(RollEntry.voter_key).where(
+        RollEntry.ballot_id == willingness.id, RollEntry.dwelling_id.in_(resident_homes))
+        .limit(1))
+    yes, no, abstain = (o.id for o in willingness.options)
+    for key in keys:
+        if key == resident_key or rng.random() > 0.62:
+            continue
+        choice = rng.choices([yes, no, abstain], weights=[80, 12, 8])[0]
+        items = rng.sample(decision_rules.RENOVATION_ITEMS, rng.randint(1, 4))
+        decisions.record_vote(willingness, key, choice, actor=None, items=items,
+                              channel=decisions.Channel.ONLINE, proxy_name=None,
+                              now=now - timedelta(hours=rng.randint(1, 47)))
+    db.session.commit()
+
+    mode = decisions.create_ballot(other, decisions.BallotSpec(
+        kind=BallotKind.MANAGEMENT_MODE, title="桂花苑改造后管理模式表决",
+        explanation="选择改造后由物业服务企业管理，或由居民自治管理。",
+        opens_at=now - timedelta(days=20), closes_at=now - timedelta(days=6),
+        mode_start_on=date(2025, 11, 1)), actor=None)
+    decisions.publish_notice(mode, actor=None, now=now - timedelta(days=28))
+    decisions.open_ballot(mode, actor=None, now=now - timedelta(days=20))
+    options = [o.id for o in mode.options]
+    mode_keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
+        RollEntry.ballot_id == mode.id))))
+    for index, key in enumerate(mode_keys):
+        decisions.record_vote(mode, key, options[1] if index % 6 else options[0], actor=None,
+                              items=None, channel=decisions.Channel.ONLINE, proxy_name=None,
+                              now=now - timedelta(days=10))
+    db.session.commit()
+    decisions.close_ballot(mode, actor=None, now=now - timedelta(days=6))
+    decisions.publish_result(mode, actor=None, now=now - timedelta(days=5))
 
 
 @click.group("demo", invoke_without_command=True)

@@ -91,6 +91,13 @@ class Ballot(db.Model):
 
     compound = relationship("Compound")
     building = relationship("Building")
+
+    @property
+    def result(self) -> dict | None:
+        """The tally recorded at close (JSON), or None while voting is not closed."""
+        import json
+
+        return json.loads(self.result_json) if self.result_json else None
     unit = relationship("Unit")
     options: Mapped[list[BallotOption]] = relationship(
         back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan")
