@@ -183,7 +183,8 @@ class RosterRejected(DomainError):
     """The file has bad rows; nothing was imported."""
 
     def __init__(self, problems: list[rules.RosterProblem]):
-        super().__init__(N_("Nothing was imported: %(n)s rows have problems."), n=len(problems))
+        rows = len({p.row for p in problems})
+        super().__init__(N_("Nothing was imported: problems on %(n)s rows."), n=rows)
         self.problems = problems
 
 

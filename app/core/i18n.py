@@ -77,7 +77,7 @@ def fmt_area(centi: int | str) -> str:
 
     from babel.numbers import format_decimal
 
-    value = Decimal(centi) / 100 if isinstance(centi, int) else Decimal(centi)
+    value = Decimal(centi) / 100 if isinstance(centi, int) else Decimal(str(centi))
     return format_decimal(value, "#,##0.00", locale=get_locale()) + " m²"
 
 
