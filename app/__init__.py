@@ -48,6 +48,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user
+    from app.bookings import models as _booking_models  # noqa: F401
     from app.community import models as _community_models  # noqa: F401
     from app.decisions import models as _decision_models  # noqa: F401
 
@@ -56,6 +57,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
 
     from app.accounts import bp as accounts_bp
+    from app.bookings import bp as bookings_bp
     from app.community import bp as community_bp
     from app.core import bp as core_bp
     from app.core import security
@@ -65,6 +67,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(community_bp)
     app.register_blueprint(decisions_bp)
+    app.register_blueprint(bookings_bp)
     security.init_app(app)
 
     from app import cli

@@ -1,0 +1,66 @@
+"""Canteen prices and booking windows. Pure functions: no Flask, no database, no clock.
+
+Elder price (Elderly Rights law art. 2: 60 or older): a diner aged 60 or more on the meal
+date pays the dish's elder price; extra age tiers (e.g. 70+, 80+, a setting) take a
+further subsidy off, never below zero. Age is exact when the birth date is known. When
+only the birth year is on the roster, the diner counts as reaching an age on 1 January
+of that year (the practice of canteens that check the year on the ID); the committee can
+record a full birth date where that matters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+ELDER_AGE = 60
+
+
+@dataclass(frozen=True)
+class AgeTier:
+    min_age: int
+    subsidy_fen: int  # taken off the elder price
+
+
+def age_on(on: date, *, birth_date: date | None = None, birth_year: int | None = None
+           ) -> int | None:
+    """Age in whole years on a date; from the birth year alone when that is all we have."""
+    if birth_date is not None:
+        return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month,
+                                                                   birth_date.day))
+    if birth_year is not None:
+        return on.year - birth_year
+    return None
+
+
+@dataclass(frozen=True)
+class Price:
+    fen: int
+    tier: str  # "standard", "elder" or "elder_70" style for an extra tier
+
+
+def meal_price(standard_fen: int, elder_fen: int, age: int | None,
+               tiers: tuple[AgeTier, ...] = ()) -> Price:
+    """The price of one dish for one diner of the given age on the meal date."""
+    if age is None or age < ELDER_AGE:
+        return Price(standard_fen, "standard")
+    best = max((t for t in tiers if age >= t.min_age), key=lambda t: t.min_age, default=None)
+    price = min(elder_fen, standard_fen)
+    if best is None:
+        return Price(price, "elder")
+    return Price(max(price - best.subsidy_fen, 0), f"elder_{best.min_age}")
+
+
+def can_change(now: datetime, cutoff: datetime) -> bool:
+    """Bookings and cancellations are accepted strictly before the cutoff."""
+    return now < cutoff
+
+
+def school_days(start: date, end: date, weekday: int | None = None) -> list[date]:
+    """Weekdays (Mon-Fri) from start to end inclusive, or only one weekday (0 = Monday)."""
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < 5 and (weekday is None or day.weekday() == weekday):
+            days.append(day)
+        day += timedelta(days=1)
+    return days

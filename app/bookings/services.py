@@ -1,0 +1,634 @@
+"""Canteen and classroom use cases. Seats are taken with conditional UPDATEs, so no
+session or dish is ever overbooked, whatever the concurrency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Consent, Role, User
+from app.bookings import rules
+from app.bookings.models import (
+    BookingStatus,
+    CanteenTier,
+    Child,
+    ClassBooking,
+    ClassSession,
+    Dish,
+    HouseholdMember,
+    Meal,
+    MealBooking,
+    MealLine,
+    MealSession,
+    Service,
+)
+from app.community.models import Compound, Dwelling
+from app.community.services import dwellings_of
+from app.core.errors import N_, DomainError, NotFound
+from app.core.timeutil import local_to_utc, local_today, utcnow
+from app.extensions import db
+
+CANTEEN_ROLES = (Role.CANTEEN_OPERATOR, Role.STREET_ADMIN)
+CLASSROOM_ROLES = (Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN)
+CHILD_CONSENT_VERSION = "2026-11"
+MAX_PRICE_FEN = 100_00
+
+
+def _take(model, row_id: int, n: int) -> bool:
+    """Take n seats if they are free, in one statement (the database decides, not Python)."""
+    result = db.session.execute(
+        sa.update(model).where(model.id == row_id, model.booked + n <= model.capacity)
+        .values(booked=model.booked + n).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _give_back(model, row_id: int, n: int) -> None:
+    db.session.execute(
+        sa.update(model).where(model.id == row_id, model.booked >= n)
+        .values(booked=model.booked - n).execution_options(synchronize_session=False))
+
+
+def home_of(user: User, dwelling_id: int) -> Dwelling:
+    """One of the user's homes; a forged id gives NotFound."""
+    for home in dwellings_of(user):
+        if home.id == dwelling_id:
+            return home
+    raise NotFound()
+
+
+# --- household ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Diner:
+    key: str  # "p<person id>" or "m<member id>"
+    name: str
+    birth_year: int | None
+    birth_date: date | None = None
+
+    def age_on(self, day: date) -> int | None:
+        return rules.age_on(day, birth_date=self.birth_date, birth_year=self.birth_year)
+
+
+def household(user: User, dwelling: Dwelling) -> list[Diner]:
+    """Who the user may book meals for: themself and the members they live with."""
+    diners = [Diner(f"p{m.person.id}", m.person.name, m.person.birth_year)
+              for m in dwelling.members if m.person.user_id == user.id]
+    members = db.session.scalars(sa.select(HouseholdMember).where(
+        HouseholdMember.dwelling_id == dwelling.id).order_by(HouseholdMember.id))
+    diners += [Diner(f"m{m.id}", m.name, m.birth_year, m.birth_date) for m in members]
+    return diners
+
+
+def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None,
+               birth_date: date | None = None) -> HouseholdMember:
+    """Add someone the user lives with (for canteen bookings)."""
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise DomainError(N_("Enter a name (at most 60 characters)."))
+    this_year = local_today().year
+    if birth_year is not None and not 1900 <= birth_year <= this_year:
+        raise DomainError(N_("Enter a birth year such as 1950."))
+    if birth_date is not None:
+        if not date(1900, 1, 1) <= birth_date <= local_today():
+            raise DomainError(N_("Enter a birth date in the past."))
+        birth_year = birth_date.year
+    count = db.session.scalar(sa.select(sa.func.count(HouseholdMember.id)).where(
+        HouseholdMember.dwelling_id == dwelling.id))
+    if count >= 12:
+        raise DomainError(N_("A household can list at most 12 members."))
+    member = HouseholdMember(dwelling_id=dwelling.id, name=name, birth_year=birth_year,
+                             birth_date=birth_date, added_by_id=user.id)
+    db.session.add(member)
+    db.session.commit()
+    return member
+
+
+def remove_member(user: User, member_id: int) -> None:
+    member = db.session.get(HouseholdMember, member_id)
+    if member is None or member.dwelling_id not in {d.id for d in dwellings_of(user)}:
+        raise NotFound()
+    db.session.delete(member)
+    db.session.commit()
+
+
+# --- canteen: operator ------------------------------------------------------------------------
+
+def tiers(compound_id: int) -> tuple[rules.AgeTier, ...]:
+    return tuple(rules.AgeTier(t.min_age, t.subsidy_fen) for t in db.session.scalars(
+        sa.select(CanteenTier).where(CanteenTier.compound_id == compound_id)
+        .order_by(CanteenTier.min_age)))
+
+
+def set_tier(compound: Compound, min_age: int, subsidy_fen: int) -> None:
+    """Set (or with subsidy 0, remove) an extra age tier, e.g. 80+ pays ¥1 less."""
+    if not rules.ELDER_AGE < min_age <= 120 or not 0 <= subsidy_fen <= MAX_PRICE_FEN:
+        raise DomainError(N_("An age tier is an age above 60 and a subsidy in yuan."))
+    tier = db.session.scalar(sa.select(CanteenTier).where(
+        CanteenTier.compound_id == compound.id, CanteenTier.min_age == min_age))
+    if subsidy_fen == 0:
+        if tier:
+            db.session.delete(tier)
+    elif tier:
+        tier.subsidy_fen = subsidy_fen
+    else:
+        db.session.add(CanteenTier(compound_id=compound.id, min_age=min_age,
+                                   subsidy_fen=subsidy_fen))
+    db.session.commit()
+
+
+def create_meal_session(compound: Compound, *, day: date, meal: Meal, serves: time,
+                        cutoff_hours: int, capacity: int, now: datetime | None = None
+                        ) -> MealSession:
+    """Publish a lunch or dinner; bookings close cutoff_hours before it is served."""
+    now = now or utcnow()
+    serves_at = local_to_utc(datetime.combine(day, serves))
+    if serves_at <= now:
+        raise DomainError(N_("A session must be in the future."))
+    if not 0 <= cutoff_hours <= 72:
+        raise DomainError(N_("The booking cutoff must be between 0 and 72 hours before."))
+    if not 1 <= capacity <= 1000:
+        raise DomainError(N_("Capacity must be between 1 and 1000 meals."))
+    session = MealSession(compound_id=compound.id, day=day, meal=meal, serves_at=serves_at,
+                          cutoff_at=serves_at - timedelta(hours=cutoff_hours),
+                          capacity=capacity)
+    db.session.add(session)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise DomainError(N_("This meal is already published for that day.")) from exc
+    return session
+
+
+def add_dish(session: MealSession, *, name: str, price_fen: int, elder_price_fen: int,
+             capacity: int) -> Dish:
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise DomainError(N_("Enter the menu's name (at most 60 characters)."))
+    if not 0 < price_fen <= MAX_PRICE_FEN or not 0 <= elder_price_fen <= price_fen:
+        raise DomainError(N_("Prices must be more than ¥0 and at most ¥100; the elder "
+                             "price may not be above the standard price."))
+    if not 1 <= capacity <= 1000:
+        raise DomainError(N_("Capacity must be between 1 and 1000 meals."))
+    dish = Dish(session_id=session.id, name=name, price_fen=price_fen,
+                elder_price_fen=elder_price_fen, capacity=capacity)
+    db.session.add(dish)
+    db.session.commit()
+    return dish
+
+
+def get_meal_session(session_id: int, compound_ids: set[int]) -> MealSession:
+    session = db.session.get(MealSession, session_id)
+    if session is None or session.compound_id not in compound_ids:
+        raise NotFound()
+    return session
+
+
+def upcoming_meals(compound_ids: set[int], now: datetime | None = None) -> list[MealSession]:
+    now = now or utcnow()
+    if not compound_ids:
+        return []
+    return list(db.session.scalars(
+        sa.select(MealSession).where(MealSession.compound_id.in_(compound_ids),
+                                     MealSession.serves_at > now - timedelta(hours=3))
+        .options(selectinload(MealSession.dishes))
+        .order_by(MealSession.serves_at)))
+
+
+# --- canteen: residents -----------------------------------------------------------------------
+
+def book_meal(session: MealSession, user: User, dwelling: Dwelling,
+              choices: dict[str, int], service: Service, request_key: str,
+              now: datetime | None = None) -> MealBooking:
+    """Book one dish per chosen diner. Refused after the cutoff or when seats run out."""
+    now = now or utcnow()
+    existing = db.session.scalar(sa.select(MealBooking).where(
+        MealBooking.request_key == request_key))
+    if existing is not None:  # the same form sent twice
+        if existing.user_id != user.id:
+            raise NotFound()
+        return existing
+    if session.compound_id != dwelling.compound_id:
+        raise NotFound()
+    if not rules.can_change(now, session.cutoff_at):
+        raise DomainError(N_("Booking for this meal has closed."))
+    diners = {d.key: d for d in household(user, dwelling)}
+    chosen = {key: dish_id for key, dish_id in choices.items() if dish_id}
+    if not chosen:
+        raise DomainError(N_("Choose a menu for at least one person."))
+    dishes = {d.id: d for d in session.dishes}
+    if any(key not in diners for key in chosen) or any(d not in dishes for d in chosen.values()):
+        raise DomainError(N_("Choose people of your household and menus of this meal."))
+    already = set(db.session.scalars(
+        sa.select(MealLine.diner_name).join(MealBooking).where(
+            MealBooking.session_id == session.id, MealBooking.dwelling_id == dwelling.id,
+            MealBooking.status == BookingStatus.BOOKED)))
+    twice = [diners[k].name for k in chosen if diners[k].name in already]
+    if twice:
+        raise DomainError(N_("Already booked for this meal: %(names)s."), names=", ".join(twice))
+    age_tiers = tiers(session.compound_id)
+    try:
+        if not _take(MealSession, session.id, len(chosen)):
+            db.session.rollback()
+            left = session.capacity - db.session.scalar(
+                sa.select(MealSession.booked).where(MealSession.id == session.id))
+            raise DomainError(N_("Not enough places left for this meal (%(left)s left)."),
+                              left=max(left, 0))
+        for dish_id, count in Counter(chosen.values()).items():
+            if not _take(Dish, dish_id, count):
+                db.session.rollback()
+                raise DomainError(N_("%(dish)s is sold out. Choose another menu."),
+                                  dish=dishes[dish_id].name)
+        booking = MealBooking(session_id=session.id, dwelling_id=dwelling.id, user_id=user.id,
+                              service=service, request_key=request_key, total_fen=0)
+        for key, dish_id in chosen.items():
+            diner, dish = diners[key], dishes[dish_id]
+            age = diner.age_on(session.day)
+            price = rules.meal_price(dish.price_fen, dish.elder_price_fen, age, age_tiers)
+            booking.lines.append(MealLine(dish_id=dish.id, diner_name=diner.name,
+                                          diner_age=age, price_fen=price.fen,
+                                          price_tier=price.tier))
+        booking.total_fen = sum(line.price_fen for line in booking.lines)
+        db.session.add(booking)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(sa.select(MealBooking).where(
+            MealBooking.request_key == request_key))
+        if existing is None:
+            raise
+        return existing
+    return booking
+
+
+def my_meal_bookings(user: User) -> list[MealBooking]:
+    """The bookings of the user's households, newest meal first."""
+    homes = [d.id for d in dwellings_of(user)]
+    if not homes:
+        return []
+    return list(db.session.scalars(
+        sa.select(MealBooking).join(MealSession).where(MealBooking.dwelling_id.in_(homes))
+        .options(selectinload(MealBooking.lines).selectinload(MealLine.dish),
+                 selectinload(MealBooking.session))
+        .order_by(MealSession.serves_at.desc(), MealBooking.id.desc()).limit(50)))
+
+
+def get_my_meal_booking(booking_id: int, user: User) -> MealBooking:
+    booking = db.session.get(MealBooking, booking_id)
+    if booking is None or booking.dwelling_id not in {d.id for d in dwellings_of(user)}:
+        raise NotFound()
+    return booking
+
+
+def cancel_meal(booking: MealBooking, now: datetime | None = None) -> None:
+    """Cancel before the cutoff; the places go back."""
+    now = now or utcnow()
+    if booking.status is not BookingStatus.BOOKED:
+        return  # already cancelled: a double tap changes nothing
+    if not rules.can_change(now, booking.session.cutoff_at):
+        raise DomainError(N_("It is past the cutoff: this booking can no longer be cancelled."))
+    done = db.session.execute(
+        sa.update(MealBooking).where(MealBooking.id == booking.id,
+                                     MealBooking.status == BookingStatus.BOOKED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+        .execution_options(synchronize_session=False))
+    if done.rowcount == 1:
+        _give_back(MealSession, booking.session_id, len(booking.lines))
+        for dish_id, count in Counter(line.dish_id for line in booking.lines).items():
+            _give_back(Dish, dish_id, count)
+    db.session.commit()
+    db.session.refresh(booking)
+
+
+# --- canteen: kitchen ---------------------------------------------------------------------------
+
+@dataclass
+class SheetRow:
+    dish: Dish
+    dine_in: int = 0
+    take_away: int = 0
+    elders: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.dine_in + self.take_away
+
+
+def kitchen_sheet(session: MealSession) -> list[SheetRow]:
+    """Counts per menu (dine-in / take-away / elders) so the kitchen cooks what is booked."""
+    rows = {d.id: SheetRow(d) for d in session.dishes}
+    for dish_id, service, tier, count in db.session.execute(
+            sa.select(MealLine.dish_id, MealBooking.service, MealLine.price_tier,
+                      sa.func.count(MealLine.id))
+            .join(MealBooking).where(MealBooking.session_id == session.id,
+                                     MealBooking.status == BookingStatus.BOOKED)
+            .group_by(MealLine.dish_id, MealBooking.service, MealLine.price_tier)):
+        row = rows[dish_id]
+        if service is Service.DINE_IN:
+            row.dine_in += count
+        else:
+            row.take_away += count
+        if tier != "standard":
+            row.elders += count
+    return list(rows.values())
+
+
+def session_lines(session: MealSession) -> list[MealLine]:
+    return list(db.session.scalars(
+        sa.select(MealLine).join(MealBooking).where(
+            MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
+        .options(selectinload(MealLine.booking).selectinload(MealBooking.dwelling),
+                 selectinload(MealLine.dish))
+        .order_by(MealLine.diner_name)))
+
+
+def serve(line_id: int, session: MealSession, now: datetime | None = None) -> None:
+    """Check a diner off at service (twice is the same as once)."""
+    line = db.session.get(MealLine, line_id)
+    if line is None or line.booking.session_id != session.id:
+        raise NotFound()
+    if line.booking.status is not BookingStatus.BOOKED:
+        raise DomainError(N_("This booking was cancelled."))
+    if line.served_at is None:
+        line.served_at = now or utcnow()
+        db.session.commit()
+
+
+@dataclass
+class MonthFigures:
+    meals_booked: int
+    meals_served: int
+    elders_served: int
+    no_shows: int
+    revenue_fen: int
+
+
+def month_figures(compound: Compound, year: int, month: int,
+                  now: datetime | None = None) -> MonthFigures:
+    """Meals served, elders served and no-shows (served time passed, never checked off)."""
+    now = now or utcnow()
+    first = date(year, month, 1)
+    after = date(year + (month == 12), month % 12 + 1, 1)
+    base = (sa.select(MealLine).join(MealBooking).join(MealSession)
+            .where(MealSession.compound_id == compound.id, MealSession.day >= first,
+                   MealSession.day < after, MealBooking.status == BookingStatus.BOOKED))
+    lines = list(db.session.scalars(base.options(selectinload(MealLine.booking)
+                                                 .selectinload(MealBooking.session))))
+    served = [line for line in lines if line.served_at]
+    return MonthFigures(
+        meals_booked=len(lines), meals_served=len(served),
+        elders_served=sum(1 for line in served if line.price_tier != "standard"),
+        no_shows=sum(1 for line in lines
+                     if not line.served_at and line.booking.session.serves_at < now),
+        revenue_fen=sum(line.price_fen for line in served))
+
+
+# --- classroom ----------------------------------------------------------------------------------
+
+def create_class_sessions(compound: Compound, *, start: date, end: date, capacity: int,
+                          tutor: str, starts: time = time(16, 30), ends: time = time(18, 0),
+                          weekday: int | None = None, now: datetime | None = None) -> int:
+    """Open the 4:30 classroom on school days from start to end; return how many were new."""
+    now = now or utcnow()
+    if end < start or (end - start).days > 190:
+        raise DomainError(N_("Choose an end date after the start, within about six months."))
+    if start < local_today(now):
+        raise DomainError(N_("A session must be in the future."))
+    if not 1 <= capacity <= 200:
+        raise DomainError(N_("Capacity must be between 1 and 200 children."))
+    if ends <= starts:
+        raise DomainError(N_("The session must end after it starts."))
+    existing = set(db.session.scalars(sa.select(ClassSession.day).where(
+        ClassSession.compound_id == compound.id, ClassSession.day.between(start, end))))
+    created = 0
+    for day in rules.school_days(start, end, weekday):
+        if day in existing:
+            continue
+        db.session.add(ClassSession(compound_id=compound.id, day=day, starts=starts, ends=ends,
+                                    starts_at=local_to_utc(datetime.combine(day, starts)),
+                                    capacity=capacity, tutor=(tutor or "").strip()[:60]))
+        created += 1
+    db.session.commit()
+    return created
+
+
+def register_child(user: User, dwelling: Dwelling, *, name: str, grade: int, school: str,
+                   pickup_adults: str, consent: bool, now: datetime | None = None) -> Child:
+    """Register a pupil; refused without the guardian's separate consent (PIPL arts. 28, 31)."""
+    if not consent:
+        raise DomainError(N_("A child's information is sensitive: please give your consent "
+                             "as the guardian first."))
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise DomainError(N_("Enter the child's name (at most 60 characters)."))
+    if not 1 <= grade <= 6:
+        raise DomainError(N_("The classroom is for primary pupils: grade 1 to 6."))
+    adults = [a.strip()[:60] for a in (pickup_adults or "").splitlines() if a.strip()][:6]
+    child = Child(dwelling_id=dwelling.id, guardian_id=user.id, name=name, grade=grade,
+                  school=(school or "").strip()[:100], pickup_adults="\n".join(adults),
+                  consent_at=now or utcnow(), consent_version=CHILD_CONSENT_VERSION)
+    db.session.add(child)
+    db.session.flush()
+    db.session.add(Consent(user_id=user.id, purpose=f"child_data:{child.id}",
+                           version=CHILD_CONSENT_VERSION))
+    db.session.commit()
+    return child
+
+
+def children_of(user: User) -> list[Child]:
+    return list(db.session.scalars(sa.select(Child).where(
+        Child.guardian_id == user.id, Child.removed_at.is_(None)).order_by(Child.id)))
+
+
+def get_child(child_id: int, user: User) -> Child:
+    child = db.session.get(Child, child_id)
+    if child is None or child.guardian_id != user.id or child.removed_at is not None:
+        raise NotFound()
+    return child
+
+
+def remove_child(child: Child, now: datetime | None = None) -> None:
+    """Withdraw consent: the child's data is erased; future bookings are cancelled."""
+    now = now or utcnow()
+    for booking in db.session.scalars(sa.select(ClassBooking).join(ClassSession).where(
+            ClassBooking.child_id == child.id, ClassSession.starts_at > now,
+            ClassBooking.status != BookingStatus.CANCELLED)):
+        _cancel_class(booking, now)
+    child.name, child.school, child.pickup_adults = "-", "", ""
+    child.removed_at = now
+    db.session.commit()
+
+
+def upcoming_classes(compound_ids: set[int], now: datetime | None = None, days: int = 21
+                     ) -> list[ClassSession]:
+    now = now or utcnow()
+    if not compound_ids:
+        return []
+    return list(db.session.scalars(
+        sa.select(ClassSession).where(ClassSession.compound_id.in_(compound_ids),
+                                      ClassSession.starts_at > now,
+                                      ClassSession.starts_at < now + timedelta(days=days))
+        .order_by(ClassSession.starts_at)))
+
+
+def get_class_session(session_id: int, compound_ids: set[int]) -> ClassSession:
+    session = db.session.get(ClassSession, session_id)
+    if session is None or session.compound_id not in compound_ids:
+        raise NotFound()
+    return session
+
+
+def book_class(session: ClassSession, child: Child, now: datetime | None = None
+               ) -> ClassBooking:
+    """A place if one is free, else the waitlist. Booking the same day twice changes nothing."""
+    now = now or utcnow()
+    home = db.session.get(Dwelling, child.dwelling_id)
+    if session.compound_id != home.compound_id:
+        raise NotFound()
+    if now >= session.starts_at:
+        raise DomainError(N_("This session has already started."))
+    for _attempt in range(3):
+        booking = db.session.scalar(sa.select(ClassBooking).where(
+            ClassBooking.session_id == session.id, ClassBooking.child_id == child.id))
+        if booking is not None and booking.status is not BookingStatus.CANCELLED:
+            return booking
+        status = (BookingStatus.BOOKED if _take(ClassSession, session.id, 1)
+                  else BookingStatus.WAITLISTED)
+        try:
+            if booking is None:
+                booking = ClassBooking(session_id=session.id, child_id=child.id, status=status)
+                db.session.add(booking)
+            else:  # booked again after a cancellation: to the back of the queue
+                booking.status, booking.cancelled_at, booking.created_at = status, None, now
+            db.session.commit()
+            return booking
+        except IntegrityError:
+            db.session.rollback()  # a double tap raced us; look again
+    raise DomainError(N_("Please try again."))
+
+
+def book_weekday(child: Child, weekday: int, start: date, end: date,
+                 now: datetime | None = None) -> Counter:
+    """Book one weekday every week from start to end; return counts by outcome."""
+    now = now or utcnow()
+    home = db.session.get(Dwelling, child.dwelling_id)
+    sessions = db.session.scalars(sa.select(ClassSession).where(
+        ClassSession.compound_id == home.compound_id, ClassSession.day.between(start, end),
+        ClassSession.starts_at > now).order_by(ClassSession.day))
+    outcome = Counter()
+    for session in sessions:
+        if session.day.weekday() == weekday:
+            outcome[book_class(session, child, now).status.value] += 1
+    return outcome
+
+
+def my_class_bookings(user: User, now: datetime | None = None) -> list[ClassBooking]:
+    now = now or utcnow()
+    return list(db.session.scalars(
+        sa.select(ClassBooking).join(Child).join(ClassSession)
+        .where(Child.guardian_id == user.id, ClassBooking.status != BookingStatus.CANCELLED,
+               ClassSession.starts_at > now - timedelta(hours=3))
+        .options(selectinload(ClassBooking.session), selectinload(ClassBooking.child))
+        .order_by(ClassSession.starts_at)))
+
+
+def get_my_class_booking(booking_id: int, user: User) -> ClassBooking:
+    booking = db.session.get(ClassBooking, booking_id)
+    if booking is None or booking.child.guardian_id != user.id:
+        raise NotFound()
+    return booking
+
+
+def cancel_class(booking: ClassBooking, now: datetime | None = None) -> None:
+    """Cancel before the session starts; the first child waiting gets the place."""
+    now = now or utcnow()
+    if booking.status is BookingStatus.CANCELLED:
+        return
+    if now >= booking.session.starts_at:
+        raise DomainError(N_("This session has already started."))
+    _cancel_class(booking, now)
+    db.session.commit()
+
+
+def _cancel_class(booking: ClassBooking, now: datetime) -> None:
+    was = booking.status
+    done = db.session.execute(
+        sa.update(ClassBooking).where(ClassBooking.id == booking.id,
+                                      ClassBooking.status == was)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1 or was is not BookingStatus.BOOKED:
+        return
+    first = db.session.scalar(
+        sa.select(ClassBooking.id).where(ClassBooking.session_id == booking.session_id,
+                                         ClassBooking.status == BookingStatus.WAITLISTED)
+        .order_by(ClassBooking.created_at, ClassBooking.id).limit(1))
+    promoted = 0
+    if first is not None:
+        promoted = db.session.execute(
+            sa.update(ClassBooking).where(ClassBooking.id == first,
+                                          ClassBooking.status == BookingStatus.WAITLISTED)
+            .values(status=BookingStatus.BOOKED)
+            .execution_options(synchronize_session=False)).rowcount
+    if not promoted:
+        _give_back(ClassSession, booking.session_id, 1)
+
+
+def class_roster(session: ClassSession) -> tuple[list[ClassBooking], list[ClassBooking]]:
+    """Booked children and the waitlist, in order."""
+    bookings = list(db.session.scalars(
+        sa.select(ClassBooking).where(ClassBooking.session_id == session.id,
+                                      ClassBooking.status != BookingStatus.CANCELLED)
+        .options(selectinload(ClassBooking.child).selectinload(Child.guardian))
+        .order_by(ClassBooking.created_at, ClassBooking.id)))
+    return ([b for b in bookings if b.status is BookingStatus.BOOKED],
+            [b for b in bookings if b.status is BookingStatus.WAITLISTED])
+
+
+def _roster_booking(booking_id: int, session: ClassSession) -> ClassBooking:
+    booking = db.session.get(ClassBooking, booking_id)
+    if booking is None or booking.session_id != session.id or \
+            booking.status is not BookingStatus.BOOKED:
+        raise NotFound()
+    return booking
+
+
+def check_in(booking_id: int, session: ClassSession, *, actor: User,
+             now: datetime | None = None) -> None:
+    booking = _roster_booking(booking_id, session)
+    if booking.checked_in_at is None:
+        booking.checked_in_at = now or utcnow()
+        booking.recorded_by_id = actor.id
+        db.session.commit()
+
+
+def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
+            exception: str = "", now: datetime | None = None) -> None:
+    """Hand the child over to a named adult; anyone else only with a recorded exception."""
+    booking = _roster_booking(booking_id, session)
+    if booking.checked_in_at is None:
+        raise DomainError(N_("The child has not been checked in."))
+    allowed = booking.child.adults + [booking.child.guardian.name]
+    adult = (adult or "").strip()[:60]
+    exception = (exception or "").strip()[:200]
+    if not adult:
+        raise DomainError(N_("Write who collected the child."))
+    if adult not in allowed and not exception:
+        raise DomainError(N_("%(name)s is not one of the adults named by the guardian. Record "
+                             "why the child was handed over (e.g. the guardian phoned)."),
+                          name=adult)
+    booking.picked_up_at = now or utcnow()
+    booking.picked_up_by = adult
+    booking.pickup_exception = exception or None
+    booking.recorded_by_id = actor.id
+    db.session.commit()
+
+
+def compound_ids_of(user: User) -> set[int]:
+    return {d.compound_id for d in dwellings_of(user)}
+
