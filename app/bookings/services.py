@@ -202,6 +202,19 @@ def upcoming_meals(compound_ids: set[int], now: datetime | None = None) -> list[
 
 # --- canteen: residents -----------------------------------------------------------------------
 
+def is_bookable(session: MealSession, now: datetime | None = None) -> bool:
+    """Bookings and cancellations are open until the cutoff."""
+    return rules.can_change(now or utcnow(), session.cutoff_at)
+
+
+def price_table(session: MealSession, diners: list[Diner]) -> dict[str, dict[int, rules.Price]]:
+    """What each diner would pay for each menu, on the meal date."""
+    age_tiers = tiers(session.compound_id)
+    return {d.key: {dish.id: rules.meal_price(dish.price_fen, dish.elder_price_fen,
+                                              d.age_on(session.day), age_tiers)
+                    for dish in session.dishes} for d in diners}
+
+
 def book_meal(session: MealSession, user: User, dwelling: Dwelling,
               choices: dict[str, int], service: Service, request_key: str,
               now: datetime | None = None) -> MealBooking:

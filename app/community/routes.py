@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 
 from app.accounts import services as accounts
 from app.accounts.forms import ConfirmForm, PhoneForm
+from app.accounts.models import Role
 from app.community import bp, services
 from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
 from app.community.models import ManagementMode, Stage
@@ -83,6 +84,10 @@ def staff_compound(compound):
                            counts=services.compound_counts(compound.id),
                            can_view_homes=current_user.has_role(compound.id, *VIEW_ROLES),
                            can_run_votes=current_user.has_role(compound.id, *ROSTER_ROLES),
+                           can_canteen=current_user.has_role(compound.id, Role.CANTEEN_OPERATOR,
+                                                             Role.STREET_ADMIN),
+                           can_classroom=current_user.has_role(
+                               compound.id, Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN),
                            can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
 
 
