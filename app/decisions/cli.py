@@ -5,8 +5,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from app.accounts.models import User
 from app.community.services import RosterRejected, find_compound
 from app.core.errors import DomainError
 from app.core.timeutil import parse_local
@@ -152,12 +154,20 @@ def publish(ballot_id):
 @ballot_cli.command("import-paper")
 @click.argument("ballot_id", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_paper(ballot_id, file):
+@click.option("--staff", "staff_phone", required=True,
+              help="Mobile number of the committee member who entered the ballots "
+                   "(recorded with each ballot).")
+def import_paper(ballot_id, file, staff_phone):
     """Enter paper ballots from FILE (columns 楼栋/building, 单元/unit, 房号/room,
-    选项/choice as the option's number or label, 委托人/proxy)."""
+    选项/choice as the option's number or its label in Chinese or English, 委托人/proxy)."""
     ballot = _ballot(ballot_id)
+    actor = db.session.scalar(sa.select(User).where(User.phone == staff_phone.strip()))
+    if actor is None or not actor.has_role(ballot.compound_id, *services.RUN_ROLES):
+        raise click.ClickException("--staff must be a committee or street-office account of "
+                                   "this compound.")
     try:
-        count = services.import_paper(ballot, file.read_bytes(), file.name, actor=None)
+        count = services.import_paper(ballot, file.read_bytes(), file.name, actor=actor,
+                                      translate=_chinese)
     except RosterRejected as exc:
         for problem in exc.problems:
             click.echo(f"row {problem.row}: " + problem.message % problem.params, err=True)
@@ -165,6 +175,16 @@ def import_paper(ballot_id, file):
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Recorded {count} paper ballots.")
+
+
+def _chinese(msgid: str) -> str:
+    """Option labels as Chinese paper ballots write them (同意, 不同意, 弃权 …)."""
+    from babel.support import Translations
+    from flask import current_app
+
+    catalog = Translations.load(current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
+                                ["zh_Hans"])
+    return catalog.gettext(msgid)
 
 
 @ballot_cli.command("tally")

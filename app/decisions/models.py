@@ -88,6 +88,10 @@ class Ballot(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result_json: Mapped[str | None] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    # SHA-256 of the frozen roll (the vote log's first link) and the log's last hash
+    # recorded at close: truncating the log or editing the roll breaks verification.
+    roll_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    head_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     compound = relationship("Compound")
     building = relationship("Building")
@@ -138,6 +142,21 @@ class RollEntry(db.Model):
     sort_key: Mapped[str] = mapped_column(sa.String(130), default="")
 
     dwelling = relationship("Dwelling")
+
+
+class RollOwner(db.Model):
+    """Who may cast each voter's vote, frozen with the roll when voting opens."""
+
+    __tablename__ = "ballot_roll_owners"
+    __table_args__ = (
+        sa.UniqueConstraint("ballot_id", "voter_key", "person_id"),
+        sa.Index("ix_ballot_roll_owners_ballot_person", "ballot_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(sa.ForeignKey("ballots.id"))
+    voter_key: Mapped[int]
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
 
 
 class Vote(db.Model):

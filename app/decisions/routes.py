@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
-from app.community.services import RosterRejected
+from app.community.services import RosterRejected, clamp_page
 from app.core.errors import N_, DomainError
 from app.core.permissions import compound_staff_required
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
@@ -28,9 +28,9 @@ from app.decisions.forms import (
 )
 from app.decisions.models import BallotKind, BallotStatus, Category
 from app.decisions.rules import Rule
+from app.extensions import limiter
 
 RUN_ROLES = services.RUN_ROLES
-PUBLISH_DAYS = 3  # DESIGN §3: results are published within 3 days of closing
 
 
 @bp.app_context_processor
@@ -39,6 +39,16 @@ def labels():
             "OUTCOME_LABELS": OUTCOME_LABELS, "RULE_LABELS": RULE_LABELS,
             "CATEGORY_LABELS": CATEGORY_LABELS, "ITEM_LABELS": ITEM_LABELS,
             "BallotStatus": BallotStatus}
+
+
+def _to_utc(value):
+    """A Beijing wall-clock time from a form as UTC; absurd years become a clear error."""
+    try:
+        return local_to_utc(value)
+    except (OverflowError, ValueError):
+        from datetime import UTC, datetime
+
+        return datetime(1, 1, 2, tzinfo=UTC)  # refused by create_ballot's date check
 
 
 def _flash_error(exc: DomainError) -> None:
@@ -113,11 +123,22 @@ def vote(ballot_id: int, voter_key: int):
 
 
 @bp.get("/receipts")
+@limiter.limit("30 per minute")
 def receipt():
-    """Check with a receipt code that a vote is in the tally."""
+    """Check with a receipt code that a vote is in the tally.
+
+    Anyone holding the code learns only whether it counts; the choice itself is shown
+    only to a signed-in owner of that vote (a receipt must not prove a vote to others).
+    """
     code = request.args.get("code", "")[:32]
     check = services.check_receipt(code) if code else None
-    return render_template("decisions/receipt.html", code=code, check=check)
+    show_choice = bool(check and current_user.is_authenticated and any(
+        seat.voter_key == check.event.voter_key
+        for seat in services.seats_of(check.ballot, current_user)))
+    return render_template("decisions/receipt.html", code=code, check=check,
+                           show_choice=show_choice,
+                           still_open=check is not None and check.ballot.status in (
+                               BallotStatus.NOTICE, BallotStatus.OPEN))
 
 
 # --- committee -----------------------------------------------------------------------------
@@ -143,7 +164,8 @@ def new_ballot(compound):
         form.closes_at.data = form.opens_at.data + timedelta(days=14)
     if form.validate_on_submit():
         try:
-            share = Fraction(form.share.data.strip()) if form.rule.data == "share_of_all" else None
+            share = (Fraction((form.share.data or "").strip()[:10])
+                     if form.rule.data == "share_of_all" else None)
         except (ValueError, ZeroDivisionError):
             form.share.errors.append(_("Write the share as a fraction such as 2/3."))
         else:
@@ -152,10 +174,10 @@ def new_ballot(compound):
                 explanation=form.explanation.data,
                 category=Category(form.category.data) if form.category.data else None,
                 rule=Rule(form.rule.data) if form.rule.data else None, share=share,
-                building=form.building.data.strip(), unit=form.unit.data.strip(),
+                building=(form.building.data or "").strip(),
+                unit=(form.unit.data or "").strip(),
                 notice_days=form.notice_days.data,
-                opens_at=local_to_utc(form.opens_at.data),
-                closes_at=local_to_utc(form.closes_at.data),
+                opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
                 mode_start_on=form.mode_start_on.data)
             try:
                 created = services.create_ballot(compound, spec, actor=current_user)
@@ -173,8 +195,7 @@ def dashboard(ballot_id: int):
     """The committee's live view: turnout against the quorum line, per building, demand."""
     item = services.get_ballot_for_staff(ballot_id, current_user)
     live = item.status in (BallotStatus.OPEN, BallotStatus.CLOSED, BallotStatus.PUBLISHED)
-    overdue = (item.status is BallotStatus.CLOSED and item.closed_at
-               and utcnow() > item.closed_at + timedelta(days=PUBLISH_DAYS))
+    overdue = services.result_overdue(item)
     return render_template(
         "decisions/dashboard.html", ballot=item, confirm_form=ConfirmForm(),
         tally=services.tally_dict(item) if live else None,
@@ -225,7 +246,7 @@ def verify(ballot_id: int):
         flash(_("The vote log is intact: %(n)s entries checked.", n=result.entries), "success")
     else:
         flash(_("The vote log is BROKEN at entry %(seq)s: %(reason)s",
-                seq=result.broken_seq or "-", reason=result.reason), "error")
+                seq=result.broken_seq or "-", reason=_(result.reason)), "error")
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
@@ -235,7 +256,7 @@ def missing(ballot_id: int):
     """Homes whose owners have not voted yet, for door-knocking."""
     item = services.get_ballot_for_staff(ballot_id, current_user)
     building = request.args.get("building", "")[:20]
-    page = request.args.get("page", 1, type=int)
+    page = clamp_page(request.args.get("page", 1, type=int))
     return render_template("decisions/missing.html", ballot=item, building=building,
                            pagination=services.missing_voters(item, building=building,
                                                               page=page))
@@ -251,10 +272,11 @@ def paper(ballot_id: int):
         for errors in form.errors.values():
             flash(" ".join(str(e) for e in errors), "error")
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    voter = services.find_voter(item, form.building.data, form.unit.data, form.room.data)
+    unit = form.unit.data or ""
+    voter = services.find_voter(item, form.building.data, unit, form.room.data)
     if voter is None:
         flash(_("No home %(b)s-%(u)s-%(r)s in this ballot's scope.", b=form.building.data,
-                u=form.unit.data or "-", r=form.room.data), "error")
+                u=unit or "-", r=form.room.data), "error")
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     try:
         services.cast_vote(item, voter, form.choice.data, actor=current_user,
@@ -263,7 +285,7 @@ def paper(ballot_id: int):
         _flash_error(exc)
     else:
         flash(_("Paper ballot recorded for %(b)s-%(u)s-%(r)s.", b=form.building.data,
-                u=form.unit.data or "-", r=form.room.data), "success")
+                u=unit or "-", r=form.room.data), "success")
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
@@ -311,8 +333,9 @@ def export(ballot_id: int, fmt: str):
     item = services.get_ballot_for_staff(ballot_id, current_user)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    rows = services.vote_records(item)
-    rows = [r[:5] + [_(r[5]) if r[5] else ""] + r[6:] for r in rows]  # labels translated
+    channels = {"online": _("online"), "paper": _("paper")}
+    rows = [r[:5] + [_(r[5]) if r[5] else "", channels.get(r[6], "")] + r[7:]
+            for r in services.vote_records(item, actor=current_user)]
     data = (roster_rules.write_table_csv(services.EXPORT_HEADER, rows) if fmt == "csv"
             else roster_rules.write_table_xlsx(services.EXPORT_HEADER, rows, "votes"))
     response = make_response(data)

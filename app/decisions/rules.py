@@ -4,9 +4,11 @@ Pure functions, no Flask, no database, no clock. Areas are integer hundredths of
 square metre (centi-m²) so every comparison is exact integer arithmetic.
 
 - Area: each dwelling's registered exclusive area.
-- Headcount: one voter per dwelling, except that dwellings sharing an owner form one
-  voter (an owner of several dwellings in scope; all of a developer's unsold units;
-  co-owners of one dwelling cast a single vote).
+- Headcount: one voter per dwelling, except that dwellings with the same owner(s) form
+  one voter (an owner of several dwellings in scope; all of a developer's unsold units).
+  Co-owners of one dwelling cast a single vote. Dwellings whose owners merely overlap
+  (A owns 101, A and B co-own 102) stay separate voters: SPC art. 9 merges "the same
+  buyer", not a chain of co-owners.
 - Quorum: voted area >= 2/3 of total area AND voters who voted >= 2/3 of all voters.
 - Major: yes area >= 3/4 of voted area AND yes voters >= 3/4 of voters who voted.
 - Ordinary: yes area > 1/2 of voted area AND yes voters > 1/2 of voters who voted.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -60,30 +62,31 @@ def more_than(part: int, whole: int, share: Fraction) -> bool:
 
 
 def voter_keys(dwellings: Mapping[int, Iterable[int]]) -> dict[int, int]:
-    """Group dwellings into voters: dwellings that share an owner are one voter.
+    """Group dwellings into voters: dwellings with the same set of owners are one voter.
 
     dwellings maps dwelling id -> owner person ids. Returns dwelling id -> voter key,
     the smallest dwelling id of its group (so keys are stable and deterministic).
     A dwelling with no owner on record is a voter of its own.
     """
-    parent = {d: d for d in dwellings}
-
-    def find(d: int) -> int:
-        while parent[d] != d:
-            parent[d] = parent[parent[d]]
-            d = parent[d]
-        return d
-
-    first_of_owner: dict[int, int] = {}
+    first: dict[frozenset, int] = {}
+    keys = {}
     for dwelling in sorted(dwellings):
-        for owner in dwellings[dwelling]:
-            if owner in first_of_owner:
-                a, b = find(first_of_owner[owner]), find(dwelling)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-            else:
-                first_of_owner[owner] = dwelling
-    return {d: find(d) for d in dwellings}
+        owners = frozenset(dwellings[dwelling])
+        if not owners:
+            keys[dwelling] = dwelling
+            continue
+        keys[dwelling] = first.setdefault(owners, dwelling)
+    return keys
+
+
+def ceil_share(whole: int, share: Fraction) -> int:
+    """The least integer n with n >= share * whole (the "以上" threshold as a number)."""
+    return -(-whole * share.numerator // share.denominator)
+
+
+def more_than_half(whole: int) -> int:
+    """The least integer n with n > whole / 2 ("过半数")."""
+    return whole // 2 + 1
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,31 @@ class Tally:
     approved: bool = False
     outcome: Outcome = Outcome.REJECTED
     winner: OptionCount | None = None
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def quorum_area_needed(self) -> int:
+        return ceil_share(self.total_area, QUORUM)
+
+    @property
+    def quorum_voters_needed(self) -> int:
+        return ceil_share(self.total_voters, QUORUM)
+
+    @property
+    def yes_area_needed(self) -> int:
+        """The least yes area (centi-m²) that meets the rule; by headcount only for shares."""
+        if self.threshold.rule is Rule.MAJOR:
+            return ceil_share(self.voted_area, MAJOR)
+        if self.threshold.rule is Rule.ORDINARY:
+            return more_than_half(self.voted_area)
+        return 0
+
+    @property
+    def yes_voters_needed(self) -> int:
+        if self.threshold.rule is Rule.MAJOR:
+            return ceil_share(self.voted_voters, MAJOR)
+        if self.threshold.rule is Rule.ORDINARY:
+            return more_than_half(self.voted_voters)
+        return ceil_share(self.total_voters, self.threshold.share)
 
     @property
     def needed(self) -> Fraction:
@@ -148,6 +175,13 @@ class Tally:
             "approved": self.approved,
             "outcome": self.outcome.value,
             "winner": self.winner.label if self.winner else None,
+            "winner_id": self.winner.option_id if self.winner else None,
+            "needed": {
+                "quorum_area": m2(self.quorum_area_needed),
+                "quorum_voters": self.quorum_voters_needed,
+                "yes_area": m2(self.yes_area_needed),
+                "yes_voters": self.yes_voters_needed,
+            },
         }
 
 

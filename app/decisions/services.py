@@ -6,9 +6,10 @@ import hashlib
 import json
 import secrets
 import time
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ from app.community.models import (
     Unit,
 )
 from app.core.errors import N_, DomainError, NotFound
-from app.core.timeutil import local_today, utcnow
+from app.core.timeutil import LOCAL_TZ, local_today, utcnow
 from app.decisions import rules
 from app.decisions.models import (
     MAJOR_CATEGORIES,
@@ -39,6 +40,7 @@ from app.decisions.models import (
     Category,
     Channel,
     RollEntry,
+    RollOwner,
     Scope,
     Vote,
     VoteEvent,
@@ -104,12 +106,18 @@ def create_ballot(compound: Compound, spec: BallotSpec, *, actor: User | None) -
     if not 0 <= spec.notice_days <= 90:
         raise DomainError(N_("The notice period must be between 0 and 90 days."))
     category, default_scope = KIND_DEFAULTS[spec.kind]
-    category = spec.category or category
-    if spec.kind is BallotKind.MANAGEMENT_MODE and category is not Category.HIRE_MANAGER:
-        raise DomainError(N_("A management-mode ballot is about hiring a manager."))
+    if spec.kind is BallotKind.GENERAL:
+        category = spec.category or category
+    elif spec.category not in (None, category):
+        raise DomainError(N_("This kind of decision has its category set by the Civil Code; "
+                             "choose \"other decision\" for another category."))
+    if not (datetime(2000, 1, 1, tzinfo=UTC) <= spec.opens_at
+            and spec.closes_at <= datetime(2100, 1, 1, tzinfo=UTC)):
+        raise DomainError(N_("Choose voting dates between 2000 and 2100."))
     rule = spec.rule or legal_rule(category)
     if spec.kind is BallotKind.WILLINGNESS:
-        if rule is Rule.SHARE_OF_ALL and (spec.share is None or not 0 < spec.share <= 1):
+        if rule is Rule.SHARE_OF_ALL and (spec.share is None or not 0 < spec.share <= 1
+                                          or spec.share.denominator > 1000):
             raise DomainError(N_("Give the share of all voters as a fraction such as 2/3."))
     elif rule is not legal_rule(category):
         raise DomainError(N_("The law sets the threshold for this category; only renovation "
@@ -164,6 +172,15 @@ def _scope_parts(compound: Compound, scope: Scope, building_name: str, unit_name
     return building, unit
 
 
+def _transition(ballot: Ballot, frm: BallotStatus, to: BallotStatus, **values) -> bool:
+    """Move the ballot from one stage to the next in one statement (it also locks the row),
+    so a double tap or two committee members at once move it only once."""
+    result = db.session.execute(
+        sa.update(Ballot).where(Ballot.id == ballot.id, Ballot.status == frm)
+        .values(status=to, **values))
+    return result.rowcount == 1
+
+
 def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
     """Publish the notice; voting may not open until the notice period has passed."""
     now = now or utcnow()
@@ -174,14 +191,15 @@ def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None =
         raise DomainError(N_("The vote must open at least %(days)s days after the notice. "
                              "Move the opening time or publish the notice earlier."),
                           days=ballot.notice_days)
-    ballot.status = BallotStatus.NOTICE
-    ballot.notice_at = now
+    if not _transition(ballot, BallotStatus.DRAFT, BallotStatus.NOTICE, notice_at=now):
+        db.session.rollback()
+        raise DomainError(N_("Only a draft ballot can be published for notice."))
     _log(actor, ballot, "ballot_notice")
     db.session.commit()
 
 
 def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> int:
-    """Open voting: freeze the voter roll. Refused before the notice period has passed."""
+    """Open voting: freeze the voter roll and who votes for each voter."""
     now = now or utcnow()
     if ballot.status is not BallotStatus.NOTICE:
         raise DomainError(N_("Only a ballot under notice can be opened."))
@@ -192,12 +210,14 @@ def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = No
         raise DomainError(N_("The vote opens at its opening time, not before."))
     if now >= ballot.closes_at:
         raise DomainError(N_("The closing time has already passed."))
+    if not _transition(ballot, BallotStatus.NOTICE, BallotStatus.OPEN, opened_at=now):
+        db.session.rollback()
+        raise DomainError(N_("Only a ballot under notice can be opened."))
     count = _freeze_roll(ballot)
     if not count:
         db.session.rollback()
         raise DomainError(N_("There are no homes in this ballot's scope."))
-    ballot.status = BallotStatus.OPEN
-    ballot.opened_at = now
+    ballot.roll_digest = roll_digest(ballot)
     _log(actor, ballot, "ballot_open")
     db.session.commit()
     return count
@@ -226,22 +246,46 @@ def _freeze_roll(ballot: Ballot) -> int:
         "unit": d.unit.name, "room": d.room,
         "sort_key": f"{d.unit.building.sort_key}/{d.unit.sort_key}/{d.sort_key}",
     } for d in dwellings]
+    owner_rows = sorted({(keys[d], person) for d, people in owners.items() for person in people})
     if rows:
         db.session.execute(sa.insert(RollEntry), rows)
+    if owner_rows:
+        db.session.execute(sa.insert(RollOwner), [
+            {"ballot_id": ballot.id, "voter_key": key, "person_id": person}
+            for key, person in owner_rows])
     return len(rows)
 
 
+def roll_digest(ballot: Ballot) -> str:
+    """SHA-256 of the frozen roll and its owners: the first link of the vote log."""
+    roll = db.session.execute(
+        sa.select(RollEntry.dwelling_id, RollEntry.voter_key, RollEntry.area_cm2)
+        .where(RollEntry.ballot_id == ballot.id).order_by(RollEntry.dwelling_id)).all()
+    owners = db.session.execute(
+        sa.select(RollOwner.voter_key, RollOwner.person_id)
+        .where(RollOwner.ballot_id == ballot.id)
+        .order_by(RollOwner.voter_key, RollOwner.person_id)).all()
+    payload = canonical({"ballot": ballot.id, "rule": ballot.rule.value,
+                         "share": [ballot.share_num, ballot.share_den],
+                         "roll": [list(r) for r in roll], "owners": [list(o) for o in owners]})
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> rules.Tally:
-    """Close voting and record the tally."""
+    """Close voting at its closing time and record the tally and the log's last hash."""
     now = now or utcnow()
     if ballot.status is not BallotStatus.OPEN:
         raise DomainError(N_("Only an open ballot can be closed."))
-    ballot.status = BallotStatus.CLOSED
-    ballot.closed_at = now
-    db.session.flush()
+    if now < ballot.closes_at:
+        raise DomainError(N_("Voting closes at the announced time, %(when)s; it cannot be cut "
+                             "short."), when=ballot.closes_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"))
+    if not _transition(ballot, BallotStatus.OPEN, BallotStatus.CLOSED, closed_at=now):
+        db.session.rollback()
+        raise DomainError(N_("Only an open ballot can be closed."))
     result = compute_tally(ballot)
     ballot.result_json = json.dumps(result.as_dict(), ensure_ascii=False)
     ballot.outcome = result.outcome.value
+    ballot.head_hash = _last_hash(ballot)
     _log(actor, ballot, "ballot_close")
     db.session.commit()
     return result
@@ -250,19 +294,27 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
 def publish_result(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
     """Publish the result; a management-mode result sets the compound's mode."""
     now = now or utcnow()
-    if ballot.status is not BallotStatus.CLOSED:
+    if not _transition(ballot, BallotStatus.CLOSED, BallotStatus.PUBLISHED, published_at=now):
+        db.session.rollback()
         raise DomainError(N_("Only a closed ballot's result can be published."))
-    ballot.status = BallotStatus.PUBLISHED
-    ballot.published_at = now
     if ballot.kind is BallotKind.MANAGEMENT_MODE:
         result = json.loads(ballot.result_json)
         compound = db.session.get(Compound, ballot.compound_id)
-        winner = next((o for o in ballot.options if o.label == result["winner"]), None)
+        winner = next((o for o in ballot.options if o.id == result.get("winner_id")), None)
         compound.management_mode = (ManagementMode(winner.mode) if winner and winner.mode
                                      else ManagementMode.STATE_FALLBACK)
         compound.management_start_on = ballot.mode_start_on or local_today(now)
     _log(actor, ballot, "ballot_publish")
     db.session.commit()
+
+
+PUBLISH_WITHIN = timedelta(days=3)  # DESIGN §3: results are published within 3 days
+
+
+def result_overdue(ballot: Ballot, now: datetime | None = None) -> bool:
+    """A closed ballot whose result is not published within 3 days."""
+    return (ballot.status is BallotStatus.CLOSED and ballot.closed_at is not None
+            and (now or utcnow()) > ballot.closed_at + PUBLISH_WITHIN)
 
 
 def _log(actor: User | None, ballot: Ballot, action: str) -> None:
@@ -343,10 +395,11 @@ def seats_of(ballot: Ballot, user: User) -> list[VoterSeat]:
     """The voters (groups of homes) this user votes for as an owner in the frozen roll."""
     if ballot.status is BallotStatus.DRAFT or not user.is_authenticated:
         return []
-    owned = (sa.select(Occupancy.dwelling_id).join(Person)
-             .where(Person.user_id == user.id, Occupancy.relation == Relation.OWNER))
-    keys = set(db.session.scalars(sa.select(RollEntry.voter_key).where(
-        RollEntry.ballot_id == ballot.id, RollEntry.dwelling_id.in_(owned))))
+    # Who may vote is frozen with the roll: a later roster change does not hand a seat
+    # (and its vote) to someone else.
+    mine = sa.select(Person.id).where(Person.user_id == user.id)
+    keys = set(db.session.scalars(sa.select(RollOwner.voter_key).where(
+        RollOwner.ballot_id == ballot.id, RollOwner.person_id.in_(mine))))
     if not keys:
         return []
     entries = db.session.scalars(sa.select(RollEntry).where(
@@ -401,6 +454,23 @@ def cast_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User | N
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
 
 
+def _lock_open(ballot: Ballot, now: datetime) -> None:
+    """Lock the ballot row while it is open (one statement: check and lock together).
+
+    Every vote of a ballot then waits its turn, so the log's sequence has no gaps or
+    forks, and a close cannot slip in between the check and the write.
+    """
+    locked = db.session.execute(
+        sa.update(Ballot).where(Ballot.id == ballot.id, Ballot.status == BallotStatus.OPEN,
+                                Ballot.opens_at <= now, Ballot.closes_at > now)
+        .values(status=BallotStatus.OPEN).execution_options(synchronize_session=False))
+    if locked.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(ballot)
+        check_open(ballot, now)
+        raise DomainError(N_("This vote has closed. Votes are no longer accepted."))
+
+
 def record_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User | None,
                 items: list[str] | None, channel: Channel, proxy_name: str | None,
                 now: datetime | None) -> Vote:
@@ -414,14 +484,23 @@ def record_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User |
         RollEntry.ballot_id == ballot.id, RollEntry.voter_key == voter_key).limit(1))
     if in_roll is None:
         raise DomainError(N_("This home is not in the ballot's scope."))
-    item_text = parse_items(items) if ballot.ask_items else ""
+    item_text = parse_items(items) if ballot.ask_items and items is not None else None
     proxy_name = (proxy_name or "").strip()[:100] or None
+    _lock_open(ballot, now)
+    current = db.session.execute(
+        sa.select(Vote.channel, Vote.updated_at, Vote.items).where(
+            Vote.ballot_id == ballot.id, Vote.voter_key == voter_key)).first()
+    if channel is Channel.PAPER and current and current.channel is Channel.ONLINE:
+        raise DomainError(N_("This household already voted online; a paper ballot cannot "
+                             "replace that vote. The owner can change it online."))
+    if item_text is None:  # a paper ballot carries no items: keep those already chosen
+        item_text = current.items if current else ""
     receipt = new_receipt()
     values = {"option_id": option.id, "items": item_text, "channel": channel,
               "actor_id": actor.id if actor else None, "proxy_name": proxy_name,
               "receipt": receipt, "updated_at": now}
     # One statement that writes every column: a stale copy of the row can never leave an
-    # older choice in place, and the row lock (or SQLite's write lock) orders the log.
+    # older choice in place.
     updated = db.session.execute(
         sa.update(Vote).where(Vote.ballot_id == ballot.id, Vote.voter_key == voter_key)
         .values(changes=Vote.changes + 1, **values)
@@ -441,7 +520,7 @@ def _append_event(ballot, voter_key, option_id, items, channel, actor, proxy, re
     last = db.session.execute(
         sa.select(VoteEvent.seq, VoteEvent.hash).where(VoteEvent.ballot_id == ballot.id)
         .order_by(VoteEvent.seq.desc()).limit(1)).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    seq, prev = (last.seq + 1, last.hash) if last else (1, ballot.roll_digest or GENESIS)
     payload = canonical({
         "ballot": ballot.id, "seq": seq, "voter": voter_key, "option": option_id,
         "items": items, "channel": channel.value, "actor": actor.id if actor else None,
@@ -450,6 +529,12 @@ def _append_event(ballot, voter_key, option_id, items, channel, actor, proxy, re
     db.session.add(VoteEvent(ballot_id=ballot.id, seq=seq, voter_key=voter_key,
                              option_id=option_id, receipt=receipt, payload=payload,
                              prev_hash=prev, hash=chain_hash(prev, payload), created_at=now))
+
+
+def _last_hash(ballot: Ballot) -> str:
+    last = db.session.scalar(sa.select(VoteEvent.hash).where(VoteEvent.ballot_id == ballot.id)
+                             .order_by(VoteEvent.seq.desc()).limit(1))
+    return last or ballot.roll_digest or GENESIS
 
 
 def canonical(data: dict) -> str:
@@ -469,8 +554,16 @@ class Verification:
 
 
 def verify_log(ballot: Ballot) -> Verification:
-    """Recompute the hash chain; name the first broken entry. Also check current votes."""
-    prev = GENESIS
+    """Recompute the chain from the frozen roll; name the first broken entry.
+
+    Also checks that the current votes are the last logged ones (every column), that the
+    log ends where it ended at close, and that the recorded result is the recount.
+    """
+    if ballot.roll_digest is None:
+        return Verification(True, 0)
+    if roll_digest(ballot) != ballot.roll_digest:
+        return Verification(False, 0, None, N_("the voter roll was changed after opening"))
+    prev = ballot.roll_digest
     expected_seq = 1
     latest: dict[int, dict] = {}
     count = 0
@@ -479,26 +572,35 @@ def verify_log(ballot: Ballot) -> Verification:
         count += 1
         data = json.loads(event.payload)
         if event.seq != expected_seq:
-            return Verification(False, count, event.seq, "sequence gap")
+            return Verification(False, count, event.seq, N_("an entry is missing before it"))
         if event.prev_hash != prev:
-            return Verification(False, count, event.seq, "previous hash does not match")
+            return Verification(False, count, event.seq,
+                                N_("it does not follow the entry before it"))
         if chain_hash(prev, event.payload) != event.hash:
-            return Verification(False, count, event.seq, "hash does not match its content")
+            return Verification(False, count, event.seq, N_("its content was changed"))
         if (data["seq"], data["voter"], data["option"], data["receipt"]) != (
                 event.seq, event.voter_key, event.option_id, event.receipt):
-            return Verification(False, count, event.seq, "columns differ from the hashed content")
+            return Verification(False, count, event.seq, N_("its columns differ from its "
+                                                            "sealed content"))
         latest[event.voter_key] = data
         prev = event.hash
         expected_seq += 1
+    if ballot.head_hash and prev != ballot.head_hash:
+        return Verification(False, count, None, N_("entries after the last one were removed"))
     votes = {v.voter_key: v for v in db.session.scalars(
         sa.select(Vote).where(Vote.ballot_id == ballot.id))}
     for key, vote in votes.items():
         data = latest.get(key)
-        if data is None or (data["option"], data["receipt"]) != (vote.option_id, vote.receipt):
+        if data is None or (data["option"], data["receipt"], data["items"], data["channel"],
+                            data["actor"], data["proxy"]) != (
+                vote.option_id, vote.receipt, vote.items, vote.channel.value, vote.actor_id,
+                vote.proxy_name):
             return Verification(False, count, None,
-                                f"the current vote of voter {key} is not the last logged one")
+                                N_("a current vote is not the last one logged"))
     if set(latest) != set(votes):
-        return Verification(False, count, None, "a logged vote is missing from the votes")
+        return Verification(False, count, None, N_("a logged vote is missing from the votes"))
+    if ballot.result_json and json.loads(ballot.result_json) != compute_tally(ballot).as_dict():
+        return Verification(False, count, None, N_("the recorded result differs from a recount"))
     return Verification(True, count)
 
 
@@ -589,6 +691,9 @@ def item_demand(ballot: Ballot) -> list[tuple[str, int]]:
 
 
 def missing_voters(ballot: Ballot, *, building: str = "", page: int = 1, per_page: int = 50):
+    from app.community.services import clamp_page
+
+    page = clamp_page(page)
     """Homes whose voter has not voted yet, for door-knocking (owners with masked phones)."""
     voted = sa.select(Vote.voter_key).where(Vote.ballot_id == ballot.id)
     stmt = (sa.select(RollEntry).where(RollEntry.ballot_id == ballot.id,
@@ -598,11 +703,13 @@ def missing_voters(ballot: Ballot, *, building: str = "", page: int = 1, per_pag
             .order_by(RollEntry.sort_key))
     if building:
         stmt = stmt.where(RollEntry.building == roster_rules.normalize_building(building))
-    return db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
-def vote_records(ballot: Ballot) -> list[list]:
-    """Every home in the roll with its voter's current vote (for CSV/XLSX export)."""
+def vote_records(ballot: Ballot, *, actor: User | None = None) -> list[list]:
+    """Every home in the roll with its voter's current vote (for CSV/XLSX export; logged)."""
+    _log(actor, ballot, "votes_exported")
+    db.session.commit()
     votes = {v.voter_key: v for v in db.session.scalars(
         sa.select(Vote).where(Vote.ballot_id == ballot.id).options(selectinload(Vote.option)))}
     rows = []
@@ -632,11 +739,15 @@ PAPER_COLUMNS = {"楼栋": "building", "building": "building", "单元": "unit",
 
 
 def find_voter(ballot: Ballot, building: str, unit: str, room: str) -> int | None:
+    """The voter of a home in the roll, by building, unit and room as people write them."""
+    def norm(text):
+        return unicodedata.normalize("NFKC", text or "").strip()
+
     return db.session.scalar(sa.select(RollEntry.voter_key).where(
         RollEntry.ballot_id == ballot.id,
-        RollEntry.building == roster_rules.normalize_building(building),
-        RollEntry.unit == roster_rules.normalize_unit(unit),
-        RollEntry.room == room.strip()))
+        RollEntry.building == roster_rules.normalize_building(norm(building)),
+        RollEntry.unit == roster_rules.normalize_unit(norm(unit)),
+        RollEntry.room == norm(room)))
 
 
 def option_from_text(ballot: Ballot, text: str, translate=lambda s: s) -> BallotOption | None:
@@ -658,8 +769,10 @@ def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
         table = roster_rules.read_table(data, filename)
     except roster_rules.RosterFileError as exc:
         raise DomainError(exc.message, **exc.params) from exc
+    skipped = 0
     while table and not any(table[0]):
         table.pop(0)
+        skipped += 1
     if not table:
         raise DomainError(N_("The file is empty."))
     columns = {}
@@ -675,7 +788,7 @@ def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
     planned: list[tuple[int, int, int, str]] = []
     seen: dict[int, int] = {}
     for offset, cells in enumerate(table[1:]):
-        number = offset + 2
+        number = skipped + offset + 2
         if not any(cells):
             continue
 

@@ -45,6 +45,8 @@ def upgrade():
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('result_json', sa.Text(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('roll_digest', sa.String(length=64), nullable=True),
+    sa.Column('head_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['building_id'], ['buildings.id'], name=op.f('fk_ballots_building_id_buildings')),
     sa.ForeignKeyConstraint(['compound_id'], ['compounds.id'], name=op.f('fk_ballots_compound_id_compounds')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_ballots_created_by_id_users')),
@@ -106,6 +108,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_vote_events_ballot_id'), ['ballot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_vote_events_receipt'), ['receipt'], unique=False)
 
+    op.create_table('ballot_roll_owners',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ballot_id', sa.Integer(), nullable=False),
+    sa.Column('voter_key', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['ballot_id'], ['ballots.id'], name=op.f('fk_ballot_roll_owners_ballot_id_ballots')),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_ballot_roll_owners_person_id_people')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot_roll_owners')),
+    sa.UniqueConstraint('ballot_id', 'voter_key', 'person_id', name=op.f('uq_ballot_roll_owners_ballot_id_voter_key_person_id'))
+    )
+    with op.batch_alter_table('ballot_roll_owners', schema=None) as batch_op:
+        batch_op.create_index('ix_ballot_roll_owners_ballot_person', ['ballot_id', 'person_id'], unique=False)
+
     op.create_table('votes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ballot_id', sa.Integer(), nullable=False),
@@ -136,6 +151,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_votes_ballot_id'))
 
     op.drop_table('votes')
+    with op.batch_alter_table('ballot_roll_owners', schema=None) as batch_op:
+        batch_op.drop_index('ix_ballot_roll_owners_ballot_person')
+    op.drop_table('ballot_roll_owners')
     with op.batch_alter_table('vote_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_vote_events_receipt'))
         batch_op.drop_index(batch_op.f('ix_vote_events_ballot_id'))

@@ -149,7 +149,9 @@ def test_votes_outside_the_voting_window_are_refused(estate):
     services.open_ballot(ballot, actor=None, now=OPENS)
     with pytest.raises(DomainError):
         vote(ballot, estate.homes["B201"], 1, now=CLOSES)  # closing time reached
-    services.close_ballot(ballot, actor=None, now=DURING)
+    with pytest.raises(DomainError):
+        services.close_ballot(ballot, actor=None, now=DURING)  # not before the announced time
+    services.close_ballot(ballot, actor=None, now=CLOSES)
     with pytest.raises(DomainError):
         vote(ballot, estate.homes["B201"], 1, now=DURING)
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
@@ -187,7 +189,7 @@ def test_tally_json_and_close(estate):
     assert (live["yes_area"], live["yes_voters"]) == ("430.00", 4)
     assert live["quorum_met"] and live["approved"] and live["outcome"] == "passed"
     assert [o["label"] for o in live["options"]] == ["Yes", "No", "Abstain"]
-    services.close_ballot(ballot, actor=None, now=DURING)
+    services.close_ballot(ballot, actor=None, now=CLOSES)
     assert json.loads(ballot.result_json)["approved"] is True
     assert services.tally_dict(ballot)["status"] == "closed"
 
@@ -199,7 +201,7 @@ def test_management_mode_result_sets_the_compound_mode(estate):
     for home in ("A101", "B201", "C202", "DEV301"):
         vote(ballot, estate.homes[home], 2)
     vote(ballot, estate.homes["D101"], 1)
-    services.close_ballot(ballot, actor=None, now=DURING)
+    services.close_ballot(ballot, actor=None, now=CLOSES)
     services.publish_result(ballot, actor=None, now=DURING)
     assert estate.compound.management_mode is ManagementMode.SELF_GOVERNANCE
     assert estate.compound.management_start_on == date(2027, 3, 1)
@@ -209,7 +211,7 @@ def test_management_mode_without_a_winner_falls_back_to_the_street_office(estate
     ballot = open_ballot(estate, BallotKind.MANAGEMENT_MODE)
     vote(ballot, estate.homes["A101"], 1)
     vote(ballot, estate.homes["B201"], 2)
-    services.close_ballot(ballot, actor=None, now=DURING)
+    services.close_ballot(ballot, actor=None, now=CLOSES)
     services.publish_result(ballot, actor=None, now=DURING)
     assert ballot.outcome == "fallback"
     assert estate.compound.management_mode is ManagementMode.STATE_FALLBACK

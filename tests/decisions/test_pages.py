@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from app.accounts.models import Role, User
-from app.core.timeutil import utcnow
+from app.core.timeutil import LOCAL_TZ, utcnow
 from app.decisions import services
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Vote, VoteEvent
 from app.extensions import db
@@ -73,12 +73,18 @@ def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live
         as_text=True)
 
 
-def test_receipt_page(client, sign_in, estate, live):
+def test_receipt_page(client, web, sign_in, estate, live):
     sign_in("13800000002")
-    post_vote(client, live, voter_of(live, estate.homes["B201"]), 1)
+    post_vote(client, live, voter_of(live, estate.homes["B201"]), 2)
     code = db.session.scalar(sa.select(Vote.receipt))
     page = client.get(f"/receipts?code={code}").get_data(as_text=True)
-    assert zh("This vote is counted in the tally.") in page
+    assert zh("This is the household's current vote: it will be counted when voting closes.") \
+        in page
+    assert zh("No") in page  # the owner sees the choice
+    stranger = web.test_client().get(f"/receipts?code={code}").get_data(as_text=True)
+    assert zh("Sign in as the owner to see the choice.") in stranger
+    assert f"{zh('No')}。" not in stranger and zh("Vote recorded %(when)s: %(choice)s.",
+                                                 when="x", choice=zh("No"))[-3:] not in stranger
     missing = client.get("/receipts?code=NOPE").get_data(as_text=True)
     assert zh("No vote has this receipt code. Check the letters and try again.") in missing
 
@@ -117,7 +123,14 @@ def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
     assert "加装电梯" not in client.get("/ballots").get_data(as_text=True)
 
 
+def end_voting(ballot):
+    """Move the closing time into the past (as if the vote had run its course)."""
+    ballot.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+
 def test_votes_after_close_are_refused_with_a_message(client, sign_in, estate, live):
+    end_voting(live)
     services.close_ballot(live, actor=None)
     sign_in("13800000002")
     response = post_vote(client, live, voter_of(live, estate.homes["B201"]), 1)
@@ -176,10 +189,6 @@ def committee(estate, sign_in):
 def test_committee_creates_and_runs_a_ballot(client, committee, estate):
     compound = estate.compound
     assert client.get(f"/staff/compounds/{compound.id}/ballots/new").status_code == 200
-    opens = (NOW + timedelta(days=8)).astimezone(services.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") \
-        if hasattr(services, "LOCAL_TZ") else None
-    from app.core.timeutil import LOCAL_TZ
-
     local = (NOW + timedelta(days=8)).astimezone(LOCAL_TZ)
     response = client.post(f"/staff/compounds/{compound.id}/ballots/new", data={
         "kind": "willingness", "title": "老旧小区改造意愿征询", "explanation": "改造内容…",
@@ -189,7 +198,8 @@ def test_committee_creates_and_runs_a_ballot(client, committee, estate):
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     ballot = db.session.scalar(sa.select(Ballot))
     assert (ballot.share_num, ballot.share_den) == (2, 3)
-    assert opens is None or ballot.opens_at
+    assert ballot.opens_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") == local.strftime(
+        "%Y-%m-%dT%H:%M")
     client.post(f"/staff/ballots/{ballot.id}/notice", data={})
     db.session.refresh(ballot)
     assert ballot.status is BallotStatus.NOTICE
@@ -255,14 +265,23 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
     csv_text = client.get(f"/staff/ballots/{ballot.id}/votes.csv").data.decode("utf-8-sig")
     assert "乙的女儿" in csv_text and "13800000002" not in csv_text
     assert client.get(f"/staff/ballots/{ballot.id}/votes.pdf").status_code == 404
-    client.get(f"/staff/ballots/{ballot.id}/verify")
+    verified = client.get(f"/staff/ballots/{ballot.id}/verify", follow_redirects=True)
+    assert zh("The vote log is intact: %(n)s entries checked.", n=3) in verified.get_data(
+        as_text=True)
 
+    early = client.post(f"/staff/ballots/{ballot.id}/close", data={}, follow_redirects=True)
+    assert zh("Voting closes at the announced time, %(when)s; it cannot be cut short.",
+              when=ballot.closes_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")) in \
+        early.get_data(as_text=True)
+    end_voting(ballot)
     client.post(f"/staff/ballots/{ballot.id}/close", data={})
     client.post(f"/staff/ballots/{ballot.id}/publish", data={})
     db.session.refresh(ballot)
     assert ballot.status is BallotStatus.PUBLISHED
     notice = client.get(f"/staff/ballots/{ballot.id}/notice").get_data(as_text=True)
-    assert zh("Quorum not met.") in notice or zh("Quorum met.") in notice
+    # 3 of 5 voters voted (2/3 of 5 is 3.33, so 4 are needed): no quorum; the log's last
+    # hash is printed so the published result can be checked against it later
+    assert zh("Quorum not met.") in notice and ballot.head_hash[:16] in notice
     public = client.get(f"/c/{estate.compound.id}").get_data(as_text=True)
     assert ballot.title in public
 

@@ -134,12 +134,31 @@ def test_owner_of_several_dwellings_is_one_voter():
     assert keys == {1: 1, 2: 2, 3: 1, 4: 4}
 
 
-def test_co_owners_and_chains_form_one_voter():
-    # 5 is co-owned by A and B; B also owns 7; C owns 9 alone
-    keys = rules.voter_keys({5: ["A", "B"], 7: ["B"], 9: ["C"]})
-    assert keys == {5: 5, 7: 5, 9: 9}
-    # A owns 8 and 3, B owns 3 and 1: all one voter keyed by the smallest id
-    assert set(rules.voter_keys({8: ["A"], 3: ["A", "B"], 1: ["B"]}).values()) == {1}
+def test_co_owners_vote_once_per_dwelling_and_chains_do_not_merge():
+    # 5 and 6 are both co-owned by A and B: the same owners, one voter
+    assert rules.voter_keys({5: ["A", "B"], 6: ["B", "A"], 9: ["C"]}) == {5: 5, 6: 5, 9: 9}
+    # B co-owns C's 202 and D's 101: three voters, not one (SPC art. 9: the same buyer)
+    keys = rules.voter_keys({201: ["B"], 202: ["B", "C"], 101: ["B", "D"]})
+    assert len(set(keys.values())) == 3
+
+
+@pytest.mark.parametrize("whole, share, needed", [
+    (300, Fraction(2, 3), 200), (301, Fraction(2, 3), 201), (4000, Fraction(3, 4), 3000),
+    (3999, Fraction(3, 4), 3000), (0, Fraction(2, 3), 0)])
+def test_needed_figures(whole, share, needed):
+    assert rules.ceil_share(whole, share) == needed
+    assert rules.at_least(needed, whole, share)
+    assert needed == 0 or not rules.at_least(needed - 1, whole, share)
+
+
+def test_more_than_half_figure():
+    assert [rules.more_than_half(n) for n in (0, 1, 2, 3, 4, 10000)] == [1, 1, 2, 2, 3, 5001]
+
+
+def test_tally_states_what_was_needed():
+    result = rules.tally(MAJOR, 40000, 4000, yes_no(yes=(29990, 2999), no=(10010, 1001)))
+    assert not result.approved
+    assert (result.yes_area_needed, result.yes_voters_needed) == (30000, 3000)
 
 
 def test_rank_items():
@@ -150,21 +169,17 @@ def test_rank_items():
 
 # --- brute force -----------------------------------------------------------------------------
 
-def brute_force_groups(owners: dict[int, list[int]]) -> list[set[int]]:
-    groups = [{d} for d in owners]
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                a = {o for d in groups[i] for o in owners[d]}
-                b = {o for d in groups[j] for o in owners[d]}
-                if a & b:
-                    groups[i] |= groups.pop(j)
-                    changed = True
-                    break
-            if changed:
+def brute_force_groups(owners: dict[int, list]) -> list[set[int]]:
+    """Dwellings grouped by exactly the same non-empty owner set; ownerless ones alone."""
+    groups: list[set[int]] = []
+    for dwelling in owners:
+        for group in groups:
+            other = next(iter(group))
+            if owners[dwelling] and set(owners[other]) == set(owners[dwelling]):
+                group.add(dwelling)
                 break
+        else:
+            groups.append({dwelling})
     return groups
 
 
