@@ -130,7 +130,36 @@ def load_demo() -> dict:
     person.user_id = resident.id
     db.session.commit()
     load_demo_ballots(main, other)
+    load_demo_services(main, resident, person)
     return {"compound": main}
+
+
+def load_demo_services(main: Compound, resident: User, person: Person) -> None:
+    """Canteen meals for the next days and the 4:30 classroom for the next two weeks."""
+    from datetime import time, timedelta
+
+    from app.bookings import services as bookings
+    from app.bookings.models import Meal
+    from app.core.timeutil import local_today
+
+    today = local_today()
+    bookings.set_tier(main, 80, 100)
+    home = person.memberships[0].dwelling
+    bookings.add_member(resident, home, "老伴", 1949)
+    for offset in (1, 2, 3):
+        day = today + timedelta(days=offset)
+        for meal, serves, menus in (
+                (Meal.LUNCH, time(11, 30), [("红烧肉套餐", 1000, 600), ("清蒸鱼套餐", 1200, 800),
+                                            ("青菜面", 500, 300)]),
+                (Meal.DINNER, time(17, 30), [("家常小炒", 800, 500), ("馄饨", 600, 400)])):
+            session = bookings.create_meal_session(main, day=day, meal=meal, serves=serves,
+                                                   cutoff_hours=3, capacity=80)
+            for name, price, elder in menus:
+                bookings.add_dish(session, name=name, price_fen=price, elder_price_fen=elder,
+                                  capacity=40)
+    bookings.create_class_sessions(main, start=today + timedelta(days=1),
+                                   end=today + timedelta(days=14), capacity=20,
+                                   tutor="志愿者 周老师")
 
 
 def load_demo_ballots(main: Compound, other: Compound) -> None:

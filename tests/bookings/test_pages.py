@@ -1,0 +1,145 @@
+"""Booking pages: residents see only their household; operators only their compound."""
+
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.accounts.models import Role
+from app.bookings import services
+from app.bookings.models import BookingStatus, Child, ClassBooking, Meal, MealBooking
+from app.core.timeutil import local_today, utcnow
+from app.extensions import db
+from tests.conftest import zh
+from tests.factories import make_compound, make_resident, make_user
+
+
+@pytest.fixture
+def place(app):
+    compound = make_compound("幸福里")
+    user, home = make_resident(compound, "13800000001")
+    home.members[0].person.birth_year = 1950
+    neighbour, other_home = make_resident(compound, "13800000002")
+    db.session.commit()
+    day = local_today() + timedelta(days=2)
+    session = services.create_meal_session(compound, day=day, meal=Meal.LUNCH,
+                                           serves=time(11, 30), cutoff_hours=3, capacity=20)
+    dish = services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+                             capacity=10)
+    services.create_class_sessions(compound, start=day, end=day + timedelta(days=7),
+                                   capacity=1, tutor="王老师")
+    return {"compound": compound, "user": user, "home": home, "neighbour": neighbour,
+            "other_home": other_home, "session": session, "dish": dish}
+
+
+def test_resident_books_a_lunch_at_the_elder_price_and_cancels(client, sign_in, place):
+    sign_in("13800000001")
+    assert place["session"].day.strftime("%-d") in client.get("/canteen").get_data(as_text=True)
+    page = client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
+    assert "¥6.00" in page and zh("elder price") in page
+    key = services.household(place["user"], place["home"])[0].key
+    form = {f"dish-{key}": place["dish"].id, "service": "dine_in", "request_key": "abc",
+            "home": place["home"].id}
+    response = client.post(f"/canteen/{place['session'].id}", data=form)
+    assert response.status_code == 302
+    client.post(f"/canteen/{place['session'].id}", data=form)  # double tap: same booking
+    booking = db.session.scalar(sa.select(MealBooking))
+    assert db.session.scalar(sa.select(sa.func.count(MealBooking.id))) == 1
+    assert booking.total_fen == 600
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "¥6.00" in detail
+    client.post(f"/canteen/bookings/{booking.id}/cancel", data={})
+    db.session.refresh(booking)
+    assert booking.status is BookingStatus.CANCELLED
+
+
+def test_bad_booking_forms_are_messages(client, sign_in, place):
+    sign_in("13800000001")
+    url = f"/canteen/{place['session'].id}"
+    for data in [{}, {"service": "boat"}, {"service": "dine_in", "dish-p999": "1"},
+                 {"service": "dine_in", "home": "999999"}, {"service": "dine_in", "home": "x"}]:
+        response = client.post(url, data={"request_key": "k", **data})
+        assert response.status_code in (200, 404), data
+    assert db.session.scalar(sa.select(sa.func.count(MealBooking.id))) == 0
+
+
+def test_residents_see_only_their_household(client, sign_in, place):
+    booking = services.book_meal(place["session"], place["neighbour"], place["other_home"],
+                                 {services.household(place["neighbour"],
+                                                     place["other_home"])[0].key:
+                                  place["dish"].id}, services.Service.TAKE_AWAY, "n1")
+    sign_in("13800000001")
+    assert client.get(f"/canteen/bookings/{booking.id}").status_code == 404
+    assert client.post(f"/canteen/bookings/{booking.id}/cancel", data={}).status_code == 404
+    assert "¥" not in client.get("/canteen").get_data(as_text=True).split(zh("Our bookings"))[1]
+    elsewhere = make_compound("别处")
+    other_session = services.create_meal_session(
+        elsewhere, day=local_today() + timedelta(days=3), meal=Meal.DINNER, serves=time(17, 30),
+        cutoff_hours=2, capacity=5)
+    assert client.get(f"/canteen/{other_session.id}").status_code == 404
+
+
+def test_household_member_and_child_registration(client, sign_in, place):
+    sign_in("13800000001")
+    client.post("/household", data={"name": "老伴", "birth_year": "1952"})
+    assert "老伴" in client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
+    refused = client.post("/classroom/children/new", data={"name": "小明", "grade": "3",
+                                                           "school": "实验小学"})
+    assert refused.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count(Child.id))) == 0
+    client.post("/classroom/children/new", data={"name": "小明", "grade": "3", "school": "实验小学",
+                                                 "pickup_adults": "奶奶", "consent": "y"})
+    child = db.session.scalar(sa.select(Child))
+    first = db.session.scalars(sa.select(services.ClassSession).order_by(
+        services.ClassSession.day)).first()
+    client.post(f"/classroom/sessions/{first.id}/book", data={"child": child.id})
+    assert db.session.scalar(sa.select(ClassBooking.status)) is BookingStatus.BOOKED
+    other_child = services.register_child(place["neighbour"], place["other_home"], name="小红",
+                                          grade=2, school="", pickup_adults="", consent=True)
+    forged = client.post(f"/classroom/sessions/{first.id}/book", data={"child": other_child.id})
+    assert forged.status_code == 404
+    page = client.get("/classroom").get_data(as_text=True)
+    assert "小明" in page and "小红" not in page
+
+
+def test_operator_runs_the_canteen_and_classroom(client, sign_in, place):
+    compound = place["compound"]
+    make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, compound),
+                                     (Role.CLASSROOM_OPERATOR, compound)])
+    sign_in("13900000003")
+    day = (local_today() + timedelta(days=5)).isoformat()
+    response = client.post(f"/staff/compounds/{compound.id}/canteen", data={
+        "s-day": day, "s-meal": "dinner", "s-serves": "17:30", "s-cutoff_hours": "2",
+        "s-capacity": "40", "s-submit": "1"})
+    assert response.status_code == 302
+    meal_url = response.headers["Location"]
+    bad = client.post(meal_url, data={"name": "素菜", "price": "abc", "elder_price": "3",
+                                      "capacity": "5"}, follow_redirects=True)
+    assert zh("Write an amount in yuan such as 8 or 7.50.") in bad.get_data(as_text=True)
+    client.post(meal_url, data={"name": "素菜", "price": "5", "elder_price": "3.50",
+                                "capacity": "5"})
+    assert "¥3.50" in client.get(meal_url).get_data(as_text=True)
+    tier = client.post(f"/staff/compounds/{compound.id}/canteen", data={
+        "t-min_age": "80", "t-subsidy": "1", "t-submit": "1"})
+    assert tier.status_code == 302 and services.tiers(compound.id)[0].subsidy_fen == 100
+    sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet")
+    assert sheet.status_code == 200 and "红烧肉套餐" in sheet.get_data(as_text=True)
+    assert client.get(f"/staff/compounds/{compound.id}/canteen/figures?month=2026-13"
+                      ).status_code == 200
+    created = client.post(f"/staff/compounds/{compound.id}/classroom", data={
+        "start": day, "end": day, "starts": "16:30", "ends": "18:00", "capacity": "15",
+        "tutor": "李老师"})
+    assert created.status_code == 302
+
+
+def test_operators_and_residents_cannot_cross_over(client, sign_in, place):
+    other = make_compound("别处")
+    make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, other)])
+    sign_in("13900000003")
+    assert client.get(f"/staff/canteen/{place['session'].id}").status_code == 404
+    assert client.get(f"/staff/compounds/{place['compound'].id}/canteen").status_code == 404
+    assert client.get(f"/staff/compounds/{place['compound'].id}/classroom").status_code == 404
+    client.post("/logout", data={})
+    sign_in("13800000001")
+    assert client.get(f"/staff/canteen/{place['session'].id}").status_code == 404
+    assert utcnow()
