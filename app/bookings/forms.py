@@ -22,7 +22,9 @@ from app.core.i18n import lazy as _l
 MEAL_LABELS = {Meal.LUNCH: _l("Lunch"), Meal.DINNER: _l("Dinner")}
 SERVICE_LABELS = {Service.DINE_IN: _l("Eat in the canteen"), Service.TAKE_AWAY: _l("Take away")}
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday")]
-TIER_LABELS = {"standard": _l("standard price"), "elder": _l("elder price (60+)")}
+TIER_LABELS = {"standard": _l("standard price"), "elder": _l("elder price (60+)"),
+               "elder_70": _l("elder price (70+)"), "elder_80": _l("elder price (80+)"),
+               "elder_90": _l("elder price (90+)")}
 
 
 class MealSessionForm(FlaskForm):
@@ -81,7 +83,8 @@ class ChildForm(FlaskForm):
         description=_l("One name per line. You can always collect the child yourself."),
         validators=[Length(max=400)])
     consent = BooleanField(_l("As the guardian, I agree that the classroom keeps this child's "
-                              "name, grade, school and the adults above, only to run the "
+                              "name, grade, school and the adults above, seen only by the "
+                              "classroom staff and the street office, only to run the "
                               "classroom. I can withdraw this at any time."))
     submit = SubmitField(_l("Register child"))
 

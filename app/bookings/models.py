@@ -123,6 +123,7 @@ class MealLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(sa.ForeignKey("meal_bookings.id"), index=True)
     dish_id: Mapped[int] = mapped_column(sa.ForeignKey("dishes.id"), index=True)
+    diner_key: Mapped[str] = mapped_column(sa.String(20))  # "p<person id>" / "m<member id>"
     diner_name: Mapped[str] = mapped_column(sa.String(60))
     diner_age: Mapped[int | None]
     price_fen: Mapped[int]

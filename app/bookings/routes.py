@@ -1,7 +1,7 @@
 """Canteen and classroom pages: residents book, operators run the service."""
 
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +24,6 @@ from app.bookings.forms import (
     TierForm,
 )
 from app.bookings.models import BookingStatus, Meal, Service
-from app.community.services import dwellings_of
 from app.core.errors import N_, DomainError, NotFound
 from app.core.money import MoneyError, parse_yuan
 from app.core.permissions import compound_staff_required
@@ -45,6 +44,14 @@ def _error(exc: DomainError) -> None:
 def _form_errors(form) -> None:
     for errors in form.errors.values():
         flash(" ".join(str(e) for e in errors), "error")
+
+
+def _form_id(name: str) -> int:
+    """An id posted in a form; anything that is not a plausible id is simply not found."""
+    value = request.form.get(name, "")
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise NotFound()
+    return int(value)
 
 
 def _yuan(text: str) -> int:
@@ -71,10 +78,11 @@ def canteen():
 def book_meal(session_id: int):
     """Choose a menu for each person of my household; the price follows their age."""
     session = services.get_meal_session(session_id, services.compound_ids_of(current_user))
-    homes = [d for d in dwellings_of(current_user) if d.compound_id == session.compound_id]
+    homes = [d for d in services.homes_lived_in(current_user)
+             if d.compound_id == session.compound_id]
     home = homes[0]
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        home = services.home_of(current_user, request.form.get("home", home.id, type=int))
+        home = services.home_of(current_user, _form_id("home"))
         choices = {d.key: request.form.get(f"dish-{d.key}", 0, type=int)
                    for d in services.household(current_user, home)}
         try:
@@ -105,6 +113,7 @@ def _money(fen: int) -> str:
 @bp.get("/canteen/bookings/<int:booking_id>")
 @login_required
 def meal_booking(booking_id: int):
+    """One of my household's meal bookings, with each diner's price."""
     booking = services.get_my_meal_booking(booking_id, current_user)
     return render_template("bookings/meal_booking.html", booking=booking,
                            can_cancel=booking.status is BookingStatus.BOOKED
@@ -114,6 +123,7 @@ def meal_booking(booking_id: int):
 @bp.post("/canteen/bookings/<int:booking_id>/cancel")
 @login_required
 def cancel_meal(booking_id: int):
+    """Cancel a meal booking before the cutoff."""
     booking = services.get_my_meal_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
@@ -131,10 +141,12 @@ def cancel_meal(booking_id: int):
 @login_required
 def household():
     """The people I live with (for meal bookings)."""
-    homes = dwellings_of(current_user)
+    homes = services.homes_lived_in(current_user)
     if not homes:
         raise NotFound()
-    home = services.home_of(current_user, request.args.get("home", homes[0].id, type=int))
+    home_id = request.args.get("home", "")
+    home = services.home_of(current_user, int(home_id)) if home_id.isdigit() and \
+        int(home_id) < 2**31 else homes[0]
     form = MemberForm()
     if form.validate_on_submit():
         try:
@@ -152,6 +164,7 @@ def household():
 @bp.post("/household/members/<int:member_id>/remove")
 @login_required
 def remove_member(member_id: int):
+    """Take someone off my household list."""
     if ConfirmForm().validate_on_submit():
         services.remove_member(current_user, member_id)
         flash(_("Removed."), "success")
@@ -180,7 +193,7 @@ def classroom():
 @login_required
 def new_child():
     """Register a child, after the guardian's separate consent."""
-    homes = dwellings_of(current_user)
+    homes = services.homes_lived_in(current_user)
     if not homes:
         raise NotFound()
     form = ChildForm()
@@ -212,8 +225,9 @@ def remove_child(child_id: int):
 @bp.post("/classroom/sessions/<int:session_id>/book")
 @login_required
 def book_class(session_id: int):
+    """Book one session for my child (or join its waiting list)."""
     session = services.get_class_session(session_id, services.compound_ids_of(current_user))
-    child = services.get_child(request.form.get("child", 0, type=int), current_user)
+    child = services.get_child(_form_id("child"), current_user)
     if ConfirmForm().validate_on_submit():
         try:
             booking = services.book_class(session, child)
@@ -231,6 +245,7 @@ def book_class(session_id: int):
 @bp.post("/classroom/recurring")
 @login_required
 def book_recurring():
+    """Book the same weekday every week for my child."""
     children = services.children_of(current_user)
     form = RecurringForm()
     form.child.choices = [(c.id, c.name) for c in children]
@@ -252,6 +267,7 @@ def book_recurring():
 @bp.post("/classroom/bookings/<int:booking_id>/cancel")
 @login_required
 def cancel_class(booking_id: int):
+    """Cancel a classroom booking; the first child waiting moves up."""
     booking = services.get_my_class_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
@@ -332,6 +348,7 @@ def kitchen_sheet(session_id: int):
 @bp.post("/staff/canteen/<int:session_id>/serve/<int:line_id>")
 @login_required
 def serve(session_id: int, line_id: int):
+    """Check a diner off at service."""
     session = _staff_meal_session(session_id)
     if ConfirmForm().validate_on_submit():
         try:
@@ -349,6 +366,8 @@ def canteen_figures(compound):
     try:
         year, month = (int(x) for x in request.args.get("month", "").split("-"))
         date(year, month, 1)
+        if not 2000 <= year <= 2100:
+            raise ValueError(year)
     except ValueError:
         year, month = today.year, today.month
     return render_template("bookings/figures.html", compound=compound, year=year, month=month,
@@ -364,7 +383,7 @@ def staff_classroom(compound):
     form = ClassSessionsForm()
     if request.method == "GET":
         today = local_today()
-        form.start.data, form.end.data = today, today.replace(day=28)
+        form.start.data, form.end.data = today, today + timedelta(days=27)
     if form.validate_on_submit():
         try:
             created = services.create_class_sessions(
@@ -377,7 +396,8 @@ def staff_classroom(compound):
             flash(_("%(n)s sessions opened.", n=created), "success")
             return redirect(url_for("bookings.staff_classroom", compound_id=compound.id))
     return render_template("bookings/staff_classroom.html", compound=compound, form=form,
-                           sessions=services.upcoming_classes({compound.id}, days=60))
+                           sessions=services.upcoming_classes({compound.id}, days=60,
+                                                              include_today=True))
 
 
 def _staff_class_session(session_id: int):
@@ -398,6 +418,7 @@ def staff_class(session_id: int):
 @bp.post("/staff/classroom/<int:session_id>/checkin/<int:booking_id>")
 @login_required
 def check_in(session_id: int, booking_id: int):
+    """Mark a child as arrived."""
     session = _staff_class_session(session_id)
     if ConfirmForm().validate_on_submit():
         services.check_in(booking_id, session, actor=current_user)
@@ -407,6 +428,7 @@ def check_in(session_id: int, booking_id: int):
 @bp.post("/staff/classroom/<int:session_id>/pickup/<int:booking_id>")
 @login_required
 def pick_up(session_id: int, booking_id: int):
+    """Record who collected a child."""
     session = _staff_class_session(session_id)
     form = PickupForm()
     if form.validate_on_submit():

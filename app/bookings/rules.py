@@ -3,9 +3,8 @@
 Elder price (Elderly Rights law art. 2: 60 or older): a diner aged 60 or more on the meal
 date pays the dish's elder price; extra age tiers (e.g. 70+, 80+, a setting) take a
 further subsidy off, never below zero. Age is exact when the birth date is known. When
-only the birth year is on the roster, the diner counts as reaching an age on 1 January
-of that year (the practice of canteens that check the year on the ID); the committee can
-record a full birth date where that matters.
+only the birth year is known, the birthday is taken as 31 December, so nobody gets the
+elder price before turning 60; a household can record the full birth date.
 """
 
 from __future__ import annotations
@@ -24,12 +23,12 @@ class AgeTier:
 
 def age_on(on: date, *, birth_date: date | None = None, birth_year: int | None = None
            ) -> int | None:
-    """Age in whole years on a date; from the birth year alone when that is all we have."""
+    """Age in whole years on a date; with only a birth year, the birthday is 31 December."""
     if birth_date is not None:
         return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month,
                                                                    birth_date.day))
     if birth_year is not None:
-        return on.year - birth_year
+        return on.year - birth_year - ((on.month, on.day) < (12, 31))
     return None
 
 

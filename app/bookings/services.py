@@ -27,8 +27,8 @@ from app.bookings.models import (
     MealSession,
     Service,
 )
-from app.community.models import Compound, Dwelling
-from app.community.services import dwellings_of
+from app.community.models import Compound, Dwelling, Relation
+from app.community.services import dwellings_of, relation_of
 from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
@@ -53,12 +53,36 @@ def _give_back(model, row_id: int, n: int) -> None:
         .values(booked=model.booked - n).execution_options(synchronize_session=False))
 
 
-def home_of(user: User, dwelling_id: int) -> Dwelling:
-    """One of the user's homes; a forged id gives NotFound."""
+def homes_lived_in(user: User) -> list[Dwelling]:
+    """The homes whose household the user belongs to: a tenant's home is the tenants'
+    household, so a landlord does not see or book for the people living there."""
+    homes = []
     for home in dwellings_of(user):
+        relation = relation_of(user, home)
+        if relation is Relation.TENANT or not any(
+                m.relation is Relation.TENANT for m in home.members):
+            homes.append(home)
+    return homes
+
+
+def home_of(user: User, dwelling_id: int) -> Dwelling:
+    """One of the homes the user lives in; a forged id gives NotFound."""
+    for home in homes_lived_in(user):
         if home.id == dwelling_id:
             return home
     raise NotFound()
+
+
+def compound_ids_of(user: User) -> set[int]:
+    return {d.compound_id for d in homes_lived_in(user)}
+
+
+def _lock(model, row_id: int) -> None:
+    """Lock a session row for the rest of the transaction (SQLite: the write lock), so
+    everything that reads and changes its places happens one request at a time."""
+    db.session.execute(sa.update(model).where(model.id == row_id)
+                       .values(booked=model.booked)
+                       .execution_options(synchronize_session=False))
 
 
 # --- household ------------------------------------------------------------------------------
@@ -87,6 +111,7 @@ def household(user: User, dwelling: Dwelling) -> list[Diner]:
 def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None,
                birth_date: date | None = None) -> HouseholdMember:
     """Add someone the user lives with (for canteen bookings)."""
+    dwelling = home_of(user, dwelling.id)
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise DomainError(N_("Enter a name (at most 60 characters)."))
@@ -110,7 +135,7 @@ def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None
 
 def remove_member(user: User, member_id: int) -> None:
     member = db.session.get(HouseholdMember, member_id)
-    if member is None or member.dwelling_id not in {d.id for d in dwellings_of(user)}:
+    if member is None or member.dwelling_id not in {d.id for d in homes_lived_in(user)}:
         raise NotFound()
     db.session.delete(member)
     db.session.commit()
@@ -228,6 +253,7 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
         return existing
     if session.compound_id != dwelling.compound_id:
         raise NotFound()
+    dwelling = home_of(user, dwelling.id)
     if not rules.can_change(now, session.cutoff_at):
         raise DomainError(N_("Booking for this meal has closed."))
     diners = {d.key: d for d in household(user, dwelling)}
@@ -237,13 +263,6 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
     dishes = {d.id: d for d in session.dishes}
     if any(key not in diners for key in chosen) or any(d not in dishes for d in chosen.values()):
         raise DomainError(N_("Choose people of your household and menus of this meal."))
-    already = set(db.session.scalars(
-        sa.select(MealLine.diner_name).join(MealBooking).where(
-            MealBooking.session_id == session.id, MealBooking.dwelling_id == dwelling.id,
-            MealBooking.status == BookingStatus.BOOKED)))
-    twice = [diners[k].name for k in chosen if diners[k].name in already]
-    if twice:
-        raise DomainError(N_("Already booked for this meal: %(names)s."), names=", ".join(twice))
     age_tiers = tiers(session.compound_id)
     try:
         if not _take(MealSession, session.id, len(chosen)):
@@ -252,6 +271,16 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
                 sa.select(MealSession.booked).where(MealSession.id == session.id))
             raise DomainError(N_("Not enough places left for this meal (%(left)s left)."),
                               left=max(left, 0))
+        # The session row is locked now: a second tab or phone waits here, then sees us.
+        already = set(db.session.scalars(
+            sa.select(MealLine.diner_key).join(MealBooking).where(
+                MealBooking.session_id == session.id, MealBooking.dwelling_id == dwelling.id,
+                MealBooking.status == BookingStatus.BOOKED)))
+        twice = [diners[k].name for k in chosen if k in already]
+        if twice:
+            db.session.rollback()
+            raise DomainError(N_("Already booked for this meal: %(names)s."),
+                              names=", ".join(twice))
         for dish_id, count in Counter(chosen.values()).items():
             if not _take(Dish, dish_id, count):
                 db.session.rollback()
@@ -263,7 +292,7 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
             diner, dish = diners[key], dishes[dish_id]
             age = diner.age_on(session.day)
             price = rules.meal_price(dish.price_fen, dish.elder_price_fen, age, age_tiers)
-            booking.lines.append(MealLine(dish_id=dish.id, diner_name=diner.name,
+            booking.lines.append(MealLine(dish_id=dish.id, diner_key=key, diner_name=diner.name,
                                           diner_age=age, price_fen=price.fen,
                                           price_tier=price.tier))
         booking.total_fen = sum(line.price_fen for line in booking.lines)
@@ -281,7 +310,7 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
 
 def my_meal_bookings(user: User) -> list[MealBooking]:
     """The bookings of the user's households, newest meal first."""
-    homes = [d.id for d in dwellings_of(user)]
+    homes = [d.id for d in homes_lived_in(user)]
     if not homes:
         return []
     return list(db.session.scalars(
@@ -293,7 +322,7 @@ def my_meal_bookings(user: User) -> list[MealBooking]:
 
 def get_my_meal_booking(booking_id: int, user: User) -> MealBooking:
     booking = db.session.get(MealBooking, booking_id)
-    if booking is None or booking.dwelling_id not in {d.id for d in dwellings_of(user)}:
+    if booking is None or booking.dwelling_id not in {d.id for d in homes_lived_in(user)}:
         raise NotFound()
     return booking
 
@@ -472,19 +501,29 @@ def remove_child(child: Child, now: datetime | None = None) -> None:
             ClassBooking.child_id == child.id, ClassSession.starts_at > now,
             ClassBooking.status != BookingStatus.CANCELLED)):
         _cancel_class(booking, now)
-    child.name, child.school, child.pickup_adults = "-", "", ""
+    for booking in db.session.scalars(sa.select(ClassBooking).where(
+            ClassBooking.child_id == child.id)):
+        booking.picked_up_by = "-" if booking.picked_up_by else None
+        booking.pickup_exception = None
+    child.name, child.school, child.pickup_adults, child.grade = "-", "", "", 0
     child.removed_at = now
+    for consent in db.session.scalars(sa.select(Consent).where(
+            Consent.purpose == f"child_data:{child.id}", Consent.withdrawn_at.is_(None))):
+        consent.withdrawn_at = now
     db.session.commit()
 
 
-def upcoming_classes(compound_ids: set[int], now: datetime | None = None, days: int = 21
-                     ) -> list[ClassSession]:
+def upcoming_classes(compound_ids: set[int], now: datetime | None = None, days: int = 21,
+                     include_today: bool = False) -> list[ClassSession]:
+    """Sessions still to come (for operators: from the start of today, so the day's
+    register stays reachable while the session runs)."""
     now = now or utcnow()
     if not compound_ids:
         return []
+    since = ClassSession.day >= local_today(now) if include_today else \
+        ClassSession.starts_at > now
     return list(db.session.scalars(
-        sa.select(ClassSession).where(ClassSession.compound_id.in_(compound_ids),
-                                      ClassSession.starts_at > now,
+        sa.select(ClassSession).where(ClassSession.compound_id.in_(compound_ids), since,
                                       ClassSession.starts_at < now + timedelta(days=days))
         .order_by(ClassSession.starts_at)))
 
@@ -498,31 +537,34 @@ def get_class_session(session_id: int, compound_ids: set[int]) -> ClassSession:
 
 def book_class(session: ClassSession, child: Child, now: datetime | None = None
                ) -> ClassBooking:
-    """A place if one is free, else the waitlist. Booking the same day twice changes nothing."""
+    """A place if one is free and nobody is waiting, else the waitlist. Booking the same
+    day twice changes nothing. The session row is locked while places are counted."""
     now = now or utcnow()
     home = db.session.get(Dwelling, child.dwelling_id)
     if session.compound_id != home.compound_id:
         raise NotFound()
     if now >= session.starts_at:
         raise DomainError(N_("This session has already started."))
-    for _attempt in range(3):
-        booking = db.session.scalar(sa.select(ClassBooking).where(
-            ClassBooking.session_id == session.id, ClassBooking.child_id == child.id))
-        if booking is not None and booking.status is not BookingStatus.CANCELLED:
-            return booking
-        status = (BookingStatus.BOOKED if _take(ClassSession, session.id, 1)
-                  else BookingStatus.WAITLISTED)
-        try:
-            if booking is None:
-                booking = ClassBooking(session_id=session.id, child_id=child.id, status=status)
-                db.session.add(booking)
-            else:  # booked again after a cancellation: to the back of the queue
-                booking.status, booking.cancelled_at, booking.created_at = status, None, now
-            db.session.commit()
-            return booking
-        except IntegrityError:
-            db.session.rollback()  # a double tap raced us; look again
-    raise DomainError(N_("Please try again."))
+    _lock(ClassSession, session.id)
+    booking = db.session.scalar(
+        sa.select(ClassBooking).where(ClassBooking.session_id == session.id,
+                                      ClassBooking.child_id == child.id)
+        .execution_options(populate_existing=True))
+    if booking is not None and booking.status is not BookingStatus.CANCELLED:
+        db.session.commit()
+        return booking
+    waiting = db.session.scalar(sa.select(ClassBooking.id).where(
+        ClassBooking.session_id == session.id,
+        ClassBooking.status == BookingStatus.WAITLISTED).limit(1))
+    status = (BookingStatus.BOOKED if waiting is None and _take(ClassSession, session.id, 1)
+              else BookingStatus.WAITLISTED)
+    if booking is None:
+        booking = ClassBooking(session_id=session.id, child_id=child.id, status=status)
+        db.session.add(booking)
+    else:  # booked again after a cancellation: to the back of the queue
+        booking.status, booking.cancelled_at, booking.created_at = status, None, now
+    db.session.commit()
+    return booking
 
 
 def book_weekday(child: Child, weekday: int, start: date, end: date,
@@ -569,7 +611,9 @@ def cancel_class(booking: ClassBooking, now: datetime | None = None) -> None:
 
 
 def _cancel_class(booking: ClassBooking, now: datetime) -> None:
-    was = booking.status
+    _lock(ClassSession, booking.session_id)
+    was = db.session.scalar(sa.select(ClassBooking.status).where(
+        ClassBooking.id == booking.id))
     done = db.session.execute(
         sa.update(ClassBooking).where(ClassBooking.id == booking.id,
                                       ClassBooking.status == was)
@@ -613,9 +657,13 @@ def _roster_booking(booking_id: int, session: ClassSession) -> ClassBooking:
 
 def check_in(booking_id: int, session: ClassSession, *, actor: User,
              now: datetime | None = None) -> None:
+    """Mark a child as arrived, on the session's day only."""
+    now = now or utcnow()
     booking = _roster_booking(booking_id, session)
+    if local_today(now) != session.day:
+        raise DomainError(N_("Children are checked in on the day of the session."))
     if booking.checked_in_at is None:
-        booking.checked_in_at = now or utcnow()
+        booking.checked_in_at = now
         booking.recorded_by_id = actor.id
         db.session.commit()
 
@@ -626,6 +674,8 @@ def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
     booking = _roster_booking(booking_id, session)
     if booking.checked_in_at is None:
         raise DomainError(N_("The child has not been checked in."))
+    if booking.picked_up_at is not None:
+        raise DomainError(N_("This child's pick-up is already recorded."))
     allowed = booking.child.adults + [booking.child.guardian.name]
     adult = (adult or "").strip()[:60]
     exception = (exception or "").strip()[:200]
@@ -640,8 +690,4 @@ def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
     booking.pickup_exception = exception or None
     booking.recorded_by_id = actor.id
     db.session.commit()
-
-
-def compound_ids_of(user: User) -> set[int]:
-    return {d.compound_id for d in dwellings_of(user)}
 

@@ -164,6 +164,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('booking_id', sa.Integer(), nullable=False),
     sa.Column('dish_id', sa.Integer(), nullable=False),
+    sa.Column('diner_key', sa.String(length=20), nullable=False),
     sa.Column('diner_name', sa.String(length=60), nullable=False),
     sa.Column('diner_age', sa.Integer(), nullable=True),
     sa.Column('price_fen', sa.Integer(), nullable=False),

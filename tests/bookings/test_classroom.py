@@ -90,16 +90,22 @@ def test_pick_up_only_by_named_adults_or_with_a_recorded_exception(classroom):
     booking = services.book_class(session, child, now=NOW)
     with pytest.raises(DomainError):
         services.pick_up(booking.id, session, actor=operator, adult="奶奶")  # not checked in
-    services.check_in(booking.id, session, actor=operator)
+    with pytest.raises(DomainError):  # only on the day
+        services.check_in(booking.id, session, actor=operator, now=NOW)
+    during = session.starts_at + timedelta(minutes=10)
+    services.check_in(booking.id, session, actor=operator, now=during)
     with pytest.raises(DomainError):
         services.pick_up(booking.id, session, actor=operator, adult="陌生人")
     services.pick_up(booking.id, session, actor=operator, adult="陌生人",
                      exception="妈妈来电委托邻居张阿姨代接")
     db.session.refresh(booking)
     assert booking.picked_up_by == "陌生人" and booking.pickup_exception
+    with pytest.raises(DomainError):  # a recorded pick-up is not overwritten
+        services.pick_up(booking.id, session, actor=operator, adult="奶奶")
     other = services.book_class(db.session.scalars(sa.select(ClassSession).order_by(
         ClassSession.day)).all()[1], child, now=NOW)
-    services.check_in(other.id, other.session, actor=operator)
+    services.check_in(other.id, other.session, actor=operator,
+                      now=other.session.starts_at + timedelta(minutes=5))
     services.pick_up(other.id, other.session, actor=operator, adult=user.name)  # the guardian
 
 
@@ -108,5 +114,26 @@ def test_withdrawing_consent_erases_the_child(classroom):
     booking = services.book_class(classroom["session"], child, now=NOW)
     services.remove_child(child, now=NOW)
     db.session.refresh(booking)
-    assert child.name == "-" and booking.status is BookingStatus.CANCELLED
+    assert (child.name, child.grade, child.pickup_adults) == ("-", 0, "")
+    assert booking.status is BookingStatus.CANCELLED
     assert services.children_of(user) == []
+    consent = db.session.scalar(sa.select(Consent).where(
+        Consent.purpose == f"child_data:{child.id}"))
+    assert consent.withdrawn_at is not None
+
+
+def test_rebooking_after_a_cancel_and_the_queue_are_fair(classroom):
+    (u0, c0), (u1, c1), (u2, c2) = classroom["families"]
+    session = classroom["session"]
+    first = services.book_class(session, c0, now=NOW)
+    services.cancel_class(first, now=NOW)
+    again = services.book_class(session, c0, now=NOW)
+    assert again.id == first.id and again.status is BookingStatus.BOOKED
+    waiting = services.book_class(session, c1, now=NOW)
+    services.cancel_class(again, now=NOW)  # c1 moves up
+    db.session.refresh(waiting)
+    assert waiting.status is BookingStatus.BOOKED
+    late = services.book_class(session, c2, now=NOW)
+    assert late.status is BookingStatus.WAITLISTED
+    assert db.session.scalar(sa.select(ClassSession.booked).where(
+        ClassSession.id == session.id)) == 1

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.accounts.models import Role
 from app.bookings import services
 from app.bookings.models import BookingStatus, Child, ClassBooking, Meal, MealBooking
-from app.core.timeutil import local_today, utcnow
+from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
 from tests.factories import make_compound, make_resident, make_user
@@ -142,4 +142,116 @@ def test_operators_and_residents_cannot_cross_over(client, sign_in, place):
     client.post("/logout", data={})
     sign_in("13800000001")
     assert client.get(f"/staff/canteen/{place['session'].id}").status_code == 404
-    assert utcnow()
+
+
+def test_a_landlord_does_not_see_the_tenants_household(client, sign_in, app):
+    from tests.factories import make_dwelling, make_person
+
+    compound = make_compound()
+    landlord = make_person(compound, "房东", phone="13800000011")
+    tenant = make_person(compound, "租客", phone="13700000011")
+    home = make_dwelling(compound, owner=landlord, tenant=tenant)
+    landlord.user_id = make_user("13800000011").id
+    tenant.user_id = make_user("13700000011").id
+    db.session.commit()
+    session = services.create_meal_session(compound, day=local_today() + timedelta(days=2),
+                                           meal=Meal.LUNCH, serves=time(11, 30),
+                                           cutoff_hours=3, capacity=9)
+    dish = services.add_dish(session, name="面", price_fen=500, elder_price_fen=300, capacity=9)
+    member = services.add_member(tenant.user, home, "租客母亲", 1940)
+    booking = services.book_meal(session, tenant.user, home, {f"m{member.id}": dish.id},
+                                 services.Service.DINE_IN, "t1")
+    sign_in("13800000011")
+    assert client.get(f"/canteen/bookings/{booking.id}").status_code == 404
+    assert client.post(f"/canteen/bookings/{booking.id}/cancel", data={}).status_code == 404
+    assert client.get("/household").status_code == 404
+    assert client.get(f"/canteen/{session.id}").status_code == 404
+
+
+@pytest.mark.parametrize("data", [{"child": "2147483648"}, {"child": str(10**20)},
+                                  {"child": "-1"}, {"child": "x"}, {}])
+def test_forged_child_ids_are_404(client, sign_in, place, data):
+    sign_in("13800000001")
+    first = db.session.scalars(sa.select(services.ClassSession)).first()
+    assert client.post(f"/classroom/sessions/{first.id}/book", data=data).status_code == 404
+
+
+def test_figures_page_survives_odd_months(client, sign_in, place):
+    make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, place["compound"])])
+    sign_in("13900000003")
+    for month in ("9999-12", "0-0", "2026-00", "abc", "2026-11"):
+        url = f"/staff/compounds/{place['compound'].id}/canteen/figures?month={month}"
+        assert client.get(url).status_code == 200, month
+
+
+def test_many_phones_at_the_last_places_over_http(web, place):
+    """Threads posting the booking form through the app: exactly the places are sold."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import login
+
+    compound = place["compound"]
+    session = services.create_meal_session(compound, day=local_today() + timedelta(days=3),
+                                           meal=Meal.DINNER, serves=time(17, 30),
+                                           cutoff_hours=2, capacity=5)
+    dish = services.add_dish(session, name="馄饨", price_fen=600, elder_price_fen=400,
+                             capacity=5)
+    people = [make_resident(compound, f"1360000{n:04d}") for n in range(14)]
+    keys = {user.phone: (home.id, services.household(user, home)[0].key)
+            for user, home in people}
+    web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+    session_id, dish_id = session.id, dish.id
+
+    def attempt(phone):
+        client = web.test_client()
+        assert login(client, phone).status_code == 302
+        home_id, key = keys[phone]
+        response = client.post(f"/canteen/{session_id}", data={
+            f"dish-{key}": dish_id, "service": "dine_in", "request_key": phone,
+            "home": home_id})
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, list(keys) * 2))  # everyone taps twice
+    db.session.expire_all()
+    booked = db.session.scalar(sa.select(sa.func.count(MealBooking.id)).where(
+        MealBooking.session_id == session_id))
+    assert booked == 5 and statuses.count(302) >= 5
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(services.MealLine.id).join(MealBooking).where(
+            MealBooking.session_id == session_id,
+            MealBooking.status == BookingStatus.BOOKED).subquery()))
+    assert db.session.get(services.MealSession, session_id).booked == rows == 5
+
+
+def test_concurrent_cancels_promote_the_whole_waitlist(web, app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    compound = make_compound()
+    day = local_today() + timedelta(days=2)
+    while day.weekday() >= 5:  # a school day
+        day += timedelta(days=1)
+    services.create_class_sessions(compound, start=day, end=day, capacity=4, tutor="")
+    session = db.session.scalar(sa.select(services.ClassSession))
+    bookings = []
+    for n in range(8):
+        user, home = make_resident(compound, f"1350000{n:04d}")
+        child = services.register_child(user, home, name=f"孩子{n}", grade=2, school="",
+                                        pickup_adults="", consent=True)
+        bookings.append(services.book_class(session, child).id)
+    session_id = session.id
+
+    def cancel(booking_id):
+        with web.app_context():
+            try:
+                services.cancel_class(db.session.get(ClassBooking, booking_id))
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(cancel, bookings[:4]))
+    db.session.expire_all()
+    statuses = db.session.scalars(sa.select(ClassBooking.status).where(
+        ClassBooking.id.in_(bookings[4:]))).all()
+    assert statuses == [BookingStatus.BOOKED] * 4
+    assert db.session.get(services.ClassSession, session_id).booked == 4

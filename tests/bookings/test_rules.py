@@ -29,7 +29,10 @@ def test_elder_price_above_standard_is_not_charged():
 def test_age_on_the_meal_date():
     assert age_on(date(2026, 11, 26), birth_date=date(1966, 11, 27)) == 59
     assert age_on(date(2026, 11, 27), birth_date=date(1966, 11, 27)) == 60
-    assert age_on(date(2026, 1, 1), birth_year=1966) == 60  # year only: from 1 January
+    # year only: the birthday is taken as 31 December, never early
+    assert age_on(date(2026, 1, 5), birth_year=1966) == 59
+    assert age_on(date(2026, 12, 30), birth_year=1966) == 59
+    assert age_on(date(2026, 12, 31), birth_year=1966) == 60
     assert age_on(date(2026, 1, 1)) is None
 
 
