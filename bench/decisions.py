@@ -30,12 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
+from common import big_roster, timed  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
-from app.community import roster as rules  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Person  # noqa: E402
 from app.core.timeutil import utcnow  # noqa: E402
@@ -44,28 +45,6 @@ from app.decisions.models import BallotKind, RollEntry, Vote, VoteEvent  # noqa:
 from app.extensions import db  # noqa: E402
 
 PASSWORD = "bench-password"
-
-
-def roster(n: int) -> bytes:
-    rows = []
-    for i in range(n):
-        building, rest = divmod(i, 120)
-        unit, rest = divmod(rest, 24)
-        floor, side = divmod(rest, 4)
-        rows.append([str(building + 1), str(unit + 1), f"{floor + 1}0{side + 1}", floor + 1,
-                     f"{40 + (i * 37) % 80}.{i % 100:02d}", f"业主{i}", str(13000000000 + i),
-                     "", "person", 1950, "", ""])
-    return rules.write_csv(rows)
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
 
 
 def free_port() -> int:
@@ -91,7 +70,7 @@ def main() -> None:
         db.create_all()
         compound = community.create_compound("基准小区")
         start = time.perf_counter()
-        community.import_roster(compound, roster(args.dwellings), "r.csv", actor=None)
+        community.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
         print(f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
               f"{time.perf_counter() - start:.1f} s")
         ballot = services.create_ballot(compound, services.BallotSpec(

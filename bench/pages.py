@@ -11,41 +11,19 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import big_roster, timed  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.community import roster as rules  # noqa: E402
 from app.community import services  # noqa: E402
 from app.community.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo  # noqa: E402
 from app.extensions import db  # noqa: E402
-
-
-def big_roster(n: int) -> bytes:
-    rows = []
-    for i in range(n):
-        building, rest = divmod(i, 120)
-        unit, rest = divmod(rest, 24)
-        floor, side = divmod(rest, 4)
-        rows.append([str(building + 1), str(unit + 1), f"{floor + 1}0{side + 1}", floor + 1,
-                     f"{40 + (i * 37) % 80}.{i % 100:02d}", f"业主{i}", str(13000000000 + i),
-                     "", "person", 1940 + i % 60, "", ""])
-    return rules.write_csv(rows)
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
 def main() -> None:
