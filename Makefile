@@ -42,7 +42,7 @@ demo: db
 
 ## Set everything up (venv, translations, migrations, demo data) and serve the portal.
 run: demo
-	$(BIN)/flask demo links
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/flask demo links
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## The whole suite on SQLite (browser tests too where Chromium is installed).
