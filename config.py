@@ -67,7 +67,10 @@ class Config:
     ACTIVATION_CODE_DAYS = int(os.environ.get("ACTIVATION_CODE_DAYS", "60"))
     ACTIVATION_MAX_ATTEMPTS = int(os.environ.get("ACTIVATION_MAX_ATTEMPTS", "5"))
 
-    MAX_CONTENT_LENGTH = 10 * 1024 * 1024  # roster files and photos
+    # A request may carry three photos of up to 10 MB each; each file is checked too.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Uploaded photos live outside the web root and are served only after a permission check.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))
 
 

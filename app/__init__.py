@@ -51,6 +51,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.bookings import models as _booking_models  # noqa: F401
     from app.community import models as _community_models  # noqa: F401
     from app.decisions import models as _decision_models  # noqa: F401
+    from app.repairs import models as _repair_models  # noqa: F401
 
     login_manager.user_loader(load_user)
     login_manager.login_message = i18n.lazy("Please sign in to see this page.")
@@ -62,12 +63,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.core import bp as core_bp
     from app.core import security
     from app.decisions import bp as decisions_bp
+    from app.repairs import bp as repairs_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(community_bp)
     app.register_blueprint(decisions_bp)
     app.register_blueprint(bookings_bp)
+    app.register_blueprint(repairs_bp)
     security.init_app(app)
 
     from app import cli

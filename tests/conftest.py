@@ -44,7 +44,8 @@ def app(tmp_path):
     if os.environ.get("TEST_DATABASE_URL"):
         # Fail loudly rather than silently falling back to SQLite.
         sa.create_engine(os.environ["TEST_DATABASE_URL"]).connect().close()
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url(tmp_path))
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
+                     UPLOAD_DIR=str(tmp_path / "uploads"))
     with app.app_context():
         reset_schema()
         limiter.reset()

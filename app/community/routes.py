@@ -88,6 +88,9 @@ def staff_compound(compound):
                                                              Role.STREET_ADMIN),
                            can_classroom=current_user.has_role(
                                compound.id, Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN),
+                           can_repairs=current_user.has_role(
+                               compound.id, Role.PROPERTY_MANAGER, Role.COMMITTEE,
+                               Role.STREET_ADMIN, Role.CONTRACTOR),
                            can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
 
 

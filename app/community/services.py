@@ -25,6 +25,7 @@ from app.core.privacy import mask_phone, normalize_mobile
 from app.core.timeutil import utcnow
 from app.extensions import db
 
+MAX_FILE_BYTES = 10 * 1024 * 1024
 STAFF_VIEW_ROLES = (Role.COMMITTEE, Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
 ROSTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
 
@@ -195,6 +196,8 @@ def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User
     Re-import updates dwellings by (building, unit, room) and never duplicates them.
     A file with any bad row imports nothing.
     """
+    if len(data) > MAX_FILE_BYTES:
+        raise DomainError(N_("The file is larger than 10 MB. Please choose a smaller file."))
     try:
         result = rules.parse_roster(data, filename)
     except rules.RosterFileError as exc:

@@ -204,13 +204,18 @@ def test_cli_import_dry_run_and_export(runner, app, tmp_path):
     assert result.exit_code != 0 and "No compound" in result.output
 
 
-def test_a_file_over_10_mb_gets_a_clear_page(client, sign_in, app):
+def test_files_over_the_limits_get_a_clear_page(client, sign_in, app):
     compound = make_compound()
     committee(compound)
     sign_in("13900000001")
     big = io.BytesIO(b"x" * (10 * 1024 * 1024 + 1))
     page = client.post(f"/staff/compounds/{compound.id}/roster",
                        data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
+    assert zh("The file is larger than 10 MB. Please choose a smaller file.") in page.get_data(
+        as_text=True)
+    huge = io.BytesIO(b"x" * (32 * 1024 * 1024 + 1))  # more than any request may carry
+    page = client.post(f"/staff/compounds/{compound.id}/roster",
+                       data={"file": (huge, "roster.csv")}, content_type="multipart/form-data")
     assert page.status_code == 413
     assert zh("File too large") in page.get_data(as_text=True)
 

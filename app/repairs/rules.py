@@ -1,0 +1,171 @@
+"""Repairs after handover: warranty, routing, priority, the ticket workflow, targets.
+
+Pure: no Flask, no database, no clock (pass `now`). Warranty periods follow the
+Construction Quality Regulation art. 40 (roof waterproofing and wall/bathroom leaks 5
+years; electrical lines, water and drain pipes, equipment and fit-out 2 years); response
+and resolution targets are local settings with these defaults.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+
+class Category(enum.Enum):
+    DEMOLITION = "demolition"
+    DRAINAGE = "drainage"  # rain/sewage separation, manholes
+    UTILITIES = "utilities"  # water, power, gas
+    WASTE_ROOMS = "waste_rooms"
+    CABLES = "cables"
+    FIRE_SAFETY = "fire_safety"
+    SECURITY = "security"  # cameras, gates
+    ROADS = "roads"
+    WALLS = "walls"  # exterior walls and roofs: waterproofing
+    LIGHTS_CHARGERS = "lights_chargers"
+    GREEN = "green"
+    OTHER = "other"
+
+
+# Years of warranty from completion acceptance (art. 40), by category; 0 = none.
+WARRANTY_YEARS = {
+    Category.WALLS: 5, Category.DRAINAGE: 2, Category.UTILITIES: 2, Category.CABLES: 2,
+    Category.LIGHTS_CHARGERS: 2, Category.FIRE_SAFETY: 2, Category.SECURITY: 2,
+    Category.WASTE_ROOMS: 2, Category.ROADS: 2, Category.DEMOLITION: 0, Category.GREEN: 0,
+    Category.OTHER: 0,
+}
+URGENT = {Category.UTILITIES, Category.FIRE_SAFETY}  # gas/water leaks, power, fire
+
+
+class Priority(enum.Enum):
+    URGENT = "urgent"
+    NORMAL = "normal"
+
+
+@dataclass(frozen=True)
+class Targets:
+    respond: timedelta
+    resolve: timedelta
+
+
+DEFAULT_TARGETS = {
+    Priority.URGENT: Targets(respond=timedelta(hours=2), resolve=timedelta(hours=24)),
+    Priority.NORMAL: Targets(respond=timedelta(hours=24), resolve=timedelta(days=7)),
+}
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def warranty_end(accepted_on: date | None, category: Category,
+                 years: dict[Category, int] = WARRANTY_YEARS) -> date | None:
+    """The last day of warranty, or None when there is none (no acceptance, no period)."""
+    if accepted_on is None or not years.get(category):
+        return None
+    return add_years(accepted_on, years[category]) - timedelta(days=1)
+
+
+class Route(enum.Enum):
+    CONTRACTOR = "contractor"
+    PROPERTY = "property"
+
+
+def route(*, renovated: bool, has_contractor: bool, warranty_until: date | None,
+          today: date) -> Route:
+    """A defect in a renovated facility within warranty goes to its contractor."""
+    if renovated and has_contractor and warranty_until is not None and today <= warranty_until:
+        return Route.CONTRACTOR
+    return Route.PROPERTY
+
+
+def priority(category: Category) -> Priority:
+    return Priority.URGENT if category in URGENT else Priority.NORMAL
+
+
+class Status(enum.Enum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CONFIRMED = "confirmed"
+    CLOSED = "closed"  # closed automatically 7 days after resolution
+    REJECTED = "rejected"
+
+
+class Action(enum.Enum):
+    ACCEPT = "accept"  # and assign a named worker
+    START = "start"
+    RESOLVE = "resolve"  # with an "after" photo
+    CONFIRM = "confirm"  # the resident, with a rating
+    REOPEN = "reopen"  # the resident, within 7 days of resolution
+    REJECT = "reject"  # with a reason
+    AUTO_CLOSE = "auto_close"
+
+
+STAFF_ACTIONS = {Action.ACCEPT, Action.START, Action.RESOLVE, Action.REJECT}
+RESIDENT_ACTIONS = {Action.CONFIRM, Action.REOPEN}
+
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.SUBMITTED, Action.ACCEPT): Status.ACCEPTED,
+    (Status.SUBMITTED, Action.REJECT): Status.REJECTED,
+    (Status.ACCEPTED, Action.ACCEPT): Status.ACCEPTED,  # reassign
+    (Status.ACCEPTED, Action.START): Status.IN_PROGRESS,
+    (Status.ACCEPTED, Action.REJECT): Status.REJECTED,
+    (Status.IN_PROGRESS, Action.RESOLVE): Status.RESOLVED,
+    (Status.RESOLVED, Action.CONFIRM): Status.CONFIRMED,
+    (Status.RESOLVED, Action.REOPEN): Status.IN_PROGRESS,
+    (Status.RESOLVED, Action.AUTO_CLOSE): Status.CLOSED,
+}
+CONFIRM_WINDOW = timedelta(days=7)
+OPEN_STATUSES = {Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS}
+
+
+def next_status(current: Status, action: Action, *, resolved_at: datetime | None = None,
+                now: datetime | None = None) -> Status | None:
+    """The status an action leads to, or None if it is not allowed now."""
+    target = TRANSITIONS.get((current, action))
+    if target is None:
+        return None
+    if action in (Action.REOPEN, Action.CONFIRM) and resolved_at and now and \
+            now > resolved_at + CONFIRM_WINDOW:
+        return None
+    if action is Action.AUTO_CLOSE and (resolved_at is None or now is None
+                                        or now <= resolved_at + CONFIRM_WINDOW):
+        return None
+    return target
+
+
+@dataclass(frozen=True)
+class Lateness:
+    response_late: bool
+    resolution_late: bool
+
+    @property
+    def overdue(self) -> bool:
+        return self.response_late or self.resolution_late
+
+
+def lateness(*, status: Status, priority_: Priority, submitted_at: datetime,
+             accepted_at: datetime | None, resolved_at: datetime | None, now: datetime,
+             targets: dict[Priority, Targets] = DEFAULT_TARGETS) -> Lateness:
+    """Whether the response or the resolution target is (or was) missed."""
+    target = targets[priority_]
+    if status is Status.REJECTED:
+        return Lateness(False, False)
+    responded = accepted_at or (now if status is Status.SUBMITTED else None)
+    finished = resolved_at or (now if status in OPEN_STATUSES else None)
+    return Lateness(
+        response_late=responded is not None and responded > submitted_at + target.respond,
+        resolution_late=finished is not None and finished > submitted_at + target.resolve)
+
+
+def median_hours(durations: list[timedelta]) -> float | None:
+    if not durations:
+        return None
+    return round(statistics.median(d.total_seconds() for d in durations) / 3600, 1)

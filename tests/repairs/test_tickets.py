@@ -1,0 +1,167 @@
+"""Reporting, routing, the workflow, photos and who may see what."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from app.core.errors import DomainError, NotFound
+from app.extensions import db
+from app.repairs import services
+from app.repairs.models import Photo, Ticket, TicketEvent
+from app.repairs.rules import Action, Category, Priority, Route, Status
+from tests.repairs.conftest import jpeg_with_gps
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def report(estate, tmp_path, **kw):
+    args = {"compound_id": estate["compound"].id, "description": "井盖破了，很危险",
+            "category": None, "facility": estate["manhole"], "request_key": "k1",
+            "upload_dir": tmp_path / "photos", "now": NOW}
+    args.update(kw)
+    return services.report(estate["resident"], **args)
+
+
+def test_report_routes_a_facility_in_warranty_to_its_contractor(estate, tmp_path):
+    ticket = report(estate, tmp_path)
+    assert ticket.route is Route.CONTRACTOR and ticket.contractor_id == estate["contractor"].id
+    assert ticket.warranty_until.isoformat() == "2027-10-29"
+    assert ticket.priority is Priority.NORMAL and ticket.status is Status.SUBMITTED
+    lawn = report(estate, tmp_path, facility=estate["lawn"], request_key="k2")
+    assert lawn.route is Route.PROPERTY  # green space: no warranty
+    late = report(estate, tmp_path, request_key="k3", now=NOW + timedelta(days=400))
+    assert late.route is Route.PROPERTY  # after the two-year warranty
+
+
+def test_urgent_categories_and_home_reports(estate, tmp_path):
+    ticket = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
+                    dwelling_id=estate["home"].id, location="厨房燃气管", request_key="g")
+    assert ticket.priority is Priority.URGENT and not ticket.is_common
+
+
+def test_photos_are_cleaned_scaled_and_stripped(estate, tmp_path):
+    ticket = report(estate, tmp_path, photos=[jpeg_with_gps()])
+    photo = ticket.photos[0]
+    stored = Image.open(tmp_path / "photos" / photo.stored_name)
+    assert max(stored.size) == 1600 and stored.format == "JPEG"
+    assert not stored.getexif() and "exif" not in stored.info
+
+
+@pytest.mark.parametrize("data", [b"not an image", b"", b"%PDF-1.4 something",
+                                  b"\x89PNG\r\n\x1a\n" + b"0" * 100])
+def test_non_images_are_refused_and_nothing_is_saved(estate, tmp_path, data):
+    with pytest.raises(DomainError):
+        report(estate, tmp_path, photos=[jpeg_with_gps(), data])
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    folder = tmp_path / "photos"
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_huge_and_too_many_photos_are_refused(estate, tmp_path):
+    with pytest.raises(DomainError):
+        report(estate, tmp_path, photos=[b"x" * (10 * 1024 * 1024 + 1)])
+    with pytest.raises(DomainError):
+        report(estate, tmp_path, photos=[jpeg_with_gps((20, 20))] * 4)
+
+
+def test_same_form_twice_is_one_ticket_and_me_too(estate, tmp_path):
+    first = report(estate, tmp_path)
+    assert report(estate, tmp_path).id == first.id
+    assert services.open_ticket_on(estate["manhole"]).id == first.id
+    services.me_too(first, estate["neighbour"])
+    services.me_too(first, estate["neighbour"])  # a double tap
+    assert services.followers(first) == 1
+
+
+def test_workflow_with_timeline(estate, tmp_path):
+    ticket = report(estate, tmp_path)
+    contractor, manager = estate["contractor"], estate["manager"]
+    with pytest.raises(DomainError):
+        services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps(),
+                           upload_dir=tmp_path, now=NOW)  # not started
+    with pytest.raises(DomainError):
+        services.staff_act(ticket, contractor, Action.ACCEPT, upload_dir=tmp_path)  # no worker
+    services.staff_act(ticket, contractor, Action.ACCEPT, assignee="李师傅", upload_dir=tmp_path,
+                       now=NOW + timedelta(hours=1))
+    services.staff_act(ticket, contractor, Action.START, upload_dir=tmp_path, now=NOW)
+    with pytest.raises(DomainError):
+        services.staff_act(ticket, contractor, Action.RESOLVE, upload_dir=tmp_path, now=NOW)
+    services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
+                       upload_dir=tmp_path, now=NOW + timedelta(days=1))
+    with pytest.raises(NotFound):  # only the reporter confirms
+        services.resident_act(ticket, estate["neighbour"], Action.CONFIRM, rating=5)
+    services.resident_act(ticket, estate["resident"], Action.REOPEN, comment="还是松动",
+                          now=NOW + timedelta(days=2))
+    services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
+                       upload_dir=tmp_path, now=NOW + timedelta(days=3))
+    with pytest.raises(DomainError):
+        services.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=6)
+    services.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=4, comment="好",
+                          now=NOW + timedelta(days=4))
+    assert ticket.status is Status.CONFIRMED and ticket.rating == 4 and ticket.reopen_count == 1
+    steps = [(e.from_status, e.to_status) for e in db.session.scalars(
+        sa.select(TicketEvent).order_by(TicketEvent.id))]
+    assert steps[0] == (None, Status.SUBMITTED) and steps[-1][1] is Status.CONFIRMED
+    assert len(steps) == 7
+    assert sum(1 for p in db.session.scalars(sa.select(Photo.kind)) if p == "after") == 2
+
+
+def test_reject_needs_a_reason_and_auto_close_after_seven_days(estate, tmp_path):
+    manager = estate["manager"]
+    lawn = report(estate, tmp_path, facility=estate["lawn"], request_key="a")
+    with pytest.raises(DomainError):
+        services.staff_act(lawn, manager, Action.REJECT, upload_dir=tmp_path)
+    services.staff_act(lawn, manager, Action.REJECT, note="重复报修", upload_dir=tmp_path)
+    assert lawn.status is Status.REJECTED and lawn.reject_reason == "重复报修"
+    other = report(estate, tmp_path, facility=estate["lawn"], request_key="b")
+    for action in (Action.ACCEPT, Action.START):
+        services.staff_act(other, manager, action, assignee="王师傅", upload_dir=tmp_path, now=NOW)
+    services.staff_act(other, manager, Action.RESOLVE, after_photo=jpeg_with_gps((30, 30)),
+                       upload_dir=tmp_path, now=NOW)
+    assert services.auto_close(NOW + timedelta(days=6)) == 0
+    assert services.auto_close(NOW + timedelta(days=8)) == 1
+    db.session.refresh(other)
+    assert other.status is Status.CLOSED
+    with pytest.raises(DomainError):
+        services.resident_act(other, estate["resident"], Action.REOPEN, comment="x",
+                              now=NOW + timedelta(days=9))
+
+
+def test_who_sees_what(estate, tmp_path):
+    common = report(estate, tmp_path)
+    private = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
+                     dwelling_id=estate["home"].id, request_key="p")
+    neighbour = estate["neighbour"]
+    assert services.get_ticket_for_resident(common.id, neighbour).id == common.id
+    with pytest.raises(NotFound):
+        services.get_ticket_for_resident(private.id, neighbour)
+    contractor = estate["contractor"]
+    assert services.get_ticket_for_staff(common.id, contractor)
+    with pytest.raises(NotFound):  # routed to the property manager, not the contractor
+        services.get_ticket_for_staff(private.id, contractor)
+    from app.repairs.services import QueueFilter
+
+    assert [t.id for t, _ in services.queue(estate["compound"], contractor, QueueFilter(),
+                                            now=NOW)] == [common.id]
+    queue = services.queue(estate["compound"], estate["manager"], QueueFilter(),
+                           now=NOW + timedelta(hours=3))
+    assert queue[0][0].id == private.id and queue[0][1].overdue  # urgent and late: first
+    with pytest.raises(NotFound):
+        services.staff_act(private, contractor, Action.ACCEPT, assignee="x", upload_dir=tmp_path)
+
+
+def test_figures(estate, tmp_path):
+    ticket = report(estate, tmp_path, facility=estate["lawn"])
+    manager = estate["manager"]
+    services.staff_act(ticket, manager, Action.ACCEPT, assignee="王", upload_dir=tmp_path,
+                       now=NOW)
+    services.staff_act(ticket, manager, Action.START, upload_dir=tmp_path, now=NOW)
+    services.staff_act(ticket, manager, Action.RESOLVE, after_photo=jpeg_with_gps((9, 9)),
+                       upload_dir=tmp_path, now=NOW + timedelta(hours=5))
+    (row,) = services.figures(estate["compound"], now=NOW + timedelta(hours=6))
+    assert (row.category, row.tickets, row.median_hours_to_resolve, row.overdue,
+            row.reopen_rate) == (Category.GREEN, 1, 5.0, 0, 0.0)
+    assert io
