@@ -131,7 +131,32 @@ def load_demo() -> dict:
     db.session.commit()
     load_demo_ballots(main, other)
     load_demo_services(main, resident, person)
+    load_demo_repairs(main, other, resident)
     return {"compound": main}
+
+
+def load_demo_repairs(main: Compound, other: Compound, resident: User) -> None:
+    """Facilities with QR stickers in both compounds and one open report."""
+    from pathlib import Path
+
+    from app.repairs import services as repairs
+    from app.repairs.rules import Category
+
+    contractor = db.session.scalar(sa.select(User).where(User.phone == "13900000006"))
+    accounts.create_staff(contractor.phone, contractor.name, None,
+                          [(Role.CONTRACTOR, other)])
+    for compound, contractor_phone in ((main, ""), (other, contractor.phone)):
+        repairs.add_facility(compound, category=Category.DRAINAGE, name="1幢北侧窨井",
+                             building="1", contractor_name="城建集团",
+                             contractor_phone=contractor_phone)
+        repairs.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
+                             area="东门", contractor_name="城建集团",
+                             contractor_phone=contractor_phone)
+        repairs.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
+                             area="中心花园")
+    repairs.report(resident, compound_id=main.id, category=Category.ROADS,
+                   description="3幢门口路面塌陷，老人走路容易绊倒。", location="3幢门口",
+                   request_key="demo-road", upload_dir=Path(current_app.config["UPLOAD_DIR"]))
 
 
 def load_demo_services(main: Compound, resident: User, person: Person) -> None:

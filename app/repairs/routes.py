@@ -82,7 +82,9 @@ def new_report():
     existing = services.open_ticket_on(facility) if facility else None
     if request.method == "POST" and ConfirmForm().validate_on_submit():
         where = request.form.get("where", "common")
-        dwelling_id = int(where) if where.isdigit() and int(where) < 2**31 else None
+        if where != "common" and not (where.isdigit() and int(where) < 2**31):
+            raise NotFound()
+        dwelling_id = None if where == "common" else int(where)
         category = request.form.get("category", "")
         try:
             ticket = services.report(
