@@ -78,7 +78,7 @@ def test_same_form_twice_is_one_ticket_and_me_too(estate, tmp_path):
 
 def test_workflow_with_timeline(estate, tmp_path):
     ticket = report(estate, tmp_path)
-    contractor, manager = estate["contractor"], estate["manager"]
+    contractor = estate["contractor"]
     with pytest.raises(DomainError):
         services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps(),
                            upload_dir=tmp_path, now=NOW)  # not started
