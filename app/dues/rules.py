@@ -1,0 +1,141 @@
+"""Cost sharing to the fen, fund eligibility and the property fee (DESIGN §5).
+
+Pure functions: no Flask, no database, no clock. Money is integer fen; weights are exact
+fractions; every allocation sums exactly to the amount allocated (largest remainder,
+ties broken by dwelling id so the result never depends on dictionary order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+
+class AllocationError(ValueError):
+    """Nothing to allocate onto (every weight is zero) or a negative input."""
+
+
+def allocate(total_fen: int, weights: Mapping[int, Fraction | int | Decimal]) -> dict[int, int]:
+    """Split total_fen over the keys in proportion to their weights, exactly.
+
+    Each key gets the floor of its exact quota; the fen left over go one each to the
+    largest remainders, ties to the smaller key.
+    """
+    if total_fen < 0:
+        raise AllocationError("negative total")
+    exact = {key: Fraction(weight) for key, weight in weights.items()}
+    if any(weight < 0 for weight in exact.values()):
+        raise AllocationError("negative weight")
+    whole = sum(exact.values(), Fraction(0))
+    if total_fen == 0:
+        return dict.fromkeys(exact, 0)
+    if whole == 0:
+        raise AllocationError("all weights are zero")
+    quotas = {key: total_fen * weight / whole for key, weight in exact.items()}
+    shares = {key: quota.numerator // quota.denominator for key, quota in quotas.items()}
+    left = total_fen - sum(shares.values())
+    order = sorted(quotas, key=lambda key: (-(quotas[key] - shares[key]), key))
+    for key in order[:left]:
+        shares[key] += 1
+    return shares
+
+
+def by_area(total_fen: int, areas: Mapping[int, Decimal]) -> dict[int, int]:
+    """Civil Code art. 283: without an agreement, by exclusive area (the default)."""
+    return allocate(total_fen, {key: Fraction(str(area)) for key, area in areas.items()})
+
+
+def per_dwelling(total_fen: int, dwellings: list[int]) -> dict[int, int]:
+    return allocate(total_fen, dict.fromkeys(dwellings, 1))
+
+
+def opt_in(total_fen: int, ordered: list[int], everyone: list[int]) -> dict[int, int]:
+    """Only the dwellings that ordered it share the cost (equally); the rest pay nothing."""
+    chosen = set(ordered)
+    if not chosen <= set(everyone):
+        raise AllocationError("an ordering dwelling is not in scope")
+    return allocate(total_fen, {key: 1 if key in chosen else 0 for key in everyone})
+
+
+@dataclass(frozen=True)
+class Elevator:
+    total_fen: int
+    subsidy_fen: int  # e.g. the county's per-elevator subsidy
+
+    @property
+    def to_allocate(self) -> int:
+        """What residents pay: the cost after the subsidy, never below zero."""
+        return max(self.total_fen - self.subsidy_fen, 0)
+
+
+def elevator(item: Elevator, homes: Mapping[int, tuple[int, Decimal]],
+             coefficients: Mapping[int, str | Decimal | Fraction]) -> dict[int, int]:
+    """Share an elevator by floor coefficient × area within one stairwell.
+
+    homes maps dwelling id -> (floor, area); coefficients maps floor -> coefficient (the
+    stairwell's table, e.g. floors 1-2: 0, 3: 0.7, 4: 0.8 …). A floor missing from the
+    table is an error: the committee must decide every floor.
+    """
+    weights = {}
+    for key, (floor, area) in homes.items():
+        if floor not in coefficients:
+            raise AllocationError(f"no coefficient for floor {floor}")
+        weights[key] = Fraction(str(coefficients[floor])) * Fraction(str(area))
+    return allocate(item.to_allocate, weights)
+
+
+# --- channels --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    max_fen: int
+    reason: str  # a short code the page explains
+
+
+def provident_fund(*, own_home_item: bool, accepted_on: date | None, today: date,
+                   already_used: bool, share_fen: int, subsidy_fen: int = 0) -> Eligibility:
+    """Housing provident fund: own-home works only, after completion acceptance, once per
+    dwelling, up to the actual share minus any subsidy."""
+    if not own_home_item:
+        return Eligibility(False, 0, "not_own_home")
+    if accepted_on is None or today < accepted_on:
+        return Eligibility(False, 0, "before_acceptance")
+    if already_used:
+        return Eligibility(False, 0, "already_used")
+    limit = max(share_fen - subsidy_fen, 0)
+    return Eligibility(limit > 0, limit, "ok" if limit else "nothing_to_pay")
+
+
+def maintenance_fund(*, balance_fen: int, approved_decision: bool,
+                     emergency_approved: bool, owed_fen: int) -> Eligibility:
+    """The dwelling's maintenance-fund balance, only with an approved "use the fund"
+    decision (or a committee-approved emergency)."""
+    if not (approved_decision or emergency_approved):
+        return Eligibility(False, 0, "no_decision")
+    limit = min(balance_fen, owed_fen)
+    return Eligibility(limit > 0, max(limit, 0), "ok" if limit > 0 else "no_balance")
+
+
+def fund_is_low(balance_fen: int, initial_fen: int) -> bool:
+    """Warn when a balance falls below 30 % of the initial deposit."""
+    return initial_fen > 0 and balance_fen * 10 < initial_fen * 3
+
+
+# --- property fee ---------------------------------------------------------------------------
+
+def months_due(start: date, today: date) -> int:
+    """Whole months of service since the start date ("service first, pay later")."""
+    if today < start:
+        return 0
+    months = (today.year - start.year) * 12 + (today.month - start.month)
+    return months + (1 if today.day >= start.day else 0)
+
+
+def monthly_fee(rate_fen_per_m2: Decimal, area_m2: Decimal) -> int:
+    """Rate per m² per month (e.g. 30 fen) × area, rounded half up to the fen."""
+    return int((Decimal(rate_fen_per_m2) * Decimal(area_m2)).quantize(Decimal(1),
+                                                                       rounding=ROUND_HALF_UP))

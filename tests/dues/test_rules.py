@@ -1,0 +1,108 @@
+"""Allocations to the fen and fund eligibility: boundary tables and properties."""
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.dues import rules
+from app.dues.rules import AllocationError, Elevator
+
+
+def test_awkward_total_over_unequal_areas_sums_exactly():
+    areas = {1: Decimal("45.10"), 2: Decimal("63.25"), 3: Decimal("88.88"),
+             4: Decimal("101.01"), 5: Decimal("56.00"), 6: Decimal("72.33"),
+             7: Decimal("119.99")}
+    shares = rules.by_area(10_000_001, areas)  # ¥100,000.01
+    assert sum(shares.values()) == 10_000_001
+    assert shares[7] > shares[1] and all(v > 0 for v in shares.values())
+
+
+def test_ties_are_broken_by_dwelling_id():
+    assert rules.per_dwelling(100, [3, 1, 2]) == {3: 33, 1: 34, 2: 33}
+    assert rules.per_dwelling(2, [9, 4, 7]) == {9: 0, 4: 1, 7: 1}
+
+
+def test_opt_in_only_the_dwellings_that_ordered():
+    shares = rules.opt_in(1000, [2, 5], [1, 2, 3, 4, 5])
+    assert shares == {1: 0, 2: 500, 3: 0, 4: 0, 5: 500}
+    with pytest.raises(AllocationError):
+        rules.opt_in(1000, [9], [1, 2])
+    with pytest.raises(AllocationError):
+        rules.opt_in(1000, [], [1, 2])
+
+
+COEFFICIENTS = {1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}
+
+
+def test_elevator_floor_coefficients_and_subsidy():
+    homes = {floor: (floor, Decimal("60.00")) for floor in range(1, 7)}
+    shares = rules.elevator(Elevator(total_fen=60_000_000, subsidy_fen=20_000_000), homes,
+                            COEFFICIENTS)
+    assert shares[1] == shares[2] == 0
+    assert sum(shares.values()) == 40_000_000
+    assert shares[3] < shares[4] < shares[5] < shares[6]
+    assert shares[6] * Fraction(7, 10) == pytest.approx(shares[3], abs=1)
+
+
+def test_subsidy_larger_than_the_cost_leaves_nothing_to_pay():
+    homes = {1: (3, Decimal("50")), 2: (4, Decimal("50"))}
+    assert rules.elevator(Elevator(1000, 5000), homes, COEFFICIENTS) == {1: 0, 2: 0}
+
+
+def test_every_floor_needs_a_coefficient_and_weights_cannot_all_be_zero():
+    with pytest.raises(AllocationError):
+        rules.elevator(Elevator(1000, 0), {1: (9, Decimal("50"))}, COEFFICIENTS)
+    with pytest.raises(AllocationError):
+        rules.elevator(Elevator(1000, 0), {1: (1, Decimal("50"))}, COEFFICIENTS)
+
+
+@given(st.integers(0, 10**11),
+       st.dictionaries(st.integers(1, 10_000), st.integers(0, 1_000_000), min_size=1,
+                       max_size=60).filter(lambda w: any(w.values())))
+def test_allocations_always_sum_to_the_total_and_never_go_negative(total, weights):
+    shares = rules.allocate(total, weights)
+    assert sum(shares.values()) == total and min(shares.values()) >= 0
+    whole = sum(weights.values())
+    for key, weight in weights.items():  # within one fen of the exact quota
+        assert abs(Fraction(shares[key]) - Fraction(total * weight, whole)) < 1
+        if weight == 0:
+            assert shares[key] == 0
+
+
+def test_provident_fund_eligibility():
+    args = {"own_home_item": True, "accepted_on": date(2026, 6, 1), "already_used": False,
+            "share_fen": 1_500_000, "subsidy_fen": 200_000}
+    assert rules.provident_fund(today=date(2026, 5, 31), **args).reason == "before_acceptance"
+    ok = rules.provident_fund(today=date(2026, 6, 1), **args)
+    assert ok.eligible and ok.max_fen == 1_300_000
+    assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "already_used": True}
+                                ).reason == "already_used"
+    assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "own_home_item": False}
+                                ).reason == "not_own_home"
+
+
+def test_maintenance_fund_needs_an_approved_decision():
+    assert rules.maintenance_fund(balance_fen=100_000, approved_decision=False,
+                                  emergency_approved=False, owed_fen=50_000).reason == \
+        "no_decision"
+    use = rules.maintenance_fund(balance_fen=30_000, approved_decision=True,
+                                 emergency_approved=False, owed_fen=50_000)
+    assert use.eligible and use.max_fen == 30_000
+    assert rules.fund_is_low(29_999, 100_000) and not rules.fund_is_low(30_000, 100_000)
+
+
+@pytest.mark.parametrize("start, today, months", [
+    (date(2026, 1, 15), date(2026, 1, 14), 0), (date(2026, 1, 15), date(2026, 1, 15), 1),
+    (date(2026, 1, 15), date(2026, 2, 14), 1), (date(2026, 1, 15), date(2026, 2, 15), 2),
+    (date(2025, 12, 31), date(2026, 2, 28), 2)])
+def test_months_due(start, today, months):
+    assert rules.months_due(start, today) == months
+
+
+def test_monthly_fee_rounds_half_up_to_the_fen():
+    assert rules.monthly_fee(Decimal("30"), Decimal("65.50")) == 1965
+    assert rules.monthly_fee(Decimal("30"), Decimal("65.55")) == 1967  # 1966.5 → 1967
