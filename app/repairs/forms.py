@@ -36,8 +36,9 @@ ROUTE_LABELS = {Route.CONTRACTOR: _l("Contractor (under warranty)"),
 class FacilityForm(FlaskForm):
     category = SelectField(_l("Kind"), choices=[SelectChoice(c.value, v)
                                                 for c, v in CATEGORY_LABELS.items()])
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")),
-                                               Length(max=80)])
+    name = StringField(_l("Facility name"),
+                       validators=[DataRequired(_l("Enter the facility's name.")),
+                                   Length(max=80)])
     building = StringField(_l("Building"), description=_l("Empty for a common area."),
                            validators=[Length(max=20)])
     area = StringField(_l("Where"), validators=[Length(max=80)])

@@ -299,8 +299,7 @@ def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetim
     current = ticket.status
     target = rules.next_status(current, action, resolved_at=ticket.resolved_at, now=now)
     if target is None:
-        raise DomainError(N_("This step is not possible now (the report is %(status)s)."),
-                          status=current.value)
+        raise DomainError(N_("This step is not possible at the report's current stage."))
     done = db.session.execute(
         sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == current)
         .values(status=target, **values).execution_options(synchronize_session=False))
