@@ -69,6 +69,11 @@ class Config:
 
     # A request may carry three photos of up to 10 MB each; each file is checked too.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    # Repair targets (local policy): urgent = water, power, gas, fire.
+    REPAIR_URGENT_RESPOND_HOURS = int(os.environ.get("REPAIR_URGENT_RESPOND_HOURS", "2"))
+    REPAIR_URGENT_RESOLVE_HOURS = int(os.environ.get("REPAIR_URGENT_RESOLVE_HOURS", "24"))
+    REPAIR_NORMAL_RESPOND_HOURS = int(os.environ.get("REPAIR_NORMAL_RESPOND_HOURS", "24"))
+    REPAIR_NORMAL_RESOLVE_HOURS = int(os.environ.get("REPAIR_NORMAL_RESOLVE_HOURS", "168"))
     # Uploaded photos live outside the web root and are served only after a permission check.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))

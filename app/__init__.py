@@ -20,6 +20,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         # Writers wait for each other instead of failing at once ("database is locked").
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "connect_args": {"timeout": 30}}
+    app.config["UPLOAD_DIR"] = os.path.abspath(app.config["UPLOAD_DIR"])
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production.")
     if app.config["TRUST_PROXY_HOPS"]:

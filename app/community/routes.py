@@ -89,8 +89,8 @@ def staff_compound(compound):
                            can_classroom=current_user.has_role(
                                compound.id, Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN),
                            can_repairs=current_user.has_role(
-                               compound.id, Role.PROPERTY_MANAGER, Role.COMMITTEE,
-                               Role.STREET_ADMIN, Role.CONTRACTOR),
+                               compound.id, Role.PROPERTY_MANAGER, Role.STREET_ADMIN,
+                               Role.CONTRACTOR),
                            can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
 
 

@@ -17,7 +17,7 @@ from app.core.errors import N_, DomainError
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 1600
-MAX_PIXELS = 60_000_000  # refuse decompression bombs before decoding
+MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 ACCEPTED = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO"}
 
 
@@ -44,14 +44,18 @@ def process(data: bytes, folder: Path) -> StoredPhoto:
                 raise DomainError(N_("The photo is too large in pixels."))
             probe.verify()
             image = Image.open(io.BytesIO(data))
+            if image.format in ("JPEG", "MPO"):
+                image.draft("RGB", (MAX_SIDE * 2, MAX_SIDE * 2))  # decode at reduced size
             image.load()
     except DomainError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DomainError(N_("This file is not a photo we can read.")) from exc
+    image.thumbnail((MAX_SIDE, MAX_SIDE))  # shrink first: rotating a huge image costs memory
     image = ImageOps.exif_transpose(image)  # keep the way it was held, then drop EXIF
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float greyscale
+        image = image.point(lambda v: v / 256 if image.mode != "F" else v).convert("L")
     if image.mode not in ("RGB", "L"):
         background = Image.new("RGB", image.size, "white")
         rgba = image.convert("RGBA")

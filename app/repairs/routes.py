@@ -33,7 +33,7 @@ from app.repairs.forms import (
 )
 from app.repairs.rules import Action, Category
 
-REGISTER_ROLES = services.MANAGE_ROLES + (services.Role.COMMITTEE,)
+REGISTER_ROLES = services.MANAGE_ROLES
 
 
 @bp.app_context_processor
@@ -44,6 +44,28 @@ def labels():
 
 def _upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _targets():
+    """Response and resolution targets from the settings (hours)."""
+    from datetime import timedelta
+
+    from app.repairs.rules import Priority, Targets
+
+    config = current_app.config
+    return {
+        Priority.URGENT: Targets(timedelta(hours=config["REPAIR_URGENT_RESPOND_HOURS"]),
+                                 timedelta(hours=config["REPAIR_URGENT_RESOLVE_HOURS"])),
+        Priority.NORMAL: Targets(timedelta(hours=config["REPAIR_NORMAL_RESPOND_HOURS"]),
+                                 timedelta(hours=config["REPAIR_NORMAL_RESOLVE_HOURS"])),
+    }
+
+
+def _choice_id(text: str) -> int | None:
+    """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
+    if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
+        return int(text)
+    return None
 
 
 def _error(exc: DomainError) -> None:
@@ -78,13 +100,22 @@ def new_report():
         facility = services.facility_by_code(code)
         if facility.compound_id not in services.resident_compounds(current_user):
             raise NotFound()
-    compound_id = facility.compound_id if facility else homes[0].compound_id
+    compounds = sorted(services.resident_compounds(current_user))
+    compound_id = facility.compound_id if facility else compounds[0]
     existing = services.open_ticket_on(facility) if facility else None
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        where = request.form.get("where", "common")
-        if where != "common" and not (where.isdigit() and int(where) < 2**31):
-            raise NotFound()
-        dwelling_id = None if where == "common" else int(where)
+        where = request.form.get("where", "")
+        dwelling_id = None
+        if not facility:
+            if where == "common":
+                chosen = _choice_id(request.form.get("compound", ""))
+                compound_id = chosen if chosen in compounds else compound_id
+            else:
+                dwelling_id = _choice_id(where)
+                home = next((h for h in homes if h.id == dwelling_id), None)
+                if where and home is None:
+                    raise NotFound()
+                compound_id = home.compound_id if home else compound_id
         category = request.form.get("category", "")
         try:
             ticket = services.report(
@@ -92,7 +123,7 @@ def new_report():
                 description=request.form.get("description", ""),
                 category=Category(category) if category in {c.value for c in Category}
                 else None, facility=facility,
-                dwelling_id=None if facility else dwelling_id,
+                dwelling_id=dwelling_id, need_place=facility is None and not where,
                 location=request.form.get("location", ""), photos=_files("photos"),
                 request_key=(request.form.get("request_key") or "")[:32]
                 or secrets.token_hex(16), upload_dir=_upload_dir())
@@ -102,7 +133,7 @@ def new_report():
             flash(_("Thank you. Your report number is %(n)s.", n=ticket.id), "success")
             return redirect(url_for("repairs.ticket", ticket_id=ticket.id))
     return render_template("repairs/new.html", facility=facility, existing=existing,
-                           homes=[h for h in homes if h.compound_id == compound_id],
+                           homes=homes, compounds=services.compounds_named(compounds),
                            request_key=secrets.token_hex(16))
 
 
@@ -121,7 +152,8 @@ def ticket(ticket_id: int):
     item = services.get_ticket_for_resident(ticket_id, current_user)
     return render_template("repairs/ticket.html", ticket=item, mine=item.reporter_id ==
                            current_user.id, followers=services.followers(item),
-                           confirm_form=ConfirmForm(), staff=False)
+                           confirm_form=ConfirmForm(), staff=False,
+                           can_confirm=services.can_still_confirm(item))
 
 
 @bp.post("/repairs/<int:ticket_id>/metoo")
@@ -178,10 +210,12 @@ def queue(compound):
                                                                           "")[:20],
         building=request.args.get("building", "")[:20],
         assignee=request.args.get("assignee", "")[:60])
+    targets = _targets()
+    manager = current_user.has_role(compound.id, *services.QUEUE_ROLES)
     return render_template("repairs/queue.html", compound=compound, filters=filters,
-                           rows=services.queue(compound, current_user, filters),
-                           figures=services.figures(compound),
-                           can_register=current_user.has_role(compound.id, *REGISTER_ROLES))
+                           rows=services.queue(compound, current_user, filters, targets=targets),
+                           figures=services.figures(compound, current_user, targets=targets),
+                           can_export=manager, can_register=manager)
 
 
 @bp.get("/staff/repairs/<int:ticket_id>")
@@ -191,6 +225,9 @@ def staff_ticket(ticket_id: int):
     item = services.get_ticket_for_staff(ticket_id, current_user)
     return render_template("repairs/ticket.html", ticket=item, mine=False, staff=True,
                            can_act=services.can_manage(current_user, item),
+                           is_contractor=not current_user.has_role(item.compound_id,
+                                                                   *services.MANAGE_ROLES),
+                           reporter=services.reporter_of(item),
                            followers=services.followers(item), confirm_form=ConfirmForm())
 
 

@@ -57,18 +57,23 @@ DEFAULT_TARGETS = {
 
 
 def add_years(day: date, years: int) -> date:
+    """The same day N years later; 29 February becomes 28 February in a common year."""
     try:
         return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
+    except ValueError:
         return day.replace(year=day.year + years, day=28)
 
 
 def warranty_end(accepted_on: date | None, category: Category,
                  years: dict[Category, int] = WARRANTY_YEARS) -> date | None:
-    """The last day of warranty, or None when there is none (no acceptance, no period)."""
+    """The last day of warranty, or None when there is none (no acceptance, no period).
+
+    The acceptance day itself is not counted and the period ends on its anniversary
+    (Civil Code arts. 201-203): accepted 30 Oct 2025, two years end on 30 Oct 2027.
+    """
     if accepted_on is None or not years.get(category):
         return None
-    return add_years(accepted_on, years[category]) - timedelta(days=1)
+    return add_years(accepted_on, years[category])
 
 
 class Route(enum.Enum):

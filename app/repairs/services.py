@@ -24,7 +24,7 @@ from app.repairs import rules
 from app.repairs.models import Facility, Photo, Ticket, TicketEvent, TicketFollower
 from app.repairs.rules import Action, Category, Route, Status
 
-QUEUE_ROLES = (Role.PROPERTY_MANAGER, Role.COMMITTEE, Role.STREET_ADMIN)
+QUEUE_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
 MANAGE_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
 MAX_PHOTOS = 3
 CLOSED = {Status.CONFIRMED, Status.CLOSED, Status.REJECTED}
@@ -64,12 +64,14 @@ def add_facility(compound: Compound, *, category: Category, name: str, building:
 
 
 def facilities(compound: Compound) -> list[Facility]:
+    """The compound's facility register."""
     return list(db.session.scalars(sa.select(Facility).where(Facility.compound_id == compound.id)
                                    .options(selectinload(Facility.building))
                                    .order_by(Facility.category, Facility.name)))
 
 
-def warranty_of(facility: Facility) -> object:
+def warranty_of(facility: Facility):
+    """The facility's last day of warranty (None: no warranty, or not accepted yet)."""
     return rules.warranty_end(facility.compound.accepted_on, facility.category)
 
 
@@ -91,13 +93,40 @@ def open_ticket_on(facility: Facility) -> Ticket | None:
 # --- residents -------------------------------------------------------------------------------
 
 def resident_compounds(user: User) -> set[int]:
+    """The compounds where the user has a home."""
     return {d.compound_id for d in dwellings_of(user)}
+
+
+def compounds_named(ids: list[int]) -> list[Compound]:
+    return list(db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids))
+                                   .order_by(Compound.id)))
+
+
+def can_still_confirm(ticket: Ticket, now: datetime | None = None) -> bool:
+    """The reporter can confirm or reopen within 7 days of the repair."""
+    return rules.next_status(ticket.status, Action.REOPEN, resolved_at=ticket.resolved_at,
+                             now=now or utcnow()) is not None
+
+
+@dataclass
+class Reporter:
+    name: str
+    phone: str
+    home: Dwelling | None
+
+
+def reporter_of(ticket: Ticket) -> Reporter:
+    """Who reported (for staff who act on the ticket: the phone is shown masked)."""
+    from app.core.privacy import mask_phone
+
+    user = db.session.get(User, ticket.reporter_id)
+    return Reporter(user.name, mask_phone(user.phone), ticket.dwelling)
 
 
 def report(user: User, *, compound_id: int, description: str, category: Category | None,
            facility: Facility | None = None, dwelling_id: int | None = None,
            location: str = "", photos: list[bytes] = (), request_key: str,
-           upload_dir: Path, now: datetime | None = None) -> Ticket:
+           upload_dir: Path, now: datetime | None = None, need_place: bool = False) -> Ticket:
     """Report a problem; photos are checked and cleaned before anything is saved."""
     now = now or utcnow()
     existing = db.session.scalar(sa.select(Ticket).where(Ticket.request_key == request_key))
@@ -114,6 +143,8 @@ def report(user: User, *, compound_id: int, description: str, category: Category
         dwelling = next((d for d in dwellings_of(user) if d.id == dwelling_id), None)
         if dwelling is None or dwelling.compound_id != compound_id:
             raise NotFound()
+    if need_place:
+        raise DomainError(N_("Say whether the problem is in your home or in a common area."))
     description = (description or "").strip()
     if not 4 <= len(description) <= 2000:
         raise DomainError(N_("Describe the problem in a few words (at most 2000 characters)."))
@@ -185,13 +216,14 @@ def me_too(ticket: Ticket, user: User) -> None:
 
 
 def followers(ticket: Ticket) -> int:
+    """How many neighbours said "me too"."""
     return db.session.scalar(sa.select(sa.func.count(TicketFollower.id)).where(
         TicketFollower.ticket_id == ticket.id))
 
 
 def resident_tickets(user: User) -> tuple[list[Ticket], list[Ticket]]:
     """My own and followed tickets; and the open common-area tickets of my compounds."""
-    auto_close()
+    auto_close(compound_ids=resident_compounds(user))
     followed = sa.select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
     mine = list(db.session.scalars(sa.select(Ticket).where(
         sa.or_(Ticket.reporter_id == user.id, Ticket.id.in_(followed)))
@@ -238,6 +270,7 @@ def resident_act(ticket: Ticket, user: User, action: Action, *, rating: int | No
 # --- staff -----------------------------------------------------------------------------------
 
 def can_manage(user: User, ticket: Ticket) -> bool:
+    """Property manager or street office; or the contractor the ticket is routed to."""
     if user.has_role(ticket.compound_id, *MANAGE_ROLES):
         return True
     return (ticket.route is Route.CONTRACTOR and ticket.contractor_id == user.id
@@ -264,10 +297,15 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
     note = (note or "").strip()[:500]
     values: dict = {}
     stored = []
+    if action is Action.REJECT and not user.has_role(ticket.compound_id, *MANAGE_ROLES):
+        _decline(ticket, user, note, now)  # a contractor hands it back, never closes it
+        return
     if action is Action.ACCEPT:
         assignee = (assignee or "").strip()[:60]
         if not assignee:
             raise DomainError(N_("Name the worker who will do the repair."))
+        if ticket.status is Status.ACCEPTED and ticket.assignee == assignee:
+            return  # a double tap: nothing changes
         values = {"assignee": assignee}
         if ticket.accepted_at is None:
             values["accepted_at"] = now
@@ -293,6 +331,27 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
         db.session.commit()
 
 
+def _decline(ticket: Ticket, contractor: User, note: str, now: datetime) -> None:
+    """A contractor says it is not theirs (e.g. not a warranty defect): the report goes to
+    the property manager's queue as a new report, with the reason in the timeline."""
+    if not note:
+        raise DomainError(N_("Give the reason for handing the report back."))
+    done = db.session.execute(
+        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.route == Route.CONTRACTOR,
+                                Ticket.status.in_([Status.SUBMITTED, Status.ACCEPTED]))
+        .values(route=Route.PROPERTY, contractor_id=None, status=Status.SUBMITTED,
+                assignee="", accepted_at=None)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(N_("This step is not possible at the report's current stage."))
+    db.session.add(TicketEvent(ticket_id=ticket.id, from_status=ticket.status,
+                               to_status=Status.SUBMITTED, actor_id=contractor.id,
+                               note=note, created_at=now))
+    db.session.commit()
+    db.session.refresh(ticket)
+
+
 def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetime, note: str,
                 **values) -> None:
     """Apply one allowed transition in one conditional statement (a double tap moves once)."""
@@ -313,18 +372,25 @@ def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetim
     db.session.refresh(ticket)
 
 
-def auto_close(now: datetime | None = None) -> int:
-    """Close tickets resolved more than 7 days ago that nobody confirmed or reopened."""
+def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None) -> int:
+    """Close tickets resolved more than 7 days ago that nobody confirmed or reopened;
+    return how many this call closed."""
     now = now or utcnow()
-    due = list(db.session.scalars(sa.select(Ticket).where(
-        Ticket.status == Status.RESOLVED, Ticket.resolved_at < now - rules.CONFIRM_WINDOW)))
-    for ticket in due:
+    stmt = sa.select(Ticket).where(Ticket.status == Status.RESOLVED,
+                                   Ticket.resolved_at < now - rules.CONFIRM_WINDOW)
+    if compound_ids is not None:
+        stmt = stmt.where(Ticket.compound_id.in_(compound_ids or {0}))
+    closed = 0
+    for ticket in list(db.session.scalars(stmt)):
         try:
-            _transition(ticket, Action.AUTO_CLOSE, None, now,
-                        N_("closed automatically 7 days after the repair"), closed_at=now)
+            _transition(ticket, Action.AUTO_CLOSE, None, now, AUTO_CLOSE_NOTE, closed_at=now)
+            closed += 1
         except DomainError:
-            continue
-    return len(due)
+            continue  # the reporter confirmed or reopened it just now
+    return closed
+
+
+AUTO_CLOSE_NOTE = N_("closed automatically 7 days after the repair")
 
 
 @dataclass
@@ -335,15 +401,21 @@ class QueueFilter:
     assignee: str = ""
 
 
-def queue(compound: Compound, user: User, filters: QueueFilter,
-          now: datetime | None = None) -> list[tuple[Ticket, rules.Lateness]]:
-    """The compound's tickets for staff (contractors: theirs), overdue first."""
-    now = now or utcnow()
-    auto_close(now)
-    stmt = sa.select(Ticket).where(Ticket.compound_id == compound.id).options(
-        selectinload(Ticket.facility), selectinload(Ticket.dwelling))
+def visible_to_staff(compound: Compound, user: User):
+    """The compound's tickets this staff member may see (contractors: routed to them)."""
+    stmt = sa.select(Ticket).where(Ticket.compound_id == compound.id)
     if not user.has_role(compound.id, *QUEUE_ROLES):
         stmt = stmt.where(Ticket.route == Route.CONTRACTOR, Ticket.contractor_id == user.id)
+    return stmt
+
+
+def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | None = None,
+          targets=rules.DEFAULT_TARGETS) -> list[tuple[Ticket, rules.Lateness]]:
+    """The compound's tickets for staff (contractors: theirs), overdue first."""
+    now = now or utcnow()
+    auto_close(now, {compound.id})
+    stmt = visible_to_staff(compound, user).options(
+        selectinload(Ticket.facility), selectinload(Ticket.dwelling))
     if filters.status in {s.value for s in Status}:
         stmt = stmt.where(Ticket.status == Status(filters.status))
     elif not filters.status:
@@ -359,16 +431,18 @@ def queue(compound: Compound, user: User, filters: QueueFilter,
                                  Ticket.facility_id.in_(facility_in)))
     if filters.assignee:
         stmt = stmt.where(Ticket.assignee == filters.assignee.strip()[:60])
-    rows = [(t, lateness(t, now)) for t in db.session.scalars(stmt.order_by(Ticket.id).limit(500))]
+    rows = [(t, lateness(t, now, targets))
+            for t in db.session.scalars(stmt.order_by(Ticket.id).limit(500))]
     rows.sort(key=lambda row: (not row[1].overdue, row[0].priority is not rules.Priority.URGENT,
                                row[0].created_at))
     return rows
 
 
-def lateness(ticket: Ticket, now: datetime) -> rules.Lateness:
+def lateness(ticket: Ticket, now: datetime, targets=rules.DEFAULT_TARGETS) -> rules.Lateness:
+    """Whether the ticket misses (or missed) its response or resolution target."""
     return rules.lateness(status=ticket.status, priority_=ticket.priority,
                           submitted_at=ticket.created_at, accepted_at=ticket.accepted_at,
-                          resolved_at=ticket.resolved_at, now=now)
+                          resolved_at=ticket.resolved_at, now=now, targets=targets)
 
 
 @dataclass
@@ -380,12 +454,13 @@ class CategoryFigures:
     reopen_rate: float | None
 
 
-def figures(compound: Compound, now: datetime | None = None) -> list[CategoryFigures]:
-    """Per category: median time to resolve, open tickets overdue, share reopened."""
+def figures(compound: Compound, user: User, now: datetime | None = None,
+            targets=rules.DEFAULT_TARGETS) -> list[CategoryFigures]:
+    """Per category, over the tickets this user may see: median time to resolve, open
+    tickets overdue, share reopened."""
     now = now or utcnow()
     by_category = defaultdict(list)
-    for ticket in db.session.scalars(sa.select(Ticket).where(
-            Ticket.compound_id == compound.id)):
+    for ticket in db.session.scalars(visible_to_staff(compound, user)):
         by_category[ticket.category].append(ticket)
     result = []
     for category, tickets in sorted(by_category.items(), key=lambda kv: kv[0].value):
@@ -396,7 +471,7 @@ def figures(compound: Compound, now: datetime | None = None) -> list[CategoryFig
             median_hours_to_resolve=rules.median_hours(
                 [t.resolved_at - t.created_at for t in resolved]),
             overdue=sum(1 for t in tickets if t.status in rules.OPEN_STATUSES
-                        and lateness(t, now).overdue),
+                        and lateness(t, now, targets).overdue),
             reopen_rate=(round(sum(1 for t in ever_resolved if t.reopen_count)
                                / len(ever_resolved), 3) if ever_resolved else None)))
     return result

@@ -9,7 +9,7 @@ T = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("category, end", [
-    (Category.WALLS, date(2030, 10, 29)), (Category.UTILITIES, date(2027, 10, 29)),
+    (Category.WALLS, date(2030, 10, 30)), (Category.UTILITIES, date(2027, 10, 30)),
     (Category.GREEN, None)])
 def test_warranty_end_from_acceptance(category, end):
     assert rules.warranty_end(date(2025, 10, 30), category) == end
@@ -17,7 +17,8 @@ def test_warranty_end_from_acceptance(category, end):
 
 
 def test_leap_day_acceptance():
-    assert rules.warranty_end(date(2024, 2, 29), Category.UTILITIES) == date(2026, 2, 27)
+    assert rules.warranty_end(date(2024, 2, 29), Category.UTILITIES) == date(2026, 2, 28)
+    assert rules.warranty_end(date(2024, 2, 28), Category.UTILITIES) == date(2026, 2, 28)
 
 
 @pytest.mark.parametrize("renovated, contractor, until, today, expected", [

@@ -28,7 +28,7 @@ def report(estate, tmp_path, **kw):
 def test_report_routes_a_facility_in_warranty_to_its_contractor(estate, tmp_path):
     ticket = report(estate, tmp_path)
     assert ticket.route is Route.CONTRACTOR and ticket.contractor_id == estate["contractor"].id
-    assert ticket.warranty_until.isoformat() == "2027-10-29"
+    assert ticket.warranty_until.isoformat() == "2027-10-30"
     assert ticket.priority is Priority.NORMAL and ticket.status is Status.SUBMITTED
     lawn = report(estate, tmp_path, facility=estate["lawn"], request_key="k2")
     assert lawn.route is Route.PROPERTY  # green space: no warranty
@@ -161,7 +161,154 @@ def test_figures(estate, tmp_path):
     services.staff_act(ticket, manager, Action.START, upload_dir=tmp_path, now=NOW)
     services.staff_act(ticket, manager, Action.RESOLVE, after_photo=jpeg_with_gps((9, 9)),
                        upload_dir=tmp_path, now=NOW + timedelta(hours=5))
-    (row,) = services.figures(estate["compound"], now=NOW + timedelta(hours=6))
+    (row,) = services.figures(estate["compound"], manager, now=NOW + timedelta(hours=6))
     assert (row.category, row.tickets, row.median_hours_to_resolve, row.overdue,
             row.reopen_rate) == (Category.GREEN, 1, 5.0, 0, 0.0)
-    assert io
+
+
+def test_photo_rotation_and_all_metadata_are_handled(estate, tmp_path):
+    image = Image.new("RGB", (400, 200), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken with the phone held upright: rotate 90°
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif, comment=b"home address here")
+    ticket = report(estate, tmp_path, photos=[out.getvalue()])
+    stored = Image.open(tmp_path / "photos" / ticket.photos[0].stored_name)
+    assert stored.size == (200, 400)  # upright
+    assert not stored.getexif() and "comment" not in stored.info and "exif" not in stored.info
+    png = io.BytesIO()
+    from PIL import PngImagePlugin
+
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("Location", "31.2N 121.4E")
+    Image.new("I;16", (30, 30), 20000).save(png, "PNG", pnginfo=meta)
+    grey = report(estate, tmp_path, photos=[png.getvalue()], request_key="png")
+    stored = Image.open(tmp_path / "photos" / grey.photos[0].stored_name)
+    assert stored.getpixel((0, 0)) not in (255, (255, 255, 255)) and not stored.info.get(
+        "Location")
+
+
+def test_decompression_bombs_are_refused(estate, tmp_path):
+    out = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(out, "PNG")  # tiny file, 64 megapixels
+    with pytest.raises(DomainError):
+        report(estate, tmp_path, photos=[out.getvalue()])
+
+
+def test_double_taps_on_a_step_move_the_ticket_once(web, estate, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.accounts.models import User
+
+    ticket = report(estate, tmp_path, facility=estate["lawn"])
+    manager_id, ticket_id = estate["manager"].id, ticket.id
+    for action in (Action.ACCEPT, Action.START):
+        services.staff_act(ticket, estate["manager"], action, assignee="王", upload_dir=tmp_path,
+                           now=NOW)
+    photo = jpeg_with_gps((20, 20))
+
+    def resolve(_):
+        with web.app_context():
+            try:
+                services.staff_act(db.session.get(Ticket, ticket_id),
+                                   db.session.get(User, manager_id), Action.RESOLVE,
+                                   after_photo=photo, upload_dir=tmp_path / "photos", now=NOW)
+                return "ok"
+            except DomainError:
+                return "refused"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(resolve, range(6)))
+    assert results.count("ok") == 1
+    assert db.session.scalar(sa.select(sa.func.count(TicketEvent.id)).where(
+        TicketEvent.to_status == Status.RESOLVED)) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(Photo.kind == "after")) == 1
+
+
+def test_contractors_hand_back_instead_of_rejecting(estate, tmp_path):
+    ticket = report(estate, tmp_path)
+    contractor = estate["contractor"]
+    with pytest.raises(DomainError):
+        services.staff_act(ticket, contractor, Action.REJECT, upload_dir=tmp_path)
+    services.staff_act(ticket, contractor, Action.REJECT, note="不是施工质量问题",
+                       upload_dir=tmp_path, now=NOW)
+    assert (ticket.route, ticket.status, ticket.contractor_id) == (Route.PROPERTY,
+                                                                   Status.SUBMITTED, None)
+    from app.repairs.services import QueueFilter
+
+    queue = services.queue(estate["compound"], estate["manager"], QueueFilter(), now=NOW)
+    assert [t.id for t, _ in queue] == [ticket.id]
+    with pytest.raises(NotFound):  # no longer the contractor's
+        services.get_ticket_for_staff(ticket.id, contractor)
+
+
+def test_a_second_contractor_cannot_touch_the_first_ones_tickets(estate, tmp_path):
+    from app.accounts.models import Role
+    from tests.factories import make_user
+
+    ticket = report(estate, tmp_path)
+    other = make_user("13900000016", grants=[(Role.CONTRACTOR, estate["compound"])])
+    with pytest.raises(NotFound):
+        services.get_ticket_for_staff(ticket.id, other)
+    assert not services.can_manage(other, ticket)
+    assert services.figures(estate["compound"], other, now=NOW) == []
+
+
+def test_overdue_comes_before_urgent_but_not_late(estate, tmp_path):
+    from app.repairs.services import QueueFilter
+
+    old_normal = report(estate, tmp_path, facility=estate["lawn"], request_key="old",
+                        now=NOW - timedelta(days=10))
+    fresh_urgent = report(estate, tmp_path, facility=None, category=Category.FIRE_SAFETY,
+                          request_key="fire", now=NOW)
+    order = [t.id for t, _ in services.queue(estate["compound"], estate["manager"],
+                                             QueueFilter(), now=NOW + timedelta(minutes=5))]
+    assert order == [old_normal.id, fresh_urgent.id]
+
+
+def test_in_home_reports_stay_out_of_the_neighbours_list_and_me_too(estate, tmp_path):
+    private = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
+                     dwelling_id=estate["home"].id, request_key="home")
+    _, common = services.resident_tickets(estate["neighbour"])
+    assert private.id not in [t.id for t in common]
+    with pytest.raises(NotFound):
+        services.me_too(private, estate["neighbour"])
+
+
+def test_forged_facility_dwelling_and_request_key(estate, tmp_path):
+    from tests.factories import make_compound, make_resident
+
+    elsewhere = make_compound("别处")
+    make_resident(elsewhere, "13800000099")
+    foreign = services.add_facility(elsewhere, category=Category.ROADS, name="别处道路")
+    with pytest.raises(NotFound):
+        report(estate, tmp_path, facility=foreign)
+    with pytest.raises(NotFound):
+        report(estate, tmp_path, facility=None, category=Category.ROADS,
+               dwelling_id=estate["other_home"].id, request_key="x")
+    first = report(estate, tmp_path, request_key="shared")
+    with pytest.raises(NotFound):  # someone else's form key
+        services.report(estate["neighbour"], compound_id=estate["compound"].id,
+                        description="xxxx", category=Category.ROADS, request_key="shared",
+                        upload_dir=tmp_path)
+    assert first.reporter_id == estate["resident"].id
+
+
+def test_export_is_logged(estate, tmp_path):
+    from app.accounts.models import AccessLog
+
+    report(estate, tmp_path)
+    rows = services.export_rows(estate["compound"], estate["manager"])
+    assert len(rows) == 1
+    assert db.session.scalar(sa.select(AccessLog.action).where(
+        AccessLog.action == "tickets_exported"))
+
+
+def test_warranty_ends_on_the_anniversary(estate, tmp_path):
+    on_the_day = report(estate, tmp_path, request_key="d1",
+                        now=datetime(2027, 10, 30, 2, 0, tzinfo=UTC))
+    next_day = report(estate, tmp_path, request_key="d2",
+                      now=datetime(2027, 10, 31, 2, 0, tzinfo=UTC))
+    assert (on_the_day.route, next_day.route) == (Route.CONTRACTOR, Route.PROPERTY)
