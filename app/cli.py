@@ -145,8 +145,9 @@ def public_url(endpoint: str, **values) -> str:
 def init_app(app) -> None:
     from app.community.demo import demo_cli
     from app.decisions.cli import ballot_cli
+    from app.dues.cli import dues_cli
     from app.repairs.cli import repairs_cli
 
     for group in (compound_cli, roster_cli, staff_cli, letters_cli, demo_cli, ballot_cli,
-                  repairs_cli):
+                  repairs_cli, dues_cli):
         app.cli.add_command(group)

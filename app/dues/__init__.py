@@ -1,1 +1,1 @@
-"""What residents owe and how they can pay (issue in progress: rules only so far)."""
+"""What residents owe: cost items and each home's share so far (pages, payments and funds to come)."""

@@ -1,0 +1,176 @@
+"""Cost items and their allocation to dwellings (the first part of "what I owe")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.community import roster as roster_rules
+from app.community.models import Building, Compound, Dwelling, Unit
+from app.core.errors import N_, DomainError
+from app.core.timeutil import utcnow
+from app.dues import rules
+from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, CostOptIn, CostShare
+from app.extensions import db
+
+
+@dataclass
+class ItemSpec:
+    name: str
+    total_fen: int
+    rule: AllocationRule = AllocationRule.AREA
+    # Bearers other than residents: a fixed amount in fen, or a Fraction of the total.
+    bearers: dict[Bearer, int | Fraction] = field(default_factory=dict)
+    building: str = ""
+    unit: str = ""
+    opt_in: list[tuple[str, str, str]] = field(default_factory=list)  # (building, unit, room)
+    coefficients: dict[int, str] = field(default_factory=dict)
+    subsidy_fen: int = 0
+    own_home: bool = False
+
+
+def split_bearers(total_fen: int, bearers: dict[Bearer, int | Fraction]) -> dict[Bearer, int]:
+    """Each bearer's amount to the fen; residents carry the rest. Fractions are split with
+    the same largest-remainder rule, so the amounts always sum to the total."""
+    if Bearer.RESIDENTS in bearers:
+        raise DomainError(N_("Residents carry what the other bearers do not."))
+    fixed = {b: v for b, v in bearers.items() if isinstance(v, int)}
+    shares = {b: Fraction(v) for b, v in bearers.items() if not isinstance(v, int)}
+    if any(v < 0 for v in fixed.values()) or any(not 0 <= s <= 1 for s in shares.values()):
+        raise DomainError(N_("Shares must be between 0 and the total."))
+    rest = total_fen - sum(fixed.values())
+    if rest < 0 or sum(shares.values()) > 1:
+        raise DomainError(N_("The bearers' shares add up to more than the total."))
+    weights = {b.value: s for b, s in shares.items()}
+    weights["residents"] = 1 - sum(shares.values(), Fraction(0))
+    split = rules.allocate(rest, weights) if rest else dict.fromkeys(weights, 0)
+    amounts = {Bearer(k): v for k, v in split.items()}
+    amounts.update(fixed)
+    return amounts
+
+
+def _scope(compound: Compound, building: str, unit: str):
+    stmt = (sa.select(Dwelling).join(Unit).join(Building)
+            .where(Dwelling.compound_id == compound.id)
+            .options(selectinload(Dwelling.unit).selectinload(Unit.building)))
+    building_row = unit_row = None
+    if building:
+        building_row = db.session.scalar(sa.select(Building).where(
+            Building.compound_id == compound.id,
+            Building.name == roster_rules.normalize_building(building)))
+        if building_row is None:
+            raise DomainError(N_("There is no building %(b)s in this compound."), b=building)
+        stmt = stmt.where(Building.id == building_row.id)
+        if unit:
+            unit_row = db.session.scalar(sa.select(Unit).where(
+                Unit.building_id == building_row.id,
+                Unit.name == roster_rules.normalize_unit(unit)))
+            if unit_row is None:
+                raise DomainError(N_("There is no unit %(u)s in building %(b)s."), u=unit,
+                                  b=building)
+            stmt = stmt.where(Unit.id == unit_row.id)
+    return building_row, unit_row, list(db.session.scalars(stmt))
+
+
+def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
+    """Add a renovation cost item and allocate its residents' part to the dwellings."""
+    name = (spec.name or "").strip()
+    if not name or len(name) > 100:
+        raise DomainError(N_("Give the item a name (at most 100 characters)."))
+    if not 0 < spec.total_fen <= 10**12 or not 0 <= spec.subsidy_fen <= 10**12:
+        raise DomainError(N_("Enter amounts in yuan above zero."))
+    if spec.rule is AllocationRule.ELEVATOR and not spec.unit:
+        raise DomainError(N_("An elevator is shared within one stairwell: give a building "
+                             "and a unit."))
+    building, unit, dwellings = _scope(compound, spec.building, spec.unit)
+    if not dwellings:
+        raise DomainError(N_("There are no homes in this item's scope."))
+    amounts = split_bearers(spec.total_fen, spec.bearers)
+    item = CostItem(compound_id=compound.id, name=name, total_fen=spec.total_fen,
+                    subsidy_fen=spec.subsidy_fen, rule=spec.rule,
+                    building_id=building.id if building else None,
+                    unit_id=unit.id if unit else None, own_home=spec.own_home,
+                    coefficients=",".join(f"{f}:{c}" for f, c in sorted(spec.coefficients.items())))
+    item.shares = [CostShare(bearer=b, fen=v) for b, v in sorted(amounts.items(),
+                                                                  key=lambda kv: kv[0].value)]
+    db.session.add(item)
+    db.session.flush()
+    if spec.rule is AllocationRule.OPT_IN:
+        by_address = {(d.unit.building.name, d.unit.name, d.room): d for d in dwellings}
+        for address in spec.opt_in:
+            key = (roster_rules.normalize_building(address[0]),
+                   roster_rules.normalize_unit(address[1]), address[2].strip())
+            if key not in by_address:
+                raise DomainError(N_("No home %(home)s in this item's scope."),
+                                  home="-".join(address))
+            db.session.add(CostOptIn(item_id=item.id, dwelling_id=by_address[key].id))
+        db.session.flush()
+    _allocate(item, dwellings, amounts[Bearer.RESIDENTS])
+    db.session.commit()
+    return item
+
+
+def parse_coefficients(text: str) -> dict[int, str]:
+    """ "1:0,2:0,3:0.7" -> {1: "0", 2: "0", 3: "0.7"}; a clear error otherwise."""
+    table = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            floor, value = part.split(":")
+            floor_no, coefficient = int(floor), Decimal(value.strip())
+        except (ValueError, ArithmeticError) as exc:
+            raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …")) from exc
+        if floor_no < 1 or not 0 <= coefficient <= 10:
+            raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
+        table[floor_no] = str(coefficient)
+    return table
+
+
+def _allocate(item: CostItem, dwellings: list[Dwelling], residents_fen: int) -> None:
+    amount = max(residents_fen - item.subsidy_fen, 0)
+    ids = [d.id for d in dwellings]
+    try:
+        if item.rule is AllocationRule.AREA:
+            shares = rules.by_area(amount, {d.id: d.area_m2 for d in dwellings})
+        elif item.rule is AllocationRule.PER_DWELLING:
+            shares = rules.per_dwelling(amount, ids)
+        elif item.rule is AllocationRule.OPT_IN:
+            ordered = list(db.session.scalars(sa.select(CostOptIn.dwelling_id).where(
+                CostOptIn.item_id == item.id)))
+            shares = rules.opt_in(amount, ordered, ids)
+        else:
+            table = parse_coefficients(item.coefficients)
+            shares = rules.elevator(rules.Elevator(residents_fen, item.subsidy_fen),
+                                    {d.id: (d.floor, d.area_m2) for d in dwellings}, table)
+    except rules.AllocationError as exc:
+        raise DomainError(N_("This item cannot be shared out: %(reason)s."),
+                          reason=str(exc)) from exc
+    db.session.execute(sa.insert(Allocation), [
+        {"item_id": item.id, "version": item.version, "dwelling_id": key, "fen": fen,
+         "created_at": utcnow()} for key, fen in shares.items()])
+    item.updated_at = utcnow()
+
+
+def allocation_report(compound: Compound) -> dict:
+    """Every dwelling's share of every item (current version), in integer fen."""
+    items = []
+    for item in db.session.scalars(sa.select(CostItem).where(
+            CostItem.compound_id == compound.id).order_by(CostItem.id)):
+        rows = db.session.execute(
+            sa.select(Building.name, Unit.name, Dwelling.room, Allocation.fen)
+            .join(Dwelling, Dwelling.id == Allocation.dwelling_id).join(Unit).join(Building)
+            .where(Allocation.item_id == item.id, Allocation.version == item.version)
+            .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)).all()
+        items.append({
+            "name": item.name, "total_fen": item.total_fen, "subsidy_fen": item.subsidy_fen,
+            "allocated_fen": sum(r.fen for r in rows), "rule": item.rule.value,
+            "bearers": {s.bearer.value: s.fen for s in item.shares},
+            "shares": [{"building": r[0], "unit": r[1], "room": r[2], "fen": r[3]}
+                       for r in rows],
+        })
+    return {"items": items}

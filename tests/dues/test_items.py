@@ -1,0 +1,112 @@
+"""Cost items: bearers' shares, allocation in the database, the CLI and its JSON."""
+
+import json
+from fractions import Fraction
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.errors import DomainError
+from app.dues import services
+from app.dues.models import Allocation, AllocationRule, Bearer
+from app.extensions import db
+from tests.factories import make_compound, make_dwelling, make_person
+
+
+@pytest.fixture
+def compound(app):
+    compound = make_compound("金源新村")
+    spec = [("1", "1", "101", 1, "45.10"), ("1", "1", "201", 2, "63.25"),
+            ("1", "1", "301", 3, "88.88"), ("1", "1", "401", 4, "101.01"),
+            ("1", "1", "501", 5, "56.00"), ("1", "1", "601", 6, "72.33"),
+            ("2", "1", "101", 1, "119.99")]
+    for n, (b, u, r, floor, area) in enumerate(spec):
+        make_dwelling(compound, building=b, unit=u, room=r, floor=floor, area=area,
+                      owner=make_person(compound, f"业主{n}", phone=f"1380000{n:04d}"))
+    return compound
+
+
+def test_bearers_split_exactly_and_residents_carry_the_rest():
+    amounts = services.split_bearers(10_000_001, {Bearer.GOVERNMENT: Fraction(1, 3),
+                                                  Bearer.UTILITY: Fraction(1, 3)})
+    assert sum(amounts.values()) == 10_000_001
+    # equal thirds: the two spare fen go to the first bearers in name order (ties by key)
+    assert amounts == {Bearer.GOVERNMENT: 3_333_334, Bearer.RESIDENTS: 3_333_334,
+                       Bearer.UTILITY: 3_333_333}
+    with pytest.raises(DomainError):
+        services.split_bearers(100, {Bearer.GOVERNMENT: Fraction(3, 4),
+                                     Bearer.UTILITY: Fraction(1, 2)})
+    with pytest.raises(DomainError):
+        services.split_bearers(100, {Bearer.GOVERNMENT: 101})
+
+
+def test_awkward_total_by_area_over_seven_homes(compound):
+    item = services.add_item(compound, services.ItemSpec(name="外墙保温", total_fen=10_000_001))
+    report = services.allocation_report(compound)["items"][0]
+    assert report["allocated_fen"] == 10_000_001 == sum(s["fen"] for s in report["shares"])
+    assert len(report["shares"]) == 7 and item.version == 1
+
+
+def test_power_is_fifty_fifty_and_residents_pay_nothing(compound):
+    services.add_item(compound, services.ItemSpec(
+        name="一户一表", total_fen=500_000,
+        bearers={Bearer.GOVERNMENT: Fraction(1, 2), Bearer.UTILITY: Fraction(1, 2)}))
+    report = services.allocation_report(compound)["items"][0]
+    assert report["bearers"] == {"government": 250_000, "utility": 250_000, "residents": 0}
+    assert {s["fen"] for s in report["shares"]} == {0}
+
+
+def test_elevator_in_one_stairwell_after_the_subsidy(compound):
+    services.add_item(compound, services.ItemSpec(
+        name="加装电梯", total_fen=60_000_000, rule=AllocationRule.ELEVATOR, building="1",
+        unit="1", subsidy_fen=20_000_000, own_home=True,
+        coefficients=services.parse_coefficients("1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0")))
+    report = services.allocation_report(compound)["items"][0]
+    shares = {s["room"]: s["fen"] for s in report["shares"]}
+    assert len(shares) == 6 and shares["101"] == shares["201"] == 0
+    assert sum(shares.values()) == 40_000_000
+
+
+def test_opt_in_and_bad_items(compound):
+    services.add_item(compound, services.ItemSpec(
+        name="更换窗户", total_fen=300_000, rule=AllocationRule.OPT_IN,
+        opt_in=[("1", "1", "101"), ("2", "1", "101")]))
+    shares = [s["fen"] for s in services.allocation_report(compound)["items"][0]["shares"]]
+    assert sorted(shares) == [0, 0, 0, 0, 0, 150_000, 150_000]
+    for spec in [services.ItemSpec(name="", total_fen=100),
+                 services.ItemSpec(name="x", total_fen=0),
+                 services.ItemSpec(name="x", total_fen=100, building="9"),
+                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR),
+                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR,
+                                   building="1", unit="1", coefficients={1: "0"}),
+                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.OPT_IN,
+                                   opt_in=[("9", "9", "9")])]:
+        with pytest.raises(DomainError):
+            services.add_item(compound, spec)
+    assert db.session.scalar(sa.select(sa.func.count(Allocation.id))) == 7
+
+
+def test_cli_item_add_and_allocation_json(runner, compound):
+    result = runner.invoke(args=["dues", "item-add", "金源新村", "--name", "电梯",
+                                 "--total", "600000.00", "--rule", "elevator",
+                                 "--building", "1", "--unit", "1", "--subsidy", "200000",
+                                 "--coefficients", "1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0",
+                                 "--own-home"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["dues", "item-add", "金源新村", "--name", "通信迁改",
+                                 "--total", "1000.01", "--bear", "utility=65%",
+                                 "--bear", "government=35%"])
+    assert result.exit_code == 0, result.output
+    for bad in (["--total", "1.001"], ["--total", "-5"], ["--total", "abc"],
+                ["--total", "10", "--bear", "mars=5%"], ["--total", "10", "--rule", "dice"]):
+        assert runner.invoke(args=["dues", "item-add", "金源新村", "--name", "x", *bad]
+                             ).exit_code != 0, bad
+    data = json.loads(runner.invoke(args=["dues", "allocation", "金源新村", "--json"]).output)
+    elevator, telecom = data["items"]
+    assert set(elevator) >= {"name", "total_fen", "subsidy_fen", "allocated_fen", "rule",
+                             "shares"}
+    assert (elevator["total_fen"], elevator["subsidy_fen"], elevator["allocated_fen"]) == (
+        60_000_000, 20_000_000, 40_000_000)
+    assert set(elevator["shares"][0]) == {"building", "unit", "room", "fen"}
+    assert telecom["bearers"]["utility"] + telecom["bearers"]["government"] == 100_001
+    assert telecom["allocated_fen"] == 0
