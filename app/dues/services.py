@@ -114,6 +114,40 @@ def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
     return item
 
 
+def change_item(item: CostItem, *, total_fen: int | None = None, subsidy_fen: int | None = None,
+                bearers: dict[Bearer, int | Fraction] | None = None) -> CostItem:
+    """Change an item's amounts and allocate again as a new version; earlier versions'
+    allocations stay in the database as history."""
+    total = item.total_fen if total_fen is None else total_fen
+    subsidy = item.subsidy_fen if subsidy_fen is None else subsidy_fen
+    if not 0 < total <= 10**12 or not 0 <= subsidy <= 10**12:
+        raise DomainError(N_("Enter amounts in yuan above zero."))
+    if bearers is None:
+        bearers = {s.bearer: s.fen for s in item.shares if s.bearer is not Bearer.RESIDENTS}
+        if total != item.total_fen:  # keep the same proportions for the new total
+            bearers = {b: Fraction(fen, item.total_fen) for b, fen in bearers.items()}
+    amounts = split_bearers(total, bearers)
+    compound = db.session.get(Compound, item.compound_id)
+    building = db.session.get(Building, item.building_id) if item.building_id else None
+    unit = db.session.get(Unit, item.unit_id) if item.unit_id else None
+    _, _, dwellings = _scope(compound, building.name if building else "",
+                             unit.name if unit else "")
+    item.total_fen, item.subsidy_fen, item.version = total, subsidy, item.version + 1
+    current = {share.bearer: share for share in item.shares}
+    for bearer, fen in amounts.items():
+        if bearer in current:
+            current[bearer].fen = fen  # updated in place: (item, bearer) is unique
+        else:
+            item.shares.append(CostShare(bearer=bearer, fen=fen))
+    for bearer, share in current.items():
+        if bearer not in amounts:
+            item.shares.remove(share)
+    db.session.flush()
+    _allocate(item, dwellings, amounts[Bearer.RESIDENTS])
+    db.session.commit()
+    return item
+
+
 def parse_coefficients(text: str) -> dict[int, str]:
     """ "1:0,2:0,3:0.7" -> {1: "0", 2: "0", 3: "0.7"}; a clear error otherwise."""
     table = {}

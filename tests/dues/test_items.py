@@ -110,3 +110,18 @@ def test_cli_item_add_and_allocation_json(runner, compound):
     assert set(elevator["shares"][0]) == {"building", "unit", "room", "fen"}
     assert telecom["bearers"]["utility"] + telecom["bearers"]["government"] == 100_001
     assert telecom["allocated_fen"] == 0
+
+
+def test_changing_an_item_reallocates_and_keeps_history(compound):
+    item = services.add_item(compound, services.ItemSpec(
+        name="道路", total_fen=700_000, bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
+    services.change_item(item, total_fen=900_001)
+    assert item.version == 2
+    report = services.allocation_report(compound)["items"][0]
+    assert report["bearers"]["government"] + report["bearers"]["residents"] == 900_001
+    assert report["allocated_fen"] == report["bearers"]["residents"]
+    versions = db.session.execute(sa.select(Allocation.version, sa.func.sum(Allocation.fen))
+                                  .group_by(Allocation.version).order_by(Allocation.version)).all()
+    assert [v for v, _ in versions] == [1, 2] and versions[0][1] == 350_000
+    with pytest.raises(DomainError):
+        services.change_item(item, total_fen=-1)
