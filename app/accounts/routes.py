@@ -20,6 +20,7 @@ from app.accounts.forms import ActivateForm, ConfirmForm, LettersForm, LoginForm
 from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
+from app.core.flashing import flash_error
 from app.core.permissions import compound_staff_required
 from app.core.privacy import normalize_mobile
 from app.core.qr import qr_svg
@@ -124,7 +125,7 @@ def activate():
             session.pop(TOKEN_KEY, None)
             return _problem(exc)
         except DomainError as exc:
-            flash(_(exc.message, **exc.params), "error")
+            flash_error(exc)
         else:
             session.pop(TOKEN_KEY, None)
             login_user(user, remember=True)
@@ -172,7 +173,7 @@ def letters(compound):
                     dwellings, actor=current_user, secret=current_app.config["SECRET_KEY"],
                     days=current_app.config["ACTIVATION_CODE_DAYS"])
             except DomainError as exc:
-                flash(_(exc.message, **exc.params), "error")
+                flash_error(exc)
             else:
                 return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
     return render_template("accounts/letters_form.html", form=form, compound=compound)
@@ -198,7 +199,7 @@ def reissue_letter(dwelling_id: int):
             [dwelling], actor=current_user, secret=current_app.config["SECRET_KEY"],
             days=current_app.config["ACTIVATION_CODE_DAYS"])
     except DomainError as exc:
-        flash(_(exc.message, **exc.params), "error")
+        flash_error(exc)
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
     return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
 
@@ -216,7 +217,7 @@ def reset_letter(dwelling_id: int, person_id: int):
             person, dwelling, actor=current_user, secret=current_app.config["SECRET_KEY"],
             days=current_app.config["ACTIVATION_CODE_DAYS"])
     except DomainError as exc:
-        flash(_(exc.message, **exc.params), "error")
+        flash_error(exc)
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
     return redirect(url_for("accounts.letter_batch", batch_id=batch.id))
 

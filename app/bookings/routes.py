@@ -25,6 +25,7 @@ from app.bookings.forms import (
 )
 from app.bookings.models import BookingStatus, Meal, Service
 from app.core.errors import N_, DomainError, NotFound
+from app.core.flashing import flash_error, flash_form_errors
 from app.core.money import MoneyError, parse_yuan
 from app.core.permissions import compound_staff_required
 from app.core.timeutil import local_today, utcnow
@@ -35,15 +36,6 @@ def labels():
     return {"MEAL_LABELS": MEAL_LABELS, "SERVICE_LABELS": SERVICE_LABELS,
             "TIER_LABELS": TIER_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
             "BookingStatus": BookingStatus}
-
-
-def _error(exc: DomainError) -> None:
-    flash(_(exc.message, **exc.params), "error")
-
-
-def _form_errors(form) -> None:
-    for errors in form.errors.values():
-        flash(" ".join(str(e) for e in errors), "error")
 
 
 def _form_id(name: str) -> int:
@@ -93,7 +85,7 @@ def book_meal(session_id: int):
         except ValueError:
             flash(_("Choose to eat in or take away."), "error")
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Booked. Total %(total)s.", total=_money(booking.total_fen)), "success")
             return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
@@ -129,7 +121,7 @@ def cancel_meal(booking_id: int):
         try:
             services.cancel_meal(booking)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Booking cancelled."), "success")
     return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
@@ -152,7 +144,7 @@ def household():
         try:
             services.add_member(current_user, home, form.name.data, form.birth_year.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Added."), "success")
             return redirect(url_for("bookings.household", home=home.id))
@@ -204,7 +196,7 @@ def new_child():
                                     pickup_adults=form.pickup_adults.data,
                                     consent=form.consent.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Registered."), "success")
             return redirect(url_for("bookings.classroom"))
@@ -232,7 +224,7 @@ def book_class(session_id: int):
         try:
             booking = services.book_class(session, child)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             if booking.status is BookingStatus.BOOKED:
                 flash(_("%(name)s has a place.", name=child.name), "success")
@@ -250,13 +242,13 @@ def book_recurring():
     form = RecurringForm()
     form.child.choices = [(c.id, c.name) for c in children]
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("bookings.classroom"))
     child = services.get_child(form.child.data, current_user)
     try:
         outcome = services.book_weekday(child, form.weekday.data, form.start.data, form.end.data)
     except DomainError as exc:
-        _error(exc)
+        flash_error(exc)
     else:
         flash(_("Booked: %(booked)s days; on the waiting list: %(waiting)s days.",
                 booked=outcome.get("booked", 0), waiting=outcome.get("waitlisted", 0)),
@@ -273,7 +265,7 @@ def cancel_class(booking_id: int):
         try:
             services.cancel_class(booking)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Booking cancelled."), "success")
     return redirect(url_for("bookings.classroom"))
@@ -293,7 +285,7 @@ def staff_canteen(compound):
                 compound, day=form.day.data, meal=Meal(form.meal.data), serves=form.serves.data,
                 cutoff_hours=form.cutoff_hours.data, capacity=form.capacity.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Meal published. Add its menus."), "success")
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
@@ -301,7 +293,7 @@ def staff_canteen(compound):
         try:
             services.set_tier(compound, tier_form.min_age.data, _yuan(tier_form.subsidy.data))
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("bookings.staff_canteen", compound_id=compound.id))
@@ -327,7 +319,7 @@ def staff_meal(session_id: int):
                               elder_price_fen=_yuan(form.elder_price.data),
                               capacity=form.capacity.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Menu added."), "success")
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
@@ -354,7 +346,7 @@ def serve(session_id: int, line_id: int):
         try:
             services.serve(line_id, session)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
     return redirect(url_for("bookings.staff_meal", session_id=session.id) + f"#line-{line_id}")
 
 
@@ -391,7 +383,7 @@ def staff_classroom(compound):
                 capacity=form.capacity.data, tutor=form.tutor.data, starts=form.starts.data,
                 ends=form.ends.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("%(n)s sessions opened.", n=created), "success")
             return redirect(url_for("bookings.staff_classroom", compound_id=compound.id))
@@ -436,9 +428,9 @@ def pick_up(session_id: int, booking_id: int):
             services.pick_up(booking_id, session, actor=current_user, adult=form.adult.data,
                              exception=form.exception.data)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Pick-up recorded."), "success")
     else:
-        _form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("bookings.staff_class", session_id=session.id))

@@ -20,6 +20,7 @@ from app.community import bp, services
 from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
 from app.community.models import ManagementMode, Stage
 from app.core.errors import DomainError
+from app.core.flashing import flash_error
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
 
@@ -129,9 +130,9 @@ def roster(compound):
                                              actor=current_user, dry_run=form.dry_run.data)
         except services.RosterRejected as exc:
             problems = exc.problems
-            flash(_(exc.message, **exc.params), "error")
+            flash_error(exc)
         except DomainError as exc:
-            flash(_(exc.message, **exc.params), "error")
+            flash_error(exc)
         else:
             if summary.dry_run:
                 flash(_("The file is fine. Nothing was imported yet."), "info")
@@ -209,7 +210,7 @@ def verify_phone(dwelling_id: int, person_id: int):
         try:
             accounts.set_phone_in_person(person, form.phone.data, actor=current_user)
         except DomainError as exc:
-            flash(_(exc.message, **exc.params), "error")
+            flash_error(exc)
         else:
             flash(_("Phone number saved. The household's letter now works with it."), "success")
     else:

@@ -11,6 +11,7 @@ from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
 from app.community.services import RosterRejected, clamp_page
 from app.core.errors import N_, DomainError
+from app.core.flashing import flash_error, flash_form_errors
 from app.core.permissions import compound_staff_required
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
 from app.decisions import bp, services
@@ -51,10 +52,6 @@ def _to_utc(value):
         return datetime(1, 1, 2, tzinfo=UTC)  # refused by create_ballot's date check
 
 
-def _flash_error(exc: DomainError) -> None:
-    flash(_(exc.message, **exc.params), "error")
-
-
 # --- residents ---------------------------------------------------------------------------
 
 @bp.get("/ballots")
@@ -82,12 +79,7 @@ def ballot(ballot_id: int):
     seats = services.seats_of(item, current_user)
     forms = {seat.voter_key: _vote_form(item, seat) for seat in seats}
     return render_template("decisions/ballot.html", ballot=item, seats=seats, forms=forms,
-                           is_open=_is_open(item), result=_result(item))
-
-
-def _is_open(item) -> bool:
-    now = utcnow()
-    return item.status is BallotStatus.OPEN and item.opens_at <= now < item.closes_at
+                           is_open=services.is_open(item), result=_result(item))
 
 
 def _result(item):
@@ -108,14 +100,13 @@ def vote(ballot_id: int, voter_key: int):
         return redirect(url_for("decisions.ballot", ballot_id=item.id))
     form = _vote_form(item, seat)
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("decisions.ballot", ballot_id=item.id))
     try:
         result = services.cast_vote(item, voter_key, form.choice.data, actor=current_user,
                                     items=form.items.data if item.ask_items else None)
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(_("Your vote is recorded. Receipt code: %(code)s. You can change your vote "
                 "until the vote closes; the last one counts.", code=result.receipt), "success")
@@ -182,7 +173,7 @@ def new_ballot(compound):
             try:
                 created = services.create_ballot(compound, spec, actor=current_user)
             except DomainError as exc:
-                _flash_error(exc)
+                flash_error(exc)
             else:
                 flash(_("Draft saved. Publish the notice when it is ready."), "success")
                 return redirect(url_for("decisions.dashboard", ballot_id=created.id))
@@ -230,7 +221,7 @@ def step(ballot_id: int, action: str):
         try:
             run(item, actor=current_user)
         except DomainError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash(_(message), "success")
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
@@ -269,8 +260,7 @@ def paper(ballot_id: int):
     item = services.get_ballot_for_staff(ballot_id, current_user)
     form = _paper_form(item)
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "error")
+        flash_form_errors(form)
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     unit = form.unit.data or ""
     voter = services.find_voter(item, form.building.data, unit, form.room.data)
@@ -282,7 +272,7 @@ def paper(ballot_id: int):
         services.cast_vote(item, voter, form.choice.data, actor=current_user,
                            channel=services.Channel.PAPER, proxy_name=form.proxy_name.data)
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(_("Paper ballot recorded for %(b)s-%(u)s-%(r)s.", b=form.building.data,
                 u=unit or "-", r=form.room.data), "success")
@@ -303,15 +293,14 @@ def paper_import(ballot_id: int):
                                           actor=current_user, translate=_)
         except RosterRejected as exc:
             problems = exc.problems
-            _flash_error(exc)
+            flash_error(exc)
         except DomainError as exc:
-            _flash_error(exc)
+            flash_error(exc)
         else:
             flash(_("%(n)s paper ballots recorded.", n=count), "success")
             return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     else:
-        for errors in form.errors.values():
-            flash(" ".join(str(e) for e in errors), "error")
+        flash_form_errors(form)
     if not problems:
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     return render_template("decisions/problems.html", ballot=item, problems=problems), 422

@@ -419,6 +419,12 @@ def new_receipt() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
+def is_open(ballot: Ballot, now: datetime | None = None) -> bool:
+    """Whether votes are accepted right now."""
+    now = now or utcnow()
+    return (ballot.status is BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at)
+
+
 def check_open(ballot: Ballot, now: datetime) -> None:
     if ballot.status in (BallotStatus.DRAFT, BallotStatus.NOTICE) or now < ballot.opens_at:
         raise DomainError(N_("This vote has not opened yet."))
@@ -839,8 +845,7 @@ def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
     now = now or utcnow()
     pending = []
     for ballot in ballots_for_resident(user):
-        if (ballot.status is BallotStatus.OPEN and ballot.opens_at <= now < ballot.closes_at
-                and any(seat.vote is None for seat in seats_of(ballot, user))):
+        if is_open(ballot, now) and any(seat.vote is None for seat in seats_of(ballot, user)):
             pending.append(ballot)
     return pending
 

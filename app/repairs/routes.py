@@ -21,6 +21,7 @@ from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
 from app.community.services import dwellings_of
 from app.core.errors import DomainError, NotFound
+from app.core.flashing import flash_error
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
 from app.repairs import bp, services
@@ -66,10 +67,6 @@ def _choice_id(text: str) -> int | None:
     if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
         return int(text)
     return None
-
-
-def _error(exc: DomainError) -> None:
-    flash(_(exc.message, **exc.params), "error")
 
 
 def _files(name: str) -> list[bytes]:
@@ -128,7 +125,7 @@ def new_report():
                 request_key=(request.form.get("request_key") or "")[:32]
                 or secrets.token_hex(16), upload_dir=_upload_dir())
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Thank you. Your report number is %(n)s.", n=ticket.id), "success")
             return redirect(url_for("repairs.ticket", ticket_id=ticket.id))
@@ -165,7 +162,7 @@ def me_too(ticket_id: int):
         try:
             services.me_too(item, current_user)
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Thank you: you will see how this repair goes."), "success")
     return redirect(url_for("repairs.ticket", ticket_id=item.id))
@@ -182,7 +179,7 @@ def resident_step(ticket_id: int, action: str):
                                   rating=request.form.get("rating", type=int),
                                   comment=request.form.get("comment", ""))
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Thank you."), "success")
     return redirect(url_for("repairs.ticket", ticket_id=item.id))
@@ -245,7 +242,7 @@ def staff_step(ticket_id: int, action: str):
                                after_photo=after[0] if after else None,
                                upload_dir=_upload_dir())
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Saved."), "success")
     return redirect(url_for("repairs.staff_ticket", ticket_id=item.id))
@@ -278,7 +275,7 @@ def facilities(compound):
                 renovated=form.renovated.data, contractor_name=form.contractor_name.data or "",
                 contractor_phone=form.contractor_phone.data or "")
         except DomainError as exc:
-            _error(exc)
+            flash_error(exc)
         else:
             flash(_("Facility added."), "success")
             return redirect(url_for("repairs.facilities", compound_id=compound.id))
