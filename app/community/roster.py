@@ -439,19 +439,26 @@ def write_table_csv(header: list[str], records: list[list]) -> bytes:
 
 def write_table_xlsx(header: list[str], records: list[list], sheet_name: str) -> bytes:
     """Write rows as an XLSX sheet; every cell is text, never a formula."""
+    return write_tables_xlsx({sheet_name: (header, records)})
+
+
+def write_tables_xlsx(sheets: dict[str, tuple[list[str], list[list]]]) -> bytes:
+    """Write several sheets (name -> (header, rows)); every cell is text, never a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_name)
-    sheet.append(header)
-    for record in records:
-        cells = []
-        for value in record:
-            cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None else str(value)))
-            cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
+    for sheet_name, (header, records) in sheets.items():
+        sheet = book.create_sheet(sheet_name)
+        sheet.append(header)
+        for record in records:
+            cells = []
+            for value in record:
+                cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None
+                                                               else str(value)))
+                cell.data_type = "s"
+                cells.append(cell)
+            sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

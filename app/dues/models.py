@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,12 +41,21 @@ class CostItem(db.Model):
     # Elevator floor coefficients, "floor:coefficient" comma separated, e.g. "1:0,2:0,3:0.7".
     coefficients: Mapped[str] = mapped_column(sa.String(400), default="")
     own_home: Mapped[bool] = mapped_column(default=False)  # provident fund may pay it
+    # The maintenance fund may pay shares of this item only under a passed "use the fund"
+    # decision, or in an emergency the committee approved (DESIGN §5).
+    fund_ballot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ballots.id"))
+    emergency_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    emergency_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    emergency_note: Mapped[str] = mapped_column(sa.String(200), default="")
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     shares: Mapped[list[CostShare]] = relationship(cascade="all, delete-orphan",
                                                    order_by="CostShare.id")
+
+    def bearer_fen(self, bearer: Bearer) -> int:
+        return sum(share.fen for share in self.shares if share.bearer is bearer)
 
 
 class CostShare(db.Model):
@@ -83,3 +93,139 @@ class Allocation(db.Model):
     dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
     fen: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class Channel(enum.Enum):
+    """How a share gets paid (DESIGN §5)."""
+
+    DIRECT = "direct"
+    PROVIDENT_FUND = "provident_fund"
+    MAINTENANCE_FUND = "maintenance_fund"
+    PUBLIC_INCOME = "public_income"
+    HARDSHIP = "hardship"
+
+
+RESIDENT_CHANNELS = (Channel.DIRECT, Channel.PROVIDENT_FUND, Channel.MAINTENANCE_FUND)
+
+
+class PaymentStatus(enum.Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class DuesSettings(db.Model):
+    """A compound's property fee: rate per m² per month and the date billing starts."""
+
+    __tablename__ = "dues_settings"
+
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), primary_key=True)
+    fee_rate_fen: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2), default=Decimal("30"))
+    fee_starts_on: Mapped[date | None]
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Payment(db.Model):
+    """Money towards one dwelling's share of an item (item_id) or its property fee (NULL).
+
+    Residents record direct, provident-fund and maintenance-fund payments (pending until
+    a manager confirms or rejects them); public-income offsets and hardship subsidies are
+    recorded by staff and count at once.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (sa.UniqueConstraint("dwelling_id", "token"),
+                      sa.Index("ix_payments_compound_status", "compound_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cost_items.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    reference: Mapped[str] = mapped_column(sa.String(100), default="")
+    photo: Mapped[str | None] = mapped_column(sa.String(80))  # stored file name
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus),
+                                                  default=PaymentStatus.PENDING)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    token: Mapped[str | None] = mapped_column(sa.String(40))  # one form, one payment
+    income_use_id: Mapped[int | None] = mapped_column(sa.ForeignKey("income_uses.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = created_at_column()
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    item: Mapped[CostItem | None] = relationship()
+    dwelling = relationship("Dwelling")
+
+
+class FundAccount(db.Model):
+    """A dwelling's housing maintenance fund (住宅专项维修资金): deposit and balance."""
+
+    __tablename__ = "fund_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), unique=True)
+    initial_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    balance_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FundMovement(db.Model):
+    """Every change to a fund balance: import, refill from public income, payment."""
+
+    __tablename__ = "fund_movements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # import, refill, payment
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)  # signed
+    balance_fen: Mapped[int] = mapped_column(sa.BigInteger)  # after the movement
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
+    income_use_id: Mapped[int | None] = mapped_column(sa.ForeignKey("income_uses.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class IncomeKind(enum.Enum):
+    ADS = "ads"
+    PARKING = "parking"
+    CHARGING = "charging"
+    KIOSK = "kiosk"
+    LOCKER = "locker"
+    OTHER = "other"
+    COST = "cost"  # what earning it cost (cleaning, power, management): taken off
+
+
+class IncomeEntry(db.Model):
+    """Community public income (art. 282: it belongs to the owners), or a cost against it."""
+
+    __tablename__ = "income_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    kind: Mapped[IncomeKind] = mapped_column(enum_column(IncomeKind))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)  # always positive
+    occurred_on: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class IncomeUse(db.Model):
+    """Public income put to use by the owners' decision: offsetting a renovation item's
+    shares by area, or refilling the maintenance fund (item_id NULL)."""
+
+    __tablename__ = "income_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cost_items.id"))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    ballot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ballots.id"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    item: Mapped[CostItem | None] = relationship()

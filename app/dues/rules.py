@@ -43,6 +43,37 @@ def allocate(total_fen: int, weights: Mapping[int, Fraction | int | Decimal]) ->
     return shares
 
 
+def allocate_capped(total_fen: int, weights: Mapping[int, Fraction | int | Decimal],
+                    caps: Mapping[int, int]) -> dict[int, int]:
+    """Split total_fen by weight, but never give a key more than its cap (e.g. public
+    income offsetting shares by area: nobody is credited more than they still owe).
+
+    What a capped key cannot take is shared by weight among the others, round after round;
+    the result still sums exactly to total_fen.
+    """
+    exact = {key: Fraction(weight) for key, weight in weights.items()}
+    if total_fen < 0 or any(w < 0 for w in exact.values()) or any(
+            caps.get(key, 0) < 0 for key in exact):
+        raise AllocationError("negative input")
+    if total_fen > sum(caps.get(key, 0) for key, w in exact.items() if w > 0):
+        raise AllocationError("more than can be taken")
+    result = dict.fromkeys(exact, 0)
+    active = {key for key, w in exact.items() if w > 0 and caps.get(key, 0) > 0}
+    remaining = total_fen
+    while remaining:
+        split = allocate(remaining, {key: exact[key] for key in active})
+        over = {key for key in active if split[key] > caps[key] - result[key]}
+        if not over:
+            for key in active:
+                result[key] += split[key]
+            break
+        for key in over:
+            remaining -= caps[key] - result[key]
+            result[key] = caps[key]
+            active.discard(key)
+    return result
+
+
 def by_area(total_fen: int, areas: Mapping[int, Decimal]) -> dict[int, int]:
     """Civil Code art. 283: without an agreement, by exclusive area (the default)."""
     return allocate(total_fen, {key: Fraction(str(area)) for key, area in areas.items()})

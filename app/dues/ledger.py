@@ -1,0 +1,948 @@
+"""What each home owes and how it is paid: bills, payments, funds and public income.
+
+Every change that reads a home's balance and writes a payment locks the home's row first
+(PostgreSQL: a row lock; SQLite: the write lock), so double taps and concurrent staff
+actions are decided one at a time and a home can never be credited more than it owes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import Role, User
+from app.community import roster as roster_rules
+from app.community.models import Building, Compound, Dwelling, Relation, Unit
+from app.community.services import RosterRejected, relation_of
+from app.core.errors import N_, DomainError, NotFound
+from app.core.money import MoneyError, parse_yuan
+from app.core.timeutil import local_today, utcnow
+from app.decisions.models import Ballot, BallotKind, BallotStatus, Scope
+from app.decisions.rules import Outcome
+from app.dues import rules
+from app.dues.models import (
+    RESIDENT_CHANNELS,
+    Allocation,
+    Bearer,
+    Channel,
+    CostItem,
+    DuesSettings,
+    FundAccount,
+    FundMovement,
+    IncomeEntry,
+    IncomeKind,
+    IncomeUse,
+    Payment,
+    PaymentStatus,
+)
+from app.extensions import db
+from app.repairs import photos as photo_rules
+
+MANAGER_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)  # confirm payments, income
+COMMITTEE_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)  # hardship, emergencies, income use
+DUES_STAFF_ROLES = (Role.PROPERTY_MANAGER, Role.COMMITTEE, Role.STREET_ADMIN)
+DEFAULT_FEE_RATE_FEN = Decimal("30")  # ¥0.30 per m² per month
+MAX_PAYMENT_FEN = 10**10  # ¥100 million: anything larger is a typing error
+FEE = "fee"  # the property fee's line key; renovation items use their id
+
+COUNTED = (PaymentStatus.CONFIRMED,)
+OPEN = (PaymentStatus.PENDING, PaymentStatus.CONFIRMED)
+
+
+def parse_amount(text: str, *, max_fen: int = MAX_PAYMENT_FEN) -> int:
+    """An amount typed in yuan, to fen; each kind of mistake gets its own message."""
+    try:
+        fen = parse_yuan(text, max_fen=max_fen)
+    except MoneyError as exc:
+        reason = str(exc)
+        if not (text or "").strip():
+            raise DomainError(N_("Enter the amount in yuan, e.g. 1280.50.")) from exc
+        if reason == "more than two decimals":
+            raise DomainError(N_("An amount has at most two decimals (fen), e.g. 1280.50.")
+                              ) from exc
+        if reason == "negative":
+            raise DomainError(N_("The amount cannot be negative.")) from exc
+        if reason == "too large":
+            raise DomainError(N_("That amount is far too large; check the digits.")) from exc
+        raise DomainError(N_("“%(text)s” is not an amount in yuan; write e.g. 1280.50."),
+                          text=(text or "")[:20]) from exc
+    if fen == 0:
+        raise DomainError(N_("The amount must be more than zero."))
+    return fen
+
+
+# --- settings: property fee ------------------------------------------------------------------
+
+def settings_of(compound_id: int) -> DuesSettings:
+    row = db.session.get(DuesSettings, compound_id)
+    return row or DuesSettings(compound_id=compound_id, fee_rate_fen=DEFAULT_FEE_RATE_FEN,
+                               fee_starts_on=None)
+
+
+def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | None) -> None:
+    """Rate per m² per month in yuan (e.g. 0.30) and the date billing starts."""
+    try:
+        rate = Decimal((rate_yuan or "").strip())
+    except InvalidOperation as exc:
+        raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30.")) from exc
+    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.0001")):
+        raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30."))
+    row = db.session.get(DuesSettings, compound.id)
+    if row is None:
+        row = DuesSettings(compound_id=compound.id)
+        db.session.add(row)
+    row.fee_rate_fen = rate * 100
+    row.fee_starts_on = starts_on
+    row.updated_at = utcnow()
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class FeeTerms:
+    rate_fen: Decimal  # per m² per month
+    starts_on: date | None
+    months: int
+    monthly_fen: int
+
+    @property
+    def owed_fen(self) -> int:
+        return self.months * self.monthly_fen
+
+
+def fee_terms(dwelling: Dwelling, settings: DuesSettings, today: date) -> FeeTerms:
+    rate = Decimal(settings.fee_rate_fen if settings.fee_rate_fen is not None
+                   else DEFAULT_FEE_RATE_FEN)
+    months = rules.months_due(settings.fee_starts_on, today) if settings.fee_starts_on else 0
+    return FeeTerms(rate, settings.fee_starts_on, months, rules.monthly_fee(rate,
+                                                                            dwelling.area_m2))
+
+
+# --- the maintenance fund's gate ---------------------------------------------------------------
+
+def fund_decision_passed(ballot: Ballot | None, dwelling: Dwelling) -> bool:
+    """A published, passed "use the maintenance fund" decision that covers this home."""
+    if ballot is None or ballot.compound_id != dwelling.compound_id:
+        return False
+    if ballot.kind is not BallotKind.FUND_USE or ballot.status is not BallotStatus.PUBLISHED:
+        return False
+    if ballot.outcome != Outcome.PASSED.value:
+        return False
+    if ballot.scope is Scope.BUILDING:
+        return dwelling.unit.building_id == ballot.building_id
+    if ballot.scope is Scope.UNIT:
+        return dwelling.unit_id == ballot.unit_id
+    return True
+
+
+def fund_ballots(compound: Compound) -> list[Ballot]:
+    """The compound's passed and published "use the maintenance fund" decisions."""
+    return list(db.session.scalars(sa.select(Ballot).where(
+        Ballot.compound_id == compound.id, Ballot.kind == BallotKind.FUND_USE,
+        Ballot.status == BallotStatus.PUBLISHED, Ballot.outcome == Outcome.PASSED.value)
+        .order_by(Ballot.published_at.desc())))
+
+
+def passed_ballots(compound: Compound) -> list[Ballot]:
+    """Published decisions that passed (or chose an option): public income is used by one."""
+    return list(db.session.scalars(sa.select(Ballot).where(
+        Ballot.compound_id == compound.id, Ballot.status == BallotStatus.PUBLISHED,
+        Ballot.outcome.in_([Outcome.PASSED.value, Outcome.CHOSEN.value]))
+        .order_by(Ballot.published_at.desc())))
+
+
+def link_fund_decision(item: CostItem, ballot_id: int | None) -> None:
+    if ballot_id is None:
+        item.fund_ballot_id = None
+    else:
+        compound = db.session.get(Compound, item.compound_id)
+        if ballot_id not in {b.id for b in fund_ballots(compound)}:
+            raise DomainError(N_("Choose a passed and published decision to use the "
+                                 "maintenance fund."))
+        item.fund_ballot_id = ballot_id
+    db.session.commit()
+
+
+def approve_emergency(item: CostItem, actor: User, note: str) -> None:
+    """The committee lets the maintenance fund pay an urgent item without a vote."""
+    note = (note or "").strip()
+    if not note or len(note) > 200:
+        raise DomainError(N_("Say what the emergency is (at most 200 characters)."))
+    item.emergency_by_id, item.emergency_at, item.emergency_note = actor.id, utcnow(), note
+    db.session.commit()
+
+
+def withdraw_emergency(item: CostItem) -> None:
+    item.emergency_by_id = item.emergency_at = None
+    item.emergency_note = ""
+    db.session.commit()
+
+
+# --- the bill -------------------------------------------------------------------------------
+
+@dataclass
+class ChannelView:
+    channel: Channel
+    eligible: bool
+    max_fen: int
+    reason: str  # a code the page explains (see templates/dues/_channel.html)
+    applied_fen: int = 0  # what this channel has already paid (confirmed)
+
+
+@dataclass
+class BillLine:
+    key: int | str  # item id, or FEE
+    name: str
+    item: CostItem | None
+    share_fen: int
+    paid_fen: int = 0  # confirmed
+    pending_fen: int = 0
+    channels: list[ChannelView] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return max(self.share_fen - self.paid_fen, 0)
+
+    @property
+    def credit_fen(self) -> int:
+        """Paid beyond the share (only after an item's cost went down): to be refunded."""
+        return max(self.paid_fen - self.share_fen, 0)
+
+    @property
+    def open_fen(self) -> int:
+        """What may still be recorded: outstanding less payments awaiting confirmation."""
+        return max(self.share_fen - self.paid_fen - self.pending_fen, 0)
+
+    def channel(self, channel: Channel) -> ChannelView | None:
+        return next((c for c in self.channels if c.channel is channel), None)
+
+
+@dataclass
+class Bill:
+    dwelling: Dwelling
+    lines: list[BillLine]
+    fee: FeeTerms
+    fund: FundAccount | None
+    provident_used: bool
+
+    @property
+    def fund_low(self) -> bool:
+        return self.fund is not None and rules.fund_is_low(self.fund.balance_fen,
+                                                           self.fund.initial_fen)
+
+    @property
+    def share_fen(self) -> int:
+        return sum(line.share_fen for line in self.lines)
+
+    @property
+    def paid_fen(self) -> int:
+        return sum(line.paid_fen for line in self.lines)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return sum(line.outstanding_fen for line in self.lines)
+
+    @property
+    def pending_fen(self) -> int:
+        return sum(line.pending_fen for line in self.lines)
+
+    def line(self, key: int | str) -> BillLine:
+        for line in self.lines:
+            if line.key == key:
+                return line
+        raise NotFound()
+
+
+def current_shares(dwelling_ids: list[int] | None, compound_id: int):
+    """(dwelling id, item, fen) for the current version of every item of the compound."""
+    stmt = (sa.select(Allocation.dwelling_id, CostItem, Allocation.fen)
+            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
+                                    CostItem.version == Allocation.version))
+            .where(CostItem.compound_id == compound_id).order_by(CostItem.id))
+    if dwelling_ids is not None:
+        stmt = stmt.where(Allocation.dwelling_id.in_(dwelling_ids))
+    return db.session.execute(stmt).all()
+
+
+def bill_for(dwelling: Dwelling, today: date | None = None) -> Bill:
+    """Everything the home owes, what has been paid, and each channel that can pay."""
+    today = today or local_today()
+    compound = dwelling.compound
+    payments = list(db.session.scalars(
+        sa.select(Payment).where(Payment.dwelling_id == dwelling.id)
+        .execution_options(populate_existing=True).order_by(Payment.id)))
+    fund = db.session.scalar(sa.select(FundAccount).where(FundAccount.dwelling_id == dwelling.id)
+                             .execution_options(populate_existing=True))
+    provident_used = any(p.channel is Channel.PROVIDENT_FUND and p.status in OPEN
+                         for p in payments)
+    lines: list[BillLine] = []
+    for _, item, fen in current_shares([dwelling.id], compound.id):
+        lines.append(BillLine(item.id, item.name, item, fen))
+    fee = fee_terms(dwelling, settings_of(compound.id), today)
+    if fee.starts_on:
+        lines.append(BillLine(FEE, "", None, fee.owed_fen))
+    by_key = {line.key: line for line in lines}
+    ballots = {b.id: b for b in db.session.scalars(sa.select(Ballot).where(
+        Ballot.id.in_({line.item.fund_ballot_id for line in lines
+                       if line.item and line.item.fund_ballot_id})))}
+    applied: dict[tuple, int] = defaultdict(int)
+    for payment in payments:
+        line = by_key.get(payment.item_id if payment.item_id else FEE)
+        if line is None:  # an item no longer allocated to this home: keep it visible
+            item = payment.item
+            line = BillLine(payment.item_id or FEE, item.name if item else "", item, 0)
+            lines.append(line)
+            by_key[line.key] = line
+        line.payments.append(payment)
+        if payment.status is PaymentStatus.CONFIRMED:
+            line.paid_fen += payment.amount_fen
+            applied[(line.key, payment.channel)] += payment.amount_fen
+        elif payment.status is PaymentStatus.PENDING:
+            line.pending_fen += payment.amount_fen
+    for line in lines:
+        line.channels = _channels(line, dwelling, compound, today, fund, provident_used,
+                                  ballots, applied)
+    return Bill(dwelling, lines, fee, fund, provident_used)
+
+
+def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: date,
+              fund: FundAccount | None, provident_used: bool, ballots: dict,
+              applied: dict) -> list[ChannelView]:
+    open_fen = line.open_fen
+    views = [ChannelView(Channel.DIRECT, open_fen > 0, open_fen,
+                         "ok" if open_fen else "nothing_to_pay")]
+    item = line.item
+    if item is not None:
+        hardship = applied[(line.key, Channel.HARDSHIP)]
+        pf = rules.provident_fund(own_home_item=item.own_home, accepted_on=compound.accepted_on,
+                                  today=today, already_used=provident_used,
+                                  share_fen=line.share_fen, subsidy_fen=hardship)
+        limit = min(pf.max_fen, open_fen)
+        views.append(ChannelView(Channel.PROVIDENT_FUND, pf.eligible and limit > 0, limit,
+                                 pf.reason if not pf.eligible or limit else "nothing_to_pay"))
+        mf = rules.maintenance_fund(
+            balance_fen=fund.balance_fen if fund else 0,
+            approved_decision=fund_decision_passed(ballots.get(item.fund_ballot_id), dwelling),
+            emergency_approved=item.emergency_at is not None, owed_fen=open_fen)
+        reason = mf.reason if mf.eligible or mf.reason == "no_decision" else (
+            "no_account" if fund is None else "nothing_to_pay" if not open_fen else "no_balance")
+        views.append(ChannelView(Channel.MAINTENANCE_FUND, mf.eligible, mf.max_fen, reason))
+    views.append(ChannelView(Channel.PUBLIC_INCOME, False, 0, "by_decision"))
+    views.append(ChannelView(Channel.HARDSHIP, False, 0, "committee"))
+    for view in views:
+        view.applied_fen = applied[(line.key, view.channel)]
+    return views
+
+
+# --- residents record payments ---------------------------------------------------------------
+
+def _lock_dwelling(dwelling_id: int) -> None:
+    """Serialise every balance change of one home (see the module docstring)."""
+    db.session.execute(sa.update(Dwelling).where(Dwelling.id == dwelling_id)
+                       .values(updated_at=Dwelling.updated_at)
+                       .execution_options(synchronize_session=False))
+
+
+CHANNEL_REFUSALS = {
+    "not_own_home": N_("The housing provident fund pays only for your own home's works, "
+                       "such as the elevator share or windows."),
+    "before_acceptance": N_("The housing provident fund can be used only after the works "
+                            "pass completion acceptance."),
+    "already_used": N_("This home has already used the housing provident fund once."),
+    "no_decision": N_("The maintenance fund can pay this only after the owners approve "
+                      "using it (or the committee approves an emergency)."),
+    "no_account": N_("There is no maintenance fund balance on record for this home."),
+    "no_balance": N_("This home's maintenance fund balance is used up."),
+    "nothing_to_pay": N_("Nothing is left to pay on this item."),
+}
+
+
+def get_line_key(value: str) -> int | str:
+    if value == FEE:
+        return FEE
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise NotFound() from exc
+
+
+def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: Channel,
+                   amount_fen: int, reference: str, photo: bytes | None, token: str,
+                   upload_dir: Path, today: date | None = None) -> tuple[Payment, bool]:
+    """A resident's payment, pending until a manager confirms it. Returns (payment, new):
+    the same form sent twice (a double tap) gives back the first payment."""
+    relation = relation_of(user, dwelling)
+    if relation is None:
+        raise NotFound()
+    if channel not in RESIDENT_CHANNELS:
+        raise DomainError(N_("Choose how you paid."))
+    if channel is not Channel.DIRECT and relation is not Relation.OWNER:
+        raise DomainError(N_("Only the owner can pay from the provident fund or the "
+                             "maintenance fund."))
+    reference = (reference or "").strip()
+    if len(reference) > 100:
+        raise DomainError(N_("The reference may be at most 100 characters."))
+    if channel is Channel.DIRECT and not reference and not photo:
+        raise DomainError(N_("Give the transfer or receipt number, or a photo of the "
+                             "receipt, so the manager can find the payment."))
+    token = (token or "")[:40] or None
+    stored = photo_rules.process(photo, upload_dir) if photo else None
+    try:
+        _lock_dwelling(dwelling.id)
+        if token:
+            existing = db.session.scalar(sa.select(Payment).where(
+                Payment.dwelling_id == dwelling.id, Payment.token == token))
+            if existing is not None:
+                db.session.rollback()
+                _remove(upload_dir, stored)
+                return existing, False
+        line = bill_for(dwelling, today).line(key)
+        view = line.channel(channel)
+        if view is None:
+            raise DomainError(N_("This channel cannot pay this item."))
+        if not view.eligible:
+            raise DomainError(CHANNEL_REFUSALS.get(view.reason, CHANNEL_REFUSALS[
+                "nothing_to_pay"]))
+        if amount_fen > view.max_fen:
+            raise DomainError(N_("That is more than can be paid this way: at most "
+                                 "%(max)s."), max=rules_yuan(view.max_fen))
+        payment = Payment(compound_id=dwelling.compound_id, dwelling_id=dwelling.id,
+                          item_id=key if key != FEE else None, channel=channel,
+                          amount_fen=amount_fen, reference=reference,
+                          photo=stored.name if stored else None, token=token,
+                          recorded_by_id=user.id, status=PaymentStatus.PENDING)
+        db.session.add(payment)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        _remove(upload_dir, stored)
+        raise
+    return payment, True
+
+
+def rules_yuan(fen: int) -> str:
+    """¥1,234.50 in plain digits for messages (the page formats amounts by locale)."""
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+
+def _remove(upload_dir: Path, stored) -> None:
+    if stored is not None:
+        (upload_dir / stored.name).unlink(missing_ok=True)
+
+
+def withdraw_payment(user: User, payment_id: int) -> None:
+    """A resident takes back a payment the manager has not decided yet."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.recorded_by_id != user.id:
+        raise NotFound()
+    _lock_dwelling(payment.dwelling_id)
+    db.session.refresh(payment)
+    if payment.status is not PaymentStatus.PENDING:
+        db.session.rollback()
+        raise DomainError(N_("Only a payment still waiting for confirmation can be "
+                             "withdrawn."))
+    payment.status, payment.reason = PaymentStatus.REJECTED, "withdrawn"
+    payment.decided_by_id, payment.decided_at = user.id, utcnow()
+    db.session.commit()
+
+
+# --- staff decide ---------------------------------------------------------------------------
+
+def get_payment_for_staff(payment_id: int, compound: Compound) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.compound_id != compound.id:
+        raise NotFound()
+    return payment
+
+
+def confirm_payment(payment: Payment, actor: User, today: date | None = None) -> bool:
+    """Confirm a pending payment; returns False when it was already confirmed (no change).
+
+    A payment that would take the home past what it owes is refused, and a maintenance-fund
+    payment needs the balance (and the decision) at the moment of confirming.
+    """
+    _lock_dwelling(payment.dwelling_id)
+    db.session.refresh(payment)
+    if payment.status is PaymentStatus.CONFIRMED:
+        db.session.rollback()
+        return False
+    if payment.status is PaymentStatus.REJECTED:
+        db.session.rollback()
+        raise DomainError(N_("This payment was rejected; the resident can record it again."))
+    dwelling = db.session.get(Dwelling, payment.dwelling_id)
+    line = bill_for(dwelling, today).line(payment.item_id or FEE)
+    if payment.amount_fen > line.outstanding_fen:
+        db.session.rollback()
+        raise DomainError(N_("Confirming this would pay more than is owed (outstanding "
+                             "%(left)s). Reject it with a reason."),
+                          left=rules_yuan(line.outstanding_fen))
+    if payment.channel is Channel.MAINTENANCE_FUND:
+        view = line.channel(Channel.MAINTENANCE_FUND)
+        if view is None or view.reason == "no_decision":
+            db.session.rollback()
+            raise DomainError(CHANNEL_REFUSALS["no_decision"])
+        account = db.session.scalar(sa.select(FundAccount).where(
+            FundAccount.dwelling_id == dwelling.id).with_for_update())
+        if account is None or account.balance_fen < payment.amount_fen:
+            db.session.rollback()
+            raise DomainError(N_("The home's maintenance fund balance is not enough for this "
+                                 "payment."))
+        account.balance_fen -= payment.amount_fen
+        account.updated_at = utcnow()
+        db.session.add(FundMovement(dwelling_id=dwelling.id, kind="payment",
+                                    amount_fen=-payment.amount_fen,
+                                    balance_fen=account.balance_fen, payment_id=payment.id,
+                                    actor_id=actor.id))
+    payment.status = PaymentStatus.CONFIRMED
+    payment.decided_by_id, payment.decided_at = actor.id, utcnow()
+    db.session.commit()
+    return True
+
+
+def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
+    """Reject a pending payment with a reason the resident sees; False if already rejected."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise DomainError(N_("Give the resident a reason (at most 200 characters)."))
+    _lock_dwelling(payment.dwelling_id)
+    db.session.refresh(payment)
+    if payment.status is PaymentStatus.REJECTED:
+        db.session.rollback()
+        return False
+    if payment.status is PaymentStatus.CONFIRMED:
+        db.session.rollback()
+        raise DomainError(N_("This payment is already confirmed and cannot be rejected."))
+    payment.status, payment.reason = PaymentStatus.REJECTED, reason
+    payment.decided_by_id, payment.decided_at = actor.id, utcnow()
+    db.session.commit()
+    return True
+
+
+def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fen: int,
+                   note: str, today: date | None = None) -> Payment:
+    """The committee marks a household in hardship and how much it is let off."""
+    note = (note or "").strip()
+    if not note or len(note) > 100:
+        raise DomainError(N_("Note the committee's decision (at most 100 characters)."))
+    _lock_dwelling(dwelling.id)
+    line = bill_for(dwelling, today).line(key)
+    if amount_fen > line.open_fen:
+        db.session.rollback()
+        raise DomainError(N_("That is more than is still open on this item: at most "
+                             "%(max)s."), max=rules_yuan(line.open_fen))
+    payment = Payment(compound_id=dwelling.compound_id, dwelling_id=dwelling.id,
+                      item_id=key if key != FEE else None, channel=Channel.HARDSHIP,
+                      amount_fen=amount_fen, reference=note, recorded_by_id=actor.id,
+                      status=PaymentStatus.CONFIRMED, decided_by_id=actor.id,
+                      decided_at=utcnow())
+    db.session.add(payment)
+    db.session.commit()
+    return payment
+
+
+def pending_payments(compound: Compound) -> list[Payment]:
+    return list(db.session.scalars(
+        sa.select(Payment).where(Payment.compound_id == compound.id,
+                                 Payment.status == PaymentStatus.PENDING)
+        .options(selectinload(Payment.item),
+                 selectinload(Payment.dwelling).selectinload(Dwelling.unit)
+                 .selectinload(Unit.building))
+        .order_by(Payment.recorded_at, Payment.id)))
+
+
+def payment_photo(payment_id: int, user: User) -> Payment:
+    """A receipt photo, only for the home's members and the compound's dues staff."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or not payment.photo:
+        raise NotFound()
+    dwelling = db.session.get(Dwelling, payment.dwelling_id)
+    if relation_of(user, dwelling) is None and not user.has_role(payment.compound_id,
+                                                                 *DUES_STAFF_ROLES):
+        raise NotFound()
+    return payment
+
+
+# --- the compound's view ----------------------------------------------------------------------
+
+@dataclass
+class CostSplit:
+    items: list[CostItem]
+    by_bearer: dict[Bearer, int]
+    subsidy_fen: int
+    total_fen: int
+
+
+def cost_split(compound: Compound) -> CostSplit:
+    """The whole renovation's cost and who bears it (residents' part before subsidies)."""
+    items = list(db.session.scalars(sa.select(CostItem).where(
+        CostItem.compound_id == compound.id).options(selectinload(CostItem.shares))
+        .order_by(CostItem.id)))
+    by_bearer = dict.fromkeys(Bearer, 0)
+    for item in items:
+        for share in item.shares:
+            by_bearer[share.bearer] += share.fen
+    subsidy = sum(min(i.subsidy_fen, i.bearer_fen(Bearer.RESIDENTS)) for i in items)
+    return CostSplit(items, by_bearer, subsidy, sum(i.total_fen for i in items))
+
+
+@dataclass
+class ArrearsRow:
+    building: str
+    homes: int = 0
+    homes_in_arrears: int = 0
+    share_fen: int = 0
+    paid_fen: int = 0
+    outstanding_fen: int = 0
+    pending_fen: int = 0
+
+
+def arrears_by_building(compound: Compound, today: date | None = None) -> list[ArrearsRow]:
+    """Per building: what is owed (items and property fee), paid, still outstanding."""
+    today = today or local_today()
+    homes = list(db.session.execute(
+        sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Building.sort_key)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
+        .where(Dwelling.compound_id == compound.id)).all())
+    owed: dict[tuple, int] = defaultdict(int)
+    for dwelling_id, item, fen in current_shares(None, compound.id):
+        owed[(dwelling_id, item.id)] += fen
+    settings = settings_of(compound.id)
+    if settings.fee_starts_on:
+        months = rules.months_due(settings.fee_starts_on, today)
+        for dwelling_id, area, _, _ in homes:
+            owed[(dwelling_id, FEE)] = months * rules.monthly_fee(
+                Decimal(settings.fee_rate_fen), area)
+    paid: dict[tuple, int] = defaultdict(int)
+    pending: dict[int, int] = defaultdict(int)
+    for dwelling_id, item_id, status, fen in db.session.execute(
+            sa.select(Payment.dwelling_id, Payment.item_id, Payment.status,
+                      sa.func.sum(Payment.amount_fen))
+            .where(Payment.compound_id == compound.id,
+                   Payment.status.in_(OPEN))
+            .group_by(Payment.dwelling_id, Payment.item_id, Payment.status)):
+        if status is PaymentStatus.CONFIRMED:
+            paid[(dwelling_id, item_id or FEE)] += int(fen)
+        else:
+            pending[dwelling_id] += int(fen)
+    rows: dict[str, ArrearsRow] = {}
+    order: dict[str, str] = {}
+    per_home_left: dict[int, int] = defaultdict(int)
+    per_home_owed: dict[int, int] = defaultdict(int)
+    for (dwelling_id, key), fen in owed.items():
+        per_home_owed[dwelling_id] += fen
+        per_home_left[dwelling_id] += max(fen - paid[(dwelling_id, key)], 0)
+    for dwelling_id, _, building, sort_key in homes:
+        row = rows.setdefault(building, ArrearsRow(building))
+        order[building] = sort_key
+        row.homes += 1
+        row.share_fen += per_home_owed[dwelling_id]
+        row.outstanding_fen += per_home_left[dwelling_id]
+        row.homes_in_arrears += per_home_left[dwelling_id] > 0
+        row.pending_fen += pending[dwelling_id]
+    home_building = {d: b for d, _, b, _ in homes}
+    for (dwelling_id, _), fen in paid.items():
+        rows[home_building[dwelling_id]].paid_fen += fen
+    return sorted(rows.values(), key=lambda r: order[r.building])
+
+
+# --- maintenance fund balances ----------------------------------------------------------------
+
+FUND_HEADER = ["楼栋 building", "单元 unit", "房号 room", "初始交存 initial (yuan)",
+               "当前余额 balance (yuan)"]
+
+
+@dataclass
+class FundImport:
+    created: int = 0
+    updated: int = 0
+
+
+def import_fund_balances(compound: Compound, data: bytes, filename: str, *,
+                         actor: User | None) -> FundImport:
+    """Per-home maintenance-fund deposits and balances from the fund's statement (CSV or
+    XLSX: building, unit, room, initial, balance). All rows or none."""
+    try:
+        table = roster_rules.read_table(data, filename)
+    except roster_rules.RosterFileError as exc:
+        raise DomainError(exc.message, **exc.params) from exc
+    rows = [r for r in table if any(c.strip() for c in r)]
+    if not rows:
+        raise DomainError(N_("The file is empty."))
+    first = [c.strip().lower() for c in rows[0]]
+    if first and not _is_number(first[-1]):  # a header row
+        rows = rows[1:]
+        start = 2
+    else:
+        start = 1
+    homes = {(b, u, r): (d_id, area) for d_id, area, b, u, r in db.session.execute(
+        sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Unit.name, Dwelling.room)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
+        .where(Dwelling.compound_id == compound.id))}
+    problems: list[roster_rules.RosterProblem] = []
+    parsed: dict[int, tuple[int, int]] = {}
+    for number, row in enumerate(rows, start=start):
+        cells = [c.strip() for c in row] + [""] * 5
+        key = (roster_rules.normalize_building(cells[0]), roster_rules.normalize_unit(cells[1]),
+               cells[2])
+        home = homes.get(key)
+        if home is None:
+            problems.append(roster_rules.RosterProblem(
+                N_("There is no home %(home)s in this compound."),
+                {"home": "-".join(cells[:3])}, number, "room"))
+            continue
+        amounts = []
+        for column, text in (("initial", cells[3]), ("balance", cells[4])):
+            try:
+                amounts.append(parse_yuan(text, max_fen=MAX_PAYMENT_FEN))
+            except MoneyError:
+                problems.append(roster_rules.RosterProblem(
+                    N_("“%(text)s” is not an amount in yuan."), {"text": text[:20]}, number,
+                    column))
+        if len(amounts) == 2:
+            if home[0] in parsed:
+                problems.append(roster_rules.RosterProblem(
+                    N_("This home appears twice in the file."), {}, number, "room"))
+            parsed[home[0]] = (amounts[0], amounts[1])
+    if problems:
+        raise RosterRejected(problems)
+    existing = {a.dwelling_id: a for a in db.session.scalars(
+        sa.select(FundAccount).where(FundAccount.compound_id == compound.id))}
+    summary = FundImport()
+    now = utcnow()
+    for dwelling_id, (initial, balance) in parsed.items():
+        account = existing.get(dwelling_id)
+        if account is None:
+            account = FundAccount(compound_id=compound.id, dwelling_id=dwelling_id,
+                                  initial_fen=initial, balance_fen=0)
+            db.session.add(account)
+            summary.created += 1
+        else:
+            summary.updated += 1
+        change = balance - account.balance_fen
+        account.initial_fen, account.balance_fen, account.updated_at = initial, balance, now
+        db.session.add(FundMovement(dwelling_id=dwelling_id, kind="import", amount_fen=change,
+                                    balance_fen=balance, actor_id=actor.id if actor else None))
+    db.session.commit()
+    return summary
+
+
+def _is_number(text: str) -> bool:
+    try:
+        parse_yuan(text)
+    except MoneyError:
+        return False
+    return True
+
+
+@dataclass
+class FundSummary:
+    accounts: int
+    initial_fen: int
+    balance_fen: int
+    low: int
+
+
+def fund_summary(compound: Compound) -> FundSummary:
+    accounts = list(db.session.execute(sa.select(FundAccount.initial_fen, FundAccount.balance_fen)
+                                       .where(FundAccount.compound_id == compound.id)))
+    return FundSummary(len(accounts), sum(a[0] for a in accounts), sum(a[1] for a in accounts),
+                       sum(rules.fund_is_low(a[1], a[0]) for a in accounts))
+
+
+# --- community public income ------------------------------------------------------------------
+
+def add_income(compound: Compound, actor: User, *, kind: IncomeKind, amount_fen: int,
+               occurred_on: date, note: str, today: date | None = None) -> IncomeEntry:
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise DomainError(N_("The note may be at most 200 characters."))
+    if occurred_on > (today or local_today()):
+        raise DomainError(N_("The date cannot be in the future."))
+    entry = IncomeEntry(compound_id=compound.id, kind=kind, amount_fen=amount_fen,
+                        occurred_on=occurred_on, note=note, recorded_by_id=actor.id)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+@dataclass
+class IncomeBalance:
+    income_fen: int
+    costs_fen: int
+    used_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.income_fen - self.costs_fen
+
+    @property
+    def available_fen(self) -> int:
+        return self.net_fen - self.used_fen
+
+
+def income_balance(compound_id: int) -> IncomeBalance:
+    sums = dict(db.session.execute(
+        sa.select(IncomeEntry.kind == IncomeKind.COST, sa.func.sum(IncomeEntry.amount_fen))
+        .where(IncomeEntry.compound_id == compound_id)
+        .group_by(IncomeEntry.kind == IncomeKind.COST)).all())
+    used = db.session.scalar(sa.select(sa.func.sum(IncomeUse.amount_fen)).where(
+        IncomeUse.compound_id == compound_id)) or 0
+    return IncomeBalance(int(sums.get(False) or 0), int(sums.get(True) or 0), int(used))
+
+
+def income_ledger(compound: Compound) -> tuple[list[IncomeEntry], list[IncomeUse]]:
+    entries = list(db.session.scalars(sa.select(IncomeEntry).where(
+        IncomeEntry.compound_id == compound.id)
+        .order_by(IncomeEntry.occurred_on.desc(), IncomeEntry.id.desc())))
+    uses = list(db.session.scalars(sa.select(IncomeUse).where(
+        IncomeUse.compound_id == compound.id).options(selectinload(IncomeUse.item))
+        .order_by(IncomeUse.id.desc())))
+    return entries, uses
+
+
+def _lock_compound_ledger(compound: Compound) -> None:
+    """One use of public income at a time per compound (the settings row is the lock)."""
+    if db.session.get(DuesSettings, compound.id) is None:
+        db.session.add(DuesSettings(compound_id=compound.id, fee_rate_fen=DEFAULT_FEE_RATE_FEN))
+        db.session.flush()
+    db.session.execute(sa.update(DuesSettings).where(DuesSettings.compound_id == compound.id)
+                       .values(fee_rate_fen=DuesSettings.fee_rate_fen)
+                       .execution_options(synchronize_session=False))
+
+
+def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int | None,
+               ballot_id: int | None, note: str, today: date | None = None) -> IncomeUse:
+    """Put public income to use, as the owners decided: offset an item's shares by area
+    (nobody is credited more than they still owe), or refill the maintenance fund by area."""
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise DomainError(N_("The note may be at most 200 characters."))
+    if ballot_id not in {b.id for b in passed_ballots(compound)}:
+        raise DomainError(N_("Public income belongs to the owners: choose the passed "
+                             "decision that uses it."))
+    item = None
+    if item_id is not None:
+        item = db.session.get(CostItem, item_id)
+        if item is None or item.compound_id != compound.id:
+            raise NotFound()
+    _lock_compound_ledger(compound)
+    db.session.execute(sa.update(Dwelling).where(Dwelling.compound_id == compound.id)
+                       .values(updated_at=Dwelling.updated_at)
+                       .execution_options(synchronize_session=False))
+    balance = income_balance(compound.id)
+    if amount_fen > balance.available_fen:
+        db.session.rollback()
+        raise DomainError(N_("Only %(left)s of public income is available."),
+                          left=rules_yuan(max(balance.available_fen, 0)))
+    use = IncomeUse(compound_id=compound.id, item_id=item_id, amount_fen=amount_fen,
+                    ballot_id=ballot_id, note=note, created_by_id=actor.id)
+    db.session.add(use)
+    db.session.flush()
+    now = utcnow()
+    if item is not None:
+        _offset_item(item, use, actor, now)
+    else:
+        _refill_fund(compound, use, actor, now)
+    db.session.commit()
+    return use
+
+
+def _offset_item(item: CostItem, use: IncomeUse, actor: User, now: datetime) -> None:
+    areas = dict(db.session.execute(sa.select(Dwelling.id, Dwelling.area_m2).where(
+        Dwelling.compound_id == item.compound_id)).all())
+    shares = {d: fen for d, it, fen in current_shares(None, item.compound_id)
+              if it.id == item.id}
+    taken: dict[int, int] = defaultdict(int)
+    for dwelling_id, fen in db.session.execute(
+            sa.select(Payment.dwelling_id, sa.func.sum(Payment.amount_fen))
+            .where(Payment.item_id == item.id, Payment.status.in_(OPEN))
+            .group_by(Payment.dwelling_id)):
+        taken[dwelling_id] = int(fen)
+    caps = {d: max(fen - taken[d], 0) for d, fen in shares.items()}
+    try:
+        credit = rules.allocate_capped(use.amount_fen,
+                                       {d: Decimal(areas[d]) for d in caps}, caps)
+    except rules.AllocationError as exc:
+        db.session.rollback()
+        raise DomainError(N_("That is more than the homes still owe on this item (%(left)s)."),
+                          left=rules_yuan(sum(caps.values()))) from exc
+    db.session.execute(sa.insert(Payment), [
+        {"compound_id": item.compound_id, "dwelling_id": d, "item_id": item.id,
+         "channel": Channel.PUBLIC_INCOME, "amount_fen": fen, "reference": use.note[:100],
+         "status": PaymentStatus.CONFIRMED, "reason": "", "income_use_id": use.id,
+         "recorded_by_id": actor.id, "recorded_at": now, "decided_by_id": actor.id,
+         "decided_at": now} for d, fen in credit.items() if fen])
+
+
+def _refill_fund(compound: Compound, use: IncomeUse, actor: User, now: datetime) -> None:
+    accounts = {a.dwelling_id: a for a in db.session.scalars(
+        sa.select(FundAccount).where(FundAccount.compound_id == compound.id)
+        .with_for_update())}
+    if not accounts:
+        db.session.rollback()
+        raise DomainError(N_("Import the maintenance fund balances first."))
+    areas = dict(db.session.execute(sa.select(Dwelling.id, Dwelling.area_m2).where(
+        Dwelling.id.in_(accounts))).all())
+    credit = rules.by_area(use.amount_fen, areas)
+    for dwelling_id, fen in credit.items():
+        account = accounts[dwelling_id]
+        account.balance_fen += fen
+        account.updated_at = now
+        db.session.add(FundMovement(dwelling_id=dwelling_id, kind="refill", amount_fen=fen,
+                                    balance_fen=account.balance_fen, income_use_id=use.id,
+                                    actor_id=actor.id))
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def ledger_workbook(compound: Compound, today: date | None = None) -> bytes:
+    """The compound's dues ledger as XLSX: payments, public income, fund balances, arrears.
+    Every cell is text, never a formula; amounts are yuan with two decimals."""
+    def yuan(fen: int) -> str:
+        sign = "-" if fen < 0 else ""
+        return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+    address = {d: f"{b}-{u}-{r}" if u else f"{b}-{r}" for d, b, u, r in db.session.execute(
+        sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
+        .where(Dwelling.compound_id == compound.id))}
+    items = {i.id: i.name for i in db.session.scalars(sa.select(CostItem).where(
+        CostItem.compound_id == compound.id))}
+    sheets = {
+        "payments": (["编号 id", "房屋 home", "项目 item", "渠道 channel", "金额 amount (yuan)",
+                      "状态 status", "凭证 reference", "原因 reason", "登记 recorded (UTC)",
+                      "处理 decided (UTC)"],
+                     [[p.id, address.get(p.dwelling_id, ""),
+                       items.get(p.item_id, "") if p.item_id else "物业费 property fee",
+                       p.channel.value, yuan(p.amount_fen), p.status.value, p.reference,
+                       p.reason, p.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                       p.decided_at.strftime("%Y-%m-%d %H:%M") if p.decided_at else ""]
+                      for p in db.session.scalars(sa.select(Payment).where(
+                          Payment.compound_id == compound.id).order_by(Payment.id))]),
+        "public income": (["日期 date", "类别 kind", "金额 amount (yuan)", "说明 note"],
+                          [[e.occurred_on.isoformat(), e.kind.value,
+                            yuan(-e.amount_fen if e.kind is IncomeKind.COST else e.amount_fen),
+                            e.note] for e in income_ledger(compound)[0]]
+                          + [[u.created_at.date().isoformat(), "use",
+                              yuan(-u.amount_fen), items.get(u.item_id, "维修资金 fund")
+                              + (f" · {u.note}" if u.note else "")]
+                             for u in income_ledger(compound)[1]]),
+        "fund": (["房屋 home", "初始交存 initial (yuan)", "余额 balance (yuan)",
+                  "低于30% below 30%"],
+                 [[address.get(a.dwelling_id, ""), yuan(a.initial_fen), yuan(a.balance_fen),
+                   "yes" if rules.fund_is_low(a.balance_fen, a.initial_fen) else ""]
+                  for a in db.session.scalars(sa.select(FundAccount).where(
+                      FundAccount.compound_id == compound.id).order_by(FundAccount.id))]),
+        "arrears": (["楼栋 building", "户数 homes", "欠费户 in arrears", "应付 owed (yuan)",
+                     "已付 paid (yuan)", "未付 outstanding (yuan)", "待确认 pending (yuan)"],
+                    [[r.building, r.homes, r.homes_in_arrears, yuan(r.share_fen),
+                      yuan(r.paid_fen), yuan(r.outstanding_fen), yuan(r.pending_fen)]
+                     for r in arrears_by_building(compound, today)]),
+    }
+    return roster_rules.write_tables_xlsx(sheets)

@@ -1,0 +1,410 @@
+"""Bills, channels, payments, funds and public income, exact to the fen."""
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from app.community.services import RosterRejected
+from app.core.errors import DomainError, NotFound
+from app.decisions.models import BallotKind
+from app.dues import ledger, services
+from app.dues.ledger import FEE
+from app.dues.models import Channel, FundAccount, FundMovement, IncomeKind, Payment, PaymentStatus
+from app.extensions import db
+from tests.dues.conftest import ACCEPTED, TODAY, passed_fund_ballot
+
+
+@pytest.fixture
+def upload_dir(tmp_path) -> Path:
+    path = tmp_path / "uploads"
+    path.mkdir()
+    return path
+
+
+def pay(estate, upload_dir, amount, *, user=None, home=None, key=None, channel=Channel.DIRECT,
+        token="", reference="网银 2026112601", today=TODAY, photo=None):
+    return ledger.record_payment(user or estate.owner, home or estate.home,
+                                 key=key or estate.elevator.id, channel=channel,
+                                 amount_fen=amount, reference=reference, photo=photo,
+                                 token=token, upload_dir=upload_dir, today=today)
+
+
+def share(estate, item, home=None):
+    return ledger.bill_for(home or estate.home, TODAY).line(item.id).share_fen
+
+
+def test_bill_lists_each_item_with_its_share_and_channels(estate):
+    bill = ledger.bill_for(estate.home, TODAY)
+    names = [line.name for line in bill.lines]
+    assert names == ["加装电梯 1幢1单元", "更换外窗"]
+    elevator = bill.line(estate.elevator.id)
+    # ¥400,000 after the subsidy over floors 3-6 by coefficient × area; 601 is the top floor
+    assert elevator.share_fen == 10_886_760  # 40,000,000 × 72.33 / 265.754 = 10,886,759.9…
+    windows = bill.line(estate.windows.id)
+    assert windows.share_fen == 400_000  # three homes ordered windows: ¥4,000 each
+    direct = elevator.channel(Channel.DIRECT)
+    assert direct.eligible and direct.max_fen == elevator.share_fen
+    pf = elevator.channel(Channel.PROVIDENT_FUND)
+    assert pf.eligible and pf.max_fen == elevator.share_fen and pf.reason == "ok"
+    mf = elevator.channel(Channel.MAINTENANCE_FUND)
+    assert not mf.eligible and mf.reason == "no_decision"
+    assert bill.outstanding_fen == elevator.share_fen + windows.share_fen
+
+
+def test_the_ground_floor_owes_nothing_for_the_elevator(estate):
+    report = services.allocation_report(estate.compound)["items"][0]
+    by_room = {s["room"]: s["fen"] for s in report["shares"]}
+    assert by_room["101"] == by_room["201"] == 0
+    assert sum(by_room.values()) == 40_000_000
+
+
+def test_provident_fund_only_after_acceptance_and_once(estate, upload_dir):
+    before = ledger.bill_for(estate.home, date(2025, 10, 29)).line(estate.elevator.id)
+    assert before.channel(Channel.PROVIDENT_FUND).reason == "before_acceptance"
+    with pytest.raises(DomainError, match="completion acceptance"):
+        pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND,
+            today=date(2025, 10, 29))
+    pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND, today=ACCEPTED)
+    bill = ledger.bill_for(estate.home, TODAY)
+    assert bill.provident_used
+    assert bill.line(estate.windows.id).channel(Channel.PROVIDENT_FUND).reason == "already_used"
+    with pytest.raises(DomainError, match="already used"):
+        pay(estate, upload_dir, 100_00, key=estate.windows.id, channel=Channel.PROVIDENT_FUND)
+
+
+def test_provident_fund_is_for_own_home_items_only(estate, upload_dir):
+    item = services.add_item(estate.compound, services.ItemSpec(name="道路", total_fen=70_000))
+    line = ledger.bill_for(estate.home, TODAY).line(item.id)
+    assert line.channel(Channel.PROVIDENT_FUND).reason == "not_own_home"
+    with pytest.raises(DomainError, match="own home"):
+        pay(estate, upload_dir, 100, key=item.id, channel=Channel.PROVIDENT_FUND)
+
+
+def test_provident_fund_up_to_the_share_minus_the_subsidy(estate):
+    ledger.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
+                          amount_fen=150_000, note="低保户 居委会 11月决定", today=TODAY)
+    line = ledger.bill_for(estate.home, TODAY).line(estate.windows.id)
+    assert line.paid_fen == 150_000 and line.outstanding_fen == 250_000
+    assert line.channel(Channel.PROVIDENT_FUND).max_fen == 250_000
+    assert line.channel(Channel.HARDSHIP).applied_fen == 150_000
+
+
+def test_a_payment_is_pending_until_confirmed(estate, upload_dir):
+    payment, new = pay(estate, upload_dir, 1_000_00)
+    assert new and payment.status is PaymentStatus.PENDING
+    line = ledger.bill_for(estate.home, TODAY).line(estate.elevator.id)
+    assert line.paid_fen == 0 and line.pending_fen == 1_000_00
+    assert line.outstanding_fen == line.share_fen  # pending does not reduce what is owed
+    assert ledger.confirm_payment(payment, estate.manager, TODAY) is True
+    line = ledger.bill_for(estate.home, TODAY).line(estate.elevator.id)
+    assert line.paid_fen == 1_000_00 and line.outstanding_fen == line.share_fen - 1_000_00
+
+
+def test_confirming_twice_changes_nothing(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 500_00)
+    assert ledger.confirm_payment(payment, estate.manager, TODAY)
+    decided_at = payment.decided_at
+    assert ledger.confirm_payment(payment, estate.manager, TODAY) is False
+    db.session.refresh(payment)
+    assert payment.decided_at == decided_at
+    assert ledger.bill_for(estate.home, TODAY).line(estate.elevator.id).paid_fen == 500_00
+    with pytest.raises(DomainError, match="already confirmed"):
+        ledger.reject_payment(payment, estate.manager, "看错了")
+
+
+def test_a_rejection_needs_a_reason_and_is_shown(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 500_00)
+    with pytest.raises(DomainError, match="reason"):
+        ledger.reject_payment(payment, estate.manager, "  ")
+    assert ledger.reject_payment(payment, estate.manager, "未查到这笔转账")
+    assert ledger.reject_payment(payment, estate.manager, "again") is False
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.REJECTED and payment.reason == "未查到这笔转账"
+    with pytest.raises(DomainError, match="rejected"):
+        ledger.confirm_payment(payment, estate.manager, TODAY)
+    line = ledger.bill_for(estate.home, TODAY).line(estate.elevator.id)
+    assert line.pending_fen == 0 and line.payments == [payment]
+
+
+def test_overpayment_is_refused_counting_pending_payments(estate, upload_dir):
+    owed = share(estate, estate.windows)
+    with pytest.raises(DomainError, match="at most ¥4,000.00"):
+        pay(estate, upload_dir, owed + 1, key=estate.windows.id)
+    pay(estate, upload_dir, 300_000, key=estate.windows.id)
+    with pytest.raises(DomainError, match="at most ¥1,000.00"):
+        pay(estate, upload_dir, 100_001, key=estate.windows.id)
+    pay(estate, upload_dir, 100_000, key=estate.windows.id)
+    with pytest.raises(DomainError, match="Nothing is left"):
+        pay(estate, upload_dir, 1, key=estate.windows.id)
+
+
+def test_confirming_is_refused_when_the_item_got_cheaper(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 400_000, key=estate.windows.id)
+    services.change_item(estate.windows, total_fen=600_000)  # ¥2,000 per home now
+    with pytest.raises(DomainError, match="more than is owed"):
+        ledger.confirm_payment(payment, estate.manager, TODAY)
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING
+
+
+def test_an_item_getting_cheaper_after_payment_shows_a_credit(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 400_000, key=estate.windows.id)
+    ledger.confirm_payment(payment, estate.manager, TODAY)
+    services.change_item(estate.windows, total_fen=600_000)
+    line = ledger.bill_for(estate.home, TODAY).line(estate.windows.id)
+    assert line.outstanding_fen == 0 and line.credit_fen == 200_000
+
+
+def test_double_tap_records_one_payment(estate, upload_dir):
+    first, new = pay(estate, upload_dir, 100_00, token="tap-1")
+    again, new_again = pay(estate, upload_dir, 100_00, token="tap-1")
+    assert new and not new_again and again.id == first.id
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
+
+
+def test_direct_payment_needs_a_reference_or_a_photo(estate, upload_dir):
+    with pytest.raises(DomainError, match="receipt number"):
+        pay(estate, upload_dir, 100_00, reference="")
+
+
+def test_a_receipt_photo_is_stored_without_metadata(estate, upload_dir):
+    from tests.repairs.conftest import jpeg_with_gps
+
+    payment, _ = pay(estate, upload_dir, 100_00, reference="", photo=jpeg_with_gps())
+    stored = upload_dir / payment.photo
+    assert stored.exists() and b"PhoneMaker" not in stored.read_bytes()
+    with pytest.raises(DomainError):
+        pay(estate, upload_dir, 100_00, photo=b"not a photo", token="x")
+    assert len(list(upload_dir.iterdir())) == 1
+
+
+def test_nobody_pays_another_homes_bill(estate, upload_dir):
+    with pytest.raises(NotFound):
+        pay(estate, upload_dir, 100_00, user=estate.neighbour)
+    with pytest.raises(NotFound):
+        pay(estate, upload_dir, 100_00, user=estate.manager)
+
+
+def test_a_tenant_pays_directly_but_not_from_the_owners_funds(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 100_00, user=estate.tenant, home=estate.rented_home,
+                     key=estate.windows.id)
+    assert payment.status is PaymentStatus.PENDING
+    with pytest.raises(DomainError, match="Only the owner"):
+        pay(estate, upload_dir, 100_00, user=estate.tenant, home=estate.rented_home,
+            key=estate.windows.id, channel=Channel.PROVIDENT_FUND)
+
+
+def test_staff_only_decide_their_own_compounds_payments(estate, upload_dir):
+    from tests.factories import make_compound
+
+    payment, _ = pay(estate, upload_dir, 100_00)
+    other = make_compound("金源新村")
+    with pytest.raises(NotFound):
+        ledger.get_payment_for_staff(payment.id, other)
+    assert ledger.get_payment_for_staff(payment.id, estate.compound) == payment
+
+
+# --- maintenance fund ---------------------------------------------------------------------
+
+FUND_CSV = ("楼栋,单元,房号,初始交存,当前余额\n"
+            "1,1,601,7233.00,2000.00\n"
+            "1,1,301,8888.00,8888.00\n").encode()
+
+
+def test_fund_balances_import_and_warn_below_thirty_percent(estate):
+    summary = ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    assert (summary.created, summary.updated) == (2, 0)
+    bill = ledger.bill_for(estate.home, TODAY)
+    assert bill.fund.balance_fen == 200_000 and bill.fund_low  # 2000 < 30 % of 7233
+    assert not ledger.bill_for(estate.other_home, TODAY).fund_low
+    again = ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    assert (again.created, again.updated) == (0, 2)
+    assert ledger.fund_summary(estate.compound).low == 1
+
+
+def test_fund_import_is_all_or_nothing_with_row_numbers(estate):
+    bad = ("楼栋,单元,房号,初始交存,当前余额\n1,1,601,7233.00,2000.00\n"
+           "1,1,999,1,1\n1,1,301,12.345,abc\n").encode()
+    with pytest.raises(RosterRejected) as caught:
+        ledger.import_fund_balances(estate.compound, bad, "fund.csv", actor=None)
+    assert {p.row for p in caught.value.problems} == {3, 4}
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
+
+
+def test_the_fund_pays_only_with_an_approved_decision(estate, upload_dir):
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    with pytest.raises(DomainError, match="approve"):
+        pay(estate, upload_dir, 100_00, channel=Channel.MAINTENANCE_FUND)
+    rejected = passed_fund_ballot(estate.compound, outcome="rejected")
+    with pytest.raises(DomainError):
+        ledger.link_fund_decision(estate.elevator, rejected.id)
+    general = passed_fund_ballot(estate.compound, kind=BallotKind.GENERAL)
+    with pytest.raises(DomainError):
+        ledger.link_fund_decision(estate.elevator, general.id)
+    ballot = passed_fund_ballot(estate.compound)
+    ledger.link_fund_decision(estate.elevator, ballot.id)
+    line = ledger.bill_for(estate.home, TODAY).line(estate.elevator.id)
+    assert line.channel(Channel.MAINTENANCE_FUND).max_fen == 200_000
+    with pytest.raises(DomainError, match="at most ¥2,000.00"):
+        pay(estate, upload_dir, 200_001, channel=Channel.MAINTENANCE_FUND)
+    payment, _ = pay(estate, upload_dir, 150_000, channel=Channel.MAINTENANCE_FUND)
+    ledger.confirm_payment(payment, estate.manager, TODAY)
+    account = db.session.scalar(sa.select(FundAccount).where(
+        FundAccount.dwelling_id == estate.home.id))
+    assert account.balance_fen == 50_000
+    movement = db.session.scalars(sa.select(FundMovement).order_by(FundMovement.id.desc())).first()
+    assert (movement.kind, movement.amount_fen, movement.payment_id) == ("payment", -150_000,
+                                                                          payment.id)
+
+
+def test_the_fund_balance_is_checked_again_at_confirmation(estate, upload_dir):
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    ledger.link_fund_decision(estate.elevator, passed_fund_ballot(estate.compound).id)
+    payment, _ = pay(estate, upload_dir, 150_000, channel=Channel.MAINTENANCE_FUND)
+    lower = FUND_CSV.replace(b"7233.00,2000.00", b"7233.00,1000.00")
+    ledger.import_fund_balances(estate.compound, lower, "fund.csv", actor=None)
+    with pytest.raises(DomainError, match="not enough"):
+        ledger.confirm_payment(payment, estate.manager, TODAY)
+
+
+def test_a_committee_emergency_opens_the_fund(estate, upload_dir):
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    with pytest.raises(DomainError, match="emergency"):
+        ledger.approve_emergency(estate.elevator, estate.committee, "")
+    ledger.approve_emergency(estate.elevator, estate.committee, "电梯困人 抢修")
+    payment, _ = pay(estate, upload_dir, 100_00, channel=Channel.MAINTENANCE_FUND)
+    ledger.withdraw_emergency(estate.elevator)
+    with pytest.raises(DomainError, match="approve"):
+        ledger.confirm_payment(payment, estate.manager, TODAY)
+
+
+def test_a_fund_decision_of_another_building_does_not_cover_this_home(estate):
+    from app.decisions import services as decisions
+    from app.decisions.models import BallotStatus
+
+    ballot = passed_fund_ballot(estate.compound)
+    ballot.scope = decisions.Scope.BUILDING
+    ballot.building_id = estate.rented_home.unit.building_id
+    ballot.status = BallotStatus.PUBLISHED
+    db.session.commit()
+    assert not ledger.fund_decision_passed(ballot, estate.home)
+    assert ledger.fund_decision_passed(ballot, estate.rented_home)
+
+
+# --- property fee ---------------------------------------------------------------------------
+
+def test_property_fee_from_the_start_date(estate, upload_dir):
+    bill = ledger.bill_for(estate.home, TODAY)
+    with pytest.raises(NotFound):
+        bill.line(FEE)  # no start date yet: nothing billed
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+    bill = ledger.bill_for(estate.home, TODAY)
+    assert bill.fee.months == 11 and bill.fee.monthly_fen == 2170  # 72.33 m² × ¥0.30
+    fee = bill.line(FEE)
+    assert fee.share_fen == 11 * 2170
+    assert [c.channel for c in fee.channels] == [Channel.DIRECT, Channel.PUBLIC_INCOME,
+                                                 Channel.HARDSHIP]
+    payment, _ = pay(estate, upload_dir, 2170 * 3, key=FEE)
+    ledger.confirm_payment(payment, estate.manager, TODAY)
+    assert ledger.bill_for(estate.home, TODAY).line(FEE).outstanding_fen == 8 * 2170
+    for bad in ("abc", "-0.3", "0.30001", "1000"):
+        with pytest.raises(DomainError):
+            ledger.set_property_fee(estate.compound, rate_yuan=bad, starts_on=None)
+
+
+# --- public income ------------------------------------------------------------------------
+
+def test_public_income_ledger_and_balance(estate):
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+                      amount_fen=1_200_000, occurred_on=date(2026, 10, 31), note="10月停车费")
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS,
+                      amount_fen=300_000, occurred_on=date(2026, 10, 31), note="电梯广告")
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.COST,
+                      amount_fen=200_000, occurred_on=date(2026, 10, 31), note="道闸电费")
+    balance = ledger.income_balance(estate.compound.id)
+    assert (balance.income_fen, balance.costs_fen, balance.available_fen) == (
+        1_500_000, 200_000, 1_300_000)
+    with pytest.raises(DomainError, match="future"):
+        ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS, amount_fen=1,
+                          occurred_on=date(2099, 1, 1), note="")
+
+
+def test_public_income_offsets_an_item_by_area_never_past_what_is_owed(estate, upload_dir):
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+                      amount_fen=2_000_000, occurred_on=date(2026, 10, 31), note="")
+    with pytest.raises(DomainError, match="passed decision"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=100, ballot_id=None,
+                          item_id=estate.windows.id, note="")
+    ballot = passed_fund_ballot(estate.compound, kind=BallotKind.GENERAL)
+    paid, _ = pay(estate, upload_dir, 350_000, key=estate.windows.id)
+    ledger.confirm_payment(paid, estate.manager, TODAY)
+    # the windows' three homes still owe 500 + 4000 + 4000 = ¥8,500
+    with pytest.raises(DomainError, match="still owe"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=850_001,
+                          item_id=estate.windows.id, ballot_id=ballot.id, note="")
+    use = ledger.use_income(estate.compound, estate.committee, amount_fen=600_001,
+                            item_id=estate.windows.id, ballot_id=ballot.id, note="停车收益抵扣")
+    credits = dict(db.session.execute(sa.select(Payment.dwelling_id, Payment.amount_fen).where(
+        Payment.income_use_id == use.id)).all())
+    assert sum(credits.values()) == 600_001
+    assert credits[estate.home.id] == 50_000  # by area 154,330: capped at what 601 owed
+    for home in (estate.home, estate.other_home, estate.rented_home):
+        line = ledger.bill_for(home, TODAY).line(estate.windows.id)
+        assert line.paid_fen <= line.share_fen
+    assert ledger.bill_for(estate.home, TODAY).line(estate.windows.id).channel(
+        Channel.PUBLIC_INCOME).applied_fen == 50_000
+    assert ledger.income_balance(estate.compound.id).available_fen == 2_000_000 - 600_001
+    with pytest.raises(DomainError, match="available"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=1_400_000,
+                          item_id=None, ballot_id=ballot.id, note="")
+
+
+def test_public_income_refills_the_fund_by_area(estate):
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.CHARGING,
+                      amount_fen=100_001, occurred_on=date(2026, 10, 31), note="")
+    ballot = passed_fund_ballot(estate.compound, kind=BallotKind.GENERAL)
+    with pytest.raises(DomainError, match="Import"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=100_001, item_id=None,
+                          ballot_id=ballot.id, note="")
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    ledger.use_income(estate.compound, estate.committee, amount_fen=100_001, item_id=None,
+                      ballot_id=ballot.id, note="补充维修资金")
+    balances = dict(db.session.execute(sa.select(FundAccount.dwelling_id,
+                                                 FundAccount.balance_fen)).all())
+    assert balances[estate.home.id] + balances[estate.other_home.id] == 200_000 + 888_800 + 100_001
+    assert balances[estate.home.id] == 200_000 + 44_867  # 100,001 × 72.33 / 161.21 = 44,866.9…
+
+
+# --- staff figures ---------------------------------------------------------------------------
+
+def test_arrears_by_building_and_the_ledger_workbook(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 400_000, key=estate.windows.id)
+    ledger.confirm_payment(payment, estate.manager, TODAY)
+    pay(estate, upload_dir, 1_000, token="p2")
+    rows = {r.building: r for r in ledger.arrears_by_building(estate.compound, TODAY)}
+    one = rows["1"]
+    assert one.homes == 6 and one.share_fen == 40_000_000 + 800_000
+    assert one.paid_fen == 400_000 and one.outstanding_fen == 40_400_000
+    assert one.pending_fen == 1_000
+    assert one.homes_in_arrears == 4  # 301-601 owe for the elevator; 101 and 201 owe nothing
+    assert rows["2"].outstanding_fen == 400_000
+    book = load_workbook(io.BytesIO(ledger.ledger_workbook(estate.compound, TODAY)))
+    assert book.sheetnames == ["payments", "public income", "fund", "arrears"]
+    payments = list(book["payments"].values)
+    assert len(payments) == 3 and payments[1][4] == "4000.00"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("12.345", "two decimals"), ("-5", "negative"), ("1e20", "far too large"),
+    ("abc", "not an amount"), ("", "Enter the amount"), ("0", "more than zero"),
+    ("NaN", "not an amount"), ("１２", None)])
+def test_amounts_are_checked_with_clear_messages(text, message):
+    if message is None:
+        assert ledger.parse_amount(text) == 1200
+        return
+    with pytest.raises(DomainError, match=message):
+        ledger.parse_amount(text)
