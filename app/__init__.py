@@ -65,6 +65,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.core import bp as core_bp
     from app.core import security
     from app.decisions import bp as decisions_bp
+    from app.dues import bp as dues_bp
     from app.repairs import bp as repairs_bp
 
     app.register_blueprint(core_bp)
@@ -73,6 +74,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(decisions_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(repairs_bp)
+    app.register_blueprint(dues_bp)
     security.init_app(app)
 
     from app import cli

@@ -1,1 +1,7 @@
-"""What residents owe: cost items and each home's share so far (pages, payments and funds to come)."""
+"""What residents owe and how they can pay: cost items, bills, payments, funds, income."""
+
+from flask import Blueprint
+
+bp = Blueprint("dues", __name__)
+
+from app.dues import routes, staff_routes  # noqa: E402,F401

@@ -114,6 +114,13 @@ class FeeTerms:
     def owed_fen(self) -> int:
         return self.months * self.monthly_fen
 
+    @property
+    def rate_yuan(self) -> str:
+        """30 fen -> "0.30"; a finer rate keeps its digits (0.3250)."""
+        yuan = Decimal(self.rate_fen) / 100
+        return str(yuan.quantize(Decimal("0.01")) if yuan == yuan.quantize(Decimal("0.01"))
+                   else yuan.normalize())
+
 
 def fee_terms(dwelling: Dwelling, settings: DuesSettings, today: date) -> FeeTerms:
     rate = Decimal(settings.fee_rate_fen if settings.fee_rate_fen is not None

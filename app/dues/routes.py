@@ -1,0 +1,195 @@
+"""Residents' pages for dues: what I owe, recording a payment, statements, the ledger."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.accounts.forms import ConfirmForm
+from app.community.models import Compound, Dwelling, Relation
+from app.community.services import dwellings_of, relation_of
+from app.core.errors import N_, DomainError, NotFound
+from app.core.flashing import flash_error
+from app.core.timeutil import local_today
+from app.dues import bp, ledger
+from app.dues.forms import (
+    BEARER_LABELS,
+    CHANNEL_LABELS,
+    CHANNEL_REASONS,
+    INCOME_LABELS,
+    PROVIDENT_DOCUMENTS,
+    RULE_LABELS,
+    STATUS_LABELS,
+)
+from app.dues.models import RESIDENT_CHANNELS, Channel, Payment
+from app.extensions import db
+
+
+@bp.app_context_processor
+def labels():
+    return {"CHANNEL_LABELS": CHANNEL_LABELS, "CHANNEL_REASONS": CHANNEL_REASONS,
+            "PAYMENT_STATUS": STATUS_LABELS, "BEARER_LABELS": BEARER_LABELS,
+            "RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": ledger.FEE}
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:
+    """A home the signed-in person belongs to (owner or tenant); anything else is 404."""
+    home = db.session.get(Dwelling, dwelling_id)
+    relation = relation_of(current_user, home) if home else None
+    if relation is None:
+        raise NotFound()
+    return home, relation
+
+
+def resident_compound(compound_id: int) -> Compound:
+    """A compound the person lives in or works for."""
+    compound = db.session.get(Compound, compound_id)
+    if compound is None or not (
+            any(d.compound_id == compound_id for d in dwellings_of(current_user))
+            or current_user.has_role(compound_id, *ledger.DUES_STAFF_ROLES)):
+        raise NotFound()
+    return compound
+
+
+@bp.get("/dues")
+@login_required
+def my_dues():
+    """Start page: the bill of my only home, or a choice of my homes."""
+    homes = dwellings_of(current_user)
+    if not homes:
+        raise NotFound()
+    if len(homes) == 1:
+        return redirect(url_for("dues.bill", dwelling_id=homes[0].id))
+    bills = [ledger.bill_for(home) for home in homes]
+    return render_template("dues/homes.html", bills=bills)
+
+
+@bp.get("/dues/<int:dwelling_id>")
+@login_required
+def bill(dwelling_id: int):
+    """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
+    home, relation = my_home(dwelling_id)
+    return render_template("dues/bill.html", bill=ledger.bill_for(home), home=home,
+                           relation=relation, today=local_today())
+
+
+@bp.route("/dues/<int:dwelling_id>/pay", methods=["GET", "POST"])
+@login_required
+def pay(dwelling_id: int):
+    """Record a payment (channel, amount, reference, optional receipt photo)."""
+    home, relation = my_home(dwelling_id)
+    bill = ledger.bill_for(home)
+    key = ledger.get_line_key(request.values.get("item", ""))
+    line = bill.line(key)
+    channels = [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible
+                and (c.channel is Channel.DIRECT or relation is Relation.OWNER)]
+    chosen = request.values.get("channel", "")
+    form = {"amount": request.form.get("amount", ""),
+            "reference": request.form.get("reference", ""), "channel": chosen}
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        try:
+            channel = Channel(chosen) if chosen in {c.value for c in RESIDENT_CHANNELS} \
+                else None
+            if channel is None:
+                raise DomainError(N_("Choose how you paid."))
+            photo = request.files.get("photo")
+            payment, new = ledger.record_payment(
+                current_user, home, key=key, channel=channel,
+                amount_fen=ledger.parse_amount(form["amount"]),
+                reference=form["reference"],
+                photo=photo.read() if photo and photo.filename else None,
+                token=request.form.get("token", ""), upload_dir=upload_dir())
+        except DomainError as exc:
+            flash_error(exc)
+        else:
+            if new:
+                flash(_("Recorded. The property manager will confirm it; until then it shows "
+                        "as waiting."), "success")
+            else:
+                flash(_("This payment was already recorded."), "info")
+            return redirect(url_for("dues.bill", dwelling_id=home.id) + f"#line-{key}")
+    elif request.method == "POST":
+        flash(_("The form expired. Please try again."), "error")
+    return render_template("dues/pay.html", home=home, line=line, channels=channels, form=form,
+                           token=request.form.get("token") or secrets.token_urlsafe(16))
+
+
+@bp.post("/dues/payments/<int:payment_id>/withdraw")
+@login_required
+def withdraw(payment_id: int):
+    """Take back a payment recorded by mistake, while it still waits for confirmation."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.recorded_by_id != current_user.id:
+        raise NotFound()
+    dwelling_id = payment.dwelling_id
+    if ConfirmForm().validate_on_submit():
+        try:
+            ledger.withdraw_payment(current_user, payment_id)
+        except DomainError as exc:
+            flash_error(exc)
+        else:
+            flash(_("Withdrawn."), "success")
+    return redirect(url_for("dues.bill", dwelling_id=dwelling_id))
+
+
+@bp.get("/dues/payments/<int:payment_id>/photo")
+@login_required
+def photo(payment_id: int):
+    """A receipt photo, for the home's members and the compound's dues staff only."""
+    payment = ledger.payment_photo(payment_id, current_user)
+    response = make_response(send_from_directory(upload_dir(), payment.photo,
+                                                 mimetype="image/jpeg"))
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.get("/dues/<int:dwelling_id>/statement/<int:item_id>")
+@login_required
+def statement(dwelling_id: int, item_id: int):
+    """The cost-sharing statement the housing provident fund centre asks for (printable)."""
+    home, relation = my_home(dwelling_id)
+    if relation is not Relation.OWNER:
+        raise NotFound()
+    bill = ledger.bill_for(home)
+    line = bill.line(item_id)
+    if line.item is None or not line.item.own_home:
+        raise NotFound()
+    return render_template("dues/statement.html", home=home, bill=bill, line=line,
+                           documents=PROVIDENT_DOCUMENTS, today=local_today(),
+                           hardship_fen=line.channel(Channel.HARDSHIP).applied_fen)
+
+
+@bp.get("/c/<int:compound_id>/costs")
+@login_required
+def costs(compound_id: int):
+    """The whole renovation's cost and who bears it."""
+    compound = resident_compound(compound_id)
+    return render_template("dues/costs.html", compound=compound,
+                           split=ledger.cost_split(compound))
+
+
+@bp.get("/c/<int:compound_id>/income")
+@login_required
+def income(compound_id: int):
+    """The compound's public income ledger (it belongs to the owners, art. 282)."""
+    compound = resident_compound(compound_id)
+    entries, uses = ledger.income_ledger(compound)
+    return render_template("dues/income.html", compound=compound, entries=entries, uses=uses,
+                           balance=ledger.income_balance(compound.id))

@@ -1,0 +1,1 @@
+"""Staff pages for dues: items, pending payments, statements, funds, public income."""

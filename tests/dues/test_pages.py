@@ -1,0 +1,201 @@
+"""Residents' dues pages: what I owe, recording a payment, statements, ledgers, access."""
+
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.dues import ledger
+from app.dues.models import Channel, IncomeKind, Payment, PaymentStatus
+from app.extensions import db
+from tests.conftest import zh
+from tests.dues.conftest import TODAY, passed_fund_ballot
+from tests.repairs.conftest import jpeg_with_gps
+
+
+def record(client, home, item, amount="1000.00", channel="direct", reference="网银 001",
+           token="t1", photo=None):
+    data = {"item": str(item), "channel": channel, "amount": amount, "reference": reference,
+            "token": token}
+    if photo is not None:
+        data["photo"] = (io.BytesIO(photo), "receipt.jpg")
+    return client.post(f"/dues/{home.id}/pay", data=data, content_type="multipart/form-data")
+
+
+def test_what_i_owe_shows_each_item_with_channels(client, sign_in, estate):
+    sign_in("13800000001")
+    start = client.get("/dues")
+    assert start.status_code == 302 and start.headers["Location"].endswith(
+        f"/dues/{estate.home.id}")
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert "加装电梯 1幢1单元" in page and "更换外窗" in page
+    assert "¥108,867.60" in page  # the elevator share, 10,886,760 fen
+    for label in ("Direct payment", "Housing provident fund", "Maintenance fund",
+                  "Community public income", "Hardship subsidy"):
+        assert zh(label) in page
+    assert zh("Needs an approved owners' decision to use the fund, or a "
+              "committee-approved emergency.") in page
+    assert f"/dues/{estate.home.id}/statement/{estate.elevator.id}" in page
+
+
+def test_nobody_sees_or_pays_another_homes_bill(client, sign_in, estate):
+    sign_in("13800000002")  # the neighbour in 1-1-301
+    other = estate.home.id
+    assert client.get(f"/dues/{other}").status_code == 404
+    assert client.get(f"/dues/{other}/pay?item={estate.windows.id}").status_code == 404
+    assert record(client, estate.home, estate.windows.id).status_code == 404
+    assert client.get(f"/dues/{other}/statement/{estate.elevator.id}").status_code == 404
+    assert client.get("/dues/999999").status_code == 404
+    assert client.get(f"/dues/{estate.other_home.id}/pay?item=abc").status_code == 404
+    assert client.get(f"/dues/{estate.other_home.id}/pay?item=999999").status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_staff_do_not_use_the_resident_pages(client, sign_in, estate):
+    sign_in("13900000002")
+    assert client.get(f"/dues/{estate.home.id}").status_code == 404
+
+
+def test_record_a_payment_with_a_receipt_photo(client, sign_in, estate):
+    sign_in("13800000001")
+    form = client.get(f"/dues/{estate.home.id}/pay?item={estate.windows.id}")
+    assert form.status_code == 200 and 'name="token"' in form.get_data(as_text=True)
+    response = record(client, estate.home, estate.windows.id, amount="1,000.50", reference="",
+                      photo=jpeg_with_gps())
+    assert response.status_code == 302
+    payment = db.session.scalar(sa.select(Payment))
+    assert payment.amount_fen == 100_050 and payment.status is PaymentStatus.PENDING
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert zh("Waiting for confirmation") in page
+    photo = client.get(f"/dues/payments/{payment.id}/photo")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    client.post("/logout", data={})
+    sign_in("13800000002")
+    assert client.get(f"/dues/payments/{payment.id}/photo").status_code == 404
+
+
+def test_a_double_tap_records_one_payment(client, sign_in, estate):
+    sign_in("13800000001")
+    record(client, estate.home, estate.windows.id, token="same")
+    again = record(client, estate.home, estate.windows.id, token="same")
+    assert again.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 1
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert zh("This payment was already recorded.") in page
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ("12.345", "An amount has at most two decimals (fen), e.g. 1280.50."),
+    ("-5", "The amount cannot be negative."),
+    ("99999999999999", "That amount is far too large; check the digits."),
+    ("十元", None),
+    ("", "Enter the amount in yuan, e.g. 1280.50."),
+    ("4000.01", None),
+])
+def test_bad_amounts_are_refused_with_a_clear_message(client, sign_in, estate, amount, message):
+    sign_in("13800000001")
+    response = record(client, estate.home, estate.windows.id, amount=amount)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    if message:
+        assert zh(message) in page
+    elif amount == "十元":
+        assert zh("“%(text)s” is not an amount in yuan; write e.g. 1280.50.",
+                  text="十元") in page
+    else:
+        assert zh("That is more than can be paid this way: at most %(max)s.",
+                  max="¥4,000.00") in page
+    assert f'value="{amount}"' in page  # what was typed is kept
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_fund_channels_are_refused_until_allowed(client, sign_in, estate):
+    sign_in("13800000001")
+    response = record(client, estate.home, estate.elevator.id, channel="maintenance_fund")
+    assert zh("The maintenance fund can pay this only after the owners approve using it (or "
+              "the committee approves an emergency).") in response.get_data(as_text=True)
+    response = record(client, estate.home, estate.elevator.id, channel="hardship")
+    assert zh("Choose how you paid.") in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_a_tenant_sees_the_bill_but_pays_only_directly(client, sign_in, estate):
+    sign_in("13800000003")
+    page = client.get(f"/dues/{estate.rented_home.id}/pay?item={estate.windows.id}")
+    text = page.get_data(as_text=True)
+    assert 'value="direct"' in text and 'value="provident_fund"' not in text
+    response = record(client, estate.rented_home, estate.windows.id, channel="provident_fund")
+    assert zh("Only the owner can pay from the provident fund or the maintenance fund."
+              ) in response.get_data(as_text=True)
+    assert client.get(f"/dues/{estate.rented_home.id}/statement/{estate.windows.id}"
+                      ).status_code == 404
+
+
+def test_withdraw_a_pending_payment_only_my_own(client, sign_in, estate):
+    payment, _ = ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+                                       channel=Channel.DIRECT, amount_fen=100, reference="x",
+                                       photo=None, token="", upload_dir=None, today=TODAY)
+    sign_in("13800000002")
+    assert client.post(f"/dues/payments/{payment.id}/withdraw", data={}).status_code == 404
+    client.post("/logout", data={})
+    sign_in("13800000001")
+    assert client.post(f"/dues/payments/{payment.id}/withdraw", data={}).status_code == 302
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.REJECTED and payment.reason == "withdrawn"
+    again = client.post(f"/dues/payments/{payment.id}/withdraw", data={}, follow_redirects=True)
+    assert zh("Only a payment still waiting for confirmation can be withdrawn."
+              ) in again.get_data(as_text=True)
+
+
+def test_provident_fund_statement_is_printable(client, sign_in, estate):
+    sign_in("13800000001")
+    page = client.get(f"/dues/{estate.home.id}/statement/{estate.elevator.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "¥108,867.60" in text
+    assert zh("The completion acceptance record of the works") in text
+    assert "138" not in re.sub(r"¥[\d,.]+", "", text.split("<main", 1)[1])  # no phone numbers
+    from app.dues import services  # a road is not own-home works: no statement
+
+    road = services.add_item(estate.compound, services.ItemSpec(name="道路", total_fen=70_000))
+    assert client.get(f"/dues/{estate.home.id}/statement/{road.id}").status_code == 404
+
+
+def test_cost_split_and_income_ledger_for_residents_of_the_compound(client, sign_in, estate):
+    from datetime import date
+
+    from tests.factories import make_compound, make_resident
+
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+                      amount_fen=1_200_000, occurred_on=date(2026, 10, 31), note="10月停车费")
+    ballot = passed_fund_ballot(estate.compound)
+    ledger.use_income(estate.compound, estate.committee, amount_fen=300_000,
+                      item_id=estate.windows.id, ballot_id=ballot.id, note="抵扣外窗")
+    sign_in("13800000001")
+    costs = client.get(f"/c/{estate.compound.id}/costs").get_data(as_text=True)
+    assert "¥612,000.00" in costs.replace("\u00a0", "")  # elevator 600,000 + windows 12,000
+    assert zh("Residents") in costs
+    income = client.get(f"/c/{estate.compound.id}/income").get_data(as_text=True)
+    assert "10月停车费" in income and "¥9,000.00" in income  # available after the use
+    client.post("/logout", data={})
+    other = make_compound("金源新村")
+    make_resident(other, "13800000009")
+    sign_in("13800000009")
+    assert client.get(f"/c/{estate.compound.id}/costs").status_code == 404
+    assert client.get(f"/c/{estate.compound.id}/income").status_code == 404
+
+
+def test_property_fee_line_and_payment(client, sign_in, estate):
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
+    sign_in("13800000001")
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert zh("Property fee") in page and "¥0.30" in page
+    response = record(client, estate.home, "fee", amount="21.70")
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(Payment.item_id)) is None
+
+
+def date_(*args):
+    from datetime import date
+
+    return date(*args)
