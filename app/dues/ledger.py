@@ -312,15 +312,18 @@ def bill_for(dwelling: Dwelling, today: date | None = None) -> Bill:
             applied[(line.key, payment.channel)] += payment.amount_fen
         elif payment.status is PaymentStatus.PENDING:
             line.pending_fen += payment.amount_fen
+    fund_free = (fund.balance_fen if fund else 0) - sum(
+        p.amount_fen for p in payments
+        if p.channel is Channel.MAINTENANCE_FUND and p.status is PaymentStatus.PENDING)
     for line in lines:
-        line.channels = _channels(line, dwelling, compound, today, fund, provident_used,
-                                  ballots, applied)
+        line.channels = _channels(line, dwelling, compound, today, fund, max(fund_free, 0),
+                                  provident_used, ballots, applied)
     return Bill(dwelling, lines, fee, fund, provident_used)
 
 
 def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: date,
-              fund: FundAccount | None, provident_used: bool, ballots: dict,
-              applied: dict) -> list[ChannelView]:
+              fund: FundAccount | None, fund_free: int, provident_used: bool,
+              ballots: dict, applied: dict) -> list[ChannelView]:
     open_fen = line.open_fen
     views = [ChannelView(Channel.DIRECT, open_fen > 0, open_fen,
                          "ok" if open_fen else "nothing_to_pay")]
@@ -334,7 +337,7 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
         views.append(ChannelView(Channel.PROVIDENT_FUND, pf.eligible and limit > 0, limit,
                                  pf.reason if not pf.eligible or limit else "nothing_to_pay"))
         mf = rules.maintenance_fund(
-            balance_fen=fund.balance_fen if fund else 0,
+            balance_fen=fund_free,  # the balance less fund payments awaiting confirmation
             approved_decision=fund_decision_passed(ballots.get(item.fund_ballot_id), dwelling),
             emergency_approved=item.emergency_at is not None, owed_fen=open_fen)
         reason = mf.reason if mf.eligible or mf.reason == "no_decision" else (
@@ -794,13 +797,13 @@ class IncomeBalance:
 
 
 def income_balance(compound_id: int) -> IncomeBalance:
-    sums = dict(db.session.execute(
-        sa.select(IncomeEntry.kind == IncomeKind.COST, sa.func.sum(IncomeEntry.amount_fen))
-        .where(IncomeEntry.compound_id == compound_id)
-        .group_by(IncomeEntry.kind == IncomeKind.COST)).all())
+    sums = {kind: int(fen or 0) for kind, fen in db.session.execute(
+        sa.select(IncomeEntry.kind, sa.func.sum(IncomeEntry.amount_fen))
+        .where(IncomeEntry.compound_id == compound_id).group_by(IncomeEntry.kind))}
     used = db.session.scalar(sa.select(sa.func.sum(IncomeUse.amount_fen)).where(
         IncomeUse.compound_id == compound_id)) or 0
-    return IncomeBalance(int(sums.get(False) or 0), int(sums.get(True) or 0), int(used))
+    costs = sums.pop(IncomeKind.COST, 0)
+    return IncomeBalance(sum(sums.values()), costs, int(used))
 
 
 def income_ledger(compound: Compound) -> tuple[list[IncomeEntry], list[IncomeUse]]:
