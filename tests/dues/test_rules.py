@@ -5,7 +5,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.dues import rules
@@ -106,3 +106,73 @@ def test_months_due(start, today, months):
 def test_monthly_fee_rounds_half_up_to_the_fen():
     assert rules.monthly_fee(Decimal("30"), Decimal("65.50")) == 1965
     assert rules.monthly_fee(Decimal("30"), Decimal("65.55")) == 1967  # 1966.5 → 1967
+
+
+# --- allocate_capped: public income offsetting shares, nobody credited past what they owe ---
+
+def test_capped_hand_checked_examples():
+    # 1000 by 1:1:2 is 250/250/500, but key 1 owes only 100; the other 900 go 1:2.
+    assert rules.allocate_capped(1000, {1: 1, 2: 1, 3: 2}, {1: 100, 2: 1000, 3: 1000}) == {
+        1: 100, 2: 300, 3: 600}
+    # Capping cascades: 25 each is too much for key 1 (cap 10); then 30 each is too much for
+    # key 2 (cap 28); the last 62 go 31/31.
+    assert rules.allocate_capped(100, dict.fromkeys([1, 2, 3, 4], 1),
+                                 {1: 10, 2: 28, 3: 1000, 4: 1000}) == {
+        1: 10, 2: 28, 3: 31, 4: 31}
+    # Rounding: 10 over three equal weights is 4/3/3 (spare fen to the smaller key); key 1
+    # takes only 2, and the 8 left split 4/4.
+    assert rules.allocate_capped(10, {1: 1, 2: 1, 3: 1}, {1: 2, 2: 100, 3: 100}) == {
+        1: 2, 2: 4, 3: 4}
+
+
+def test_capped_refuses_more_than_can_be_taken_and_negative_input():
+    weights = {1: Decimal("72.33"), 2: Decimal("0"), 3: Decimal("88.88")}
+    caps = {1: 500, 2: 10_000, 3: 0}  # key 2 has no area, key 3 owes nothing
+    assert rules.allocate_capped(500, weights, caps) == {1: 500, 2: 0, 3: 0}
+    with pytest.raises(AllocationError):
+        rules.allocate_capped(501, weights, caps)
+    with pytest.raises(AllocationError):
+        rules.allocate_capped(-1, weights, caps)
+    with pytest.raises(AllocationError):
+        rules.allocate_capped(1, {1: 1}, {1: -5})
+
+
+@st.composite
+def capped_case(draw):
+    """Areas (some zero) and what each home still owes (some zero, some missing)."""
+    keys = draw(st.lists(st.integers(1, 500), min_size=1, max_size=40, unique=True))
+    area = st.one_of(st.integers(0, 3), st.integers(0, 20_000))  # equal areas tie often
+    weights = {key: Decimal(draw(area)) / 100 for key in keys}
+    owed = st.one_of(st.integers(0, 30), st.integers(0, 10**8))  # small caps bind often
+    caps = {key: draw(owed) for key in keys if draw(st.booleans()) or draw(st.booleans())}
+    room = sum(caps.get(key, 0) for key, w in weights.items() if w > 0)
+    return weights, caps, room
+
+
+@given(capped_case(), st.data())
+def test_capped_sums_exactly_within_caps(case, data):
+    weights, caps, room = case
+    total = data.draw(st.integers(0, room))
+    shares = rules.allocate_capped(total, weights, caps)
+    assert set(shares) == set(weights)
+    assert sum(shares.values()) == total
+    for key, fen in shares.items():
+        assert 0 <= fen <= caps.get(key, 0)
+        if weights[key] == 0 or caps.get(key, 0) == 0:
+            assert fen == 0
+
+
+@given(capped_case(), st.integers(1, 10**9))
+def test_capped_raises_when_the_total_exceeds_what_can_be_taken(case, excess):
+    weights, caps, room = case
+    with pytest.raises(AllocationError):
+        rules.allocate_capped(room + excess, weights, caps)
+
+
+@given(capped_case(), st.data())
+def test_capped_is_plain_allocation_when_no_cap_binds(case, data):
+    weights, _, _ = case
+    assume(any(weights.values()))
+    total = data.draw(st.integers(0, 10**9))
+    generous = dict.fromkeys(weights, total)
+    assert rules.allocate_capped(total, weights, generous) == rules.allocate(total, weights)
