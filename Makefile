@@ -64,6 +64,7 @@ lint: setup-dev
 bench: setup-dev
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/decisions.py
+	$(BIN)/python bench/dues.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -620,8 +620,12 @@ def arrears_by_building(compound: Compound, today: date | None = None) -> list[A
         .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
         .where(Dwelling.compound_id == compound.id)).all())
     owed: dict[tuple, int] = defaultdict(int)
-    for dwelling_id, item, fen in current_shares(None, compound.id):
-        owed[(dwelling_id, item.id)] += fen
+    for dwelling_id, item_id, fen in db.session.execute(
+            sa.select(Allocation.dwelling_id, Allocation.item_id, Allocation.fen)
+            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
+                                    CostItem.version == Allocation.version))
+            .where(CostItem.compound_id == compound.id, Allocation.fen > 0)):
+        owed[(dwelling_id, item_id)] += fen
     settings = settings_of(compound.id)
     if settings.fee_starts_on:
         months = rules.months_due(settings.fee_starts_on, today)
