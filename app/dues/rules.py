@@ -7,6 +7,7 @@ ties broken by dwelling id so the result never depends on dictionary order).
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -159,11 +160,16 @@ def fund_is_low(balance_fen: int, initial_fen: int) -> bool:
 # --- property fee ---------------------------------------------------------------------------
 
 def months_due(start: date, today: date) -> int:
-    """Whole months of service since the start date ("service first, pay later")."""
+    """Whole months of service completed since the start date ("service first, pay
+    later": a month is billed once it has been served). A month completes on the same day
+    of the next month (or that month's last day when it is shorter)."""
     if today < start:
         return 0
     months = (today.year - start.year) * 12 + (today.month - start.month)
-    return months + (1 if today.day >= start.day else 0)
+    last_day = calendar.monthrange(today.year, today.month)[1]
+    if today.day < min(start.day, last_day):
+        months -= 1
+    return max(months, 0)
 
 
 def monthly_fee(rate_fen_per_m2: Decimal, area_m2: Decimal) -> int:

@@ -303,14 +303,15 @@ def test_property_fee_from_the_start_date(estate, upload_dir):
         bill.line(FEE)  # no start date yet: nothing billed
     ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
     bill = ledger.bill_for(estate.home, TODAY)
-    assert bill.fee.months == 11 and bill.fee.monthly_fen == 2170  # 72.33 m² × ¥0.30
+    assert bill.fee.months == 10 and bill.fee.monthly_fen == 2170  # 72.33 m² × ¥0.30
+    # (January to October served; November is billed once it has been served)
     fee = bill.line(FEE)
-    assert fee.share_fen == 11 * 2170
+    assert fee.share_fen == 10 * 2170
     assert [c.channel for c in fee.channels] == [Channel.DIRECT, Channel.PUBLIC_INCOME,
                                                  Channel.HARDSHIP]
     payment, _ = pay(estate, upload_dir, 2170 * 3, key=FEE)
     ledger.confirm_payment(payment, estate.manager, TODAY)
-    assert ledger.bill_for(estate.home, TODAY).line(FEE).outstanding_fen == 8 * 2170
+    assert ledger.bill_for(estate.home, TODAY).line(FEE).outstanding_fen == 7 * 2170
     for bad in ("abc", "-0.3", "0.30001", "1000"):
         with pytest.raises(DomainError):
             ledger.set_property_fee(estate.compound, rate_yuan=bad, starts_on=None)

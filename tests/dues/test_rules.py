@@ -96,9 +96,12 @@ def test_maintenance_fund_needs_an_approved_decision():
 
 
 @pytest.mark.parametrize("start, today, months", [
-    (date(2026, 1, 15), date(2026, 1, 14), 0), (date(2026, 1, 15), date(2026, 1, 15), 1),
-    (date(2026, 1, 15), date(2026, 2, 14), 1), (date(2026, 1, 15), date(2026, 2, 15), 2),
-    (date(2025, 12, 31), date(2026, 2, 28), 2)])
+    (date(2026, 1, 15), date(2026, 1, 14), 0), (date(2026, 1, 15), date(2026, 1, 15), 0),
+    (date(2026, 1, 15), date(2026, 2, 14), 0), (date(2026, 1, 15), date(2026, 2, 15), 1),
+    (date(2026, 1, 15), date(2027, 1, 15), 12),
+    # a month that starts on the 31st completes on the last day of a shorter month
+    (date(2025, 12, 31), date(2026, 1, 30), 0), (date(2025, 12, 31), date(2026, 1, 31), 1),
+    (date(2025, 12, 31), date(2026, 2, 27), 1), (date(2025, 12, 31), date(2026, 2, 28), 2)])
 def test_months_due(start, today, months):
     assert rules.months_due(start, today) == months
 
