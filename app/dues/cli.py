@@ -1,16 +1,25 @@
-"""`flask dues …`: street offices set up cost items for many compounds alike."""
+"""`flask dues …`: street offices set up cost items, fees, fund balances and public income
+for many compounds alike."""
 
 import json
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from app.community.services import find_compound
+from app.accounts.models import User
+from app.community.services import RosterRejected, find_compound
 from app.core.errors import DomainError
 from app.core.money import MoneyError, parse_yuan
-from app.dues import services
-from app.dues.models import AllocationRule, Bearer
+from app.core.privacy import normalize_mobile
+from app.dues import ledger, services
+from app.dues.models import AllocationRule, Bearer, IncomeKind
+from app.extensions import db
 
 dues_cli = AppGroup("dues", help="Renovation cost items and each home's share.")
 
@@ -24,6 +33,18 @@ def _yuan(value: str, what: str) -> int:
         return parse_yuan(value)
     except MoneyError as exc:
         raise click.BadParameter(f"{value!r} is not an amount in yuan", param_hint=what) from exc
+
+
+def _date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-01-01",
+                                 param_hint=what) from exc
+
+
+def _fen(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _bearer(text: str) -> tuple[Bearer, int | Fraction]:
@@ -96,3 +117,106 @@ def allocation(compound, as_json):
         return
     for item in report["items"]:
         click.echo(f"{item['name']}: {item['allocated_fen']} fen to {len(item['shares'])} homes")
+
+
+@dues_cli.command("fee")
+@click.argument("compound")
+@click.option("--rate", required=True, help="Yuan per m² per month, e.g. 0.30.")
+@click.option("--start", default=None,
+              help="Billing starts on this date (2026-01-01); 'none' stops billing. "
+                   "Left out: the start date stays as it is.")
+def fee(compound, rate, start):
+    """Set COMPOUND's property fee: rate per m² per month and the date billing starts."""
+    try:
+        target = find_compound(compound)
+        if start is None:
+            starts_on = ledger.settings_of(target.id).fee_starts_on
+        elif start.strip().lower() == "none":
+            starts_on = None
+        else:
+            starts_on = _date(start, "--start")
+        ledger.set_property_fee(target, rate_yuan=rate, starts_on=starts_on)
+    except DomainError as exc:
+        _fail(exc)
+    settings = ledger.settings_of(target.id)
+    when = f"from {settings.fee_starts_on.isoformat()}" if settings.fee_starts_on else \
+        "not billed (no start date)"
+    rate_yuan = Decimal(settings.fee_rate_fen) / 100  # e.g. 0.30, or 0.3055
+    shown = f"{rate_yuan:.2f}" if rate_yuan == round(rate_yuan, 2) else f"{rate_yuan.normalize():f}"
+    click.echo(f"Property fee of {target.name}: {shown} yuan per m² per month, {when}")
+
+
+@dues_cli.command("fund-import")
+@click.argument("compound")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def fund_import(compound, file):
+    """Import maintenance-fund balances from FILE (CSV or XLSX: building, unit, room,
+    initial yuan, balance yuan; header row optional). All rows or none."""
+    try:
+        target = find_compound(compound)
+        summary = ledger.import_fund_balances(target, file.read_bytes(), file.name, actor=None)
+    except RosterRejected as exc:
+        for problem in exc.problems:
+            where = f"row {problem.row}: " if problem.row else ""
+            click.echo(where + (problem.message % problem.params), err=True)
+        raise click.ClickException(f"Nothing imported: {len(exc.problems)} problems.") from exc
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"created {summary.created}, updated {summary.updated}")
+
+
+@dues_cli.command("income")
+@click.argument("compound")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in IncomeKind]),
+              help="What earned it; 'cost' is what earning it cost and is taken off.")
+@click.option("--amount", required=True, help="Yuan, e.g. 1200.00.")
+@click.option("--date", "occurred", required=True, help="When, e.g. 2026-10-31.")
+@click.option("--note", default="", help="A short note (at most 200 characters).")
+@click.option("--by", "by_phone", required=True,
+              help="Phone of the property manager or street admin recording it.")
+def income(compound, kind, amount, occurred, note, by_phone):
+    """Record community public income (or a cost against it) for COMPOUND."""
+    try:
+        target = find_compound(compound)
+        occurred_on = _date(occurred, "--date")
+        amount_fen = ledger.parse_amount(amount)
+        actor = _staff(by_phone, target)
+        entry = ledger.add_income(target, actor, kind=IncomeKind(kind), amount_fen=amount_fen,
+                                  occurred_on=occurred_on, note=note)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Income {entry.id}: {entry.kind.value} {_fen(entry.amount_fen)} yuan on "
+               f"{entry.occurred_on.isoformat()}")
+
+
+def _staff(phone_text: str, compound) -> User:
+    """The account recording public income: a property manager or street admin there."""
+    try:
+        phone = normalize_mobile(phone_text)
+    except ValueError:
+        phone = None
+    user = db.session.scalar(sa.select(User).where(User.phone == phone)) if phone else None
+    if user is None:
+        raise click.BadParameter(f"no account with phone {phone_text!r}", param_hint="--by")
+    if not user.active or not user.has_role(compound.id, *ledger.MANAGER_ROLES):
+        raise click.BadParameter(f"{phone_text} is not a property manager or street admin "
+                                 f"of {compound.name}", param_hint="--by")
+    return user
+
+
+@dues_cli.command("arrears")
+@click.argument("compound")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (integer fen).")
+def arrears(compound, as_json):
+    """Per building: homes, homes in arrears, owed, paid, outstanding and pending."""
+    try:
+        rows = ledger.arrears_by_building(find_compound(compound))
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps({"buildings": [asdict(r) for r in rows]}, ensure_ascii=False))
+        return
+    click.echo("building\thomes\tin arrears\towed\tpaid\toutstanding\tpending (yuan)")
+    for r in rows:
+        click.echo(f"{r.building}\t{r.homes}\t{r.homes_in_arrears}\t{_fen(r.share_fen)}\t"
+                   f"{_fen(r.paid_fen)}\t{_fen(r.outstanding_fen)}\t{_fen(r.pending_fen)}")
