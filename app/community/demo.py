@@ -132,7 +132,105 @@ def load_demo() -> dict:
     load_demo_ballots(main, other)
     load_demo_services(main, resident, person)
     load_demo_repairs(main, other, resident)
+    load_demo_dues(main, other, resident, person)
     return {"compound": main}
+
+
+def load_demo_dues(main: Compound, other: Compound, resident: User, person: Person) -> None:
+    """Cost items and who bears them, the property fee, maintenance-fund balances (some
+    below 30 %), public income, and the demo resident's payments: one confirmed, one
+    waiting for the manager. Everything goes through the dues services; dates are fixed."""
+    from datetime import date
+    from fractions import Fraction
+    from pathlib import Path
+
+    from sqlalchemy.orm import selectinload
+
+    from app.community.models import Dwelling, Unit
+    from app.dues import ledger
+    from app.dues import services as dues
+    from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind
+
+    manager = db.session.scalar(sa.select(User).where(User.phone == "13900000002"))
+    street = db.session.scalar(sa.select(User).where(User.phone == "13900000005"))
+    home = person.memberships[0].dwelling
+    resident_home = (home.unit.building.name, home.unit.name, home.room)
+    half = {Bearer.GOVERNMENT: Fraction(1, 2), Bearer.UTILITY: Fraction(1, 2)}
+    utility = {Bearer.UTILITY: Fraction(1)}
+
+    b, u, _ = resident_home
+    dues.add_item(main, dues.ItemSpec(
+        name=f"加装电梯 {b}幢{u}单元", total_fen=60_000_000, rule=AllocationRule.ELEVATOR,
+        building=b, unit=u, subsidy_fen=20_000_000, own_home=True,  # county subsidy ¥200,000
+        coefficients={1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}))
+    windows = dues.add_item(main, dues.ItemSpec(
+        name="更换外窗", total_fen=2_880_000, rule=AllocationRule.OPT_IN, own_home=True,
+        opt_in=[resident_home, ("1", "1", "302"), ("1", "2", "501"), ("2", "1", "202"),
+                ("3", "1", "601"), ("5", "2", "402")]))
+    dues.add_item(main, dues.ItemSpec(name="一户一表改造", total_fen=50_400_000, bearers=half))
+    dues.add_item(main, dues.ItemSpec(name="雨污分流", total_fen=186_000_000, bearers=utility))
+    insulation = dues.add_item(main, dues.ItemSpec(
+        name="外墙保温", total_fen=235_000_000, bearers={Bearer.GOVERNMENT: Fraction(3, 5)}))
+    dues.add_item(other, dues.ItemSpec(
+        name="更换外窗", total_fen=960_000, rule=AllocationRule.OPT_IN, own_home=True,
+        opt_in=[("1", "1", "101"), ("2", "", "201")]))
+    dues.add_item(other, dues.ItemSpec(name="一户一表改造", total_fen=900_000, bearers=half))
+    dues.add_item(other, dues.ItemSpec(name="雨污分流", total_fen=3_600_000, bearers=utility))
+    dues.add_item(other, dues.ItemSpec(
+        name="外墙保温", total_fen=5_200_000, bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
+
+    ledger.set_property_fee(main, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+    ledger.set_property_fee(other, rate_yuan="0.30", starts_on=other.management_start_on)
+
+    rng = random.Random(283)
+    for compound, actor in ((main, manager), (other, street)):
+        rows = []
+        for dwelling in db.session.scalars(
+                sa.select(Dwelling).where(Dwelling.compound_id == compound.id)
+                .options(selectinload(Dwelling.unit).selectinload(Unit.building))
+                .order_by(Dwelling.id)):
+            initial = int(dwelling.area_m2 * 4000)  # ¥40 per m² deposited at purchase
+            percent = rng.choice([12, 18, 25]) if rng.random() < 0.15 else rng.randint(35, 96)
+            if dwelling.id == home.id:
+                percent = 22  # so the demo resident sees the low-balance warning
+            rows.append([dwelling.unit.building.name, dwelling.unit.name, dwelling.room,
+                         _yuan(initial), _yuan(initial * percent // 100)])
+        ledger.import_fund_balances(compound, rules.write_table_csv(ledger.FUND_HEADER, rows),
+                                    "fund.csv", actor=actor)
+
+    for compound, actor, entries in (
+            (main, manager, [
+                (IncomeKind.PARKING, 365_000, date(2026, 7, 31), "7月地面停车费"),
+                (IncomeKind.PARKING, 372_000, date(2026, 8, 31), "8月地面停车费"),
+                (IncomeKind.PARKING, 358_000, date(2026, 9, 30), "9月地面停车费"),
+                (IncomeKind.ADS, 240_000, date(2026, 9, 30), "电梯广告 第三季度"),
+                (IncomeKind.CHARGING, 86_240, date(2026, 10, 15), "充电桩运营分成 9月"),
+                (IncomeKind.LOCKER, 120_000, date(2026, 10, 20), "快递柜场地费 2026年"),
+                (IncomeKind.PARKING, 369_000, date(2026, 10, 31), "10月地面停车费"),
+                (IncomeKind.COST, 115_000, date(2026, 10, 31), "停车场保洁和照明电费")]),
+            (other, street, [
+                (IncomeKind.PARKING, 98_000, date(2026, 9, 30), "三季度停车费"),
+                (IncomeKind.ADS, 60_000, date(2026, 10, 10), "宣传栏广告"),
+                (IncomeKind.LOCKER, 60_000, date(2026, 10, 20), "快递柜场地费"),
+                (IncomeKind.CHARGING, 21_560, date(2026, 10, 31), "充电桩运营分成"),
+                (IncomeKind.COST, 12_000, date(2026, 10, 31), "充电桩电费")])):
+        for kind, fen, day, note in entries:
+            ledger.add_income(compound, actor, kind=kind, amount_fen=fen, occurred_on=day,
+                              note=note)
+
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    paid, _ = ledger.record_payment(resident, home, key=windows.id, channel=Channel.DIRECT,
+                                    amount_fen=480_000, reference="微信转账 4200001968202610150001",
+                                    photo=None, token="demo-windows", upload_dir=upload_dir)
+    ledger.confirm_payment(paid, manager)
+    share = ledger.bill_for(home).line(insulation.id).open_fen
+    ledger.record_payment(resident, home, key=insulation.id, channel=Channel.DIRECT,
+                          amount_fen=share, reference="银行转账 回单号 20261120-0387",
+                          photo=None, token="demo-insulation", upload_dir=upload_dir)
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def load_demo_repairs(main: Compound, other: Compound, resident: User) -> None:
