@@ -18,7 +18,8 @@ def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
         raise MoneyError("not a number") from exc
     if not value.is_finite():
         raise MoneyError("not a number")
-    if abs(value) * 100 > max_fen:
+    # Compare exponents first: 1e999999 × 100 would overflow the decimal context.
+    if value.adjusted() > len(str(max_fen)) or abs(value) * 100 > max_fen:
         raise MoneyError("too large")
     if value != value.quantize(Decimal("0.01")):
         raise MoneyError("more than two decimals")

@@ -12,7 +12,7 @@ def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.001", "-1", "1e400", "NaN", "Infinity",
+@pytest.mark.parametrize("text", ["", "abc", "1.001", "-1", "1e400", "1e999999", "NaN", "Infinity",
                                   "99999999999999"])
 def test_parse_yuan_refuses(text):
     with pytest.raises(MoneyError):
