@@ -81,6 +81,8 @@ def poster(compound):
 @compound_staff_required()
 def staff_compound(compound):
     """The staff overview of one compound: figures for every role, tools by role."""
+    from app.dues.ledger import DUES_STAFF_ROLES
+
     return render_template("community/staff_compound.html", compound=compound,
                            counts=services.compound_counts(compound.id),
                            can_view_homes=current_user.has_role(compound.id, *VIEW_ROLES),
@@ -92,7 +94,8 @@ def staff_compound(compound):
                            can_repairs=current_user.has_role(
                                compound.id, Role.PROPERTY_MANAGER, Role.STREET_ADMIN,
                                Role.CONTRACTOR),
-                           can_roster=current_user.has_role(compound.id, *ROSTER_ROLES))
+                           can_roster=current_user.has_role(compound.id, *ROSTER_ROLES),
+                           can_dues=current_user.has_role(compound.id, *DUES_STAFF_ROLES))
 
 
 @bp.route("/staff/compounds/<int:compound_id>/edit", methods=["GET", "POST"])
@@ -180,10 +183,13 @@ def staff_dwelling(dwelling_id: int):
 
 
 def _staff_dwelling_page(home, revealed=None):
+    from app.dues.ledger import DUES_STAFF_ROLES
+
     return render_template(
         "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
         confirm_form=ConfirmForm(), phone_form=PhoneForm(),
         can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
+        can_dues=current_user.has_role(home.compound_id, *DUES_STAFF_ROLES),
         revealed=revealed or {})
 
 

@@ -1,1 +1,584 @@
 """Staff pages for dues: items, pending payments, statements, funds, public income."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from app.accounts.forms import ConfirmForm
+from app.community import roster as roster_rules
+from app.community.models import Building, Compound, Dwelling, Unit
+from app.community.services import MAX_FILE_BYTES, RosterRejected, get_staff_dwelling
+from app.core.errors import N_, DomainError, NotFound
+from app.core.flashing import flash_error
+from app.core.money import MoneyError, parse_yuan
+from app.core.permissions import compound_staff_required
+from app.core.timeutil import local_today
+from app.decisions.models import Ballot
+from app.dues import bp, ledger, services
+from app.dues.forms import BEARER_LABELS
+from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, IncomeKind
+from app.extensions import db
+
+VIEW_ROLES = ledger.DUES_STAFF_ROLES  # see everything; add and change cost items
+MANAGER_ROLES = ledger.MANAGER_ROLES  # confirm payments, income entries, fund import, fee
+COMMITTEE_ROLES = ledger.COMMITTEE_ROLES  # hardship, fund gate, using public income
+PREFIX = "/staff/compounds/<int:compound_id>/dues"
+MAX_ITEM_FEN = 10**12  # what services.add_item accepts
+SHARES_PER_PAGE = 200
+PERCENT_FIELDS = (("government", Bearer.GOVERNMENT), ("utility", Bearer.UTILITY),
+                  ("city_investment", Bearer.CITY_INVESTMENT))
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- small helpers: roles, posted values, parsing ---------------------------------------------
+
+def _can(compound: Compound, roles) -> bool:
+    return current_user.has_role(compound.id, *roles)
+
+
+def _require(compound: Compound, roles) -> None:
+    """A POST the role may not make is refused like a forged id: 404."""
+    if not _can(compound, roles):
+        raise NotFound()
+
+
+def _posted() -> bool:
+    """The CSRF check of every POST; an expired form is a message, not an error page."""
+    if ConfirmForm().validate_on_submit():
+        return True
+    flash(_("The form expired. Please try again."), "error")
+    return False
+
+
+def _refused(exc: DomainError) -> None:
+    """Undo what the service left in the session and show its message; a NotFound
+    (an id of another compound) stays a 404."""
+    db.session.rollback()
+    if isinstance(exc, NotFound):
+        raise exc
+    flash_error(exc)
+
+
+def _values(*names: str, limit: int = 200) -> dict[str, str]:
+    return {name: request.form.get(name, "")[:limit] for name in names}
+
+
+def _choice_id(text: str) -> int | None:
+    """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
+        return int(text)
+    return None
+
+
+def _date(text: str) -> date:
+    try:
+        value = date.fromisoformat((text or "").strip())
+    except ValueError as exc:
+        raise DomainError(N_("Write the date as year-month-day, e.g. 2026-11-26.")) from exc
+    if not 2000 <= value.year <= 2100:
+        raise DomainError(N_("Write the date as year-month-day, e.g. 2026-11-26."))
+    return value
+
+
+def _optional_amount(text: str) -> int:
+    """An amount that may be left empty or zero (a subsidy); other mistakes as usual."""
+    if not (text or "").strip():
+        return 0
+    try:
+        if parse_yuan(text, max_fen=MAX_ITEM_FEN) == 0:
+            return 0
+    except MoneyError:
+        pass
+    return ledger.parse_amount(text, max_fen=MAX_ITEM_FEN)
+
+
+def _yuan_text(fen: int) -> str:
+    """12345 -> "123.45", to prefill an amount field."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _rate_text(rate_fen) -> str:
+    """The property fee rate in yuan: 30 fen -> "0.30"; a finer rate keeps its digits."""
+    yuan = Decimal(rate_fen if rate_fen is not None else ledger.DEFAULT_FEE_RATE_FEN) / 100
+    two = yuan.quantize(Decimal("0.01"))
+    return str(two) if two == yuan else f"{yuan.normalize():f}"
+
+
+def _percent(text: str, bearer: Bearer) -> Fraction | None:
+    """ "35" or "12.5%" -> a fraction of the total; empty -> None."""
+    cleaned = (text or "").strip().rstrip("%％").strip()
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or not 0 <= value <= 100:
+        raise DomainError(N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; "
+                             "write e.g. 35 or 12.5."), bearer=BEARER_LABELS[bearer],
+                          text=text[:20])
+    return Fraction(value) / 100
+
+
+def _opt_in_homes(text: str) -> list[tuple[str, str, str]]:
+    """ "1-1-601, 1-1-301" -> [("1", "1", "601"), ("1", "1", "301")], each home once."""
+    homes: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    for part in re.split(r"[,，、;；\s]+", text or ""):
+        if not part:
+            continue
+        bits = [bit.strip() for bit in re.split(r"[-－—]", part)]
+        if len(bits) == 2:  # a building without stairwell units
+            bits.insert(1, "")
+        if len(bits) != 3 or not bits[0] or not bits[2]:
+            raise DomainError(N_("Write each home as building-unit-room, separated by "
+                                 "commas, e.g. 1-1-601, 1-1-301 (not “%(text)s”)."),
+                              text=part[:20])
+        key = (roster_rules.normalize_building(bits[0]), roster_rules.normalize_unit(bits[1]),
+               bits[2])
+        homes.setdefault(key, (bits[0], bits[1], bits[2]))
+    if not homes:
+        raise DomainError(N_("List the homes that ordered it, e.g. 1-1-601, 1-1-301."))
+    return list(homes.values())
+
+
+def _item_spec(form: dict) -> services.ItemSpec:
+    """The add-item form as a spec; each bad value raises its own message."""
+    rules_by_value = {rule.value: rule for rule in AllocationRule}
+    rule = rules_by_value.get(form["rule"])
+    if rule is None:
+        raise DomainError(N_("Choose how residents share their part."))
+    total = ledger.parse_amount(form["total"], max_fen=MAX_ITEM_FEN)
+    bearers = {}
+    for name, bearer in PERCENT_FIELDS:
+        share = _percent(form[name], bearer)
+        if share:
+            bearers[bearer] = share
+    if rule is AllocationRule.ELEVATOR and not form["coefficients"].strip():
+        raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
+    return services.ItemSpec(
+        name=form["name"], total_fen=total, rule=rule, bearers=bearers,
+        building=form["building"].strip(), unit=form["unit"].strip(),
+        opt_in=_opt_in_homes(form["opt_in"]) if rule is AllocationRule.OPT_IN else [],
+        coefficients=(services.parse_coefficients(form["coefficients"])
+                      if rule is AllocationRule.ELEVATOR else {}),
+        subsidy_fen=_optional_amount(form["subsidy"]), own_home=form["own_home"] == "y")
+
+
+def _home(compound: Compound, dwelling_id: int, *roles) -> Dwelling:
+    """A home of this compound for staff holding one of the roles; anything else is 404."""
+    home = get_staff_dwelling(dwelling_id, current_user, *(roles or VIEW_ROLES))
+    if home.compound_id != compound.id:
+        raise NotFound()
+    return home
+
+
+def _item(compound: Compound, item_id: int) -> CostItem:
+    item = db.session.get(CostItem, item_id)
+    if item is None or item.compound_id != compound.id:
+        raise NotFound()
+    return item
+
+
+def _item_shares(item: CostItem, page: int):
+    """Every home's share in the item's current version, a page at a time, with totals."""
+    count, allocated = db.session.execute(
+        sa.select(sa.func.count(Allocation.id), sa.func.coalesce(sa.func.sum(Allocation.fen), 0))
+        .where(Allocation.item_id == item.id, Allocation.version == item.version)).one()
+    pages = max((count + SHARES_PER_PAGE - 1) // SHARES_PER_PAGE, 1)
+    page = min(max(page, 1), pages)
+    rows = db.session.execute(
+        sa.select(Dwelling, Allocation.fen)
+        .join(Allocation, Allocation.dwelling_id == Dwelling.id)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building, Building.id == Unit.building_id)
+        .where(Allocation.item_id == item.id, Allocation.version == item.version)
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building))
+        .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
+        .limit(SHARES_PER_PAGE).offset((page - 1) * SHARES_PER_PAGE)).all()
+    return rows, {"page": page, "pages": pages, "homes": count, "allocated_fen": int(allocated)}
+
+
+def _download_name(compound: Compound, suffix: str) -> str:
+    """An attachment header that survives any compound name (CJK, quotes, slashes)."""
+    name = re.sub(r"[^\w.-]+", "-", compound.name).strip("-.")[:60] or str(compound.id)
+    return (f"attachment; filename=dues-{compound.id}.{suffix}; "
+            f"filename*=UTF-8''{quote(f'dues-{name}.{suffix}', safe='')}")
+
+
+# --- overview and property fee ----------------------------------------------------------------
+
+@bp.get(PREFIX)
+@compound_staff_required(*VIEW_ROLES)
+def staff_dues(compound):
+    """The compound's dues at a glance: costs, arrears by building, funds and the tools."""
+    return _overview(compound)
+
+
+def _overview(compound: Compound, fee: dict | None = None):
+    settings = ledger.settings_of(compound.id)
+    fee = fee or {"rate": _rate_text(settings.fee_rate_fen),
+                  "starts_on": settings.fee_starts_on.isoformat()
+                  if settings.fee_starts_on else ""}
+    return render_template(
+        "dues/staff_dues.html", compound=compound, split=ledger.cost_split(compound),
+        arrears=ledger.arrears_by_building(compound),
+        pending_count=len(ledger.pending_payments(compound)),
+        fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
+        settings=settings, rate_text=_rate_text(settings.fee_rate_fen), fee=fee,
+        can_manage=_can(compound, MANAGER_ROLES))
+
+
+@bp.post(PREFIX + "/fee")
+@compound_staff_required(*MANAGER_ROLES)
+def staff_fee(compound):
+    """Set the property fee: yuan per m² per month, and the date billing starts."""
+    fee = _values("rate", "starts_on", limit=20)
+    if _posted():
+        try:
+            starts_on = _date(fee["starts_on"]) if fee["starts_on"].strip() else None
+            ledger.set_property_fee(compound, rate_yuan=fee["rate"], starts_on=starts_on)
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Property fee saved."), "success")
+            return redirect(url_for("dues.staff_dues", compound_id=compound.id))
+    return _overview(compound, fee)
+
+
+# --- pending payments -------------------------------------------------------------------------
+
+@bp.get(PREFIX + "/pending")
+@compound_staff_required(*VIEW_ROLES)
+def staff_pending(compound):
+    """Payments residents recorded, oldest first, to confirm or reject."""
+    return render_template("dues/staff_pending.html", compound=compound,
+                           payments=ledger.pending_payments(compound),
+                           can_decide=_can(compound, MANAGER_ROLES))
+
+
+def _after_decision(compound: Compound, dwelling_id: int):
+    if request.form.get("back") == "home":
+        return redirect(url_for("dues.staff_home", compound_id=compound.id,
+                                dwelling_id=dwelling_id))
+    return redirect(url_for("dues.staff_pending", compound_id=compound.id))
+
+
+@bp.post(PREFIX + "/payments/<int:payment_id>/confirm")
+@compound_staff_required(*MANAGER_ROLES)
+def staff_confirm(compound, payment_id: int):
+    """Confirm a payment; confirming it twice changes nothing."""
+    payment = ledger.get_payment_for_staff(payment_id, compound)
+    dwelling_id = payment.dwelling_id
+    if _posted():
+        try:
+            changed = ledger.confirm_payment(payment, current_user)
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            if changed:
+                flash(_("Payment confirmed."), "success")
+            else:
+                flash(_("This payment was already confirmed."), "info")
+    return _after_decision(compound, dwelling_id)
+
+
+@bp.post(PREFIX + "/payments/<int:payment_id>/reject")
+@compound_staff_required(*MANAGER_ROLES)
+def staff_reject(compound, payment_id: int):
+    """Reject a payment with a reason the resident sees."""
+    payment = ledger.get_payment_for_staff(payment_id, compound)
+    dwelling_id = payment.dwelling_id
+    if _posted():
+        try:
+            changed = ledger.reject_payment(payment, current_user,
+                                            request.form.get("reason", "")[:400])
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            if changed:
+                flash(_("Payment rejected; the resident sees your reason."), "success")
+            else:
+                flash(_("This payment was already rejected."), "info")
+    return _after_decision(compound, dwelling_id)
+
+
+# --- one home's statement, hardship -----------------------------------------------------------
+
+@bp.get(PREFIX + "/homes/<int:dwelling_id>")
+@compound_staff_required(*VIEW_ROLES)
+def staff_home(compound, dwelling_id: int):
+    """One home's statement: each line's share, payments and status, and its fund."""
+    return _home_page(compound, _home(compound, dwelling_id))
+
+
+def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None):
+    bill = ledger.bill_for(home)
+    return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
+                           typed=typed or {},
+                           can_decide=_can(compound, MANAGER_ROLES),
+                           can_hardship=_can(compound, COMMITTEE_ROLES))
+
+
+@bp.post(PREFIX + "/homes/<int:dwelling_id>/hardship")
+@compound_staff_required(*COMMITTEE_ROLES)
+def staff_hardship(compound, dwelling_id: int):
+    """The committee lets a household in hardship off part of a line."""
+    home = _home(compound, dwelling_id, *COMMITTEE_ROLES)
+    key = ledger.get_line_key(request.form.get("item", "")[:20])
+    typed = {"key": key, **_values("amount", "note")}
+    if _posted():
+        try:
+            ledger.grant_hardship(home, current_user, key=key,
+                                  amount_fen=ledger.parse_amount(typed["amount"]),
+                                  note=typed["note"])
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Hardship subsidy recorded; it counts as paid."), "success")
+            return redirect(url_for("dues.staff_home", compound_id=compound.id,
+                                    dwelling_id=home.id) + f"#line-{key}")
+    return _home_page(compound, home, typed)
+
+
+# --- cost items -------------------------------------------------------------------------------
+
+ITEM_FIELDS = ("name", "total", "rule", "government", "utility", "city_investment",
+               "building", "unit", "coefficients", "subsidy", "own_home")
+
+
+@bp.route(PREFIX + "/items/new", methods=["GET", "POST"])
+@compound_staff_required(*VIEW_ROLES)
+def staff_item_new(compound):
+    """Add a renovation cost item: its total, who bears what, and how residents share."""
+    form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value,
+                                                  "opt_in": ""}
+    if request.method == "POST":
+        form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
+        if _posted():
+            try:
+                item = services.add_item(compound, _item_spec(form))
+            except DomainError as exc:
+                _refused(exc)
+            else:
+                flash(_("Cost item added and shared out to the homes."), "success")
+                return redirect(url_for("dues.staff_item", compound_id=compound.id,
+                                        item_id=item.id))
+    return render_template("dues/staff_item_new.html", compound=compound, form=form,
+                           bearer_fields=PERCENT_FIELDS)
+
+
+@bp.get(PREFIX + "/items/<int:item_id>")
+@compound_staff_required(*VIEW_ROLES)
+def staff_item(compound, item_id: int):
+    """One cost item: bearers, version, every home's share, and the maintenance-fund gate."""
+    return _item_page(compound, _item(compound, item_id))
+
+
+def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
+    rows, pager = _item_shares(item, request.args.get("page", 1, type=int))
+    building = db.session.get(Building, item.building_id) if item.building_id else None
+    unit = db.session.get(Unit, item.unit_id) if item.unit_id else None
+    ballots = ledger.fund_ballots(compound)
+    linked = next((b for b in ballots if b.id == item.fund_ballot_id), None)
+    if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
+        linked = db.session.get(Ballot, item.fund_ballot_id)
+    typed = {"total": _yuan_text(item.total_fen), "subsidy": _yuan_text(item.subsidy_fen),
+             "note": ""} | (typed or {})
+    return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
+                           pager=pager, building=building, unit=unit, ballots=ballots,
+                           linked=linked, typed=typed,
+                           can_change=_can(compound, VIEW_ROLES),
+                           can_gate=_can(compound, COMMITTEE_ROLES))
+
+
+@bp.post(PREFIX + "/items/<int:item_id>/change")
+@compound_staff_required(*VIEW_ROLES)
+def staff_item_change(compound, item_id: int):
+    """Change an item's total or subsidy: shares are allocated again as a new version."""
+    item = _item(compound, item_id)
+    typed = _values("total", "subsidy", limit=30)
+    if _posted():
+        try:
+            total = ledger.parse_amount(typed["total"], max_fen=MAX_ITEM_FEN)
+            subsidy = _optional_amount(typed["subsidy"])
+            if (total, subsidy) == (item.total_fen, item.subsidy_fen):
+                flash(_("Nothing changed."), "info")
+                return redirect(url_for("dues.staff_item", compound_id=compound.id,
+                                        item_id=item.id))
+            services.change_item(item, total_fen=total, subsidy_fen=subsidy)
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Saved as version %(v)s. The earlier shares are kept as history.",
+                    v=item.version), "success")
+            return redirect(url_for("dues.staff_item", compound_id=compound.id,
+                                    item_id=item.id))
+    return _item_page(compound, item, typed)
+
+
+@bp.post(PREFIX + "/items/<int:item_id>/fund")
+@compound_staff_required(*COMMITTEE_ROLES)
+def staff_item_fund(compound, item_id: int):
+    """Link the passed "use the maintenance fund" decision that lets the fund pay this."""
+    item = _item(compound, item_id)
+    text = request.form.get("ballot", "")[:20].strip()
+    if _posted():
+        try:
+            ledger.link_fund_decision(item, None if not text else _choice_id(text) or 0)
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Saved.") if text else _("The decision is no longer linked."), "success")
+    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
+                    + "#fund")
+
+
+@bp.post(PREFIX + "/items/<int:item_id>/emergency")
+@compound_staff_required(*COMMITTEE_ROLES)
+def staff_item_emergency(compound, item_id: int):
+    """The committee approves an emergency: the fund may pay without a vote."""
+    item = _item(compound, item_id)
+    typed = _values("note", limit=400)
+    if _posted():
+        try:
+            ledger.approve_emergency(item, current_user, typed["note"])
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Emergency approved: the maintenance fund may pay this item."), "success")
+            return redirect(url_for("dues.staff_item", compound_id=compound.id,
+                                    item_id=item.id) + "#fund")
+    return _item_page(compound, item, typed)
+
+
+@bp.post(PREFIX + "/items/<int:item_id>/emergency/withdraw")
+@compound_staff_required(*COMMITTEE_ROLES)
+def staff_item_emergency_withdraw(compound, item_id: int):
+    """Withdraw an emergency approval (payments already confirmed stay)."""
+    item = _item(compound, item_id)
+    if _posted():
+        ledger.withdraw_emergency(item)
+        flash(_("Emergency approval withdrawn."), "success")
+    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
+                    + "#fund")
+
+
+# --- public income ----------------------------------------------------------------------------
+
+@bp.route(PREFIX + "/income", methods=["GET", "POST"])
+@compound_staff_required(*VIEW_ROLES)
+def staff_income(compound):
+    """The public income ledger; managers record income and costs, the committee uses it
+    as the owners decided."""
+    entry = {"kind": "", "amount": "", "occurred_on": local_today().isoformat(), "note": ""}
+    use = {"amount": "", "target": "", "ballot": "", "note": ""}
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if action == "entry":
+            _require(compound, MANAGER_ROLES)
+            entry = _values(*entry, limit=400)
+            if _posted() and _add_income(compound, entry):
+                flash(_("Entry recorded."), "success")
+                return redirect(url_for("dues.staff_income", compound_id=compound.id))
+        elif action == "use":
+            _require(compound, COMMITTEE_ROLES)
+            use = _values(*use, limit=400)
+            if _posted() and _use_income(compound, use):
+                flash(_("Public income used as decided."), "success")
+                return redirect(url_for("dues.staff_income", compound_id=compound.id))
+        else:
+            raise NotFound()
+    entries, uses = ledger.income_ledger(compound)
+    return render_template(
+        "dues/staff_income.html", compound=compound, entries=entries, uses=uses,
+        balance=ledger.income_balance(compound.id), entry=entry, use=use,
+        items=ledger.cost_split(compound).items, ballots=ledger.passed_ballots(compound),
+        today=local_today(), can_record=_can(compound, MANAGER_ROLES),
+        can_use=_can(compound, COMMITTEE_ROLES))
+
+
+def _add_income(compound: Compound, entry: dict) -> bool:
+    kinds = {kind.value: kind for kind in IncomeKind}
+    try:
+        if entry["kind"] not in kinds:
+            raise DomainError(N_("Choose the kind of income or cost."))
+        ledger.add_income(compound, current_user, kind=kinds[entry["kind"]],
+                          amount_fen=ledger.parse_amount(entry["amount"]),
+                          occurred_on=_date(entry["occurred_on"]), note=entry["note"])
+    except DomainError as exc:
+        _refused(exc)
+        return False
+    return True
+
+
+def _use_income(compound: Compound, use: dict) -> bool:
+    try:
+        item_id = None if use["target"] == "fund" else _choice_id(use["target"])
+        if use["target"] != "fund" and item_id is None:
+            raise DomainError(N_("Choose what the income pays for: a cost item or the "
+                                 "maintenance fund."))
+        ledger.use_income(compound, current_user, amount_fen=ledger.parse_amount(use["amount"]),
+                          item_id=item_id, ballot_id=_choice_id(use["ballot"]),
+                          note=use["note"])
+    except DomainError as exc:
+        _refused(exc)
+        return False
+    return True
+
+
+# --- maintenance fund import ------------------------------------------------------------------
+
+@bp.route(PREFIX + "/fund", methods=["GET", "POST"])
+@compound_staff_required(*VIEW_ROLES)
+def staff_fund(compound):
+    """Import each home's maintenance-fund deposit and balance from the fund's statement."""
+    problems = []
+    if request.method == "POST":
+        _require(compound, MANAGER_ROLES)
+        if _posted():
+            upload = request.files.get("file")
+            try:
+                if upload is None or not upload.filename:
+                    raise DomainError(N_("Choose a file."))
+                data = upload.read(MAX_FILE_BYTES + 1)
+                if len(data) > MAX_FILE_BYTES:
+                    raise DomainError(N_("The file is larger than 10 MB. Please choose a "
+                                         "smaller file."))
+                result = ledger.import_fund_balances(compound, data, upload.filename,
+                                                     actor=current_user)
+            except RosterRejected as exc:
+                db.session.rollback()
+                problems = exc.problems
+                flash_error(exc)
+            except DomainError as exc:
+                _refused(exc)
+            else:
+                flash(_("Imported: %(created)s new accounts, %(updated)s updated.",
+                        created=result.created, updated=result.updated), "success")
+                return redirect(url_for("dues.staff_fund", compound_id=compound.id))
+    return render_template("dues/staff_fund.html", compound=compound, problems=problems,
+                           header=ledger.FUND_HEADER, summary=ledger.fund_summary(compound),
+                           can_import=_can(compound, MANAGER_ROLES)), 422 if problems else 200
+
+
+# --- export -----------------------------------------------------------------------------------
+
+@bp.get(PREFIX + "/ledger.xlsx")
+@compound_staff_required(*VIEW_ROLES)
+def staff_ledger_xlsx(compound):
+    """The dues ledger as an Excel file: payments, public income, fund balances, arrears."""
+    response = make_response(ledger.ledger_workbook(compound))
+    response.headers["Content-Type"] = XLSX
+    response.headers["Content-Disposition"] = _download_name(compound, "xlsx")
+    response.headers["Cache-Control"] = "no-store"
+    return response

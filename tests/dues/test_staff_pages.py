@@ -1,0 +1,507 @@
+"""Staff dues pages: who sees what, confirming and rejecting, hardship, items, funds, income."""
+
+import io
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from markupsafe import escape
+from openpyxl import Workbook, load_workbook
+
+from app.accounts.models import Role, User
+from app.community.models import Compound, Dwelling
+from app.dues import ledger, services
+from app.dues.models import (
+    Allocation,
+    Channel,
+    CostItem,
+    FundAccount,
+    IncomeEntry,
+    IncomeKind,
+    Payment,
+    PaymentStatus,
+)
+from app.extensions import db
+from tests.conftest import zh
+from tests.dues.conftest import passed_fund_ballot
+from tests.factories import make_compound, make_resident, make_user
+
+OWNER, NEIGHBOUR = "13800000001", "13800000002"
+MANAGER, COMMITTEE = "13900000002", "13900000001"
+ADMIN, OTHER_MANAGER, OTHER_COMMITTEE = "13900000009", "13900000008", "13900000007"
+
+
+def shows(response, msgid: str, **params) -> bool:
+    """The page shows this message (in Chinese, as the default language, HTML-escaped)."""
+    return str(escape(zh(msgid) % params)) in response.get_data(as_text=True)
+
+
+def base(estate) -> str:
+    return f"/staff/compounds/{estate.compound.id}/dues"
+
+
+def pay(estate, amount_fen=500_00, *, key=None, user=None, home=None, tmp_path=None):
+    payment, _ = ledger.record_payment(
+        user or estate.owner, home or estate.home, key=key or estate.elevator.id,
+        channel=Channel.DIRECT, amount_fen=amount_fen, reference="网银 2026112601",
+        photo=None, token="", upload_dir=tmp_path)
+    return payment
+
+
+@dataclass
+class Elsewhere:
+    compound: Compound
+    resident: User
+    home: Dwelling
+    item: CostItem
+    payment: Payment
+
+
+@pytest.fixture
+def elsewhere(estate, tmp_path) -> Elsewhere:
+    """Another compound with its own staff, a home, an item and a pending payment."""
+    compound = make_compound("丹桂苑")
+    resident, home = make_resident(compound, "13700000001", building="9", unit="1", room="101")
+    item = services.add_item(compound, services.ItemSpec(name="雨污分流", total_fen=100_000))
+    payment, _ = ledger.record_payment(resident, home, key=item.id, channel=Channel.DIRECT,
+                                       amount_fen=100_00, reference="x", photo=None, token="",
+                                       upload_dir=tmp_path)
+    make_user(OTHER_MANAGER, grants=[(Role.PROPERTY_MANAGER, compound)])
+    make_user(OTHER_COMMITTEE, grants=[(Role.COMMITTEE, compound)])
+    make_user(ADMIN, grants=[(Role.STREET_ADMIN, estate.compound)])
+    return Elsewhere(compound, resident, home, item, payment)
+
+
+def switch(client, sign_in, phone):
+    client.post("/logout", data={})
+    sign_in(phone)
+
+
+def pages(estate) -> list[str]:
+    url = base(estate)
+    return [url, f"{url}/pending", f"{url}/homes/{estate.home.id}", f"{url}/items/new",
+            f"{url}/items/{estate.elevator.id}", f"{url}/income", f"{url}/fund",
+            f"{url}/ledger.xlsx"]
+
+
+# --- who may see the pages ---------------------------------------------------------------------
+
+def test_every_page_opens_for_dues_staff_and_is_404_for_others(client, sign_in, estate,
+                                                               elsewhere, tmp_path):
+    for phone in (MANAGER, COMMITTEE, ADMIN):
+        switch(client, sign_in, phone)
+        for url in pages(estate):
+            assert client.get(url).status_code == 200, (phone, url)
+    for phone in (OWNER, OTHER_MANAGER, OTHER_COMMITTEE):
+        switch(client, sign_in, phone)
+        for url in pages(estate):
+            assert client.get(url).status_code == 404, (phone, url)
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    for phone in (OWNER, OTHER_MANAGER):  # nor can they post
+        switch(client, sign_in, phone)
+        for action, data in (("confirm", {}), ("reject", {"reason": "x"})):
+            assert client.post(f"{base(estate)}/payments/{payment.id}/{action}",
+                               data=data).status_code == 404
+        assert client.post(f"{base(estate)}/items/new", data={}).status_code == 404
+        assert client.post(f"{base(estate)}/fee", data={"rate": "1"}).status_code == 404
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING
+    client.post("/logout", data={})
+    assert client.get(base(estate)).status_code == 302  # to the sign-in page
+
+
+def test_staff_overview_has_the_dues_button_for_dues_roles_only(client, sign_in, estate):
+    contractor = make_user("13900000005", grants=[(Role.CONTRACTOR, estate.compound)])
+    assert contractor
+    url = f"/staff/compounds/{estate.compound.id}"
+    sign_in(MANAGER)
+    assert base(estate) in client.get(url).get_data(as_text=True)
+    home = client.get(f"/staff/dwellings/{estate.home.id}").get_data(as_text=True)
+    assert f"{base(estate)}/homes/{estate.home.id}" in home
+    switch(client, sign_in, "13900000005")
+    assert base(estate) not in client.get(url).get_data(as_text=True)
+
+
+def test_overview_shows_costs_arrears_fund_and_income(client, sign_in, estate, tmp_path):
+    pay(estate, 500_00, tmp_path=tmp_path)
+    sign_in(MANAGER)
+    page = client.get(base(estate))
+    text = page.get_data(as_text=True)
+    assert "加装电梯 1幢1单元" in text and "更换外窗" in text
+    assert f"{base(estate)}/items/{estate.elevator.id}" in text
+    assert 'class="card link-card warn" href="' + f"{base(estate)}/pending" in text
+    assert f"{base(estate)}/ledger.xlsx" in text
+    assert 'name="rate"' in text  # managers set the property fee
+    switch(client, sign_in, COMMITTEE)
+    assert 'name="rate"' not in client.get(base(estate)).get_data(as_text=True)
+
+
+# --- property fee ------------------------------------------------------------------------------
+
+def test_property_fee_is_set_and_bad_values_are_messages(client, sign_in, estate):
+    sign_in(MANAGER)
+    url = f"{base(estate)}/fee"
+    response = client.post(url, data={"rate": "0.35", "starts_on": "2026-01-01"})
+    assert response.status_code == 302
+    settings = ledger.settings_of(estate.compound.id)
+    assert settings.fee_rate_fen == 35 and settings.fee_starts_on.isoformat() == "2026-01-01"
+    for data in ({"rate": "0.35", "starts_on": "2026-13-45"}, {"rate": "abc", "starts_on": ""},
+                 {"rate": "0.35", "starts_on": "99999-01-01"}):
+        page = client.post(url, data=data)
+        assert page.status_code == 200, data
+        assert "flash-error" in page.get_data(as_text=True), data
+        assert f'value="{data["rate"]}"' in page.get_data(as_text=True)
+    assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
+    switch(client, sign_in, COMMITTEE)
+    assert client.post(url, data={"rate": "0.10", "starts_on": ""}).status_code == 404
+    assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
+
+
+# --- pending payments --------------------------------------------------------------------------
+
+def test_pending_payments_are_confirmed_once(client, sign_in, estate, tmp_path):
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    sign_in(MANAGER)
+    page = client.get(f"{base(estate)}/pending").get_data(as_text=True)
+    assert "网银 2026112601" in page and f"/payments/{payment.id}/confirm" in page
+    assert f"/homes/{estate.home.id}" in page
+    assert "13800000001" not in page  # no phones
+    url = f"{base(estate)}/payments/{payment.id}/confirm"
+    first = client.post(url, data={})
+    assert first.status_code == 302 and first.headers["Location"].endswith("/pending")
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.CONFIRMED
+    decided_at = payment.decided_at
+    again = client.post(url, data={}, follow_redirects=True)
+    assert shows(again, "This payment was already confirmed.")
+    db.session.refresh(payment)
+    assert payment.decided_at == decided_at
+    assert ledger.bill_for(estate.home).line(estate.elevator.id).paid_fen == 500_00
+    assert f"/payments/{payment.id}/" not in client.get(f"{base(estate)}/pending").get_data(
+        as_text=True)
+
+
+def test_reject_needs_a_reason_and_then_works(client, sign_in, estate, tmp_path):
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    sign_in(MANAGER)
+    url = f"{base(estate)}/payments/{payment.id}/reject"
+    page = client.post(url, data={"reason": "   "}, follow_redirects=True)
+    assert shows(page, "Give the resident a reason (at most 200 characters).")
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING
+    response = client.post(url, data={"reason": "未查到这笔转账", "back": "home"})
+    assert response.headers["Location"].endswith(f"/homes/{estate.home.id}")
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.REJECTED and payment.reason == "未查到这笔转账"
+    statement = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "未查到这笔转账" in statement
+
+
+def test_committee_sees_pending_payments_but_cannot_decide(client, sign_in, estate, tmp_path):
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    sign_in(COMMITTEE)
+    page = client.get(f"{base(estate)}/pending").get_data(as_text=True)
+    assert "网银 2026112601" in page and "/confirm" not in page and "/reject" not in page
+    assert client.post(f"{base(estate)}/payments/{payment.id}/confirm",
+                       data={}).status_code == 404
+    assert client.post(f"{base(estate)}/payments/{payment.id}/reject",
+                       data={"reason": "x"}).status_code == 404
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING
+
+
+def test_ids_of_another_compound_are_404(client, sign_in, estate, elsewhere):
+    sign_in(MANAGER)
+    url = base(estate)
+    assert client.post(f"{url}/payments/{elsewhere.payment.id}/confirm", data={}).status_code \
+        == 404
+    assert client.post(f"{url}/payments/{elsewhere.payment.id}/reject",
+                       data={"reason": "x"}).status_code == 404
+    assert client.get(f"{url}/homes/{elsewhere.home.id}").status_code == 404
+    assert client.get(f"{url}/items/{elsewhere.item.id}").status_code == 404
+    assert client.post(f"{url}/items/{elsewhere.item.id}/change",
+                       data={"total": "1"}).status_code == 404
+    assert client.get(f"{url}/items/999999").status_code == 404
+    assert client.get(f"{url}/homes/999999").status_code == 404
+    assert client.post(f"{url}/payments/999999/confirm", data={}).status_code == 404
+    switch(client, sign_in, COMMITTEE)
+    assert client.post(f"{url}/homes/{elsewhere.home.id}/hardship",
+                       data={"item": str(elsewhere.item.id), "amount": "1",
+                             "note": "x"}).status_code == 404
+    assert client.post(f"{url}/items/{elsewhere.item.id}/emergency",
+                       data={"note": "x"}).status_code == 404
+    db.session.refresh(elsewhere.payment)
+    assert elsewhere.payment.status is PaymentStatus.PENDING
+
+
+# --- a home's statement and hardship -----------------------------------------------------------
+
+def test_committee_grants_hardship_and_the_manager_cannot(client, sign_in, estate):
+    url = f"{base(estate)}/homes/{estate.home.id}"
+    data = {"item": str(estate.windows.id), "amount": "1500", "note": "低保户 居委会11月决定"}
+    sign_in(MANAGER)
+    assert "/hardship" not in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/hardship", data=data).status_code == 404
+    switch(client, sign_in, COMMITTEE)
+    page = client.get(url).get_data(as_text=True)
+    assert "/hardship" in page and "加装电梯 1幢1单元" in page
+    response = client.post(f"{url}/hardship", data=data)
+    assert response.status_code == 302
+    line = ledger.bill_for(estate.home).line(estate.windows.id)
+    assert line.paid_fen == 150_000 and line.channel(Channel.HARDSHIP).applied_fen == 150_000
+    # too much, a bad amount, no note: a message, the typed values kept, nothing recorded
+    for bad in ({"amount": "999999"}, {"amount": "12.345"}, {"amount": "abc"}, {"note": ""}):
+        page = client.post(f"{url}/hardship", data=data | bad)
+        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+        assert f'value="{(data | bad)["amount"]}"' in page.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id)).where(
+        Payment.channel == Channel.HARDSHIP)) == 1
+    assert client.post(f"{url}/hardship", data=data | {"item": "nope"}).status_code == 404
+    assert client.post(f"{url}/hardship", data=data | {"item": "999999"}).status_code == 404
+
+
+def test_statement_shows_the_fund_and_its_low_warning(client, sign_in, estate):
+    db.session.add(FundAccount(compound_id=estate.compound.id, dwelling_id=estate.home.id,
+                               initial_fen=1_000_000, balance_fen=200_000))
+    db.session.commit()
+    sign_in(COMMITTEE)
+    page = client.get(f"{base(estate)}/homes/{estate.home.id}")
+    assert shows(page, "Below 30%% of the first deposit: the owners need to top it up.")
+
+
+# --- cost items --------------------------------------------------------------------------------
+
+ITEM = {"name": "雨污分流改造", "total": "100000", "rule": "area", "government": "35",
+        "utility": "", "city_investment": "", "building": "", "unit": "", "opt_in": "",
+        "coefficients": "", "subsidy": ""}
+
+
+def test_an_item_is_added_and_its_page_lists_every_home(client, sign_in, estate):
+    sign_in(COMMITTEE)
+    assert client.get(f"{base(estate)}/items/new").status_code == 200
+    response = client.post(f"{base(estate)}/items/new", data=ITEM)
+    assert response.status_code == 302
+    item = db.session.scalar(sa.select(CostItem).where(CostItem.name == "雨污分流改造"))
+    assert response.headers["Location"].endswith(f"/items/{item.id}")
+    assert item.bearer_fen(services.Bearer.GOVERNMENT) == 3_500_000
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    homes = db.session.scalar(sa.select(sa.func.count(Dwelling.id)).where(
+        Dwelling.compound_id == estate.compound.id))
+    assert page.count(f"{base(estate)}/homes/") == homes
+
+
+def test_opt_in_and_elevator_items_from_the_form(client, sign_in, estate):
+    sign_in(MANAGER)
+    response = client.post(f"{base(estate)}/items/new", data=ITEM | {
+        "name": "换窗二期", "total": "8000", "government": "", "rule": "opt_in",
+        "opt_in": "1-1-601，1-1-301, 1-1-601", "own_home": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    item = db.session.scalar(sa.select(CostItem).where(CostItem.name == "换窗二期"))
+    assert item.own_home
+    assert ledger.bill_for(estate.home).line(item.id).share_fen == 400_000
+    response = client.post(f"{base(estate)}/items/new", data=ITEM | {
+        "name": "电梯二号", "total": "300000", "government": "", "rule": "elevator",
+        "building": "1", "unit": "1", "coefficients": "1:0,2:0,3:0.7,4:0.8,5:0.9,6:1",
+        "subsidy": "100000"})
+    assert response.status_code == 302
+    item = db.session.scalar(sa.select(CostItem).where(CostItem.name == "电梯二号"))
+    assert sum(db.session.scalars(sa.select(Allocation.fen).where(
+        Allocation.item_id == item.id))) == 20_000_000
+
+
+@pytest.mark.parametrize("bad", [
+    {"total": "12.345"}, {"total": "-1"}, {"total": "abc"}, {"total": ""},
+    {"total": "1e999999"}, {"government": "abc"}, {"government": "NaN"},
+    {"government": "-5"}, {"government": "101"},
+    {"government": "60", "utility": "50"},  # over 100 together
+    {"rule": "nonsense"}, {"name": ""}, {"subsidy": "abc"},
+    {"building": "99"}, {"rule": "elevator", "building": "1", "unit": "1"},
+    {"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:x"},
+    {"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:0,2:0"},
+    {"rule": "elevator", "building": "1", "unit": ""},
+    {"rule": "opt_in", "opt_in": ""}, {"rule": "opt_in", "opt_in": "1-1-1-1"},
+    {"rule": "opt_in", "opt_in": "1-1-999"},
+])
+def test_bad_item_inputs_are_messages_and_save_nothing(client, sign_in, estate, bad):
+    sign_in(MANAGER)
+    before = db.session.scalar(sa.select(sa.func.count(CostItem.id)))
+    page = client.post(f"{base(estate)}/items/new", data=ITEM | bad)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "flash-error" in text
+    for name, value in bad.items():
+        if name != "rule":
+            assert str(escape(value)) in text, name  # what was typed is kept
+    assert db.session.scalar(sa.select(sa.func.count(CostItem.id))) == before
+    assert db.session.scalar(sa.select(sa.func.count(Allocation.id)).where(
+        Allocation.item_id > estate.windows.id)) == 0
+
+
+def test_item_amount_messages_say_what_is_wrong(client, sign_in, estate):
+    sign_in(MANAGER)
+    url = f"{base(estate)}/items/new"
+    assert shows(client.post(url, data=ITEM | {"total": "12.345"}),
+                 "An amount has at most two decimals (fen), e.g. 1280.50.")
+    assert shows(client.post(url, data=ITEM | {"total": "-1"}),
+                 "The amount cannot be negative.")
+    assert shows(client.post(url, data=ITEM | {"government": "60", "utility": "50"}),
+                 "The bearers' shares add up to more than the total.")
+
+
+def test_item_page_shows_homes_a_page_at_a_time(client, sign_in, estate, monkeypatch):
+    monkeypatch.setattr("app.dues.staff_routes.SHARES_PER_PAGE", 4)
+    sign_in(COMMITTEE)
+    url = f"{base(estate)}/items/{estate.elevator.id}"
+    first = client.get(url).get_data(as_text=True)
+    assert first.count(f"{base(estate)}/homes/") == 4 and "page=2" in first
+    second = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert second.count(f"{base(estate)}/homes/") == 2
+    assert f"/homes/{estate.home.id}" in second  # 601, the top floor, comes last
+    for page in ("abc", "-3", "999"):
+        assert client.get(f"{url}?page={page}").status_code == 200
+
+
+def test_changing_an_item_keeps_history(client, sign_in, estate):
+    sign_in(MANAGER)
+    url = f"{base(estate)}/items/{estate.windows.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="12000.00"' in page
+    response = client.post(f"{url}/change", data={"total": "15000", "subsidy": ""})
+    assert response.status_code == 302
+    db.session.refresh(estate.windows)
+    assert estate.windows.version == 2 and estate.windows.total_fen == 1_500_000
+    assert db.session.scalar(sa.select(sa.func.count(Allocation.id)).where(
+        Allocation.item_id == estate.windows.id, Allocation.version == 1)) > 0
+    assert ledger.bill_for(estate.home).line(estate.windows.id).share_fen == 500_000
+    again = client.post(f"{url}/change", data={"total": "15000.00", "subsidy": "0"},
+                        follow_redirects=True)
+    assert shows(again, "Nothing changed.")
+    for bad in ({"total": "abc"}, {"total": "15000", "subsidy": "-3"}):
+        page = client.post(f"{url}/change", data=bad)
+        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+        assert f'value="{bad["total"]}"' in page.get_data(as_text=True)
+    db.session.refresh(estate.windows)
+    assert estate.windows.version == 2
+
+
+def test_fund_gate_is_for_the_committee(client, sign_in, estate):
+    ballot = passed_fund_ballot(estate.compound)
+    url = f"{base(estate)}/items/{estate.elevator.id}"
+    sign_in(MANAGER)
+    assert 'name="ballot"' not in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/fund", data={"ballot": str(ballot.id)}).status_code == 404
+    assert client.post(f"{url}/emergency", data={"note": "水泵坏了"}).status_code == 404
+    switch(client, sign_in, COMMITTEE)
+    assert "使用维修资金更换水泵" in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/fund", data={"ballot": str(ballot.id)}).status_code == 302
+    db.session.refresh(estate.elevator)
+    assert estate.elevator.fund_ballot_id == ballot.id
+    page = client.post(f"{url}/fund", data={"ballot": "abc"}, follow_redirects=True)
+    assert "flash-error" in page.get_data(as_text=True)
+    client.post(f"{url}/fund", data={"ballot": ""})
+    db.session.refresh(estate.elevator)
+    assert estate.elevator.fund_ballot_id is None
+    page = client.post(f"{url}/emergency", data={"note": ""})
+    assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+    assert client.post(f"{url}/emergency", data={"note": "水管爆裂"}).status_code == 302
+    db.session.refresh(estate.elevator)
+    assert estate.elevator.emergency_note == "水管爆裂"
+    assert "水管爆裂" in client.get(url).get_data(as_text=True)
+    client.post(f"{url}/emergency/withdraw", data={})
+    db.session.refresh(estate.elevator)
+    assert estate.elevator.emergency_at is None
+
+
+# --- public income -----------------------------------------------------------------------------
+
+def test_income_entries_by_managers_with_clear_messages(client, sign_in, estate):
+    url = f"{base(estate)}/income"
+    entry = {"action": "entry", "kind": "parking", "amount": "1200.50",
+             "occurred_on": "2026-01-05", "note": "停车费 1月"}
+    sign_in(MANAGER)
+    assert client.post(url, data=entry).status_code == 302
+    assert ledger.income_balance(estate.compound.id).available_fen == 120_050
+    for bad in ({"amount": "12.345"}, {"amount": "abc"}, {"amount": ""}, {"kind": "gold"},
+                {"occurred_on": "2999-01-01"}, {"occurred_on": "yesterday"}):
+        page = client.post(url, data=entry | bad)
+        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+        assert str(escape((entry | bad)["amount"])) in page.get_data(as_text=True)
+    assert shows(client.post(url, data=entry | {"amount": "abc"}),
+                 "“%(text)s” is not an amount in yuan; write e.g. 1280.50.", text="abc")
+    assert db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 1
+    assert client.post(url, data=entry | {"action": "other"}).status_code == 404
+    switch(client, sign_in, COMMITTEE)
+    assert 'value="entry"' not in client.get(url).get_data(as_text=True)
+    assert client.post(url, data=entry).status_code == 404
+
+
+def test_committee_uses_income_by_decision(client, sign_in, estate, elsewhere):
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS,
+                      amount_fen=1_000_000, occurred_on=ledger.local_today(), note="")
+    ballot = passed_fund_ballot(estate.compound)
+    url = f"{base(estate)}/income"
+    use = {"action": "use", "amount": "3000", "target": str(estate.windows.id),
+           "ballot": str(ballot.id), "note": "业主大会决定抵扣换窗"}
+    sign_in(MANAGER)
+    assert client.post(url, data=use).status_code == 404
+    switch(client, sign_in, COMMITTEE)
+    for bad in ({"ballot": ""}, {"target": ""}, {"amount": "20000"}, {"amount": "x"}):
+        page = client.post(url, data=use | bad)
+        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+    assert client.post(url, data=use | {"target": str(elsewhere.item.id)}).status_code == 404
+    assert client.post(url, data=use).status_code == 302
+    assert ledger.income_balance(estate.compound.id).available_fen == 700_000
+    credited = db.session.scalars(sa.select(Payment.amount_fen).where(
+        Payment.channel == Channel.PUBLIC_INCOME, Payment.item_id == estate.windows.id))
+    assert sum(credited) == 300_000  # by area over the three homes that ordered windows
+
+
+# --- maintenance fund import -------------------------------------------------------------------
+
+def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, estate):
+    url = f"{base(estate)}/fund"
+    header = ",".join(ledger.FUND_HEADER)
+    bad = f"{header}\n1,1,601,5000,4000\n1,1,999,5000,4000\n1,1,301,abc,1\n".encode()
+    sign_in(MANAGER)
+    page = client.post(url, data={"file": (io.BytesIO(bad), "fund.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert "<td>3</td>" in text and "<td>4</td>" in text and "<td>2</td>" not in text
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
+    book = Workbook()
+    book.active.append(ledger.FUND_HEADER)
+    book.active.append(["1", "1", "601", "5000", "1000"])
+    data = io.BytesIO()
+    book.save(data)
+    response = client.post(url, data={"file": (io.BytesIO(data.getvalue()), "fund.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert shows(response, "Imported: %(created)s new accounts, %(updated)s updated.",
+                 created=1, updated=0)
+    assert ledger.fund_summary(estate.compound).low == 1
+    for upload in ({}, {"file": (io.BytesIO(b""), "empty.csv")},
+                   {"file": (io.BytesIO(b"PK\x03\x04garbage"), "x.xlsx")}):
+        page = client.post(url, data=upload, content_type="multipart/form-data")
+        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+    switch(client, sign_in, COMMITTEE)
+    assert 'type="file"' not in client.get(url).get_data(as_text=True)
+    assert client.post(url, data={"file": (io.BytesIO(bad), "fund.csv")},
+                       content_type="multipart/form-data").status_code == 404
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def test_ledger_download_opens_in_excel(client, sign_in, estate, tmp_path):
+    pay(estate, 500_00, tmp_path=tmp_path)
+    sign_in(COMMITTEE)
+    response = client.get(f"{base(estate)}/ledger.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == ("application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and disposition.isascii()
+    assert "%E6%A1%82%E8%8A%B1%E8%8B%91" in disposition  # 桂花苑, encoded
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames == ["payments", "public income", "fund", "arrears"]
+    rows = list(book["payments"].iter_rows(values_only=True))
+    assert len(rows) == 2 and "1-1-601" in rows[1]
