@@ -392,6 +392,7 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
         raise NotFound()
     if channel not in RESIDENT_CHANNELS:
         raise DomainError(N_("Choose how you paid."))
+    _positive(amount_fen)
     if channel is not Channel.DIRECT and relation is not Relation.OWNER:
         raise DomainError(N_("Only the owner can pay from the provident fund or the "
                              "maintenance fund."))
@@ -537,6 +538,7 @@ def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
 def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fen: int,
                    note: str, today: date | None = None) -> Payment:
     """The committee marks a household in hardship and how much it is let off."""
+    _positive(amount_fen)
     note = (note or "").strip()
     if not note or len(note) > 100:
         raise DomainError(N_("Note the committee's decision (at most 100 characters)."))
@@ -688,16 +690,15 @@ def import_fund_balances(compound: Compound, data: bytes, filename: str, *,
     rows = [r for r in table if any(c.strip() for c in r)]
     if not rows:
         raise DomainError(N_("The file is empty."))
-    first = [c.strip().lower() for c in rows[0]]
-    if first and not _is_number(first[-1]):  # a header row
-        rows = rows[1:]
-        start = 2
-    else:
-        start = 1
     homes = {(b, u, r): (d_id, area) for d_id, area, b, u, r in db.session.execute(
         sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Unit.name, Dwelling.room)
         .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
         .where(Dwelling.compound_id == compound.id))}
+    first = [c.strip() for c in rows[0]] + [""] * 5
+    start = 1
+    if (roster_rules.normalize_building(first[0]), roster_rules.normalize_unit(first[1]),
+            first[2]) not in homes and not any(_is_number(c) for c in first[3:5]):
+        rows, start = rows[1:], 2  # a header row: no home and no amounts
     problems: list[roster_rules.RosterProblem] = []
     parsed: dict[int, tuple[int, int]] = {}
     for number, row in enumerate(rows, start=start):
@@ -740,8 +741,10 @@ def import_fund_balances(compound: Compound, data: bytes, filename: str, *,
             summary.updated += 1
         change = balance - account.balance_fen
         account.initial_fen, account.balance_fen, account.updated_at = initial, balance, now
-        db.session.add(FundMovement(dwelling_id=dwelling_id, kind="import", amount_fen=change,
-                                    balance_fen=balance, actor_id=actor.id if actor else None))
+        if change or account.id is None:
+            db.session.add(FundMovement(dwelling_id=dwelling_id, kind="import",
+                                        amount_fen=change, balance_fen=balance,
+                                        actor_id=actor.id if actor else None))
     db.session.commit()
     return summary
 
@@ -771,8 +774,16 @@ def fund_summary(compound: Compound) -> FundSummary:
 
 # --- community public income ------------------------------------------------------------------
 
+def _positive(amount_fen: int) -> None:
+    if not isinstance(amount_fen, int) or not 0 < amount_fen <= MAX_PAYMENT_FEN:
+        raise DomainError(N_("The amount must be more than zero."))
+
+
 def add_income(compound: Compound, actor: User, *, kind: IncomeKind, amount_fen: int,
                occurred_on: date, note: str, today: date | None = None) -> IncomeEntry:
+    """Record public income (or a cost against it) on the owners' ledger. The caller
+    checks the actor's role (property manager or street office)."""
+    _positive(amount_fen)
     note = (note or "").strip()
     if len(note) > 200:
         raise DomainError(N_("The note may be at most 200 characters."))
@@ -834,6 +845,7 @@ def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int
                ballot_id: int | None, note: str, today: date | None = None) -> IncomeUse:
     """Put public income to use, as the owners decided: offset an item's shares by area
     (nobody is credited more than they still owe), or refill the maintenance fund by area."""
+    _positive(amount_fen)
     note = (note or "").strip()
     if len(note) > 200:
         raise DomainError(N_("The note may be at most 200 characters."))

@@ -58,6 +58,8 @@ def _scope(compound: Compound, building: str, unit: str):
             .where(Dwelling.compound_id == compound.id)
             .options(selectinload(Dwelling.unit).selectinload(Unit.building)))
     building_row = unit_row = None
+    if unit and not building:
+        raise DomainError(N_("Give the building of unit %(u)s."), u=unit)
     if building:
         building_row = db.session.scalar(sa.select(Building).where(
             Building.compound_id == compound.id,
@@ -77,7 +79,16 @@ def _scope(compound: Compound, building: str, unit: str):
 
 
 def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
-    """Add a renovation cost item and allocate its residents' part to the dwellings."""
+    """Add a renovation cost item and allocate its residents' part to the dwellings.
+    All or nothing: a refused item leaves nothing behind in the session."""
+    try:
+        return _add_item(compound, spec)
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def _add_item(compound: Compound, spec: ItemSpec) -> CostItem:
     name = (spec.name or "").strip()
     if not name or len(name) > 100:
         raise DomainError(N_("Give the item a name (at most 100 characters)."))
@@ -101,13 +112,16 @@ def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
     db.session.flush()
     if spec.rule is AllocationRule.OPT_IN:
         by_address = {(d.unit.building.name, d.unit.name, d.room): d for d in dwellings}
+        chosen: set[int] = set()  # a home listed twice ordered it once
         for address in spec.opt_in:
             key = (roster_rules.normalize_building(address[0]),
                    roster_rules.normalize_unit(address[1]), address[2].strip())
             if key not in by_address:
                 raise DomainError(N_("No home %(home)s in this item's scope."),
                                   home="-".join(address))
-            db.session.add(CostOptIn(item_id=item.id, dwelling_id=by_address[key].id))
+            chosen.add(by_address[key].id)
+        for dwelling_id in sorted(chosen):
+            db.session.add(CostOptIn(item_id=item.id, dwelling_id=dwelling_id))
         db.session.flush()
     _allocate(item, dwellings, amounts[Bearer.RESIDENTS])
     db.session.commit()
@@ -117,7 +131,17 @@ def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
 def change_item(item: CostItem, *, total_fen: int | None = None, subsidy_fen: int | None = None,
                 bearers: dict[Bearer, int | Fraction] | None = None) -> CostItem:
     """Change an item's amounts and allocate again as a new version; earlier versions'
-    allocations stay in the database as history."""
+    allocations stay in the database as history. A refused change changes nothing."""
+    try:
+        return _change_item(item, total_fen=total_fen, subsidy_fen=subsidy_fen,
+                            bearers=bearers)
+    except DomainError:
+        db.session.rollback()
+        raise
+
+
+def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | None,
+                 bearers: dict[Bearer, int | Fraction] | None) -> CostItem:
     total = item.total_fen if total_fen is None else total_fen
     subsidy = item.subsidy_fen if subsidy_fen is None else subsidy_fen
     if not 0 < total <= 10**12 or not 0 <= subsidy <= 10**12:
@@ -182,12 +206,27 @@ def _allocate(item: CostItem, dwellings: list[Dwelling], residents_fen: int) -> 
             shares = rules.elevator(rules.Elevator(residents_fen, item.subsidy_fen),
                                     {d.id: (d.floor, d.area_m2) for d in dwellings}, table)
     except rules.AllocationError as exc:
-        raise DomainError(N_("This item cannot be shared out: %(reason)s."),
-                          reason=str(exc)) from exc
+        raise _allocation_refusal(exc) from exc
     db.session.execute(sa.insert(Allocation), [
         {"item_id": item.id, "version": item.version, "dwelling_id": key, "fen": fen,
          "created_at": utcnow()} for key, fen in shares.items()])
     item.updated_at = utcnow()
+
+
+def _allocation_refusal(exc: rules.AllocationError) -> DomainError:
+    """Say in the person's language why an item cannot be shared out."""
+    reason = str(exc)
+    if reason.startswith("no coefficient for floor "):
+        return DomainError(N_("Give a floor coefficient for floor %(floor)s: every floor of "
+                              "the stairwell needs one (0 for floors that do not pay)."),
+                           floor=reason.rsplit(" ", 1)[1])
+    if reason == "all weights are zero":
+        return DomainError(N_("Nobody in this item's scope would pay: every home's weight is "
+                              "zero. Check the floor coefficients or the homes that ordered "
+                              "it."))
+    if reason == "an ordering dwelling is not in scope":
+        return DomainError(N_("A home that ordered it is outside the item's scope."))
+    return DomainError(N_("Amounts and coefficients cannot be negative."))
 
 
 def allocation_report(compound: Compound) -> dict:

@@ -125,3 +125,53 @@ def test_changing_an_item_reallocates_and_keeps_history(compound):
     assert [v for v, _ in versions] == [1, 2] and versions[0][1] == 350_000
     with pytest.raises(DomainError):
         services.change_item(item, total_fen=-1)
+
+
+def test_a_refused_item_leaves_nothing_behind(compound):
+    from app.dues.models import CostItem
+
+    with pytest.raises(DomainError):
+        services.add_item(compound, services.ItemSpec(
+            name="外窗", total_fen=100_000, rule=AllocationRule.OPT_IN,
+            opt_in=[("1", "1", "101"), ("9", "9", "999")]))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(CostItem.id))) == 0
+
+
+def test_a_refused_change_keeps_the_version(compound):
+    item = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100_000))
+    with pytest.raises(DomainError):
+        services.change_item(item, total_fen=-1)
+    with pytest.raises(DomainError):
+        services.change_item(item, bearers={Bearer.GOVERNMENT: 200_000})
+    db.session.commit()
+    db.session.refresh(item)
+    assert item.version == 1
+
+
+def test_a_home_listed_twice_orders_once(compound):
+    services.add_item(compound, services.ItemSpec(
+        name="外窗", total_fen=100_000, rule=AllocationRule.OPT_IN,
+        opt_in=[("1", "1", "101"), ("1", "1", "101"), ("1", "1", "201")]))
+    shares = {s["room"]: s["fen"] for s in
+              services.allocation_report(compound)["items"][0]["shares"] if s["fen"]}
+    assert shares == {"101": 50_000, "201": 50_000}
+
+
+def test_a_unit_needs_its_building(compound):
+    with pytest.raises(DomainError, match="building of unit"):
+        services.add_item(compound, services.ItemSpec(
+            name="电梯", total_fen=100_000, rule=AllocationRule.ELEVATOR, unit="1",
+            coefficients={n: "1" for n in range(1, 7)}))
+
+
+@pytest.mark.parametrize(("coefficients", "message"), [
+    ({1: "0", 2: "0"}, "Give a floor coefficient for floor 3"),
+    ({n: "0" for n in range(1, 7)}, "Nobody in this item's scope would pay"),
+])
+def test_allocation_refusals_are_explained(compound, coefficients, message):
+    with pytest.raises(DomainError, match=message) as caught:
+        services.add_item(compound, services.ItemSpec(
+            name="电梯", total_fen=100_000, rule=AllocationRule.ELEVATOR, building="1",
+            unit="1", coefficients=coefficients))
+    assert "%(" in caught.value.message or caught.value.params == {}

@@ -409,3 +409,33 @@ def test_amounts_are_checked_with_clear_messages(text, message):
         return
     with pytest.raises(DomainError, match=message):
         ledger.parse_amount(text)
+
+
+def test_a_headerless_file_with_a_bad_first_row_is_refused(estate):
+    bad = b"1,1,601,7233.00,abc\n1,1,301,8888.00,8888.00\n"
+    with pytest.raises(RosterRejected) as caught:
+        ledger.import_fund_balances(estate.compound, bad, "fund.csv", actor=None)
+    assert {p.row for p in caught.value.problems} == {1}
+    plain = b"1,1,601,7233.00,2000.00\n"  # no header: the first row is data
+    assert ledger.import_fund_balances(estate.compound, plain, "f.csv", actor=None).created == 1
+
+
+def test_reimporting_the_same_balances_records_no_movement(estate):
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    assert db.session.scalar(sa.select(sa.func.count(FundMovement.id))) == 2
+
+
+@pytest.mark.parametrize("amount", [0, -500])
+def test_staff_amounts_must_be_positive(estate, amount):
+    with pytest.raises(DomainError, match="more than zero"):
+        ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS,
+                          amount_fen=amount, occurred_on=date(2026, 10, 1), note="")
+    with pytest.raises(DomainError, match="more than zero"):
+        ledger.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
+                              amount_fen=amount, note="低保")
+    ballot = passed_fund_ballot(estate.compound, kind=BallotKind.GENERAL)
+    with pytest.raises(DomainError, match="more than zero"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=amount, item_id=None,
+                          ballot_id=ballot.id, note="")
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0

@@ -199,3 +199,14 @@ def date_(*args):
     from datetime import date
 
     return date(*args)
+
+
+def test_a_low_maintenance_fund_is_flagged_on_the_bill(client, sign_in, estate):
+    from tests.dues.test_ledger import FUND_CSV
+
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    sign_in("13800000001")
+    page = client.get(f"/dues/{estate.home.id}")
+    assert page.status_code == 200
+    assert zh("The balance is below 30%% of the first deposit. The owners may need to top it "
+              "up.").replace("%%", "%") in page.get_data(as_text=True)

@@ -25,14 +25,14 @@ def receipt() -> bytes:
 def seed(live_server) -> dict:
     with live_server.app.app_context():
         compound = make_compound("缴费小区", accepted_on=date(2025, 10, 30))
-        owner = make_person(compound, "孙阿姨", phone="13812347777")
+        owner = make_person(compound, "孙阿姨", phone="13812348888")
         home = make_dwelling(compound, building="1", unit="1", room="601", floor=6,
                              area="72.33", owner=owner)
         for room, floor in (("101", 1), ("301", 3)):
             make_dwelling(compound, building="1", unit="1", room=room, floor=floor,
                           area="60.00", owner=make_person(compound, f"业主{room}"))
-        owner.user_id = make_user("13812347777", name="孙阿姨").id
-        make_user("13912347777", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
+        owner.user_id = make_user("13812348888", name="孙阿姨").id
+        make_user("13912348888", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
         services.add_item(compound, services.ItemSpec(
             name="加装电梯", total_fen=50_000_000, rule=AllocationRule.ELEVATOR, building="1",
             unit="1", subsidy_fen=20_000_000, own_home=True,
@@ -55,7 +55,7 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     base = live_server.url
 
     page.goto(f"{base}/login")
-    sign_in(page, "13812347777")
+    sign_in(page, "13812348888")
     page.locator("a[href='/dues']").click()
     line = page.locator("section.card").first
     expect(line).to_contain_text("加装电梯")
@@ -79,7 +79,7 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
 
     # The manager confirms it from the pending list.
     page.goto(f"{base}/login")
-    sign_in(page, "13912347777")
+    sign_in(page, "13912348888")
     page.goto(f"{base}/staff/compounds/{data['compound']}/dues/pending")
     expect(page.locator("main")).to_contain_text("1,000.50")
     page.screenshot(path=str(results_dir / "dues-pending.png"), full_page=True)
@@ -89,7 +89,7 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
 
     # The resident sees it confirmed and the outstanding amount reduced by exactly ¥1,000.50.
     page.goto(f"{base}/login")
-    sign_in(page, "13812347777")
+    sign_in(page, "13812348888")
     page.goto(f"{base}/dues/{data['home']}")
     expect(page.locator(".tag.status-confirmed")).to_have_count(1)
     after = page.locator("section.card").first.locator("dd strong").inner_text()
