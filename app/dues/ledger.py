@@ -558,14 +558,25 @@ def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fe
     return payment
 
 
-def pending_payments(compound: Compound) -> list[Payment]:
+PENDING_PER_PAGE = 30
+
+
+def pending_count(compound: Compound) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Payment.id)).where(
+        Payment.compound_id == compound.id, Payment.status == PaymentStatus.PENDING)) or 0
+
+
+def pending_payments(compound: Compound, page: int = 1,
+                     per_page: int = PENDING_PER_PAGE) -> list[Payment]:
+    """Payments waiting for a manager, oldest first, a page at a time."""
     return list(db.session.scalars(
         sa.select(Payment).where(Payment.compound_id == compound.id,
                                  Payment.status == PaymentStatus.PENDING)
         .options(selectinload(Payment.item),
                  selectinload(Payment.dwelling).selectinload(Dwelling.unit)
                  .selectinload(Unit.building))
-        .order_by(Payment.recorded_at, Payment.id)))
+        .order_by(Payment.recorded_at, Payment.id)
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)))
 
 
 def payment_photo(payment_id: int, user: User) -> Payment:

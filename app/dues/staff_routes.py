@@ -17,7 +17,12 @@ from sqlalchemy.orm import selectinload
 from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Unit
-from app.community.services import MAX_FILE_BYTES, RosterRejected, get_staff_dwelling
+from app.community.services import (
+    MAX_FILE_BYTES,
+    RosterRejected,
+    clamp_page,
+    get_staff_dwelling,
+)
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.money import MoneyError, parse_yuan
@@ -232,7 +237,7 @@ def _overview(compound: Compound, fee: dict | None = None):
     return render_template(
         "dues/staff_dues.html", compound=compound, split=ledger.cost_split(compound),
         arrears=ledger.arrears_by_building(compound),
-        pending_count=len(ledger.pending_payments(compound)),
+        pending_count=ledger.pending_count(compound),
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
         settings=settings, rate_text=_rate_text(settings.fee_rate_fen), fee=fee,
         can_manage=_can(compound, MANAGER_ROLES))
@@ -261,9 +266,12 @@ def staff_fee(compound):
 @compound_staff_required(*VIEW_ROLES)
 def staff_pending(compound):
     """Payments residents recorded, oldest first, to confirm or reject."""
+    count = ledger.pending_count(compound)
+    pages = max((count + ledger.PENDING_PER_PAGE - 1) // ledger.PENDING_PER_PAGE, 1)
+    page = min(clamp_page(request.args.get("page", type=int)), pages)
     return render_template("dues/staff_pending.html", compound=compound,
-                           payments=ledger.pending_payments(compound),
-                           can_decide=_can(compound, MANAGER_ROLES))
+                           payments=ledger.pending_payments(compound, page), count=count,
+                           page=page, pages=pages, can_decide=_can(compound, MANAGER_ROLES))
 
 
 def _after_decision(compound: Compound, dwelling_id: int):

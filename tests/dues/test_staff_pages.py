@@ -505,3 +505,23 @@ def test_ledger_download_opens_in_excel(client, sign_in, estate, tmp_path):
     assert book.sheetnames == ["payments", "public income", "fund", "arrears"]
     rows = list(book["payments"].iter_rows(values_only=True))
     assert len(rows) == 2 and "1-1-601" in rows[1]
+
+
+def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_path):
+    from app.dues import ledger
+    from app.dues.models import Channel, Payment, PaymentStatus
+
+    for n in range(ledger.PENDING_PER_PAGE + 5):
+        db.session.add(Payment(compound_id=estate.compound.id, dwelling_id=estate.home.id,
+                               item_id=estate.windows.id, channel=Channel.DIRECT,
+                               amount_fen=100 + n, reference=f"r{n}",
+                               status=PaymentStatus.PENDING))
+    db.session.commit()
+    sign_in("13900000002")
+    first = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending")
+    text = first.get_data(as_text=True)
+    assert text.count('action="/staff/compounds/') == 2 * ledger.PENDING_PER_PAGE
+    last = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=99")
+    assert last.get_data(as_text=True).count("/confirm") == 5
+    assert client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=x"
+                      ).status_code == 200
