@@ -41,9 +41,12 @@ def home():
     relations = {d.id: services.relation_of(current_user, d) for d in dwellings}
     compounds = services.staff_compounds(current_user)
     from app.decisions.services import ballots_for_resident, pending_ballots
+    from app.dues.ledger import bill_for
 
+    bills = [bill for bill in map(bill_for, dwellings) if bill.outstanding_fen]
     return render_template("community/home.html", dwellings=dwellings, relations=relations,
                            compounds=compounds, pending=pending_ballots(current_user),
+                           bills=bills,
                            has_ballots=bool(dwellings) and bool(ballots_for_resident(current_user)))
 
 

@@ -210,3 +210,18 @@ def test_a_low_maintenance_fund_is_flagged_on_the_bill(client, sign_in, estate):
     assert page.status_code == 200
     assert zh("The balance is below 30%% of the first deposit. The owners may need to top it "
               "up.").replace("%%", "%") in page.get_data(as_text=True)
+
+
+def test_the_home_page_lists_what_is_still_to_pay(client, sign_in, estate):
+    sign_in("13800000001")
+    page = client.get("/home").get_data(as_text=True)
+    assert zh("Still to pay: %(amount)s", amount="¥112,867.60") in page  # 108,867.60 + 4,000
+    assert f'href="/dues/{estate.home.id}"' in page
+
+
+def test_a_tenant_does_not_see_the_owners_fund_balance(client, sign_in, estate):
+    csv = "楼栋,单元,房号,初始交存,当前余额\n2,1,101,9000.00,1234.56\n".encode()
+    ledger.import_fund_balances(estate.compound, csv, "fund.csv", actor=None)
+    sign_in("13800000003")
+    page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
+    assert "1,234.56" not in page
