@@ -1,6 +1,8 @@
 """Money is integer fen end to end; this module converts at the edges."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency
 
@@ -9,16 +11,21 @@ class MoneyError(ValueError):
     """An amount that cannot be read as yuan with at most two decimals."""
 
 
+_AMOUNT = re.compile(r"-?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?")
+
+
 def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
-    """Parse a yuan amount typed by a person ("1,234.5") into integer fen."""
-    cleaned = (text or "").strip().replace(",", "").replace("¥", "").replace("￥", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise MoneyError("not a number") from exc
-    if not value.is_finite():
+    """Parse a yuan amount typed by a person ("1,234.5", "１２３") into integer fen.
+
+    Full-width digits from Chinese keyboards are read as digits; anything else that is
+    not plain digits (a decimal comma "1,5", "1_0", exponents, other scripts) is refused
+    rather than guessed.
+    """
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    cleaned = cleaned.replace("¥", "").replace("￥", "").strip()
+    if not cleaned.isascii() or not _AMOUNT.fullmatch(cleaned):
         raise MoneyError("not a number")
-    # Compare exponents first: 1e999999 × 100 would overflow the decimal context.
+    value = Decimal(cleaned.replace(",", ""))
     if value.adjusted() > len(str(max_fen)) or abs(value) * 100 > max_fen:
         raise MoneyError("too large")
     if value != value.quantize(Decimal("0.01")):

@@ -7,13 +7,15 @@ from app.core.privacy import mask_phone, normalize_mobile
 
 
 @pytest.mark.parametrize("text, fen", [("0", 0), ("1", 100), ("1.5", 150), ("1,234.56", 123456),
-                                       ("¥0.01", 1), (" 100000.01 ", 10000001)])
+                                       ("¥0.01", 1), (" 100000.01 ", 10000001),
+                                       ("１２３．５", 12350), ("￥1,000,000", 100000000)])
 def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
 
 
 @pytest.mark.parametrize("text", ["", "abc", "1.001", "-1", "1e400", "1e999999", "NaN", "Infinity",
-                                  "99999999999999"])
+                                  "99999999999999", "1,5", "12,34.5", "1_0", "٣", "1.", ".5",
+                                  "--1", "1 000", "0x10", "+1"])
 def test_parse_yuan_refuses(text):
     with pytest.raises(MoneyError):
         parse_yuan(text)

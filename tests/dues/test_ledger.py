@@ -400,7 +400,8 @@ def test_arrears_by_building_and_the_ledger_workbook(estate, upload_dir):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("12.345", "two decimals"), ("-5", "negative"), ("1e20", "far too large"),
+    ("12.345", "two decimals"), ("-5", "negative"), ("99999999999999", "far too large"),
+    ("1e20", "not an amount"), ("1,5", "not an amount"),
     ("abc", "not an amount"), ("", "Enter the amount"), ("0", "more than zero"),
     ("NaN", "not an amount"), ("１２", None)])
 def test_amounts_are_checked_with_clear_messages(text, message):
