@@ -4,7 +4,6 @@ for many compounds alike."""
 import json
 from dataclasses import asdict
 from datetime import date
-from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -125,7 +124,10 @@ def allocation(compound, as_json):
 @click.option("--start", default=None,
               help="Billing starts on this date (2026-01-01); 'none' stops billing. "
                    "Left out: the start date stays as it is.")
-def fee(compound, rate, start):
+@click.option("--effective", default=None,
+              help="A changed rate applies to months beginning on or after this date "
+                   "(default today); months already begun keep their rate.")
+def fee(compound, rate, start, effective):
     """Set COMPOUND's property fee: rate per m² per month and the date billing starts."""
     try:
         target = find_compound(compound)
@@ -135,14 +137,15 @@ def fee(compound, rate, start):
             starts_on = None
         else:
             starts_on = _date(start, "--start")
-        ledger.set_property_fee(target, rate_yuan=rate, starts_on=starts_on)
+        ledger.set_property_fee(target, rate_yuan=rate, starts_on=starts_on,
+                                effective_from=_date(effective, "--effective")
+                                if effective else None)
     except DomainError as exc:
         _fail(exc)
     settings = ledger.settings_of(target.id)
     when = f"from {settings.fee_starts_on.isoformat()}" if settings.fee_starts_on else \
         "not billed (no start date)"
-    rate_yuan = Decimal(settings.fee_rate_fen) / 100  # e.g. 0.30, or 0.3055
-    shown = f"{rate_yuan:.2f}" if rate_yuan == round(rate_yuan, 2) else f"{rate_yuan.normalize():f}"
+    shown = ledger.fee_rate_text(settings.fee_rate_fen)  # e.g. 0.30, or 0.3055
     click.echo(f"Property fee of {target.name}: {shown} yuan per m² per month, {when}")
 
 

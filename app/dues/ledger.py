@@ -33,6 +33,7 @@ from app.dues.models import (
     Channel,
     CostItem,
     DuesSettings,
+    FeeRate,
     FundAccount,
     FundMovement,
     IncomeEntry,
@@ -85,19 +86,49 @@ def settings_of(compound_id: int) -> DuesSettings:
                                fee_starts_on=None)
 
 
-def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | None) -> None:
-    """Rate per m² per month in yuan (e.g. 0.30) and the date billing starts."""
+def rates_of(compound_id: int) -> list[tuple[date, Decimal]]:
+    """The property-fee rates and the days they take effect, oldest first."""
+    return [(r.effective_from, Decimal(r.rate_fen)) for r in db.session.scalars(
+        sa.select(FeeRate).where(FeeRate.compound_id == compound_id)
+        .order_by(FeeRate.effective_from))]
+
+
+def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | None,
+                     effective_from: date | None = None, today: date | None = None) -> None:
+    """Rate per m² per month in yuan (e.g. 0.30) and the date billing starts.
+
+    A changed rate takes effect from effective_from (default today): months that began
+    before it keep the rate they were served at, so what a home owes for the past never
+    changes. The first rate covers the whole time from the start date.
+    """
+    text = (rate_yuan or "").strip()
     try:
-        rate = Decimal((rate_yuan or "").strip())
+        rate = Decimal(text)
     except InvalidOperation as exc:
         raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30.")) from exc
     if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.0001")):
         raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30."))
+    today = today or local_today()
     row = db.session.get(DuesSettings, compound.id)
     if row is None:
         row = DuesSettings(compound_id=compound.id)
         db.session.add(row)
-    row.fee_rate_fen = rate * 100
+    rate_fen = rate * 100
+    rates = rates_of(compound.id)
+    if not rates:
+        db.session.add(FeeRate(compound_id=compound.id, rate_fen=rate_fen,
+                               effective_from=starts_on or today))
+    else:
+        effective = effective_from or today
+        if rules.rate_on(effective, rates) != rate_fen:
+            existing = db.session.scalar(sa.select(FeeRate).where(
+                FeeRate.compound_id == compound.id, FeeRate.effective_from == effective))
+            if existing is not None:
+                existing.rate_fen = rate_fen
+            else:
+                db.session.add(FeeRate(compound_id=compound.id, rate_fen=rate_fen,
+                                       effective_from=effective))
+    row.fee_rate_fen = rate_fen
     row.fee_starts_on = starts_on
     row.updated_at = utcnow()
     db.session.commit()
@@ -105,29 +136,39 @@ def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | No
 
 @dataclass(frozen=True)
 class FeeTerms:
-    rate_fen: Decimal  # per m² per month
+    rate_fen: Decimal  # per m² per month, the rate in effect today
     starts_on: date | None
     months: int
-    monthly_fen: int
-
-    @property
-    def owed_fen(self) -> int:
-        return self.months * self.monthly_fen
+    monthly_fen: int  # at today's rate
+    periods: tuple[tuple[Decimal, int], ...] = ()
+    owed_fen: int = 0
 
     @property
     def rate_yuan(self) -> str:
-        """30 fen -> "0.30"; a finer rate keeps its digits (0.3250)."""
-        yuan = Decimal(self.rate_fen) / 100
-        return str(yuan.quantize(Decimal("0.01")) if yuan == yuan.quantize(Decimal("0.01"))
-                   else yuan.normalize())
+        return fee_rate_text(self.rate_fen)
+
+    @property
+    def one_rate(self) -> bool:
+        return len(self.periods) <= 1
 
 
-def fee_terms(dwelling: Dwelling, settings: DuesSettings, today: date) -> FeeTerms:
-    rate = Decimal(settings.fee_rate_fen if settings.fee_rate_fen is not None
-                   else DEFAULT_FEE_RATE_FEN)
-    months = rules.months_due(settings.fee_starts_on, today) if settings.fee_starts_on else 0
-    return FeeTerms(rate, settings.fee_starts_on, months, rules.monthly_fee(rate,
-                                                                            dwelling.area_m2))
+def fee_rate_text(rate_fen: Decimal) -> str:
+    """30 fen -> "0.30"; a finer rate keeps its digits (0.3250)."""
+    yuan = Decimal(rate_fen) / 100
+    two = yuan.quantize(Decimal("0.01"))
+    return str(two) if two == yuan else f"{yuan.normalize():f}"
+
+
+def fee_terms(dwelling: Dwelling, settings: DuesSettings, today: date,
+              rates: list[tuple[date, Decimal]] | None = None) -> FeeTerms:
+    rates = rates_of(dwelling.compound_id) if rates is None else rates
+    rate = rules.rate_on(today, rates) if rates else Decimal(
+        settings.fee_rate_fen if settings.fee_rate_fen is not None else DEFAULT_FEE_RATE_FEN)
+    start = settings.fee_starts_on
+    periods = tuple(rules.fee_periods(start, today, rates)) if start else ()
+    return FeeTerms(rate, start, sum(m for _, m in periods),
+                    rules.monthly_fee(rate, dwelling.area_m2), periods,
+                    rules.fee_owed(list(periods), dwelling.area_m2))
 
 
 # --- the maintenance fund's gate ---------------------------------------------------------------
@@ -641,10 +682,9 @@ def arrears_by_building(compound: Compound, today: date | None = None) -> list[A
         owed[(dwelling_id, item_id)] += fen
     settings = settings_of(compound.id)
     if settings.fee_starts_on:
-        months = rules.months_due(settings.fee_starts_on, today)
+        periods = rules.fee_periods(settings.fee_starts_on, today, rates_of(compound.id))
         for dwelling_id, area, _, _ in homes:
-            owed[(dwelling_id, FEE)] = months * rules.monthly_fee(
-                Decimal(settings.fee_rate_fen), area)
+            owed[(dwelling_id, FEE)] = rules.fee_owed(periods, area)
     paid: dict[tuple, int] = defaultdict(int)
     pending: dict[int, int] = defaultdict(int)
     for dwelling_id, item_id, status, fen in db.session.execute(

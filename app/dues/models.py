@@ -125,6 +125,38 @@ class DuesSettings(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class FeeRate(db.Model):
+    """A property-fee rate and the day it takes effect: each month is billed at the rate
+    in effect on the month's first day, so a change never re-prices months served."""
+
+    __tablename__ = "fee_rates"
+    __table_args__ = (sa.UniqueConstraint("compound_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    rate_fen: Mapped[Decimal] = mapped_column(sa.Numeric(8, 2))  # per m² per month
+    effective_from: Mapped[date]
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class CostItemVersion(db.Model):
+    """What an item was in each version (total, subsidy, bearers), kept when it changes."""
+
+    __tablename__ = "cost_item_versions"
+    __table_args__ = (sa.UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("cost_items.id"), index=True)
+    version: Mapped[int]
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    subsidy_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    bearers: Mapped[str] = mapped_column(sa.String(200))  # "government=250000,residents=…"
+    coefficients: Mapped[str] = mapped_column(sa.String(400), default="")
+    allocated_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class Payment(db.Model):
     """Money towards one dwelling's share of an item (item_id) or its property fee (NULL).
 

@@ -176,3 +176,43 @@ def monthly_fee(rate_fen_per_m2: Decimal, area_m2: Decimal) -> int:
     """Rate per m² per month (e.g. 30 fen) × area, rounded half up to the fen."""
     return int((Decimal(rate_fen_per_m2) * Decimal(area_m2)).quantize(Decimal(1),
                                                                        rounding=ROUND_HALF_UP))
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day n months later, or that month's last day when it is shorter."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def rate_on(day: date, rates: list[tuple[date, Decimal]]) -> Decimal:
+    """The rate in effect on a day: the latest one effective on or before it (the first
+    rate also covers any earlier day)."""
+    ordered = sorted(rates)
+    current = ordered[0][1]
+    for effective_from, rate in ordered:
+        if effective_from <= day:
+            current = rate
+    return current
+
+
+def fee_periods(start: date, today: date,
+                rates: list[tuple[date, Decimal]]) -> list[tuple[Decimal, int]]:
+    """Months served, grouped by rate: each month is billed at the rate in effect on its
+    first day, so a new rate never re-prices months already begun. Returns
+    [(rate in fen per m² per month, months)] in time order."""
+    if not rates:
+        return []
+    periods: list[tuple[Decimal, int]] = []
+    for k in range(months_due(start, today)):
+        rate = rate_on(add_months(start, k), rates)
+        if periods and periods[-1][0] == rate:
+            periods[-1] = (rate, periods[-1][1] + 1)
+        else:
+            periods.append((rate, 1))
+    return periods
+
+
+def fee_owed(periods: list[tuple[Decimal, int]], area_m2: Decimal) -> int:
+    """What a home owes for the months served: each month's fee rounded to the fen."""
+    return sum(months * monthly_fee(rate, area_m2) for rate, months in periods)

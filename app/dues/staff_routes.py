@@ -233,13 +233,14 @@ def _overview(compound: Compound, fee: dict | None = None):
     settings = ledger.settings_of(compound.id)
     fee = fee or {"rate": _rate_text(settings.fee_rate_fen),
                   "starts_on": settings.fee_starts_on.isoformat()
-                  if settings.fee_starts_on else ""}
+                  if settings.fee_starts_on else "", "effective_from": ""}
     return render_template(
         "dues/staff_dues.html", compound=compound, split=ledger.cost_split(compound),
         arrears=ledger.arrears_by_building(compound),
         pending_count=ledger.pending_count(compound),
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
         settings=settings, rate_text=_rate_text(settings.fee_rate_fen), fee=fee,
+        rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
         can_manage=_can(compound, MANAGER_ROLES))
 
 
@@ -247,11 +248,14 @@ def _overview(compound: Compound, fee: dict | None = None):
 @compound_staff_required(*MANAGER_ROLES)
 def staff_fee(compound):
     """Set the property fee: yuan per m² per month, and the date billing starts."""
-    fee = _values("rate", "starts_on", limit=20)
+    fee = _values("rate", "starts_on", "effective_from", limit=20)
     if _posted():
         try:
             starts_on = _date(fee["starts_on"]) if fee["starts_on"].strip() else None
-            ledger.set_property_fee(compound, rate_yuan=fee["rate"], starts_on=starts_on)
+            effective = (_date(fee["effective_from"]) if fee["effective_from"].strip()
+                         else None)
+            ledger.set_property_fee(compound, rate_yuan=fee["rate"], starts_on=starts_on,
+                                    effective_from=effective)
         except DomainError as exc:
             _refused(exc)
         else:

@@ -2,16 +2,18 @@
 
 import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from app.community.models import Dwelling
 from app.community.services import RosterRejected
 from app.core.errors import DomainError, NotFound
 from app.decisions.models import BallotKind
-from app.dues import ledger, services
+from app.dues import ledger, rules, services
 from app.dues.ledger import FEE
 from app.dues.models import Channel, FundAccount, FundMovement, IncomeKind, Payment, PaymentStatus
 from app.extensions import db
@@ -440,3 +442,27 @@ def test_staff_amounts_must_be_positive(estate, amount):
         ledger.use_income(estate.compound, estate.committee, amount_fen=amount, item_id=None,
                           ballot_id=ballot.id, note="")
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_a_new_fee_rate_never_reprices_months_served(estate, upload_dir):
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 1, 1),
+                            today=date(2026, 1, 1))
+    owed_before = ledger.bill_for(estate.home, TODAY).line(FEE).share_fen
+    assert owed_before == 10 * 2170
+    payment, _ = pay(estate, upload_dir, owed_before, key=FEE)
+    ledger.confirm_payment(payment, estate.manager, TODAY)
+    # the rate goes up today: the ten months served stay at ¥0.30, nothing is owed
+    ledger.set_property_fee(estate.compound, rate_yuan="0.50", starts_on=date(2026, 1, 1),
+                            today=TODAY)
+    line = ledger.bill_for(estate.home, TODAY).line(FEE)
+    assert line.share_fen == owed_before and line.outstanding_fen == 0
+    rows = {r.building: r for r in ledger.arrears_by_building(estate.compound, TODAY)}
+    assert rows["1"].share_fen - 40_800_000 == sum(
+        10 * rules.monthly_fee(Decimal("30"), h.area_m2)
+        for h in db.session.scalars(sa.select(Dwelling).join(Dwelling.unit).where(
+            Dwelling.compound_id == estate.compound.id)) if h.unit.building.name == "1")
+    # December begins after the change: it is billed at ¥0.50 once served
+    later = ledger.bill_for(estate.home, date(2027, 1, 1))
+    assert later.fee.periods == ((Decimal("30"), 11), (Decimal("50"), 1))
+    assert later.line(FEE).share_fen == 11 * 2170 + 3617
+    assert later.fee.rate_yuan == "0.50" and not later.fee.one_rate

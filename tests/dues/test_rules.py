@@ -1,6 +1,6 @@
 """Allocations to the fen and fund eligibility: boundary tables and properties."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -179,3 +179,31 @@ def test_capped_is_plain_allocation_when_no_cap_binds(case, data):
     total = data.draw(st.integers(0, 10**9))
     generous = dict.fromkeys(weights, total)
     assert rules.allocate_capped(total, weights, generous) == rules.allocate(total, weights)
+
+
+def test_add_months_clips_to_the_month_end_without_drifting():
+    start = date(2025, 12, 31)
+    assert [rules.add_months(start, k) for k in range(4)] == [
+        date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+
+
+def test_a_new_rate_bills_only_months_that_begin_after_it():
+    rates = [(date(2026, 1, 1), Decimal("30")), (date(2026, 6, 15), Decimal("50"))]
+    # months begin on the 1st: January-June at ¥0.30 (June began before the 15th),
+    # July-October at ¥0.50; November is not yet served on the 26th
+    periods = rules.fee_periods(date(2026, 1, 1), date(2026, 11, 26), rates)
+    assert periods == [(Decimal("30"), 6), (Decimal("50"), 4)]
+    assert rules.fee_owed(periods, Decimal("72.33")) == 6 * 2170 + 4 * 3617
+    assert rules.fee_periods(date(2026, 1, 1), date(2026, 11, 26), []) == []
+    # a rate entered after the start date still covers the months before it
+    assert rules.fee_periods(date(2026, 1, 1), date(2026, 3, 1),
+                             [(date(2026, 2, 10), Decimal("30"))]) == [(Decimal("30"), 2)]
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+       st.integers(min_value=0, max_value=120))
+def test_months_due_counts_the_months_that_have_ended(start, months):
+    end = rules.add_months(start, months)
+    assert rules.months_due(start, end) == months
+    if end > start:
+        assert rules.months_due(start, end - timedelta(days=1)) == months - 1

@@ -157,6 +157,23 @@ def test_property_fee_is_set_and_bad_values_are_messages(client, sign_in, estate
     assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
 
 
+def test_a_rate_change_applies_from_its_date(client, sign_in, estate):
+    from datetime import date
+    from decimal import Decimal
+
+    sign_in(MANAGER)
+    url = f"{base(estate)}/fee"
+    client.post(url, data={"rate": "0.30", "starts_on": "2026-01-01"})
+    page = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
+                                  "effective_from": "2026-07-01"}, follow_redirects=True)
+    assert ledger.rates_of(estate.compound.id) == [(date(2026, 1, 1), Decimal("30")),
+                                                   (date(2026, 7, 1), Decimal("40"))]
+    assert 'name="effective_from"' in page.get_data(as_text=True)
+    bad = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
+                                 "effective_from": "someday"})
+    assert bad.status_code == 200 and "flash-error" in bad.get_data(as_text=True)
+
+
 # --- pending payments --------------------------------------------------------------------------
 
 def test_pending_payments_are_confirmed_once(client, sign_in, estate, tmp_path):
