@@ -9,12 +9,21 @@ from fractions import Fraction
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from app.accounts.models import User
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Unit
 from app.core.errors import N_, DomainError
 from app.core.timeutil import utcnow
 from app.dues import rules
-from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, CostOptIn, CostShare
+from app.dues.models import (
+    Allocation,
+    AllocationRule,
+    Bearer,
+    CostItem,
+    CostItemVersion,
+    CostOptIn,
+    CostShare,
+)
 from app.extensions import db
 
 
@@ -34,21 +43,25 @@ class ItemSpec:
 
 
 def split_bearers(total_fen: int, bearers: dict[Bearer, int | Fraction]) -> dict[Bearer, int]:
-    """Each bearer's amount to the fen; residents carry the rest. Fractions are split with
-    the same largest-remainder rule, so the amounts always sum to the total."""
+    """Each bearer's amount to the fen; residents carry the rest. A fraction is a share of
+    the whole total (government=50% is half the total even beside a fixed amount); the
+    fractions are split with the same largest-remainder rule, so the amounts always sum
+    to the total."""
     if Bearer.RESIDENTS in bearers:
         raise DomainError(N_("Residents carry what the other bearers do not."))
     fixed = {b: v for b, v in bearers.items() if isinstance(v, int)}
     shares = {b: Fraction(v) for b, v in bearers.items() if not isinstance(v, int)}
     if any(v < 0 for v in fixed.values()) or any(not 0 <= s <= 1 for s in shares.values()):
         raise DomainError(N_("Shares must be between 0 and the total."))
-    rest = total_fen - sum(fixed.values())
-    if rest < 0 or sum(shares.values()) > 1:
+    if sum(shares.values()) > 1:
         raise DomainError(N_("The bearers' shares add up to more than the total."))
     weights = {b.value: s for b, s in shares.items()}
     weights["residents"] = 1 - sum(shares.values(), Fraction(0))
-    split = rules.allocate(rest, weights) if rest else dict.fromkeys(weights, 0)
+    split = rules.allocate(total_fen, weights) if total_fen else dict.fromkeys(weights, 0)
     amounts = {Bearer(k): v for k, v in split.items()}
+    amounts[Bearer.RESIDENTS] -= sum(fixed.values())
+    if amounts[Bearer.RESIDENTS] < 0:
+        raise DomainError(N_("The bearers' shares add up to more than the total."))
     amounts.update(fixed)
     return amounts
 
@@ -78,17 +91,17 @@ def _scope(compound: Compound, building: str, unit: str):
     return building_row, unit_row, list(db.session.scalars(stmt))
 
 
-def add_item(compound: Compound, spec: ItemSpec) -> CostItem:
+def add_item(compound: Compound, spec: ItemSpec, *, actor: User | None = None) -> CostItem:
     """Add a renovation cost item and allocate its residents' part to the dwellings.
     All or nothing: a refused item leaves nothing behind in the session."""
     try:
-        return _add_item(compound, spec)
+        return _add_item(compound, spec, actor)
     except DomainError:
         db.session.rollback()
         raise
 
 
-def _add_item(compound: Compound, spec: ItemSpec) -> CostItem:
+def _add_item(compound: Compound, spec: ItemSpec, actor: User | None) -> CostItem:
     name = (spec.name or "").strip()
     if not name or len(name) > 100:
         raise DomainError(N_("Give the item a name (at most 100 characters)."))
@@ -124,24 +137,53 @@ def _add_item(compound: Compound, spec: ItemSpec) -> CostItem:
             db.session.add(CostOptIn(item_id=item.id, dwelling_id=dwelling_id))
         db.session.flush()
     _allocate(item, dwellings, amounts[Bearer.RESIDENTS])
+    _record_version(item, actor)
     db.session.commit()
     return item
 
 
+def _record_version(item: CostItem, actor: User | None) -> None:
+    """Keep what the item is in this version, next to its allocations."""
+    allocated = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Allocation.fen), 0))
+                                  .where(Allocation.item_id == item.id,
+                                         Allocation.version == item.version))
+    db.session.add(CostItemVersion(
+        item_id=item.id, version=item.version, total_fen=item.total_fen,
+        subsidy_fen=item.subsidy_fen, coefficients=item.coefficients,
+        bearers=",".join(f"{s.bearer.value}={s.fen}" for s in sorted(
+            item.shares, key=lambda share: share.bearer.value)),
+        allocated_fen=int(allocated), actor_id=actor.id if actor else None))
+
+
+def item_versions(item: CostItem) -> list[CostItemVersion]:
+    """Every version of an item, newest first."""
+    return list(db.session.scalars(sa.select(CostItemVersion).where(
+        CostItemVersion.item_id == item.id).order_by(CostItemVersion.version.desc())))
+
+
 def change_item(item: CostItem, *, total_fen: int | None = None, subsidy_fen: int | None = None,
-                bearers: dict[Bearer, int | Fraction] | None = None) -> CostItem:
-    """Change an item's amounts and allocate again as a new version; earlier versions'
-    allocations stay in the database as history. A refused change changes nothing."""
+                bearers: dict[Bearer, int | Fraction] | None = None,
+                coefficients: dict[int, str] | None = None,
+                actor: User | None = None) -> CostItem:
+    """Change an item's amounts (or an elevator's floor coefficients) and allocate again as
+    a new version; earlier versions and their allocations stay as history. A refused
+    change changes nothing; two changes at once are made one after the other."""
     try:
+        # Lock the item first and read it afresh: the version number comes from the row.
+        db.session.execute(sa.update(CostItem).where(CostItem.id == item.id)
+                           .values(version=CostItem.version)
+                           .execution_options(synchronize_session=False))
+        db.session.refresh(item)
         return _change_item(item, total_fen=total_fen, subsidy_fen=subsidy_fen,
-                            bearers=bearers)
+                            bearers=bearers, coefficients=coefficients, actor=actor)
     except DomainError:
         db.session.rollback()
         raise
 
 
 def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | None,
-                 bearers: dict[Bearer, int | Fraction] | None) -> CostItem:
+                 bearers: dict[Bearer, int | Fraction] | None,
+                 coefficients: dict[int, str] | None, actor: User | None) -> CostItem:
     total = item.total_fen if total_fen is None else total_fen
     subsidy = item.subsidy_fen if subsidy_fen is None else subsidy_fen
     if not 0 < total <= 10**12 or not 0 <= subsidy <= 10**12:
@@ -157,6 +199,10 @@ def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | No
     _, _, dwellings = _scope(compound, building.name if building else "",
                              unit.name if unit else "")
     item.total_fen, item.subsidy_fen, item.version = total, subsidy, item.version + 1
+    if coefficients is not None:
+        if item.rule is not AllocationRule.ELEVATOR:
+            raise DomainError(N_("Only an elevator item has floor coefficients."))
+        item.coefficients = ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items()))
     current = {share.bearer: share for share in item.shares}
     for bearer, fen in amounts.items():
         if bearer in current:
@@ -168,6 +214,7 @@ def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | No
             item.shares.remove(share)
     db.session.flush()
     _allocate(item, dwellings, amounts[Bearer.RESIDENTS])
+    _record_version(item, actor)
     db.session.commit()
     return item
 
@@ -183,7 +230,7 @@ def parse_coefficients(text: str) -> dict[int, str]:
             floor_no, coefficient = int(floor), Decimal(value.strip())
         except (ValueError, ArithmeticError) as exc:
             raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …")) from exc
-        if floor_no < 1 or not 0 <= coefficient <= 10:
+        if floor_no < 1 or not coefficient.is_finite() or not 0 <= coefficient <= 10:
             raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
         table[floor_no] = str(coefficient)
     return table

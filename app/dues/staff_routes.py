@@ -378,7 +378,7 @@ def staff_item_new(compound):
         form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
         if _posted():
             try:
-                item = services.add_item(compound, _item_spec(form))
+                item = services.add_item(compound, _item_spec(form), actor=current_user)
             except DomainError as exc:
                 _refused(exc)
             else:
@@ -405,10 +405,10 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
     if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
         linked = db.session.get(Ballot, item.fund_ballot_id)
     typed = {"total": _yuan_text(item.total_fen), "subsidy": _yuan_text(item.subsidy_fen),
-             "note": ""} | (typed or {})
+             "coefficients": item.coefficients, "note": ""} | (typed or {})
     return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
                            pager=pager, building=building, unit=unit, ballots=ballots,
-                           linked=linked, typed=typed,
+                           linked=linked, typed=typed, versions=services.item_versions(item),
                            can_change=_can(compound, VIEW_ROLES),
                            can_gate=_can(compound, COMMITTEE_ROLES))
 
@@ -416,18 +416,26 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
 @bp.post(PREFIX + "/items/<int:item_id>/change")
 @compound_staff_required(*VIEW_ROLES)
 def staff_item_change(compound, item_id: int):
-    """Change an item's total or subsidy: shares are allocated again as a new version."""
+    """Change an item's total, subsidy or floor coefficients: shares are allocated again
+    as a new version."""
     item = _item(compound, item_id)
-    typed = _values("total", "subsidy", limit=30)
+    typed = _values("total", "subsidy", limit=30) | _values("coefficients", limit=400)
     if _posted():
         try:
             total = ledger.parse_amount(typed["total"], max_fen=MAX_ITEM_FEN)
             subsidy = _optional_amount(typed["subsidy"])
-            if (total, subsidy) == (item.total_fen, item.subsidy_fen):
+            coefficients = None
+            if item.rule is AllocationRule.ELEVATOR and "coefficients" in request.form:
+                coefficients = services.parse_coefficients(typed["coefficients"])
+                if ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items())) == \
+                        item.coefficients:
+                    coefficients = None
+            if (total, subsidy, coefficients) == (item.total_fen, item.subsidy_fen, None):
                 flash(_("Nothing changed."), "info")
                 return redirect(url_for("dues.staff_item", compound_id=compound.id,
                                         item_id=item.id))
-            services.change_item(item, total_fen=total, subsidy_fen=subsidy)
+            services.change_item(item, total_fen=total, subsidy_fen=subsidy,
+                                 coefficients=coefficients, actor=current_user)
         except DomainError as exc:
             _refused(exc)
         else:

@@ -175,3 +175,66 @@ def test_allocation_refusals_are_explained(compound, coefficients, message):
             name="电梯", total_fen=100_000, rule=AllocationRule.ELEVATOR, building="1",
             unit="1", coefficients=coefficients))
     assert "%(" in caught.value.message or caught.value.params == {}
+
+
+def test_a_percentage_is_of_the_whole_total_beside_a_fixed_amount():
+    amounts = services.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(1, 2),
+                                                  Bearer.CITY_INVESTMENT: 1_200_000})
+    assert amounts == {Bearer.GOVERNMENT: 5_000_000, Bearer.CITY_INVESTMENT: 1_200_000,
+                       Bearer.RESIDENTS: 3_800_000}
+    with pytest.raises(DomainError, match="more than the total"):
+        services.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(9, 10),
+                                            Bearer.CITY_INVESTMENT: 1_000_001})
+
+
+@pytest.mark.parametrize("text", ["3:nan", "3:inf", "3:-0.1", "0:1", "3:1e400", "3", "x:1"])
+def test_bad_floor_coefficients_are_messages(text):
+    with pytest.raises(DomainError, match="floor coefficients"):
+        services.parse_coefficients(text)
+
+
+def test_every_version_is_kept_with_its_amounts(compound):
+    item = services.add_item(compound, services.ItemSpec(
+        name="电梯", total_fen=600_000, rule=AllocationRule.ELEVATOR, building="1", unit="1",
+        subsidy_fen=100_000, coefficients={n: "1" for n in range(1, 7)}))
+    services.change_item(item, total_fen=700_000)
+    services.change_item(item, coefficients={1: "0", 2: "0", 3: "1", 4: "1", 5: "1", 6: "1"})
+    versions = services.item_versions(item)
+    assert [(v.version, v.total_fen, v.allocated_fen) for v in versions] == [
+        (3, 700_000, 600_000), (2, 700_000, 600_000), (1, 600_000, 500_000)]
+    assert versions[0].coefficients.startswith("1:0,2:0") and versions[2].bearers == \
+        "residents=600000"
+    shares = {s["room"]: s["fen"] for s in
+              services.allocation_report(compound)["items"][0]["shares"]}
+    assert shares["101"] == shares["201"] == 0
+    with pytest.raises(DomainError, match="Only an elevator"):
+        other = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100))
+        services.change_item(other, coefficients={1: "1"})
+
+
+def test_two_changes_at_once_make_two_versions(web, compound):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.dues.models import CostItem
+
+    item_id = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100_000)).id
+
+    def change(n):
+        with web.app_context():
+            try:
+                services.change_item(db.session.get(CostItem, item_id),
+                                     total_fen=100_000 + n)
+                return "ok"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(change, range(1, 7)))
+    assert results == ["ok"] * 6
+    db.session.expire_all()
+    item = db.session.get(CostItem, item_id)
+    assert item.version == 7
+    assert [v.version for v in services.item_versions(item)] == [7, 6, 5, 4, 3, 2, 1]
+    current = db.session.scalar(sa.select(sa.func.sum(Allocation.fen)).where(
+        Allocation.item_id == item_id, Allocation.version == 7))
+    assert current == item.total_fen
