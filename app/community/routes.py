@@ -43,7 +43,8 @@ def home():
     from app.decisions.services import ballots_for_resident, pending_ballots
     from app.dues.ledger import bill_for
 
-    bills = [bill for bill in map(bill_for, dwellings) if bill.outstanding_fen]
+    bills = [bill for bill in (bill_for(d, relation=relations[d.id]) for d in dwellings)
+             if bill.outstanding_fen]
     return render_template("community/home.html", dwellings=dwellings, relations=relations,
                            compounds=compounds, pending=pending_ballots(current_user),
                            bills=bills,

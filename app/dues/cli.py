@@ -76,7 +76,8 @@ def _bearer(text: str) -> tuple[Bearer, int | Fraction]:
 @click.option("--building", default="", help="Scope: one building.")
 @click.option("--unit", default="", help="Scope: one stairwell unit of --building.")
 @click.option("--opt-in", "opt_in", default="",
-              help="opt_in: the homes that ordered it, as building-unit-room, comma separated.")
+              help="opt_in: the homes that ordered it, as building-unit-room (or building-room "
+                   "where a building has no units), comma separated.")
 @click.option("--coefficients", default="",
               help="elevator: floor coefficients, e.g. 1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0.")
 @click.option("--subsidy", default="0", help="Subsidy in yuan taken off the residents' part "
@@ -88,8 +89,7 @@ def item_add(compound, name, total, bearers, rule, building, unit, opt_in, coeff
     """Add a cost item to COMPOUND (name or id) and allocate the residents' part."""
     try:
         target = find_compound(compound)
-        homes = [tuple((part.split("-") + ["", "", ""])[:3]) for part in opt_in.split(",")
-                 if part.strip()]
+        homes = services.parse_opt_in(opt_in) if opt_in.strip() else []
         spec = services.ItemSpec(
             name=name, total_fen=_yuan(total, "--total"), rule=AllocationRule(rule),
             bearers=dict(_bearer(b) for b in bearers), building=building, unit=unit,

@@ -196,11 +196,15 @@ def fund_ballots(compound: Compound) -> list[Ballot]:
         .order_by(Ballot.published_at.desc())))
 
 
+INCOME_USE_KINDS = (BallotKind.FUND_USE, BallotKind.GENERAL)
+
+
 def passed_ballots(compound: Compound) -> list[Ballot]:
-    """Published decisions that passed (or chose an option): public income is used by one."""
+    """Published, passed owner decisions of a kind that can put public income to use (a
+    fund decision or a general one — not a renovation, elevator or management vote)."""
     return list(db.session.scalars(sa.select(Ballot).where(
         Ballot.compound_id == compound.id, Ballot.status == BallotStatus.PUBLISHED,
-        Ballot.outcome.in_([Outcome.PASSED.value, Outcome.CHOSEN.value]))
+        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED.value)
         .order_by(Ballot.published_at.desc())))
 
 
@@ -318,8 +322,13 @@ def current_shares(dwelling_ids: list[int] | None, compound_id: int):
     return db.session.execute(stmt).all()
 
 
-def bill_for(dwelling: Dwelling, today: date | None = None) -> Bill:
-    """Everything the home owes, what has been paid, and each channel that can pay."""
+def bill_for(dwelling: Dwelling, today: date | None = None, *,
+             relation: Relation | None = None) -> Bill:
+    """Everything the home owes, what has been paid, and each channel that can pay.
+
+    Renovation shares and the maintenance fund are the owners' business: a tenant's bill
+    (relation=TENANT) holds the property fee only. Staff pass no relation and see all.
+    """
     today = today or local_today()
     compound = dwelling.compound
     payments = list(db.session.scalars(
@@ -340,6 +349,11 @@ def bill_for(dwelling: Dwelling, today: date | None = None) -> Bill:
         Ballot.id.in_({line.item.fund_ballot_id for line in lines
                        if line.item and line.item.fund_ballot_id})))}
     applied: dict[tuple, int] = defaultdict(int)
+    if relation is Relation.TENANT:
+        lines = [line for line in lines if line.key == FEE]
+        by_key = {line.key: line for line in lines}
+        payments = [p for p in payments if p.item_id is None]
+        fund = None
     for payment in payments:
         line = by_key.get(payment.item_id if payment.item_id else FEE)
         if line is None:  # an item no longer allocated to this home: keep it visible
@@ -392,6 +406,13 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
 
 
 # --- residents record payments ---------------------------------------------------------------
+
+def _lock_homes(compound_id: int) -> None:
+    """Lock every home of a compound (imports and public-income uses touch many)."""
+    db.session.execute(sa.update(Dwelling).where(Dwelling.compound_id == compound_id)
+                       .values(updated_at=Dwelling.updated_at)
+                       .execution_options(synchronize_session=False))
+
 
 def _lock_dwelling(dwelling_id: int) -> None:
     """Serialise every balance change of one home (see the module docstring)."""
@@ -454,7 +475,7 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
                 db.session.rollback()
                 _remove(upload_dir, stored)
                 return existing, False
-        line = bill_for(dwelling, today).line(key)
+        line = bill_for(dwelling, today, relation=relation).line(key)
         view = line.channel(channel)
         if view is None:
             raise DomainError(N_("This channel cannot pay this item."))
@@ -621,14 +642,13 @@ def pending_payments(compound: Compound, page: int = 1,
 
 
 def payment_photo(payment_id: int, user: User) -> Payment:
-    """A receipt photo, only for the home's members and the compound's dues staff."""
+    """A receipt photo, only for the person who recorded it and the compound's dues staff."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or not payment.photo:
         raise NotFound()
-    dwelling = db.session.get(Dwelling, payment.dwelling_id)
-    if relation_of(user, dwelling) is None and not user.has_role(payment.compound_id,
-                                                                 *DUES_STAFF_ROLES):
-        raise NotFound()
+    if payment.recorded_by_id != user.id and not user.has_role(payment.compound_id,
+                                                               *DUES_STAFF_ROLES):
+        raise NotFound()  # a receipt is the payer's: not even others in the home see it
     return payment
 
 
@@ -777,8 +797,10 @@ def import_fund_balances(compound: Compound, data: bytes, filename: str, *,
             parsed[home[0]] = (amounts[0], amounts[1])
     if problems:
         raise RosterRejected(problems)
+    _lock_homes(compound.id)  # no fund payment is confirmed while balances are replaced
     existing = {a.dwelling_id: a for a in db.session.scalars(
-        sa.select(FundAccount).where(FundAccount.compound_id == compound.id))}
+        sa.select(FundAccount).where(FundAccount.compound_id == compound.id)
+        .execution_options(populate_existing=True))}
     summary = FundImport()
     now = utcnow()
     for dwelling_id, (initial, balance) in parsed.items():
@@ -909,9 +931,7 @@ def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int
         if item is None or item.compound_id != compound.id:
             raise NotFound()
     _lock_compound_ledger(compound)
-    db.session.execute(sa.update(Dwelling).where(Dwelling.compound_id == compound.id)
-                       .values(updated_at=Dwelling.updated_at)
-                       .execution_options(synchronize_session=False))
+    _lock_homes(compound.id)
     balance = income_balance(compound.id)
     if amount_fen > balance.available_fen:
         db.session.rollback()
@@ -933,8 +953,9 @@ def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int
 def _offset_item(item: CostItem, use: IncomeUse, actor: User, now: datetime) -> None:
     areas = dict(db.session.execute(sa.select(Dwelling.id, Dwelling.area_m2).where(
         Dwelling.compound_id == item.compound_id)).all())
-    shares = {d: fen for d, it, fen in current_shares(None, item.compound_id)
-              if it.id == item.id}
+    db.session.refresh(item)  # the version as of the lock
+    shares = dict(db.session.execute(sa.select(Allocation.dwelling_id, Allocation.fen).where(
+        Allocation.item_id == item.id, Allocation.version == item.version)).all())
     taken: dict[int, int] = defaultdict(int)
     for dwelling_id, fen in db.session.execute(
             sa.select(Payment.dwelling_id, sa.func.sum(Payment.amount_fen))
@@ -960,7 +981,7 @@ def _offset_item(item: CostItem, use: IncomeUse, actor: User, now: datetime) -> 
 def _refill_fund(compound: Compound, use: IncomeUse, actor: User, now: datetime) -> None:
     accounts = {a.dwelling_id: a for a in db.session.scalars(
         sa.select(FundAccount).where(FundAccount.compound_id == compound.id)
-        .with_for_update())}
+        .execution_options(populate_existing=True))}
     if not accounts:
         db.session.rollback()
         raise DomainError(N_("Import the maintenance fund balances first."))
@@ -977,6 +998,21 @@ def _refill_fund(compound: Compound, use: IncomeUse, actor: User, now: datetime)
 
 
 # --- export ---------------------------------------------------------------------------------
+
+# The export speaks both languages in every cell, like its headers (staff share the file
+# with the street office and auditors whatever language their screen is in).
+EXPORT_NAMES = {
+    Channel.DIRECT: "直接缴费 direct", Channel.PROVIDENT_FUND: "住房公积金 provident fund",
+    Channel.MAINTENANCE_FUND: "维修资金 maintenance fund",
+    Channel.PUBLIC_INCOME: "公共收益 public income", Channel.HARDSHIP: "困难补助 hardship",
+    PaymentStatus.PENDING: "待确认 pending", PaymentStatus.CONFIRMED: "已确认 confirmed",
+    PaymentStatus.REJECTED: "已退回 rejected",
+    IncomeKind.ADS: "广告 ads", IncomeKind.PARKING: "停车 parking",
+    IncomeKind.CHARGING: "充电 charging", IncomeKind.KIOSK: "售货亭 kiosk",
+    IncomeKind.LOCKER: "快递柜 locker", IncomeKind.OTHER: "其他 other",
+    IncomeKind.COST: "成本 cost",
+}
+
 
 def ledger_workbook(compound: Compound, today: date | None = None) -> bytes:
     """The compound's dues ledger as XLSX: payments, public income, fund balances, arrears.
@@ -997,23 +1033,23 @@ def ledger_workbook(compound: Compound, today: date | None = None) -> bytes:
                       "处理 decided (UTC)"],
                      [[p.id, address.get(p.dwelling_id, ""),
                        items.get(p.item_id, "") if p.item_id else "物业费 property fee",
-                       p.channel.value, yuan(p.amount_fen), p.status.value, p.reference,
-                       p.reason, p.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                       EXPORT_NAMES[p.channel], yuan(p.amount_fen), EXPORT_NAMES[p.status],
+                       p.reference, "撤回 withdrawn" if p.reason == "withdrawn" else p.reason, p.recorded_at.strftime("%Y-%m-%d %H:%M"),
                        p.decided_at.strftime("%Y-%m-%d %H:%M") if p.decided_at else ""]
                       for p in db.session.scalars(sa.select(Payment).where(
                           Payment.compound_id == compound.id).order_by(Payment.id))]),
         "public income": (["日期 date", "类别 kind", "金额 amount (yuan)", "说明 note"],
-                          [[e.occurred_on.isoformat(), e.kind.value,
+                          [[e.occurred_on.isoformat(), EXPORT_NAMES[e.kind],
                             yuan(-e.amount_fen if e.kind is IncomeKind.COST else e.amount_fen),
                             e.note] for e in income_ledger(compound)[0]]
-                          + [[u.created_at.date().isoformat(), "use",
+                          + [[u.created_at.date().isoformat(), "使用 use",
                               yuan(-u.amount_fen), items.get(u.item_id, "维修资金 fund")
                               + (f" · {u.note}" if u.note else "")]
                              for u in income_ledger(compound)[1]]),
         "fund": (["房屋 home", "初始交存 initial (yuan)", "余额 balance (yuan)",
                   "低于30% below 30%"],
                  [[address.get(a.dwelling_id, ""), yuan(a.initial_fen), yuan(a.balance_fen),
-                   "yes" if rules.fund_is_low(a.balance_fen, a.initial_fen) else ""]
+                   "是 yes" if rules.fund_is_low(a.balance_fen, a.initial_fen) else ""]
                   for a in db.session.scalars(sa.select(FundAccount).where(
                       FundAccount.compound_id == compound.id).order_by(FundAccount.id))]),
         "arrears": (["楼栋 building", "户数 homes", "欠费户 in arrears", "应付 owed (yuan)",

@@ -77,7 +77,7 @@ def my_dues():
         raise NotFound()
     if len(homes) == 1:
         return redirect(url_for("dues.bill", dwelling_id=homes[0].id))
-    bills = [ledger.bill_for(home) for home in homes]
+    bills = [ledger.bill_for(home, relation=relation_of(current_user, home)) for home in homes]
     return render_template("dues/homes.html", bills=bills)
 
 
@@ -86,7 +86,8 @@ def my_dues():
 def bill(dwelling_id: int):
     """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
     home, relation = my_home(dwelling_id)
-    return render_template("dues/bill.html", bill=ledger.bill_for(home), home=home,
+    return render_template("dues/bill.html", bill=ledger.bill_for(home, relation=relation),
+                           home=home,
                            relation=relation, today=local_today())
 
 
@@ -95,7 +96,7 @@ def bill(dwelling_id: int):
 def pay(dwelling_id: int):
     """Record a payment (channel, amount, reference, optional receipt photo)."""
     home, relation = my_home(dwelling_id)
-    bill = ledger.bill_for(home)
+    bill = ledger.bill_for(home, relation=relation)
     key = ledger.get_line_key(request.values.get("item", ""))
     line = bill.line(key)
     channels = [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -217,6 +218,27 @@ def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | No
     _record_version(item, actor)
     db.session.commit()
     return item
+
+
+def parse_opt_in(text: str) -> list[tuple[str, str, str]]:
+    """ "1-1-601, 1-1-301" -> [("1", "1", "601"), ("1", "1", "301")], each home once."""
+    homes: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    for part in re.split(r"[,，、;；\s]+", text or ""):
+        if not part:
+            continue
+        bits = [bit.strip() for bit in re.split(r"[-－—]", part)]
+        if len(bits) == 2:  # a building without stairwell units
+            bits.insert(1, "")
+        if len(bits) != 3 or not bits[0] or not bits[2]:
+            raise DomainError(N_("Write each home as building-unit-room, separated by "
+                                 "commas, e.g. 1-1-601, 1-1-301 (not “%(text)s”)."),
+                              text=part[:20])
+        key = (roster_rules.normalize_building(bits[0]), roster_rules.normalize_unit(bits[1]),
+               bits[2])
+        homes.setdefault(key, (bits[0], bits[1], bits[2]))
+    if not homes:
+        raise DomainError(N_("List the homes that ordered it, e.g. 1-1-601, 1-1-301."))
+    return list(homes.values())
 
 
 def parse_coefficients(text: str) -> dict[int, str]:

@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app.accounts.forms import ConfirmForm
-from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Unit
 from app.community.services import (
     MAX_FILE_BYTES,
@@ -136,27 +135,6 @@ def _percent(text: str, bearer: Bearer) -> Fraction | None:
     return Fraction(value) / 100
 
 
-def _opt_in_homes(text: str) -> list[tuple[str, str, str]]:
-    """ "1-1-601, 1-1-301" -> [("1", "1", "601"), ("1", "1", "301")], each home once."""
-    homes: dict[tuple[str, str, str], tuple[str, str, str]] = {}
-    for part in re.split(r"[,，、;；\s]+", text or ""):
-        if not part:
-            continue
-        bits = [bit.strip() for bit in re.split(r"[-－—]", part)]
-        if len(bits) == 2:  # a building without stairwell units
-            bits.insert(1, "")
-        if len(bits) != 3 or not bits[0] or not bits[2]:
-            raise DomainError(N_("Write each home as building-unit-room, separated by "
-                                 "commas, e.g. 1-1-601, 1-1-301 (not “%(text)s”)."),
-                              text=part[:20])
-        key = (roster_rules.normalize_building(bits[0]), roster_rules.normalize_unit(bits[1]),
-               bits[2])
-        homes.setdefault(key, (bits[0], bits[1], bits[2]))
-    if not homes:
-        raise DomainError(N_("List the homes that ordered it, e.g. 1-1-601, 1-1-301."))
-    return list(homes.values())
-
-
 def _item_spec(form: dict) -> services.ItemSpec:
     """The add-item form as a spec; each bad value raises its own message."""
     rules_by_value = {rule.value: rule for rule in AllocationRule}
@@ -174,7 +152,7 @@ def _item_spec(form: dict) -> services.ItemSpec:
     return services.ItemSpec(
         name=form["name"], total_fen=total, rule=rule, bearers=bearers,
         building=form["building"].strip(), unit=form["unit"].strip(),
-        opt_in=_opt_in_homes(form["opt_in"]) if rule is AllocationRule.OPT_IN else [],
+        opt_in=services.parse_opt_in(form["opt_in"]) if rule is AllocationRule.OPT_IN else [],
         coefficients=(services.parse_coefficients(form["coefficients"])
                       if rule is AllocationRule.ELEVATOR else {}),
         subsidy_fen=_optional_amount(form["subsidy"]), own_home=form["own_home"] == "y")

@@ -238,3 +238,22 @@ def test_two_changes_at_once_make_two_versions(web, compound):
     current = db.session.scalar(sa.select(sa.func.sum(Allocation.fen)).where(
         Allocation.item_id == item_id, Allocation.version == 7))
     assert current == item.total_fen
+
+
+def test_opt_in_homes_are_read_alike_on_the_page_and_the_command_line():
+    assert services.parse_opt_in("3-601，1-1-301、1-1-301") == [("3", "", "601"),
+                                                               ("1", "1", "301")]
+    with pytest.raises(DomainError, match="building-unit-room"):
+        services.parse_opt_in("601")
+
+
+def test_cli_opt_in_accepts_a_building_without_units(app, runner):
+    compound = make_compound("无单元小区")
+    for room in ("601", "602"):
+        make_dwelling(compound, building="3", unit="", room=room, owner=make_person(compound))
+    result = runner.invoke(args=["dues", "item-add", "无单元小区", "--name", "外窗",
+                                 "--total", "100", "--rule", "opt_in", "--opt-in", "3-601"])
+    assert result.exit_code == 0, result.output
+    shares = {s["room"]: s["fen"] for s in
+              services.allocation_report(compound)["items"][0]["shares"]}
+    assert shares == {"601": 10_000, "602": 0}

@@ -191,13 +191,23 @@ def test_nobody_pays_another_homes_bill(estate, upload_dir):
         pay(estate, upload_dir, 100_00, user=estate.manager)
 
 
-def test_a_tenant_pays_directly_but_not_from_the_owners_funds(estate, upload_dir):
-    payment, _ = pay(estate, upload_dir, 100_00, user=estate.tenant, home=estate.rented_home,
-                     key=estate.windows.id)
-    assert payment.status is PaymentStatus.PENDING
-    with pytest.raises(DomainError, match="Only the owner"):
+def test_a_tenants_bill_is_the_property_fee_only(estate, upload_dir):
+    from app.community.models import Relation
+
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+    bill = ledger.bill_for(estate.rented_home, TODAY, relation=Relation.TENANT)
+    assert [line.key for line in bill.lines] == [FEE] and bill.fund is None
+    with pytest.raises(NotFound):
         pay(estate, upload_dir, 100_00, user=estate.tenant, home=estate.rented_home,
-            key=estate.windows.id, channel=Channel.PROVIDENT_FUND)
+            key=estate.windows.id)
+    with pytest.raises(DomainError, match="Only the owner"):
+        pay(estate, upload_dir, 100, user=estate.tenant, home=estate.rented_home, key=FEE,
+            channel=Channel.PROVIDENT_FUND)
+    payment, _ = pay(estate, upload_dir, 100, user=estate.tenant, home=estate.rented_home,
+                     key=FEE)
+    assert payment.status is PaymentStatus.PENDING
+    # staff (no relation) see the whole bill of the home
+    assert len(ledger.bill_for(estate.rented_home, TODAY).lines) == 2
 
 
 def test_staff_only_decide_their_own_compounds_payments(estate, upload_dir):
@@ -466,3 +476,21 @@ def test_a_new_fee_rate_never_reprices_months_served(estate, upload_dir):
     assert later.fee.periods == ((Decimal("30"), 11), (Decimal("50"), 1))
     assert later.line(FEE).share_fen == 11 * 2170 + 3617
     assert later.fee.rate_yuan == "0.50" and not later.fee.one_rate
+
+
+def test_public_income_is_used_only_by_a_decision_about_it(estate):
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+                      amount_fen=100_000, occurred_on=date(2026, 10, 31), note="")
+    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    for kind in (BallotKind.MANAGEMENT_MODE, BallotKind.WILLINGNESS):
+        ballot = passed_fund_ballot(estate.compound, kind=kind)
+        with pytest.raises(DomainError, match="passed decision"):
+            ledger.use_income(estate.compound, estate.committee, amount_fen=100,
+                              item_id=None, ballot_id=ballot.id, note="")
+    failed = passed_fund_ballot(estate.compound, outcome="rejected", kind=BallotKind.GENERAL)
+    with pytest.raises(DomainError, match="passed decision"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=100, item_id=None,
+                          ballot_id=failed.id, note="")
+    fund_use = passed_fund_ballot(estate.compound)
+    ledger.use_income(estate.compound, estate.committee, amount_fen=100, item_id=None,
+                      ballot_id=fund_use.id, note="")

@@ -120,16 +120,40 @@ def test_fund_channels_are_refused_until_allowed(client, sign_in, estate):
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
 
-def test_a_tenant_sees_the_bill_but_pays_only_directly(client, sign_in, estate):
+def test_a_tenant_sees_and_pays_only_the_property_fee(client, sign_in, estate):
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
     sign_in("13800000003")
-    page = client.get(f"/dues/{estate.rented_home.id}/pay?item={estate.windows.id}")
-    text = page.get_data(as_text=True)
-    assert 'value="direct"' in text and 'value="provident_fund"' not in text
-    response = record(client, estate.rented_home, estate.windows.id, channel="provident_fund")
-    assert zh("Only the owner can pay from the provident fund or the maintenance fund."
-              ) in response.get_data(as_text=True)
+    page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
+    assert zh("Property fee") in page and "更换外窗" not in page
+    assert client.get(f"/dues/{estate.rented_home.id}/pay?item={estate.windows.id}"
+                      ).status_code == 404
+    assert record(client, estate.rented_home, estate.windows.id).status_code == 404
+    form = client.get(f"/dues/{estate.rented_home.id}/pay?item=fee").get_data(as_text=True)
+    assert 'value="direct"' in form and 'value="provident_fund"' not in form
+    assert record(client, estate.rented_home, "fee", amount="10.00").status_code == 302
     assert client.get(f"/dues/{estate.rented_home.id}/statement/{estate.windows.id}"
                       ).status_code == 404
+
+
+def test_a_receipt_and_its_details_stay_with_the_payer(client, sign_in, estate, tmp_path):
+    from app.community.models import Occupancy, Relation
+    from tests.factories import make_person, make_user
+
+    # the owner's spouse lives in the same home with an account of their own
+    spouse = make_person(estate.compound, "配偶", phone="13800000008")
+    db.session.add(Occupancy(dwelling_id=estate.home.id, person_id=spouse.id,
+                             relation=Relation.OWNER))
+    spouse.user_id = make_user("13800000008").id
+    db.session.commit()
+    payment, _ = ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+                                       channel=Channel.DIRECT, amount_fen=100,
+                                       reference="私人卡号 6222", photo=jpeg_with_gps(),
+                                       token="", upload_dir=tmp_path, today=TODAY)
+    sign_in("13800000008")
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert "¥1.00" in page and "私人卡号" not in page
+    assert f"/dues/payments/{payment.id}/photo" not in page
+    assert client.get(f"/dues/payments/{payment.id}/photo").status_code == 404
 
 
 def test_withdraw_a_pending_payment_only_my_own(client, sign_in, estate):

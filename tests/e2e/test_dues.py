@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from decimal import Decimal
 
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -41,6 +42,10 @@ def seed(live_server) -> dict:
         db.session.commit()
         db.session.remove()
     return data
+
+
+def yuan(text: str) -> Decimal:
+    return Decimal(text.replace("¥", "").replace(",", "").strip())
 
 
 def sign_in(page: Page, phone: str) -> None:
@@ -93,5 +98,5 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     page.goto(f"{base}/dues/{data['home']}")
     expect(page.locator(".tag.status-confirmed")).to_have_count(1)
     after = page.locator("section.card").first.locator("dd strong").inner_text()
-    assert after != outstanding
+    assert yuan(outstanding) - yuan(after) == Decimal("1000.50")
     page.screenshot(path=str(results_dir / "dues-confirmed.png"), full_page=True)
