@@ -494,3 +494,13 @@ def test_public_income_is_used_only_by_a_decision_about_it(estate):
     fund_use = passed_fund_ballot(estate.compound)
     ledger.use_income(estate.compound, estate.committee, amount_fen=100, item_id=None,
                       ballot_id=fund_use.id, note="")
+
+
+def test_a_rejected_or_withdrawn_provident_claim_frees_the_one_use(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND)
+    ledger.reject_payment(payment, estate.manager, "公积金中心未受理")
+    again, _ = pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND, token="2")
+    ledger.withdraw_payment(estate.owner, again.id)
+    third, _ = pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND, token="3")
+    ledger.confirm_payment(third, estate.manager, TODAY)
+    assert ledger.bill_for(estate.home, TODAY).provident_used

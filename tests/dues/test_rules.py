@@ -207,3 +207,28 @@ def test_months_due_counts_the_months_that_have_ended(start, months):
     assert rules.months_due(start, end) == months
     if end > start:
         assert rules.months_due(start, end - timedelta(days=1)) == months - 1
+
+
+@given(st.integers(min_value=0, max_value=10**11),
+       st.lists(st.integers(min_value=0, max_value=200_00), min_size=1, max_size=40))
+def test_by_area_with_real_areas_is_exact(total, hundredths):
+    areas = {n: Decimal(h) / 100 for n, h in enumerate(hundredths)}
+    assume(total == 0 or any(areas.values()))
+    shares = rules.by_area(total, areas)
+    assert sum(shares.values()) == total and min(shares.values()) >= 0
+    assert all(shares[n] == 0 for n, area in areas.items() if area == 0)
+
+
+@given(st.integers(min_value=0, max_value=10**10), st.integers(min_value=0, max_value=10**10),
+       st.lists(st.tuples(st.integers(min_value=1, max_value=9),
+                          st.integers(min_value=1, max_value=200_00)), min_size=1, max_size=30))
+def test_elevator_shares_are_exact_and_low_floors_pay_nothing(total, subsidy, homes):
+    table = {1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0", 7: "1.1", 8: "1.2",
+             9: "1.25"}
+    assume(any(floor >= 3 for floor, _ in homes) or total <= subsidy)
+    item = rules.Elevator(total, subsidy)
+    shares = rules.elevator(item, {n: (floor, Decimal(h) / 100)
+                                   for n, (floor, h) in enumerate(homes)}, table)
+    assert sum(shares.values()) == item.to_allocate == max(total - subsidy, 0)
+    assert all(shares[n] == 0 for n, (floor, _) in enumerate(homes) if floor <= 2)
+    assert min(shares.values()) >= 0
