@@ -135,6 +135,29 @@ def _percent(text: str, bearer: Bearer) -> Fraction | None:
     return Fraction(value) / 100
 
 
+def _percent_text(fen: int, total: int) -> str:
+    """A bearer's amount as a percent of the total, for a form: 250000 of 500000 -> "50"."""
+    if not fen or not total:
+        return ""
+    value = (Decimal(fen) * 100 / Decimal(total)).quantize(Decimal("0.0001"))
+    return f"{value.normalize():f}"
+
+
+def _typed_bearers(item: CostItem, typed: dict) -> dict[Bearer, Fraction] | None:
+    """The bearers typed on the change form, or None when the percentages were left as
+    they were shown (then the item keeps its proportions)."""
+    shown = {name: _percent_text(item.bearer_fen(bearer), item.total_fen)
+             for name, bearer in PERCENT_FIELDS}
+    if all(typed.get(name, "").strip() == shown[name] for name, _ in PERCENT_FIELDS):
+        return None
+    bearers = {}
+    for name, bearer in PERCENT_FIELDS:
+        share = _percent(typed.get(name, ""), bearer)
+        if share:
+            bearers[bearer] = share
+    return bearers
+
+
 def _item_spec(form: dict) -> services.ItemSpec:
     """The add-item form as a spec; each bad value raises its own message."""
     rules_by_value = {rule.value: rule for rule in AllocationRule}
@@ -383,10 +406,14 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
     if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
         linked = db.session.get(Ballot, item.fund_ballot_id)
     typed = {"total": _yuan_text(item.total_fen), "subsidy": _yuan_text(item.subsidy_fen),
-             "coefficients": item.coefficients, "note": ""} | (typed or {})
+             "coefficients": item.coefficients, "note": ""} | {
+        name: _percent_text(item.bearer_fen(bearer), item.total_fen)
+        for name, bearer in PERCENT_FIELDS} | (typed or {})
     return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
                            pager=pager, building=building, unit=unit, ballots=ballots,
                            linked=linked, typed=typed, versions=services.item_versions(item),
+                           bearer_fields=[(name, BEARER_LABELS[bearer])
+                                          for name, bearer in PERCENT_FIELDS],
                            can_change=_can(compound, VIEW_ROLES),
                            can_gate=_can(compound, COMMITTEE_ROLES))
 
@@ -397,7 +424,8 @@ def staff_item_change(compound, item_id: int):
     """Change an item's total, subsidy or floor coefficients: shares are allocated again
     as a new version."""
     item = _item(compound, item_id)
-    typed = _values("total", "subsidy", limit=30) | _values("coefficients", limit=400)
+    typed = (_values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30)
+             | _values("coefficients", limit=400))
     if _posted():
         try:
             total = ledger.parse_amount(typed["total"], max_fen=MAX_ITEM_FEN)
@@ -408,11 +436,13 @@ def staff_item_change(compound, item_id: int):
                 if ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items())) == \
                         item.coefficients:
                     coefficients = None
-            if (total, subsidy, coefficients) == (item.total_fen, item.subsidy_fen, None):
+            bearers = _typed_bearers(item, typed)
+            if (total, subsidy, coefficients, bearers) == (item.total_fen, item.subsidy_fen,
+                                                           None, None):
                 flash(_("Nothing changed."), "info")
                 return redirect(url_for("dues.staff_item", compound_id=compound.id,
                                         item_id=item.id))
-            services.change_item(item, total_fen=total, subsidy_fen=subsidy,
+            services.change_item(item, total_fen=total, subsidy_fen=subsidy, bearers=bearers,
                                  coefficients=coefficients, actor=current_user)
         except DomainError as exc:
             _refused(exc)

@@ -2,6 +2,7 @@
 
 import io
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 import sqlalchemy as sa
@@ -542,3 +543,32 @@ def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_pat
     assert last.get_data(as_text=True).count("/confirm") == 5
     assert client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=x"
                       ).status_code == 200
+
+
+def test_changing_the_bearers_of_an_item_on_its_page(client, sign_in, estate):
+    item = services.add_item(estate.compound, services.ItemSpec(
+        name="通信线路迁改", total_fen=12_000_000,
+        bearers={services.Bearer.UTILITY: Fraction(65, 100),
+                 services.Bearer.GOVERNMENT: Fraction(35, 100)}))
+    sign_in(MANAGER)
+    url = f"{base(estate)}/items/{item.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="utility"' in page and 'value="65"' in page and 'value="35"' in page
+    # leaving the percentages as shown and changing the total keeps the proportions
+    client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
+                                       "government": "35", "utility": "65",
+                                       "city_investment": ""})
+    db.session.refresh(item)
+    assert (item.version, item.bearer_fen(services.Bearer.UTILITY)) == (2, 8_450_000)
+    # now the government pays it all
+    client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
+                                       "government": "100", "utility": "",
+                                       "city_investment": ""})
+    db.session.refresh(item)
+    assert item.version == 3 and item.bearer_fen(services.Bearer.GOVERNMENT) == 13_000_000
+    assert item.bearer_fen(services.Bearer.RESIDENTS) == 0
+    bad = client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
+                                             "government": "80", "utility": "30",
+                                             "city_investment": ""})
+    assert bad.status_code == 200 and "flash-error" in bad.get_data(as_text=True)
+    assert 'value="30"' in bad.get_data(as_text=True)
