@@ -1,7 +1,6 @@
 """Money is integer fen end to end; this module converts at the edges."""
 
 import re
-import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency
@@ -11,7 +10,28 @@ class MoneyError(ValueError):
     """An amount that cannot be read as yuan with at most two decimals."""
 
 
-_AMOUNT = re.compile(r"-?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?")
+# Only the full-width forms a Chinese keyboard types; no other Unicode digit look-alikes.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９，．－￥", "0123456789,.-¥")
+_AMOUNT = re.compile(r"-?(?:\d+|[1-9]\d{0,2}(?:,\d{3})+)(?:\.\d+)?")
+_DECIMAL = re.compile(r"\d{1,6}(?:\.\d+)?")
+
+
+def ascii_number_text(text: str) -> str:
+    """Full-width digits and marks to ASCII, spaces trimmed; everything else as typed."""
+    return (text or "").translate(_FULL_WIDTH).strip()
+
+
+def parse_decimal(text: str, *, places: int, maximum: Decimal) -> Decimal:
+    """A plain non-negative decimal typed by a person (a rate, a percentage, a floor
+    coefficient): digits and one point only, at most `places` decimals, at most
+    `maximum`. No exponents, underscores or other scripts. Raises MoneyError."""
+    cleaned = ascii_number_text(text)
+    if not cleaned.isascii() or not _DECIMAL.fullmatch(cleaned):
+        raise MoneyError("not a number")
+    value = Decimal(cleaned)
+    if value != value.quantize(Decimal(1).scaleb(-places)) or value > maximum:
+        raise MoneyError("out of range")
+    return value
 
 
 def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
@@ -21,8 +41,7 @@ def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
     not plain digits (a decimal comma "1,5", "1_0", exponents, other scripts) is refused
     rather than guessed.
     """
-    cleaned = unicodedata.normalize("NFKC", text or "").strip()
-    cleaned = cleaned.replace("¥", "").replace("￥", "").strip()
+    cleaned = ascii_number_text(text).replace("¥", "").strip()
     if not cleaned.isascii() or not _AMOUNT.fullmatch(cleaned):
         raise MoneyError("not a number")
     value = Decimal(cleaned.replace(",", ""))

@@ -4,6 +4,7 @@ for many compounds alike."""
 import json
 from dataclasses import asdict
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from flask.cli import AppGroup
 from app.accounts.models import User
 from app.community.services import RosterRejected, find_compound
 from app.core.errors import DomainError
-from app.core.money import MoneyError, parse_yuan
+from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.privacy import normalize_mobile
 from app.dues import ledger, services
 from app.dues.models import AllocationRule, Bearer, IncomeKind
@@ -56,10 +57,19 @@ def _bearer(text: str) -> tuple[Bearer, int | Fraction]:
     value = value.strip()
     if value.endswith("%"):
         try:
-            return bearer, Fraction(value[:-1]) / 100
-        except (ValueError, ZeroDivisionError) as exc:
-            raise click.BadParameter(f"{text!r}", param_hint="--bear") from exc
+            return bearer, Fraction(parse_decimal(value[:-1], places=4,
+                                                  maximum=Decimal(100))) / 100
+        except MoneyError as exc:
+            raise click.BadParameter(f"{text!r}: a percentage from 0 to 100",
+                                     param_hint="--bear") from exc
     return bearer, _yuan(value, "--bear")
+
+
+def _bearers(texts) -> dict[Bearer, int | Fraction]:
+    pairs = [_bearer(text) for text in texts]
+    if len({bearer for bearer, _ in pairs}) != len(pairs):
+        raise click.BadParameter("each bearer at most once", param_hint="--bear")
+    return dict(pairs)
 
 
 @dues_cli.command("item-add")
@@ -92,7 +102,7 @@ def item_add(compound, name, total, bearers, rule, building, unit, opt_in, coeff
         homes = services.parse_opt_in(opt_in) if opt_in.strip() else []
         spec = services.ItemSpec(
             name=name, total_fen=_yuan(total, "--total"), rule=AllocationRule(rule),
-            bearers=dict(_bearer(b) for b in bearers), building=building, unit=unit,
+            bearers=_bearers(bearers), building=building, unit=unit,
             opt_in=[(b, u, r) for b, u, r in homes],
             coefficients=services.parse_coefficients(coefficients),
             subsidy_fen=_yuan(subsidy, "--subsidy"), own_home=own_home)
@@ -145,7 +155,7 @@ def fee(compound, rate, start, effective):
     settings = ledger.settings_of(target.id)
     when = f"from {settings.fee_starts_on.isoformat()}" if settings.fee_starts_on else \
         "not billed (no start date)"
-    shown = ledger.fee_rate_text(settings.fee_rate_fen)  # e.g. 0.30, or 0.3055
+    shown = ledger.fee_rate_text(ledger.current_rate(target.id))  # e.g. 0.30, or 0.3055
     click.echo(f"Property fee of {target.name}: {shown} yuan per m² per month, {when}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Relation, Unit
 from app.community.services import RosterRejected, relation_of
 from app.core.errors import N_, DomainError, NotFound
-from app.core.money import MoneyError, parse_yuan
+from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.timeutil import local_today, utcnow
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Scope
 from app.decisions.rules import Outcome
@@ -93,6 +93,16 @@ def rates_of(compound_id: int) -> list[tuple[date, Decimal]]:
         .order_by(FeeRate.effective_from))]
 
 
+def current_rate(compound_id: int, today: date | None = None) -> Decimal:
+    """The property-fee rate in effect today (fen per m² per month)."""
+    rates = rates_of(compound_id)
+    if rates:
+        return rules.rate_on(today or local_today(), rates)
+    settings = settings_of(compound_id)
+    return Decimal(settings.fee_rate_fen if settings.fee_rate_fen is not None
+                   else DEFAULT_FEE_RATE_FEN)
+
+
 def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | None,
                      effective_from: date | None = None, today: date | None = None) -> None:
     """Rate per m² per month in yuan (e.g. 0.30) and the date billing starts.
@@ -101,13 +111,10 @@ def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | No
     before it keep the rate they were served at, so what a home owes for the past never
     changes. The first rate covers the whole time from the start date.
     """
-    text = (rate_yuan or "").strip()
     try:
-        rate = Decimal(text)
-    except InvalidOperation as exc:
+        rate = parse_decimal(rate_yuan, places=4, maximum=Decimal(100))
+    except MoneyError as exc:
         raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30.")) from exc
-    if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.0001")):
-        raise DomainError(N_("Write the rate in yuan per m² per month, e.g. 0.30."))
     today = today or local_today()
     row = db.session.get(DuesSettings, compound.id)
     if row is None:
@@ -120,6 +127,9 @@ def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | No
                                effective_from=starts_on or today))
     else:
         effective = effective_from or today
+        if effective < today:
+            raise DomainError(N_("A new rate applies from today or a later day: months "
+                                 "already served keep the rate they were billed at."))
         if rules.rate_on(effective, rates) != rate_fen:
             existing = db.session.scalar(sa.select(FeeRate).where(
                 FeeRate.compound_id == compound.id, FeeRate.effective_from == effective))
@@ -128,7 +138,8 @@ def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | No
             else:
                 db.session.add(FeeRate(compound_id=compound.id, rate_fen=rate_fen,
                                        effective_from=effective))
-    row.fee_rate_fen = rate_fen
+    db.session.flush()
+    row.fee_rate_fen = rules.rate_on(today, rates_of(compound.id))  # the rate in effect now
     row.fee_starts_on = starts_on
     row.updated_at = utcnow()
     db.session.commit()
@@ -204,7 +215,8 @@ def passed_ballots(compound: Compound) -> list[Ballot]:
     fund decision or a general one — not a renovation, elevator or management vote)."""
     return list(db.session.scalars(sa.select(Ballot).where(
         Ballot.compound_id == compound.id, Ballot.status == BallotStatus.PUBLISHED,
-        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED.value)
+        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED.value,
+        Ballot.scope == Scope.COMPOUND)  # income of the common parts: all owners decide
         .order_by(Ballot.published_at.desc())))
 
 
@@ -414,6 +426,14 @@ def _lock_homes(compound_id: int) -> None:
                        .execution_options(synchronize_session=False))
 
 
+def _lock_item(item_id: int | None) -> None:
+    """Wait for a change of the item's amounts (services.change_item locks it too)."""
+    if item_id is not None:
+        db.session.execute(sa.update(CostItem).where(CostItem.id == item_id)
+                           .values(version=CostItem.version)
+                           .execution_options(synchronize_session=False))
+
+
 def _lock_dwelling(dwelling_id: int) -> None:
     """Serialise every balance change of one home (see the module docstring)."""
     db.session.execute(sa.update(Dwelling).where(Dwelling.id == dwelling_id)
@@ -542,6 +562,7 @@ def confirm_payment(payment: Payment, actor: User, today: date | None = None) ->
     """
     _lock_dwelling(payment.dwelling_id)
     db.session.refresh(payment)
+    _lock_item(payment.item_id)
     if payment.status is PaymentStatus.CONFIRMED:
         db.session.rollback()
         return False
@@ -605,6 +626,7 @@ def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fe
     if not note or len(note) > 100:
         raise DomainError(N_("Note the committee's decision (at most 100 characters)."))
     _lock_dwelling(dwelling.id)
+    _lock_item(key if key != FEE else None)
     line = bill_for(dwelling, today).line(key)
     if amount_fen > line.open_fen:
         db.session.rollback()
@@ -953,6 +975,7 @@ def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int
 def _offset_item(item: CostItem, use: IncomeUse, actor: User, now: datetime) -> None:
     areas = dict(db.session.execute(sa.select(Dwelling.id, Dwelling.area_m2).where(
         Dwelling.compound_id == item.compound_id)).all())
+    _lock_item(item.id)
     db.session.refresh(item)  # the version as of the lock
     shares = dict(db.session.execute(sa.select(Allocation.dwelling_id, Allocation.fen).where(
         Allocation.item_id == item.id, Allocation.version == item.version)).all())

@@ -14,6 +14,7 @@ from app.accounts.models import User
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Unit
 from app.core.errors import N_, DomainError
+from app.core.money import MoneyError, ascii_number_text, parse_decimal
 from app.core.timeutil import utcnow
 from app.dues import rules
 from app.dues.models import (
@@ -248,11 +249,15 @@ def parse_coefficients(text: str) -> dict[int, str]:
         if not part.strip():
             continue
         try:
-            floor, value = part.split(":")
-            floor_no, coefficient = int(floor), Decimal(value.strip())
-        except (ValueError, ArithmeticError) as exc:
+            floor, value = part.replace("：", ":").split(":")
+            floor_text = ascii_number_text(floor)
+            if not (floor_text.isascii() and floor_text.isdecimal()) or len(floor_text) > 3:
+                raise ValueError(floor)
+            floor_no = int(floor_text)
+            coefficient = parse_decimal(value, places=4, maximum=Decimal(10))
+        except (ValueError, MoneyError) as exc:
             raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …")) from exc
-        if floor_no < 1 or not coefficient.is_finite() or not 0 <= coefficient <= 10:
+        if floor_no < 1:
             raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
         table[floor_no] = str(coefficient)
     return table

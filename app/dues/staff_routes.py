@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from app.community.services import (
 )
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
-from app.core.money import MoneyError, parse_yuan
+from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.permissions import compound_staff_required
 from app.core.timeutil import local_today
 from app.decisions.models import Ballot
@@ -125,10 +125,10 @@ def _percent(text: str, bearer: Bearer) -> Fraction | None:
     if not cleaned:
         return None
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+        value = parse_decimal(cleaned, places=4, maximum=Decimal(100))
+    except MoneyError:
         value = None
-    if value is None or not value.is_finite() or not 0 <= value <= 100:
+    if value is None:
         raise DomainError(N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; "
                              "write e.g. 35 or 12.5."), bearer=BEARER_LABELS[bearer],
                           text=text[:20])
@@ -232,7 +232,8 @@ def staff_dues(compound):
 
 def _overview(compound: Compound, fee: dict | None = None):
     settings = ledger.settings_of(compound.id)
-    fee = fee or {"rate": _rate_text(settings.fee_rate_fen),
+    rate_now = ledger.current_rate(compound.id)
+    fee = fee or {"rate": _rate_text(rate_now),
                   "starts_on": settings.fee_starts_on.isoformat()
                   if settings.fee_starts_on else "", "effective_from": ""}
     return render_template(
@@ -240,7 +241,7 @@ def _overview(compound: Compound, fee: dict | None = None):
         arrears=ledger.arrears_by_building(compound),
         pending_count=ledger.pending_count(compound),
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
-        settings=settings, rate_text=_rate_text(settings.fee_rate_fen), fee=fee,
+        settings=settings, rate_text=_rate_text(rate_now), fee=fee,
         rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
         can_manage=_can(compound, MANAGER_ROLES))
 

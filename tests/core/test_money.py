@@ -15,7 +15,8 @@ def test_parse_yuan(text, fen):
 
 @pytest.mark.parametrize("text", ["", "abc", "1.001", "-1", "1e400", "1e999999", "NaN", "Infinity",
                                   "99999999999999", "1,5", "12,34.5", "1_0", "٣", "1.", ".5",
-                                  "--1", "1 000", "0x10", "+1"])
+                                  "--1", "1 000", "0x10", "+1", "1²", "1⁰", "①⓪⓪",
+                                  "0,500", "000,001", "1E-999999999"])
 def test_parse_yuan_refuses(text):
     with pytest.raises(MoneyError):
         parse_yuan(text)
@@ -33,3 +34,24 @@ def test_phone_helpers():
         normalize_mobile("02112345678")
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone(None) == ""
+
+
+@pytest.mark.parametrize("text, value", [("0.30", "0.30"), ("０．３", "0.3"), ("12.5", "12.5"),
+                                         ("100", "100")])
+def test_parse_decimal(text, value):
+    from decimal import Decimal
+
+    from app.core.money import parse_decimal
+
+    assert parse_decimal(text, places=4, maximum=Decimal(100)) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["0_30", "1E-999999999", "-1", "nan", "1e2", "0.12345",
+                                  "100.01", "", "²", ".5"])
+def test_parse_decimal_refuses(text):
+    from decimal import Decimal
+
+    from app.core.money import parse_decimal
+
+    with pytest.raises(MoneyError):
+        parse_decimal(text, places=4, maximum=Decimal(100))

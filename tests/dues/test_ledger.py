@@ -504,3 +504,36 @@ def test_a_rejected_or_withdrawn_provident_claim_frees_the_one_use(estate, uploa
     third, _ = pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND, token="3")
     ledger.confirm_payment(third, estate.manager, TODAY)
     assert ledger.bill_for(estate.home, TODAY).provident_used
+
+
+def test_a_future_rate_waits_and_a_past_one_is_refused(estate):
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 1, 1),
+                            today=date(2026, 1, 1))
+    ledger.set_property_fee(estate.compound, rate_yuan="0.40", starts_on=date(2026, 1, 1),
+                            effective_from=date(2099, 1, 1), today=TODAY)
+    assert ledger.current_rate(estate.compound.id, TODAY) == Decimal("30")
+    # saving the form again as shown (today's rate) adds nothing
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(2026, 2, 1),
+                            today=TODAY)
+    assert [r for _, r in ledger.rates_of(estate.compound.id)] == [Decimal("30"),
+                                                                   Decimal("40")]
+    with pytest.raises(DomainError, match="today or a later day"):
+        ledger.set_property_fee(estate.compound, rate_yuan="0.50", starts_on=date(2026, 1, 1),
+                                effective_from=date(2026, 2, 1), today=TODAY)
+    for bad in ("0_30", "1E-999999999", "0.3e1", "101", "0.30001"):
+        with pytest.raises(DomainError, match="rate"):
+            ledger.set_property_fee(estate.compound, rate_yuan=bad, starts_on=None,
+                                    today=TODAY)
+
+
+def test_a_building_decision_cannot_spend_the_compounds_income(estate):
+    from app.decisions.models import Scope
+
+    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+                      amount_fen=100_000, occurred_on=date(2026, 10, 31), note="")
+    ballot = passed_fund_ballot(estate.compound)
+    ballot.scope, ballot.unit_id = Scope.UNIT, estate.home.unit_id
+    db.session.commit()
+    with pytest.raises(DomainError, match="passed decision"):
+        ledger.use_income(estate.compound, estate.committee, amount_fen=100,
+                          item_id=estate.windows.id, ballot_id=ballot.id, note="")

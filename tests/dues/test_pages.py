@@ -249,3 +249,20 @@ def test_a_tenant_does_not_see_the_owners_fund_balance(client, sign_in, estate):
     sign_in("13800000003")
     page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
     assert "1,234.56" not in page
+
+
+def test_a_hardship_note_on_the_fee_is_not_shown_to_the_landlord(client, sign_in, estate):
+    from app.community.models import Occupancy, Person, Relation
+    from tests.factories import make_user
+
+    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
+    landlord = db.session.get(Person, db.session.scalar(sa.select(Occupancy.person_id).where(
+        Occupancy.dwelling_id == estate.rented_home.id, Occupancy.relation == Relation.OWNER)))
+    landlord.phone = "13800000007"
+    landlord.user_id = make_user("13800000007").id
+    db.session.commit()
+    ledger.grant_hardship(estate.rented_home, estate.committee, key="fee", amount_fen=1000,
+                          note="租户家庭困难 居委会决定", today=TODAY)
+    sign_in("13800000007")
+    page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
+    assert "¥10.00" in page and "租户家庭困难" not in page

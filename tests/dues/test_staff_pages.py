@@ -166,9 +166,9 @@ def test_a_rate_change_applies_from_its_date(client, sign_in, estate):
     url = f"{base(estate)}/fee"
     client.post(url, data={"rate": "0.30", "starts_on": "2026-01-01"})
     page = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
-                                  "effective_from": "2026-07-01"}, follow_redirects=True)
+                                  "effective_from": "2099-07-01"}, follow_redirects=True)
     assert ledger.rates_of(estate.compound.id) == [(date(2026, 1, 1), Decimal("30")),
-                                                   (date(2026, 7, 1), Decimal("40"))]
+                                                   (date(2099, 7, 1), Decimal("40"))]
     assert 'name="effective_from"' in page.get_data(as_text=True)
     bad = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
                                  "effective_from": "someday"})
