@@ -19,6 +19,7 @@ from app.accounts.models import Role, User
 from app.community import roster as rules
 from app.community import services
 from app.community.models import Compound, ManagementMode, Occupancy, Person, Stage
+from app.core.timeutil import local_today
 from app.extensions import db
 
 DEMO_PASSWORD = "linli-demo"
@@ -216,7 +217,7 @@ def load_demo_dues(main: Compound, other: Compound, resident: User, person: Pers
                 (IncomeKind.COST, 12_000, date(2026, 10, 31), "充电桩电费")])):
         for kind, fen, day, note in entries:
             ledger.add_income(compound, actor, kind=kind, amount_fen=fen, occurred_on=day,
-                              note=note)
+                              note=note, today=max(day, local_today()))
 
     upload_dir = Path(current_app.config["UPLOAD_DIR"])
     paid, _ = ledger.record_payment(resident, home, key=windows.id, channel=Channel.DIRECT,
