@@ -29,6 +29,7 @@ from app.bookings.models import (
 )
 from app.community.models import Compound, Dwelling, Relation
 from app.community.services import dwellings_of, relation_of
+from app.core.db import lock_rows
 from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
@@ -80,9 +81,7 @@ def compound_ids_of(user: User) -> set[int]:
 def _lock(model, row_id: int) -> None:
     """Lock a session row for the rest of the transaction (SQLite: the write lock), so
     everything that reads and changes its places happens one request at a time."""
-    db.session.execute(sa.update(model).where(model.id == row_id)
-                       .values(booked=model.booked)
-                       .execution_options(synchronize_session=False))
+    lock_rows(model.booked, model.id == row_id)
 
 
 # --- household ------------------------------------------------------------------------------

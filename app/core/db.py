@@ -37,3 +37,16 @@ class UTCDateTime(TypeDecorator):
 def created_at_column():
     """A created_at column defaulting to now (UTC)."""
     return sa.orm.mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def lock_rows(column, *criteria) -> None:
+    """Lock the rows matching criteria for the rest of the transaction by rewriting one
+    column with itself (PostgreSQL: row locks; SQLite: the write lock), so a read that
+    follows sees the latest committed data and concurrent writers take turns.
+
+    Pass a non-key column (e.g. Dwelling.updated_at): inserts that only reference the
+    rows by foreign key are then not blocked."""
+    from app.extensions import db
+
+    db.session.execute(sa.update(column.class_).where(*criteria).values({column: column})
+                       .execution_options(synchronize_session=False))

@@ -64,3 +64,11 @@ def init_app(app) -> None:
     def server_error(error):
         app.logger.exception("Unhandled error on %s", request.path)
         return page(500)
+
+
+def form_id(text: str | None) -> int | None:
+    """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
+    text = (text or "").strip()
+    if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
+        return int(text)
+    return None

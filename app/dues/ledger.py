@@ -20,8 +20,9 @@ from app.accounts.models import Role, User
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Relation, Unit
 from app.community.services import RosterRejected, relation_of
+from app.core.db import lock_rows
 from app.core.errors import N_, DomainError, NotFound
-from app.core.money import MoneyError, parse_decimal, parse_yuan
+from app.core.money import MoneyError, fen_to_yuan, parse_decimal, parse_yuan
 from app.core.timeutil import local_today, utcnow
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Scope
 from app.decisions.rules import Outcome
@@ -421,24 +422,18 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
 
 def _lock_homes(compound_id: int) -> None:
     """Lock every home of a compound (imports and public-income uses touch many)."""
-    db.session.execute(sa.update(Dwelling).where(Dwelling.compound_id == compound_id)
-                       .values(updated_at=Dwelling.updated_at)
-                       .execution_options(synchronize_session=False))
+    lock_rows(Dwelling.updated_at, Dwelling.compound_id == compound_id)
 
 
 def _lock_item(item_id: int | None) -> None:
     """Wait for a change of the item's amounts (services.change_item locks it too)."""
     if item_id is not None:
-        db.session.execute(sa.update(CostItem).where(CostItem.id == item_id)
-                           .values(version=CostItem.version)
-                           .execution_options(synchronize_session=False))
+        lock_rows(CostItem.version, CostItem.id == item_id)
 
 
 def _lock_dwelling(dwelling_id: int) -> None:
     """Serialise every balance change of one home (see the module docstring)."""
-    db.session.execute(sa.update(Dwelling).where(Dwelling.id == dwelling_id)
-                       .values(updated_at=Dwelling.updated_at)
-                       .execution_options(synchronize_session=False))
+    lock_rows(Dwelling.updated_at, Dwelling.id == dwelling_id)
 
 
 CHANNEL_REFUSALS = {
@@ -453,6 +448,23 @@ CHANNEL_REFUSALS = {
     "no_balance": N_("This home's maintenance fund balance is used up."),
     "nothing_to_pay": N_("Nothing is left to pay on this item."),
 }
+
+
+def payable_channels(line: BillLine, relation: Relation | None) -> list[ChannelView]:
+    """The channels a resident may record a payment by now: eligible, of the resident
+    kind, and the owners' funds only for an owner."""
+    return [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible
+            and (c.channel is Channel.DIRECT or relation is Relation.OWNER)]
+
+
+def details_visible(payment: Payment, user: User, relation: Relation | None) -> bool:
+    """A payment's reference, reason and photo are its payer's. The committee's notes on
+    renovation items (public income, hardship) are the owners'; a note on the property
+    fee may concern a tenant household, so it stays with staff."""
+    if payment.recorded_by_id == user.id:
+        return True
+    return (payment.item_id is not None and relation is Relation.OWNER
+            and payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP))
 
 
 def get_line_key(value: str) -> int | str:
@@ -931,9 +943,7 @@ def _lock_compound_ledger(compound: Compound) -> None:
     if db.session.get(DuesSettings, compound.id) is None:
         db.session.add(DuesSettings(compound_id=compound.id, fee_rate_fen=DEFAULT_FEE_RATE_FEN))
         db.session.flush()
-    db.session.execute(sa.update(DuesSettings).where(DuesSettings.compound_id == compound.id)
-                       .values(fee_rate_fen=DuesSettings.fee_rate_fen)
-                       .execution_options(synchronize_session=False))
+    lock_rows(DuesSettings.fee_rate_fen, DuesSettings.compound_id == compound.id)
 
 
 def use_income(compound: Compound, actor: User, *, amount_fen: int, item_id: int | None,
@@ -1041,8 +1051,7 @@ def ledger_workbook(compound: Compound, today: date | None = None) -> bytes:
     """The compound's dues ledger as XLSX: payments, public income, fund balances, arrears.
     Every cell is text, never a formula; amounts are yuan with two decimals."""
     def yuan(fen: int) -> str:
-        sign = "-" if fen < 0 else ""
-        return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+        return str(fen_to_yuan(fen))
 
     address = {d: f"{b}-{u}-{r}" if u else f"{b}-{r}" for d, b, u, r in db.session.execute(
         sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from flask import (
-    current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,6 +20,7 @@ from app.community.services import dwellings_of, relation_of
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.timeutil import local_today
+from app.core.uploads import send_photo, upload_dir
 from app.dues import bp, ledger
 from app.dues.forms import (
     BEARER_LABELS,
@@ -43,10 +40,6 @@ def labels():
     return {"CHANNEL_LABELS": CHANNEL_LABELS, "CHANNEL_REASONS": CHANNEL_REASONS,
             "PAYMENT_STATUS": STATUS_LABELS, "BEARER_LABELS": BEARER_LABELS,
             "RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": ledger.FEE}
-
-
-def upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:
@@ -86,9 +79,11 @@ def my_dues():
 def bill(dwelling_id: int):
     """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
     home, relation = my_home(dwelling_id)
-    return render_template("dues/bill.html", bill=ledger.bill_for(home, relation=relation),
-                           home=home,
-                           relation=relation, today=local_today())
+    bill = ledger.bill_for(home, relation=relation)
+    shown = {p.id for line in bill.lines for p in line.payments
+             if ledger.details_visible(p, current_user, relation)}
+    return render_template("dues/bill.html", bill=bill, home=home, relation=relation,
+                           shown=shown, today=local_today())
 
 
 @bp.route("/dues/<int:dwelling_id>/pay", methods=["GET", "POST"])
@@ -99,8 +94,7 @@ def pay(dwelling_id: int):
     bill = ledger.bill_for(home, relation=relation)
     key = ledger.get_line_key(request.values.get("item", ""))
     line = bill.line(key)
-    channels = [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible
-                and (c.channel is Channel.DIRECT or relation is Relation.OWNER)]
+    channels = ledger.payable_channels(line, relation)
     chosen = request.values.get("channel", "")
     form = {"amount": request.form.get("amount", ""),
             "reference": request.form.get("reference", ""), "channel": chosen}
@@ -154,11 +148,7 @@ def withdraw(payment_id: int):
 @login_required
 def photo(payment_id: int):
     """A receipt photo, for the home's members and the compound's dues staff only."""
-    payment = ledger.payment_photo(payment_id, current_user)
-    response = make_response(send_from_directory(upload_dir(), payment.photo,
-                                                 mimetype="image/jpeg"))
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return send_photo(ledger.payment_photo(payment_id, current_user).photo)
 
 
 @bp.get("/dues/<int:dwelling_id>/statement/<int:item_id>")

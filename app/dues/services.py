@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Unit
+from app.core.db import lock_rows
 from app.core.errors import N_, DomainError
 from app.core.money import MoneyError, ascii_number_text, parse_decimal
 from app.core.timeutil import utcnow
@@ -172,9 +173,7 @@ def change_item(item: CostItem, *, total_fen: int | None = None, subsidy_fen: in
     change changes nothing; two changes at once are made one after the other."""
     try:
         # Lock the item first and read it afresh: the version number comes from the row.
-        db.session.execute(sa.update(CostItem).where(CostItem.id == item.id)
-                           .values(version=CostItem.version)
-                           .execution_options(synchronize_session=False))
+        lock_rows(CostItem.version, CostItem.id == item.id)
         db.session.refresh(item)
         return _change_item(item, total_fen=total_fen, subsidy_fen=subsidy_fen,
                             bearers=bearers, coefficients=coefficients, actor=actor)

@@ -24,8 +24,9 @@ from app.community.services import (
 )
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
-from app.core.money import MoneyError, parse_decimal, parse_yuan
+from app.core.money import MoneyError, fen_to_yuan, parse_decimal, parse_yuan
 from app.core.permissions import compound_staff_required
+from app.core.security import form_id
 from app.core.timeutil import local_today
 from app.decisions.models import Ballot
 from app.dues import bp, ledger, services
@@ -77,14 +78,6 @@ def _values(*names: str, limit: int = 200) -> dict[str, str]:
     return {name: request.form.get(name, "")[:limit] for name in names}
 
 
-def _choice_id(text: str) -> int | None:
-    """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
-    text = (text or "").strip()
-    if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
-        return int(text)
-    return None
-
-
 def _date(text: str) -> date:
     try:
         value = date.fromisoformat((text or "").strip())
@@ -109,14 +102,7 @@ def _optional_amount(text: str) -> int:
 
 def _yuan_text(fen: int) -> str:
     """12345 -> "123.45", to prefill an amount field."""
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def _rate_text(rate_fen) -> str:
-    """The property fee rate in yuan: 30 fen -> "0.30"; a finer rate keeps its digits."""
-    yuan = Decimal(rate_fen if rate_fen is not None else ledger.DEFAULT_FEE_RATE_FEN) / 100
-    two = yuan.quantize(Decimal("0.01"))
-    return str(two) if two == yuan else f"{yuan.normalize():f}"
+    return str(fen_to_yuan(fen))
 
 
 def _percent(text: str, bearer: Bearer) -> Fraction | None:
@@ -233,7 +219,7 @@ def staff_dues(compound):
 def _overview(compound: Compound, fee: dict | None = None):
     settings = ledger.settings_of(compound.id)
     rate_now = ledger.current_rate(compound.id)
-    fee = fee or {"rate": _rate_text(rate_now),
+    fee = fee or {"rate": ledger.fee_rate_text(rate_now),
                   "starts_on": settings.fee_starts_on.isoformat()
                   if settings.fee_starts_on else "", "effective_from": ""}
     return render_template(
@@ -241,7 +227,7 @@ def _overview(compound: Compound, fee: dict | None = None):
         arrears=ledger.arrears_by_building(compound),
         pending_count=ledger.pending_count(compound),
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
-        settings=settings, rate_text=_rate_text(rate_now), fee=fee,
+        settings=settings, rate_text=ledger.fee_rate_text(rate_now), fee=fee,
         rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
         can_manage=_can(compound, MANAGER_ROLES))
 
@@ -463,7 +449,7 @@ def staff_item_fund(compound, item_id: int):
     text = request.form.get("ballot", "")[:20].strip()
     if _posted():
         try:
-            ledger.link_fund_decision(item, None if not text else _choice_id(text) or 0)
+            ledger.link_fund_decision(item, None if not text else form_id(text) or 0)
         except DomainError as exc:
             _refused(exc)
         else:
@@ -552,12 +538,12 @@ def _add_income(compound: Compound, entry: dict) -> bool:
 
 def _use_income(compound: Compound, use: dict) -> bool:
     try:
-        item_id = None if use["target"] == "fund" else _choice_id(use["target"])
+        item_id = None if use["target"] == "fund" else form_id(use["target"])
         if use["target"] != "fund" and item_id is None:
             raise DomainError(N_("Choose what the income pays for: a cost item or the "
                                  "maintenance fund."))
         ledger.use_income(compound, current_user, amount_fen=ledger.parse_amount(use["amount"]),
-                          item_id=item_id, ballot_id=_choice_id(use["ballot"]),
+                          item_id=item_id, ballot_id=form_id(use["ballot"]),
                           note=use["note"])
     except DomainError as exc:
         _refused(exc)

@@ -1,7 +1,6 @@
 """Repair pages: report from a phone (or a sticker), follow the repair, work the queue."""
 
 import secrets
-from pathlib import Path
 
 from flask import (
     abort,
@@ -11,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,6 +22,8 @@ from app.core.errors import DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
+from app.core.security import form_id
+from app.core.uploads import send_photo, upload_dir
 from app.repairs import bp, services
 from app.repairs.forms import (
     CATEGORY_LABELS,
@@ -43,10 +43,6 @@ def labels():
             "PRIORITY_LABELS": PRIORITY_LABELS, "ROUTE_LABELS": ROUTE_LABELS}
 
 
-def _upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
-
-
 def _targets():
     """Response and resolution targets from the settings (hours)."""
     from datetime import timedelta
@@ -60,13 +56,6 @@ def _targets():
         Priority.NORMAL: Targets(timedelta(hours=config["REPAIR_NORMAL_RESPOND_HOURS"]),
                                  timedelta(hours=config["REPAIR_NORMAL_RESOLVE_HOURS"])),
     }
-
-
-def _choice_id(text: str) -> int | None:
-    """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
-    if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
-        return int(text)
-    return None
 
 
 def _files(name: str) -> list[bytes]:
@@ -105,10 +94,10 @@ def new_report():
         dwelling_id = None
         if not facility:
             if where == "common":
-                chosen = _choice_id(request.form.get("compound", ""))
+                chosen = form_id(request.form.get("compound", ""))
                 compound_id = chosen if chosen in compounds else compound_id
             else:
-                dwelling_id = _choice_id(where)
+                dwelling_id = form_id(where)
                 home = next((h for h in homes if h.id == dwelling_id), None)
                 if where and home is None:
                     raise NotFound()
@@ -123,7 +112,7 @@ def new_report():
                 dwelling_id=dwelling_id, need_place=facility is None and not where,
                 location=request.form.get("location", ""), photos=_files("photos"),
                 request_key=(request.form.get("request_key") or "")[:32]
-                or secrets.token_hex(16), upload_dir=_upload_dir())
+                or secrets.token_hex(16), upload_dir=upload_dir())
         except DomainError as exc:
             flash_error(exc)
         else:
@@ -189,11 +178,7 @@ def resident_step(ticket_id: int, action: str):
 @login_required
 def photo(photo_id: int):
     """A photo, only for those who may see its report; never from the web root."""
-    item = services.photo_for(photo_id, current_user)
-    response = make_response(send_from_directory(_upload_dir(), item.stored_name,
-                                                 mimetype="image/jpeg"))
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return send_photo(services.photo_for(photo_id, current_user).stored_name)
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -240,7 +225,7 @@ def staff_step(ticket_id: int, action: str):
                                assignee=request.form.get("assignee", ""),
                                note=request.form.get("note", ""),
                                after_photo=after[0] if after else None,
-                               upload_dir=_upload_dir())
+                               upload_dir=upload_dir())
         except DomainError as exc:
             flash_error(exc)
         else:
