@@ -91,6 +91,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI", "memory://")
     PUBLIC_BASE_URL = "http://localhost"
+    # One cheap round instead of scrypt: the suite creates hundreds of accounts.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 class ProductionConfig(Config):

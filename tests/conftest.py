@@ -1,6 +1,12 @@
-"""Fixtures: a fresh app and database per test, on SQLite or TEST_DATABASE_URL."""
+"""Fixtures: one pair of apps per test session, emptied tables per test.
+
+The schema is built once per session (per xdist worker) on SQLite or TEST_DATABASE_URL;
+after each test every table is emptied and the apps' settings are put back, so each test
+starts from an empty database without paying for a new app and a new schema.
+"""
 
 import os
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +18,30 @@ from app.extensions import db, limiter
 from tests.factories import PASSWORD
 
 
-def database_url(tmp_path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def worker_database_url(base_url: str, suffix: str) -> str:
+    """A PostgreSQL database of this worker's own (created if missing) beside base_url's."""
+    url = sa.engine.make_url(base_url)
+    name = re.sub(r"\W", "_", f"{url.database}_{suffix}")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def session_database_url(tmp_dir, suffix: str = "") -> str:
+    """SQLite in the session's folder, or a per-worker database next to TEST_DATABASE_URL."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_dir / f'test{suffix}.db'}"
+    # Fail loudly rather than silently falling back to SQLite.
+    sa.create_engine(base).connect().close()
+    return worker_database_url(base, _worker() + suffix)
 
 
 def reset_schema() -> None:
@@ -22,6 +50,18 @@ def reset_schema() -> None:
     with db.engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     db.create_all()
+
+
+def empty_tables() -> None:
+    """Delete every row of every table (and restart PostgreSQL's id sequences)."""
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
 
 
 class SeparateSessionClient(FlaskClient):
@@ -38,32 +78,51 @@ class SeparateSessionClient(FlaskClient):
         return response
 
 
-@pytest.fixture
-def app(tmp_path):
-    """The app whose context the test body runs in (seeding and assertions)."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        # Fail loudly rather than silently falling back to SQLite.
-        sa.create_engine(os.environ["TEST_DATABASE_URL"]).connect().close()
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url(tmp_path),
-                     UPLOAD_DIR=str(tmp_path / "uploads"))
-    with app.app_context():
-        reset_schema()
-        limiter.reset()
-        yield app
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def web(app):
-    """A second app on the same database that serves the client's requests."""
+@pytest.fixture(scope="session")
+def _apps(tmp_path_factory):
+    """The test body's app and the app serving the client, built once per session."""
+    folder = tmp_path_factory.mktemp("db")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=session_database_url(folder),
+                     UPLOAD_DIR=str(folder / "uploads"))
     web = create_app("testing", **{k: v for k, v in app.config.items() if k.isupper()})
     web.test_client_class = SeparateSessionClient
-    yield web
-    with web.app_context():
+    with app.app_context():
+        reset_schema()
         db.session.remove()
-        db.engine.dispose()
+    yield app, web
+    for each in (app, web):
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(_apps, tmp_path):
+    """The app whose context the test body runs in (seeding and assertions)."""
+    app, web = _apps
+    saved = {each: dict(each.config) for each in (app, web)}
+    for each in (app, web):
+        each.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    # A test that built an app of its own re-bound the one limiter to that app's store.
+    limiter.init_app(web)
+    with app.app_context():
+        limiter.reset()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            with web.app_context():
+                db.session.remove()
+            empty_tables()
+            for each, config in saved.items():
+                each.config.clear()
+                each.config.update(config)
+
+
+@pytest.fixture
+def web(app, _apps):
+    """A second app on the same database that serves the client's requests."""
+    return _apps[1]
 
 
 @pytest.fixture

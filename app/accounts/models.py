@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -13,6 +14,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.core.db import UTCDateTime, created_at_column, enum_column
 from app.core.timeutil import utcnow
 from app.extensions import db
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with werkzeug's default (scrypt) unless PASSWORD_HASH_METHOD says
+    otherwise (the test suite lowers the cost; production never sets it)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
+    return generate_password_hash(password, method=method) if method else \
+        generate_password_hash(password)
 
 
 class Role(enum.Enum):
@@ -46,7 +55,7 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

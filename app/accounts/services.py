@@ -12,7 +12,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from app.accounts.models import (
     AccessLog,
@@ -22,6 +22,7 @@ from app.accounts.models import (
     Role,
     RoleGrant,
     User,
+    hash_password,
 )
 from app.community.models import Compound, Dwelling, Person
 from app.core.errors import N_, DomainError
@@ -322,7 +323,7 @@ def _check_password_rules(password: str) -> None:
 
 @cache
 def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(8))
+    return hash_password(secrets.token_hex(8))
 
 
 def authenticate(phone_text: str, password: str) -> User | None:
