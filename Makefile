@@ -31,8 +31,8 @@ translations: $(VENV)/.runtime
 ## Re-extract strings and update both catalogues after changing user-facing text.
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy --no-location --sort-output \
-	  -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	  -w 100 -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 100 --no-fuzzy-matching
 
 db: setup
 	$(BIN)/flask db upgrade

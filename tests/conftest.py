@@ -19,7 +19,10 @@ from tests.factories import PASSWORD
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """This run's database name suffix: the xdist worker, plus TEST_DATABASE_SUFFIX so that
+    two checkouts can run the suite on one PostgreSQL server at the same time."""
+    return os.environ.get("TEST_DATABASE_SUFFIX", "") + os.environ.get("PYTEST_XDIST_WORKER",
+                                                                         "main")
 
 
 def worker_database_url(base_url: str, suffix: str) -> str:

@@ -7,8 +7,6 @@ committee reads "row 7: area must be greater than 0" in its own language.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import unicodedata
@@ -17,6 +15,18 @@ from decimal import Decimal, InvalidOperation
 
 from app.core.errors import N_
 from app.core.privacy import normalize_mobile
+from app.core.spreadsheet import (  # noqa: F401  (re-exported: the roster's readers)
+    FORMULA_START,
+    MAX_ROWS,
+    clean_cell,
+    read_table,
+    write_table_csv,
+    write_table_xlsx,
+    write_tables_xlsx,
+)
+from app.core.spreadsheet import Problem as RosterProblem
+from app.core.spreadsheet import SpreadsheetError as RosterFileError
+from app.core.spreadsheet import cell_text as _cell_text  # noqa: F401
 
 # Canonical field -> (Chinese header, English header). Order is the export order.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -39,7 +49,6 @@ OWNER_TYPES = {
     "institution": "institution", "单位": "institution", "公房产权单位": "institution",
     "developer": "developer", "开发商": "developer", "开发单位": "developer",
 }
-MAX_ROWS = 20000
 MAX_AREA = Decimal("10000")
 
 _HEADER_LOOKUP = {}
@@ -47,16 +56,6 @@ for _key, (_zh, _en) in COLUMNS.items():
     _HEADER_LOOKUP[_zh] = _key
     _HEADER_LOOKUP[_en] = _key
 _HEADER_LOOKUP.update({"面积": "area_m2", "手机": "owner_phone", "姓名": "owner_name"})
-
-
-@dataclass(frozen=True)
-class RosterProblem:
-    """One reason a file cannot be imported. row is the spreadsheet row (header = 1)."""
-
-    message: str
-    params: dict = field(default_factory=dict)
-    row: int | None = None
-    column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,15 +110,6 @@ class RosterResult:
         return not self.problems
 
 
-class RosterFileError(ValueError):
-    """The file as a whole cannot be read (format, encoding, headers)."""
-
-    def __init__(self, message: str, **params):
-        super().__init__(message)
-        self.message = message
-        self.params = params
-
-
 def natural_key(text: str) -> str:
     """Sort "2" before "10" by zero-padding digit runs."""
     return re.sub(r"\d+", lambda m: m.group().zfill(6), text)[:40]
@@ -135,88 +125,9 @@ def normalize_unit(text: str) -> str:
     return re.sub(r"单元$", "", text).strip()
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-FORMULA_START = ("=", "+", "-", "@")
-
-
-def clean_cell(text: str) -> str:
-    """Strip spaces and control characters; undo the quote that guards formula-like text."""
-    text = _CONTROL.sub("", text).strip()
-    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START:
-        text = text[1:]
-    return text
-
-
-def _cell_text(value) -> str:
-    """Text of a cell as a person would read it (Excel turns 101 into 101.0)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return clean_cell(str(value))
-
-
 def _ascii_number(text: str) -> str:
     """Full-width digits (１０１) become ASCII; underscores are not digits to a person."""
     return unicodedata.normalize("NFKC", text).replace(" ", "")
-
-
-def read_table(data: bytes, filename: str = "") -> list[list[str]]:
-    """Read a CSV (UTF-8 or GBK) or XLSX file into rows of cell texts."""
-    if not data:
-        raise RosterFileError(N_("The file is empty."))
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        return _read_xlsx(data)
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or filename.lower().endswith(".xls"):
-        raise RosterFileError(N_("Old .xls files cannot be read. Save the sheet as .xlsx or CSV."))
-    return _read_csv(data)
-
-
-def _read_csv(data: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise RosterFileError(N_("The file is not UTF-8 or GBK text."))
-    if "\x00" in text:
-        raise RosterFileError(N_("This is not a CSV or XLSX file."))
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip(" ,\t")), "")
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    try:
-        # newline=None reads \r, \n and \r\n line endings alike (old Mac Excel writes \r).
-        reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
-        return [[clean_cell(c) for c in row] for row in reader]
-    except csv.Error as exc:
-        raise RosterFileError(N_("The CSV file could not be read (%(reason)s)."),
-                              reason=str(exc)) from exc
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a broken file of any kind is the user's message
-        raise RosterFileError(N_("The XLSX file could not be opened.")) from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = []
-        filled = 0
-        for values in sheet.iter_rows(values_only=True):
-            cells = [_cell_text(v) for v in values]
-            rows.append(cells)
-            filled += any(cells)
-            if filled > MAX_ROWS + 1:
-                break
-        return rows
-    except Exception as exc:  # noqa: BLE001 - malformed sheet XML, bad styles …
-        raise RosterFileError(N_("The XLSX file could not be opened.")) from exc
-    finally:
-        book.close()
 
 
 def parse_roster(data: bytes, filename: str = "") -> RosterResult:
@@ -417,51 +328,6 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
 def header_row(language: str = "zh") -> list[str]:
     """The export header, in Chinese (default) or English."""
     return [zh if language == "zh" else en for zh, en in COLUMNS.values()]
-
-
-def _guard(value) -> str:
-    """Text for a spreadsheet cell; formula-like text gets a leading quote so Excel shows it."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START) and not re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
-        return "'" + text
-    return text
-
-
-def write_table_csv(header: list[str], records: list[list]) -> bytes:
-    """Write rows as UTF-8 CSV with a BOM, so Excel opens Chinese text correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for record in records:
-        writer.writerow([_guard(v) for v in record])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def write_table_xlsx(header: list[str], records: list[list], sheet_name: str) -> bytes:
-    """Write rows as an XLSX sheet; every cell is text, never a formula."""
-    return write_tables_xlsx({sheet_name: (header, records)})
-
-
-def write_tables_xlsx(sheets: dict[str, tuple[list[str], list[list]]]) -> bytes:
-    """Write several sheets (name -> (header, rows)); every cell is text, never a formula."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    book = Workbook(write_only=True)
-    for sheet_name, (header, records) in sheets.items():
-        sheet = book.create_sheet(sheet_name)
-        sheet.append(header)
-        for record in records:
-            cells = []
-            for value in record:
-                cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None
-                                                               else str(value)))
-                cell.data_type = "s"
-                cells.append(cell)
-            sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def write_csv(records: list[list], language: str = "zh") -> bytes:

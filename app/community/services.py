@@ -22,6 +22,7 @@ from app.community.models import (
 )
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
+from app.core.spreadsheet import FileRejected
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -180,13 +181,7 @@ class ImportSummary:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-class RosterRejected(DomainError):
-    """The file has bad rows; nothing was imported."""
-
-    def __init__(self, problems: list[rules.RosterProblem]):
-        rows = len({p.row for p in problems})
-        super().__init__(N_("Nothing was imported: problems on %(n)s rows."), n=rows)
-        self.problems = problems
+RosterRejected = FileRejected  # the file has bad rows; nothing was imported
 
 
 def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User | None,

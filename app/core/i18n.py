@@ -31,8 +31,10 @@ def html_lang() -> str:
     return "zh-Hans" if str(get_locale()).startswith("zh") else "en"
 
 
-def fmt_date(value: date | datetime | None) -> str:
-    """11月26日 周四 in Chinese; Thu 26 Nov in English (with the year when not this year)."""
+def fmt_date(value: date | datetime | None, *, year: bool = False) -> str:
+    """11月26日 周四 in Chinese; Thu 26 Nov in English — with the year when it is not this
+    year, or always with year=True (printed and legal pages: notices, results, letters,
+    statements, sheets, stickers and exports are read long after this year)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -42,18 +44,27 @@ def fmt_date(value: date | datetime | None) -> str:
     from app.core.timeutil import local_today
 
     locale = get_locale()
-    this_year = value.year == local_today().year
+    with_year = year or value.year != local_today().year
     if str(locale).startswith("zh"):
-        pattern = "MMMd日 EEE" if this_year else "y年MMMd日 EEE"
+        pattern = "y年MMMd日 EEE" if with_year else "MMMd日 EEE"
     else:
-        pattern = "EEE d MMM" if this_year else "EEE d MMM y"
+        pattern = "EEE d MMM y" if with_year else "EEE d MMM"
     return babel_format_date(value, pattern, locale=locale)
 
 
-def fmt_datetime(value: datetime | None) -> str:
+def fmt_datetime(value: datetime | None, *, year: bool = False) -> str:
     if value is None:
         return ""
-    return f"{fmt_date(value)} {format_datetime(value, 'HH:mm')}"
+    return f"{fmt_date(value, year=year)} {format_datetime(value, 'HH:mm')}"
+
+
+def fmt_full_date(value: date | datetime | None) -> str:
+    """A date that always carries its year: 2026年11月22日 周日 / Sun 22 Nov 2026."""
+    return fmt_date(value, year=True)
+
+
+def fmt_full_datetime(value: datetime | None) -> str:
+    return fmt_datetime(value, year=True)
 
 
 def fmt_money(fen: int) -> str:
@@ -87,7 +98,7 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone,
-        area=fmt_area,
+        area=fmt_area, full_date=fmt_full_date, full_datetime=fmt_full_datetime,
     )
     app.jinja_env.globals["share"] = fmt_share
 

@@ -1,11 +1,13 @@
 """Security headers and error pages."""
 
-from flask import abort, render_template, request
+from flask import Request, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
 from app.core.errors import NotFound
+from app.core.text import clean_text
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -21,14 +23,45 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _cleaned(values):
+    """A copy of a MultiDict with every value passed through the shared input filter."""
+    return type(values)((key, clean_text(value)) for key, value in values.items(multi=True))
+
+
+class CleanRequest(Request):
+    """Form fields and query values arrive cleaned of control and direction characters.
+
+    NUL is the exception: no person types it, so a request carrying one is refused (400)
+    by init_app's check before it is cleaned away.
+    """
+
+    def _load_form_data(self) -> None:
+        loaded = "form" in self.__dict__
+        super()._load_form_data()
+        if not loaded:
+            self.__dict__["raw_form_has_nul"] = any(
+                "\x00" in v for v in self.__dict__["form"].values())
+            self.__dict__["form"] = _cleaned(self.__dict__["form"])
+
+    @cached_property
+    def args(self):
+        raw = super().args
+        self.__dict__["raw_args_has_nul"] = any("\x00" in v for v in raw.values())
+        return _cleaned(raw)
+
+
 def init_app(app) -> None:
+    app.request_class = CleanRequest
+
     @app.before_request
     def refuse_nul_bytes():
         """NUL cannot be stored in PostgreSQL text; no person types it. Refuse it early."""
-        for values in (request.args, request.form):
-            for value in values.values():
-                if "\x00" in value:
-                    abort(400)
+        if not isinstance(request._get_current_object(), CleanRequest):
+            return
+        request.args, request.form  # noqa: B018 - parse both, noting NULs
+        if request.__dict__.get("raw_args_has_nul") or request.__dict__.get(
+                "raw_form_has_nul"):
+            abort(400)
 
     @app.after_request
     def headers(response):
