@@ -39,7 +39,7 @@ from app.extensions import db
 def labels():
     return {"CHANNEL_LABELS": CHANNEL_LABELS, "CHANNEL_REASONS": CHANNEL_REASONS,
             "PAYMENT_STATUS": STATUS_LABELS, "BEARER_LABELS": BEARER_LABELS,
-            "RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": ledger.FEE}
+            "SHARE_RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": ledger.FEE}
 
 
 def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:

@@ -307,3 +307,30 @@ def test_residents_cannot_run_ballots(client, sign_in, estate):
     sign_in("13800000001")
     assert client.get(f"/staff/ballots/{ballot.id}").status_code == 404
     assert client.post(f"/staff/ballots/{ballot.id}/close", data={}).status_code == 404
+
+
+def test_no_two_features_put_the_same_name_into_every_template(web):
+    """A name injected into every template by two blueprints: the one registered last
+    wins and the other feature's pages show the wrong (or no) text."""
+    seen = {}
+    with web.test_request_context():
+        for processor in web.template_context_processors[None]:
+            owner = processor.__module__
+            for name in processor():
+                assert name not in seen, f"{name} comes from {seen[name]} and {owner}"
+                seen[name] = owner
+
+
+def test_every_ballot_page_states_its_pass_rule(client, sign_in, estate, live):
+    from app.accounts.models import Role
+    from tests.factories import make_user
+
+    rule = zh("Civil Code major: 3/4 of voted area and of voters")
+    sign_in("13800000001")
+    assert rule in client.get(f"/ballots/{live.id}").get_data(as_text=True)
+    make_user("13900000009", grants=[(Role.COMMITTEE, estate.compound)])
+    client.post("/logout", data={})
+    client.get("/lang/zh_Hans")
+    sign_in("13900000009")
+    assert rule in client.get(f"/staff/ballots/{live.id}").get_data(as_text=True)
+    assert rule in client.get(f"/staff/ballots/{live.id}/notice").get_data(as_text=True)
