@@ -95,8 +95,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        app.logger.exception("Unhandled error on %s", request.path)
-        return page(500)
+        import secrets
+
+        ref = secrets.token_hex(4)
+        app.logger.exception("Unhandled error %s on %s", ref, request.path)
+        return render_template("errors/500.html", error_ref=ref), 500
 
 
 def form_id(text: str | None) -> int | None:

@@ -116,3 +116,28 @@ def test_production_needs_a_secret_key(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", None)
     with pytest.raises(RuntimeError):
         create_app("production")
+
+
+def test_the_500_page_says_only_what_is_true(tmp_path):
+    from tests.conftest import zh
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'e.db'}",
+                     PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    with app.app_context():
+        db.create_all()
+        page = app.test_client().get("/boom")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 500
+        assert "not lost" not in text and zh("Sorry, something went wrong on our side. What "
+                                             "you just sent may not have been saved: please "
+                                             "check before you try again. If it happens "
+                                             "again, tell the community committee the "
+                                             "reference below.") in text
+        assert zh("Reference: %(ref)s", ref="")[:3] in text
+        db.session.remove()
+        db.engine.dispose()
