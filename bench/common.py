@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 from app.community import roster as rules  # noqa: E402
 
 
-def big_roster(n: int) -> bytes:
+def big_roster(n: int, phone_base: int = 13000000000) -> bytes:
     """A roster CSV of n homes: 120 per building, 24 per unit, 4 per floor, one owner each."""
     rows = []
     for i in range(n):
@@ -22,7 +22,7 @@ def big_roster(n: int) -> bytes:
         unit, rest = divmod(rest, 24)
         floor, side = divmod(rest, 4)
         rows.append([str(building + 1), str(unit + 1), f"{floor + 1}0{side + 1}", floor + 1,
-                     f"{40 + (i * 37) % 80}.{i % 100:02d}", f"业主{i}", str(13000000000 + i),
+                     f"{40 + (i * 37) % 80}.{i % 100:02d}", f"业主{i}", str(phone_base + i),
                      "", "person", 1940 + i % 60, "", ""])
     return rules.write_csv(rows)
 
