@@ -170,10 +170,11 @@ def post_script(folder: Path, name: str, path: str, body: str, vary: str | None 
 
 def prepare(db_url: str, homes: int, folder: Path) -> dict:
     """Migrate, load the demo and a generated compound; return what the pages need."""
+    from seed import BENCH_PASSWORD, seed_compound
+
     from app import create_app
     from app.community.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo
     from app.extensions import db
-    from seed import BENCH_PASSWORD, seed_compound
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url,
                      UPLOAD_DIR=str(folder / "uploads"))
@@ -193,14 +194,12 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
 
         main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
         demo_ballot = db.session.scalar(sa.select(Ballot).where(Ballot.compound_id == main.id))
-        from app.bookings.models import MealSession
-
         # A meal with room for every booking the benchmark makes (the demo's have 80).
         from datetime import time as clock
         from datetime import timedelta
 
         from app.bookings import services as bookings
-        from app.bookings.models import Meal
+        from app.bookings.models import Meal, MealSession
         from app.core.timeutil import local_today
 
         meal = bookings.create_meal_session(main, day=local_today() + timedelta(days=4),
@@ -210,8 +209,8 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
                           capacity=1000)
         demo_meal = meal.id
         del MealSession
-        from app.decisions import services as decisions
         from app.accounts.models import User
+        from app.decisions import services as decisions
 
         resident = db.session.scalar(sa.select(User).where(User.phone == DEMO_RESIDENT_PHONE))
         demo_key = decisions.seats_of(demo_ballot, resident)[0].voter_key
@@ -321,7 +320,7 @@ def run(args) -> None:
             rows = resident + posts + staff
             if scale == "demo":
                 rows = [("anonymous welcome", "public", "/", None, None)] + rows
-            for name, kind, path, who, script in rows:
+            for name, _kind, path, who, script in rows:
                 if args.only and args.only not in name:
                     continue
                 base_line = wrk(hello, duration=args.duration, connections=args.connections)

@@ -55,11 +55,8 @@ def urls_for(app, world: World, who: str):
                 if rule.endpoint == "repairs.sticker":
                     values = values + world.b.ids["code"]
             choices.append(values)
-        seen = 0
-        for combo in itertools.product(*choices) if choices else [()]:
-            seen += 1
-            if seen > 60:
-                break
+        combos = itertools.product(*choices) if choices else [()]
+        for combo in itertools.islice(combos, 60):
             path = rule.rule
             for name, value in zip(args, combo, strict=True):
                 path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", quote(str(value), safe="%/"),

@@ -67,7 +67,7 @@ def discover(client, web, world, who):
         if "%C2%B2" in url:
             continue
         response = client.get(url)
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
         for form in post_forms(response.get_data(as_text=True), url.split("?")[0]):
             if form.action.startswith("/") and not form.action.startswith(SKIP_ACTIONS):
