@@ -21,11 +21,11 @@ from tests.factories import PASSWORD, make_compound, make_dwelling, make_person,
 def seeded(live_server) -> dict:
     with live_server.app.app_context():
         compound = make_compound("食堂三区")
-        elder = make_person(compound, "钱奶奶", phone="13812346666", birth_year=1950)
+        elder = make_person(compound, "钱奶奶", phone="13812341111", birth_year=1950)
         home = make_dwelling(compound, building="12", unit="3", room="1201", owner=elder)
-        user = make_user("13812346666", name="钱奶奶")
+        user = make_user("13812341111", name="钱奶奶")
         elder.user_id = user.id
-        operator = make_user("13912346666", name="周师傅",
+        operator = make_user("13912341111", name="周师傅",
                              grants=[(Role.CANTEEN_OPERATOR, compound),
                                      (Role.CLASSROOM_OPERATOR, compound)])
         db.session.commit()
@@ -94,7 +94,7 @@ def test_operator_sees_what_each_diner_pays_and_the_home(page: Page, live_server
                                                          results_dir):
     data = seeded
     base = live_server.url
-    sign_in(page, base, "13912346666")
+    sign_in(page, base, "13912341111")
     page.goto(f"{base}/staff/canteen/{data['session']}")
     booking = page.locator("main .card[id^=booking-]")
     expect(booking).to_contain_text("12")  # building 12, unit 3, room 1201
@@ -121,7 +121,7 @@ def test_operator_sees_what_each_diner_pays_and_the_home(page: Page, live_server
 
 def test_guardian_sees_who_collected_the_child(page: Page, live_server, seeded, results_dir):
     base = live_server.url
-    sign_in(page, base, "13812346666")
+    sign_in(page, base, "13812341111")
     page.goto(f"{base}/classroom")
     collected = page.locator("main h2 + ul.list").first
     expect(collected).to_contain_text("钱小宝")
@@ -134,7 +134,7 @@ def test_guardian_sees_who_collected_the_child(page: Page, live_server, seeded, 
 def test_a_weekly_booking_with_inverted_dates_is_refused_by_the_dates(
         page: Page, live_server, seeded, results_dir):
     base = live_server.url
-    sign_in(page, base, "13812346666")
+    sign_in(page, base, "13812341111")
     page.goto(f"{base}/classroom")
     form = page.locator("main form[action*='/classroom/recurring']")
     start = local_today() + timedelta(days=10)
