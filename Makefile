@@ -32,7 +32,7 @@ translations: $(VENV)/.runtime
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy --no-location --sort-output \
 	  -w 100 -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 100 --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -w 100 --no-fuzzy-matching --ignore-obsolete
 
 db: setup
 	$(BIN)/flask db upgrade

@@ -158,6 +158,11 @@ class Child(db.Model):
     def adults(self) -> list[str]:
         return [a.strip() for a in self.pickup_adults.splitlines() if a.strip()]
 
+    @property
+    def collectors(self) -> list[str]:
+        """Everyone who may collect the child: the named adults and the guardian."""
+        return list(dict.fromkeys([*self.adults, self.guardian.name]))
+
 
 class ClassSession(db.Model):
     __tablename__ = "class_sessions"
@@ -196,3 +201,7 @@ class ClassBooking(db.Model):
 
     session: Mapped[ClassSession] = relationship()
     child: Mapped[Child] = relationship()
+
+    def can_cancel(self, now: datetime) -> bool:
+        """A booking can be cancelled until its session starts."""
+        return self.status is not BookingStatus.CANCELLED and now < self.session.starts_at

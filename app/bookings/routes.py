@@ -1,4 +1,8 @@
-"""Canteen and classroom pages: residents book, operators run the service."""
+"""Canteen and classroom pages: residents book, operators run the service.
+
+A refused form is shown again with 422, the input kept and each message next to its
+field; a rule that refuses a button shows the page again with the reason (also 422).
+"""
 
 import secrets
 from datetime import date, timedelta
@@ -12,45 +16,60 @@ from app.bookings import bp, services
 from app.bookings.forms import (
     MEAL_LABELS,
     SERVICE_LABELS,
-    TIER_LABELS,
     WEEKDAY_LABELS,
     ChildForm,
     ClassSessionsForm,
     DishForm,
     MealSessionForm,
     MemberForm,
+    MonthForm,
     PickupForm,
     RecurringForm,
     TierForm,
+    month_label,
+    tier_label,
 )
 from app.bookings.models import BookingStatus, Meal, Service
-from app.core.errors import N_, DomainError, NotFound
-from app.core.flashing import flash_error, flash_form_errors
-from app.core.money import MoneyError, parse_yuan
+from app.core.errors import DomainError, NotFound
+from app.core.forms import refused_status
+from app.core.i18n import fmt_money
 from app.core.permissions import compound_staff_required
+from app.core.security import form_id
 from app.core.timeutil import local_today, utcnow
+
+REFUSED = 422
 
 
 @bp.app_context_processor
 def labels():
     return {"MEAL_LABELS": MEAL_LABELS, "SERVICE_LABELS": SERVICE_LABELS,
-            "TIER_LABELS": TIER_LABELS, "WEEKDAY_LABELS": WEEKDAY_LABELS,
+            "price_tier_label": tier_label, "WEEKDAY_LABELS": WEEKDAY_LABELS,
             "BookingStatus": BookingStatus}
 
 
-def _form_id(name: str) -> int:
-    """An id posted in a form; anything that is not a plausible id is simply not found."""
-    value = request.form.get(name, "")
-    if not value.isdigit() or not 0 < int(value) < 2**31:
+def _posted_id(name: str) -> int:
+    """An id posted in a form; anything that is not an id is simply not found."""
+    value = form_id(request.form.get(name))
+    if value is None:
         raise NotFound()
-    return int(value)
+    return value
 
 
-def _yuan(text: str) -> int:
-    try:
-        return parse_yuan(text, max_fen=services.MAX_PRICE_FEN)
-    except MoneyError as exc:
-        raise DomainError(N_("Write an amount in yuan such as 8 or 7.50.")) from exc
+def _message(exc: DomainError) -> str:
+    return _(exc.message, **exc.params)
+
+
+def _refuse(form, exc: DomainError, fields: dict[str, str] | None = None) -> None:
+    """Show a rule's refusal next to the field it is about, else above the form."""
+    name = (fields or {}).get(exc.message)
+    if name:
+        form[name].errors = [*form[name].errors, _message(exc)]
+    else:
+        form.form_errors.append(_message(exc))
+
+
+def _ahead_days(compound_ids) -> int:
+    return services.sessions_ahead_days(compound_ids)
 
 
 # --- residents: canteen ----------------------------------------------------------------------
@@ -72,44 +91,56 @@ def book_meal(session_id: int):
     session = services.get_meal_session(session_id, services.compound_ids_of(current_user))
     homes = [d for d in services.homes_lived_in(current_user)
              if d.compound_id == session.compound_id]
-    home = homes[0]
+    home, chosen, service, errors = homes[0], {}, None, {}
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        home = services.home_of(current_user, _form_id("home"))
-        choices = {d.key: request.form.get(f"dish-{d.key}", 0, type=int)
-                   for d in services.household(current_user, home)}
-        try:
-            service = Service(request.form.get("service", ""))
-            booking = services.book_meal(session, current_user, home, choices, service,
-                                         (request.form.get("request_key") or "")[:32]
-                                         or secrets.token_hex(16))
-        except ValueError:
-            flash(_("Choose to eat in or take away."), "error")
-        except DomainError as exc:
-            flash_error(exc)
+        home = services.home_of(current_user, _posted_id("home"))
+        for diner in services.household(current_user, home):
+            value = request.form.get(f"dish-{diner.key}", "0").strip()
+            if value not in ("", "0"):
+                chosen[diner.key] = _dish_id(value)
+        service = request.form.get("service", "")
+        if service not in {s.value for s in Service}:
+            errors["service"] = _("Choose to eat in or take away.")
         else:
-            flash(_("Booked. Total %(total)s.", total=_money(booking.total_fen)), "success")
-            return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
+            try:
+                booking = services.book_meal(session, current_user, home, chosen,
+                                             Service(service),
+                                             (request.form.get("request_key") or "")[:32]
+                                             or secrets.token_hex(16))
+            except NotFound:
+                raise
+            except DomainError as exc:
+                errors["form"] = _message(exc)
+            else:
+                flash(_("Booked. Total %(total)s.", total=fmt_money(booking.total_fen)),
+                      "success")
+                return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
     diners = services.household(current_user, home)
     return render_template("bookings/book_meal.html", session=session, home=home, homes=homes,
                            diners=diners, prices=services.price_table(session, diners),
-                           request_key=secrets.token_hex(16),
-                           open=services.is_bookable(session))
+                           request_key=secrets.token_hex(16), chosen=chosen, service=service,
+                           errors=errors, open=services.is_bookable(session)
+                           ), REFUSED if errors else 200
 
 
-def _money(fen: int) -> str:
-    from app.core.i18n import fmt_money
+def _dish_id(value: str) -> int:
+    dish_id = form_id(value)
+    if dish_id is None:
+        raise NotFound()
+    return dish_id
 
-    return fmt_money(fen)
+
+def _meal_booking_page(booking, status: int = 200):
+    return render_template("bookings/meal_booking.html", booking=booking,
+                           can_cancel=booking.status is BookingStatus.BOOKED
+                           and services.is_bookable(booking.session)), status
 
 
 @bp.get("/canteen/bookings/<int:booking_id>")
 @login_required
 def meal_booking(booking_id: int):
     """One of my household's meal bookings, with each diner's price."""
-    booking = services.get_my_meal_booking(booking_id, current_user)
-    return render_template("bookings/meal_booking.html", booking=booking,
-                           can_cancel=booking.status is BookingStatus.BOOKED
-                           and services.is_bookable(booking.session))
+    return _meal_booking_page(services.get_my_meal_booking(booking_id, current_user))
 
 
 @bp.post("/canteen/bookings/<int:booking_id>/cancel")
@@ -120,10 +151,12 @@ def cancel_meal(booking_id: int):
     if ConfirmForm().validate_on_submit():
         try:
             services.cancel_meal(booking)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
-        else:
-            flash(_("Booking cancelled."), "success")
+            flash(_message(exc), "error")
+            return _meal_booking_page(booking, REFUSED)
+        flash(_("Booking cancelled."), "success")
     return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
 
 
@@ -136,21 +169,27 @@ def household():
     homes = services.homes_lived_in(current_user)
     if not homes:
         raise NotFound()
-    home_id = request.args.get("home", "")
-    home = services.home_of(current_user, int(home_id)) if home_id.isdigit() and \
-        int(home_id) < 2**31 else homes[0]
+    home = homes[0]
+    if "home" in request.args:
+        home_id = form_id(request.args["home"])
+        if home_id is None:
+            raise NotFound()
+        home = services.home_of(current_user, home_id)
     form = MemberForm()
     if form.validate_on_submit():
         try:
             services.add_member(current_user, home, form.name.data, form.birth_year.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc, {"Enter a name (at most 60 characters).": "name",
+                                "Enter a year from 1900 to %(year)s, such as 1950.": "birth_year"})
         else:
             flash(_("Added."), "success")
             return redirect(url_for("bookings.household", home=home.id))
     return render_template("bookings/household.html", form=form, home=home, homes=homes,
                            diners=services.household(current_user, home),
-                           confirm_form=ConfirmForm())
+                           confirm_form=ConfirmForm()), refused_status(form)
 
 
 @bp.post("/household/members/<int:member_id>/remove")
@@ -158,27 +197,39 @@ def household():
 def remove_member(member_id: int):
     """Take someone off my household list."""
     if ConfirmForm().validate_on_submit():
-        services.remove_member(current_user, member_id)
+        home_id = services.remove_member(current_user, member_id)
         flash(_("Removed."), "success")
+        return redirect(url_for("bookings.household", home=home_id))
     return redirect(url_for("bookings.household"))
 
 
 # --- residents: classroom --------------------------------------------------------------------
 
+def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
+    children = services.children_of(current_user)
+    compound_ids = services.compound_ids_of(current_user)
+    if recurring is None:
+        recurring = RecurringForm(formdata=None, ahead_days=_ahead_days(compound_ids))
+        today = local_today()
+        recurring.start.data = today
+        recurring.end.data = date(today.year + (today.month == 12), today.month % 12 + 1, 28)
+    recurring.child.choices = [(c.id, c.name) for c in children]
+    now = utcnow()
+    bookings = services.my_class_bookings(current_user, now)
+    return render_template(
+        "bookings/classroom.html", children=children, recurring=recurring, now=now,
+        sessions=services.upcoming_classes(compound_ids, now),
+        booked={(b.session_id, b.child_id): b.status for b in bookings},
+        bookings=[b for b in bookings if b.picked_up_at is None],  # collected: shown above
+        pickups=services.recent_pickups(current_user, now, hours=7 * 24),
+        confirm_form=ConfirmForm()), status
+
+
 @bp.get("/classroom")
 @login_required
 def classroom():
-    """My children, the coming sessions and our bookings."""
-    children = services.children_of(current_user)
-    recurring = RecurringForm()
-    recurring.child.choices = [(c.id, c.name) for c in children]
-    today = local_today()
-    recurring.start.data, recurring.end.data = today, date(today.year + (today.month == 12),
-                                                           today.month % 12 + 1, 28)
-    return render_template(
-        "bookings/classroom.html", children=children, recurring=recurring,
-        sessions=services.upcoming_classes(services.compound_ids_of(current_user)),
-        bookings=services.my_class_bookings(current_user), confirm_form=ConfirmForm())
+    """My children, the coming sessions, our bookings and who collected the children."""
+    return _classroom_page()
 
 
 @bp.route("/classroom/children/new", methods=["GET", "POST"])
@@ -195,12 +246,14 @@ def new_child():
                                     grade=form.grade.data, school=form.school.data,
                                     pickup_adults=form.pickup_adults.data,
                                     consent=form.consent.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc)
         else:
             flash(_("Registered."), "success")
             return redirect(url_for("bookings.classroom"))
-    return render_template("bookings/new_child.html", form=form)
+    return render_template("bookings/new_child.html", form=form), refused_status(form)
 
 
 @bp.post("/classroom/children/<int:child_id>/remove")
@@ -219,18 +272,20 @@ def remove_child(child_id: int):
 def book_class(session_id: int):
     """Book one session for my child (or join its waiting list)."""
     session = services.get_class_session(session_id, services.compound_ids_of(current_user))
-    child = services.get_child(_form_id("child"), current_user)
+    child = services.get_child(_posted_id("child"), current_user)
     if ConfirmForm().validate_on_submit():
         try:
             booking = services.book_class(session, child)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            flash(_message(exc), "error")
+            return _classroom_page(status=REFUSED)
+        if booking.status is BookingStatus.BOOKED:
+            flash(_("%(name)s has a place.", name=child.name), "success")
         else:
-            if booking.status is BookingStatus.BOOKED:
-                flash(_("%(name)s has a place.", name=child.name), "success")
-            else:
-                flash(_("The session is full: %(name)s is on the waiting list and gets a place "
-                        "automatically if one frees up.", name=child.name), "info")
+            flash(_("The session is full: %(name)s is on the waiting list and gets a place "
+                    "automatically if one frees up.", name=child.name), "info")
     return redirect(url_for("bookings.classroom"))
 
 
@@ -238,21 +293,27 @@ def book_class(session_id: int):
 @login_required
 def book_recurring():
     """Book the same weekday every week for my child."""
-    children = services.children_of(current_user)
-    form = RecurringForm()
-    form.child.choices = [(c.id, c.name) for c in children]
+    child = services.get_child(_posted_id("child"), current_user)
+    form = RecurringForm(ahead_days=_ahead_days(services.compound_ids_of(current_user)))
+    form.child.choices = [(c.id, c.name) for c in services.children_of(current_user)]
     if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for("bookings.classroom"))
-    child = services.get_child(form.child.data, current_user)
+        return _classroom_page(form, REFUSED)
     try:
-        outcome = services.book_weekday(child, form.weekday.data, form.start.data, form.end.data)
+        outcome = services.book_weekday(child, form.weekday.data, form.start.data,
+                                        form.end.data)
+    except NotFound:
+        raise
     except DomainError as exc:
-        flash_error(exc)
-    else:
-        flash(_("Booked: %(booked)s days; on the waiting list: %(waiting)s days.",
-                booked=outcome.get("booked", 0), waiting=outcome.get("waitlisted", 0)),
-              "success")
+        _refuse(form, exc, {"The last day cannot be before the first.": "end"})
+        return _classroom_page(form, REFUSED)
+    booked, waiting = outcome.get("booked", 0), outcome.get("waitlisted", 0)
+    if not booked and not waiting:
+        form.end.errors = [*form.end.errors, _(
+            "There is no session on a %(weekday)s in these dates: nothing was booked.",
+            weekday=WEEKDAY_LABELS[form.weekday.data])]
+        return _classroom_page(form, REFUSED)
+    flash(_("Booked: %(booked)s days; on the waiting list: %(waiting)s days.",
+            booked=booked, waiting=waiting), "success" if booked else "info")
     return redirect(url_for("bookings.classroom"))
 
 
@@ -264,47 +325,71 @@ def cancel_class(booking_id: int):
     if ConfirmForm().validate_on_submit():
         try:
             services.cancel_class(booking)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
-        else:
-            flash(_("Booking cancelled."), "success")
+            flash(_message(exc), "error")
+            return _classroom_page(status=REFUSED)
+        flash(_("Booking cancelled."), "success")
     return redirect(url_for("bookings.classroom"))
 
 
 # --- operators: canteen ------------------------------------------------------------------------
 
+MEAL_SESSION_FIELDS = {
+    "A session must be in the future.": "serves",
+    "Choose a day from today to %(days)s days ahead.": "day",
+    "This meal is already published for that day.": "day",
+    "The booking cutoff must be between 0 and 72 hours before.": "cutoff_hours",
+    "Capacity must be between 1 and 1000 meals.": "capacity",
+}
+
+
 @bp.route("/staff/compounds/<int:compound_id>/canteen", methods=["GET", "POST"])
 @compound_staff_required(*services.CANTEEN_ROLES)
 def staff_canteen(compound):
     """Publish meals and set the age tiers."""
-    form = MealSessionForm(prefix="s")
+    form = MealSessionForm(prefix="s", ahead_days=_ahead_days({compound.id}))
     tier_form = TierForm(prefix="t")
     if form.submit.data and form.validate_on_submit():
         try:
             session = services.create_meal_session(
                 compound, day=form.day.data, meal=Meal(form.meal.data), serves=form.serves.data,
                 cutoff_hours=form.cutoff_hours.data, capacity=form.capacity.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc, MEAL_SESSION_FIELDS)
         else:
             flash(_("Meal published. Add its menus."), "success")
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
     elif tier_form.submit.data and tier_form.validate_on_submit():
         try:
-            services.set_tier(compound, tier_form.min_age.data, _yuan(tier_form.subsidy.data))
+            services.set_tier(compound, tier_form.min_age.data, tier_form.subsidy.fen)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(tier_form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("bookings.staff_canteen", compound_id=compound.id))
     return render_template("bookings/staff_canteen.html", compound=compound, form=form,
                            tier_form=tier_form, tiers=services.tiers(compound.id),
-                           sessions=services.upcoming_meals({compound.id}))
+                           sessions=services.upcoming_meals({compound.id})
+                           ), refused_status(form, tier_form)
 
 
 def _staff_meal_session(session_id: int):
     return services.get_meal_session(session_id, current_user.compound_ids_for(
         *services.CANTEEN_ROLES))
+
+
+def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
+    return render_template("bookings/staff_meal.html", session=session,
+                           form=form or DishForm(formdata=None),
+                           sheet=services.kitchen_sheet(session),
+                           bookings=services.checkin_list(session), confirm_form=ConfirmForm()
+                           ), status
 
 
 @bp.route("/staff/canteen/<int:session_id>", methods=["GET", "POST"])
@@ -315,26 +400,30 @@ def staff_meal(session_id: int):
     form = DishForm()
     if form.validate_on_submit():
         try:
-            services.add_dish(session, name=form.name.data, price_fen=_yuan(form.price.data),
-                              elder_price_fen=_yuan(form.elder_price.data),
-                              capacity=form.capacity.data)
+            services.add_dish(session, name=form.name.data, price_fen=form.price.fen,
+                              elder_price_fen=form.elder_price.fen, capacity=form.capacity.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc, {
+                "Enter the menu's name (at most 60 characters).": "name",
+                "Prices must be more than ¥0 and at most ¥100; the elder price may not be "
+                "above the standard price.": "price",
+                "Capacity must be between 1 and 1000 meals.": "capacity"})
         else:
             flash(_("Menu added."), "success")
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
-    return render_template("bookings/staff_meal.html", session=session, form=form,
-                           sheet=services.kitchen_sheet(session),
-                           lines=services.session_lines(session), confirm_form=ConfirmForm())
+    return _staff_meal_page(session, form, refused_status(form))
 
 
 @bp.get("/staff/canteen/<int:session_id>/sheet")
 @login_required
 def kitchen_sheet(session_id: int):
-    """The printable kitchen sheet: portions per menu."""
+    """The printable kitchen sheet: portions per menu and price, and the homes to serve."""
     session = _staff_meal_session(session_id)
-    return render_template("bookings/kitchen_sheet.html", session=session,
-                           sheet=services.kitchen_sheet(session))
+    return render_template("bookings/kitchen_sheet.html", session=session, printed_at=utcnow(),
+                           sheet=services.kitchen_sheet(session),
+                           bookings=services.checkin_list(session))
 
 
 @bp.post("/staff/canteen/<int:session_id>/serve/<int:line_id>")
@@ -345,8 +434,11 @@ def serve(session_id: int, line_id: int):
     if ConfirmForm().validate_on_submit():
         try:
             services.serve(line_id, session)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            flash(_message(exc), "error")
+            return _staff_meal_page(session, status=REFUSED)
     return redirect(url_for("bookings.staff_meal", session_id=session.id) + f"#line-{line_id}")
 
 
@@ -354,25 +446,33 @@ def serve(session_id: int, line_id: int):
 @compound_staff_required(*services.CANTEEN_ROLES)
 def canteen_figures(compound):
     """Meals served, elders served and no-shows in a month."""
-    today = local_today()
-    try:
-        year, month = (int(x) for x in request.args.get("month", "").split("-"))
-        date(year, month, 1)
-        if not 2000 <= year <= 2100:
-            raise ValueError(year)
-    except ValueError:
-        year, month = today.year, today.month
-    return render_template("bookings/figures.html", compound=compound, year=year, month=month,
-                           figures=services.month_figures(compound, year, month))
+    form = MonthForm(formdata=request.args, ahead_days=_ahead_days({compound.id}))
+    figures = heading = None
+    if form.validate():
+        month = form.month.data or local_today().replace(day=1)
+        form.month.data = month
+        figures = services.month_figures(compound, month.year, month.month)
+        heading = month_label(month)
+    return render_template("bookings/figures.html", compound=compound, form=form,
+                           figures=figures, heading=heading), refused_status(form)
 
 
 # --- operators: classroom ----------------------------------------------------------------------
+
+CLASS_SESSION_FIELDS = {
+    "Choose an end date after the start, within about six months.": "end",
+    "A session must be in the future.": "start",
+    "Choose a day from today to %(days)s days ahead.": "end",
+    "Capacity must be between 1 and 200 children.": "capacity",
+    "The session must end after it starts.": "ends",
+}
+
 
 @bp.route("/staff/compounds/<int:compound_id>/classroom", methods=["GET", "POST"])
 @compound_staff_required(*services.CLASSROOM_ROLES)
 def staff_classroom(compound):
     """Open sessions on school days; see who is booked."""
-    form = ClassSessionsForm()
+    form = ClassSessionsForm(ahead_days=_ahead_days({compound.id}))
     if request.method == "GET":
         today = local_today()
         form.start.data, form.end.data = today, today + timedelta(days=27)
@@ -382,14 +482,20 @@ def staff_classroom(compound):
                 compound, start=form.start.data, end=form.end.data,
                 capacity=form.capacity.data, tutor=form.tutor.data, starts=form.starts.data,
                 ends=form.ends.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc, CLASS_SESSION_FIELDS)
         else:
-            flash(_("%(n)s sessions opened.", n=created), "success")
+            if created:
+                flash(_("%(n)s sessions opened.", n=created), "success")
+            else:
+                flash(_("These school days already had sessions: none was added."), "info")
             return redirect(url_for("bookings.staff_classroom", compound_id=compound.id))
     return render_template("bookings/staff_classroom.html", compound=compound, form=form,
                            sessions=services.upcoming_classes({compound.id}, days=60,
-                                                              include_today=True))
+                                                              include_today=True)
+                           ), refused_status(form)
 
 
 def _staff_class_session(session_id: int):
@@ -397,24 +503,46 @@ def _staff_class_session(session_id: int):
         *services.CLASSROOM_ROLES))
 
 
+def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm] | None = None):
+    booked, waiting = services.class_roster(session)
+    forms = {b.id: PickupForm(formdata=None) for b in booked}
+    if pickup is not None:
+        if pickup[0] not in forms:
+            raise NotFound()
+        forms[pickup[0]] = pickup[1]
+    return render_template("bookings/staff_class.html", session=session, booked=booked,
+                           waiting=waiting, confirm_form=ConfirmForm(), pickup_forms=forms,
+                           check_in=services.check_in_state(session)), status
+
+
 @bp.get("/staff/classroom/<int:session_id>")
 @login_required
 def staff_class(session_id: int):
     """The day's register: check in, and hand over to a named adult."""
-    session = _staff_class_session(session_id)
-    booked, waiting = services.class_roster(session)
-    return render_template("bookings/staff_class.html", session=session, booked=booked,
-                           waiting=waiting, confirm_form=ConfirmForm(), pickup_form=PickupForm())
+    return _staff_class_page(_staff_class_session(session_id))
 
 
 @bp.post("/staff/classroom/<int:session_id>/checkin/<int:booking_id>")
 @login_required
 def check_in(session_id: int, booking_id: int):
-    """Mark a child as arrived."""
+    """Mark a child as arrived (on the session's day)."""
     session = _staff_class_session(session_id)
     if ConfirmForm().validate_on_submit():
-        services.check_in(booking_id, session, actor=current_user)
-    return redirect(url_for("bookings.staff_class", session_id=session.id))
+        try:
+            services.check_in(booking_id, session, actor=current_user)
+        except NotFound:
+            raise
+        except DomainError as exc:
+            flash(_message(exc), "error")
+            return _staff_class_page(session, REFUSED)
+    return redirect(url_for("bookings.staff_class", session_id=session.id) + f"#b-{booking_id}")
+
+
+PICKUP_FIELDS = {
+    "Write who collected the child.": "adult",
+    "%(name)s is not one of the adults named by the guardian. Record why the child was "
+    "handed over (e.g. the guardian phoned).": "exception",
+}
 
 
 @bp.post("/staff/classroom/<int:session_id>/pickup/<int:booking_id>")
@@ -427,10 +555,12 @@ def pick_up(session_id: int, booking_id: int):
         try:
             services.pick_up(booking_id, session, actor=current_user, adult=form.adult.data,
                              exception=form.exception.data)
+        except NotFound:
+            raise
         except DomainError as exc:
-            flash_error(exc)
+            _refuse(form, exc, PICKUP_FIELDS)
         else:
             flash(_("Pick-up recorded."), "success")
-    else:
-        flash_form_errors(form)
-    return redirect(url_for("bookings.staff_class", session_id=session.id))
+            return redirect(url_for("bookings.staff_class", session_id=session.id))
+    return _staff_class_page(session, REFUSED, pickup=(booking_id, form))
+

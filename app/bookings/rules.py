@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 ELDER_AGE = 60
+MAX_PRICE_FEN = 100_00  # a canteen price or subsidy is at most ¥100
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,27 @@ def meal_price(standard_fen: int, elder_fen: int, age: int | None,
     if best is None:
         return Price(price, "elder")
     return Price(max(price - best.subsidy_fen, 0), f"elder_{best.min_age}")
+
+
+def tier_age(tier: str) -> int:
+    """The age a price tier starts at: 0 for the standard price, 60 for the elder price,
+    80 for "elder_80"."""
+    if tier == "standard":
+        return 0
+    age = tier.removeprefix("elder").lstrip("_")
+    return int(age) if age.isdigit() else ELDER_AGE
+
+
+def in_planning_window(day: date, today: date, ahead_days: int) -> bool:
+    """Meals and class sessions are planned from today up to ahead_days ahead."""
+    return today <= day <= today + timedelta(days=ahead_days)
+
+
+def check_in_state(day: date, today: date) -> str:
+    """Children are checked in on the session's day only: "open", "later" or "over"."""
+    if day == today:
+        return "open"
+    return "later" if day > today else "over"
 
 
 def can_change(now: datetime, cutoff: datetime) -> bool:

@@ -4,12 +4,12 @@ session or dish is ever overbooked, whatever the concurrency."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.accounts.models import Consent, Role, User
 from app.bookings import rules
@@ -27,17 +27,18 @@ from app.bookings.models import (
     MealSession,
     Service,
 )
-from app.community.models import Compound, Dwelling, Relation
+from app.community.models import Building, Compound, Dwelling, Relation, Unit
 from app.community.services import dwellings_of, relation_of
 from app.core.db import lock_rows
 from app.core.errors import N_, DomainError, NotFound
+from app.core.settings import policy_for
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
 
 CANTEEN_ROLES = (Role.CANTEEN_OPERATOR, Role.STREET_ADMIN)
 CLASSROOM_ROLES = (Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN)
 CHILD_CONSENT_VERSION = "2026-11"
-MAX_PRICE_FEN = 100_00
+MAX_PRICE_FEN = rules.MAX_PRICE_FEN
 
 
 def _take(model, row_id: int, n: int) -> bool:
@@ -116,7 +117,7 @@ def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None
         raise DomainError(N_("Enter a name (at most 60 characters)."))
     this_year = local_today().year
     if birth_year is not None and not 1900 <= birth_year <= this_year:
-        raise DomainError(N_("Enter a birth year such as 1950."))
+        raise DomainError(N_("Enter a year from 1900 to %(year)s, such as 1950."), year=this_year)
     if birth_date is not None:
         if not date(1900, 1, 1) <= birth_date <= local_today():
             raise DomainError(N_("Enter a birth date in the past."))
@@ -132,15 +133,30 @@ def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None
     return member
 
 
-def remove_member(user: User, member_id: int) -> None:
+def remove_member(user: User, member_id: int) -> int:
+    """Take someone off the household list; return the home's id."""
     member = db.session.get(HouseholdMember, member_id)
     if member is None or member.dwelling_id not in {d.id for d in homes_lived_in(user)}:
         raise NotFound()
+    home_id = member.dwelling_id
     db.session.delete(member)
     db.session.commit()
+    return home_id
 
 
 # --- canteen: operator ------------------------------------------------------------------------
+
+def sessions_ahead_days(compound_ids) -> int:
+    """How many days ahead meals and class sessions may be planned (local policy)."""
+    return max((policy_for(c).sessions_ahead_days for c in compound_ids),
+               default=policy_for(None).sessions_ahead_days)
+
+
+def _check_planning_window(compound_id: int, *days: date, now: datetime) -> None:
+    ahead = policy_for(compound_id).sessions_ahead_days
+    if not all(rules.in_planning_window(day, local_today(now), ahead) for day in days):
+        raise DomainError(N_("Choose a day from today to %(days)s days ahead."), days=ahead)
+
 
 def tiers(compound_id: int) -> tuple[rules.AgeTier, ...]:
     return tuple(rules.AgeTier(t.min_age, t.subsidy_fen) for t in db.session.scalars(
@@ -170,6 +186,7 @@ def create_meal_session(compound: Compound, *, day: date, meal: Meal, serves: ti
                         ) -> MealSession:
     """Publish a lunch or dinner; bookings close cutoff_hours before it is served."""
     now = now or utcnow()
+    _check_planning_window(compound.id, day, now=now)
     serves_at = local_to_utc(datetime.combine(day, serves))
     if serves_at <= now:
         raise DomainError(N_("A session must be in the future."))
@@ -349,26 +366,47 @@ def cancel_meal(booking: MealBooking, now: datetime | None = None) -> None:
 # --- canteen: kitchen ---------------------------------------------------------------------------
 
 @dataclass
+class PriceCount:
+    """How many portions of a menu are paid at one price, in one price tier."""
+
+    tier: str  # "standard", "elder", "elder_80" ...
+    fen: int
+    count: int = 0
+
+    @property
+    def amount_fen(self) -> int:
+        return self.fen * self.count
+
+
+@dataclass
 class SheetRow:
     dish: Dish
     dine_in: int = 0
     take_away: int = 0
     elders: int = 0
+    prices: list[PriceCount] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.dine_in + self.take_away
 
+    @property
+    def amount_fen(self) -> int:
+        return sum(p.amount_fen for p in self.prices)
+
 
 def kitchen_sheet(session: MealSession) -> list[SheetRow]:
-    """Counts per menu (dine-in / take-away / elders) so the kitchen cooks what is booked."""
+    """Counts per menu (dine-in / take-away / elders) so the kitchen cooks what is booked,
+    and per price actually paid (the price each line was booked at, by age tier)."""
     rows = {d.id: SheetRow(d) for d in session.dishes}
-    for dish_id, service, tier, count in db.session.execute(
+    prices: dict[tuple[int, str, int], PriceCount] = {}
+    for dish_id, service, tier, fen, count in db.session.execute(
             sa.select(MealLine.dish_id, MealBooking.service, MealLine.price_tier,
-                      sa.func.count(MealLine.id))
+                      MealLine.price_fen, sa.func.count(MealLine.id))
             .join(MealBooking).where(MealBooking.session_id == session.id,
                                      MealBooking.status == BookingStatus.BOOKED)
-            .group_by(MealLine.dish_id, MealBooking.service, MealLine.price_tier)):
+            .group_by(MealLine.dish_id, MealBooking.service, MealLine.price_tier,
+                      MealLine.price_fen)):
         row = rows[dish_id]
         if service is Service.DINE_IN:
             row.dine_in += count
@@ -376,16 +414,29 @@ def kitchen_sheet(session: MealSession) -> list[SheetRow]:
             row.take_away += count
         if tier != "standard":
             row.elders += count
+        price = prices.get((dish_id, tier, fen))
+        if price is None:
+            price = prices[dish_id, tier, fen] = PriceCount(tier, fen)
+            row.prices.append(price)
+        price.count += count
+    for row in rows.values():
+        row.prices.sort(key=lambda p: (rules.tier_age(p.tier), -p.fen))
     return list(rows.values())
 
 
-def session_lines(session: MealSession) -> list[MealLine]:
+def checkin_list(session: MealSession) -> list[MealBooking]:
+    """The session's live bookings by home (building, unit, room), each with its diners,
+    what each pays and the amount to collect; loaded in a fixed number of queries."""
     return list(db.session.scalars(
-        sa.select(MealLine).join(MealBooking).where(
-            MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
-        .options(selectinload(MealLine.booking).selectinload(MealBooking.dwelling),
-                 selectinload(MealLine.dish))
-        .order_by(MealLine.diner_name)))
+        sa.select(MealBooking)
+        .join(Dwelling, Dwelling.id == MealBooking.dwelling_id)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building, Building.id == Unit.building_id)
+        .where(MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
+        .options(selectinload(MealBooking.lines).selectinload(MealLine.dish),
+                 selectinload(MealBooking.dwelling).selectinload(Dwelling.unit)
+                 .selectinload(Unit.building))
+        .order_by(Building.sort_key, Building.name, Unit.sort_key, Unit.name,
+                  Dwelling.sort_key, Dwelling.room, MealBooking.id)))
 
 
 def serve(line_id: int, session: MealSession, now: datetime | None = None) -> None:
@@ -440,6 +491,7 @@ def create_class_sessions(compound: Compound, *, start: date, end: date, capacit
         raise DomainError(N_("Choose an end date after the start, within about six months."))
     if start < local_today(now):
         raise DomainError(N_("A session must be in the future."))
+    _check_planning_window(compound.id, start, end, now=now)
     if not 1 <= capacity <= 200:
         raise DomainError(N_("Capacity must be between 1 and 200 children."))
     if ends <= starts:
@@ -568,9 +620,13 @@ def book_class(session: ClassSession, child: Child, now: datetime | None = None
 
 def book_weekday(child: Child, weekday: int, start: date, end: date,
                  now: datetime | None = None) -> Counter:
-    """Book one weekday every week from start to end; return counts by outcome."""
+    """Book one weekday every week from start to end; return counts by outcome (empty when
+    there was no session to book: the caller must not call that a success)."""
     now = now or utcnow()
     home = db.session.get(Dwelling, child.dwelling_id)
+    if end < start:
+        raise DomainError(N_("The last day cannot be before the first."))
+    _check_planning_window(home.compound_id, start, end, now=now)
     sessions = db.session.scalars(sa.select(ClassSession).where(
         ClassSession.compound_id == home.compound_id, ClassSession.day.between(start, end),
         ClassSession.starts_at > now).order_by(ClassSession.day))
@@ -582,11 +638,12 @@ def book_weekday(child: Child, weekday: int, start: date, end: date,
 
 
 def my_class_bookings(user: User, now: datetime | None = None) -> list[ClassBooking]:
+    """The guardian's bookings from today on (today's too, collected or not)."""
     now = now or utcnow()
     return list(db.session.scalars(
         sa.select(ClassBooking).join(Child).join(ClassSession)
         .where(Child.guardian_id == user.id, ClassBooking.status != BookingStatus.CANCELLED,
-               ClassSession.starts_at > now - timedelta(hours=3))
+               ClassSession.day >= local_today(now))
         .options(selectinload(ClassBooking.session), selectinload(ClassBooking.child))
         .order_by(ClassSession.starts_at)))
 
@@ -654,12 +711,17 @@ def _roster_booking(booking_id: int, session: ClassSession) -> ClassBooking:
     return booking
 
 
+def check_in_state(session: ClassSession, now: datetime | None = None) -> str:
+    """"open" on the session's day, "later" before it, "over" after it."""
+    return rules.check_in_state(session.day, local_today(now))
+
+
 def check_in(booking_id: int, session: ClassSession, *, actor: User,
              now: datetime | None = None) -> None:
     """Mark a child as arrived, on the session's day only."""
     now = now or utcnow()
     booking = _roster_booking(booking_id, session)
-    if local_today(now) != session.day:
+    if check_in_state(session, now) != "open":
         raise DomainError(N_("Children are checked in on the day of the session."))
     if booking.checked_in_at is None:
         booking.checked_in_at = now
@@ -690,3 +752,81 @@ def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
     booking.recorded_by_id = actor.id
     db.session.commit()
 
+
+
+# --- for the resident's home page ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UpcomingBooking:
+    """A meal or class booking coming up for the user's household.
+
+    Link it with url_for(item.endpoint, **item.url_args)."""
+
+    kind: str  # "meal" or "class"
+    booking_id: int
+    day: date
+    starts_at: datetime  # UTC: when the meal is served or the class starts
+    names: tuple[str, ...]  # the diners, or the child
+    meal: Meal | None  # lunch or dinner (meals only)
+    waitlisted: bool  # a class booking still on the waiting list
+    endpoint: str
+    url_args: dict = field(default_factory=dict, hash=False)
+
+
+def upcoming_bookings(user: User, now: datetime | None = None, days: int = 3
+                      ) -> list[UpcomingBooking]:
+    """Meal bookings of the user's households and class bookings of the user's children
+    from now to `days` days ahead, soonest first (a fixed number of queries)."""
+    now = now or utcnow()
+    until = now + timedelta(days=days)
+    items = []
+    homes = [d.id for d in homes_lived_in(user)]
+    if homes:
+        meals = db.session.scalars(
+            sa.select(MealBooking).join(MealBooking.session)
+            .where(MealBooking.dwelling_id.in_(homes),
+                   MealBooking.status == BookingStatus.BOOKED,
+                   MealSession.serves_at > now, MealSession.serves_at <= until)
+            .options(contains_eager(MealBooking.session), selectinload(MealBooking.lines)))
+        items += [UpcomingBooking("meal", b.id, b.session.day, b.session.serves_at,
+                                  tuple(line.diner_name for line in b.lines), b.session.meal,
+                                  False, "bookings.meal_booking", {"booking_id": b.id})
+                  for b in meals]
+    classes = db.session.scalars(
+        sa.select(ClassBooking).join(ClassBooking.child).join(ClassBooking.session)
+        .where(Child.guardian_id == user.id, Child.removed_at.is_(None),
+               ClassBooking.status != BookingStatus.CANCELLED,
+               ClassSession.starts_at > now, ClassSession.starts_at <= until)
+        .options(contains_eager(ClassBooking.child),
+                 contains_eager(ClassBooking.session)))
+    items += [UpcomingBooking("class", b.id, b.session.day, b.session.starts_at,
+                              (b.child.name,), None, b.status is BookingStatus.WAITLISTED,
+                              "bookings.classroom", {})
+              for b in classes]
+    return sorted(items, key=lambda item: (item.starts_at, item.kind, item.booking_id))
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """Who collected a child from the classroom, when, and any exception noted."""
+
+    booking_id: int
+    child_name: str
+    day: date
+    adult: str
+    picked_up_at: datetime  # UTC
+    exception: str | None
+
+
+def recent_pickups(user: User, now: datetime | None = None, hours: int = 24) -> list[Pickup]:
+    """The user's children collected in the last `hours` hours, newest first (one query)."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        sa.select(ClassBooking.id, Child.name, ClassSession.day, ClassBooking.picked_up_by,
+                  ClassBooking.picked_up_at, ClassBooking.pickup_exception)
+        .join(ClassBooking.child).join(ClassBooking.session)
+        .where(Child.guardian_id == user.id, Child.removed_at.is_(None),
+               ClassBooking.picked_up_at.is_not(None),
+               ClassBooking.picked_up_at > now - timedelta(hours=hours))
+        .order_by(ClassBooking.picked_up_at.desc(), ClassBooking.id.desc()))
+    return [Pickup(*row) for row in rows]

@@ -22,6 +22,9 @@ class Policy:
     survey_notice_days: int = 7  # renovation-willingness survey (local policy)
     voting_days: int = 7  # the shortest voting window
     publish_within_days: int = 3  # a closed result is published within this many days
+    # Canteen and classroom (DESIGN §6): how far ahead meals, class sessions and weekly
+    # bookings may be planned.
+    sessions_ahead_days: int = 365
 
     def __post_init__(self):
         if self.notice_days < LEGAL_NOTICE_DAYS:

@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -35,3 +37,26 @@ def diners(canteen):
 
 
 NOON_TOMORROW = NOW + timedelta(hours=1)
+
+
+@dataclass
+class Queries:
+    count: int = 0
+
+
+@contextmanager
+def count_queries():
+    """Count the SQL statements run inside the block (to show a page costs no query per row)."""
+    import sqlalchemy as sa
+
+    seen = Queries()
+
+    def before(*args):
+        seen.count += 1
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)

@@ -121,3 +121,49 @@ def test_kitchen_sheet_serving_and_month_figures(canteen):
     figures = services.month_figures(canteen["compound"], 2026, 11, now=after)
     assert (figures.meals_booked, figures.meals_served, figures.elders_served,
             figures.no_shows, figures.revenue_fen) == (2, 1, 1, 1, 600)
+
+
+def test_kitchen_sheet_counts_what_each_price_tier_pays(canteen):
+    """An 80+ diner pays the 80+ price: the sheet shows it, not the elder price."""
+    services.set_tier(canteen["compound"], 80, 100)
+    services.add_member(canteen["user"], canteen["home"], "太奶奶", 1940)  # 86 on the day
+    who = diners(canteen)
+    book(canteen, {who["居民0001"]: canteen["rice"].id, who["孙子"]: canteen["rice"].id,
+                   who["太奶奶"]: canteen["noodles"].id})
+    rows = {row.dish.name: row for row in services.kitchen_sheet(canteen["session"])}
+    assert [(p.tier, p.fen, p.count) for p in rows["红烧肉套餐"].prices] == [
+        ("standard", 1000, 1), ("elder", 600, 1)]
+    assert [(p.tier, p.fen, p.count) for p in rows["青菜面"].prices] == [("elder_80", 200, 1)]
+    assert rows["青菜面"].elders == 1
+    assert sum(row.amount_fen for row in rows.values()) == 1800
+
+
+def test_the_sheet_keeps_the_price_a_diner_booked_at(canteen):
+    """A tier changed after booking does not change what the booked diner pays."""
+    services.add_member(canteen["user"], canteen["home"], "太奶奶", 1940)
+    book(canteen, {diners(canteen)["太奶奶"]: canteen["noodles"].id})
+    services.set_tier(canteen["compound"], 80, 100)
+    row = next(r for r in services.kitchen_sheet(canteen["session"]) if r.prices)
+    assert [(p.tier, p.fen) for p in row.prices] == [("elder", 300)]
+
+
+def test_checkin_list_is_by_home_with_the_amount_and_a_fixed_number_of_queries(canteen):
+    from tests.bookings.conftest import count_queries
+
+    canteen["session"].capacity = 10  # the fixture's session has 3 places
+    db.session.commit()
+    book(canteen, {diners(canteen)["孙子"]: canteen["noodles"].id}, key="first")
+    with count_queries() as one:
+        services.checkin_list(canteen["session"])
+    for n, (building, room) in enumerate([("10", "301"), ("2", "101"), ("2", "102")]):
+        user, home = make_resident(canteen["compound"], f"1370000000{n}", building=building,
+                                   room=room)
+        key = services.household(user, home)[0].key
+        services.book_meal(canteen["session"], user, home, {key: canteen["noodles"].id},
+                           Service.TAKE_AWAY, f"n{n}", now=NOW)
+    with count_queries() as four:
+        bookings = services.checkin_list(canteen["session"])
+    assert four.count == one.count
+    assert [(b.dwelling.unit.building.name, b.dwelling.room) for b in bookings][1:] == [
+        ("2", "101"), ("2", "102"), ("10", "301")]
+    assert [b.total_fen for b in bookings] == [500, 500, 500, 500]

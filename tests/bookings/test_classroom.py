@@ -137,3 +137,78 @@ def test_rebooking_after_a_cancel_and_the_queue_are_fair(classroom):
     assert late.status is BookingStatus.WAITLISTED
     assert db.session.scalar(sa.select(ClassSession.booked).where(
         ClassSession.id == session.id)) == 1
+
+
+def test_check_in_is_open_on_the_session_day_only():
+    from app.bookings import rules
+
+    day = date(2026, 11, 27)
+    assert rules.check_in_state(day, day) == "open"
+    assert rules.check_in_state(day, day - timedelta(days=1)) == "later"
+    assert rules.check_in_state(day, day + timedelta(days=1)) == "over"
+
+
+def test_weekly_bookings_refuse_inverted_and_past_dates(classroom):
+    _, child = classroom["families"][0]
+    with pytest.raises(DomainError):
+        services.book_weekday(child, 2, date(2026, 12, 11), date(2026, 11, 27), now=NOW)
+    with pytest.raises(DomainError):
+        services.book_weekday(child, 2, date(2026, 11, 1), date(2026, 12, 11), now=NOW)
+    assert services.book_weekday(child, 2, date(2026, 12, 14), date(2026, 12, 20),
+                                 now=NOW) == {}  # no session opened then: nothing booked
+
+
+def pick_up_first(classroom, adult="奶奶", exception=""):
+    from tests.factories import make_user
+
+    operator = make_user("13900000004")
+    session = classroom["session"]
+    user, child = classroom["families"][0]
+    booking = services.book_class(session, child, now=NOW)
+    during = session.starts_at + timedelta(minutes=10)
+    services.check_in(booking.id, session, actor=operator, now=during)
+    services.pick_up(booking.id, session, actor=operator, adult=adult, exception=exception,
+                     now=during + timedelta(hours=1))
+    return user, child, booking, during + timedelta(hours=1)
+
+
+def test_recent_pickups_tell_the_guardian_who_collected_the_child(classroom):
+    user, child, booking, at = pick_up_first(classroom, adult="张阿姨",
+                                             exception="妈妈来电委托邻居代接")
+    [notice] = services.recent_pickups(user, now=at + timedelta(hours=2))
+    assert (notice.child_name, notice.adult, notice.exception) == ("小明0", "张阿姨",
+                                                                   "妈妈来电委托邻居代接")
+    assert notice.picked_up_at == at and notice.day == classroom["session"].day
+    assert services.recent_pickups(user, now=at + timedelta(hours=25)) == []
+    other_user, _ = classroom["families"][1]
+    assert services.recent_pickups(other_user, now=at) == []
+
+
+def test_upcoming_bookings_for_the_home_page(classroom):
+    from app.bookings.models import Meal, Service
+    from tests.bookings.conftest import count_queries
+
+    user, child = classroom["families"][0]
+    home = db.session.get(services.Dwelling, child.dwelling_id)
+    meal = services.create_meal_session(classroom["compound"], day=date(2026, 11, 27),
+                                        meal=Meal.LUNCH, serves=services.time(11, 30),
+                                        cutoff_hours=2, capacity=9, now=NOW)
+    dish = services.add_dish(meal, name="面", price_fen=500, elder_price_fen=300, capacity=9)
+    services.book_meal(meal, user, home, {services.household(user, home)[0].key: dish.id},
+                       Service.DINE_IN, "m1", now=NOW)
+    sessions = db.session.scalars(sa.select(ClassSession).order_by(ClassSession.day)).all()
+    services.book_class(sessions[0], child, now=NOW)
+    with count_queries() as few:
+        items = services.upcoming_bookings(user, now=NOW, days=3)
+    assert [(i.kind, i.day, i.names) for i in items] == [
+        ("meal", date(2026, 11, 27), ("居民0000",)), ("class", date(2026, 11, 27), ("小明0",))]
+    assert items[0].meal is Meal.LUNCH and items[0].endpoint == "bookings.meal_booking"
+    assert items[0].url_args == {"booking_id": items[0].booking_id}
+    for session in sessions[1:6]:
+        services.book_class(session, child, now=NOW)
+    with count_queries() as more:
+        items = services.upcoming_bookings(user, now=NOW, days=9)  # to Saturday 5 December
+    assert len(items) == 7 and more.count == few.count
+    later = services.upcoming_bookings(user, now=NOW + timedelta(days=30))
+    assert later == []
+    assert services.upcoming_bookings(classroom["families"][1][0], now=NOW) == []

@@ -36,7 +36,7 @@ def test_resident_books_a_lunch_at_the_elder_price_and_cancels(client, sign_in, 
     sign_in("13800000001")
     assert place["session"].day.strftime("%-d") in client.get("/canteen").get_data(as_text=True)
     page = client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
-    assert "¥6.00" in page and zh("elder price") in page
+    assert "¥6.00" in page and zh("elder price (60+)") in page
     key = services.household(place["user"], place["home"])[0].key
     form = {f"dish-{key}": place["dish"].id, "service": "dine_in", "request_key": "abc",
             "home": place["home"].id}
@@ -85,7 +85,8 @@ def test_household_member_and_child_registration(client, sign_in, place):
     assert "老伴" in client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
     refused = client.post("/classroom/children/new", data={"name": "小明", "grade": "3",
                                                            "school": "实验小学"})
-    assert refused.status_code == 200
+    assert refused.status_code == 422
+    assert "小明" in refused.get_data(as_text=True)  # the input is kept
     assert db.session.scalar(sa.select(sa.func.count(Child.id))) == 0
     client.post("/classroom/children/new", data={"name": "小明", "grade": "3", "school": "实验小学",
                                                  "pickup_adults": "奶奶", "consent": "y"})
@@ -114,8 +115,10 @@ def test_operator_runs_the_canteen_and_classroom(client, sign_in, place):
     assert response.status_code == 302
     meal_url = response.headers["Location"]
     bad = client.post(meal_url, data={"name": "素菜", "price": "abc", "elder_price": "3",
-                                      "capacity": "5"}, follow_redirects=True)
-    assert zh("Write an amount in yuan such as 8 or 7.50.") in bad.get_data(as_text=True)
+                                      "capacity": "5"})
+    assert bad.status_code == 422
+    assert zh("Write an amount in yuan up to 100, such as 8 or 7.50.") in bad.get_data(
+        as_text=True)
     client.post(meal_url, data={"name": "素菜", "price": "5", "elder_price": "3.50",
                                 "capacity": "5"})
     assert "¥3.50" in client.get(meal_url).get_data(as_text=True)
@@ -125,7 +128,7 @@ def test_operator_runs_the_canteen_and_classroom(client, sign_in, place):
     sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet")
     assert sheet.status_code == 200 and "红烧肉套餐" in sheet.get_data(as_text=True)
     assert client.get(f"/staff/compounds/{compound.id}/canteen/figures?month=2026-13"
-                      ).status_code == 200
+                      ).status_code == 422
     created = client.post(f"/staff/compounds/{compound.id}/classroom", data={
         "start": day, "end": day, "starts": "16:30", "ends": "18:00", "capacity": "15",
         "tutor": "李老师"})
@@ -176,12 +179,21 @@ def test_forged_child_ids_are_404(client, sign_in, place, data):
     assert client.post(f"/classroom/sessions/{first.id}/book", data=data).status_code == 404
 
 
-def test_figures_page_survives_odd_months(client, sign_in, place):
+def test_figures_page_refuses_odd_months_with_a_message(client, sign_in, place):
     make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, place["compound"])])
     sign_in("13900000003")
-    for month in ("9999-12", "0-0", "2026-00", "abc", "2026-11"):
-        url = f"/staff/compounds/{place['compound'].id}/canteen/figures?month={month}"
-        assert client.get(url).status_code == 200, month
+    url = f"/staff/compounds/{place['compound'].id}/canteen/figures"
+    for month in ("9999-12", "0001-01", "1999-12", "0-0", "2026-00", "2026-13", "abc", "²"):
+        page = client.get(f"{url}?month={month}")
+        assert page.status_code == 422, month
+        text = page.get_data(as_text=True)
+        assert 'class="error"' in text and f'value="{month}"' in text, month
+        assert zh("Meals served") not in text, month  # no figures for another month
+    assert zh("Choose a month from %(low)s to %(high)s.").split("%")[0] in client.get(
+        f"{url}?month=9999-12").get_data(as_text=True)
+    for month in ("2026-11", ""):
+        page = client.get(f"{url}?month={month}")
+        assert page.status_code == 200 and zh("Meals served") in page.get_data(as_text=True)
 
 
 def test_many_phones_at_the_last_places_over_http(web, place):
@@ -255,3 +267,110 @@ def test_concurrent_cancels_promote_the_whole_waitlist(web, app):
         ClassBooking.id.in_(bookings[4:]))).all()
     assert statuses == [BookingStatus.BOOKED] * 4
     assert db.session.get(services.ClassSession, session_id).booked == 4
+
+
+def full_date_zh(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def test_kitchen_sheet_prints_the_year_and_what_each_tier_pays(client, sign_in, place):
+    compound = place["compound"]
+    services.set_tier(compound, 80, 100)
+    member = services.add_member(place["user"], place["home"], "太奶奶", 1940)
+    services.book_meal(place["session"], place["user"], place["home"],
+                       {services.household(place["user"], place["home"])[0].key:
+                        place["dish"].id, f"m{member.id}": place["dish"].id},
+                       services.Service.DINE_IN, "tiers")
+    make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, compound)])
+    sign_in("13900000003")
+    sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet").get_data(as_text=True)
+    assert full_date_zh(place["session"].day) in sheet
+    assert "¥5.00" in sheet and zh("elder price (%(age)s+)", age=80) in sheet
+    assert "¥6.00" in sheet and zh("elder price (60+)") in sheet
+    assert "¥11.00" in sheet  # to collect from the home
+    assert zh("Building %(b)s", b=place["home"].unit.building.name) in sheet
+    staff = client.get(f"/staff/canteen/{place['session'].id}").get_data(as_text=True)
+    checkin = staff.split(zh("Check-in"))[-1]
+    assert zh("Room %(r)s", r=place["home"].room) in checkin
+    assert zh("To collect") in checkin and "¥11.00" in checkin
+    assert "¥5.00" in checkin and zh("elder price (%(age)s+)", age=80) in checkin
+
+
+def _class_today(place):
+    """A session today and a booked child, written directly (booking closes at 16:30)."""
+    from datetime import datetime
+
+    from app.core.timeutil import local_to_utc
+
+    session = services.ClassSession(
+        compound_id=place["compound"].id, day=local_today(), starts=time(16, 30),
+        ends=time(18, 0), capacity=5, booked=1,
+        starts_at=local_to_utc(datetime.combine(local_today(), time(16, 30))))
+    db.session.add(session)
+    db.session.flush()
+    child = services.register_child(place["user"], place["home"], name="小明", grade=2,
+                                    school="", pickup_adults="奶奶", consent=True)
+    booking = ClassBooking(session_id=session.id, child_id=child.id,
+                           status=BookingStatus.BOOKED)
+    db.session.add(booking)
+    db.session.commit()
+    return session, child, booking
+
+
+def test_check_in_is_offered_only_on_the_day_and_refused_otherwise(client, sign_in, place):
+    make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
+    child = services.register_child(place["user"], place["home"], name="小刚", grade=2,
+                                    school="", pickup_adults="", consent=True)
+    later = db.session.scalars(sa.select(services.ClassSession).order_by(
+        services.ClassSession.day)).first()
+    booking = services.book_class(later, child)
+    sign_in("13900000003")
+    page = client.get(f"/staff/classroom/{later.id}").get_data(as_text=True)
+    assert f"/checkin/{booking.id}" not in page
+    assert zh("Check-in opens on the day of the session, %(day)s.", day="").split("%")[0][:4] \
+        in page
+    refused = client.post(f"/staff/classroom/{later.id}/checkin/{booking.id}", data={})
+    assert refused.status_code == 422
+    assert zh("Children are checked in on the day of the session.") in refused.get_data(
+        as_text=True)
+    assert db.session.get(ClassBooking, booking.id).checked_in_at is None
+    today, _, today_booking = _class_today(place)
+    page = client.get(f"/staff/classroom/{today.id}").get_data(as_text=True)
+    assert f"/checkin/{today_booking.id}" in page
+    assert client.post(f"/staff/classroom/{today.id}/checkin/{today_booking.id}",
+                       data={}).status_code == 302
+    assert db.session.get(ClassBooking, today_booking.id).checked_in_at is not None
+
+
+def test_a_refused_pick_up_keeps_what_was_typed(client, sign_in, place):
+    make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
+    session, _, booking = _class_today(place)
+    operator = db.session.scalar(sa.select(services.User).where(
+        services.User.phone == "13900000003"))
+    services.check_in(booking.id, session, actor=operator)
+    sign_in("13900000003")
+    page = client.post(f"/staff/classroom/{session.id}/pickup/{booking.id}",
+                       data={"adult": "陌生人", "exception": ""})
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert 'value="陌生人"' in text and f'id="exception-{booking.id}-error"' in text
+    assert db.session.get(ClassBooking, booking.id).picked_up_at is None
+    assert client.post(f"/staff/classroom/{session.id}/pickup/999999",
+                       data={"adult": "奶奶"}).status_code == 404
+
+
+def test_the_guardian_sees_who_collected_the_child(client, sign_in, place):
+    make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
+    session, child, booking = _class_today(place)
+    operator = db.session.scalar(sa.select(services.User).where(
+        services.User.phone == "13900000003"))
+    services.check_in(booking.id, session, actor=operator)
+    services.pick_up(booking.id, session, actor=operator, adult="张阿姨",
+                     exception="妈妈来电委托邻居代接")
+    sign_in("13800000001")
+    page = client.get("/classroom").get_data(as_text=True)
+    collected = page.split(zh("Collected"))[1].split(zh("Our bookings"))[0]
+    assert "小明" in collected and "张阿姨" in collected and "妈妈来电委托邻居代接" in collected
+    client.post("/logout", data={})
+    sign_in("13800000002")
+    assert "张阿姨" not in client.get("/classroom").get_data(as_text=True)
