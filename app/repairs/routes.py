@@ -173,9 +173,9 @@ def sent(ticket_id: int):
         raise NotFound()
     ticket = services.ticket_by_status_token(token)
     base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
+    path = url_for("repairs.status", token=token)
     return _no_store(make_response(render_template(
-        "repairs/sent.html", ticket=ticket,
-        link=base + url_for("repairs.status", token=token))))
+        "repairs/sent.html", ticket=ticket, path=path, link=base + path)))
 
 
 @bp.get("/r/<token>")

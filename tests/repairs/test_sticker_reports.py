@@ -28,7 +28,10 @@ def send(client, facility, key=KEY, photo=None, **fields):
 
 
 def status_link(page: str) -> str:
-    return re.search(r'href="http://localhost(/r/[A-Za-z0-9_-]+)"', page).group(1)
+    """The status link as the page prints it (the full address) and links it."""
+    path = re.search(r'href="(/r/[A-Za-z0-9_-]+)"', page).group(1)
+    assert f"http://localhost{path}" in page
+    return path
 
 
 def test_anonymous_report_gets_a_reference_and_a_status_link(client, estate):
