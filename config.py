@@ -74,6 +74,11 @@ class Config:
     REPAIR_URGENT_RESOLVE_HOURS = int(os.environ.get("REPAIR_URGENT_RESOLVE_HOURS", "24"))
     REPAIR_NORMAL_RESPOND_HOURS = int(os.environ.get("REPAIR_NORMAL_RESPOND_HOURS", "24"))
     REPAIR_NORMAL_RESOLVE_HOURS = int(os.environ.get("REPAIR_NORMAL_RESOLVE_HOURS", "168"))
+    # Reports from a sticker without an account: per address (every try) and per facility
+    # (reports sent).
+    REPAIR_STICKER_RATE_LIMIT = os.environ.get("REPAIR_STICKER_RATE_LIMIT",
+                                               "10 per hour;30 per day")
+    REPAIR_STICKER_FACILITY_LIMIT = os.environ.get("REPAIR_STICKER_FACILITY_LIMIT", "10 per day")
     # Uploaded photos live outside the web root and are served only after a permission check.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))

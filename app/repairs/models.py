@@ -49,7 +49,14 @@ class Ticket(db.Model):
     warranty_until: Mapped[date | None]
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.SUBMITTED)
     assignee: Mapped[str] = mapped_column(sa.String(60), default="")
-    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # None for a report sent by scanning a sticker without an account (unverified).
+    reporter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    unverified: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # An unverified reporter's optional mobile, kept with consent until the ticket closes.
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(11))
+    contact_consent: Mapped[str | None] = mapped_column(sa.String(20))  # notice version
+    # sha256 of the unverified reporter's status link token (the token is never stored).
+    status_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(300))
     rating: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(sa.String(500))
@@ -62,6 +69,7 @@ class Ticket(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     facility: Mapped[Facility | None] = relationship()
+    compound = relationship("Compound")
     dwelling = relationship("Dwelling")
     events: Mapped[list[TicketEvent]] = relationship(order_by="TicketEvent.id",
                                                      cascade="all, delete-orphan")

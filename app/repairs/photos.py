@@ -28,8 +28,20 @@ class StoredPhoto:
     height: int
 
 
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo checked and shrunk in memory, not yet written anywhere."""
+
+    image: Image.Image
+
+
 def process(data: bytes, folder: Path) -> StoredPhoto:
     """Check, shrink and re-encode one photo as JPEG; return its stored name."""
+    return save(prepare(data), folder)
+
+
+def prepare(data: bytes) -> PreparedPhoto:
+    """Check one photo and shrink it to at most 1,600 px without writing it."""
     if not data:
         raise DomainError(N_("The photo is empty."))
     if len(data) > MAX_BYTES:
@@ -61,8 +73,14 @@ def process(data: bytes, folder: Path) -> StoredPhoto:
         rgba = image.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         image = background
+    image.info = {}  # no EXIF, XMP, comments or profiles are carried over
+    return PreparedPhoto(image)
+
+
+def save(photo: PreparedPhoto, folder: Path) -> StoredPhoto:
+    """Write a prepared photo as JPEG under a random name; return that name."""
+    image = photo.image
     folder.mkdir(parents=True, exist_ok=True)
     name = secrets.token_hex(16) + ".jpg"
-    image.info = {}  # no EXIF, XMP, comments or profiles are carried over
     image.save(folder / name, "JPEG", quality=85, optimize=True)
     return StoredPhoto(name, image.width, image.height)

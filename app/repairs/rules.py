@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, date, datetime, timedelta
 
 
 class Category(enum.Enum):
@@ -56,8 +56,33 @@ DEFAULT_TARGETS = {
 }
 
 
-def add_years(day: date, years: int) -> date:
-    """The same day N years later; 29 February becomes 28 February in a common year."""
+# A completion acceptance date outside these bounds is a typing error (a compound form
+# once stored 9999-12-31): no warranty is worked out from it, and staff are told.
+EARLIEST_ACCEPTANCE = date(1950, 1, 1)
+LATEST_ACCEPTANCE = date(2100, 12, 31)
+
+
+class Acceptance(enum.Enum):
+    NOT_SET = "not_set"
+    WRONG = "wrong"  # outside any plausible range: ask the committee to correct it
+    FUTURE = "future"  # recorded for a day still to come
+    DONE = "done"
+
+
+def acceptance(accepted_on: date | None, today: date) -> Acceptance:
+    """What the compound's recorded acceptance date means for warranties."""
+    if accepted_on is None:
+        return Acceptance.NOT_SET
+    if not EARLIEST_ACCEPTANCE <= accepted_on <= LATEST_ACCEPTANCE:
+        return Acceptance.WRONG
+    return Acceptance.FUTURE if accepted_on > today else Acceptance.DONE
+
+
+def add_years(day: date, years: int) -> date | None:
+    """The same day N years later; 29 February becomes 28 February in a common year.
+    None when that lies beyond the calendar (year 9999)."""
+    if not 1 <= day.year + years <= MAXYEAR:
+        return None
     try:
         return day.replace(year=day.year + years)
     except ValueError:
@@ -66,12 +91,15 @@ def add_years(day: date, years: int) -> date:
 
 def warranty_end(accepted_on: date | None, category: Category,
                  years: dict[Category, int] = WARRANTY_YEARS) -> date | None:
-    """The last day of warranty, or None when there is none (no acceptance, no period).
+    """The last day of warranty, or None when there is none (no acceptance, no period, or
+    an acceptance date that cannot be right).
 
     The acceptance day itself is not counted and the period ends on its anniversary
     (Civil Code arts. 201-203): accepted 30 Oct 2025, two years end on 30 Oct 2027.
     """
     if accepted_on is None or not years.get(category):
+        return None
+    if not EARLIEST_ACCEPTANCE <= accepted_on <= LATEST_ACCEPTANCE:
         return None
     return add_years(accepted_on, years[category])
 
@@ -144,6 +172,33 @@ def next_status(current: Status, action: Action, *, resolved_at: datetime | None
                                         or now <= resolved_at + CONFIRM_WINDOW):
         return None
     return target
+
+
+def allowed_actions(current: Status, actions: set[Action], *,
+                    resolved_at: datetime | None = None,
+                    now: datetime | None = None) -> list[Action]:
+    """Which of `actions` the table allows from `current` now, in the table's order."""
+    return [action for (status, action) in TRANSITIONS
+            if status is current and action in actions
+            and next_status(current, action, resolved_at=resolved_at, now=now) is not None]
+
+
+# The way a repair goes when all is well; the next step is the one that moves along it.
+PROGRESS = (Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED,
+            Status.CONFIRMED)
+
+
+def next_step(current: Status, allowed: list[Action]) -> Action | None:
+    """Of the allowed actions, the one that moves the repair forward (the page's primary
+    button): accept a new report, start an accepted one, resolve one being repaired,
+    confirm a repaired one. Reassigning, reopening and rejecting are never the next step."""
+    if current not in PROGRESS:
+        return None
+    here = PROGRESS.index(current)
+    forward = [(PROGRESS.index(TRANSITIONS[(current, a)]), a) for a in allowed
+               if TRANSITIONS.get((current, a)) in PROGRESS
+               and PROGRESS.index(TRANSITIONS[(current, a)]) > here]
+    return max(forward, key=lambda pair: pair[0])[1] if forward else None
 
 
 @dataclass(frozen=True)
