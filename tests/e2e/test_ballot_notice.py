@@ -13,7 +13,7 @@ from app.core.timeutil import LOCAL_TZ, utcnow
 from app.extensions import db
 from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
-OWNER, COMMITTEE = "13812347777", "13912347777"
+OWNER, COMMITTEE = "13812340278", "13912340278"  # unique in the shared e2e database
 
 
 def seed(live_server) -> int:
