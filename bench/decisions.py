@@ -75,7 +75,7 @@ def main() -> None:
               f"{time.perf_counter() - start:.1f} s")
         ballot = services.create_ballot(compound, services.BallotSpec(
             kind=BallotKind.WILLINGNESS, title="改造意愿", opens_at=now - timedelta(hours=1),
-            closes_at=now + timedelta(days=7)), actor=None)
+            closes_at=now + timedelta(days=7)), actor=None, now=now - timedelta(days=8))
         services.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
         services.open_ballot(ballot, actor=None, now=now)
         keys = list(db.session.scalars(sa.select(RollEntry.voter_key).where(

@@ -302,7 +302,8 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
         kind=BallotKind.WILLINGNESS, title="金源新村老旧小区综合改造意愿征询",
         explanation=("本次改造拟包括雨污分流、外墙保温、道路修缮、加装路灯和充电桩等。\n"
                      "请各位业主在截止前表达意愿，并勾选您最关心的改造项目。"),
-        opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=12)), actor=None)
+        opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=12)), actor=None,
+        now=now - timedelta(days=10))
     decisions.publish_notice(willingness, actor=None, now=now - timedelta(days=10))
     decisions.open_ballot(willingness, actor=None, now=now - timedelta(days=2))
     keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
@@ -327,8 +328,8 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
         kind=BallotKind.MANAGEMENT_MODE, title="桂花苑改造后管理模式表决",
         explanation="选择改造后由物业服务企业管理，或由居民自治管理。",
         opens_at=now - timedelta(days=20), closes_at=now - timedelta(days=6),
-        mode_start_on=date(2025, 11, 1)), actor=None)
-    decisions.publish_notice(mode, actor=None, now=now - timedelta(days=28))
+        mode_start_on=date(2025, 11, 1)), actor=None, now=now - timedelta(days=36))
+    decisions.publish_notice(mode, actor=None, now=now - timedelta(days=36))
     decisions.open_ballot(mode, actor=None, now=now - timedelta(days=20))
     options = [o.id for o in mode.options]
     mode_keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(

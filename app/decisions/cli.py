@@ -1,6 +1,7 @@
 """`flask ballot …`: street offices run the same ballot in many compounds from scripts."""
 
 import json
+from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.accounts.models import User
-from app.community.services import RosterRejected, find_compound
+from app.community.services import find_compound
 from app.core.errors import DomainError
+from app.core.settings import policy_for
+from app.core.spreadsheet import FileRejected
 from app.core.timeutil import parse_local
 from app.decisions import services
 from app.decisions.models import Ballot, BallotKind, Category
@@ -20,8 +23,17 @@ from app.extensions import db
 ballot_cli = AppGroup("ballot", help="Create, run and count owner decisions (votes).")
 
 
+def _text(message: str, params: dict) -> str:
+    values = {k: services.local_text(v) if isinstance(v, datetime)
+              else v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+    return message % values if values else message
+
+
 def _fail(exc: DomainError):
-    raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
+    lines = [_text(exc.message, exc.params)]
+    lines += [f"  --{p.field.replace('_', '-')}: {_text(p.message, p.params)}"
+              for p in getattr(exc, "problems", [])]
+    raise click.ClickException("\n".join(lines))
 
 
 def _ballot(ballot_id: int) -> Ballot:
@@ -71,15 +83,20 @@ class Share(click.ParamType):
                                              "in scope who must say yes, e.g. 2/3.")
 @click.option("--building", default="", help="Scope: this building (default: whole compound).")
 @click.option("--unit", default="", help="Scope: this stairwell unit of --building.")
-@click.option("--notice-days", type=click.IntRange(0, 90), default=7, show_default=True,
-              help="Days of notice before voting may open.")
+@click.option("--notice-days", type=click.IntRange(0, 90),
+              help="Days of notice before voting may open. Default and least: "
+                   f"{policy_for().notice_days} for an owners' decision (Property Management "
+                   f"Regulations art. 14), {policy_for().survey_notice_days} for a "
+                   "willingness survey; the compound's policy may require more.")
 @click.option("--opens", "opens_at", type=LocalTime(), required=True,
               help="Opening time, Asia/Shanghai.")
 @click.option("--closes", "closes_at", type=LocalTime(), required=True,
               help="Closing time, Asia/Shanghai.")
 @click.option("--mode-start", type=click.DateTime(["%Y-%m-%d"]),
               help="Management-mode ballots: the date the chosen mode starts.")
-@click.option("--publish-notice", is_flag=True, help="Publish the notice right away.")
+@click.option("--publish-notice", is_flag=True,
+              help="Publish the notice right away (the opening must then be at least the "
+                   "notice period away).")
 def create(compound, kind, title, explanation, category, rule, share, building, unit,
            notice_days, opens_at, closes_at, mode_start, publish_notice):
     """Create a ballot in COMPOUND (name or id); prints its id."""
@@ -127,6 +144,45 @@ def notice(ballot_id):
     click.echo("Notice published.")
 
 
+@ballot_cli.command("withdraw")
+@click.argument("ballot_id", type=int)
+@click.option("--reason", required=True, help="Why the notice is withdrawn (owners read it).")
+def withdraw(ballot_id, reason):
+    """Withdraw a notice before voting opens; the reason is kept and shown."""
+    ballot = _ballot(ballot_id)
+    try:
+        services.withdraw_notice(ballot, reason, actor=None)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo("Notice withdrawn.")
+
+
+@ballot_cli.command("extend")
+@click.argument("ballot_id", type=int)
+@click.option("--closes", "closes_at", type=LocalTime(), required=True,
+              help="The new closing time, Asia/Shanghai; later than the current one.")
+@click.option("--reason", required=True, help="Why voting is extended (owners read it).")
+def extend(ballot_id, closes_at, reason):
+    """Extend an open ballot's close while turnout is short (announced; never shorter)."""
+    ballot = _ballot(ballot_id)
+    try:
+        services.extend_ballot(ballot, closes_at, reason, actor=None)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Voting now closes {services.local_text(ballot.closes_at)}.")
+
+
+@ballot_cli.command("delete")
+@click.argument("ballot_id", type=int)
+def delete(ballot_id):
+    """Delete a draft (a published notice can only be withdrawn)."""
+    try:
+        services.delete_draft(_ballot(ballot_id), actor=None)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo("Draft deleted.")
+
+
 @ballot_cli.command("open")
 @click.argument("ballot_id", type=int)
 def open_(ballot_id):
@@ -168,7 +224,7 @@ def import_paper(ballot_id, file, staff_phone):
     try:
         count = services.import_paper(ballot, file.read_bytes(), file.name, actor=actor,
                                       translate=_chinese)
-    except RosterRejected as exc:
+    except FileRejected as exc:
         for problem in exc.problems:
             click.echo(f"row {problem.row}: " + problem.message % problem.params, err=True)
         raise click.ClickException(f"Nothing recorded: {len(exc.problems)} problems.") from exc

@@ -1,5 +1,7 @@
 """Ballot forms and the labels of the decision vocabulary."""
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -14,9 +16,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.forms import DateInRange
 from app.core.i18n import lazy as _l
 from app.decisions.models import BallotKind, BallotStatus, Category
 from app.decisions.rules import RENOVATION_ITEMS, Outcome, Rule
@@ -50,6 +53,7 @@ STATUS_LABELS = {
     BallotStatus.OPEN: _l("Voting open"),
     BallotStatus.CLOSED: _l("Closed, counting"),
     BallotStatus.PUBLISHED: _l("Result published"),
+    BallotStatus.WITHDRAWN: _l("Notice withdrawn"),
 }
 OUTCOME_LABELS = {
     Outcome.PASSED.value: _l("Passed"),
@@ -74,6 +78,9 @@ ITEM_LABELS = dict(zip(RENOVATION_ITEMS, [
 
 
 class BallotForm(FlaskForm):
+    """A draft ballot. Limits that depend on the compound's policy (the least notice, the
+    shortest window) are checked by the service, which names each field it refuses."""
+
     kind = SelectField(_l("Kind of decision"),
                        choices=[SelectChoice(k.value, v) for k, v in KIND_LABELS.items()])
     title = StringField(_l("Title"), validators=[DataRequired(_l("Give the ballot a title.")),
@@ -96,16 +103,34 @@ class BallotForm(FlaskForm):
                            validators=[Length(max=20)])
     unit = StringField(_l("Unit"), description=_l("For an elevator: the stairwell unit."),
                        validators=[Length(max=20)])
-    notice_days = IntegerField(_l("Days of notice before voting"), default=7,
-                               validators=[InputRequired(_l("Enter a number of days.")),
-                                           NumberRange(0, 90)])
+    notice_days = IntegerField(_l("Days of notice before voting"),
+                               validators=[InputRequired(_l("Enter a number of days."))])
     opens_at = DateTimeLocalField(_l("Voting opens"), format="%Y-%m-%dT%H:%M",
                                   validators=[InputRequired(_l("Enter a date and time."))])
     closes_at = DateTimeLocalField(_l("Voting closes"), format="%Y-%m-%dT%H:%M",
                                    validators=[InputRequired(_l("Enter a date and time."))])
-    mode_start_on = DateField(_l("Management mode starts on"), validators=[Optional()],
+    mode_start_on = DateField(_l("Management mode starts on"),
+                              validators=[Optional(), DateInRange(date(2000, 1, 1),
+                                                                  date(2100, 12, 31))],
                               description=_l("Management-mode ballots only."))
-    submit = SubmitField(_l("Create draft"))
+    submit = SubmitField(_l("Save the draft"))
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the notice withdrawn?"), validators=[Length(max=500)],
+                           description=_l("Owners and tenants will read this on the ballot "
+                                          "and on the notice."))
+    submit = SubmitField(_l("Withdraw the notice"))
+
+
+class ExtendForm(FlaskForm):
+    closes_at = DateTimeLocalField(_l("New closing time"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired(_l("Enter a date and time."))],
+                                   description=_l("Beijing time; later than the current close."))
+    reason = TextAreaField(_l("Why is voting extended?"), validators=[Length(max=500)],
+                           description=_l("Owners will read this on the ballot and on the "
+                                          "notice."))
+    submit = SubmitField(_l("Extend voting"))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, created_at_column, enum_column
+from app.core.settings import LEGAL_NOTICE_DAYS
 from app.decisions.rules import Meaning, Rule
 from app.extensions import db
 
@@ -51,6 +52,7 @@ class BallotStatus(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # the notice was withdrawn before voting opened
 
 
 class Channel(enum.Enum):
@@ -73,7 +75,7 @@ class Ballot(db.Model):
     scope: Mapped[Scope] = mapped_column(enum_column(Scope), default=Scope.COMPOUND)
     building_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buildings.id"))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
-    notice_days: Mapped[int] = mapped_column(default=7)
+    notice_days: Mapped[int] = mapped_column(default=LEGAL_NOTICE_DAYS)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ask_items: Mapped[bool] = mapped_column(default=False)
@@ -83,6 +85,8 @@ class Ballot(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
     notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 物业管理条例 art. 14: the residents' committee is told when the owners are.
+    committee_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -92,9 +96,18 @@ class Ballot(db.Model):
     # recorded at close: truncating the log or editing the roll breaks verification.
     roll_digest: Mapped[str | None] = mapped_column(sa.String(64))
     head_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # A notice withdrawn before voting opened: when, by whom and why (kept for the record).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    withdraw_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     compound = relationship("Compound")
     building = relationship("Building")
+    unit = relationship("Unit")
+    options: Mapped[list[BallotOption]] = relationship(
+        back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan")
+    extensions: Mapped[list[BallotExtension]] = relationship(
+        order_by="BallotExtension.id", cascade="all, delete-orphan")
 
     @property
     def result(self) -> dict | None:
@@ -102,9 +115,6 @@ class Ballot(db.Model):
         import json
 
         return json.loads(self.result_json) if self.result_json else None
-    unit = relationship("Unit")
-    options: Mapped[list[BallotOption]] = relationship(
-        back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan")
 
 
 class BallotOption(db.Model):
@@ -120,6 +130,20 @@ class BallotOption(db.Model):
     mode: Mapped[str | None] = mapped_column(sa.String(32))
 
     ballot: Mapped[Ballot] = relationship(back_populates="options")
+
+
+class BallotExtension(db.Model):
+    """An announced extension of an open ballot's close (turnout too short); never shorter."""
+
+    __tablename__ = "ballot_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(sa.ForeignKey("ballots.id"), index=True)
+    previous_closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class RollEntry(db.Model):

@@ -1,7 +1,6 @@
 """Decision pages: residents read and vote; committee staff run, watch and publish."""
 
-from datetime import timedelta
-from fractions import Fraction
+from datetime import date, datetime, timedelta
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,10 +8,13 @@ from flask_login import current_user, login_required
 
 from app.accounts.forms import ConfirmForm
 from app.community import roster as roster_rules
-from app.community.services import RosterRejected, clamp_page
+from app.community.forms import MODE_LABELS
+from app.community.services import clamp_page
 from app.core.errors import N_, DomainError
-from app.core.flashing import flash_error, flash_form_errors
+from app.core.forms import refused_status
+from app.core.i18n import fmt_full_date, fmt_full_datetime
 from app.core.permissions import compound_staff_required
+from app.core.spreadsheet import FileRejected
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
 from app.decisions import bp, services
 from app.decisions.forms import (
@@ -23,15 +25,19 @@ from app.decisions.forms import (
     RULE_LABELS,
     STATUS_LABELS,
     BallotForm,
+    ExtendForm,
     PaperForm,
     PaperImportForm,
     VoteForm,
+    WithdrawForm,
 )
 from app.decisions.models import BallotKind, BallotStatus, Category
 from app.decisions.rules import Rule
 from app.extensions import limiter
 
 RUN_ROLES = services.RUN_ROLES
+FLASH_LIMIT = 300  # characters of one flashed message: the session cookie stays small
+PROBLEMS_SHOWN = 500  # rows of an import report shown on the page
 
 
 @bp.app_context_processor
@@ -44,12 +50,57 @@ def labels():
 
 def _to_utc(value):
     """A Beijing wall-clock time from a form as UTC; absurd years become a clear error."""
+    if value is None:
+        return None
     try:
         return local_to_utc(value)
     except (OverflowError, ValueError):
-        from datetime import UTC, datetime
+        from datetime import UTC
 
-        return datetime(1, 1, 2, tzinfo=UTC)  # refused by create_ballot's date check
+        return datetime(1, 1, 2, tzinfo=UTC)  # refused by the service's date range
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= FLASH_LIMIT else text[:FLASH_LIMIT - 1] + "…"
+
+
+def _problem_text(problem) -> str:
+    """A field problem in the reader's language, its dates with the year."""
+    params = {}
+    for key, value in problem.params.items():
+        if isinstance(value, datetime):
+            value = fmt_full_datetime(value)
+        elif isinstance(value, date):
+            value = fmt_full_date(value)
+        params[key] = value
+    return _(problem.message, **params)
+
+
+def _flash_refusal(exc: DomainError) -> None:
+    """Flash why a step was refused, briefly (messages travel in the session cookie)."""
+    parts = [_(exc.message, **exc.params)]
+    parts += [_problem_text(p) for p in getattr(exc, "problems", [])[:5]]
+    flash(_clip(" ".join(parts)), "error")
+
+
+def _attach(form, problems) -> None:
+    """Put each service problem next to its field; a field that already shows a form
+    error keeps that one (it is the reason the value could not be read)."""
+    already = {name for name, errors in form.errors.items() if errors and name}
+    for problem in problems:
+        field = getattr(form, problem.field, None)
+        if field is None or not hasattr(field, "errors"):
+            form.form_errors.append(_problem_text(problem))
+        elif problem.field not in already:
+            field.errors = [*field.errors, _problem_text(problem)]
+
+
+def _posted(form) -> bool:
+    """A POST whose CSRF token holds; its fields are validated (errors may remain)."""
+    if not form.is_submitted():
+        return False
+    form.validate()
+    return "csrf_token" not in form.errors
 
 
 # --- residents ---------------------------------------------------------------------------
@@ -71,6 +122,14 @@ def _vote_form(ballot, seat=None) -> VoteForm:
     return form
 
 
+def _ballot_page(item, seats, forms, status=200):
+    owner_homes = (services.owner_homes_in_scope(item, current_user)
+                   if item.status is BallotStatus.NOTICE and not seats else [])
+    return render_template(
+        "decisions/ballot.html", ballot=item, seats=seats, forms=forms,
+        is_open=services.is_open(item), result=_result(item), owner_homes=owner_homes), status
+
+
 @bp.get("/ballots/<int:ballot_id>")
 @login_required
 def ballot(ballot_id: int):
@@ -78,8 +137,7 @@ def ballot(ballot_id: int):
     item = services.get_ballot_for_resident(ballot_id, current_user)
     seats = services.seats_of(item, current_user)
     forms = {seat.voter_key: _vote_form(item, seat) for seat in seats}
-    return render_template("decisions/ballot.html", ballot=item, seats=seats, forms=forms,
-                           is_open=services.is_open(item), result=_result(item))
+    return _ballot_page(item, seats, forms)
 
 
 def _result(item):
@@ -93,20 +151,20 @@ def _result(item):
 def vote(ballot_id: int, voter_key: int):
     """Cast or change my vote; double taps record one vote."""
     item = services.get_ballot_for_resident(ballot_id, current_user)
-    seat = next((s for s in services.seats_of(item, current_user) if s.voter_key == voter_key),
-                None)
+    seats = services.seats_of(item, current_user)
+    seat = next((s for s in seats if s.voter_key == voter_key), None)
     if seat is None:
         flash(_("Only owners vote. Tenants can read the notice and the result."), "error")
         return redirect(url_for("decisions.ballot", ballot_id=item.id))
     form = _vote_form(item, seat)
     if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for("decisions.ballot", ballot_id=item.id))
+        forms = {s.voter_key: form if s is seat else _vote_form(item, s) for s in seats}
+        return _ballot_page(item, seats, forms, 422)
     try:
         result = services.cast_vote(item, voter_key, form.choice.data, actor=current_user,
                                     items=form.items.data if item.ask_items else None)
     except DomainError as exc:
-        flash_error(exc)
+        _flash_refusal(exc)
     else:
         flash(_("Your vote is recorded. Receipt code: %(code)s. You can change your vote "
                 "until the vote closes; the last one counts.", code=result.receipt), "success")
@@ -132,7 +190,7 @@ def receipt():
                                BallotStatus.NOTICE, BallotStatus.OPEN))
 
 
-# --- committee -----------------------------------------------------------------------------
+# --- committee: drafts ----------------------------------------------------------------------
 
 @bp.get("/staff/compounds/<int:compound_id>/ballots")
 @compound_staff_required(*RUN_ROLES)
@@ -142,58 +200,157 @@ def staff_ballots(compound):
                            ballots=services.compound_ballots(compound))
 
 
+def _spec(form: BallotForm) -> services.BallotSpec:
+    """The ballot as typed; a field that could not be read is None (it shows its error)."""
+    def value(field):
+        return None if field.errors else field.data
+
+    kind = value(form.kind)
+    category, rule = value(form.category), value(form.rule)
+    return services.BallotSpec(
+        kind=BallotKind(kind) if kind in {k.value for k in BallotKind} else None,
+        title=form.title.data or "", explanation=form.explanation.data or "",
+        category=Category(category) if category else None,
+        rule=Rule(rule) if rule else None,
+        share=(form.share.data or "") if rule == Rule.SHARE_OF_ALL.value else None,
+        building=(form.building.data or "").strip(), unit=(form.unit.data or "").strip(),
+        notice_days=value(form.notice_days),
+        opens_at=_to_utc(value(form.opens_at)), closes_at=_to_utc(value(form.closes_at)),
+        mode_start_on=value(form.mode_start_on))
+
+
+def _describe_limits(form: BallotForm, compound_id: int) -> None:
+    """Say the least notice and window next to the fields (from the compound's policy)."""
+    law = services.schedule_limits(compound_id, BallotKind.GENERAL)
+    survey = services.schedule_limits(compound_id, BallotKind.WILLINGNESS)
+    form.notice_days.description = _(
+        "At least %(days)s days for an owners' decision (Property Management Regulations "
+        "art. 14); at least %(survey)s days for a renovation-willingness survey.",
+        days=law.notice_days, survey=survey.notice_days)
+    form.closes_at.description = _("Voting stays open at least %(days)s days.",
+                                   days=law.voting_days)
+
+
+def _local_input(moment: datetime) -> datetime:
+    return moment.astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _save_draft(compound, form, ballot=None):
+    """Check every field (form and rules together), then save; errors shown all at once."""
+    spec = _spec(form)
+    _attach(form, services.ballot_problems(compound, spec))
+    if form.errors:
+        return None
+    try:
+        if ballot is None:
+            return services.create_ballot(compound, spec, actor=current_user)
+        return services.update_draft(ballot, spec, actor=current_user)
+    except services.BallotRejected as exc:
+        _attach(form, exc.problems)
+    except DomainError as exc:
+        form.form_errors.append(_(exc.message, **exc.params))
+    return None
+
+
 @bp.route("/staff/compounds/<int:compound_id>/ballots/new", methods=["GET", "POST"])
 @compound_staff_required(*RUN_ROLES)
 def new_ballot(compound):
     """Create a draft ballot."""
     form = BallotForm()
+    _describe_limits(form, compound.id)
     if request.method == "GET":
         form.kind.data = request.args.get("kind", BallotKind.WILLINGNESS.value)
-        start = (utcnow() + timedelta(days=8)).astimezone(LOCAL_TZ)
+        law = services.schedule_limits(compound.id, BallotKind.GENERAL)
+        form.notice_days.data = law.notice_days
+        start = (utcnow() + timedelta(days=law.notice_days + 1)).astimezone(LOCAL_TZ)
         form.opens_at.data = start.replace(hour=9, minute=0, second=0, microsecond=0,
                                            tzinfo=None)
         form.closes_at.data = form.opens_at.data + timedelta(days=14)
-    if form.validate_on_submit():
-        try:
-            share = (Fraction((form.share.data or "").strip()[:10])
-                     if form.rule.data == "share_of_all" else None)
-        except (ValueError, ZeroDivisionError):
-            form.share.errors.append(_("Write the share as a fraction such as 2/3."))
-        else:
-            spec = services.BallotSpec(
-                kind=BallotKind(form.kind.data), title=form.title.data,
-                explanation=form.explanation.data,
-                category=Category(form.category.data) if form.category.data else None,
-                rule=Rule(form.rule.data) if form.rule.data else None, share=share,
-                building=(form.building.data or "").strip(),
-                unit=(form.unit.data or "").strip(),
-                notice_days=form.notice_days.data,
-                opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
-                mode_start_on=form.mode_start_on.data)
-            try:
-                created = services.create_ballot(compound, spec, actor=current_user)
-            except DomainError as exc:
-                flash_error(exc)
-            else:
-                flash(_("Draft saved. Publish the notice when it is ready."), "success")
-                return redirect(url_for("decisions.dashboard", ballot_id=created.id))
-    return render_template("decisions/new.html", form=form, compound=compound)
+    elif _posted(form):
+        created = _save_draft(compound, form)
+        if created is not None:
+            flash(_("Draft saved. Publish the notice when it is ready."), "success")
+            return redirect(url_for("decisions.dashboard", ballot_id=created.id))
+    return render_template("decisions/new.html", form=form, compound=compound,
+                           ballot=None), refused_status(form)
 
+
+def _staff_ballot(ballot_id: int):
+    return services.get_ballot_for_staff(ballot_id, current_user)
+
+
+@bp.route("/staff/ballots/<int:ballot_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_ballot(ballot_id: int):
+    """Correct a draft before its notice is published."""
+    item = _staff_ballot(ballot_id)
+    if item.status is not BallotStatus.DRAFT:
+        flash(_("Only a draft can be edited. A published notice can be withdrawn and a new "
+                "ballot created."), "error")
+        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    form = BallotForm()
+    _describe_limits(form, item.compound_id)
+    if request.method == "GET":
+        form.kind.data = item.kind.value
+        form.title.data, form.explanation.data = item.title, item.explanation
+        form.category.data = "" if item.kind is not BallotKind.GENERAL else item.category.value
+        form.rule.data = item.rule.value if item.kind is BallotKind.WILLINGNESS else ""
+        form.share.data = f"{item.share_num}/{item.share_den}" if item.share_num else "2/3"
+        form.building.data = item.building.name if item.building else ""
+        form.unit.data = item.unit.name if item.unit else ""
+        form.notice_days.data = item.notice_days
+        form.opens_at.data = _local_input(item.opens_at)
+        form.closes_at.data = _local_input(item.closes_at)
+        form.mode_start_on.data = item.mode_start_on
+    elif _posted(form) and _save_draft(item.compound, form, item) is not None:
+        flash(_("Draft saved. Publish the notice when it is ready."), "success")
+        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    return render_template("decisions/new.html", form=form, compound=item.compound,
+                           ballot=item), refused_status(form)
+
+
+@bp.route("/staff/ballots/<int:ballot_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_ballot(ballot_id: int):
+    """Delete a draft, after a page that says what will happen."""
+    item = _staff_ballot(ballot_id)
+    form = ConfirmForm()
+    if item.status is not BallotStatus.DRAFT:
+        flash(_("Only a draft can be deleted. A published notice can be withdrawn before "
+                "voting opens."), "error")
+        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    if form.validate_on_submit():
+        compound_id = item.compound_id
+        try:
+            services.delete_draft(item, actor=current_user)
+        except DomainError as exc:
+            _flash_refusal(exc)
+            return redirect(url_for("decisions.dashboard", ballot_id=ballot_id))
+        flash(_("The draft is deleted."), "success")
+        return redirect(url_for("decisions.staff_ballots", compound_id=compound_id))
+    return render_template("decisions/confirm.html", ballot=item, action="delete", form=form)
+
+
+# --- committee: running a ballot ----------------------------------------------------------
 
 @bp.get("/staff/ballots/<int:ballot_id>")
 @login_required
 def dashboard(ballot_id: int):
     """The committee's live view: turnout against the quorum line, per building, demand."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    return _dashboard(_staff_ballot(ballot_id))
+
+
+def _dashboard(item, paper_form=None, import_form=None, status=200):
     live = item.status in (BallotStatus.OPEN, BallotStatus.CLOSED, BallotStatus.PUBLISHED)
-    overdue = services.result_overdue(item)
+    tally = services.tally_dict(item) if live else None
     return render_template(
-        "decisions/dashboard.html", ballot=item, confirm_form=ConfirmForm(),
-        tally=services.tally_dict(item) if live else None,
+        "decisions/dashboard.html", ballot=item, confirm_form=ConfirmForm(), tally=tally,
+        steps=services.steps(item, quorum_met=bool(tally and tally["quorum_met"])),
         buildings=services.turnout_by_building(item) if live else [],
         demand=services.item_demand(item) if live else [],
-        paper_form=_paper_form(item), import_form=PaperImportForm(),
-        overdue=overdue, verification=None)
+        paper_form=paper_form or _paper_form(item),
+        import_form=import_form or PaperImportForm(),
+        overdue=services.result_overdue(item)), status
 
 
 def _paper_form(item) -> PaperForm:
@@ -204,7 +361,8 @@ def _paper_form(item) -> PaperForm:
 
 ACTIONS = {
     "notice": (services.publish_notice,
-               N_("Notice published. Voting may open after the notice period.")),
+               N_("Notice published to the owners, and the residents' committee is told. "
+                  "Voting may open after the notice period.")),
     "open": (services.open_ballot, N_("Voting is open. The voter roll is frozen.")),
     "close": (services.close_ballot, N_("Voting is closed and the tally is recorded.")),
     "publish": (services.publish_result, N_("The result is published.")),
@@ -215,23 +373,96 @@ ACTIONS = {
 @login_required
 def step(ballot_id: int, action: str):
     """Move a ballot to its next stage."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     if ConfirmForm().validate_on_submit():
         run, message = ACTIONS[action]
         try:
             run(item, actor=current_user)
         except DomainError as exc:
-            flash_error(exc)
+            _flash_refusal(exc)
         else:
             flash(_(message), "success")
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+
+
+@bp.get("/staff/ballots/<int:ballot_id>/<any(close, publish):action>")
+@login_required
+def confirm_step(ballot_id: int, action: str):
+    """Say what closing voting or publishing the result will do, before it is done."""
+    item = _staff_ballot(ballot_id)
+    tally = services.tally_dict(item) if item.status in (
+        BallotStatus.OPEN, BallotStatus.CLOSED) else None
+    effect = services.result_effect(item)
+    return render_template("decisions/confirm.html", ballot=item, action=action,
+                           form=ConfirmForm(), tally=tally, effect=effect,
+                           mode_label=MODE_LABELS.get(effect.mode) if effect.mode else None,
+                           steps=services.steps(item))
+
+
+@bp.route("/staff/ballots/<int:ballot_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(ballot_id: int):
+    """Withdraw a notice before voting opens, saying why (owners read the reason)."""
+    item = _staff_ballot(ballot_id)
+    if item.status is not BallotStatus.NOTICE:
+        flash(_("Only a notice can be withdrawn, and only before voting opens."), "error")
+        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    form = WithdrawForm()
+    if _posted(form):
+        try:
+            services.withdraw_notice(item, "" if form.reason.errors else form.reason.data,
+                                     actor=current_user)
+        except services.BallotRejected as exc:
+            _attach(form, exc.problems)
+        except DomainError as exc:
+            form.form_errors.append(_(exc.message, **exc.params))
+        else:
+            if not form.errors:
+                flash(_("The notice is withdrawn. Owners see the reason on the ballot."),
+                      "success")
+                return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    return render_template("decisions/withdraw.html", ballot=item, form=form), \
+        refused_status(form)
+
+
+@bp.route("/staff/ballots/<int:ballot_id>/extend", methods=["GET", "POST"])
+@login_required
+def extend(ballot_id: int):
+    """Move an open ballot's close later while turnout is short (announced, kept)."""
+    item = _staff_ballot(ballot_id)
+    if item.status is not BallotStatus.OPEN:
+        flash(_("Only open voting can be extended."), "error")
+        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    form = ExtendForm()
+    if request.method == "GET":
+        form.closes_at.data = _local_input(item.closes_at + timedelta(days=7))
+        form.reason.data = _("Not enough owners have voted yet.")
+    elif _posted(form):
+        closes_at = None if form.closes_at.errors else _to_utc(form.closes_at.data)
+        reason = "" if form.reason.errors else form.reason.data
+        try:
+            if form.errors:  # show the rules' reasons for the other fields too
+                services.check_extension(item, closes_at, reason)
+            else:
+                services.extend_ballot(item, closes_at, reason, actor=current_user)
+        except services.BallotRejected as exc:
+            _attach(form, exc.problems)
+        except DomainError as exc:
+            form.form_errors.append(_(exc.message, **exc.params))
+        else:
+            if not form.errors:
+                flash(_("Voting now closes on %(when)s. The new close is shown on the ballot "
+                        "and the notice.", when=fmt_full_datetime(item.closes_at)), "success")
+                return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    return render_template("decisions/extend.html", ballot=item, form=form,
+                           tally=services.tally_dict(item)), refused_status(form)
 
 
 @bp.get("/staff/ballots/<int:ballot_id>/verify")
 @login_required
 def verify(ballot_id: int):
     """Recompute the vote log's hash chain."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     result = services.verify_log(item)
     if result.ok:
         flash(_("The vote log is intact: %(n)s entries checked.", n=result.entries), "success")
@@ -245,7 +476,7 @@ def verify(ballot_id: int):
 @login_required
 def missing(ballot_id: int):
     """Homes whose owners have not voted yet, for door-knocking."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     building = request.args.get("building", "")[:20]
     page = clamp_page(request.args.get("page", 1, type=int))
     return render_template("decisions/missing.html", ballot=item, building=building,
@@ -257,60 +488,66 @@ def missing(ballot_id: int):
 @login_required
 def paper(ballot_id: int):
     """Record one paper ballot (or proxy) for a household."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     form = _paper_form(item)
-    if not form.validate_on_submit():
-        flash_form_errors(form)
+    if not _posted(form):
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     unit = form.unit.data or ""
-    voter = services.find_voter(item, form.building.data, unit, form.room.data)
-    if voter is None:
-        flash(_("No home %(b)s-%(u)s-%(r)s in this ballot's scope.", b=form.building.data,
-                u=unit or "-", r=form.room.data), "error")
-        return redirect(url_for("decisions.dashboard", ballot_id=item.id))
+    voter = None
+    if not (form.building.errors or form.room.errors or form.unit.errors):
+        voter = services.find_voter(item, form.building.data, unit, form.room.data)
+        if voter is None:
+            form.room.errors = [*form.room.errors, _(
+                "No home %(b)s-%(u)s-%(r)s in this ballot's scope.", b=form.building.data,
+                u=unit or "-", r=form.room.data)]
+    if form.errors:
+        return _dashboard(item, paper_form=form, status=422)
     try:
         services.cast_vote(item, voter, form.choice.data, actor=current_user,
                            channel=services.Channel.PAPER, proxy_name=form.proxy_name.data)
     except DomainError as exc:
-        flash_error(exc)
-    else:
-        flash(_("Paper ballot recorded for %(b)s-%(u)s-%(r)s.", b=form.building.data,
-                u=unit or "-", r=form.room.data), "success")
+        form.form_errors.append(_(exc.message, **exc.params))
+        return _dashboard(item, paper_form=form, status=422)
+    flash(_("Paper ballot recorded for %(b)s-%(u)s-%(r)s.", b=form.building.data,
+            u=unit or "-", r=form.room.data), "success")
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
 @bp.post("/staff/ballots/<int:ballot_id>/paper-import")
 @login_required
 def paper_import(ballot_id: int):
-    """Import a file of paper ballots; a file with any bad row records nothing."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    """Import a file of paper ballots; a file with any bad row records nothing.
+
+    The report stays on the page (422), never in the session cookie: a file can name a
+    thousand columns or rows.
+    """
+    item = _staff_ballot(ballot_id)
     form = PaperImportForm()
-    problems = []
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            count = services.import_paper(item, upload.read(), upload.filename or "",
-                                          actor=current_user, translate=_)
-        except RosterRejected as exc:
-            problems = exc.problems
-            flash_error(exc)
-        except DomainError as exc:
-            flash_error(exc)
-        else:
-            flash(_("%(n)s paper ballots recorded.", n=count), "success")
-            return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    else:
-        flash_form_errors(form)
-    if not problems:
+    if not _posted(form):
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    return render_template("decisions/problems.html", ballot=item, problems=problems), 422
+    if form.errors:
+        return _dashboard(item, import_form=form, status=422)
+    upload = form.file.data
+    try:
+        count = services.import_paper(item, upload.read(), upload.filename or "",
+                                      actor=current_user, translate=_)
+    except FileRejected as exc:
+        return render_template("decisions/problems.html", ballot=item,
+                               problems=exc.problems[:PROBLEMS_SHOWN],
+                               more=max(0, len(exc.problems) - PROBLEMS_SHOWN),
+                               summary=_(exc.message, **exc.params)), 422
+    except DomainError as exc:
+        form.file.errors = [_(exc.message, **exc.params)]
+        return _dashboard(item, import_form=form, status=422)
+    flash(_("%(n)s paper ballots recorded.", n=count), "success")
+    return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
 @bp.get("/staff/ballots/<int:ballot_id>/notice")
 @login_required
 def notice(ballot_id: int):
     """The printable A4 notice (公示) of the ballot or its result."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     tally = services.tally_dict(item) if item.result_json else None
     return render_template("decisions/notice.html", ballot=item, result=tally)
 
@@ -319,7 +556,7 @@ def notice(ballot_id: int):
 @login_required
 def export(ballot_id: int, fmt: str):
     """Every home's vote record as CSV or XLSX."""
-    item = services.get_ballot_for_staff(ballot_id, current_user)
+    item = _staff_ballot(ballot_id)
     if fmt not in ("csv", "xlsx"):
         abort(404)
     channels = {"online": _("online"), "paper": _("paper")}

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+
+from app.core.errors import N_
 
 QUORUM = Fraction(2, 3)
 MAJOR = Fraction(3, 4)
@@ -273,3 +276,107 @@ def rank_items(selections: Iterable[Iterable[str]]) -> list[tuple[str, int]]:
                 counts[item] += 1
     order = {item: i for i, item in enumerate(RENOVATION_ITEMS)}
     return sorted(counts.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+# --- the schedule: notice period and voting window (物业管理条例 art. 14; DESIGN §3) ----------
+
+EARLIEST_VOTE = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_VOTE = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_NOTICE_DAYS = 90  # a typing error beyond this, not a notice period
+MAX_EXTENSION = timedelta(days=90)  # one extension moves the close by at most this much
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A reason a ballot's field is refused: the field's name, a msgid and its values.
+
+    Values may be datetimes (UTC); whoever shows the message formats them.
+    """
+
+    field: str
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScheduleLimits:
+    """The minimums a ballot's schedule must meet (from the compound's policy)."""
+
+    notice_days: int  # the least notice for this ballot (15 under art. 14; survey: policy)
+    voting_days: int  # the shortest voting window
+    survey: bool = False  # a renovation-willingness survey (local policy, not art. 278)
+
+
+def earliest_opening(notice_from: datetime, notice_days: int) -> datetime:
+    """The first minute voting may open when the notice is posted at notice_from."""
+    first = notice_from + timedelta(days=notice_days)
+    if first.second or first.microsecond:
+        first = first.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return first
+
+
+def schedule_problems(*, notice_days: int | None, opens_at: datetime | None,
+                      closes_at: datetime | None, limits: ScheduleLimits,
+                      notice_from: datetime | None) -> list[FieldProblem]:
+    """Every reason the notice period or voting window is refused, all at once.
+
+    notice_from is when the notice would be posted (now, for a draft being saved or
+    published); None skips that check (the notice is already out). A missing value
+    (None) skips the checks that need it: its field already carries an error.
+    """
+    problems = []
+    if notice_days is not None:
+        if notice_days < limits.notice_days:
+            problems.append(FieldProblem(
+                "notice_days",
+                N_("A renovation-willingness survey needs at least %(days)s days of notice "
+                   "(local rule).") if limits.survey else
+                N_("Owners must be told at least %(days)s days before voting opens "
+                   "(Property Management Regulations art. 14)."),
+                {"days": limits.notice_days}))
+        elif notice_days > MAX_NOTICE_DAYS:
+            problems.append(FieldProblem("notice_days", N_("Choose at most %(days)s days of "
+                                                           "notice."),
+                                         {"days": MAX_NOTICE_DAYS}))
+    in_range = True
+    for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
+        if value is not None and not EARLIEST_VOTE <= value <= LATEST_VOTE:
+            problems.append(FieldProblem(name, N_("Choose voting dates between 2000 and "
+                                                  "2100.")))
+            in_range = False
+    if not in_range:
+        return problems
+    if opens_at is not None and closes_at is not None:
+        if closes_at <= opens_at:
+            problems.append(FieldProblem("closes_at", N_("The vote must close after it "
+                                                         "opens.")))
+        elif closes_at - opens_at < timedelta(days=limits.voting_days):
+            problems.append(FieldProblem(
+                "closes_at", N_("Voting must stay open at least %(days)s days: close on "
+                                "%(earliest)s or later."),
+                {"days": limits.voting_days,
+                 "earliest": opens_at + timedelta(days=limits.voting_days)}))
+    if opens_at is not None and notice_from is not None:
+        days = max(notice_days or 0, limits.notice_days)
+        if days <= MAX_NOTICE_DAYS and opens_at < notice_from + timedelta(days=days):
+            problems.append(FieldProblem(
+                "opens_at", N_("With %(days)s days of notice from today, voting can open on "
+                               "%(earliest)s at the earliest."),
+                {"days": days, "earliest": earliest_opening(notice_from, days)}))
+    return problems
+
+
+def extension_problems(*, current: datetime, new: datetime | None, now: datetime
+                       ) -> list[FieldProblem]:
+    """Why a new closing time is refused: it only ever moves later, within bounds."""
+    if new is None:
+        return []
+    if new <= current:
+        return [FieldProblem("closes_at", N_("The new closing time must be later than the "
+                                             "current one, %(when)s."), {"when": current})]
+    if new - current > MAX_EXTENSION or new > LATEST_VOTE:
+        return [FieldProblem("closes_at", N_("Extend by at most %(days)s days at a time."),
+                             {"days": MAX_EXTENSION.days})]
+    if new <= now:
+        return [FieldProblem("closes_at", N_("Choose a closing time in the future."))]
+    return []

@@ -9,14 +9,14 @@ import time
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import AccessLog, Role, User
+from app.accounts.models import AccessLog, Role, RoleGrant, User
 from app.community import roster as roster_rules
 from app.community.models import (
     Building,
@@ -29,11 +29,14 @@ from app.community.models import (
     Unit,
 )
 from app.core.errors import N_, DomainError, NotFound
+from app.core.settings import policy_for
+from app.core.spreadsheet import FileRejected, Problem, read_records
 from app.core.timeutil import LOCAL_TZ, local_today, utcnow
 from app.decisions import rules
 from app.decisions.models import (
     MAJOR_CATEGORIES,
     Ballot,
+    BallotExtension,
     BallotKind,
     BallotOption,
     BallotStatus,
@@ -81,94 +84,208 @@ def threshold_of(ballot: Ballot) -> rules.Threshold:
 
 @dataclass
 class BallotSpec:
-    kind: BallotKind
+    kind: BallotKind | None
     title: str
-    opens_at: datetime
-    closes_at: datetime
+    opens_at: datetime | None
+    closes_at: datetime | None
     explanation: str = ""
     category: Category | None = None
     rule: Rule | None = None
-    share: Fraction | None = None
+    share: Fraction | str | None = None  # a fraction, or the text typed (e.g. "2/3")
     building: str = ""
     unit: str = ""
     scope: Scope | None = None
-    notice_days: int = 7
+    notice_days: int | None = None  # None: the least the policy allows for this kind
     mode_start_on: date | None = None
 
 
-def create_ballot(compound: Compound, spec: BallotSpec, *, actor: User | None) -> Ballot:
-    """Create a draft ballot with the options its kind implies."""
+class BallotRejected(DomainError):
+    """The ballot's fields are refused; problems gives every field's reason at once."""
+
+    def __init__(self, problems: list[rules.FieldProblem]):
+        super().__init__(N_("The ballot was not saved: correct the fields marked."))
+        self.problems = problems
+
+
+def schedule_limits(compound_id: int, kind: BallotKind | None) -> rules.ScheduleLimits:
+    """The least notice and voting window for this kind of ballot in this compound.
+
+    An owners' decision under art. 278 needs the policy's notice (never below 15 days);
+    a renovation-willingness survey is local policy with its own minimum.
+    """
+    policy = policy_for(compound_id)
+    survey = kind is BallotKind.WILLINGNESS
+    return rules.ScheduleLimits(
+        notice_days=policy.survey_notice_days if survey else policy.notice_days,
+        voting_days=policy.voting_days, survey=survey)
+
+
+def _parse_share(value) -> Fraction | None:
+    if value is None or isinstance(value, Fraction):
+        return value
+    text = str(value).strip()[:10]
+    try:
+        return Fraction(text) if text else None
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+MODE_START_EARLIEST, MODE_START_LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _resolve(compound: Compound, spec: BallotSpec, now: datetime):
+    """Check every field of a ballot; return its column values and all problems found."""
+    problems: list[rules.FieldProblem] = []
+
+    def refuse(field, message, **params):
+        problems.append(rules.FieldProblem(field, message, params))
+
     title = (spec.title or "").strip()
     if not title or len(title) > 200:
-        raise DomainError(N_("Give the ballot a title (at most 200 characters)."))
-    if spec.closes_at <= spec.opens_at:
-        raise DomainError(N_("The vote must close after it opens."))
-    if not 0 <= spec.notice_days <= 90:
-        raise DomainError(N_("The notice period must be between 0 and 90 days."))
-    category, default_scope = KIND_DEFAULTS[spec.kind]
-    if spec.kind is BallotKind.GENERAL:
-        category = spec.category or category
-    elif spec.category not in (None, category):
-        raise DomainError(N_("This kind of decision has its category set by the Civil Code; "
-                             "choose \"other decision\" for another category."))
-    if not (datetime(2000, 1, 1, tzinfo=UTC) <= spec.opens_at
-            and spec.closes_at <= datetime(2100, 1, 1, tzinfo=UTC)):
-        raise DomainError(N_("Choose voting dates between 2000 and 2100."))
-    rule = spec.rule or legal_rule(category)
-    if spec.kind is BallotKind.WILLINGNESS:
-        if rule is Rule.SHARE_OF_ALL and (spec.share is None or not 0 < spec.share <= 1
-                                          or spec.share.denominator > 1000):
-            raise DomainError(N_("Give the share of all voters as a fraction such as 2/3."))
-    elif rule is not legal_rule(category):
-        raise DomainError(N_("The law sets the threshold for this category; only renovation "
-                             "willingness ballots may use another preset."))
-    scope = spec.scope or (Scope.UNIT if spec.unit else Scope.BUILDING if spec.building
-                           else default_scope)
-    building, unit = _scope_parts(compound, scope, spec.building, spec.unit)
-    if spec.kind is BallotKind.ELEVATOR and scope is not Scope.UNIT:
-        raise DomainError(N_("An elevator retrofit is decided per stairwell: choose a "
-                             "building and a unit."))
-    ballot = Ballot(
-        compound_id=compound.id, title=title, explanation=(spec.explanation or "").strip(),
-        kind=spec.kind, category=category, rule=rule,
-        share_num=spec.share.numerator if rule is Rule.SHARE_OF_ALL else None,
-        share_den=spec.share.denominator if rule is Rule.SHARE_OF_ALL else None,
-        scope=scope, building_id=building.id if building else None,
-        unit_id=unit.id if unit else None, notice_days=spec.notice_days,
-        opens_at=spec.opens_at, closes_at=spec.closes_at,
-        ask_items=spec.kind is BallotKind.WILLINGNESS, mode_start_on=spec.mode_start_on,
-        created_by_id=actor.id if actor else None,
-    )
-    if spec.kind is BallotKind.MANAGEMENT_MODE:
+        refuse("title", N_("Give the ballot a title (at most 200 characters)."))
+    values = {"title": title, "explanation": (spec.explanation or "").strip(),
+              "opens_at": spec.opens_at, "closes_at": spec.closes_at}
+    kind = spec.kind
+    if kind is not None:
+        category, default_scope = KIND_DEFAULTS[kind]
+        if kind is BallotKind.GENERAL:
+            category = spec.category or category
+        elif spec.category not in (None, category):
+            refuse("category", N_("This kind of decision has its category set by the Civil "
+                                  "Code; choose \"other decision\" for another category."))
+        rule = spec.rule or legal_rule(category)
+        share = None
+        if kind is BallotKind.WILLINGNESS:
+            if rule is Rule.SHARE_OF_ALL:
+                share = _parse_share(spec.share)
+                if share is None and spec.share not in (None, "") and not isinstance(
+                        spec.share, Fraction):
+                    refuse("share", N_("Write the share as a fraction such as 2/3."))
+                elif share is None or not 0 < share <= 1 or share.denominator > 1000:
+                    refuse("share", N_("Give the share of all voters as a fraction such as "
+                                       "2/3."))
+        elif rule is not legal_rule(category):
+            refuse("rule", N_("The law sets the threshold for this category; only renovation "
+                              "willingness ballots may use another preset."))
+        scope = spec.scope or (Scope.UNIT if spec.unit else Scope.BUILDING if spec.building
+                               else default_scope)
+        building, unit = _scope_parts(compound, scope, spec.building, spec.unit, refuse)
+        if kind is BallotKind.ELEVATOR and scope is not Scope.UNIT:
+            refuse("unit", N_("An elevator retrofit is decided per stairwell: choose a "
+                              "building and a unit."))
+        values.update(
+            kind=kind, category=category, rule=rule, scope=scope,
+            share_num=share.numerator if share is not None else None,
+            share_den=share.denominator if share is not None else None,
+            building_id=building.id if building else None, unit_id=unit.id if unit else None,
+            ask_items=kind is BallotKind.WILLINGNESS,
+            mode_start_on=spec.mode_start_on if kind is BallotKind.MANAGEMENT_MODE else None)
+    limits = schedule_limits(compound.id, kind)
+    notice_days = spec.notice_days if spec.notice_days is not None else limits.notice_days
+    values["notice_days"] = notice_days
+    problems += rules.schedule_problems(notice_days=notice_days, opens_at=spec.opens_at,
+                                        closes_at=spec.closes_at, limits=limits,
+                                        notice_from=now)
+    if spec.mode_start_on is not None and not (
+            MODE_START_EARLIEST <= spec.mode_start_on <= MODE_START_LATEST):
+        refuse("mode_start_on", N_("Choose a date between 2000 and 2100."))
+    return values, problems
+
+
+def ballot_problems(compound: Compound, spec: BallotSpec,
+                    now: datetime | None = None) -> list[rules.FieldProblem]:
+    """Every reason this ballot would be refused (a form shows them all at once)."""
+    return _resolve(compound, spec, now or utcnow())[1]
+
+
+def _options_for(kind: BallotKind) -> list[BallotOption]:
+    if kind is BallotKind.MANAGEMENT_MODE:
         labels = [(label, Meaning.CHOICE, mode.value) for label, mode in MODE_OPTIONS]
         labels.append((ABSTAIN, Meaning.ABSTAIN, None))
     else:
         labels = [(YES, Meaning.YES, None), (NO, Meaning.NO, None),
                   (ABSTAIN, Meaning.ABSTAIN, None)]
-    for position, (label, meaning, mode) in enumerate(labels, start=1):
-        ballot.options.append(BallotOption(position=position, label=label, meaning=meaning,
-                                           mode=mode))
+    return [BallotOption(position=position, label=label, meaning=meaning, mode=mode)
+            for position, (label, meaning, mode) in enumerate(labels, start=1)]
+
+
+def create_ballot(compound: Compound, spec: BallotSpec, *, actor: User | None,
+                  now: datetime | None = None) -> Ballot:
+    """Create a draft ballot with the options its kind implies.
+
+    Its dates are checked now, against the notice period counted from now, so a draft
+    that is saved can also be published (no draft is stuck with impossible dates).
+    """
+    now = now or utcnow()
+    values, problems = _resolve(compound, spec, now)
+    if problems or spec.kind is None:
+        raise BallotRejected(problems)
+    ballot = Ballot(compound_id=compound.id, created_by_id=actor.id if actor else None,
+                    created_at=now, **values)
+    ballot.options.extend(_options_for(spec.kind))
     db.session.add(ballot)
+    db.session.flush()
+    _log(actor, ballot, "ballot_create")
     db.session.commit()
     return ballot
 
 
-def _scope_parts(compound: Compound, scope: Scope, building_name: str, unit_name: str):
+def update_draft(ballot: Ballot, spec: BallotSpec, *, actor: User | None,
+                 now: datetime | None = None) -> Ballot:
+    """Change a draft (nothing has been shown to owners yet); checked as when created."""
+    now = now or utcnow()
+    compound = db.session.get(Compound, ballot.compound_id)
+    values, problems = _resolve(compound, spec, now)
+    if problems or spec.kind is None:
+        raise BallotRejected(problems)
+    if not _transition(ballot, BallotStatus.DRAFT, BallotStatus.DRAFT):
+        db.session.rollback()
+        raise DomainError(N_("Only a draft can be edited. A published notice can be "
+                             "withdrawn and a new ballot created."))
+    kind_changed = ballot.kind is not spec.kind
+    for name, value in values.items():
+        setattr(ballot, name, value)
+    if kind_changed:
+        ballot.options.clear()
+        db.session.flush()  # the old options go before the new take their positions
+        ballot.options.extend(_options_for(spec.kind))
+    _log(actor, ballot, "ballot_edit")
+    db.session.commit()
+    return ballot
+
+
+def delete_draft(ballot: Ballot, *, actor: User | None) -> None:
+    """Delete a draft; a ballot whose notice went out stays on record."""
+    if not _transition(ballot, BallotStatus.DRAFT, BallotStatus.DRAFT):
+        db.session.rollback()
+        raise DomainError(N_("Only a draft can be deleted. A published notice can be "
+                             "withdrawn before voting opens."))
+    db.session.add(AccessLog(user_id=actor.id if actor else None,
+                             compound_id=ballot.compound_id, action="ballot_delete",
+                             target=f"ballot {ballot.id}: {ballot.title}"[:120]))
+    db.session.delete(ballot)
+    db.session.commit()
+
+
+def _scope_parts(compound: Compound, scope: Scope, building_name: str, unit_name: str,
+                 refuse):
     if scope is Scope.COMPOUND:
         return None, None
     building = db.session.scalar(sa.select(Building).where(
         Building.compound_id == compound.id,
         Building.name == roster_rules.normalize_building(building_name or "")))
     if building is None:
-        raise DomainError(N_("There is no building %(b)s in this compound."), b=building_name)
+        refuse("building", N_("There is no building %(b)s in this compound."),
+               b=building_name or "-")
+        return None, None
     if scope is Scope.BUILDING:
         return building, None
     unit = db.session.scalar(sa.select(Unit).where(
         Unit.building_id == building.id,
         Unit.name == roster_rules.normalize_unit(unit_name or "")))
     if unit is None:
-        raise DomainError(N_("There is no unit %(u)s in building %(b)s."), u=unit_name,
-                          b=building_name)
+        refuse("unit", N_("There is no unit %(u)s in building %(b)s."), u=unit_name or "-",
+               b=building_name)
     return building, unit
 
 
@@ -181,21 +298,152 @@ def _transition(ballot: Ballot, frm: BallotStatus, to: BallotStatus, **values) -
     return result.rowcount == 1
 
 
+def local_text(moment: datetime) -> str:
+    """A moment as Beijing wall-clock text with the year ("2026-12-21 09:00")."""
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
-    """Publish the notice; voting may not open until the notice period has passed."""
+    """Publish the notice to owners and tell the residents' committee at the same time.
+
+    The full notice period must lie between now and the opening (物业管理条例 art. 14).
+    """
     now = now or utcnow()
     if ballot.status is not BallotStatus.DRAFT:
         raise DomainError(N_("Only a draft ballot can be published for notice."))
-    earliest = now + timedelta(days=ballot.notice_days)
-    if ballot.opens_at < earliest - timedelta(minutes=1):
-        raise DomainError(N_("The vote must open at least %(days)s days after the notice. "
-                             "Move the opening time or publish the notice earlier."),
-                          days=ballot.notice_days)
-    if not _transition(ballot, BallotStatus.DRAFT, BallotStatus.NOTICE, notice_at=now):
+    problems = rules.schedule_problems(
+        notice_days=ballot.notice_days, opens_at=ballot.opens_at, closes_at=ballot.closes_at,
+        limits=schedule_limits(ballot.compound_id, ballot.kind), notice_from=now)
+    if problems:
+        raise BallotRejected(problems)
+    if not _transition(ballot, BallotStatus.DRAFT, BallotStatus.NOTICE, notice_at=now,
+                       committee_told_at=now):
         db.session.rollback()
         raise DomainError(N_("Only a draft ballot can be published for notice."))
     _log(actor, ballot, "ballot_notice")
+    told = db.session.scalar(sa.select(sa.func.count(sa.distinct(RoleGrant.user_id))).where(
+        RoleGrant.compound_id == ballot.compound_id, RoleGrant.role == Role.COMMITTEE))
+    db.session.add(AccessLog(user_id=actor.id if actor else None,
+                             compound_id=ballot.compound_id, action="notice_to_committee",
+                             target=f"ballot {ballot.id}: residents' committee told "
+                                    f"({told} accounts)"))
     db.session.commit()
+
+
+def withdraw_notice(ballot: Ballot, reason: str, *, actor: User | None,
+                    now: datetime | None = None) -> None:
+    """Withdraw a notice before voting opens; the reason is kept and shown to owners."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise BallotRejected([rules.FieldProblem(
+            "reason", N_("Say in at most 500 characters why the notice is withdrawn; owners "
+                         "will read it."))])
+    if not _transition(ballot, BallotStatus.NOTICE, BallotStatus.WITHDRAWN, withdrawn_at=now,
+                       withdrawn_by_id=actor.id if actor else None, withdraw_reason=reason):
+        db.session.rollback()
+        raise DomainError(N_("Only a notice can be withdrawn, and only before voting opens."))
+    db.session.add(AccessLog(user_id=actor.id if actor else None,
+                             compound_id=ballot.compound_id, action="ballot_withdraw",
+                             target=f"ballot {ballot.id}: {reason}"[:120]))
+    db.session.commit()
+
+
+def _extension_problems(ballot: Ballot, closes_at: datetime | None, reason: str,
+                        now: datetime) -> None:
+    """Raise why this extension is refused (every field at once), or return."""
+    if ballot.status is not BallotStatus.OPEN:
+        raise DomainError(N_("Only open voting can be extended."))
+    if now >= ballot.closes_at:
+        raise DomainError(N_("Voting has reached its closing time; it can no longer be "
+                             "extended. Close it and count the votes."))
+    problems = rules.extension_problems(current=ballot.closes_at, new=closes_at, now=now)
+    if closes_at is None:
+        problems.append(rules.FieldProblem("closes_at", N_("Enter a date and time.")))
+    if not reason or len(reason) > 500:
+        problems.append(rules.FieldProblem(
+            "reason", N_("Say in at most 500 characters why voting is extended; owners "
+                         "will read it.")))
+    if problems:
+        raise BallotRejected(problems)
+    if compute_tally(ballot).quorum_met:
+        raise DomainError(N_("Turnout already meets the 2/3 quorum: the close is extended "
+                             "only while turnout is short."))
+
+
+def check_extension(ballot: Ballot, closes_at: datetime | None, reason: str,
+                    now: datetime | None = None) -> None:
+    """Raise BallotRejected or DomainError if this extension would be refused."""
+    _extension_problems(ballot, closes_at, (reason or "").strip(), now or utcnow())
+
+
+def extend_ballot(ballot: Ballot, closes_at: datetime | None, reason: str, *,
+                  actor: User | None, now: datetime | None = None) -> BallotExtension:
+    """Move an open ballot's close later while turnout is short; announced and kept.
+
+    The ballot row is locked first, so votes and a second extension wait their turn and
+    the close is never moved earlier. The vote log is untouched (verify_log still holds).
+    """
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    locked = db.session.execute(
+        sa.update(Ballot).where(Ballot.id == ballot.id, Ballot.status == BallotStatus.OPEN)
+        .values(status=BallotStatus.OPEN).execution_options(synchronize_session=False))
+    if locked.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(N_("Only open voting can be extended."))
+    db.session.refresh(ballot)  # the close as it is now, under the lock
+    try:
+        _extension_problems(ballot, closes_at, reason, now)
+    except DomainError:
+        db.session.rollback()
+        raise
+    extension = BallotExtension(ballot_id=ballot.id, previous_closes_at=ballot.closes_at,
+                                closes_at=closes_at, reason=reason,
+                                actor_id=actor.id if actor else None, created_at=now)
+    db.session.add(extension)
+    db.session.add(AccessLog(user_id=actor.id if actor else None,
+                             compound_id=ballot.compound_id, action="ballot_extend",
+                             target=f"ballot {ballot.id}: closes {local_text(closes_at)} "
+                                    f"(was {local_text(ballot.closes_at)})"))
+    ballot.closes_at = closes_at
+    db.session.commit()
+    return extension
+
+
+@dataclass
+class Steps:
+    """What the committee can do with a ballot now; next is the one primary action."""
+
+    next: str | None  # "notice", "open", "close" or "publish"; None while waiting
+    edit: bool = False  # a draft: edit or delete
+    withdraw: bool = False  # a notice before voting opens
+    extend: bool = False  # open voting, turnout short, before the close
+    waits_until: datetime | None = None  # when the next step becomes possible
+
+
+def steps(ballot: Ballot, now: datetime | None = None, *, quorum_met: bool = False) -> Steps:
+    """The next step is offered only when it can be taken: no "open" before the opening
+    time and the end of the notice period, no "close" before the announced close."""
+    now = now or utcnow()
+    status = ballot.status
+    if status is BallotStatus.DRAFT:
+        return Steps("notice", edit=True)
+    if status is BallotStatus.NOTICE:
+        days = max(ballot.notice_days, schedule_limits(ballot.compound_id,
+                                                       ballot.kind).notice_days)
+        ready = max(ballot.opens_at, rules.earliest_opening(ballot.notice_at, days))
+        if now >= ballot.closes_at:
+            return Steps(None, withdraw=True)
+        return Steps("open" if now >= ready else None, withdraw=True,
+                     waits_until=None if now >= ready else ready)
+    if status is BallotStatus.OPEN:
+        if now >= ballot.closes_at:
+            return Steps("close")
+        return Steps(None, extend=not quorum_met, waits_until=ballot.closes_at)
+    if status is BallotStatus.CLOSED:
+        return Steps("publish")
+    return Steps(None)
 
 
 def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> int:
@@ -203,13 +451,23 @@ def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = No
     now = now or utcnow()
     if ballot.status is not BallotStatus.NOTICE:
         raise DomainError(N_("Only a ballot under notice can be opened."))
-    if now < ballot.notice_at + timedelta(days=ballot.notice_days):
-        raise DomainError(N_("The notice period of %(days)s days has not passed yet."),
-                          days=ballot.notice_days)
+    limits = schedule_limits(ballot.compound_id, ballot.kind)
+    # A notice posted under an older, shorter rule still waits the full period now in force.
+    days = max(ballot.notice_days, limits.notice_days)
+    if now < ballot.notice_at + timedelta(days=days):
+        raise DomainError(N_("The notice period of %(days)s days has not passed yet: voting "
+                             "can open on %(when)s."), days=days,
+                          when=local_text(rules.earliest_opening(ballot.notice_at, days)))
     if now < ballot.opens_at:
-        raise DomainError(N_("The vote opens at its opening time, not before."))
+        raise DomainError(N_("Voting opens at its announced time, %(when)s, not before."),
+                          when=local_text(ballot.opens_at))
     if now >= ballot.closes_at:
         raise DomainError(N_("The closing time has already passed."))
+    problems = rules.schedule_problems(notice_days=None, opens_at=ballot.opens_at,
+                                       closes_at=ballot.closes_at, limits=limits,
+                                       notice_from=None)
+    if problems:
+        raise BallotRejected(problems)
     if not _transition(ballot, BallotStatus.NOTICE, BallotStatus.OPEN, opened_at=now):
         db.session.rollback()
         raise DomainError(N_("Only a ballot under notice can be opened."))
@@ -278,7 +536,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         raise DomainError(N_("Only an open ballot can be closed."))
     if now < ballot.closes_at:
         raise DomainError(N_("Voting closes at the announced time, %(when)s; it cannot be cut "
-                             "short."), when=ballot.closes_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"))
+                             "short."), when=local_text(ballot.closes_at))
     if not _transition(ballot, BallotStatus.OPEN, BallotStatus.CLOSED, closed_at=now):
         db.session.rollback()
         raise DomainError(N_("Only an open ballot can be closed."))
@@ -291,30 +549,49 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
     return result
 
 
+@dataclass
+class ResultEffect:
+    """What publishing a result changes beyond showing it: a management mode and its start."""
+
+    mode: ManagementMode | None
+    starts_on: date | None
+
+
+def result_effect(ballot: Ballot, now: datetime | None = None) -> ResultEffect:
+    """The compound's management mode after this result is published (None: unchanged).
+
+    Only the published result of a management-mode ballot changes the mode; its notice,
+    opening and close never do. With no winner, the street office's fallback applies.
+    """
+    if ballot.kind is not BallotKind.MANAGEMENT_MODE or not ballot.result_json:
+        return ResultEffect(None, None)
+    result = json.loads(ballot.result_json)
+    winner = next((o for o in ballot.options if o.id == result.get("winner_id")), None)
+    mode = (ManagementMode(winner.mode) if winner and winner.mode
+            else ManagementMode.STATE_FALLBACK)
+    return ResultEffect(mode, ballot.mode_start_on or local_today(now or utcnow()))
+
+
 def publish_result(ballot: Ballot, *, actor: User | None, now: datetime | None = None) -> None:
     """Publish the result; a management-mode result sets the compound's mode."""
     now = now or utcnow()
     if not _transition(ballot, BallotStatus.CLOSED, BallotStatus.PUBLISHED, published_at=now):
         db.session.rollback()
         raise DomainError(N_("Only a closed ballot's result can be published."))
-    if ballot.kind is BallotKind.MANAGEMENT_MODE:
-        result = json.loads(ballot.result_json)
+    effect = result_effect(ballot, now)
+    if effect.mode is not None:
         compound = db.session.get(Compound, ballot.compound_id)
-        winner = next((o for o in ballot.options if o.id == result.get("winner_id")), None)
-        compound.management_mode = (ManagementMode(winner.mode) if winner and winner.mode
-                                     else ManagementMode.STATE_FALLBACK)
-        compound.management_start_on = ballot.mode_start_on or local_today(now)
+        compound.management_mode = effect.mode
+        compound.management_start_on = effect.starts_on
     _log(actor, ballot, "ballot_publish")
     db.session.commit()
 
 
-PUBLISH_WITHIN = timedelta(days=3)  # DESIGN §3: results are published within 3 days
-
-
 def result_overdue(ballot: Ballot, now: datetime | None = None) -> bool:
-    """A closed ballot whose result is not published within 3 days."""
+    """A closed ballot whose result is not published within the policy's days (3)."""
+    days = policy_for(ballot.compound_id).publish_within_days
     return (ballot.status is BallotStatus.CLOSED and ballot.closed_at is not None
-            and (now or utcnow()) > ballot.closed_at + PUBLISH_WITHIN)
+            and (now or utcnow()) > ballot.closed_at + timedelta(days=days))
 
 
 def _log(actor: User | None, ballot: Ballot, action: str) -> None:
@@ -339,43 +616,88 @@ def compound_ballots(compound: Compound) -> list[Ballot]:
                                    .order_by(Ballot.id.desc())))
 
 
-def _covers(ballot: Ballot, dwelling: Dwelling) -> bool:
-    if ballot.compound_id != dwelling.compound_id:
-        return False
-    if ballot.scope is Scope.BUILDING:
-        return dwelling.unit.building_id == ballot.building_id
-    if ballot.scope is Scope.UNIT:
-        return dwelling.unit_id == ballot.unit_id
-    return True
+def _my_homes(user: User):
+    """The user's homes on the roster (as owner or tenant), with where they are."""
+    return (sa.select(Dwelling.id.label("dwelling_id"), Dwelling.compound_id, Dwelling.unit_id,
+                      Unit.building_id, Occupancy.relation)
+            .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+            .join(Person, Person.id == Occupancy.person_id)
+            .join(Unit, Unit.id == Dwelling.unit_id)
+            .where(Person.user_id == user.id).subquery())
 
 
-def resident_dwellings(user: User) -> list[tuple[Dwelling, Relation]]:
-    from app.community.services import dwellings_of, relation_of
-
-    return [(d, relation_of(user, d)) for d in dwellings_of(user)]
+def _covers_one_of(homes, *, owner: bool = False):
+    """SQL: the ballot's scope covers one of these homes (one the user owns, if owner)."""
+    covers = sa.and_(
+        homes.c.compound_id == Ballot.compound_id,
+        sa.or_(Ballot.scope == Scope.COMPOUND,
+               sa.and_(Ballot.scope == Scope.BUILDING, Ballot.building_id == homes.c.building_id),
+               sa.and_(Ballot.scope == Scope.UNIT, Ballot.unit_id == homes.c.unit_id)))
+    if owner:
+        covers = sa.and_(covers, homes.c.relation == Relation.OWNER)
+    return sa.select(homes.c.dwelling_id).where(covers).exists()
 
 
 def ballots_for_resident(user: User) -> list[Ballot]:
     """Published-for-notice and later ballots whose scope covers one of the user's homes."""
-    homes = [d for d, _ in resident_dwellings(user)]
-    compound_ids = {d.compound_id for d in homes}
-    if not compound_ids:
+    if not user.is_authenticated:
         return []
-    candidates = db.session.scalars(
-        sa.select(Ballot).where(Ballot.compound_id.in_(compound_ids),
-                                Ballot.status != BallotStatus.DRAFT)
-        .order_by(Ballot.closes_at.desc()))
-    return [b for b in candidates if any(_covers(b, d) for d in homes)]
+    return list(db.session.scalars(
+        sa.select(Ballot).where(Ballot.status != BallotStatus.DRAFT,
+                                _covers_one_of(_my_homes(user)))
+        .order_by(Ballot.closes_at.desc(), Ballot.id.desc())))
 
 
 def get_ballot_for_resident(ballot_id: int, user: User) -> Ballot:
     """A ballot the user may read (it covers one of their homes and is not a draft)."""
-    ballot = db.session.get(Ballot, ballot_id)
-    if ballot is None or ballot.status is BallotStatus.DRAFT:
+    if not user.is_authenticated:
         raise NotFound()
-    if not any(_covers(ballot, d) for d, _ in resident_dwellings(user)):
+    ballot = db.session.scalar(sa.select(Ballot).where(
+        Ballot.id == ballot_id, Ballot.status != BallotStatus.DRAFT,
+        _covers_one_of(_my_homes(user))))
+    if ballot is None:
         raise NotFound()
     return ballot
+
+
+@dataclass
+class NoticeBallot:
+    """A ballot under notice that covers one of the user's homes (for the to-do list)."""
+
+    ballot: Ballot
+    opens_at: datetime
+    as_owner: bool  # the user owns a home it covers, so will vote when it opens
+
+
+def ballots_in_notice(user: User) -> list[NoticeBallot]:
+    """Ballots whose notice is out and voting not yet open, covering the user's homes,
+    soonest opening first. One query."""
+    if not user.is_authenticated:
+        return []
+    homes = _my_homes(user)
+    rows = db.session.execute(
+        sa.select(Ballot, _covers_one_of(homes, owner=True).label("as_owner"))
+        .where(Ballot.status == BallotStatus.NOTICE, _covers_one_of(homes))
+        .order_by(Ballot.opens_at, Ballot.id))
+    return [NoticeBallot(ballot, ballot.opens_at, bool(as_owner)) for ballot, as_owner in rows]
+
+
+def owner_homes_in_scope(ballot: Ballot, user: User) -> list[Dwelling]:
+    """The homes in this ballot's scope that the user owns on the roster today (before
+    the roll is frozen, this is who will vote)."""
+    if not user.is_authenticated:
+        return []
+    stmt = (sa.select(Dwelling).join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+            .join(Person, Person.id == Occupancy.person_id).join(Unit, Unit.id == Dwelling.unit_id)
+            .where(Person.user_id == user.id, Occupancy.relation == Relation.OWNER,
+                   Dwelling.compound_id == ballot.compound_id)
+            .options(selectinload(Dwelling.unit).selectinload(Unit.building))
+            .order_by(Dwelling.sort_key).distinct())
+    if ballot.scope is Scope.BUILDING:
+        stmt = stmt.where(Unit.building_id == ballot.building_id)
+    elif ballot.scope is Scope.UNIT:
+        stmt = stmt.where(Dwelling.unit_id == ballot.unit_id)
+    return list(db.session.scalars(stmt))
 
 
 @dataclass
@@ -569,6 +891,9 @@ def verify_log(ballot: Ballot) -> Verification:
         return Verification(True, 0)
     if roll_digest(ballot) != ballot.roll_digest:
         return Verification(False, 0, None, N_("the voter roll was changed after opening"))
+    if not _extensions_consistent(ballot):
+        return Verification(False, 0, None, N_("the closing time differs from its announced "
+                                               "extensions"))
     prev = ballot.roll_digest
     expected_seq = 1
     latest: dict[int, dict] = {}
@@ -608,6 +933,19 @@ def verify_log(ballot: Ballot) -> Verification:
     if ballot.result_json and json.loads(ballot.result_json) != compute_tally(ballot).as_dict():
         return Verification(False, count, None, N_("the recorded result differs from a recount"))
     return Verification(True, count)
+
+
+def _extensions_consistent(ballot: Ballot) -> bool:
+    """Each extension starts where the last ended, moves later, and the close is the last."""
+    extensions = list(db.session.scalars(sa.select(BallotExtension).where(
+        BallotExtension.ballot_id == ballot.id).order_by(BallotExtension.id)))
+    if not extensions:
+        return True
+    for before, after in zip(extensions, extensions[1:], strict=False):
+        if after.previous_closes_at != before.closes_at:
+            return False
+    return (all(e.closes_at > e.previous_closes_at for e in extensions)
+            and ballot.closes_at == extensions[-1].closes_at)
 
 
 @dataclass
@@ -766,64 +1104,61 @@ def option_from_text(ballot: Ballot, text: str, translate=lambda s: s) -> Ballot
     return None
 
 
+PAPER_REQUIRED = ("building", "room", "choice")
+PAPER_LABELS = {"building": "楼栋 building", "room": "房号 room", "choice": "选项 choice"}
+
+
+def _roll_index(ballot: Ballot) -> dict[tuple[str, str, str], int]:
+    """The frozen roll by (building, unit, room) as stored: one query for a whole file."""
+    return {(b, u, r): key for b, u, r, key in db.session.execute(
+        sa.select(RollEntry.building, RollEntry.unit, RollEntry.room, RollEntry.voter_key)
+        .where(RollEntry.ballot_id == ballot.id))}
+
+
 def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
                  translate=lambda s: s, now: datetime | None = None) -> int:
-    """Enter paper ballots from a CSV/XLSX; any bad row means nothing is recorded."""
+    """Enter paper ballots from a CSV/XLSX; any bad row means nothing is recorded.
+
+    The file is read by the one spreadsheet reader (size and archive checks first, the
+    header row found and mapped, Chinese or English); a file without the columns is
+    refused whole, naming what is missing (briefly, whatever its header holds).
+    """
     now = now or utcnow()
     check_open(ballot, now)
-    try:
-        table = roster_rules.read_table(data, filename)
-    except roster_rules.RosterFileError as exc:
-        raise DomainError(exc.message, **exc.params) from exc
-    skipped = 0
-    while table and not any(table[0]):
-        table.pop(0)
-        skipped += 1
-    if not table:
-        raise DomainError(N_("The file is empty."))
-    columns = {}
-    for index, name in enumerate(table[0]):
-        key = PAPER_COLUMNS.get(name.strip().lower())
-        if key:
-            columns[key] = index
-    missing = [k for k in ("building", "room", "choice") if k not in columns]
-    if missing:
-        raise DomainError(N_("Required columns are missing: %(missing)s. Found: %(found)s."),
-                          missing=", ".join(missing), found=", ".join(table[0]))
-    problems: list[roster_rules.RosterProblem] = []
+    table = read_records(data, filename, PAPER_COLUMNS, required=PAPER_REQUIRED,
+                         labels=PAPER_LABELS)
+    if not table.records:
+        raise DomainError(N_("The file has no ballots below its header row."))
+
+    def norm(text):
+        return unicodedata.normalize("NFKC", text or "").strip()
+
+    roll = _roll_index(ballot)
+    problems: list[Problem] = []
     planned: list[tuple[int, int, int, str]] = []
     seen: dict[int, int] = {}
-    for offset, cells in enumerate(table[1:]):
-        number = skipped + offset + 2
-        if not any(cells):
-            continue
-
-        def get(key, cells=cells):
-            index = columns.get(key)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-
-        voter = find_voter(ballot, get("building"), get("unit"), get("room"))
+    for record in table.records:
+        number, get = record.row, record.get
+        voter = roll.get((roster_rules.normalize_building(norm(get("building"))),
+                          roster_rules.normalize_unit(norm(get("unit"))), norm(get("room"))))
         option = option_from_text(ballot, get("choice"), translate)
         if voter is None:
-            problems.append(roster_rules.RosterProblem(
+            problems.append(Problem(
                 N_("no home %(building)s-%(unit)s-%(room)s in this ballot's scope"),
-                {"building": get("building"), "unit": get("unit") or "-", "room": get("room")},
-                number, "room"))
+                {"building": get("building")[:20], "unit": get("unit")[:20] or "-",
+                 "room": get("room")[:20]}, number, "room"))
         if option is None:
-            problems.append(roster_rules.RosterProblem(
+            problems.append(Problem(
                 N_("choice \"%(value)s\" is not an option (use its number or label)"),
-                {"value": get("choice")}, number, "choice"))
+                {"value": get("choice")[:40]}, number, "choice"))
         if voter is not None and voter in seen:
-            problems.append(roster_rules.RosterProblem(
-                N_("this home's voter already has a ballot on row %(first)s"),
-                {"first": seen[voter]}, number, "room"))
+            problems.append(Problem(N_("this home's voter already has a ballot on row %(first)s"),
+                                    {"first": seen[voter]}, number, "room"))
         if voter is not None and option is not None and voter not in seen:
             seen[voter] = number
             planned.append((number, voter, option.id, get("proxy")))
     if problems:
-        from app.community.services import RosterRejected
-
-        raise RosterRejected(problems)
+        raise FileRejected(problems)
     for attempt in range(5):
         try:
             for _number, voter, option_id, proxy in planned:
@@ -841,13 +1176,20 @@ def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
 
 
 def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
-    """Open ballots where this owner has a voter seat without a vote yet."""
+    """Open ballots where this owner has a voter seat without a vote yet, closing soonest
+    first. One query, however many ballots there are."""
+    if not user.is_authenticated:
+        return []
     now = now or utcnow()
-    pending = []
-    for ballot in ballots_for_resident(user):
-        if is_open(ballot, now) and any(seat.vote is None for seat in seats_of(ballot, user)):
-            pending.append(ballot)
-    return pending
+    mine = sa.select(Person.id).where(Person.user_id == user.id)
+    voted = sa.select(Vote.id).where(Vote.ballot_id == RollOwner.ballot_id,
+                                     Vote.voter_key == RollOwner.voter_key).exists()
+    unvoted_seat = sa.select(RollOwner.id).where(
+        RollOwner.ballot_id == Ballot.id, RollOwner.person_id.in_(mine), ~voted).exists()
+    return list(db.session.scalars(
+        sa.select(Ballot).where(Ballot.status == BallotStatus.OPEN, Ballot.opens_at <= now,
+                                Ballot.closes_at > now, unvoted_seat)
+        .order_by(Ballot.closes_at, Ballot.id)))
 
 
 def published_ballots(compound_id: int) -> list[Ballot]:

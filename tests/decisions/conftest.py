@@ -11,7 +11,7 @@ from app.decisions.models import BallotKind
 from tests.factories import make_compound, make_dwelling, make_person
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
-OPENS = T0 + timedelta(days=7)
+OPENS = T0 + timedelta(days=15)  # the legal notice period of an owners' decision
 CLOSES = OPENS + timedelta(days=10)
 
 
@@ -47,11 +47,12 @@ def estate(app):
     return Estate(compound, homes, people)
 
 
-def make_ballot(estate, kind=BallotKind.GENERAL, **fields):
+def make_ballot(estate, kind=BallotKind.GENERAL, now=T0, **fields):
+    """A draft saved at now (T0 by default, when the notice is published)."""
     spec = services.BallotSpec(kind=kind, title=fields.pop("title", "测试表决"),
                                opens_at=fields.pop("opens_at", OPENS),
                                closes_at=fields.pop("closes_at", CLOSES), **fields)
-    return services.create_ballot(estate.compound, spec, actor=None)
+    return services.create_ballot(estate.compound, spec, actor=None, now=now)
 
 
 def open_ballot(estate, kind=BallotKind.GENERAL, **fields):

@@ -73,7 +73,7 @@ def test_other_kinds_cannot_lower_the_legal_threshold(estate):
 
 @pytest.mark.parametrize("fields", [
     {"title": ""}, {"closes_at": OPENS}, {"building": "99"},
-    {"building": "1", "unit": "9"}, {"notice_days": -1},
+    {"building": "1", "unit": "9"}, {"notice_days": -1}, {"notice_days": 7},
 ])
 def test_bad_ballot_fields_are_refused(estate, fields):
     with pytest.raises(DomainError):
@@ -95,13 +95,15 @@ def test_cannot_open_before_the_notice_period(estate):
         services.open_ballot(ballot, actor=None, now=OPENS)  # still a draft
     services.publish_notice(ballot, actor=None, now=T0)
     with pytest.raises(DomainError):
-        services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=6, hours=23))
-    services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=7))
+        services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=14, hours=23))
+    services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=15))
     assert ballot.status is BallotStatus.OPEN
 
 
 def test_notice_must_precede_opening_by_the_notice_days(estate):
-    ballot = make_ballot(estate, opens_at=T0 + timedelta(days=3), closes_at=CLOSES)
+    # saved in time, published too late: the full notice no longer fits before the opening
+    ballot = make_ballot(estate, now=T0 - timedelta(days=20), opens_at=T0 + timedelta(days=3),
+                         closes_at=CLOSES)
     with pytest.raises(DomainError):
         services.publish_notice(ballot, actor=None, now=T0)
     assert ballot.status is BallotStatus.DRAFT

@@ -31,14 +31,31 @@ from tests.factories import make_user
 
 def test_cli_runs_a_ballot_end_to_end(runner, estate, tmp_path):
     now = utcnow().astimezone(LOCAL_TZ)
-    result = runner.invoke(args=[
-        "ballot", "create", "金源新村", "--kind", "elevator", "--title", "1单元加装电梯",
-        "--building", "1", "--unit", "1", "--notice-days", "0",
-        "--opens", now.strftime("%Y-%m-%d %H:%M"),
+    base = ["ballot", "create", "金源新村", "--kind", "elevator", "--title", "1单元加装电梯",
+            "--building", "1", "--unit", "1"]
+    too_soon = runner.invoke(args=[
+        *base, "--notice-days", "0", "--opens", now.strftime("%Y-%m-%d %H:%M"),
         "--closes", (now + timedelta(days=3)).strftime("%Y-%m-%d %H:%M"), "--publish-notice"])
+    assert too_soon.exit_code != 0
+    assert "--notice-days" in too_soon.output and "15" in too_soon.output
+    assert "--closes" in too_soon.output and "--opens" in too_soon.output  # all at once
+    assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 0
+    opens = now + timedelta(days=16)
+    result = runner.invoke(args=[
+        *base, "--opens", opens.strftime("%Y-%m-%d %H:%M"),
+        "--closes", (opens + timedelta(days=7)).strftime("%Y-%m-%d %H:%M"), "--publish-notice"])
     assert result.exit_code == 0, result.output
     ballot_id = int(result.output.strip())
-    assert "--share" in runner.invoke(args=["ballot", "create", "--help"]).output
+    help_text = runner.invoke(args=["ballot", "create", "--help"]).output
+    assert "--share" in help_text and "15" in help_text
+    assert runner.invoke(args=["ballot", "open", str(ballot_id)]).exit_code != 0  # notice
+    ballot = db.session.get(Ballot, ballot_id)
+    assert ballot.notice_days == 15 and ballot.status is BallotStatus.NOTICE
+    # as if the notice period had passed: the notice went out 16 days ago
+    ballot.notice_at -= timedelta(days=16)
+    ballot.opens_at -= timedelta(days=16)
+    ballot.closes_at -= timedelta(days=16)
+    db.session.commit()
     assert runner.invoke(args=["ballot", "open", str(ballot_id)]).exit_code == 0
     assert runner.invoke(args=["ballot", "open", str(ballot_id)]).exit_code != 0  # twice
     make_user("13900000001", grants=[(Role.COMMITTEE, estate.compound)])

@@ -28,12 +28,13 @@ def link_users(estate):
 
 
 def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
-    """A ballot open right now (notice published 8 days ago)."""
+    """A ballot open right now (notice published 16 days ago)."""
     spec = services.BallotSpec(kind=kind, title=fields.pop("title", "加装电梯"),
                                opens_at=NOW - timedelta(hours=1),
-                               closes_at=NOW + timedelta(days=7), notice_days=7, **fields)
-    ballot = services.create_ballot(estate.compound, spec, actor=None)
-    services.publish_notice(ballot, actor=None, now=NOW - timedelta(days=8, hours=1))
+                               closes_at=NOW + timedelta(days=7), notice_days=15, **fields)
+    posted = NOW - timedelta(days=16, hours=1)
+    ballot = services.create_ballot(estate.compound, spec, actor=None, now=posted)
+    services.publish_notice(ballot, actor=None, now=posted)
     services.open_ballot(ballot, actor=None, now=NOW)
     return ballot
 
@@ -115,8 +116,8 @@ def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
     link_users(estate)
     stairwell = live_ballot(estate, BallotKind.ELEVATOR, building="1", unit="2")
     draft = services.create_ballot(estate.compound, services.BallotSpec(
-        kind=BallotKind.GENERAL, title="草稿", opens_at=NOW + timedelta(days=9),
-        closes_at=NOW + timedelta(days=19)), actor=None)
+        kind=BallotKind.GENERAL, title="草稿", opens_at=NOW + timedelta(days=16),
+        closes_at=NOW + timedelta(days=26)), actor=None)
     sign_in("13800000004")  # D lives in building 2
     assert client.get(f"/ballots/{stairwell.id}").status_code == 404
     assert client.get(f"/ballots/{draft.id}").status_code == 404
@@ -207,7 +208,11 @@ def test_committee_creates_and_runs_a_ballot(client, committee, estate):
     db.session.refresh(ballot)
     assert ballot.status is BallotStatus.NOTICE
     page = client.get(f"/staff/ballots/{ballot.id}").get_data(as_text=True)
-    assert zh("The notice period of %(days)s days has not passed yet.", days=7) in page
+    from app.decisions.rules import earliest_opening
+
+    assert zh("The notice period of %(days)s days has not passed yet: voting can open on "
+              "%(when)s.", days=7,
+              when=services.local_text(earliest_opening(ballot.notice_at, 7))) in page
 
 
 @pytest.mark.parametrize("data", [
@@ -222,7 +227,7 @@ def test_bad_ballot_forms_are_messages(client, committee, estate, data):
     body = {"category": "", "rule": "", "share": "", "building": "", "unit": "",
             "opens_at": "2030-01-10T09:00", "closes_at": "2030-01-20T09:00", **data}
     response = client.post(f"/staff/compounds/{estate.compound.id}/ballots/new", data=body)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 0
 
 
@@ -243,7 +248,7 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
         User.phone == "13900000001"))
     unknown = client.post(f"/staff/ballots/{ballot.id}/paper", data={
         "building": "9", "unit": "", "room": "1", "choice": ballot.options[0].id})
-    assert unknown.status_code == 302
+    assert unknown.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
 
     good = "楼栋,单元,房号,选项,委托人\n1,1,202,1,\n2,1,101,2,\n".encode()
@@ -271,8 +276,7 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
 
     early = client.post(f"/staff/ballots/{ballot.id}/close", data={}, follow_redirects=True)
     assert zh("Voting closes at the announced time, %(when)s; it cannot be cut short.",
-              when=ballot.closes_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")) in \
-        early.get_data(as_text=True)
+              when=services.local_text(ballot.closes_at)) in early.get_data(as_text=True)
     end_voting(ballot)
     client.post(f"/staff/ballots/{ballot.id}/close", data={})
     client.post(f"/staff/ballots/{ballot.id}/publish", data={})

@@ -38,7 +38,8 @@ def passed_fund_ballot(compound, *, outcome="passed", kind=BallotKind.FUND_USE):
 
     ballot = decisions.create_ballot(compound, decisions.BallotSpec(
         kind=kind, title="使用维修资金更换水泵", opens_at=datetime(2026, 9, 1, tzinfo=UTC),
-        closes_at=datetime(2026, 9, 15, tzinfo=UTC)), actor=None)
+        closes_at=datetime(2026, 9, 15, tzinfo=UTC)), actor=None,
+        now=datetime(2026, 8, 1, tzinfo=UTC))
     ballot.status, ballot.outcome = BallotStatus.PUBLISHED, outcome
     ballot.published_at = datetime(2026, 9, 16, tzinfo=UTC)
     db.session.commit()

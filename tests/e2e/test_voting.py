@@ -26,7 +26,8 @@ def seed(live_server) -> dict:
         now = utcnow()
         ballot = services.create_ballot(compound, services.BallotSpec(
             kind=BallotKind.WILLINGNESS, title="外墙与道路改造意愿",
-            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=5)), actor=None)
+            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=7)), actor=None,
+            now=now - timedelta(days=8))
         services.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
         services.open_ballot(ballot, actor=None, now=now)
         data = {"id": ballot.id, "title": ballot.title}
