@@ -49,6 +49,13 @@ def _token_key() -> str:
     return "letter:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+@bp.before_app_request
+def note_session_seen():
+    """Keep a coarse last-seen time of the sign-in (at most one write an hour)."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        services.note_seen(current_user)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=_phone_key)
@@ -65,6 +72,7 @@ def login():
             form.password.errors.append(_("Wrong mobile number or password."))
         else:
             session.pop(TOKEN_KEY, None)
+            services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
             return redirect(safe_next(url_for("community.home")))
     return render_template("accounts/login.html", form=form)
@@ -74,8 +82,11 @@ def login():
 def logout():
     """Sign out (POST with a CSRF token, so a link elsewhere cannot sign you out)."""
     if ConfirmForm().validate_on_submit():
-        if request.form.get("everywhere") and current_user.is_authenticated:
-            services.sign_out_everywhere(current_user)
+        if current_user.is_authenticated:
+            if request.form.get("everywhere"):
+                services.sign_out_everywhere(current_user)
+            else:
+                services.end_session(current_user)  # other phones stay signed in
         session.clear()
         logout_user()  # after clear(): it leaves the note that deletes the remember cookie
         flash(_("You have signed out."), "info")
@@ -128,6 +139,7 @@ def activate():
             flash_error(exc)
         else:
             session.pop(TOKEN_KEY, None)
+            services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
             flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "
                     "number and password."), "success")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
@@ -22,11 +23,13 @@ from app.accounts.models import (
     Role,
     RoleGrant,
     User,
+    UserSession,
     hash_password,
 )
 from app.community.models import Compound, Dwelling, Person
 from app.core.errors import N_, DomainError
 from app.core.privacy import normalize_mobile
+from app.core.security import form_id
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -343,29 +346,102 @@ def authenticate(phone_text: str, password: str) -> User | None:
     return user
 
 
+# --- sessions ---------------------------------------------------------------------------------
+
+# How often a sign-in's last-seen time is rewritten: coarse, so requests stay read-only.
+SEEN_EVERY = timedelta(hours=1)
+
+_AGENT_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("HarmonyOS", "HarmonyOS"),
+                  ("Android", "Android"), ("Windows", "Windows"), ("Macintosh", "Mac"),
+                  ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+_AGENT_APPS = (("MicroMessenger", "WeChat"), ("AlipayClient", "Alipay"), ("QQ/", "QQ"),
+               ("UCBrowser", "UC"), ("HuaweiBrowser", "Huawei Browser"),
+               ("MiuiBrowser", "Mi Browser"), ("Edg/", "Edge"), ("Firefox/", "Firefox"),
+               ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+
+
+def agent_summary(user_agent: str | None) -> str:
+    """A short name for a phone or browser ("Android · WeChat"), from its User-Agent."""
+    text = user_agent or ""
+    system = next((name for mark, name in _AGENT_SYSTEMS if mark in text), "")
+    app = next((name for mark, name in _AGENT_APPS if mark in text), "")
+    return " · ".join(part for part in (system, app) if part)[:60]
+
+
+def start_session(user: User, *, user_agent: str = "", now: datetime | None = None) -> str:
+    """Record a new sign-in of the account on one phone or browser; return its key.
+
+    The account's sign-ins that ended, or that nobody used for longer than a session
+    lives, are cleared at the same time (so the table stays small).
+    """
+    now = now or utcnow()
+    idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    db.session.execute(sa.delete(UserSession).where(
+        UserSession.user_id == user.id,
+        sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < now - idle)))
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=key, user_id=user.id, created_at=now, last_seen_at=now,
+                               user_agent=agent_summary(user_agent)))
+    db.session.commit()
+    user.session_key, user.session_seen_at = key, now
+    return key
+
+
 def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: the id carries the session version, so old sessions end."""
-    try:
-        uid, version = (int(x) for x in str(user_id).split(":"))
-    except ValueError:
+    """Flask-Login loader for "<user id>:<session key>", in one query: the account if it
+    is active and that sign-in was not ended and was used lately; otherwise None."""
+    uid_text, _, key = str(user_id).partition(":")
+    uid = form_id(uid_text)
+    if uid is None or not 32 <= len(key) <= 43:
         return None
-    if not 0 < uid < 2**31:
+    idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    row = db.session.execute(
+        sa.select(User, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == uid, User.active.is_(True), UserSession.id == key,
+               UserSession.revoked_at.is_(None), UserSession.last_seen_at > utcnow() - idle)
+    ).first()
+    if row is None:
         return None
-    user = db.session.get(User, uid)
-    if user is None or user.session_version != version or not user.active:
-        return None
+    user, seen = row
+    user.session_key, user.session_seen_at = key, seen
     return user
+
+
+def note_seen(user: User, now: datetime | None = None) -> None:
+    """Move the sign-in's last-seen time forward, at most once per SEEN_EVERY."""
+    now = now or utcnow()
+    seen = getattr(user, "session_seen_at", None)
+    if not user.session_key or seen is None or now - seen < SEEN_EVERY:
+        return
+    db.session.execute(sa.update(UserSession).where(UserSession.id == user.session_key)
+                       .values(last_seen_at=now))
+    db.session.commit()
+    user.session_seen_at = now
+
+
+def end_session(user: User, now: datetime | None = None) -> None:
+    """Sign out on this phone or browser only: its cookies open nothing any more."""
+    if user.session_key:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == user.session_key, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow()))
+        db.session.commit()
+
+
+def sign_out_everywhere(user: User, now: datetime | None = None) -> None:
+    """End every session of this account (all phones and browsers)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow()))
+    db.session.commit()
 
 
 def set_locale(user: User, locale: str) -> None:
     """Remember the account's language."""
     user.locale = locale
-    db.session.commit()
-
-
-def sign_out_everywhere(user: User) -> None:
-    """End every session of this account (all phones and browsers)."""
-    user.session_version += 1
     db.session.commit()
 
 
