@@ -5,6 +5,7 @@ import hashlib
 from flask import (
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -15,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import bp, services
+from app.accounts import bp, devices, services
 from app.accounts.forms import ActivateForm, ConfirmForm, LettersForm, LoginForm
 from app.accounts.models import Role
 from app.community import services as community
@@ -35,13 +36,50 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _device_limit() -> str:
+    return current_app.config["TRUSTED_DEVICE_RATE_LIMIT"]
+
+
+def _form_phone() -> str | None:
+    try:
+        return normalize_mobile(request.form.get("phone") or "")
+    except ValueError:
+        return None
+
+
 def _phone_key() -> str:
     """Count attempts per phone however it is typed (spaces, +86, dashes)."""
-    text = request.form.get("phone") or ""
-    try:
-        return "phone:" + (normalize_mobile(text) or "")
-    except ValueError:
-        return "phone:?"
+    return "phone:" + (_form_phone() or "?")
+
+
+def _trusted_device() -> str | None:
+    """This device's key for the phone typed, if that phone signed in here before."""
+    if "trusted_device" not in g:
+        g.trusted_device = devices.trusted_key(request.cookies.get(devices.COOKIE),
+                                               _form_phone(), current_app.config["SECRET_KEY"])
+    return g.trusted_device
+
+
+def _from_trusted_device() -> bool:
+    return _trusted_device() is not None
+
+
+def _from_unknown_device() -> bool:
+    return _trusted_device() is None
+
+
+def _device_key() -> str:
+    return "device:" + (_trusted_device() or "?")
+
+
+def _trust_device(response, phone: str):
+    """After a correct password: this device is the phone's own from now on."""
+    response.set_cookie(
+        devices.COOKIE, devices.issue(request.cookies.get(devices.COOKIE), phone,
+                                      current_app.config["SECRET_KEY"]),
+        max_age=devices.MAX_AGE, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def _token_key() -> str:
@@ -57,8 +95,14 @@ def note_session_seen():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_phone_key)
+# Unknown devices: per address and per phone number, so guessing stays slow. A device
+# where the number signed in before is counted on its own (device cookie), so a stranger
+# who exhausts the number's limit cannot lock its owner out.
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_from_trusted_device)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_phone_key,
+               exempt_when=_from_trusted_device)
+@limiter.limit(_device_limit, methods=["POST"], key_func=_device_key,
+               exempt_when=_from_unknown_device)
 def login():
     """Sign in with mobile number and password."""
     if current_user.is_authenticated:
@@ -74,7 +118,7 @@ def login():
             session.pop(TOKEN_KEY, None)
             services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
-            return redirect(safe_next(url_for("community.home")))
+            return _trust_device(redirect(safe_next(url_for("community.home"))), user.phone)
     return render_template("accounts/login.html", form=form)
 
 
@@ -143,7 +187,7 @@ def activate():
             login_user(user, remember=True)
             flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "
                     "number and password."), "success")
-            return redirect(url_for("community.home"))
+            return _trust_device(redirect(url_for("community.home")), user.phone)
     response = make_response(render_template(
         "accounts/activate.html", form=form, dwelling=code.dwelling,
         reset=code.person_id is not None, has_phone=services.code_has_phone(code)))
