@@ -38,6 +38,8 @@ MIN_PASSWORD = 8
 
 CODE_USED = N_("This code has already been used. Sign in with your phone number and password "
                "instead.")
+CODE_LOCKED = N_("Too many wrong phone numbers were tried with this code, so it is locked. Ask "
+                 "your community committee for a new letter.")
 
 
 def hash_token(token: str) -> str:
@@ -219,9 +221,18 @@ def check_code(token: str, *, max_attempts: int, now: datetime | None = None) ->
         raise CodeProblem(N_("This code has expired. Ask your community committee for a new "
                              "letter."))
     if code.failed_attempts >= max_attempts:
-        raise CodeProblem(N_("Too many wrong phone numbers were tried with this code, so it is "
-                             "locked. Ask your community committee for a new letter."))
+        raise CodeProblem(CODE_LOCKED)
     return code
+
+
+def _why_not(token: str, max_attempts: int, now: datetime, default: str) -> CodeProblem:
+    """After a conditional UPDATE found the code no longer usable: the reason, read afresh."""
+    db.session.expire_all()
+    try:
+        check_code(token, max_attempts=max_attempts, now=now)
+    except CodeProblem as exc:
+        return exc
+    return CodeProblem(default)
 
 
 def candidates(code: ActivationCode) -> list[Person]:
@@ -257,11 +268,11 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
                              "are in person."))
     matches = [p for p in candidates(code) if p.phone == phone]
     if not matches:
-        _count_failure(code, max_attempts)
-        left = max_attempts - db.session.scalar(
-            sa.select(ActivationCode.failed_attempts).where(ActivationCode.id == code.id))
+        left = _count_failure(code, max_attempts)
+        if left is None:  # other tries used up the last ones meanwhile: no answer for this one
+            raise _why_not(token, max_attempts, now, CODE_LOCKED)
         raise DomainError(N_("This phone number is not the one on the roster for this home. "
-                             "Tries left: %(left)s."), left=max(left, 0))
+                             "Tries left: %(left)s."), left=left)
     person = matches[0]
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     resetting = (code.person_id is not None and user is not None
@@ -281,7 +292,7 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
         .values(used_at=now))
     if spent.rowcount != 1:
         db.session.rollback()
-        raise CodeProblem(CODE_USED)
+        raise _why_not(token, max_attempts, now, CODE_USED)
     try:
         if user is None:
             user = User(phone=phone, name=person.name, password_hash="")
@@ -306,13 +317,21 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
     return user
 
 
-def _count_failure(code: ActivationCode, max_attempts: int) -> None:
-    """Count a wrong phone in one statement, so concurrent tries cannot overshoot the lock."""
-    db.session.execute(
+def _count_failure(code: ActivationCode, max_attempts: int) -> int | None:
+    """Count a wrong phone; return the tries left, or None if the code was locked (or used)
+    meanwhile. The check and the count are one conditional UPDATE, so however many tries
+    arrive at once, no more than max_attempts of them are ever answered."""
+    counted = db.session.execute(
         sa.update(ActivationCode)
-        .where(ActivationCode.id == code.id, ActivationCode.failed_attempts < max_attempts)
+        .where(ActivationCode.id == code.id, ActivationCode.failed_attempts < max_attempts,
+               ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None))
         .values(failed_attempts=ActivationCode.failed_attempts + 1))
     db.session.commit()
+    if counted.rowcount != 1:
+        return None
+    used = db.session.scalar(
+        sa.select(ActivationCode.failed_attempts).where(ActivationCode.id == code.id))
+    return max(max_attempts - used, 0)
 
 
 def _check_password_rules(password: str) -> None:

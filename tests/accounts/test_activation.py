@@ -352,3 +352,52 @@ def test_concurrent_issuing_leaves_one_live_letter(web, app):
     live = db.session.scalar(sa.select(sa.func.count(ActivationCode.id)).where(
         ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None)))
     assert live == 1
+
+
+WRONG = "This phone number is not the one on the roster for this home. Tries left: %(left)s."
+
+
+@pytest.mark.parametrize("already_wrong", [0, 4])
+def test_concurrent_wrong_phones_get_no_more_answers_than_the_lock_allows(web, app,
+                                                                          already_wrong):
+    """Twenty wrong numbers at once: at most the tries left are answered "wrong number";
+    every other try is told the letter is locked, so no sixth guess is ever checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    db.session.execute(sa.update(ActivationCode).values(failed_attempts=already_wrong))
+    db.session.commit()
+    web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+    wrong_answer = zh(WRONG, left=0).split("。")[0]
+
+    def attempt(n):
+        client = web.test_client()
+        page = activate(client, token, phone=f"1390000{n:04d}")
+        return page.status_code, wrong_answer in page.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(attempt, range(20)))
+    answered = [status for status, wrong in results if wrong]
+    assert len(answered) == 5 - already_wrong, results
+    assert sorted(status for status, wrong in results if not wrong) == [410] * (
+        15 + already_wrong), results
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+
+
+def test_a_try_read_before_the_lock_is_not_answered_after_it(app, monkeypatch):
+    """A try that found the letter open, while others used up its last tries: the wrong
+    number is not answered, and even the right one cannot spend the locked letter."""
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    code = services.check_code(token, max_attempts=5)
+    monkeypatch.setattr(services, "check_code", lambda *args, **kwargs: code)
+    db.session.execute(sa.update(ActivationCode).values(failed_attempts=5))  # the others
+    with pytest.raises(services.CodeProblem) as wrong:
+        services.activate(token, "13900000000", "new-password-1", consent=True, max_attempts=5)
+    assert wrong.value.message == services.CODE_LOCKED
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+    with pytest.raises(services.CodeProblem):
+        services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+    assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
