@@ -15,6 +15,8 @@ from app.core.db import UTCDateTime, created_at_column, enum_column
 from app.core.timeutil import utcnow
 from app.extensions import db
 
+MIN_PASSWORD = 8  # characters (the activation form and the services check it)
+
 
 def hash_password(password: str) -> str:
     """Hash a password with werkzeug's default (scrypt) unless PASSWORD_HASH_METHOD says

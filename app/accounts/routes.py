@@ -22,6 +22,7 @@ from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
+from app.core.forms import refused_status
 from app.core.permissions import compound_staff_required
 from app.core.privacy import normalize_mobile
 from app.core.qr import qr_svg
@@ -119,7 +120,7 @@ def login():
             services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
             return _trust_device(redirect(safe_next(url_for("community.home"))), user.phone)
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form), refused_status(form)
 
 
 @bp.post("/logout")
@@ -180,7 +181,7 @@ def activate():
             session.pop(TOKEN_KEY, None)
             return _problem(exc)
         except DomainError as exc:
-            flash_error(exc)
+            _show_refusal(form, exc)
         else:
             session.pop(TOKEN_KEY, None)
             services.start_session(user, user_agent=request.user_agent.string)
@@ -190,9 +191,20 @@ def activate():
             return _trust_device(redirect(url_for("community.home")), user.phone)
     response = make_response(render_template(
         "accounts/activate.html", form=form, dwelling=code.dwelling,
-        reset=code.person_id is not None, has_phone=services.code_has_phone(code)))
+        reset=code.person_id is not None, has_phone=services.code_has_phone(code)),
+        refused_status(form))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _show_refusal(form, exc: DomainError) -> None:
+    """Put a service's refusal next to the field it is about (else above the form)."""
+    message = _(exc.message, **exc.params)
+    field = getattr(form, getattr(exc, "field", "") or "", None)
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
 
 
 # --- letters (committee) --------------------------------------------------------------------

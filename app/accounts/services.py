@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
 from app.accounts.models import (
+    MIN_PASSWORD,
     AccessLog,
     ActivationCode,
     Consent,
@@ -34,7 +35,6 @@ from app.core.timeutil import utcnow
 from app.extensions import db
 
 PRIVACY_NOTICE_VERSION = "2026-11"
-MIN_PASSWORD = 8
 
 CODE_USED = N_("This code has already been used. Sign in with your phone number and password "
                "instead.")
@@ -204,6 +204,14 @@ class CodeProblem(DomainError):
     """The code cannot be used (unknown, used, revoked, expired or locked)."""
 
 
+class FieldRefused(DomainError):
+    """A refusal about one thing the person typed; field names the form field."""
+
+    def __init__(self, field: str, message: str, **params):
+        super().__init__(message, **params)
+        self.field = field
+
+
 def check_code(token: str, *, max_attempts: int, now: datetime | None = None) -> ActivationCode:
     """Return the live code for a token or raise CodeProblem saying why not."""
     now = now or utcnow()
@@ -260,8 +268,11 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
     code = check_code(token, max_attempts=max_attempts, now=now)
     dwelling = code.dwelling
     if not consent:
-        raise DomainError(N_("Please agree to the privacy notice to continue."))
-    phone = require_mobile(phone_text)
+        raise FieldRefused("consent", N_("Please agree to the privacy notice to continue."))
+    try:
+        phone = require_mobile(phone_text)
+    except DomainError as exc:
+        raise FieldRefused("phone", exc.message) from exc
     if not code_has_phone(code):
         raise DomainError(N_("No phone number is on file for this home. Please bring this "
                              "letter to the community committee so they can check who you "
@@ -271,19 +282,22 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
         left = _count_failure(code, max_attempts)
         if left is None:  # other tries used up the last ones meanwhile: no answer for this one
             raise _why_not(token, max_attempts, now, CODE_LOCKED)
-        raise DomainError(N_("This phone number is not the one on the roster for this home. "
-                             "Tries left: %(left)s."), left=left)
+        raise FieldRefused("phone", N_("This phone number is not the one on the roster for "
+                                       "this home. Tries left: %(left)s."), left=left)
     person = matches[0]
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     resetting = (code.person_id is not None and user is not None
                  and person.user_id == user.id and not user.is_staff)
     if user is not None and not resetting:
         if not user.check_password(password):
-            raise DomainError(N_("This phone number already has an account. Enter that "
-                                 "account's password to add this home. Forgot it? Ask the "
-                                 "committee for a password reset letter."))
+            raise FieldRefused("password", N_(
+                "This phone number already has an account. Enter that account's password to "
+                "add this home. Forgot it? Ask the committee for a password reset letter."))
     else:
-        _check_password_rules(password)
+        try:
+            _check_password_rules(password)
+        except DomainError as exc:
+            raise FieldRefused("password", exc.message, **exc.params) from exc
     spent = db.session.execute(
         sa.update(ActivationCode)
         .where(ActivationCode.id == code.id, ActivationCode.used_at.is_(None),

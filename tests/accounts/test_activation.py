@@ -1,5 +1,6 @@
 """Household QR activation: single use, expiring, revocable, phone checked against the roster."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,7 +138,7 @@ def test_wrong_phone_counts_attempts_then_locks(client):
     token = issue(dwelling)
     for _ in range(5):
         page = activate(client, token, phone="13900000000")
-        assert page.status_code == 200
+        assert page.status_code == 422
     assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
     locked = activate(client, token)  # even the right phone: the code is locked now
     assert locked.status_code == 410
@@ -147,10 +148,10 @@ def test_wrong_phone_counts_attempts_then_locks(client):
 def test_consent_and_password_rules(client):
     _, _, dwelling = setup_home()
     token = issue(dwelling)
-    assert activate(client, token, consent=None).status_code == 200
-    assert activate(client, token, password="short").status_code == 200
-    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 200
-    assert activate(client, token, phone="12345").status_code == 200
+    assert activate(client, token, consent=None).status_code == 422
+    assert activate(client, token, password="short").status_code == 422
+    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 422
+    assert activate(client, token, phone="12345").status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
 
@@ -164,7 +165,7 @@ def test_no_phone_on_file_asks_for_committee(client):
     page = client.get("/activate")
     assert page.status_code == 200
     assert 'name="password"' not in page.get_data(as_text=True)
-    assert activate(client, token).status_code == 200
+    assert activate(client, token).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
@@ -191,7 +192,7 @@ def test_staff_account_must_give_its_password_to_add_a_home(client):
     compound, owner, dwelling = setup_home()
     staff = make_user(PHONE, password=PASSWORD, grants=[(Role.COMMITTEE, compound)])
     token = issue(dwelling)
-    assert activate(client, token, password="someone-elses").status_code == 200
+    assert activate(client, token, password="someone-elses").status_code == 422
     assert owner.user_id is None
     assert activate(client, token, password=PASSWORD).status_code == 302
     assert owner.user_id == staff.id
@@ -204,7 +205,7 @@ def test_a_household_letter_never_resets_a_password(client):
     assert activate(client, issue(dwelling), password="owners-password").status_code == 302
     client.post("/logout", data={})
     page = activate(client, issue(dwelling), password="attackers-pass")
-    assert page.status_code == 200
+    assert page.status_code == 422
     assert login(client, PHONE, "owners-password").status_code == 302
 
 
@@ -221,10 +222,10 @@ def test_forgotten_password_is_reset_with_a_reset_letter(client, sign_in):
     sheet = client.get(letter.headers["Location"]).get_data(as_text=True)
     token = sheet.split("/a/")[1].split("<")[0].strip()
     client.post("/logout", data={})
-    assert activate(client, token, phone="13900000000").status_code == 200  # wrong person
+    assert activate(client, token, phone="13900000000").status_code == 422  # wrong person
     assert activate(client, token, password="second-password").status_code == 302
     client.post("/logout", data={})
-    assert login(client, PHONE, "first-password").status_code == 200
+    assert login(client, PHONE, "first-password").status_code == 422
     assert login(client, PHONE, "second-password").status_code == 302
     assert db.session.scalar(sa.select(AccessLog.id).where(
         AccessLog.action == "password_reset_by_letter"))
@@ -401,3 +402,48 @@ def test_a_try_read_before_the_lock_is_not_answered_after_it(app, monkeypatch):
         services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
+
+
+def _error_of(page_text, field_id):
+    """The text of a field's error paragraph (the form macro's id="<field>-error")."""
+    marker = f'id="{field_id}-error">'
+    assert marker in page_text, field_id
+    return page_text.split(marker, 1)[1].split("</p>", 1)[0]
+
+
+def test_activation_shows_every_problem_at_once_next_to_its_field(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    page = activate(client, token, phone="138 1234", password="short", confirm="other",
+                    consent=None)
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert zh("Enter an 11-digit mobile number.") in _error_of(text, "phone")
+    assert zh("Choose a password of at least %(n)s characters.", n=8) in _error_of(
+        text, "password")
+    assert zh("The two passwords are not the same.") in _error_of(text, "confirm")
+    assert zh("Please agree to the privacy notice to continue.") in _error_of(text, "consent")
+    assert 'value="138 1234"' in text  # what was typed is kept ...
+    assert 'value="short"' not in text and 'value="other"' not in text  # ... not passwords
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 0  # not a guess
+
+
+def test_a_number_not_on_the_roster_is_shown_at_the_phone_field(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    page = activate(client, token, phone="13900000000")
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert zh(WRONG, left=4) in _error_of(text, "phone")
+    assert 'value="13900000000"' in text
+    assert re.search(r'<input[^>]* checked [^>]*id="consent"', text)  # agreement kept
+
+
+def test_an_existing_accounts_wrong_password_is_shown_at_the_password_field(client):
+    compound, owner, dwelling = setup_home()
+    make_user(PHONE, password=PASSWORD)
+    page = activate(client, issue(dwelling), password="not-the-password")
+    assert page.status_code == 422
+    assert zh("This phone number already has an account. Enter that account's password to "
+              "add this home. Forgot it? Ask the committee for a password reset letter.") in (
+        _error_of(page.get_data(as_text=True), "password"))
