@@ -43,9 +43,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
 
-    from app.core import i18n
+    from app.core import flashing, i18n
 
     i18n.init_app(app)
+    flashing.init_app(app)
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user

@@ -21,6 +21,7 @@ from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterU
 from app.community.models import ManagementMode, Stage
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
+from app.core.forms import refused_status
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
 
@@ -135,19 +136,16 @@ def roster(compound):
         try:
             summary = services.import_roster(compound, upload.read(), upload.filename or "",
                                              actor=current_user, dry_run=form.dry_run.data)
-        except services.RosterRejected as exc:
-            problems = exc.problems
-            flash_error(exc)
-        except DomainError as exc:
-            flash_error(exc)
+        except DomainError as exc:  # the report of every bad row is on the page, not flashed
+            problems = getattr(exc, "problems", [])
+            form.file.errors = [*form.file.errors, _(exc.message, **exc.params)]
         else:
             if summary.dry_run:
                 flash(_("The file is fine. Nothing was imported yet."), "info")
             else:
                 flash(_("Roster imported."), "success")
-    status = 422 if problems else 200
     return render_template("community/roster.html", form=form, compound=compound,
-                           problems=problems, summary=summary), status
+                           problems=problems, summary=summary), refused_status(form)
 
 
 @bp.get("/staff/compounds/<int:compound_id>/roster.<fmt>")
