@@ -27,6 +27,7 @@ from app.core.permissions import compound_staff_required
 from app.core.privacy import normalize_mobile
 from app.core.qr import qr_svg
 from app.core.routes import safe_next
+from app.core.security import public_url
 from app.extensions import limiter
 
 LETTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
@@ -211,10 +212,9 @@ def _show_refusal(form, exc: DomainError) -> None:
 
 def _letters_page(batch, compound):
     secret = current_app.config["SECRET_KEY"]
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
     letters = []
     for item in services.batch_letters(batch, secret=secret):
-        link = base + url_for("accounts.open_letter", token=item.token)
+        link = public_url("accounts.open_letter", token=item.token)
         letters.append({"dwelling": item.dwelling, "person": item.person, "link": link,
                         "qr": qr_svg(link, label=_("Activation QR code")),
                         "expires_at": item.expires_at})

@@ -364,7 +364,7 @@ def demo_cli(ctx, if_empty):
 @click.option("--count", default=3, help="How many household links to print.")
 def demo_links(count):
     """Print sign-in details and fresh activation links for a few demo homes."""
-    from app.cli import public_url
+    from app.core.security import public_url
 
     main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
     if main is None:

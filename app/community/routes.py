@@ -2,7 +2,6 @@
 
 from flask import (
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -24,6 +23,7 @@ from app.core.flashing import flash_error
 from app.core.forms import refused_status
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
+from app.core.security import public_url
 
 ROSTER_ROLES = services.ROSTER_ROLES
 VIEW_ROLES = services.STAFF_VIEW_ROLES
@@ -76,8 +76,7 @@ def compound_page(compound_id: int):
 @compound_staff_required(*ROSTER_ROLES)
 def poster(compound):
     """A printable A4 poster whose QR opens the compound's public page."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
-    link = base + url_for("community.compound_page", compound_id=compound.id)
+    link = public_url("community.compound_page", compound_id=compound.id)
     return render_template("community/poster.html", compound=compound, link=link,
                            qr=qr_svg(link, label=compound.name))
 

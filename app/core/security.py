@@ -1,6 +1,14 @@
 """Security headers and error pages."""
 
-from flask import Request, abort, render_template, request
+from flask import (
+    Request,
+    abort,
+    current_app,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -105,3 +113,20 @@ def form_id(text: str | None) -> int | None:
     if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
         return int(text)
     return None
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for QR codes, letters, posters and stickers.
+
+    PUBLIC_BASE_URL when set (production refuses to start without it), never the Host
+    header a request names; in development the address the page was opened at, or the
+    development server outside a request.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL") or (
+        request.url_root if has_request_context() else "http://127.0.0.1:5000")
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return base.rstrip("/") + path
