@@ -4,9 +4,11 @@ from flask import (
     Request,
     abort,
     current_app,
+    g,
     has_request_context,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_wtf.csrf import CSRFError
@@ -80,6 +82,9 @@ def init_app(app) -> None:
         response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers and _is_personal():
+            # Never kept by a shared proxy, nor shown again from a shared phone's history.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     def page(status: int):
@@ -105,6 +110,24 @@ def init_app(app) -> None:
     def server_error(error):
         app.logger.exception("Unhandled error on %s", request.path)
         return page(500)
+
+
+# Pages under these paths show someone's own data (or take it), signed in or not.
+PERSONAL_PATHS = ("/staff/", "/home", "/dwellings/", "/dues", "/ballots", "/receipts",
+                  "/canteen", "/classroom", "/household", "/repairs", "/activate", "/a/",
+                  "/login", "/logout")
+PUBLIC_ENDPOINTS = {"static", "core.favicon"}
+
+
+def _is_personal() -> bool:
+    """Whether this response may carry personal data: any page for a signed-in person,
+    and every page under PERSONAL_PATHS; static files never."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return False
+    if request.path.startswith(PERSONAL_PATHS):
+        return True
+    user = g.get("_login_user")  # loaded by this request already; never a query here
+    return bool(getattr(user, "is_authenticated", False)) or "_user_id" in session
 
 
 def form_id(text: str | None) -> int | None:
