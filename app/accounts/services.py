@@ -532,6 +532,17 @@ def reveal_phone(person: Person, *, actor: User) -> str | None:
     return person.phone
 
 
+def closes_account(person: Person) -> bool:
+    """Whether deleting the person's contact data closes their account: it is used for
+    nobody else and holds no staff role."""
+    user = person.user
+    if user is None or user.is_staff:
+        return False
+    others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
+        Person.user_id == user.id, Person.id != person.id))
+    return not others
+
+
 def delete_contact(person: Person, *, actor: User, now: datetime | None = None) -> None:
     """Delete a person's contact data on request (PIPL); the home and its records stay.
 
@@ -539,19 +550,16 @@ def delete_contact(person: Person, *, actor: User, now: datetime | None = None) 
     is closed (its sign-in number is erased).
     """
     now = now or utcnow()
+    user, close = person.user, closes_account(person)
     person.phone = None
     person.owner_key = f"deleted:{person.id}"
     person.contact_deleted_at = now
-    user = person.user
     person.user_id = None
-    if user is not None:
-        others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
-            Person.user_id == user.id, Person.id != person.id))
-        if not others and not user.is_staff:
-            user.phone = f"x{user.id:010d}"[:11]
-            user.name = "-"
-            user.active = False
-            user.set_password(secrets.token_hex(16))
+    if close:
+        user.phone = f"x{user.id:010d}"[:11]
+        user.name = "-"
+        user.active = False
+        user.set_password(secrets.token_hex(16))
     _log(actor, person.compound_id, "contact_deleted", f"person {person.id}")
     db.session.commit()
 

@@ -225,13 +225,22 @@ def verify_phone(dwelling_id: int, person_id: int):
     return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
 
 
-@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget")
+@bp.route("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget",
+          methods=["GET", "POST"])
 @login_required
 def forget_contact(dwelling_id: int, person_id: int):
-    """Delete a person's contact data on their request."""
+    """Delete a person's contact data on their request, after a page saying what happens."""
     home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
     person = services.member_of(home, person_id)
-    if ConfirmForm().validate_on_submit():
+    back = url_for("community.staff_dwelling", dwelling_id=home.id)
+    if not person.phone and person.user_id is None:
+        flash(_("This person has no contact data left to delete."), "info")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
         accounts.delete_contact(person, actor=current_user)
-        flash(_("Contact data deleted."), "success")
-    return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+        flash(_("Contact data of %(name)s deleted.", name=person.name), "success")
+        return redirect(back)
+    return render_template("community/forget_contact.html", dwelling=home, person=person,
+                           form=form, closes_account=accounts.closes_account(person),
+                           back=back)
