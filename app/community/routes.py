@@ -16,7 +16,13 @@ from app.accounts import services as accounts
 from app.accounts.forms import ConfirmForm, PhoneForm
 from app.accounts.models import Role
 from app.community import bp, services
-from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
+from app.community.forms import (
+    MODE_LABELS,
+    STAGE_LABELS,
+    CompoundForm,
+    RosterUploadForm,
+    date_problem_text,
+)
 from app.community.models import ManagementMode, Stage
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
@@ -111,16 +117,22 @@ def edit_compound(compound):
         form.stage.data = compound.stage.value
         form.management_mode.data = compound.management_mode.value
     if form.validate_on_submit():
-        services.update_compound(
-            compound, actor=current_user, year_built=form.year_built.data, stage=Stage(form.stage.data),
-            survey_started_on=form.survey_started_on.data,
-            construction_started_on=form.construction_started_on.data,
-            accepted_on=form.accepted_on.data,
-            management_mode=ManagementMode(form.management_mode.data),
-            management_start_on=form.management_start_on.data)
-        flash(_("Saved."), "success")
-        return redirect(url_for("community.staff_compound", compound_id=compound.id))
-    return render_template("community/edit_compound.html", form=form, compound=compound)
+        try:
+            services.update_compound(
+                compound, actor=current_user, year_built=form.year_built.data,
+                stage=Stage(form.stage.data), survey_started_on=form.survey_started_on.data,
+                construction_started_on=form.construction_started_on.data,
+                accepted_on=form.accepted_on.data,
+                management_mode=ManagementMode(form.management_mode.data),
+                management_start_on=form.management_start_on.data)
+        except services.CompoundRefused as exc:  # e.g. the day changed since validating
+            for name, (message, params) in exc.problems.items():
+                form[name].errors.append(date_problem_text(message, params))
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("community.staff_compound", compound_id=compound.id))
+    return render_template("community/edit_compound.html", form=form, compound=compound), \
+        refused_status(form)
 
 
 @bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
