@@ -185,6 +185,8 @@ def activate():
             _show_refusal(form, exc)
         else:
             session.pop(TOKEN_KEY, None)
+            if current_user.is_authenticated:  # whoever was signed in here is replaced
+                services.end_session(current_user)
             services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
             flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "

@@ -180,3 +180,21 @@ def test_agent_summary_names_the_phone():
     assert services.agent_summary(iphone) == "iPhone · Safari"
     assert services.agent_summary(None) == ""
     assert len(services.agent_summary("Android " + "x" * 500)) <= 60
+
+
+def test_activating_a_letter_replaces_whoever_was_signed_in_on_the_phone(web, app):
+    from tests.factories import make_dwelling, make_person
+
+    compound = make_compound()
+    make_resident(compound, PHONE)
+    phone = signed_in(web)
+    copied = cookie(phone, "session")
+    newcomer = make_person(compound, "新住户", phone="13800000002")
+    home = make_dwelling(compound, owner=newcomer)
+    token = services.issue_codes([home], actor=None, days=30,
+                                 secret=web.config["SECRET_KEY"])[1][0].token
+    phone.get(f"/a/{token}")
+    done = phone.post("/activate", data={"phone": "13800000002", "password": "new-password-1",
+                                         "confirm": "new-password-1", "consent": "y"})
+    assert done.status_code == 302
+    assert with_cookies(web, session=copied).get("/home").status_code == 302
