@@ -53,6 +53,10 @@ class Config:
     # Elderly residents fill forms slowly: the CSRF token lives as long as the session.
     WTF_CSRF_TIME_LIMIT = None
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    # Sign-in from a device where the number signed in before (device cookie): counted per
+    # device, so strangers cannot use up the owner's tries.
+    TRUSTED_DEVICE_RATE_LIMIT = os.environ.get("TRUSTED_DEVICE_RATE_LIMIT",
+                                               "20 per minute;100 per hour")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,6 +24,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config["UPLOAD_DIR"] = os.path.abspath(app.config["UPLOAD_DIR"])
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production.")
+    if config_name == "production":
+        _check_production(app.config)
     if app.config["TRUST_PROXY_HOPS"]:
         hops = app.config["TRUST_PROXY_HOPS"]
         # Client address and scheme from nginx; never a client-supplied host (QR links).
@@ -43,9 +46,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
 
-    from app.core import i18n
+    from app.core import flashing, i18n
 
     i18n.init_app(app)
+    flashing.init_app(app)
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user
@@ -83,7 +87,23 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
-    if config_name == "production" and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
-        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: each worker counts sign-in "
-                           "attempts on its own. Set it to a shared Redis.")
     return app
+
+
+def _check_production(config) -> None:
+    """Refuse to start a deployment that would trust the request's Host header for printed
+    links, or count sign-in attempts per worker."""
+    base = (config.get("PUBLIC_BASE_URL") or "").strip()
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise RuntimeError(
+            "PUBLIC_BASE_URL must be set in production to the portal's public address, e.g. "
+            "https://linli.example.gov.cn: QR codes, letters and posters carry it, never the "
+            "host a request names.")
+    config["PUBLIC_BASE_URL"] = base.rstrip("/")
+    storage = (config.get("RATELIMIT_STORAGE_URI") or "").strip()
+    if not storage or storage.startswith("memory://"):
+        raise RuntimeError(
+            "RATELIMIT_STORAGE_URI must name a shared store in production, e.g. "
+            "redis://127.0.0.1:6379/0: with memory:// each worker counts sign-in attempts "
+            "on its own, so guessing is several times faster.")

@@ -3,13 +3,14 @@
 from pathlib import Path
 
 import click
-from flask import current_app, url_for
+from flask import current_app
 from flask.cli import AppGroup
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
+from app.core.security import public_url
 
 compound_cli = AppGroup("compound", help="Create and list compounds.")
 roster_cli = AppGroup("roster", help="Import and export a compound's roster.")
@@ -135,11 +136,6 @@ def letters_issue(compound, building, include_active, limit):
                    f"{public_url('accounts.open_letter', token=item.token)}")
 
 
-def public_url(endpoint: str, **values) -> str:
-    """An absolute link for printing outside a request (PUBLIC_BASE_URL or the dev server)."""
-    base = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
-    with current_app.test_request_context():
-        return base.rstrip("/") + url_for(endpoint, **values)
 
 
 def init_app(app) -> None:

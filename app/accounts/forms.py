@@ -2,9 +2,21 @@
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from app.accounts.models import MIN_PASSWORD
 from app.core.i18n import lazy as _l
+from app.core.privacy import normalize_mobile
+
+
+def mobile_number(form, field) -> None:
+    """An 11-digit mainland mobile number, typed any usual way (spaces, +86, dashes)."""
+    try:
+        ok = normalize_mobile(field.data)
+    except ValueError:
+        ok = None
+    if not ok:
+        raise ValidationError(_l("Enter an 11-digit mobile number."))
 
 
 class LoginForm(FlaskForm):
@@ -18,16 +30,21 @@ class LoginForm(FlaskForm):
 
 
 class ActivateForm(FlaskForm):
+    """Every problem is shown at once, next to its field (the page answers 422)."""
+
     phone = StringField(
         _l("Your mobile number"),
         description=_l("The number the community committee has for you on the roster."),
-        validators=[DataRequired(_l("Enter your mobile number."))],
+        validators=[DataRequired(_l("Enter your mobile number.")), mobile_number],
         render_kw={"type": "tel", "inputmode": "numeric", "autocomplete": "tel", "maxlength": 20},
     )
     password = PasswordField(
         _l("Choose a password"),
         description=_l("At least 8 characters. You will sign in with your phone and this password."),
-        validators=[DataRequired(_l("Choose a password.")), Length(max=128)],
+        validators=[DataRequired(_l("Choose a password.")),
+                    Length(min=MIN_PASSWORD, message=_l(
+                        "Choose a password of at least %(n)s characters.", n=MIN_PASSWORD)),
+                    Length(max=128, message=_l("That password is too long."))],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -36,7 +53,8 @@ class ActivateForm(FlaskForm):
                     EqualTo("password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
-    consent = BooleanField(_l("I have read the privacy notice and agree."))
+    consent = BooleanField(_l("I have read the privacy notice and agree."), validators=[
+        DataRequired(_l("Please agree to the privacy notice to continue."))])
     submit = SubmitField(_l("Activate my account"))
 
 

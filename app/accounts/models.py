@@ -15,6 +15,8 @@ from app.core.db import UTCDateTime, created_at_column, enum_column
 from app.core.timeutil import utcnow
 from app.extensions import db
 
+MIN_PASSWORD = 8  # characters (the activation form and the services check it)
+
 
 def hash_password(password: str) -> str:
     """Hash a password with werkzeug's default (scrypt) unless PASSWORD_HASH_METHOD says
@@ -44,8 +46,6 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change so other sessions of this account end.
-    session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
 
@@ -54,9 +54,18 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    # The signed-in session this object was loaded for (see UserSession); not a column.
+    session_key = None
+    session_seen_at = None
+
     def set_password(self, password: str) -> None:
+        """Set a new password; every session of the account ends (other phones too)."""
         self.password_hash = hash_password(password)
-        self.session_version = (self.session_version or 0) + 1
+        if self.id is not None:
+            db.session.execute(
+                sa.update(UserSession)
+                .where(UserSession.user_id == self.id, UserSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow()))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -66,7 +75,9 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login's id, kept in the session and the remember cookie: the account and
+        the random key of this sign-in, so ending the sign-in ends both cookies."""
+        return f"{self.id}:{self.session_key or ''}"
 
     def compound_ids_for(self, *roles: Role) -> set[int]:
         """Return the compounds where this user holds any of the roles (all roles if none)."""
@@ -78,6 +89,26 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return bool(self.grants)
+
+
+class UserSession(db.Model):
+    """One sign-in on one phone or browser, named by a random key.
+
+    The key travels in the session cookie and the remember cookie (inside Flask-Login's
+    id); the user loader accepts a cookie only while its row is not revoked and was seen
+    lately. Signing out revokes this row alone; "sign out everywhere" and a new password
+    revoke them all. last_seen_at is coarse (rewritten at most hourly).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the phone or browser was ("Android · WeChat"), so a person can tell them apart.
+    user_agent: Mapped[str] = mapped_column(sa.String(60), default="")
 
 
 class RoleGrant(db.Model):

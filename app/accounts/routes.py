@@ -5,6 +5,7 @@ import hashlib
 from flask import (
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -15,16 +16,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import bp, services
+from app.accounts import bp, devices, services
 from app.accounts.forms import ActivateForm, ConfirmForm, LettersForm, LoginForm
 from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
+from app.core.forms import refused_status
 from app.core.permissions import compound_staff_required
 from app.core.privacy import normalize_mobile
 from app.core.qr import qr_svg
 from app.core.routes import safe_next
+from app.core.security import public_url
 from app.extensions import limiter
 
 LETTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
@@ -35,13 +38,50 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _device_limit() -> str:
+    return current_app.config["TRUSTED_DEVICE_RATE_LIMIT"]
+
+
+def _form_phone() -> str | None:
+    try:
+        return normalize_mobile(request.form.get("phone") or "")
+    except ValueError:
+        return None
+
+
 def _phone_key() -> str:
     """Count attempts per phone however it is typed (spaces, +86, dashes)."""
-    text = request.form.get("phone") or ""
-    try:
-        return "phone:" + (normalize_mobile(text) or "")
-    except ValueError:
-        return "phone:?"
+    return "phone:" + (_form_phone() or "?")
+
+
+def _trusted_device() -> str | None:
+    """This device's key for the phone typed, if that phone signed in here before."""
+    if "trusted_device" not in g:
+        g.trusted_device = devices.trusted_key(request.cookies.get(devices.COOKIE),
+                                               _form_phone(), current_app.config["SECRET_KEY"])
+    return g.trusted_device
+
+
+def _from_trusted_device() -> bool:
+    return _trusted_device() is not None
+
+
+def _from_unknown_device() -> bool:
+    return _trusted_device() is None
+
+
+def _device_key() -> str:
+    return "device:" + (_trusted_device() or "?")
+
+
+def _trust_device(response, phone: str):
+    """After a correct password: this device is the phone's own from now on."""
+    response.set_cookie(
+        devices.COOKIE, devices.issue(request.cookies.get(devices.COOKIE), phone,
+                                      current_app.config["SECRET_KEY"]),
+        max_age=devices.MAX_AGE, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def _token_key() -> str:
@@ -49,9 +89,22 @@ def _token_key() -> str:
     return "letter:" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+@bp.before_app_request
+def note_session_seen():
+    """Keep a coarse last-seen time of the sign-in (at most one write an hour)."""
+    if request.endpoint != "static" and current_user.is_authenticated:
+        services.note_seen(current_user)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_phone_key)
+# Unknown devices: per address and per phone number, so guessing stays slow. A device
+# where the number signed in before is counted on its own (device cookie), so a stranger
+# who exhausts the number's limit cannot lock its owner out.
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_from_trusted_device)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_phone_key,
+               exempt_when=_from_trusted_device)
+@limiter.limit(_device_limit, methods=["POST"], key_func=_device_key,
+               exempt_when=_from_unknown_device)
 def login():
     """Sign in with mobile number and password."""
     if current_user.is_authenticated:
@@ -65,17 +118,21 @@ def login():
             form.password.errors.append(_("Wrong mobile number or password."))
         else:
             session.pop(TOKEN_KEY, None)
+            services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
-            return redirect(safe_next(url_for("community.home")))
-    return render_template("accounts/login.html", form=form)
+            return _trust_device(redirect(safe_next(url_for("community.home"))), user.phone)
+    return render_template("accounts/login.html", form=form), refused_status(form)
 
 
 @bp.post("/logout")
 def logout():
     """Sign out (POST with a CSRF token, so a link elsewhere cannot sign you out)."""
     if ConfirmForm().validate_on_submit():
-        if request.form.get("everywhere") and current_user.is_authenticated:
-            services.sign_out_everywhere(current_user)
+        if current_user.is_authenticated:
+            if request.form.get("everywhere"):
+                services.sign_out_everywhere(current_user)
+            else:
+                services.end_session(current_user)  # other phones stay signed in
         session.clear()
         logout_user()  # after clear(): it leaves the note that deletes the remember cookie
         flash(_("You have signed out."), "info")
@@ -125,28 +182,41 @@ def activate():
             session.pop(TOKEN_KEY, None)
             return _problem(exc)
         except DomainError as exc:
-            flash_error(exc)
+            _show_refusal(form, exc)
         else:
             session.pop(TOKEN_KEY, None)
+            if current_user.is_authenticated:  # whoever was signed in here is replaced
+                services.end_session(current_user)
+            services.start_session(user, user_agent=request.user_agent.string)
             login_user(user, remember=True)
             flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "
                     "number and password."), "success")
-            return redirect(url_for("community.home"))
+            return _trust_device(redirect(url_for("community.home")), user.phone)
     response = make_response(render_template(
         "accounts/activate.html", form=form, dwelling=code.dwelling,
-        reset=code.person_id is not None, has_phone=services.code_has_phone(code)))
+        reset=code.person_id is not None, has_phone=services.code_has_phone(code)),
+        refused_status(form))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _show_refusal(form, exc: DomainError) -> None:
+    """Put a service's refusal next to the field it is about (else above the form)."""
+    message = _(exc.message, **exc.params)
+    field = getattr(form, getattr(exc, "field", "") or "", None)
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
 
 
 # --- letters (committee) --------------------------------------------------------------------
 
 def _letters_page(batch, compound):
     secret = current_app.config["SECRET_KEY"]
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
     letters = []
     for item in services.batch_letters(batch, secret=secret):
-        link = base + url_for("accounts.open_letter", token=item.token)
+        link = public_url("accounts.open_letter", token=item.token)
         letters.append({"dwelling": item.dwelling, "person": item.person, "link": link,
                         "qr": qr_svg(link, label=_("Activation QR code")),
                         "expires_at": item.expires_at})

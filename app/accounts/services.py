@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
 from app.accounts.models import (
+    MIN_PASSWORD,
     AccessLog,
     ActivationCode,
     Consent,
@@ -22,19 +24,22 @@ from app.accounts.models import (
     Role,
     RoleGrant,
     User,
+    UserSession,
     hash_password,
 )
 from app.community.models import Compound, Dwelling, Person
 from app.core.errors import N_, DomainError
 from app.core.privacy import normalize_mobile
+from app.core.security import form_id
 from app.core.timeutil import utcnow
 from app.extensions import db
 
 PRIVACY_NOTICE_VERSION = "2026-11"
-MIN_PASSWORD = 8
 
 CODE_USED = N_("This code has already been used. Sign in with your phone number and password "
                "instead.")
+CODE_LOCKED = N_("Too many wrong phone numbers were tried with this code, so it is locked. Ask "
+                 "your community committee for a new letter.")
 
 
 def hash_token(token: str) -> str:
@@ -199,6 +204,14 @@ class CodeProblem(DomainError):
     """The code cannot be used (unknown, used, revoked, expired or locked)."""
 
 
+class FieldRefused(DomainError):
+    """A refusal about one thing the person typed; field names the form field."""
+
+    def __init__(self, field: str, message: str, **params):
+        super().__init__(message, **params)
+        self.field = field
+
+
 def check_code(token: str, *, max_attempts: int, now: datetime | None = None) -> ActivationCode:
     """Return the live code for a token or raise CodeProblem saying why not."""
     now = now or utcnow()
@@ -216,9 +229,18 @@ def check_code(token: str, *, max_attempts: int, now: datetime | None = None) ->
         raise CodeProblem(N_("This code has expired. Ask your community committee for a new "
                              "letter."))
     if code.failed_attempts >= max_attempts:
-        raise CodeProblem(N_("Too many wrong phone numbers were tried with this code, so it is "
-                             "locked. Ask your community committee for a new letter."))
+        raise CodeProblem(CODE_LOCKED)
     return code
+
+
+def _why_not(token: str, max_attempts: int, now: datetime, default: str) -> CodeProblem:
+    """After a conditional UPDATE found the code no longer usable: the reason, read afresh."""
+    db.session.expire_all()
+    try:
+        check_code(token, max_attempts=max_attempts, now=now)
+    except CodeProblem as exc:
+        return exc
+    return CodeProblem(default)
 
 
 def candidates(code: ActivationCode) -> list[Person]:
@@ -246,30 +268,36 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
     code = check_code(token, max_attempts=max_attempts, now=now)
     dwelling = code.dwelling
     if not consent:
-        raise DomainError(N_("Please agree to the privacy notice to continue."))
-    phone = require_mobile(phone_text)
+        raise FieldRefused("consent", N_("Please agree to the privacy notice to continue."))
+    try:
+        phone = require_mobile(phone_text)
+    except DomainError as exc:
+        raise FieldRefused("phone", exc.message) from exc
     if not code_has_phone(code):
         raise DomainError(N_("No phone number is on file for this home. Please bring this "
                              "letter to the community committee so they can check who you "
                              "are in person."))
     matches = [p for p in candidates(code) if p.phone == phone]
     if not matches:
-        _count_failure(code, max_attempts)
-        left = max_attempts - db.session.scalar(
-            sa.select(ActivationCode.failed_attempts).where(ActivationCode.id == code.id))
-        raise DomainError(N_("This phone number is not the one on the roster for this home. "
-                             "Tries left: %(left)s."), left=max(left, 0))
+        left = _count_failure(code, max_attempts)
+        if left is None:  # other tries used up the last ones meanwhile: no answer for this one
+            raise _why_not(token, max_attempts, now, CODE_LOCKED)
+        raise FieldRefused("phone", N_("This phone number is not the one on the roster for "
+                                       "this home. Tries left: %(left)s."), left=left)
     person = matches[0]
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     resetting = (code.person_id is not None and user is not None
                  and person.user_id == user.id and not user.is_staff)
     if user is not None and not resetting:
         if not user.check_password(password):
-            raise DomainError(N_("This phone number already has an account. Enter that "
-                                 "account's password to add this home. Forgot it? Ask the "
-                                 "committee for a password reset letter."))
+            raise FieldRefused("password", N_(
+                "This phone number already has an account. Enter that account's password to "
+                "add this home. Forgot it? Ask the committee for a password reset letter."))
     else:
-        _check_password_rules(password)
+        try:
+            _check_password_rules(password)
+        except DomainError as exc:
+            raise FieldRefused("password", exc.message, **exc.params) from exc
     spent = db.session.execute(
         sa.update(ActivationCode)
         .where(ActivationCode.id == code.id, ActivationCode.used_at.is_(None),
@@ -278,7 +306,7 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
         .values(used_at=now))
     if spent.rowcount != 1:
         db.session.rollback()
-        raise CodeProblem(CODE_USED)
+        raise _why_not(token, max_attempts, now, CODE_USED)
     try:
         if user is None:
             user = User(phone=phone, name=person.name, password_hash="")
@@ -303,13 +331,21 @@ def activate(token: str, phone_text: str, password: str, *, consent: bool, max_a
     return user
 
 
-def _count_failure(code: ActivationCode, max_attempts: int) -> None:
-    """Count a wrong phone in one statement, so concurrent tries cannot overshoot the lock."""
-    db.session.execute(
+def _count_failure(code: ActivationCode, max_attempts: int) -> int | None:
+    """Count a wrong phone; return the tries left, or None if the code was locked (or used)
+    meanwhile. The check and the count are one conditional UPDATE, so however many tries
+    arrive at once, no more than max_attempts of them are ever answered."""
+    counted = db.session.execute(
         sa.update(ActivationCode)
-        .where(ActivationCode.id == code.id, ActivationCode.failed_attempts < max_attempts)
+        .where(ActivationCode.id == code.id, ActivationCode.failed_attempts < max_attempts,
+               ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None))
         .values(failed_attempts=ActivationCode.failed_attempts + 1))
     db.session.commit()
+    if counted.rowcount != 1:
+        return None
+    used = db.session.scalar(
+        sa.select(ActivationCode.failed_attempts).where(ActivationCode.id == code.id))
+    return max(max_attempts - used, 0)
 
 
 def _check_password_rules(password: str) -> None:
@@ -343,29 +379,102 @@ def authenticate(phone_text: str, password: str) -> User | None:
     return user
 
 
+# --- sessions ---------------------------------------------------------------------------------
+
+# How often a sign-in's last-seen time is rewritten: coarse, so requests stay read-only.
+SEEN_EVERY = timedelta(hours=1)
+
+_AGENT_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("HarmonyOS", "HarmonyOS"),
+                  ("Android", "Android"), ("Windows", "Windows"), ("Macintosh", "Mac"),
+                  ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+_AGENT_APPS = (("MicroMessenger", "WeChat"), ("AlipayClient", "Alipay"), ("QQ/", "QQ"),
+               ("UCBrowser", "UC"), ("HuaweiBrowser", "Huawei Browser"),
+               ("MiuiBrowser", "Mi Browser"), ("Edg/", "Edge"), ("Firefox/", "Firefox"),
+               ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+
+
+def agent_summary(user_agent: str | None) -> str:
+    """A short name for a phone or browser ("Android · WeChat"), from its User-Agent."""
+    text = user_agent or ""
+    system = next((name for mark, name in _AGENT_SYSTEMS if mark in text), "")
+    app = next((name for mark, name in _AGENT_APPS if mark in text), "")
+    return " · ".join(part for part in (system, app) if part)[:60]
+
+
+def start_session(user: User, *, user_agent: str = "", now: datetime | None = None) -> str:
+    """Record a new sign-in of the account on one phone or browser; return its key.
+
+    The account's sign-ins that ended, or that nobody used for longer than a session
+    lives, are cleared at the same time (so the table stays small).
+    """
+    now = now or utcnow()
+    idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    db.session.execute(sa.delete(UserSession).where(
+        UserSession.user_id == user.id,
+        sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < now - idle)))
+    key = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=key, user_id=user.id, created_at=now, last_seen_at=now,
+                               user_agent=agent_summary(user_agent)))
+    db.session.commit()
+    user.session_key, user.session_seen_at = key, now
+    return key
+
+
 def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: the id carries the session version, so old sessions end."""
-    try:
-        uid, version = (int(x) for x in str(user_id).split(":"))
-    except ValueError:
+    """Flask-Login loader for "<user id>:<session key>", in one query: the account if it
+    is active and that sign-in was not ended and was used lately; otherwise None."""
+    uid_text, _, key = str(user_id).partition(":")
+    uid = form_id(uid_text)
+    if uid is None or not 32 <= len(key) <= 43:
         return None
-    if not 0 < uid < 2**31:
+    idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    row = db.session.execute(
+        sa.select(User, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == uid, User.active.is_(True), UserSession.id == key,
+               UserSession.revoked_at.is_(None), UserSession.last_seen_at > utcnow() - idle)
+    ).first()
+    if row is None:
         return None
-    user = db.session.get(User, uid)
-    if user is None or user.session_version != version or not user.active:
-        return None
+    user, seen = row
+    user.session_key, user.session_seen_at = key, seen
     return user
+
+
+def note_seen(user: User, now: datetime | None = None) -> None:
+    """Move the sign-in's last-seen time forward, at most once per SEEN_EVERY."""
+    now = now or utcnow()
+    seen = getattr(user, "session_seen_at", None)
+    if not user.session_key or seen is None or now - seen < SEEN_EVERY:
+        return
+    db.session.execute(sa.update(UserSession).where(UserSession.id == user.session_key)
+                       .values(last_seen_at=now))
+    db.session.commit()
+    user.session_seen_at = now
+
+
+def end_session(user: User, now: datetime | None = None) -> None:
+    """Sign out on this phone or browser only: its cookies open nothing any more."""
+    if user.session_key:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == user.session_key, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow()))
+        db.session.commit()
+
+
+def sign_out_everywhere(user: User, now: datetime | None = None) -> None:
+    """End every session of this account (all phones and browsers)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow()))
+    db.session.commit()
 
 
 def set_locale(user: User, locale: str) -> None:
     """Remember the account's language."""
     user.locale = locale
-    db.session.commit()
-
-
-def sign_out_everywhere(user: User) -> None:
-    """End every session of this account (all phones and browsers)."""
-    user.session_version += 1
     db.session.commit()
 
 
@@ -423,6 +532,17 @@ def reveal_phone(person: Person, *, actor: User) -> str | None:
     return person.phone
 
 
+def closes_account(person: Person) -> bool:
+    """Whether deleting the person's contact data closes their account: it is used for
+    nobody else and holds no staff role."""
+    user = person.user
+    if user is None or user.is_staff:
+        return False
+    others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
+        Person.user_id == user.id, Person.id != person.id))
+    return not others
+
+
 def delete_contact(person: Person, *, actor: User, now: datetime | None = None) -> None:
     """Delete a person's contact data on request (PIPL); the home and its records stay.
 
@@ -430,19 +550,16 @@ def delete_contact(person: Person, *, actor: User, now: datetime | None = None) 
     is closed (its sign-in number is erased).
     """
     now = now or utcnow()
+    user, close = person.user, closes_account(person)
     person.phone = None
     person.owner_key = f"deleted:{person.id}"
     person.contact_deleted_at = now
-    user = person.user
     person.user_id = None
-    if user is not None:
-        others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
-            Person.user_id == user.id, Person.id != person.id))
-        if not others and not user.is_staff:
-            user.phone = f"x{user.id:010d}"[:11]
-            user.name = "-"
-            user.active = False
-            user.set_password(secrets.token_hex(16))
+    if close:
+        user.phone = f"x{user.id:010d}"[:11]
+        user.name = "-"
+        user.active = False
+        user.set_password(secrets.token_hex(16))
     _log(actor, person.compound_id, "contact_deleted", f"person {person.id}")
     db.session.commit()
 

@@ -38,6 +38,34 @@ STAFF = [
 DEMO_RESIDENT_PHONE = "13700000001"
 
 
+def demo_tenant() -> tuple[User, Person] | None:
+    """The demo tenant's account (created on first use): the first tenant on 金源新村's
+    roster, who sees the home and pays the property fee but does not vote."""
+    from app.community.models import Dwelling, Relation
+
+    main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
+    if main is None:
+        return None
+    person = db.session.scalar(
+        sa.select(Person).join(Occupancy, Occupancy.person_id == Person.id)
+        .join(Dwelling, Dwelling.id == Occupancy.dwelling_id)
+        .where(Person.compound_id == main.id, Occupancy.relation == Relation.TENANT,
+               Person.phone.is_not(None))
+        .order_by(Dwelling.id).limit(1))
+    if person is None:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.phone == person.phone))
+    if user is None:
+        user = User(phone=person.phone, name=person.name, password_hash="")
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+    if person.user_id is None:
+        person.user_id = user.id
+    db.session.commit()
+    return user, person
+
+
 def build_rows(seed: int = 1995) -> list[list]:
     """Roster rows for 金源新村 in the import format (same order as roster.COLUMNS)."""
     rng = random.Random(seed)
@@ -130,6 +158,7 @@ def load_demo() -> dict:
     db.session.flush()
     person.user_id = resident.id
     db.session.commit()
+    demo_tenant()
     load_demo_ballots(main, other)
     load_demo_services(main, resident, person)
     load_demo_repairs(main, other, resident)
@@ -361,31 +390,58 @@ def demo_cli(ctx, if_empty):
     click.echo("Demo loaded: 金源新村 and 桂花苑.")
 
 
+def letter_homes(main: Compound, count: int) -> list:
+    """Homes to print demo letters for: no account yet, an owner's phone on the roster,
+    and no vote seeded in any ballot (so whoever activates one can still vote)."""
+    from app.community.models import Relation
+    from app.decisions.models import RollEntry, Vote
+
+    voted = set(db.session.scalars(
+        sa.select(RollEntry.dwelling_id).join(Vote, sa.and_(
+            Vote.ballot_id == RollEntry.ballot_id, Vote.voter_key == RollEntry.voter_key))))
+    return [d for d in services.dwellings_for_letters(main, only_missing=True)
+            if d.id not in voted and any(m.relation == Relation.OWNER and m.person.phone
+                                         for m in d.members)][:count]
+
+
 @demo_cli.command("links")
 @click.option("--count", default=3, help="How many household links to print.")
 def demo_links(count):
     """Print sign-in details and fresh activation links for a few demo homes."""
-    from app.cli import public_url
+    from app.community.models import Relation
+    from app.core.security import public_url
 
     main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
     if main is None:
         raise click.ClickException("No demo data: run 'flask demo' first.")
-    dwellings = [d for d in services.dwellings_for_letters(main, only_missing=True)
-                 if any(m.person.phone for m in d.members)][:count]
+    tenant = demo_tenant()
+    dwellings = letter_homes(main, count)
     _batch, issued = accounts.issue_codes(dwellings, actor=None,
                                           secret=current_app.config["SECRET_KEY"],
                                           days=current_app.config["ACTIVATION_CODE_DAYS"])
     click.echo("")
     click.echo("Linli demo — try it:")
-    click.echo(f"  Resident sign-in: {DEMO_RESIDENT_PHONE} / {DEMO_PASSWORD}")
+    click.echo(f"  Resident sign-in: {DEMO_RESIDENT_PHONE} / {DEMO_PASSWORD}  (an owner: votes, "
+               "pays, books)")
+    if tenant:
+        user, person = tenant
+        home = person.memberships[0].dwelling
+        click.echo(f"  Tenant sign-in:   {user.phone} / {DEMO_PASSWORD}  (lives in "
+                   f"{_address(home)}: sees the home, pays the property fee, does not vote)")
     for phone, name, role in STAFF:
         click.echo(f"  {role.value:<19} {phone} / {DEMO_PASSWORD}  ({name})")
-    click.echo("  Household QR activation links (use the owner's phone shown):")
+    click.echo("  Household QR activation links (homes that have not voted yet; use the "
+               "owner's phone shown):")
     for item in issued:
         d = item.dwelling
-        owner = next(m.person for m in d.members if m.person.phone)
-        click.echo(f"    {d.unit.building.name}-{d.unit.name}-{d.room} phone {owner.phone}: "
+        owner = next(m.person for m in d.members
+                     if m.relation == Relation.OWNER and m.person.phone)
+        click.echo(f"    {_address(d)} phone {owner.phone}: "
                    f"{public_url('accounts.open_letter', token=item.token)}")
     click.echo(f"  Compound page (poster QR): {public_url('community.compound_page', compound_id=main.id)}")
     click.echo(f"  Household letters to print: {public_url('accounts.letters', compound_id=main.id)}")
     click.echo("")
+
+
+def _address(dwelling) -> str:
+    return f"{dwelling.unit.building.name}-{dwelling.unit.name or '-'}-{dwelling.room}"

@@ -1,13 +1,17 @@
 """Community forms."""
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, IntegerField, SelectField, SubmitField
+from wtforms import BooleanField, DateField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
 from app.community.models import ManagementMode, Stage
+from app.core.forms import BoundedIntegerField
 from app.core.i18n import lazy as _l
+from app.core.timeutil import local_today
 
 STAGE_LABELS = {
     Stage.SURVEYING: _l("Surveying residents' wishes"),
@@ -37,8 +41,11 @@ class RosterUploadForm(FlaskForm):
 
 
 class CompoundForm(FlaskForm):
-    year_built = IntegerField(_l("Year built"), validators=[Optional(), NumberRange(1900, 2100)],
-                              render_kw={"inputmode": "numeric"})
+    """The compound's stage and dates; every date in a sensible range (see
+    services.compound_date_problems), all problems shown at once."""
+
+    year_built = BoundedIntegerField(_l("Year built"), validators=[Optional()],
+                                     render_kw={"inputmode": "numeric"})
     stage = SelectField(_l("Renovation stage"),
                         choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()])
     survey_started_on = DateField(_l("Survey started"), validators=[Optional()])
@@ -49,3 +56,26 @@ class CompoundForm(FlaskForm):
                                            for m, label in MODE_LABELS.items()])
     management_start_on = DateField(_l("Management starts"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)
+        from app.community.services import compound_date_problems
+
+        parsed = {name: self[name].data for name in DATE_FIELDS if not self[name].errors}
+        for name, (message, params) in compound_date_problems(parsed, local_today()).items():
+            self[name].errors.append(date_problem_text(message, params))
+        return not self.errors
+
+
+DATE_FIELDS = ("year_built", "survey_started_on", "construction_started_on", "accepted_on",
+               "management_start_on")
+
+
+def date_problem_text(message: str, params: dict) -> str:
+    """A date problem in the reader's language, its dates with the year."""
+    from flask_babel import gettext
+
+    from app.core.i18n import fmt_full_date
+
+    shown = {k: fmt_full_date(v) if isinstance(v, date) else v for k, v in params.items()}
+    return gettext(message, **shown)

@@ -2,7 +2,6 @@
 
 from flask import (
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -17,12 +16,20 @@ from app.accounts import services as accounts
 from app.accounts.forms import ConfirmForm, PhoneForm
 from app.accounts.models import Role
 from app.community import bp, services
-from app.community.forms import MODE_LABELS, STAGE_LABELS, CompoundForm, RosterUploadForm
+from app.community.forms import (
+    MODE_LABELS,
+    STAGE_LABELS,
+    CompoundForm,
+    RosterUploadForm,
+    date_problem_text,
+)
 from app.community.models import ManagementMode, Stage
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
+from app.core.forms import refused_status
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
+from app.core.security import public_url
 
 ROSTER_ROLES = services.ROSTER_ROLES
 VIEW_ROLES = services.STAFF_VIEW_ROLES
@@ -75,8 +82,7 @@ def compound_page(compound_id: int):
 @compound_staff_required(*ROSTER_ROLES)
 def poster(compound):
     """A printable A4 poster whose QR opens the compound's public page."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
-    link = base + url_for("community.compound_page", compound_id=compound.id)
+    link = public_url("community.compound_page", compound_id=compound.id)
     return render_template("community/poster.html", compound=compound, link=link,
                            qr=qr_svg(link, label=compound.name))
 
@@ -111,16 +117,22 @@ def edit_compound(compound):
         form.stage.data = compound.stage.value
         form.management_mode.data = compound.management_mode.value
     if form.validate_on_submit():
-        services.update_compound(
-            compound, actor=current_user, year_built=form.year_built.data, stage=Stage(form.stage.data),
-            survey_started_on=form.survey_started_on.data,
-            construction_started_on=form.construction_started_on.data,
-            accepted_on=form.accepted_on.data,
-            management_mode=ManagementMode(form.management_mode.data),
-            management_start_on=form.management_start_on.data)
-        flash(_("Saved."), "success")
-        return redirect(url_for("community.staff_compound", compound_id=compound.id))
-    return render_template("community/edit_compound.html", form=form, compound=compound)
+        try:
+            services.update_compound(
+                compound, actor=current_user, year_built=form.year_built.data,
+                stage=Stage(form.stage.data), survey_started_on=form.survey_started_on.data,
+                construction_started_on=form.construction_started_on.data,
+                accepted_on=form.accepted_on.data,
+                management_mode=ManagementMode(form.management_mode.data),
+                management_start_on=form.management_start_on.data)
+        except services.CompoundRefused as exc:  # e.g. the day changed since validating
+            for name, (message, params) in exc.problems.items():
+                form[name].errors.append(date_problem_text(message, params))
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("community.staff_compound", compound_id=compound.id))
+    return render_template("community/edit_compound.html", form=form, compound=compound), \
+        refused_status(form)
 
 
 @bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
@@ -135,19 +147,16 @@ def roster(compound):
         try:
             summary = services.import_roster(compound, upload.read(), upload.filename or "",
                                              actor=current_user, dry_run=form.dry_run.data)
-        except services.RosterRejected as exc:
-            problems = exc.problems
-            flash_error(exc)
-        except DomainError as exc:
-            flash_error(exc)
+        except DomainError as exc:  # the report of every bad row is on the page, not flashed
+            problems = getattr(exc, "problems", [])
+            form.file.errors = [*form.file.errors, _(exc.message, **exc.params)]
         else:
             if summary.dry_run:
                 flash(_("The file is fine. Nothing was imported yet."), "info")
             else:
                 flash(_("Roster imported."), "success")
-    status = 422 if problems else 200
     return render_template("community/roster.html", form=form, compound=compound,
-                           problems=problems, summary=summary), status
+                           problems=problems, summary=summary), refused_status(form)
 
 
 @bp.get("/staff/compounds/<int:compound_id>/roster.<fmt>")
@@ -228,13 +237,22 @@ def verify_phone(dwelling_id: int, person_id: int):
     return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
 
 
-@bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget")
+@bp.route("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget",
+          methods=["GET", "POST"])
 @login_required
 def forget_contact(dwelling_id: int, person_id: int):
-    """Delete a person's contact data on their request."""
+    """Delete a person's contact data on their request, after a page saying what happens."""
     home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
     person = services.member_of(home, person_id)
-    if ConfirmForm().validate_on_submit():
+    back = url_for("community.staff_dwelling", dwelling_id=home.id)
+    if not person.phone and person.user_id is None:
+        flash(_("This person has no contact data left to delete."), "info")
+        return redirect(back)
+    form = ConfirmForm()
+    if form.validate_on_submit():
         accounts.delete_contact(person, actor=current_user)
-        flash(_("Contact data deleted."), "success")
-    return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+        flash(_("Contact data of %(name)s deleted.", name=person.name), "success")
+        return redirect(back)
+    return render_template("community/forget_contact.html", dwelling=home, person=person,
+                           form=form, closes_account=accounts.closes_account(person),
+                           back=back)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from app.community.models import (
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.spreadsheet import FileRejected
-from app.core.timeutil import utcnow
+from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -446,15 +447,68 @@ def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
 
 COMPOUND_FIELDS = {"year_built", "stage", "survey_started_on", "construction_started_on",
                    "accepted_on", "management_mode", "management_start_on"}
+# The renovation programme's dates: nothing before this, and nothing absurdly far ahead
+# (a stored 9999-12-31 broke every page doing date arithmetic with it).
+PROGRAMME_START = date(2000, 1, 1)
+EARLIEST_YEAR_BUILT = 1900
 
 
-def update_compound(compound: Compound, *, actor: User, **fields) -> None:
+def compound_date_range(name: str, today: date) -> tuple[date, date]:
+    """The dates a compound's field may hold: completion acceptance has happened (today at
+    the latest); a survey may be entered up to a year ahead, a planned start of works or
+    of management up to five years ahead."""
+    ahead = {"survey_started_on": 1, "construction_started_on": 5, "accepted_on": 0,
+             "management_start_on": 5}[name]
+    return PROGRAMME_START, today + timedelta(days=366 * ahead)
+
+
+def compound_date_problems(fields: dict, today: date) -> dict[str, tuple[str, dict]]:
+    """What is wrong with a compound's dates, per field: (msgid, params); empty if fine."""
+    problems = {}
+    for name in ("survey_started_on", "construction_started_on", "accepted_on",
+                 "management_start_on"):
+        value = fields.get(name)
+        if value is None:
+            continue
+        low, high = compound_date_range(name, today)
+        if not low <= value <= high:
+            problems[name] = (N_("Choose a date from %(low)s to %(high)s."),
+                              {"low": low, "high": high})
+    survey, works, accepted = (fields.get("survey_started_on"),
+                               fields.get("construction_started_on"), fields.get("accepted_on"))
+    if survey and works and works < survey and "construction_started_on" not in problems:
+        problems["construction_started_on"] = (
+            N_("Construction cannot start before the survey (%(date)s)."), {"date": survey})
+    if works and accepted and accepted < works and "accepted_on" not in problems:
+        problems["accepted_on"] = (
+            N_("Completion acceptance cannot be before construction started (%(date)s)."),
+            {"date": works})
+    year = fields.get("year_built")
+    if year is not None and not EARLIEST_YEAR_BUILT <= year <= today.year:
+        problems["year_built"] = (N_("Enter a year from %(low)s to %(high)s."),
+                                  {"low": EARLIEST_YEAR_BUILT, "high": today.year})
+    return problems
+
+
+class CompoundRefused(DomainError):
+    """The compound's new dates do not hold together; problems maps field -> message."""
+
+    def __init__(self, problems: dict[str, tuple[str, dict]]):
+        super().__init__(N_("Check the dates."))
+        self.problems = problems
+
+
+def update_compound(compound: Compound, *, actor: User, today: date | None = None,
+                    **fields) -> None:
     """Change a compound's stage, dates or management mode (committee or street office)."""
     if not actor.has_role(compound.id, *ROSTER_ROLES):
         raise NotFound()
     unknown = set(fields) - COMPOUND_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    problems = compound_date_problems(fields, today or local_today())
+    if problems:
+        raise CompoundRefused(problems)
     for name, value in fields.items():
         setattr(compound, name, value)
     db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id,

@@ -34,7 +34,8 @@ def set_language(code: str):
     """Switch the language and remember it (cookie, and the account when signed in)."""
     response = make_response(redirect(safe_next(url_for("core.index"))))
     if code in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANG_COOKIE, code, max_age=YEAR, samesite="Lax", httponly=True)
+        response.set_cookie(LANG_COOKIE, code, max_age=YEAR, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
         if current_user.is_authenticated:
             from app.accounts.services import set_locale
 
@@ -48,7 +49,7 @@ def toggle_elder():
     response = make_response(redirect(safe_next(url_for("core.index"))))
     on = request.cookies.get(ELDER_COOKIE) != "1"
     response.set_cookie(ELDER_COOKIE, "1" if on else "0", max_age=YEAR, samesite="Lax",
-                        httponly=True)
+                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 

@@ -1,6 +1,16 @@
 """Security headers and error pages."""
 
-from flask import Request, abort, render_template, request
+from flask import (
+    Request,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -72,6 +82,9 @@ def init_app(app) -> None:
         response.headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "Cache-Control" not in response.headers and _is_personal():
+            # Never kept by a shared proxy, nor shown again from a shared phone's history.
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     def page(status: int):
@@ -102,9 +115,44 @@ def init_app(app) -> None:
         return render_template("errors/500.html", error_ref=ref), 500
 
 
+# Pages under these paths show someone's own data (or take it), signed in or not.
+PERSONAL_PATHS = ("/staff/", "/home", "/dwellings/", "/dues", "/ballots", "/receipts",
+                  "/canteen", "/classroom", "/household", "/repairs", "/activate", "/a/",
+                  "/login", "/logout")
+PUBLIC_ENDPOINTS = {"static", "core.favicon"}
+
+
+def _is_personal() -> bool:
+    """Whether this response may carry personal data: any page for a signed-in person,
+    and every page under PERSONAL_PATHS; static files never."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return False
+    if request.path.startswith(PERSONAL_PATHS):
+        return True
+    user = g.get("_login_user")  # loaded by this request already; never a query here
+    return bool(getattr(user, "is_authenticated", False)) or "_user_id" in session
+
+
 def form_id(text: str | None) -> int | None:
     """A plain positive id from a form value, or None ("²" and "１" are not ids)."""
     text = (text or "").strip()
     if text.isascii() and text.isdecimal() and 0 < int(text) < 2**31:
         return int(text)
     return None
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for QR codes, letters, posters and stickers.
+
+    PUBLIC_BASE_URL when set (production refuses to start without it), never the Host
+    header a request names; in development the address the page was opened at, or the
+    development server outside a request.
+    """
+    base = current_app.config.get("PUBLIC_BASE_URL") or (
+        request.url_root if has_request_context() else "http://127.0.0.1:5000")
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return base.rstrip("/") + path

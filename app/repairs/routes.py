@@ -24,7 +24,7 @@ from app.core.forms import refused_status
 from app.core.i18n import fmt_full_date
 from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
-from app.core.security import form_id
+from app.core.security import form_id, public_url
 from app.core.uploads import send_photo, upload_dir
 from app.extensions import limiter
 from app.repairs import bp, services
@@ -172,10 +172,10 @@ def sent(ticket_id: int):
     if not token:
         raise NotFound()
     ticket = services.ticket_by_status_token(token)
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
     path = url_for("repairs.status", token=token)
     return _no_store(make_response(render_template(
-        "repairs/sent.html", ticket=ticket, path=path, link=base + path)))
+        "repairs/sent.html", ticket=ticket, path=path,
+        link=public_url("repairs.status", token=token))))
 
 
 @bp.get("/r/<token>")
@@ -479,8 +479,7 @@ def facilities(compound):
 @compound_staff_required(*REGISTER_ROLES)
 def stickers(compound):
     """A printable sheet of QR stickers, several per A4 page, with warranty end dates."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.url_root.rstrip("/")
-    items = [(f, base + url_for("repairs.sticker", code=f.sticker_code))
+    items = [(f, public_url("repairs.sticker", code=f.sticker_code))
              for f in services.facilities(compound)]
     if not items:
         abort(404)

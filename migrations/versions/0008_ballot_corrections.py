@@ -3,8 +3,8 @@
 The ballot status gains the value "withdrawn"; statuses are stored as short text without
 a constraint, so no column changes for it.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007_repairs
 Create Date: 2026-12-02 04:49:11.330883
 
 """

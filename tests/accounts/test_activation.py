@@ -1,5 +1,6 @@
 """Household QR activation: single use, expiring, revocable, phone checked against the roster."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,7 +138,7 @@ def test_wrong_phone_counts_attempts_then_locks(client):
     token = issue(dwelling)
     for _ in range(5):
         page = activate(client, token, phone="13900000000")
-        assert page.status_code == 200
+        assert page.status_code == 422
     assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
     locked = activate(client, token)  # even the right phone: the code is locked now
     assert locked.status_code == 410
@@ -147,10 +148,10 @@ def test_wrong_phone_counts_attempts_then_locks(client):
 def test_consent_and_password_rules(client):
     _, _, dwelling = setup_home()
     token = issue(dwelling)
-    assert activate(client, token, consent=None).status_code == 200
-    assert activate(client, token, password="short").status_code == 200
-    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 200
-    assert activate(client, token, phone="12345").status_code == 200
+    assert activate(client, token, consent=None).status_code == 422
+    assert activate(client, token, password="short").status_code == 422
+    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 422
+    assert activate(client, token, phone="12345").status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
 
@@ -164,7 +165,7 @@ def test_no_phone_on_file_asks_for_committee(client):
     page = client.get("/activate")
     assert page.status_code == 200
     assert 'name="password"' not in page.get_data(as_text=True)
-    assert activate(client, token).status_code == 200
+    assert activate(client, token).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
@@ -191,7 +192,7 @@ def test_staff_account_must_give_its_password_to_add_a_home(client):
     compound, owner, dwelling = setup_home()
     staff = make_user(PHONE, password=PASSWORD, grants=[(Role.COMMITTEE, compound)])
     token = issue(dwelling)
-    assert activate(client, token, password="someone-elses").status_code == 200
+    assert activate(client, token, password="someone-elses").status_code == 422
     assert owner.user_id is None
     assert activate(client, token, password=PASSWORD).status_code == 302
     assert owner.user_id == staff.id
@@ -204,7 +205,7 @@ def test_a_household_letter_never_resets_a_password(client):
     assert activate(client, issue(dwelling), password="owners-password").status_code == 302
     client.post("/logout", data={})
     page = activate(client, issue(dwelling), password="attackers-pass")
-    assert page.status_code == 200
+    assert page.status_code == 422
     assert login(client, PHONE, "owners-password").status_code == 302
 
 
@@ -221,10 +222,10 @@ def test_forgotten_password_is_reset_with_a_reset_letter(client, sign_in):
     sheet = client.get(letter.headers["Location"]).get_data(as_text=True)
     token = sheet.split("/a/")[1].split("<")[0].strip()
     client.post("/logout", data={})
-    assert activate(client, token, phone="13900000000").status_code == 200  # wrong person
+    assert activate(client, token, phone="13900000000").status_code == 422  # wrong person
     assert activate(client, token, password="second-password").status_code == 302
     client.post("/logout", data={})
-    assert login(client, PHONE, "first-password").status_code == 200
+    assert login(client, PHONE, "first-password").status_code == 422
     assert login(client, PHONE, "second-password").status_code == 302
     assert db.session.scalar(sa.select(AccessLog.id).where(
         AccessLog.action == "password_reset_by_letter"))
@@ -352,3 +353,97 @@ def test_concurrent_issuing_leaves_one_live_letter(web, app):
     live = db.session.scalar(sa.select(sa.func.count(ActivationCode.id)).where(
         ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None)))
     assert live == 1
+
+
+WRONG = "This phone number is not the one on the roster for this home. Tries left: %(left)s."
+
+
+@pytest.mark.parametrize("already_wrong", [0, 4])
+def test_concurrent_wrong_phones_get_no_more_answers_than_the_lock_allows(web, app,
+                                                                          already_wrong):
+    """Twenty wrong numbers at once: at most the tries left are answered "wrong number";
+    every other try is told the letter is locked, so no sixth guess is ever checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    db.session.execute(sa.update(ActivationCode).values(failed_attempts=already_wrong))
+    db.session.commit()
+    web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
+    wrong_answer = zh(WRONG, left=0).split("。")[0]
+
+    def attempt(n):
+        client = web.test_client()
+        page = activate(client, token, phone=f"1390000{n:04d}")
+        return page.status_code, wrong_answer in page.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(attempt, range(20)))
+    answered = [status for status, wrong in results if wrong]
+    assert len(answered) == 5 - already_wrong, results
+    assert sorted(status for status, wrong in results if not wrong) == [410] * (
+        15 + already_wrong), results
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+
+
+def test_a_try_read_before_the_lock_is_not_answered_after_it(app, monkeypatch):
+    """A try that found the letter open, while others used up its last tries: the wrong
+    number is not answered, and even the right one cannot spend the locked letter."""
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    code = services.check_code(token, max_attempts=5)
+    monkeypatch.setattr(services, "check_code", lambda *args, **kwargs: code)
+    db.session.execute(sa.update(ActivationCode).values(failed_attempts=5))  # the others
+    with pytest.raises(services.CodeProblem) as wrong:
+        services.activate(token, "13900000000", "new-password-1", consent=True, max_attempts=5)
+    assert wrong.value.message == services.CODE_LOCKED
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
+    with pytest.raises(services.CodeProblem):
+        services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
+    assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
+
+
+def _error_of(page_text, field_id):
+    """The text of a field's error paragraph (the form macro's id="<field>-error")."""
+    marker = f'id="{field_id}-error">'
+    assert marker in page_text, field_id
+    return page_text.split(marker, 1)[1].split("</p>", 1)[0]
+
+
+def test_activation_shows_every_problem_at_once_next_to_its_field(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    page = activate(client, token, phone="138 1234", password="short", confirm="other",
+                    consent=None)
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert zh("Enter an 11-digit mobile number.") in _error_of(text, "phone")
+    assert zh("Choose a password of at least %(n)s characters.", n=8) in _error_of(
+        text, "password")
+    assert zh("The two passwords are not the same.") in _error_of(text, "confirm")
+    assert zh("Please agree to the privacy notice to continue.") in _error_of(text, "consent")
+    assert 'value="138 1234"' in text  # what was typed is kept ...
+    assert 'value="short"' not in text and 'value="other"' not in text  # ... not passwords
+    assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 0  # not a guess
+
+
+def test_a_number_not_on_the_roster_is_shown_at_the_phone_field(client):
+    _, _, dwelling = setup_home()
+    token = issue(dwelling)
+    page = activate(client, token, phone="13900000000")
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert zh(WRONG, left=4) in _error_of(text, "phone")
+    assert 'value="13900000000"' in text
+    assert re.search(r'<input[^>]* checked [^>]*id="consent"', text)  # agreement kept
+
+
+def test_an_existing_accounts_wrong_password_is_shown_at_the_password_field(client):
+    compound, owner, dwelling = setup_home()
+    make_user(PHONE, password=PASSWORD)
+    page = activate(client, issue(dwelling), password="not-the-password")
+    assert page.status_code == 422
+    assert zh("This phone number already has an account. Enter that account's password to "
+              "add this home. Forgot it? Ask the committee for a password reset letter.") in (
+        _error_of(page.get_data(as_text=True), "password"))

@@ -16,7 +16,7 @@ def test_sign_in_with_phone_and_password(client):
 def test_wrong_password_gets_message_not_a_session(client):
     make_resident(make_compound(), "13800000001")
     page = login(client, "13800000001", "wrong-password")
-    assert page.status_code == 200
+    assert page.status_code == 422
     text = page.get_data(as_text=True)
     assert zh("Wrong mobile number or password.") in text
     assert client.get("/home").status_code == 302
@@ -24,7 +24,7 @@ def test_wrong_password_gets_message_not_a_session(client):
 
 def test_garbage_input_is_a_message_not_a_500(client):
     for phone in ["", "abc", "1" * 200, "<script>"]:
-        assert login(client, phone, "x").status_code == 200
+        assert login(client, phone, "x").status_code == 422
 
 
 def test_pages_need_sign_in(client):
@@ -51,7 +51,7 @@ def test_sign_out_needs_post(client, sign_in):
 def test_sign_in_is_rate_limited(client):
     make_resident(make_compound(), "13800000001")
     statuses = [login(client, "13800000001", "wrong").status_code for _ in range(12)]
-    assert statuses[:10] == [200] * 10
+    assert statuses[:10] == [422] * 10
     assert statuses[-1] == 429
     page = login(client, "13800000001", PASSWORD)
     assert page.status_code == 429

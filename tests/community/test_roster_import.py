@@ -160,9 +160,8 @@ def test_upload_of_a_non_spreadsheet_is_a_message(client, sign_in, app):
         page = client.post(f"/staff/compounds/{compound.id}/roster",
                            data={"file": (io.BytesIO(data), name)},
                            content_type="multipart/form-data")
-        assert page.status_code == 200, name
-        assert 'class="flash flash-error"' in page.get_data(as_text=True) or \
-               'class="error"' in page.get_data(as_text=True), name
+        assert page.status_code == 422, name
+        assert 'id="file-error"' in page.get_data(as_text=True), name
     assert count(Dwelling) == 0
 
 
