@@ -36,7 +36,10 @@ class FormErrors(dict):
             self.add(exc, default)
         return None
 
+    expired = False  # the form's CSRF token had expired: a malformed request
+
     @property
     def status(self) -> int:
-        """422 when the form was refused (the page shows why), else 200."""
-        return 422 if self else 200
+        """422 when the form was refused (the page shows why), 400 when it had expired,
+        else 200."""
+        return 422 if self else 400 if self.expired else 200

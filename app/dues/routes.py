@@ -122,6 +122,7 @@ def pay(dwelling_id: int):
                 return redirect(url_for("dues.bill", dwelling_id=home.id))
     elif request.method == "POST":
         flash(_("The form expired. Please try again."), "error")
+        errors.expired = True
     return render_template("dues/pay.html", home=home, line=line, channels=channels, form=form,
                            errors=errors,
                            token=request.form.get("token") or secrets.token_urlsafe(16)

@@ -54,11 +54,14 @@ def _require(compound: Compound, roles) -> None:
         raise NotFound()
 
 
-def _posted() -> bool:
-    """The CSRF check of every POST; an expired form is a message, not an error page."""
+def _posted(errors: FormErrors | None = None) -> bool:
+    """The CSRF check of every POST; an expired form is a message, not an error page (a
+    page shown again for it answers 400)."""
     if ConfirmForm().validate_on_submit():
         return True
     flash(_("The form expired. Please try again."), "error")
+    if errors is not None:
+        errors.expired = True
     return False
 
 
@@ -235,7 +238,7 @@ def staff_dues(compound):
 def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | None = None):
     settings = ledger.settings_of(compound.id)
     rate_now = ledger.current_rate(compound.id)
-    errors = errors or FormErrors()
+    errors = errors if errors is not None else FormErrors()
     fee = fee or {"rate": ledger.fee_rate_text(rate_now),
                   "starts_on": settings.fee_starts_on.isoformat()
                   if settings.fee_starts_on else "", "effective_from": ""}
@@ -255,7 +258,7 @@ def staff_fee(compound):
     """Set the property fee: yuan per m² per month, and the date billing starts."""
     fee = _values("rate", "starts_on", "effective_from", limit=20)
     errors = FormErrors()
-    if _posted():
+    if _posted(errors):
         errors.attempt(ledger.parse_fee_rate, fee["rate"])
         starts_on = (errors.attempt(_date, fee["starts_on"], "starts_on")
                      if fee["starts_on"].strip() else None)
@@ -320,7 +323,7 @@ def staff_reject(compound, payment_id: int):
     back = "home" if request.values.get("back") == "home" else ""
     typed = {"reason": request.form.get("reason", "")[:400]}
     errors = FormErrors()
-    if request.method == "POST" and _posted():
+    if request.method == "POST" and _posted(errors):
         changed = errors.attempt(ledger.reject_payment, payment, current_user,
                                  typed["reason"], default="reason")
         if not errors:
@@ -348,7 +351,7 @@ def staff_home(compound, dwelling_id: int):
 def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
                errors: FormErrors | None = None):
     bill = ledger.bill_for(home)
-    errors = errors or FormErrors()
+    errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
                            typed=typed or {}, errors=errors,
                            can_decide=_can(compound, MANAGER_ROLES),
@@ -363,7 +366,7 @@ def staff_hardship(compound, dwelling_id: int):
     key = ledger.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
     typed = {"key": key, **_values("amount", "note")}
     errors = FormErrors()
-    if _posted():
+    if _posted(errors):
         amount = errors.attempt(ledger.parse_amount, typed["amount"])
         if not typed["note"].strip():
             errors.add(FieldError("note", N_("Note the committee's decision (at most 100 "
@@ -394,7 +397,7 @@ def staff_item_new(compound):
     errors = FormErrors()
     if request.method == "POST":
         form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
-        if _posted():
+        if _posted(errors):
             spec = _item_spec(form, errors)
             item = None if spec is None else errors.attempt(
                 services.add_item, compound, spec, actor=current_user)
@@ -427,7 +430,7 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
              "coefficients": item.coefficients, "note": ""} | {
         name: _percent_text(item.bearer_fen(bearer), item.total_fen)
         for name, bearer in PERCENT_FIELDS} | (typed or {})
-    errors = errors or FormErrors()
+    errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
                            pager=pager, building=building, unit=unit, ballots=ballots,
                            linked=linked, typed=typed, versions=services.item_versions(item),
@@ -447,7 +450,7 @@ def staff_item_change(compound, item_id: int):
     typed = (_values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30)
              | _values("coefficients", limit=400))
     errors = FormErrors()
-    if _posted():
+    if _posted(errors):
         total = errors.attempt(ledger.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN,
                                field="total")
         subsidy = errors.attempt(_optional_amount, typed["subsidy"])
@@ -500,7 +503,7 @@ def staff_item_emergency(compound, item_id: int):
     item = _item(compound, item_id)
     typed = _values("note", limit=400)
     errors = FormErrors()
-    if _posted():
+    if _posted(errors):
         errors.attempt(ledger.approve_emergency, item, current_user, typed["note"],
                        default="note")
         if not errors:
@@ -538,13 +541,13 @@ def staff_income(compound):
         if action == "entry":
             _require(compound, MANAGER_ROLES)
             entry = _values(*entry, limit=400)
-            if _posted() and _add_income(compound, entry, errors):
+            if _posted(errors) and _add_income(compound, entry, errors):
                 flash(_("Entry recorded."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         elif action == "use":
             _require(compound, COMMITTEE_ROLES)
             use = _values(*use, limit=400)
-            if _posted() and _use_income(compound, use, errors):
+            if _posted(errors) and _use_income(compound, use, errors):
                 flash(_("Public income used as decided."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         else:
@@ -590,12 +593,11 @@ def _use_income(compound: Compound, use: dict, errors: FormErrors) -> bool:
 # --- maintenance fund import ------------------------------------------------------------------
 
 def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()):
-    errors = errors or FormErrors()
-    status = 422 if errors or problems else 200
+    errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_fund.html", compound=compound, problems=problems,
-                           errors=errors, header=ledger.FUND_HEADER,
-                           columns=ledger.FUND_COLUMNS, summary=ledger.fund_summary(compound),
-                           can_import=_can(compound, MANAGER_ROLES)), status
+                           errors=errors, columns=ledger.FUND_COLUMNS,
+                           summary=ledger.fund_summary(compound),
+                           can_import=_can(compound, MANAGER_ROLES)), errors.status
 
 
 @bp.route(PREFIX + "/fund", methods=["GET", "POST"])
@@ -608,7 +610,7 @@ def staff_fund(compound):
     _require(compound, MANAGER_ROLES)
     errors = FormErrors()
     problems = []
-    if _posted():
+    if _posted(errors):
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             errors.add(FieldError("file", N_("Choose a file.")))
