@@ -14,6 +14,8 @@ class MoneyError(ValueError):
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９，．－￥", "0123456789,.-¥")
 _AMOUNT = re.compile(r"-?(?:\d+|[1-9]\d{0,2}(?:,\d{3})+)(?:\.\d+)?")
 _DECIMAL = re.compile(r"\d{1,6}(?:\.\d+)?")
+# "100元", "100 元" and "100块" are how people write an amount; the unit comes last, once.
+_YUAN_UNIT = re.compile(r"\s*(?:元|块)$")
 
 
 def ascii_number_text(text: str) -> str:
@@ -37,11 +39,15 @@ def parse_decimal(text: str, *, places: int, maximum: Decimal) -> Decimal:
 def parse_yuan(text: str, *, max_fen: int = 10**12) -> int:
     """Parse a yuan amount typed by a person ("1,234.5", "１２３") into integer fen.
 
-    Full-width digits from Chinese keyboards are read as digits; anything else that is
-    not plain digits (a decimal comma "1,5", "1_0", exponents, other scripts) is refused
-    rather than guessed.
+    Full-width digits from Chinese keyboards are read as digits; the currency may be
+    written before ("¥100") or after ("100元", "100 元", "100块"), once. Anything else
+    that is not plain digits (a decimal comma "1,5", "1_0", exponents, other scripts, a
+    sign inside the number) is refused rather than guessed.
     """
-    cleaned = ascii_number_text(text).replace("¥", "").strip()
+    cleaned = _YUAN_UNIT.sub("", ascii_number_text(text), count=1)
+    if cleaned.startswith("¥"):
+        cleaned = cleaned[1:]
+    cleaned = cleaned.strip()
     if not cleaned.isascii() or not _AMOUNT.fullmatch(cleaned):
         raise MoneyError("not a number")
     value = Decimal(cleaned.replace(",", ""))

@@ -163,8 +163,9 @@ def fee(compound, rate, start, effective):
 @click.argument("compound")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def fund_import(compound, file):
-    """Import maintenance-fund balances from FILE (CSV or XLSX: building, unit, room,
-    initial yuan, balance yuan; header row optional). All rows or none."""
+    """Import maintenance-fund balances from FILE (CSV or XLSX under a header row naming
+    楼栋/building, 单元/unit, 房号/room, 初始交存/initial, 当前余额/balance; amounts in yuan).
+    All rows or none."""
     try:
         target = find_compound(compound)
         summary = ledger.import_fund_balances(target, file.read_bytes(), file.name, actor=None)
@@ -221,7 +222,8 @@ def _staff(phone_text: str, compound) -> User:
 @click.argument("compound")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (integer fen).")
 def arrears(compound, as_json):
-    """Per building: homes, homes in arrears, owed, paid, outstanding and pending."""
+    """Per building: homes, homes in arrears, owed, paid, outstanding, awaiting
+    confirmation, and still to pay (outstanding less what awaits confirmation)."""
     try:
         rows = ledger.arrears_by_building(find_compound(compound))
     except DomainError as exc:
@@ -229,7 +231,8 @@ def arrears(compound, as_json):
     if as_json:
         click.echo(json.dumps({"buildings": [asdict(r) for r in rows]}, ensure_ascii=False))
         return
-    click.echo("building\thomes\tin arrears\towed\tpaid\toutstanding\tpending (yuan)")
+    click.echo("building\thomes\tin arrears\towed\tpaid\toutstanding\tpending\tto pay (yuan)")
     for r in rows:
         click.echo(f"{r.building}\t{r.homes}\t{r.homes_in_arrears}\t{_fen(r.share_fen)}\t"
-                   f"{_fen(r.paid_fen)}\t{_fen(r.outstanding_fen)}\t{_fen(r.pending_fen)}")
+                   f"{_fen(r.paid_fen)}\t{_fen(r.outstanding_fen)}\t{_fen(r.pending_fen)}\t"
+                   f"{_fen(r.to_pay_fen)}")

@@ -28,9 +28,10 @@ CHANNEL_REASONS = {
                     "grants shows here as paid."),
 }
 STATUS_LABELS = {
-    PaymentStatus.PENDING: _l("Waiting for confirmation"),
+    PaymentStatus.PENDING: _l("Awaiting confirmation"),
     PaymentStatus.CONFIRMED: _l("Confirmed"),
     PaymentStatus.REJECTED: _l("Rejected"),
+    PaymentStatus.WITHDRAWN: _l("Withdrawn"),
 }
 BEARER_LABELS = {
     Bearer.RESIDENTS: _l("Residents"),

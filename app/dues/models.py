@@ -57,6 +57,16 @@ class CostItem(db.Model):
     def bearer_fen(self, bearer: Bearer) -> int:
         return sum(share.fen for share in self.shares if share.bearer is bearer)
 
+    @property
+    def subsidy_applied_fen(self) -> int:
+        """The subsidy as it lowers the residents' part (never below zero)."""
+        return min(self.subsidy_fen, self.bearer_fen(Bearer.RESIDENTS))
+
+    @property
+    def residents_after_subsidy_fen(self) -> int:
+        """What the homes share out: the residents' part less the subsidy."""
+        return self.bearer_fen(Bearer.RESIDENTS) - self.subsidy_applied_fen
+
 
 class CostShare(db.Model):
     """How much of an item each bearer pays; the shares sum to the item's total."""
@@ -109,9 +119,10 @@ RESIDENT_CHANNELS = (Channel.DIRECT, Channel.PROVIDENT_FUND, Channel.MAINTENANCE
 
 
 class PaymentStatus(enum.Enum):
-    PENDING = "pending"
+    PENDING = "pending"  # recorded by the resident, awaiting the manager
     CONFIRMED = "confirmed"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # by the manager, with a reason the resident sees
+    WITHDRAWN = "withdrawn"  # taken back by the resident while it was pending
 
 
 class DuesSettings(db.Model):
@@ -261,3 +272,24 @@ class IncomeUse(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     item: Mapped[CostItem | None] = relationship()
+
+
+class FundImportPreview(db.Model):
+    """A maintenance-fund file read and checked, waiting for the manager to confirm it.
+
+    The parsed rows are kept here (not in the cookie, not in a worker's memory) so the
+    confirmation imports exactly what was previewed, on whichever worker answers, without
+    the file being sent again. imported_at is set once: a second confirmation finds it set.
+    """
+
+    __tablename__ = "fund_import_previews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(sa.String(200), default="")
+    rows: Mapped[str] = mapped_column(sa.Text)  # JSON [[dwelling id, initial fen, balance fen]]
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,11 +17,12 @@ from flask_login import current_user, login_required
 from app.accounts.forms import ConfirmForm
 from app.community.models import Compound, Dwelling, Relation
 from app.community.services import dwellings_of, relation_of
-from app.core.errors import N_, DomainError, NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.timeutil import local_today
 from app.core.uploads import send_photo, upload_dir
 from app.dues import bp, ledger
+from app.dues.errors import FormErrors
 from app.dues.forms import (
     BEARER_LABELS,
     CHANNEL_LABELS,
@@ -96,34 +97,36 @@ def pay(dwelling_id: int):
     line = bill.line(key)
     channels = ledger.payable_channels(line, relation)
     chosen = request.values.get("channel", "")
-    form = {"amount": request.form.get("amount", ""),
-            "reference": request.form.get("reference", ""), "channel": chosen}
+    form = {"amount": request.form.get("amount", "")[:40],
+            "reference": request.form.get("reference", "")[:200], "channel": chosen}
+    errors = FormErrors()
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        try:
-            channel = Channel(chosen) if chosen in {c.value for c in RESIDENT_CHANNELS} \
-                else None
-            if channel is None:
-                raise DomainError(N_("Choose how you paid."))
-            photo = request.files.get("photo")
-            payment, new = ledger.record_payment(
-                current_user, home, key=key, channel=channel,
-                amount_fen=ledger.parse_amount(form["amount"]),
-                reference=form["reference"],
-                photo=photo.read() if photo and photo.filename else None,
+        channel = next((c for c in RESIDENT_CHANNELS if c.value == chosen), None)
+        photo = request.files.get("photo")
+        data = photo.read() if photo and photo.filename else None
+        for problem in ledger.check_payment_form(channel, form["reference"], bool(data)):
+            errors.add(problem)
+        amount = errors.attempt(ledger.parse_amount, form["amount"])
+        if not errors:
+            result = errors.attempt(
+                ledger.record_payment, current_user, home, key=key, channel=channel,
+                amount_fen=amount, reference=form["reference"], photo=data,
                 token=request.form.get("token", ""), upload_dir=upload_dir())
-        except DomainError as exc:
-            flash_error(exc)
-        else:
-            if new:
-                flash(_("Recorded. The property manager will confirm it; until then it shows "
-                        "as waiting."), "success")
-            else:
-                flash(_("This payment was already recorded."), "info")
-            return redirect(url_for("dues.bill", dwelling_id=home.id) + f"#line-{key}")
+            if result is not None:
+                if result[1]:
+                    flash(_("Recorded. The property manager will confirm it; until then it "
+                            "shows as awaiting confirmation."), "success")
+                else:
+                    flash(_("This payment was already recorded."), "info")
+                # No #anchor: the message at the top of the bill must stay in view.
+                return redirect(url_for("dues.bill", dwelling_id=home.id))
     elif request.method == "POST":
         flash(_("The form expired. Please try again."), "error")
+        errors.expired = True
     return render_template("dues/pay.html", home=home, line=line, channels=channels, form=form,
-                           token=request.form.get("token") or secrets.token_urlsafe(16))
+                           errors=errors,
+                           token=request.form.get("token") or secrets.token_urlsafe(16)
+                           ), errors.status
 
 
 @bp.post("/dues/payments/<int:payment_id>/withdraw")
@@ -162,6 +165,8 @@ def statement(dwelling_id: int, item_id: int):
     line = bill.line(item_id)
     if line.item is None or not line.item.own_home:
         raise NotFound()
+    if not bill.provident_open:  # DESIGN §5: only after completion acceptance
+        return render_template("dues/statement_closed.html", home=home, line=line)
     return render_template("dues/statement.html", home=home, bill=bill, line=line,
                            documents=PROVIDENT_DOCUMENTS, today=local_today(),
                            hardship_fen=line.channel(Channel.HARDSHIP).applied_fen)

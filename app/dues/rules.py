@@ -128,13 +128,19 @@ class Eligibility:
     reason: str  # a short code the page explains
 
 
+def accepted(accepted_on: date | None, today: date) -> bool:
+    """The works have passed completion acceptance: a date is recorded and it has come.
+    The housing provident fund (its channel and its statement) opens only then."""
+    return accepted_on is not None and accepted_on <= today
+
+
 def provident_fund(*, own_home_item: bool, accepted_on: date | None, today: date,
                    already_used: bool, share_fen: int, subsidy_fen: int = 0) -> Eligibility:
     """Housing provident fund: own-home works only, after completion acceptance, once per
     dwelling, up to the actual share minus any subsidy."""
     if not own_home_item:
         return Eligibility(False, 0, "not_own_home")
-    if accepted_on is None or today < accepted_on:
+    if not accepted(accepted_on, today):
         return Eligibility(False, 0, "before_acceptance")
     if already_used:
         return Eligibility(False, 0, "already_used")

@@ -18,6 +18,7 @@ from app.core.errors import N_, DomainError
 from app.core.money import MoneyError, ascii_number_text, parse_decimal
 from app.core.timeutil import utcnow
 from app.dues import rules
+from app.dues.errors import FieldError
 from app.dues.models import (
     Allocation,
     AllocationRule,
@@ -51,20 +52,20 @@ def split_bearers(total_fen: int, bearers: dict[Bearer, int | Fraction]) -> dict
     fractions are split with the same largest-remainder rule, so the amounts always sum
     to the total."""
     if Bearer.RESIDENTS in bearers:
-        raise DomainError(N_("Residents carry what the other bearers do not."))
+        raise FieldError("government", N_("Residents carry what the other bearers do not."))
     fixed = {b: v for b, v in bearers.items() if isinstance(v, int)}
     shares = {b: Fraction(v) for b, v in bearers.items() if not isinstance(v, int)}
     if any(v < 0 for v in fixed.values()) or any(not 0 <= s <= 1 for s in shares.values()):
-        raise DomainError(N_("Shares must be between 0 and the total."))
+        raise FieldError("government", N_("Shares must be between 0 and the total."))
     if sum(shares.values()) > 1:
-        raise DomainError(N_("The bearers' shares add up to more than the total."))
+        raise FieldError("government", N_("The bearers' shares add up to more than the total."))
     weights = {b.value: s for b, s in shares.items()}
     weights["residents"] = 1 - sum(shares.values(), Fraction(0))
     split = rules.allocate(total_fen, weights) if total_fen else dict.fromkeys(weights, 0)
     amounts = {Bearer(k): v for k, v in split.items()}
     amounts[Bearer.RESIDENTS] -= sum(fixed.values())
     if amounts[Bearer.RESIDENTS] < 0:
-        raise DomainError(N_("The bearers' shares add up to more than the total."))
+        raise FieldError("government", N_("The bearers' shares add up to more than the total."))
     amounts.update(fixed)
     return amounts
 
@@ -75,21 +76,22 @@ def _scope(compound: Compound, building: str, unit: str):
             .options(selectinload(Dwelling.unit).selectinload(Unit.building)))
     building_row = unit_row = None
     if unit and not building:
-        raise DomainError(N_("Give the building of unit %(u)s."), u=unit)
+        raise FieldError("building", N_("Give the building of unit %(u)s."), u=unit)
     if building:
         building_row = db.session.scalar(sa.select(Building).where(
             Building.compound_id == compound.id,
             Building.name == roster_rules.normalize_building(building)))
         if building_row is None:
-            raise DomainError(N_("There is no building %(b)s in this compound."), b=building)
+            raise FieldError("building", N_("There is no building %(b)s in this compound."),
+                             b=building)
         stmt = stmt.where(Building.id == building_row.id)
         if unit:
             unit_row = db.session.scalar(sa.select(Unit).where(
                 Unit.building_id == building_row.id,
                 Unit.name == roster_rules.normalize_unit(unit)))
             if unit_row is None:
-                raise DomainError(N_("There is no unit %(u)s in building %(b)s."), u=unit,
-                                  b=building)
+                raise FieldError("unit", N_("There is no unit %(u)s in building %(b)s."), u=unit,
+                                 b=building)
             stmt = stmt.where(Unit.id == unit_row.id)
     return building_row, unit_row, list(db.session.scalars(stmt))
 
@@ -107,15 +109,17 @@ def add_item(compound: Compound, spec: ItemSpec, *, actor: User | None = None) -
 def _add_item(compound: Compound, spec: ItemSpec, actor: User | None) -> CostItem:
     name = (spec.name or "").strip()
     if not name or len(name) > 100:
-        raise DomainError(N_("Give the item a name (at most 100 characters)."))
-    if not 0 < spec.total_fen <= 10**12 or not 0 <= spec.subsidy_fen <= 10**12:
-        raise DomainError(N_("Enter amounts in yuan above zero."))
+        raise FieldError("name", N_("Give the item a name (at most 100 characters)."))
+    if not 0 < spec.total_fen <= 10**12:
+        raise FieldError("total", N_("Enter amounts in yuan above zero."))
+    if not 0 <= spec.subsidy_fen <= 10**12:
+        raise FieldError("subsidy", N_("Enter amounts in yuan above zero."))
     if spec.rule is AllocationRule.ELEVATOR and not spec.unit:
-        raise DomainError(N_("An elevator is shared within one stairwell: give a building "
-                             "and a unit."))
+        raise FieldError("unit", N_("An elevator is shared within one stairwell: give a "
+                                    "building and a unit."))
     building, unit, dwellings = _scope(compound, spec.building, spec.unit)
     if not dwellings:
-        raise DomainError(N_("There are no homes in this item's scope."))
+        raise FieldError("building", N_("There are no homes in this item's scope."))
     amounts = split_bearers(spec.total_fen, spec.bearers)
     item = CostItem(compound_id=compound.id, name=name, total_fen=spec.total_fen,
                     subsidy_fen=spec.subsidy_fen, rule=spec.rule,
@@ -133,8 +137,8 @@ def _add_item(compound: Compound, spec: ItemSpec, actor: User | None) -> CostIte
             key = (roster_rules.normalize_building(address[0]),
                    roster_rules.normalize_unit(address[1]), address[2].strip())
             if key not in by_address:
-                raise DomainError(N_("No home %(home)s in this item's scope."),
-                                  home="-".join(address))
+                raise FieldError("opt_in", N_("No home %(home)s in this item's scope."),
+                                 home="-".join(address))
             chosen.add(by_address[key].id)
         for dwelling_id in sorted(chosen):
             db.session.add(CostOptIn(item_id=item.id, dwelling_id=dwelling_id))
@@ -187,8 +191,10 @@ def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | No
                  coefficients: dict[int, str] | None, actor: User | None) -> CostItem:
     total = item.total_fen if total_fen is None else total_fen
     subsidy = item.subsidy_fen if subsidy_fen is None else subsidy_fen
-    if not 0 < total <= 10**12 or not 0 <= subsidy <= 10**12:
-        raise DomainError(N_("Enter amounts in yuan above zero."))
+    if not 0 < total <= 10**12:
+        raise FieldError("total", N_("Enter amounts in yuan above zero."))
+    if not 0 <= subsidy <= 10**12:
+        raise FieldError("subsidy", N_("Enter amounts in yuan above zero."))
     if bearers is None:
         bearers = {s.bearer: s.fen for s in item.shares if s.bearer is not Bearer.RESIDENTS}
         if total != item.total_fen:  # keep the same proportions for the new total
@@ -202,7 +208,7 @@ def _change_item(item: CostItem, *, total_fen: int | None, subsidy_fen: int | No
     item.total_fen, item.subsidy_fen, item.version = total, subsidy, item.version + 1
     if coefficients is not None:
         if item.rule is not AllocationRule.ELEVATOR:
-            raise DomainError(N_("Only an elevator item has floor coefficients."))
+            raise FieldError("coefficients", N_("Only an elevator item has floor coefficients."))
         item.coefficients = ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items()))
     current = {share.bearer: share for share in item.shares}
     for bearer, fen in amounts.items():
@@ -230,14 +236,14 @@ def parse_opt_in(text: str) -> list[tuple[str, str, str]]:
         if len(bits) == 2:  # a building without stairwell units
             bits.insert(1, "")
         if len(bits) != 3 or not bits[0] or not bits[2]:
-            raise DomainError(N_("Write each home as building-unit-room, separated by "
-                                 "commas, e.g. 1-1-601, 1-1-301 (not “%(text)s”)."),
-                              text=part[:20])
+            raise FieldError("opt_in", N_("Write each home as building-unit-room, separated by "
+                                          "commas, e.g. 1-1-601, 1-1-301 (not “%(text)s”)."),
+                             text=part[:20])
         key = (roster_rules.normalize_building(bits[0]), roster_rules.normalize_unit(bits[1]),
                bits[2])
         homes.setdefault(key, (bits[0], bits[1], bits[2]))
     if not homes:
-        raise DomainError(N_("List the homes that ordered it, e.g. 1-1-601, 1-1-301."))
+        raise FieldError("opt_in", N_("List the homes that ordered it, e.g. 1-1-601, 1-1-301."))
     return list(homes.values())
 
 
@@ -255,9 +261,10 @@ def parse_coefficients(text: str) -> dict[int, str]:
             floor_no = int(floor_text)
             coefficient = parse_decimal(value, places=4, maximum=Decimal(10))
         except (ValueError, MoneyError) as exc:
-            raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …")) from exc
+            raise FieldError("coefficients", N_("Write floor coefficients as 1:0,2:0,3:0.7 …")
+                             ) from exc
         if floor_no < 1:
-            raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
+            raise FieldError("coefficients", N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
         table[floor_no] = str(coefficient)
     return table
 
@@ -279,27 +286,31 @@ def _allocate(item: CostItem, dwellings: list[Dwelling], residents_fen: int) -> 
             shares = rules.elevator(rules.Elevator(residents_fen, item.subsidy_fen),
                                     {d.id: (d.floor, d.area_m2) for d in dwellings}, table)
     except rules.AllocationError as exc:
-        raise _allocation_refusal(exc) from exc
+        raise _allocation_refusal(exc, item.rule) from exc
     db.session.execute(sa.insert(Allocation), [
         {"item_id": item.id, "version": item.version, "dwelling_id": key, "fen": fen,
          "created_at": utcnow()} for key, fen in shares.items()])
     item.updated_at = utcnow()
 
 
-def _allocation_refusal(exc: rules.AllocationError) -> DomainError:
-    """Say in the person's language why an item cannot be shared out."""
+def _allocation_refusal(exc: rules.AllocationError, rule: AllocationRule) -> DomainError:
+    """Say in the person's language why an item cannot be shared out, next to the field
+    to change."""
     reason = str(exc)
+    field = {AllocationRule.ELEVATOR: "coefficients", AllocationRule.OPT_IN: "opt_in"}.get(
+        rule, "total")
     if reason.startswith("no coefficient for floor "):
-        return DomainError(N_("Give a floor coefficient for floor %(floor)s: every floor of "
-                              "the stairwell needs one (0 for floors that do not pay)."),
-                           floor=reason.rsplit(" ", 1)[1])
+        return FieldError("coefficients", N_("Give a floor coefficient for floor %(floor)s: "
+                                             "every floor of the stairwell needs one (0 for "
+                                             "floors that do not pay)."),
+                          floor=reason.rsplit(" ", 1)[1])
     if reason == "all weights are zero":
-        return DomainError(N_("Nobody in this item's scope would pay: every home's weight is "
-                              "zero. Check the floor coefficients or the homes that ordered "
-                              "it."))
+        return FieldError(field, N_("Nobody in this item's scope would pay: every home's "
+                                    "weight is zero. Check the floor coefficients or the "
+                                    "homes that ordered it."))
     if reason == "an ordering dwelling is not in scope":
-        return DomainError(N_("A home that ordered it is outside the item's scope."))
-    return DomainError(N_("Amounts and coefficients cannot be negative."))
+        return FieldError("opt_in", N_("A home that ordered it is outside the item's scope."))
+    return FieldError(field, N_("Amounts and coefficients cannot be negative."))
 
 
 def allocation_report(compound: Compound) -> dict:

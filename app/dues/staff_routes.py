@@ -16,20 +16,17 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.forms import ConfirmForm
 from app.community.models import Building, Compound, Dwelling, Unit
-from app.community.services import (
-    MAX_FILE_BYTES,
-    RosterRejected,
-    clamp_page,
-    get_staff_dwelling,
-)
+from app.community.services import MAX_FILE_BYTES, clamp_page, get_staff_dwelling
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.money import MoneyError, fen_to_yuan, parse_decimal, parse_yuan
 from app.core.permissions import compound_staff_required
 from app.core.security import form_id
+from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today
 from app.decisions.models import Ballot
 from app.dues import bp, ledger, services
+from app.dues.errors import FieldError, FormErrors
 from app.dues.forms import BEARER_LABELS
 from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, IncomeKind
 from app.extensions import db
@@ -57,17 +54,21 @@ def _require(compound: Compound, roles) -> None:
         raise NotFound()
 
 
-def _posted() -> bool:
-    """The CSRF check of every POST; an expired form is a message, not an error page."""
+def _posted(errors: FormErrors | None = None) -> bool:
+    """The CSRF check of every POST; an expired form is a message, not an error page (a
+    page shown again for it answers 400)."""
     if ConfirmForm().validate_on_submit():
         return True
     flash(_("The form expired. Please try again."), "error")
+    if errors is not None:
+        errors.expired = True
     return False
 
 
 def _refused(exc: DomainError) -> None:
     """Undo what the service left in the session and show its message; a NotFound
-    (an id of another compound) stays a 404."""
+    (an id of another compound) stays a 404. For actions without typed input (the page
+    redirects); forms the person typed into show FormErrors next to the fields."""
     db.session.rollback()
     if isinstance(exc, NotFound):
         raise exc
@@ -78,17 +79,18 @@ def _values(*names: str, limit: int = 200) -> dict[str, str]:
     return {name: request.form.get(name, "")[:limit] for name in names}
 
 
-def _date(text: str) -> date:
+def _date(text: str, field: str) -> date:
+    message = N_("Write the date as year-month-day, e.g. 2026-11-26.")
     try:
         value = date.fromisoformat((text or "").strip())
     except ValueError as exc:
-        raise DomainError(N_("Write the date as year-month-day, e.g. 2026-11-26.")) from exc
+        raise FieldError(field, message) from exc
     if not 2000 <= value.year <= 2100:
-        raise DomainError(N_("Write the date as year-month-day, e.g. 2026-11-26."))
+        raise FieldError(field, N_("Choose a date from the year 2000 to 2100."))
     return value
 
 
-def _optional_amount(text: str) -> int:
+def _optional_amount(text: str, field: str = "subsidy") -> int:
     """An amount that may be left empty or zero (a subsidy); other mistakes as usual."""
     if not (text or "").strip():
         return 0
@@ -97,7 +99,7 @@ def _optional_amount(text: str) -> int:
             return 0
     except MoneyError:
         pass
-    return ledger.parse_amount(text, max_fen=MAX_ITEM_FEN)
+    return ledger.parse_amount(text, max_fen=MAX_ITEM_FEN, field=field)
 
 
 def _yuan_text(fen: int) -> str:
@@ -105,7 +107,7 @@ def _yuan_text(fen: int) -> str:
     return str(fen_to_yuan(fen))
 
 
-def _percent(text: str, bearer: Bearer) -> Fraction | None:
+def _percent(text: str, bearer: Bearer, field: str) -> Fraction | None:
     """ "35" or "12.5%" -> a fraction of the total; empty -> None."""
     cleaned = (text or "").strip().rstrip("%％").strip()
     if not cleaned:
@@ -115,9 +117,9 @@ def _percent(text: str, bearer: Bearer) -> Fraction | None:
     except MoneyError:
         value = None
     if value is None:
-        raise DomainError(N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; "
-                             "write e.g. 35 or 12.5."), bearer=BEARER_LABELS[bearer],
-                          text=text[:20])
+        raise FieldError(field, N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; "
+                                   "write e.g. 35 or 12.5."), bearer=BEARER_LABELS[bearer],
+                         text=text[:20])
     return Fraction(value) / 100
 
 
@@ -129,42 +131,59 @@ def _percent_text(fen: int, total: int) -> str:
     return f"{value.normalize():f}"
 
 
-def _typed_bearers(item: CostItem, typed: dict) -> dict[Bearer, Fraction] | None:
+def _bearers(typed: dict, errors: FormErrors) -> dict[Bearer, Fraction]:
+    """The bearers' percentages typed on a form; each bad one is collected."""
+    bearers = {}
+    for name, bearer in PERCENT_FIELDS:
+        share = errors.attempt(_percent, typed.get(name, ""), bearer, name)
+        if share:
+            bearers[bearer] = share
+    return bearers
+
+
+def _typed_bearers(item: CostItem, typed: dict,
+                   errors: FormErrors) -> dict[Bearer, Fraction] | None:
     """The bearers typed on the change form, or None when the percentages were left as
     they were shown (then the item keeps its proportions)."""
     shown = {name: _percent_text(item.bearer_fen(bearer), item.total_fen)
              for name, bearer in PERCENT_FIELDS}
     if all(typed.get(name, "").strip() == shown[name] for name, _ in PERCENT_FIELDS):
         return None
-    bearers = {}
-    for name, bearer in PERCENT_FIELDS:
-        share = _percent(typed.get(name, ""), bearer)
-        if share:
-            bearers[bearer] = share
-    return bearers
+    return _bearers(typed, errors)
 
 
-def _item_spec(form: dict) -> services.ItemSpec:
-    """The add-item form as a spec; each bad value raises its own message."""
+def _item_spec(form: dict, errors: FormErrors) -> services.ItemSpec | None:
+    """The add-item form as a spec, or None with every bad value collected at once."""
     rules_by_value = {rule.value: rule for rule in AllocationRule}
     rule = rules_by_value.get(form["rule"])
     if rule is None:
-        raise DomainError(N_("Choose how residents share their part."))
-    total = ledger.parse_amount(form["total"], max_fen=MAX_ITEM_FEN)
-    bearers = {}
-    for name, bearer in PERCENT_FIELDS:
-        share = _percent(form[name], bearer)
-        if share:
-            bearers[bearer] = share
-    if rule is AllocationRule.ELEVATOR and not form["coefficients"].strip():
-        raise DomainError(N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
+        errors.add(FieldError("rule", N_("Choose how residents share their part.")))
+    total = errors.attempt(ledger.parse_amount, form["total"], max_fen=MAX_ITEM_FEN,
+                           field="total")
+    bearers = _bearers(form, errors)
+    opt_in, coefficients = [], {}
+    if rule is AllocationRule.OPT_IN:
+        opt_in = errors.attempt(services.parse_opt_in, form["opt_in"]) or []
+    if rule is AllocationRule.ELEVATOR:
+        if not form["unit"].strip():
+            errors.add(FieldError("unit", N_("An elevator is shared within one stairwell: "
+                                             "give a building and a unit.")))
+        if not form["coefficients"].strip():
+            errors.add(FieldError("coefficients",
+                                  N_("Write floor coefficients as 1:0,2:0,3:0.7 …")))
+        else:
+            coefficients = errors.attempt(services.parse_coefficients,
+                                          form["coefficients"]) or {}
+    subsidy = errors.attempt(_optional_amount, form["subsidy"])
+    name = form["name"].strip()
+    if not name or len(name) > 100:
+        errors.add(FieldError("name", N_("Give the item a name (at most 100 characters).")))
+    if errors:
+        return None
     return services.ItemSpec(
-        name=form["name"], total_fen=total, rule=rule, bearers=bearers,
-        building=form["building"].strip(), unit=form["unit"].strip(),
-        opt_in=services.parse_opt_in(form["opt_in"]) if rule is AllocationRule.OPT_IN else [],
-        coefficients=(services.parse_coefficients(form["coefficients"])
-                      if rule is AllocationRule.ELEVATOR else {}),
-        subsidy_fen=_optional_amount(form["subsidy"]), own_home=form["own_home"] == "y")
+        name=name, total_fen=total, rule=rule, bearers=bearers,
+        building=form["building"].strip(), unit=form["unit"].strip(), opt_in=opt_in,
+        coefficients=coefficients, subsidy_fen=subsidy, own_home=form["own_home"] == "y")
 
 
 def _home(compound: Compound, dwelling_id: int, *roles) -> Dwelling:
@@ -216,9 +235,10 @@ def staff_dues(compound):
     return _overview(compound)
 
 
-def _overview(compound: Compound, fee: dict | None = None):
+def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | None = None):
     settings = ledger.settings_of(compound.id)
     rate_now = ledger.current_rate(compound.id)
+    errors = errors if errors is not None else FormErrors()
     fee = fee or {"rate": ledger.fee_rate_text(rate_now),
                   "starts_on": settings.fee_starts_on.isoformat()
                   if settings.fee_starts_on else "", "effective_from": ""}
@@ -229,7 +249,7 @@ def _overview(compound: Compound, fee: dict | None = None):
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
         settings=settings, rate_text=ledger.fee_rate_text(rate_now), fee=fee,
         rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
-        can_manage=_can(compound, MANAGER_ROLES))
+        can_manage=_can(compound, MANAGER_ROLES), errors=errors), errors.status
 
 
 @bp.post(PREFIX + "/fee")
@@ -237,19 +257,21 @@ def _overview(compound: Compound, fee: dict | None = None):
 def staff_fee(compound):
     """Set the property fee: yuan per m² per month, and the date billing starts."""
     fee = _values("rate", "starts_on", "effective_from", limit=20)
-    if _posted():
-        try:
-            starts_on = _date(fee["starts_on"]) if fee["starts_on"].strip() else None
-            effective = (_date(fee["effective_from"]) if fee["effective_from"].strip()
-                         else None)
-            ledger.set_property_fee(compound, rate_yuan=fee["rate"], starts_on=starts_on,
-                                    effective_from=effective)
-        except DomainError as exc:
-            _refused(exc)
-        else:
+    errors = FormErrors()
+    if _posted(errors):
+        errors.attempt(ledger.parse_fee_rate, fee["rate"])
+        starts_on = (errors.attempt(_date, fee["starts_on"], "starts_on")
+                     if fee["starts_on"].strip() else None)
+        effective = (errors.attempt(_date, fee["effective_from"], "effective_from")
+                     if fee["effective_from"].strip() else None)
+        if not errors:
+            errors.attempt(ledger.set_property_fee, compound, rate_yuan=fee["rate"],
+                           starts_on=starts_on, effective_from=effective, default="rate")
+        if not errors:
             flash(_("Property fee saved."), "success")
             return redirect(url_for("dues.staff_dues", compound_id=compound.id))
-    return _overview(compound, fee)
+        db.session.rollback()
+    return _overview(compound, fee, errors)
 
 
 # --- pending payments -------------------------------------------------------------------------
@@ -292,24 +314,29 @@ def staff_confirm(compound, payment_id: int):
     return _after_decision(compound, dwelling_id)
 
 
-@bp.post(PREFIX + "/payments/<int:payment_id>/reject")
+@bp.route(PREFIX + "/payments/<int:payment_id>/reject", methods=["GET", "POST"])
 @compound_staff_required(*MANAGER_ROLES)
 def staff_reject(compound, payment_id: int):
-    """Reject a payment with a reason the resident sees."""
+    """Reject a payment, after a page that asks the reason and says what will happen (the
+    resident is told; the amount stays owed)."""
     payment = ledger.get_payment_for_staff(payment_id, compound)
-    dwelling_id = payment.dwelling_id
-    if _posted():
-        try:
-            changed = ledger.reject_payment(payment, current_user,
-                                            request.form.get("reason", "")[:400])
-        except DomainError as exc:
-            _refused(exc)
-        else:
+    back = "home" if request.values.get("back") == "home" else ""
+    typed = {"reason": request.form.get("reason", "")[:400]}
+    errors = FormErrors()
+    if request.method == "POST" and _posted(errors):
+        changed = errors.attempt(ledger.reject_payment, payment, current_user,
+                                 typed["reason"], default="reason")
+        if not errors:
             if changed:
-                flash(_("Payment rejected; the resident sees your reason."), "success")
+                flash(_("Payment rejected: the resident sees your reason, and the amount "
+                        "stays owed."), "success")
             else:
                 flash(_("This payment was already rejected."), "info")
-    return _after_decision(compound, dwelling_id)
+            return _after_decision(compound, payment.dwelling_id)
+        db.session.rollback()
+        db.session.refresh(payment)
+    return render_template("dues/staff_reject.html", compound=compound, payment=payment,
+                           typed=typed, errors=errors, back=back), errors.status
 
 
 # --- one home's statement, hardship -----------------------------------------------------------
@@ -321,12 +348,14 @@ def staff_home(compound, dwelling_id: int):
     return _home_page(compound, _home(compound, dwelling_id))
 
 
-def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None):
+def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
+               errors: FormErrors | None = None):
     bill = ledger.bill_for(home)
+    errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
-                           typed=typed or {},
+                           typed=typed or {}, errors=errors,
                            can_decide=_can(compound, MANAGER_ROLES),
-                           can_hardship=_can(compound, COMMITTEE_ROLES))
+                           can_hardship=_can(compound, COMMITTEE_ROLES)), errors.status
 
 
 @bp.post(PREFIX + "/homes/<int:dwelling_id>/hardship")
@@ -334,20 +363,23 @@ def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None):
 def staff_hardship(compound, dwelling_id: int):
     """The committee lets a household in hardship off part of a line."""
     home = _home(compound, dwelling_id, *COMMITTEE_ROLES)
-    key = ledger.get_line_key(request.form.get("item", "")[:20])
+    key = ledger.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
     typed = {"key": key, **_values("amount", "note")}
-    if _posted():
-        try:
-            ledger.grant_hardship(home, current_user, key=key,
-                                  amount_fen=ledger.parse_amount(typed["amount"]),
-                                  note=typed["note"])
-        except DomainError as exc:
-            _refused(exc)
-        else:
+    errors = FormErrors()
+    if _posted(errors):
+        amount = errors.attempt(ledger.parse_amount, typed["amount"])
+        if not typed["note"].strip():
+            errors.add(FieldError("note", N_("Note the committee's decision (at most 100 "
+                                             "characters).")))
+        if not errors:
+            errors.attempt(ledger.grant_hardship, home, current_user, key=key,
+                           amount_fen=amount, note=typed["note"])
+        if not errors:
             flash(_("Hardship subsidy recorded; it counts as paid."), "success")
             return redirect(url_for("dues.staff_home", compound_id=compound.id,
-                                    dwelling_id=home.id) + f"#line-{key}")
-    return _home_page(compound, home, typed)
+                                    dwelling_id=home.id))
+        db.session.rollback()
+    return _home_page(compound, home, typed, errors)
 
 
 # --- cost items -------------------------------------------------------------------------------
@@ -362,19 +394,20 @@ def staff_item_new(compound):
     """Add a renovation cost item: its total, who bears what, and how residents share."""
     form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value,
                                                   "opt_in": ""}
+    errors = FormErrors()
     if request.method == "POST":
         form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
-        if _posted():
-            try:
-                item = services.add_item(compound, _item_spec(form), actor=current_user)
-            except DomainError as exc:
-                _refused(exc)
-            else:
+        if _posted(errors):
+            spec = _item_spec(form, errors)
+            item = None if spec is None else errors.attempt(
+                services.add_item, compound, spec, actor=current_user)
+            if item is not None:
                 flash(_("Cost item added and shared out to the homes."), "success")
                 return redirect(url_for("dues.staff_item", compound_id=compound.id,
                                         item_id=item.id))
+            db.session.rollback()
     return render_template("dues/staff_item_new.html", compound=compound, form=form,
-                           bearer_fields=PERCENT_FIELDS)
+                           bearer_fields=PERCENT_FIELDS, errors=errors), errors.status
 
 
 @bp.get(PREFIX + "/items/<int:item_id>")
@@ -384,7 +417,8 @@ def staff_item(compound, item_id: int):
     return _item_page(compound, _item(compound, item_id))
 
 
-def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
+def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
+               errors: FormErrors | None = None, form: str = ""):
     rows, pager = _item_shares(item, request.args.get("page", 1, type=int))
     building = db.session.get(Building, item.building_id) if item.building_id else None
     unit = db.session.get(Unit, item.unit_id) if item.unit_id else None
@@ -396,13 +430,15 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None):
              "coefficients": item.coefficients, "note": ""} | {
         name: _percent_text(item.bearer_fen(bearer), item.total_fen)
         for name, bearer in PERCENT_FIELDS} | (typed or {})
+    errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
                            pager=pager, building=building, unit=unit, ballots=ballots,
                            linked=linked, typed=typed, versions=services.item_versions(item),
                            bearer_fields=[(name, BEARER_LABELS[bearer])
                                           for name, bearer in PERCENT_FIELDS],
+                           errors=errors, form=form,
                            can_change=_can(compound, VIEW_ROLES),
-                           can_gate=_can(compound, COMMITTEE_ROLES))
+                           can_gate=_can(compound, COMMITTEE_ROLES)), errors.status
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/change")
@@ -413,32 +449,35 @@ def staff_item_change(compound, item_id: int):
     item = _item(compound, item_id)
     typed = (_values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30)
              | _values("coefficients", limit=400))
-    if _posted():
-        try:
-            total = ledger.parse_amount(typed["total"], max_fen=MAX_ITEM_FEN)
-            subsidy = _optional_amount(typed["subsidy"])
-            coefficients = None
-            if item.rule is AllocationRule.ELEVATOR and "coefficients" in request.form:
-                coefficients = services.parse_coefficients(typed["coefficients"])
-                if ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items())) == \
-                        item.coefficients:
-                    coefficients = None
-            bearers = _typed_bearers(item, typed)
-            if (total, subsidy, coefficients, bearers) == (item.total_fen, item.subsidy_fen,
-                                                           None, None):
-                flash(_("Nothing changed."), "info")
-                return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                        item_id=item.id))
-            services.change_item(item, total_fen=total, subsidy_fen=subsidy, bearers=bearers,
-                                 coefficients=coefficients, actor=current_user)
-        except DomainError as exc:
-            _refused(exc)
-        else:
+    errors = FormErrors()
+    if _posted(errors):
+        total = errors.attempt(ledger.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN,
+                               field="total")
+        subsidy = errors.attempt(_optional_amount, typed["subsidy"])
+        coefficients = None
+        if item.rule is AllocationRule.ELEVATOR and "coefficients" in request.form:
+            coefficients = errors.attempt(services.parse_coefficients, typed["coefficients"])
+            if coefficients is not None and ",".join(
+                    f"{f}:{c}" for f, c in sorted(coefficients.items())) == item.coefficients:
+                coefficients = None
+        bearers = _typed_bearers(item, typed, errors)
+        if not errors and (total, subsidy, coefficients, bearers) == (
+                item.total_fen, item.subsidy_fen, None, None):
+            flash(_("Nothing changed."), "info")
+            return redirect(url_for("dues.staff_item", compound_id=compound.id,
+                                    item_id=item.id))
+        if not errors:
+            errors.attempt(services.change_item, item, total_fen=total, subsidy_fen=subsidy,
+                           bearers=bearers, coefficients=coefficients, actor=current_user,
+                           default="total")
+        if not errors:
             flash(_("Saved as version %(v)s. The earlier shares are kept as history.",
                     v=item.version), "success")
             return redirect(url_for("dues.staff_item", compound_id=compound.id,
                                     item_id=item.id))
-    return _item_page(compound, item, typed)
+        db.session.rollback()
+        db.session.refresh(item)
+    return _item_page(compound, item, typed, errors, form="change")
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/fund")
@@ -454,8 +493,7 @@ def staff_item_fund(compound, item_id: int):
             _refused(exc)
         else:
             flash(_("Saved.") if text else _("The decision is no longer linked."), "success")
-    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
-                    + "#fund")
+    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/emergency")
@@ -464,16 +502,16 @@ def staff_item_emergency(compound, item_id: int):
     """The committee approves an emergency: the fund may pay without a vote."""
     item = _item(compound, item_id)
     typed = _values("note", limit=400)
-    if _posted():
-        try:
-            ledger.approve_emergency(item, current_user, typed["note"])
-        except DomainError as exc:
-            _refused(exc)
-        else:
+    errors = FormErrors()
+    if _posted(errors):
+        errors.attempt(ledger.approve_emergency, item, current_user, typed["note"],
+                       default="note")
+        if not errors:
             flash(_("Emergency approved: the maintenance fund may pay this item."), "success")
             return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                    item_id=item.id) + "#fund")
-    return _item_page(compound, item, typed)
+                                    item_id=item.id))
+        db.session.rollback()
+    return _item_page(compound, item, typed, errors, form="emergency")
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/emergency/withdraw")
@@ -484,8 +522,7 @@ def staff_item_emergency_withdraw(compound, item_id: int):
     if _posted():
         ledger.withdraw_emergency(item)
         flash(_("Emergency approval withdrawn."), "success")
-    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
-                    + "#fund")
+    return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
 
 
 # --- public income ----------------------------------------------------------------------------
@@ -497,93 +534,129 @@ def staff_income(compound):
     as the owners decided."""
     entry = {"kind": "", "amount": "", "occurred_on": local_today().isoformat(), "note": ""}
     use = {"amount": "", "target": "", "ballot": "", "note": ""}
+    errors = FormErrors()
+    action = ""
     if request.method == "POST":
         action = request.form.get("action", "")
         if action == "entry":
             _require(compound, MANAGER_ROLES)
             entry = _values(*entry, limit=400)
-            if _posted() and _add_income(compound, entry):
+            if _posted(errors) and _add_income(compound, entry, errors):
                 flash(_("Entry recorded."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         elif action == "use":
             _require(compound, COMMITTEE_ROLES)
             use = _values(*use, limit=400)
-            if _posted() and _use_income(compound, use):
+            if _posted(errors) and _use_income(compound, use, errors):
                 flash(_("Public income used as decided."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         else:
             raise NotFound()
+        db.session.rollback()
     entries, uses = ledger.income_ledger(compound)
     return render_template(
         "dues/staff_income.html", compound=compound, entries=entries, uses=uses,
         balance=ledger.income_balance(compound.id), entry=entry, use=use,
         items=ledger.cost_split(compound).items, ballots=ledger.passed_ballots(compound),
         today=local_today(), can_record=_can(compound, MANAGER_ROLES),
-        can_use=_can(compound, COMMITTEE_ROLES))
+        can_use=_can(compound, COMMITTEE_ROLES), errors=errors, form=action), errors.status
 
 
-def _add_income(compound: Compound, entry: dict) -> bool:
+def _add_income(compound: Compound, entry: dict, errors: FormErrors) -> bool:
     kinds = {kind.value: kind for kind in IncomeKind}
-    try:
-        if entry["kind"] not in kinds:
-            raise DomainError(N_("Choose the kind of income or cost."))
-        ledger.add_income(compound, current_user, kind=kinds[entry["kind"]],
-                          amount_fen=ledger.parse_amount(entry["amount"]),
-                          occurred_on=_date(entry["occurred_on"]), note=entry["note"])
-    except DomainError as exc:
-        _refused(exc)
-        return False
-    return True
+    if entry["kind"] not in kinds:
+        errors.add(FieldError("kind", N_("Choose the kind of income or cost.")))
+    amount = errors.attempt(ledger.parse_amount, entry["amount"])
+    occurred_on = errors.attempt(_date, entry["occurred_on"], "occurred_on")
+    if not errors:
+        errors.attempt(ledger.add_income, compound, current_user, kind=kinds[entry["kind"]],
+                       amount_fen=amount, occurred_on=occurred_on, note=entry["note"])
+    return not errors
 
 
-def _use_income(compound: Compound, use: dict) -> bool:
-    try:
-        item_id = None if use["target"] == "fund" else form_id(use["target"])
-        if use["target"] != "fund" and item_id is None:
-            raise DomainError(N_("Choose what the income pays for: a cost item or the "
-                                 "maintenance fund."))
-        ledger.use_income(compound, current_user, amount_fen=ledger.parse_amount(use["amount"]),
-                          item_id=item_id, ballot_id=form_id(use["ballot"]),
-                          note=use["note"])
-    except DomainError as exc:
-        _refused(exc)
-        return False
-    return True
+def _use_income(compound: Compound, use: dict, errors: FormErrors) -> bool:
+    item_id = None if use["target"] == "fund" else form_id(use["target"])
+    if use["target"] != "fund" and item_id is None:
+        errors.add(FieldError("target", N_("Choose what the income pays for: a cost item or "
+                                           "the maintenance fund.")))
+    amount = errors.attempt(ledger.parse_amount, use["amount"])
+    ballot_id = form_id(use["ballot"])
+    if ballot_id is None:
+        errors.add(FieldError("ballot", N_("Public income belongs to the owners: choose the "
+                                           "passed decision that uses it.")))
+    if not errors:
+        errors.attempt(ledger.use_income, compound, current_user, amount_fen=amount,
+                       item_id=item_id, ballot_id=ballot_id, note=use["note"])
+    return not errors
 
 
 # --- maintenance fund import ------------------------------------------------------------------
 
+def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()):
+    errors = errors if errors is not None else FormErrors()
+    return render_template("dues/staff_fund.html", compound=compound, problems=problems,
+                           errors=errors, columns=ledger.FUND_COLUMNS,
+                           summary=ledger.fund_summary(compound),
+                           can_import=_can(compound, MANAGER_ROLES)), errors.status
+
+
 @bp.route(PREFIX + "/fund", methods=["GET", "POST"])
 @compound_staff_required(*VIEW_ROLES)
 def staff_fund(compound):
-    """Import each home's maintenance-fund deposit and balance from the fund's statement."""
+    """Check a maintenance-fund statement (deposit and balance per home) and show what
+    importing it would change; nothing is imported until the manager confirms."""
+    if request.method == "GET":
+        return _fund_page(compound)
+    _require(compound, MANAGER_ROLES)
+    errors = FormErrors()
     problems = []
-    if request.method == "POST":
-        _require(compound, MANAGER_ROLES)
-        if _posted():
-            upload = request.files.get("file")
+    if _posted(errors):
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors.add(FieldError("file", N_("Choose a file.")))
+        else:
+            data = upload.read(MAX_FILE_BYTES + 1)
             try:
-                if upload is None or not upload.filename:
-                    raise DomainError(N_("Choose a file."))
-                data = upload.read(MAX_FILE_BYTES + 1)
-                if len(data) > MAX_FILE_BYTES:
-                    raise DomainError(N_("The file is larger than 10 MB. Please choose a "
-                                         "smaller file."))
-                result = ledger.import_fund_balances(compound, data, upload.filename,
-                                                     actor=current_user)
-            except RosterRejected as exc:
+                token = ledger.preview_fund_import(compound, data, upload.filename,
+                                                   actor=current_user)
+            except FileRejected as exc:
                 db.session.rollback()
                 problems = exc.problems
-                flash_error(exc)
+                errors.add(exc, "file")
             except DomainError as exc:
-                _refused(exc)
+                db.session.rollback()
+                errors.add(exc, "file")
             else:
-                flash(_("Imported: %(created)s new accounts, %(updated)s updated.",
-                        created=result.created, updated=result.updated), "success")
-                return redirect(url_for("dues.staff_fund", compound_id=compound.id))
-    return render_template("dues/staff_fund.html", compound=compound, problems=problems,
-                           header=ledger.FUND_HEADER, summary=ledger.fund_summary(compound),
-                           can_import=_can(compound, MANAGER_ROLES)), 422 if problems else 200
+                return redirect(url_for("dues.staff_fund_preview", compound_id=compound.id,
+                                        token=token))
+    return _fund_page(compound, errors, problems)
+
+
+@bp.route(PREFIX + "/fund/preview/<token>", methods=["GET", "POST"])
+@compound_staff_required(*MANAGER_ROLES)
+def staff_fund_preview(compound, token: str):
+    """What the checked file would change (homes, totals before and after, the rows that
+    change); importing it, once, on confirmation."""
+    if request.method == "POST" and _posted():
+        try:
+            result = ledger.confirm_fund_import(compound, token, current_user)
+        except ledger.AlreadyImported:
+            flash(_("These balances were already imported."), "info")
+        except DomainError as exc:
+            _refused(exc)
+        else:
+            flash(_("Imported: %(created)s new accounts, %(updated)s updated.",
+                    created=result.created, updated=result.updated), "success")
+        return redirect(url_for("dues.staff_fund", compound_id=compound.id))
+    try:
+        preview = ledger.fund_preview(compound, token, current_user)
+    except ledger.AlreadyImported:
+        flash(_("These balances were already imported."), "info")
+        return redirect(url_for("dues.staff_fund", compound_id=compound.id))
+    except DomainError as exc:
+        _refused(exc)
+        return redirect(url_for("dues.staff_fund", compound_id=compound.id))
+    return render_template("dues/staff_fund_preview.html", compound=compound, preview=preview)
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """repairs_unverified: reports sent from a sticker without an account
 
-Revision ID: 0007_repairs
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-27 10:00:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_repairs'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

@@ -4,7 +4,7 @@ The ballot status gains the value "withdrawn"; statuses are stored as short text
 a constraint, so no column changes for it.
 
 Revision ID: 0008
-Revises: 0007_repairs
+Revises: 0007
 Create Date: 2026-12-02 04:49:11.330883
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0007_repairs'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -76,3 +76,23 @@ def estate(app) -> Estate:
         opt_in=[("1", "1", "601"), ("1", "1", "301"), ("2", "1", "101")]))
     return Estate(compound, owner, home, neighbour, other_home, tenant, rented, manager,
                   committee, elevator, windows)
+
+
+def field_error(response, field_id: str) -> str:
+    """The message shown next to a field (its <p class="error" id="…-error">), or ""."""
+    import html
+    import re
+
+    found = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>',
+                      response.get_data(as_text=True), re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def refused(response, field_id: str, msgid: str | None = None, **params) -> bool:
+    """A refused form: 422, the message next to the field (the given one, if any)."""
+    from tests.conftest import zh
+
+    shown = field_error(response, field_id)
+    if response.status_code != 422 or not shown:
+        return False
+    return msgid is None or (zh(msgid) % params if params else zh(msgid)) in shown

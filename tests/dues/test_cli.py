@@ -67,8 +67,9 @@ def test_fund_import_csv_with_header_then_again(runner, estate, tmp_path):
     assert "created 0, updated 2" in invoke(runner, "fund-import", "桂花苑", str(file)).output
 
 
-def test_fund_import_xlsx_without_header(runner, estate, tmp_path):
+def test_fund_import_xlsx_with_english_headers(runner, estate, tmp_path):
     book = Workbook()
+    book.active.append(["Building", "Unit", "Room", "Initial", "Balance"])
     book.active.append(["1幢", "1单元", "601", "7233", "7233"])
     buffer = io.BytesIO()
     book.save(buffer)
@@ -76,6 +77,16 @@ def test_fund_import_xlsx_without_header(runner, estate, tmp_path):
     file.write_bytes(buffer.getvalue())
     result = invoke(runner, "fund-import", "桂花苑", str(file))
     assert result.exit_code == 0 and "created 1, updated 0" in result.output, result.output
+
+
+def test_fund_import_without_the_headers_is_refused(runner, estate, tmp_path):
+    file = tmp_path / "fund.csv"
+    file.write_text("1,1,601,7233.00,2000.00\n", encoding="utf-8")
+    result = invoke(runner, "fund-import", "桂花苑", str(file))
+    assert result.exit_code != 0
+    assert "Required columns are missing: 楼栋 / building, 房号 / room, 初始交存 / initial, " \
+           "当前余额 / balance. Found: 1, 1, 601, 7233.00, 2000.00." in result.output
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
 
 
 def test_fund_import_bad_rows_are_listed_and_nothing_is_imported(runner, estate, tmp_path):
@@ -159,18 +170,24 @@ def test_income_by_a_manager_of_another_compound_is_refused(runner, estate):
 def test_arrears_json_in_fen_and_as_a_table(runner, estate):
     # Elevator: ¥600,000 less ¥200,000 subsidy over building 1 unit 1; windows: ¥12,000 over
     # 1-1-601, 1-1-301 and 2-1-101 (¥4,000 each). No property fee is set.
+    from app.dues.models import Channel
+
     ledger.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
                           amount_fen=100_000, note="低保户")
+    ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+                          channel=Channel.DIRECT, amount_fen=50_000, reference="转账",
+                          photo=None, token="", upload_dir=None)  # awaits confirmation
     result = invoke(runner, "arrears", "桂花苑", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["buildings"]
     assert rows == [
         {"building": "1", "homes": 6, "homes_in_arrears": 4, "share_fen": 40_800_000,
-         "paid_fen": 100_000, "outstanding_fen": 40_700_000, "pending_fen": 0},
+         "paid_fen": 100_000, "outstanding_fen": 40_700_000, "pending_fen": 50_000,
+         "to_pay_fen": 40_650_000},
         {"building": "2", "homes": 1, "homes_in_arrears": 1, "share_fen": 400_000,
-         "paid_fen": 0, "outstanding_fen": 400_000, "pending_fen": 0}]
+         "paid_fen": 0, "outstanding_fen": 400_000, "pending_fen": 0, "to_pay_fen": 400_000}]
     table = invoke(runner, "arrears", "桂花苑")
     assert table.exit_code == 0
-    assert "1\t6\t4\t408000.00\t1000.00\t407000.00\t0.00" in table.output
+    assert "1\t6\t4\t408000.00\t1000.00\t407000.00\t500.00\t406500.00" in table.output
     result = invoke(runner, "arrears", "无此小区", "--json")
     assert result.exit_code != 0 and "No compound" in result.output

@@ -80,3 +80,23 @@ def test_pending_fund_payments_hold_the_balance(estate, tmp_path):
                           photo=None, token="", upload_dir=tmp_path, today=TODAY)
     line = ledger.bill_for(estate.home, TODAY).line(estate.windows.id)
     assert line.channel(Channel.MAINTENANCE_FUND).max_fen == 50_000  # ¥2,000 less ¥1,500
+
+
+def test_confirming_a_fund_preview_at_once_imports_it_once(web, estate):
+    token = ledger.preview_fund_import(estate.compound, FUND_CSV, "fund.csv",
+                                       actor=estate.manager)
+    manager_id, compound_id = estate.manager.id, estate.compound.id
+
+    def confirm(_):
+        return ledger.confirm_fund_import(db.session.get(Compound, compound_id), token,
+                                          db.session.get(User, manager_id))
+
+    results = run_all(web, [(n,) for n in range(8)], confirm)
+    assert results.count("refused") == 7  # AlreadyImported
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 2
+    assert db.session.scalar(sa.select(sa.func.count(FundMovement.id))) == 2
+    from app.accounts.models import AccessLog
+
+    assert db.session.scalar(sa.select(sa.func.count(AccessLog.id)).where(
+        AccessLog.action == "fund_import")) == 1

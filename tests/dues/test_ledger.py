@@ -424,13 +424,31 @@ def test_amounts_are_checked_with_clear_messages(text, message):
         ledger.parse_amount(text)
 
 
-def test_a_headerless_file_with_a_bad_first_row_is_refused(estate):
-    bad = b"1,1,601,7233.00,abc\n1,1,301,8888.00,8888.00\n"
-    with pytest.raises(RosterRejected) as caught:
-        ledger.import_fund_balances(estate.compound, bad, "fund.csv", actor=None)
-    assert {p.row for p in caught.value.problems} == {1}
-    plain = b"1,1,601,7233.00,2000.00\n"  # no header: the first row is data
-    assert ledger.import_fund_balances(estate.compound, plain, "f.csv", actor=None).created == 1
+def test_a_file_without_the_fund_headers_is_refused_whole(estate):
+    from app.dues.errors import FieldError
+
+    for data in (b"1,1,601,7233.00,abc\n1,1,301,8888.00,8888.00\n",  # no header row
+                 b"1,1,601,7233.00,2000.00\n",
+                 "楼栋,单元,房号,楼层,专有面积\n1,1,601,6,72.33\n".encode()):  # a roster
+        with pytest.raises(FieldError) as caught:
+            ledger.import_fund_balances(estate.compound, data, "fund.csv", actor=None)
+        assert caught.value.field == "file"
+        assert caught.value.params["missing"].endswith("初始交存 / initial, 当前余额 / balance")
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
+
+
+@pytest.mark.parametrize(("header", "row"), [
+    ("building,unit,room,initial,balance", "1,1,601,7233,2000"),
+    ("楼栋,单元,房号,初始交存,当前余额", "1幢,1单元,601,7233,2000"),
+    (",".join(ledger.FUND_HEADER), "1,1,601,7233,2000"),  # as the page documents it
+    ("房号,当前余额（元）,初始交存（元）,单元,楼栋", "601,2000,7233,1,1"),  # any order
+    ("Building,Room,Initial (yuan),Balance (yuan),Unit,备注", "1,601,7233,2000,1,x"),
+])
+def test_fund_headers_in_either_language(estate, header, row):
+    summary = ledger.import_fund_balances(estate.compound, f"{header}\n{row}\n".encode(),
+                                          "f.csv", actor=None)
+    assert (summary.created, summary.updated) == (1, 0)
+    assert ledger.bill_for(estate.home, TODAY).fund.balance_fen == 200_000
 
 
 def test_reimporting_the_same_balances_records_no_movement(estate):
@@ -537,3 +555,32 @@ def test_a_building_decision_cannot_spend_the_compounds_income(estate):
     with pytest.raises(DomainError, match="passed decision"):
         ledger.use_income(estate.compound, estate.committee, amount_fen=100,
                           item_id=estate.windows.id, ballot_id=ballot.id, note="")
+
+
+def test_a_withdrawn_payment_has_its_own_status(estate, upload_dir):
+    payment, _ = pay(estate, upload_dir, 500_00)
+    ledger.withdraw_payment(estate.owner, payment.id)
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.WITHDRAWN and payment.reason == ""
+    with pytest.raises(DomainError, match="withdrew"):
+        ledger.confirm_payment(payment, estate.manager, TODAY)
+    with pytest.raises(DomainError, match="withdrew"):
+        ledger.reject_payment(payment, estate.manager, "看错了")
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.WITHDRAWN and payment.decided_by_id == estate.owner.id
+    line = ledger.bill_for(estate.home, TODAY).line(estate.elevator.id)
+    assert line.pending_fen == 0 and line.paid_fen == 0
+    book = load_workbook(io.BytesIO(ledger.ledger_workbook(estate.compound, TODAY)))
+    row = list(book["payments"].iter_rows(values_only=True))[1]
+    assert "已撤回 withdrawn" in row and "已退回 rejected" not in row
+
+
+def test_the_export_dates_carry_the_year_in_beijing_time(estate, upload_dir):
+    from datetime import UTC, datetime
+
+    payment, _ = pay(estate, upload_dir, 500_00)
+    payment.recorded_at = datetime(2026, 12, 31, 17, 30, tzinfo=UTC)  # 2027-01-01 01:30 Beijing
+    db.session.commit()
+    book = load_workbook(io.BytesIO(ledger.ledger_workbook(estate.compound, TODAY)))
+    rows = list(book["payments"].iter_rows(values_only=True))
+    assert "2027-01-01 01:30" in rows[1]

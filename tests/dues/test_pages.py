@@ -10,7 +10,7 @@ from app.dues import ledger
 from app.dues.models import Channel, IncomeKind, Payment, PaymentStatus
 from app.extensions import db
 from tests.conftest import zh
-from tests.dues.conftest import TODAY, passed_fund_ballot
+from tests.dues.conftest import TODAY, field_error, passed_fund_ballot, refused
 from tests.repairs.conftest import jpeg_with_gps
 
 
@@ -67,7 +67,7 @@ def test_record_a_payment_with_a_receipt_photo(client, sign_in, estate):
     payment = db.session.scalar(sa.select(Payment))
     assert payment.amount_fen == 100_050 and payment.status is PaymentStatus.PENDING
     page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
-    assert zh("Waiting for confirmation") in page
+    assert zh("Awaiting confirmation") in page
     photo = client.get(f"/dues/payments/{payment.id}/photo")
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     client.post("/logout", data={})
@@ -96,27 +96,68 @@ def test_a_double_tap_records_one_payment(client, sign_in, estate):
 def test_bad_amounts_are_refused_with_a_clear_message(client, sign_in, estate, amount, message):
     sign_in("13800000001")
     response = record(client, estate.home, estate.windows.id, amount=amount)
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
+    assert response.status_code == 422
     if message:
-        assert zh(message) in page
+        assert refused(response, "amount", message)
     elif amount == "十元":
-        assert zh("“%(text)s” is not an amount in yuan; write e.g. 1280.50.",
-                  text="十元") in page
+        assert refused(response, "amount", "“%(text)s” is not an amount in yuan; write e.g. "
+                       "1280.50.", text="十元")
     else:
-        assert zh("That is more than can be paid this way: at most %(max)s.",
-                  max="¥4,000.00") in page
+        assert refused(response, "amount", "That is more than can be paid this way: at most "
+                       "%(max)s.", max="¥4,000.00")
+    page = response.get_data(as_text=True)
     assert f'value="{amount}"' in page  # what was typed is kept
+    assert 'value="网银 001"' in page
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+@pytest.mark.parametrize("amount", ["100元", "100 元", "100块", "¥100", "１００元"])
+def test_an_amount_in_yuan_may_carry_its_unit(client, sign_in, estate, amount):
+    sign_in("13800000001")
+    assert record(client, estate.home, estate.windows.id, amount=amount).status_code == 302
+    assert db.session.scalar(sa.select(Payment.amount_fen)) == 10_000
+
+
+def test_every_mistake_on_the_payment_form_is_shown_at_once(client, sign_in, estate):
+    sign_in("13800000001")
+    response = record(client, estate.home, estate.windows.id, amount="12.345", reference="")
+    assert response.status_code == 422
+    assert refused(response, "amount", "An amount has at most two decimals (fen), e.g. "
+                   "1280.50.")
+    assert refused(response, "reference", "Give the transfer or receipt number, or a photo of "
+                   "the receipt, so the manager can find the payment.")
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    response = record(client, estate.home, estate.windows.id, amount="abc", channel="gold")
+    assert refused(response, "channel", "Choose how you paid.")
+    assert field_error(response, "amount")
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_a_forged_line_on_the_payment_form_is_404(client, sign_in, estate):
+    sign_in("13800000001")
+    for item in ("1" * 20, "²", "１", "0", "-1", str(2**31)):
+        assert client.get(f"/dues/{estate.home.id}/pay?item={item}").status_code == 404
+        assert record(client, estate.home, item).status_code == 404, item
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
+
+
+def test_the_success_message_stays_in_view(client, sign_in, estate):
+    sign_in("13800000001")
+    response = record(client, estate.home, estate.windows.id)
+    assert response.status_code == 302
+    assert "#" not in response.headers["Location"]  # no jump past the message
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert zh("Recorded. The property manager will confirm it; until then it shows as "
+              "awaiting confirmation.") in page
 
 
 def test_fund_channels_are_refused_until_allowed(client, sign_in, estate):
     sign_in("13800000001")
     response = record(client, estate.home, estate.elevator.id, channel="maintenance_fund")
-    assert zh("The maintenance fund can pay this only after the owners approve using it (or "
-              "the committee approves an emergency).") in response.get_data(as_text=True)
+    assert refused(response, "channel", "The maintenance fund can pay this only after the "
+                   "owners approve using it (or the committee approves an emergency).")
     response = record(client, estate.home, estate.elevator.id, channel="hardship")
-    assert zh("Choose how you paid.") in response.get_data(as_text=True)
+    assert refused(response, "channel", "Choose how you paid.")
     assert db.session.scalar(sa.select(sa.func.count(Payment.id))) == 0
 
 
@@ -166,7 +207,10 @@ def test_withdraw_a_pending_payment_only_my_own(client, sign_in, estate):
     sign_in("13800000001")
     assert client.post(f"/dues/payments/{payment.id}/withdraw", data={}).status_code == 302
     db.session.refresh(payment)
-    assert payment.status is PaymentStatus.REJECTED and payment.reason == "withdrawn"
+    assert payment.status is PaymentStatus.WITHDRAWN and payment.reason == ""
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert 'class="tag status-withdrawn">' + zh("Withdrawn") in page
+    assert zh("Rejected") not in page
     again = client.post(f"/dues/payments/{payment.id}/withdraw", data={}, follow_redirects=True)
     assert zh("Only a payment still waiting for confirmation can be withdrawn."
               ) in again.get_data(as_text=True)
@@ -266,3 +310,95 @@ def test_a_hardship_note_on_the_fee_is_not_shown_to_the_landlord(client, sign_in
     sign_in("13800000007")
     page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
     assert "¥10.00" in page and "租户家庭困难" not in page
+
+
+# --- issue 10: awaiting confirmation, acceptance, full dates, the subsidy ---------------------
+
+def test_a_payment_awaiting_confirmation_is_not_still_to_pay(client, sign_in, estate):
+    sign_in("13800000001")
+    record(client, estate.home, estate.windows.id, amount="1000.00")
+    response = client.get(f"/dues/{estate.home.id}")
+    page = response.get_data(as_text=True)
+    # windows 4,000 + elevator 108,867.60; 1,000 awaits the manager
+    assert zh("%(waiting)s awaiting confirmation, %(left)s still to pay.",
+              waiting='<span class="amount">¥1,000.00</span>',
+              left='<span class="amount">¥111,867.60</span>') in page
+    line = page.split(f'id="line-{estate.windows.id}"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r"<strong>" + zh("Still to pay") + r"</strong></dt><dd><strong>"
+                     r'<span class="amount">¥3,000.00</span>', line)
+    bill = ledger.bill_for(estate.home, TODAY)
+    assert (bill.awaiting_fen, bill.to_pay_fen, bill.outstanding_fen) == (
+        100_000, 11_186_760, 11_286_760)
+
+
+def test_homes_list_shows_awaiting_and_still_to_pay(client, sign_in, estate):
+    from app.community.models import Occupancy, Relation
+
+    db.session.add(Occupancy(dwelling_id=estate.other_home.id,
+                             person_id=estate.home.owners[0].id, relation=Relation.OWNER))
+    db.session.commit()
+    sign_in("13800000001")
+    record(client, estate.home, estate.windows.id, amount="1000.00")
+    page = client.get("/dues").get_data(as_text=True)
+    assert '<span class="amount">¥111,867.60</span>' in page
+    assert zh("Awaiting confirmation") in page and "¥1,000.00" in page
+
+
+def test_before_acceptance_the_provident_fund_is_not_offered(client, sign_in, estate):
+    from datetime import timedelta
+
+    estate.compound.accepted_on = None
+    db.session.commit()
+    sign_in("13800000001")
+    url = f"/dues/{estate.home.id}/statement/{estate.elevator.id}"
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert url not in page
+    assert zh("Housing provident fund: not yet available.") in page
+    assert zh("The works have not passed completion acceptance yet. It opens once they do; the "
+              "statement for the fund centre can be printed from then.") in page
+    form = client.get(f"/dues/{estate.home.id}/pay?item={estate.elevator.id}")
+    assert 'value="provident_fund"' not in form.get_data(as_text=True)
+    statement = client.get(url)
+    text = statement.get_data(as_text=True)
+    assert statement.status_code == 200
+    assert zh("No statement yet: the housing provident fund can pay only after the works pass "
+              "completion acceptance.") in text
+    assert "¥108,867.60" not in text and zh("Owner’s signature") not in text
+    # an acceptance date still to come: the same, with the day it opens
+    estate.compound.accepted_on = ledger.local_today() + timedelta(days=3)
+    db.session.commit()
+    page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert url not in page and zh("Housing provident fund: not yet available.") in page
+    assert zh("No statement yet: the housing provident fund can pay only after the works pass "
+              "completion acceptance.") in client.get(url).get_data(as_text=True)
+    # from the acceptance day on, the statement is there
+    estate.compound.accepted_on = ledger.local_today()
+    db.session.commit()
+    assert url in client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
+    assert "¥108,867.60" in client.get(url).get_data(as_text=True)
+
+
+def test_the_statement_prints_full_dates(client, sign_in, estate):
+    from app.core.timeutil import local_today
+
+    sign_in("13800000001")
+    record(client, estate.home, estate.elevator.id, amount="500.00")
+    text = client.get(f"/dues/{estate.home.id}/statement/{estate.elevator.id}"
+                      ).get_data(as_text=True)
+    table = text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert f"{local_today().year}年" in table  # this year's payment still shows its year
+    assert "2025年10月30日" in text  # the acceptance date
+    assert re.search(rf"{local_today().year}年\d+月\d+日", text.split("<ol>", 1)[1])
+
+
+def test_the_cost_split_shows_the_elevator_subsidy(client, sign_in, estate):
+    sign_in("13800000001")
+    page = client.get(f"/c/{estate.compound.id}/costs").get_data(as_text=True)
+    elevator = page.split("加装电梯 1幢1单元", 1)[1].split("</section>", 1)[0]
+    assert zh("Subsidy per elevator") in elevator
+    assert '<span class="amount">−¥200,000.00</span>' in elevator
+    assert zh("Residents bear after the subsidy") in elevator
+    assert '<span class="amount">¥400,000.00</span>' in elevator
+    summary = page.split("<section", 1)[0]
+    assert zh("Residents bear after subsidies") in summary
+    assert '<span class="amount">¥412,000.00</span>' in summary  # 400,000 + windows 12,000

@@ -17,6 +17,7 @@ from app.dues.models import (
     Channel,
     CostItem,
     FundAccount,
+    FundMovement,
     IncomeEntry,
     IncomeKind,
     Payment,
@@ -24,7 +25,7 @@ from app.dues.models import (
 )
 from app.extensions import db
 from tests.conftest import zh
-from tests.dues.conftest import passed_fund_ballot
+from tests.dues.conftest import field_error, passed_fund_ballot, refused
 from tests.factories import make_compound, make_resident, make_user
 
 OWNER, NEIGHBOUR = "13800000001", "13800000002"
@@ -146,12 +147,14 @@ def test_property_fee_is_set_and_bad_values_are_messages(client, sign_in, estate
     assert response.status_code == 302
     settings = ledger.settings_of(estate.compound.id)
     assert settings.fee_rate_fen == 35 and settings.fee_starts_on.isoformat() == "2026-01-01"
-    for data in ({"rate": "0.35", "starts_on": "2026-13-45"}, {"rate": "abc", "starts_on": ""},
-                 {"rate": "0.35", "starts_on": "99999-01-01"}):
+    for data, field in (({"rate": "0.35", "starts_on": "2026-13-45"}, "starts_on"),
+                        ({"rate": "abc", "starts_on": ""}, "rate"),
+                        ({"rate": "0.35", "starts_on": "99999-01-01"}, "starts_on")):
         page = client.post(url, data=data)
-        assert page.status_code == 200, data
-        assert "flash-error" in page.get_data(as_text=True), data
+        assert refused(page, field), data
         assert f'value="{data["rate"]}"' in page.get_data(as_text=True)
+    both = client.post(url, data={"rate": "abc", "starts_on": "2026-13-45"})
+    assert refused(both, "rate") and refused(both, "starts_on")  # all at once
     assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
     switch(client, sign_in, COMMITTEE)
     assert client.post(url, data={"rate": "0.10", "starts_on": ""}).status_code == 404
@@ -172,7 +175,10 @@ def test_a_rate_change_applies_from_its_date(client, sign_in, estate):
     assert 'name="effective_from"' in page.get_data(as_text=True)
     bad = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
                                  "effective_from": "someday"})
-    assert bad.status_code == 200 and "flash-error" in bad.get_data(as_text=True)
+    assert refused(bad, "effective_from", "Write the date as year-month-day, e.g. 2026-11-26.")
+    past = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
+                                  "effective_from": "2026-02-01"})
+    assert refused(past, "effective_from")
 
 
 # --- pending payments --------------------------------------------------------------------------
@@ -203,8 +209,8 @@ def test_reject_needs_a_reason_and_then_works(client, sign_in, estate, tmp_path)
     payment = pay(estate, 500_00, tmp_path=tmp_path)
     sign_in(MANAGER)
     url = f"{base(estate)}/payments/{payment.id}/reject"
-    page = client.post(url, data={"reason": "   "}, follow_redirects=True)
-    assert shows(page, "Give the resident a reason (at most 200 characters).")
+    page = client.post(url, data={"reason": "   "})
+    assert refused(page, "reason", "Give the resident a reason (at most 200 characters).")
     db.session.refresh(payment)
     assert payment.status is PaymentStatus.PENDING
     response = client.post(url, data={"reason": "未查到这笔转账", "back": "home"})
@@ -268,14 +274,19 @@ def test_committee_grants_hardship_and_the_manager_cannot(client, sign_in, estat
     line = ledger.bill_for(estate.home).line(estate.windows.id)
     assert line.paid_fen == 150_000 and line.channel(Channel.HARDSHIP).applied_fen == 150_000
     # too much, a bad amount, no note: a message, the typed values kept, nothing recorded
-    for bad in ({"amount": "999999"}, {"amount": "12.345"}, {"amount": "abc"}, {"note": ""}):
+    key = estate.windows.id
+    for bad, field in (({"amount": "999999"}, "amount"), ({"amount": "12.345"}, "amount"),
+                       ({"amount": "abc"}, "amount"), ({"note": ""}, "note")):
         page = client.post(f"{url}/hardship", data=data | bad)
-        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+        assert refused(page, f"hs-{field}-{key}"), bad
         assert f'value="{(data | bad)["amount"]}"' in page.get_data(as_text=True)
+        assert f'value="{(data | bad)["note"]}"' in page.get_data(as_text=True)
+    both = client.post(f"{url}/hardship", data=data | {"amount": "abc", "note": ""})
+    assert refused(both, f"hs-amount-{key}") and refused(both, f"hs-note-{key}")
     assert db.session.scalar(sa.select(sa.func.count(Payment.id)).where(
         Payment.channel == Channel.HARDSHIP)) == 1
-    assert client.post(f"{url}/hardship", data=data | {"item": "nope"}).status_code == 404
-    assert client.post(f"{url}/hardship", data=data | {"item": "999999"}).status_code == 404
+    for item in ("nope", "999999", "1" * 20, "²", "１", "0", "-1", str(2**31)):
+        assert client.post(f"{url}/hardship", data=data | {"item": item}).status_code == 404
 
 
 def test_statement_shows_the_fund_and_its_low_warning(client, sign_in, estate):
@@ -327,26 +338,29 @@ def test_opt_in_and_elevator_items_from_the_form(client, sign_in, estate):
         Allocation.item_id == item.id))) == 20_000_000
 
 
-@pytest.mark.parametrize("bad", [
-    {"total": "12.345"}, {"total": "-1"}, {"total": "abc"}, {"total": ""},
-    {"total": "1e999999"}, {"government": "abc"}, {"government": "NaN"},
-    {"government": "-5"}, {"government": "101"},
-    {"government": "60", "utility": "50"},  # over 100 together
-    {"rule": "nonsense"}, {"name": ""}, {"subsidy": "abc"},
-    {"building": "99"}, {"rule": "elevator", "building": "1", "unit": "1"},
-    {"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:x"},
-    {"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:0,2:0"},
-    {"rule": "elevator", "building": "1", "unit": ""},
-    {"rule": "opt_in", "opt_in": ""}, {"rule": "opt_in", "opt_in": "1-1-1-1"},
-    {"rule": "opt_in", "opt_in": "1-1-999"},
+@pytest.mark.parametrize(("bad", "field"), [
+    ({"total": "12.345"}, "total"), ({"total": "-1"}, "total"), ({"total": "abc"}, "total"),
+    ({"total": ""}, "total"), ({"total": "1e999999"}, "total"),
+    ({"government": "abc"}, "government"), ({"government": "NaN"}, "government"),
+    ({"government": "-5"}, "government"), ({"government": "101"}, "government"),
+    ({"government": "60", "utility": "50"}, "government"),  # over 100 together
+    ({"rule": "nonsense"}, "rule"), ({"name": ""}, "name"), ({"subsidy": "abc"}, "subsidy"),
+    ({"building": "99"}, "building"),
+    ({"rule": "elevator", "building": "1", "unit": "1"}, "coefficients"),
+    ({"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:x"}, "coefficients"),
+    ({"rule": "elevator", "building": "1", "unit": "1", "coefficients": "1:0,2:0"},
+     "coefficients"),
+    ({"rule": "elevator", "building": "1", "unit": ""}, "unit"),
+    ({"rule": "opt_in", "opt_in": ""}, "opt_in"), ({"rule": "opt_in", "opt_in": "1-1-1-1"},
+                                                  "opt_in"),
+    ({"rule": "opt_in", "opt_in": "1-1-999"}, "opt_in"),
 ])
-def test_bad_item_inputs_are_messages_and_save_nothing(client, sign_in, estate, bad):
+def test_bad_item_inputs_are_messages_and_save_nothing(client, sign_in, estate, bad, field):
     sign_in(MANAGER)
     before = db.session.scalar(sa.select(sa.func.count(CostItem.id)))
     page = client.post(f"{base(estate)}/items/new", data=ITEM | bad)
-    assert page.status_code == 200
+    assert refused(page, field), field
     text = page.get_data(as_text=True)
-    assert "flash-error" in text
     for name, value in bad.items():
         if name != "rule":
             assert str(escape(value)) in text, name  # what was typed is kept
@@ -394,9 +408,10 @@ def test_changing_an_item_keeps_history(client, sign_in, estate):
     again = client.post(f"{url}/change", data={"total": "15000.00", "subsidy": "0"},
                         follow_redirects=True)
     assert shows(again, "Nothing changed.")
-    for bad in ({"total": "abc"}, {"total": "15000", "subsidy": "-3"}):
+    for bad, field in (({"total": "abc"}, "total"), ({"total": "15000", "subsidy": "-3"},
+                                                     "subsidy")):
         page = client.post(f"{url}/change", data=bad)
-        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+        assert refused(page, field)
         assert f'value="{bad["total"]}"' in page.get_data(as_text=True)
     db.session.refresh(estate.windows)
     assert estate.windows.version == 2
@@ -420,7 +435,7 @@ def test_fund_gate_is_for_the_committee(client, sign_in, estate):
     db.session.refresh(estate.elevator)
     assert estate.elevator.fund_ballot_id is None
     page = client.post(f"{url}/emergency", data={"note": ""})
-    assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+    assert refused(page, "note", "Say what the emergency is (at most 200 characters).")
     assert client.post(f"{url}/emergency", data={"note": "水管爆裂"}).status_code == 302
     db.session.refresh(estate.elevator)
     assert estate.elevator.emergency_note == "水管爆裂"
@@ -439,14 +454,19 @@ def test_income_entries_by_managers_with_clear_messages(client, sign_in, estate)
     sign_in(MANAGER)
     assert client.post(url, data=entry).status_code == 302
     assert ledger.income_balance(estate.compound.id).available_fen == 120_050
-    for bad in ({"amount": "12.345"}, {"amount": "abc"}, {"amount": ""}, {"kind": "gold"},
-                {"occurred_on": "2999-01-01"}, {"occurred_on": "yesterday"}):
+    for bad, field in (({"amount": "12.345"}, "entry-amount"), ({"amount": "abc"}, "entry-amount"),
+                       ({"amount": ""}, "entry-amount"), ({"kind": "gold"}, "kind"),
+                       ({"occurred_on": "2999-01-01"}, "occurred_on"),
+                       ({"occurred_on": "yesterday"}, "occurred_on"),
+                       ({"occurred_on": (ledger.local_today().replace(year=2099)).isoformat()},
+                        "occurred_on")):
         page = client.post(url, data=entry | bad)
-        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+        assert refused(page, field), bad
         assert str(escape((entry | bad)["amount"])) in page.get_data(as_text=True)
-    assert shows(client.post(url, data=entry | {"amount": "abc"}),
-                 "“%(text)s” is not an amount in yuan; write e.g. 1280.50.", text="abc")
-    assert db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 1
+    assert refused(client.post(url, data=entry | {"amount": "abc"}), "entry-amount",
+                   "“%(text)s” is not an amount in yuan; write e.g. 1280.50.", text="abc")
+    assert client.post(url, data=entry | {"amount": "100元"}).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 2
     assert client.post(url, data=entry | {"action": "other"}).status_code == 404
     switch(client, sign_in, COMMITTEE)
     assert 'value="entry"' not in client.get(url).get_data(as_text=True)
@@ -463,9 +483,11 @@ def test_committee_uses_income_by_decision(client, sign_in, estate, elsewhere):
     sign_in(MANAGER)
     assert client.post(url, data=use).status_code == 404
     switch(client, sign_in, COMMITTEE)
-    for bad in ({"ballot": ""}, {"target": ""}, {"amount": "20000"}, {"amount": "x"}):
+    for bad, field in (({"ballot": ""}, "ballot"), ({"target": ""}, "target"),
+                       ({"amount": "20000"}, "use-amount"), ({"amount": "x"}, "use-amount"),
+                       ({"ballot": "1" * 20}, "ballot"), ({"target": "1" * 20}, "target")):
         page = client.post(url, data=use | bad)
-        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True), bad
+        assert refused(page, field), bad
     assert client.post(url, data=use | {"target": str(elsewhere.item.id)}).status_code == 404
     assert client.post(url, data=use).status_code == 302
     assert ledger.income_balance(estate.compound.id).available_fen == 700_000
@@ -476,35 +498,157 @@ def test_committee_uses_income_by_decision(client, sign_in, estate, elsewhere):
 
 # --- maintenance fund import -------------------------------------------------------------------
 
+def upload(client, url, data: bytes, name: str = "fund.csv", **kwargs):
+    return client.post(url, data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", **kwargs)
+
+
 def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, estate):
     url = f"{base(estate)}/fund"
     header = ",".join(ledger.FUND_HEADER)
     bad = f"{header}\n1,1,601,5000,4000\n1,1,999,5000,4000\n1,1,301,abc,1\n".encode()
     sign_in(MANAGER)
-    page = client.post(url, data={"file": (io.BytesIO(bad), "fund.csv")},
-                       content_type="multipart/form-data")
+    page = upload(client, url, bad)
     assert page.status_code == 422
     text = page.get_data(as_text=True)
     assert "<td>3</td>" in text and "<td>4</td>" in text and "<td>2</td>" not in text
+    assert field_error(page, "file")
     assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
     book = Workbook()
     book.active.append(ledger.FUND_HEADER)
     book.active.append(["1", "1", "601", "5000", "1000"])
     data = io.BytesIO()
     book.save(data)
-    response = client.post(url, data={"file": (io.BytesIO(data.getvalue()), "fund.xlsx")},
-                           content_type="multipart/form-data", follow_redirects=True)
-    assert shows(response, "Imported: %(created)s new accounts, %(updated)s updated.",
+    response = upload(client, url, data.getvalue(), "fund.xlsx")
+    assert response.status_code == 302 and "/fund/preview/" in response.headers["Location"]
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0  # not yet
+    confirmed = client.post(response.headers["Location"], data={}, follow_redirects=True)
+    assert shows(confirmed, "Imported: %(created)s new accounts, %(updated)s updated.",
                  created=1, updated=0)
     assert ledger.fund_summary(estate.compound).low == 1
-    for upload in ({}, {"file": (io.BytesIO(b""), "empty.csv")},
-                   {"file": (io.BytesIO(b"PK\x03\x04garbage"), "x.xlsx")}):
-        page = client.post(url, data=upload, content_type="multipart/form-data")
-        assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+    for empty in ({}, {"file": (io.BytesIO(b""), "empty.csv")},
+                  {"file": (io.BytesIO(b"PK\x03\x04garbage"), "x.xlsx")}):
+        page = client.post(url, data=empty, content_type="multipart/form-data")
+        assert refused(page, "file"), empty
     switch(client, sign_in, COMMITTEE)
     assert 'type="file"' not in client.get(url).get_data(as_text=True)
-    assert client.post(url, data={"file": (io.BytesIO(bad), "fund.csv")},
-                       content_type="multipart/form-data").status_code == 404
+    assert upload(client, url, bad).status_code == 404
+
+
+def test_the_roster_export_is_refused_as_a_fund_file(client, sign_in, estate):
+    from app.community.services import export_roster
+    from app.dues.models import FundImportPreview
+
+    sign_in(MANAGER)
+    for fmt in ("xlsx", "csv"):
+        roster = export_roster(estate.compound, fmt, actor=None)
+        page = upload(client, f"{base(estate)}/fund", roster, f"roster.{fmt}")
+        message = field_error(page, "file")
+        assert page.status_code == 422, fmt
+        assert "初始交存 / initial, 当前余额 / balance" in message  # what is missing
+        assert "楼层" in message and "专有面积" in message  # and what was found
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(FundImportPreview.id))) == 0
+
+
+def test_headers_in_english_or_chinese_and_a_headerless_file(client, sign_in, estate):
+    sign_in(MANAGER)
+    url = f"{base(estate)}/fund"
+    english = b"Building,Unit,Room,Initial,Balance\n1,1,601,5000,4000\n"
+    assert upload(client, url, english).status_code == 302
+    chinese = "单元,楼栋,房号,当前余额,初始交存\n1,1幢,601,4000,5000\n".encode()  # any order
+    assert upload(client, url, chinese).status_code == 302
+    headerless = b"1,1,601,5000,4000\n1,1,301,8000,8000\n"
+    page = upload(client, url, headerless)
+    assert refused(page, "file")
+    assert "1, 1, 601, 5000, 4000" in field_error(page, "file")  # what was found
+
+
+def test_the_preview_shows_what_changes_and_imports_on_confirmation(client, sign_in, estate):
+    from app.accounts.models import AccessLog
+
+    ledger.import_fund_balances(estate.compound, "楼栋,单元,房号,初始交存,当前余额\n"
+                                "1,1,601,7233.00,2000.00\n1,1,301,8888.00,8888.00\n".encode(),
+                                "fund.csv", actor=None)
+    sign_in(MANAGER)
+    csv = ("楼栋,单元,房号,初始交存,当前余额\n1,1,601,7233.00,2500.00\n"
+           "1,1,301,8888.00,8888.00\n1,1,101,4510.00,4510.00\n").encode()
+    location = upload(client, f"{base(estate)}/fund", csv).headers["Location"]
+    page = client.get(location)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    facts = text.split('<dl class="facts card">', 1)[1].split("</dl>", 1)[0]
+    assert "<dd>3</dd>" in facts  # homes in the file: one new, one changed, one the same
+    assert facts.count("<dd>1</dd>") == 3
+    assert "¥16,121.00" in facts and "¥20,631.00" in facts  # deposits before and after
+    assert "¥10,888.00" in facts and "¥15,898.00" in facts  # balances before and after
+    table = text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "1-1-601" in table and "¥2,000.00" in table and "¥2,500.00" in table
+    assert "1-1-101" in table and "1-1-301" not in table
+    assert ledger.bill_for(estate.home).fund.balance_fen == 200_000  # nothing imported yet
+    assert client.post(location, data={}).status_code == 302
+    assert ledger.bill_for(estate.home).fund.balance_fen == 250_000
+    log = db.session.scalar(sa.select(AccessLog).where(AccessLog.action == "fund_import",
+                                                       AccessLog.user_id == estate.manager.id))
+    assert log is not None and log.compound_id == estate.compound.id and "3 homes" in log.target
+    # a second tap imports nothing more; the preview is gone
+    movements = db.session.scalar(sa.select(sa.func.count(FundMovement.id)))
+    again = client.post(location, data={}, follow_redirects=True)
+    assert shows(again, "These balances were already imported.")
+    assert db.session.scalar(sa.select(sa.func.count(FundMovement.id))) == movements
+    assert shows(client.get(location, follow_redirects=True),
+                 "These balances were already imported.")
+    fund_page = client.get(f"{base(estate)}/fund").get_data(as_text=True)
+    assert zh("Homes with a fund account") + "</dt><dd>3</dd>" in fund_page
+
+
+def test_a_preview_is_the_managers_own_and_expires(client, sign_in, estate, elsewhere):
+    from datetime import timedelta
+
+    from app.dues.models import FundImportPreview
+
+    make_user("13900000012", grants=[(Role.PROPERTY_MANAGER, estate.compound)])
+    sign_in(MANAGER)
+    csv = "楼栋,单元,房号,初始交存,当前余额\n1,1,601,5000,4000\n".encode()
+    location = upload(client, f"{base(estate)}/fund", csv).headers["Location"]
+    token = location.rsplit("/", 1)[1]
+    assert client.get(f"{base(estate)}/fund/preview/{'x' * 40}").status_code == 404
+    assert client.get(f"{base(estate)}/fund/preview/{'x' * 90}").status_code == 404
+    other = f"/staff/compounds/{elsewhere.compound.id}/dues/fund/preview/{token}"
+    assert client.get(other).status_code == 404
+    switch(client, sign_in, "13900000012")  # another manager of the compound
+    assert client.get(location).status_code == 404
+    assert client.post(location, data={}).status_code == 404
+    switch(client, sign_in, MANAGER)
+    preview = db.session.scalar(sa.select(FundImportPreview).where(
+        FundImportPreview.token == token))
+    preview.expires_at = preview.expires_at - timedelta(hours=1)
+    db.session.commit()
+    assert shows(client.get(location, follow_redirects=True),
+                 "This preview has expired. Choose the file again.")
+    assert shows(client.post(location, data={}, follow_redirects=True),
+                 "This preview has expired. Choose the file again.")
+    assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
+
+
+def test_a_decompression_bomb_is_refused_at_the_fund_import(client, sign_in, estate,
+                                                            monkeypatch):
+    import time
+
+    import openpyxl
+
+    from tests.core.test_spreadsheet import bomb
+
+    def never(*args, **kwargs):
+        raise AssertionError("the bomb was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    sign_in(MANAGER)
+    data = bomb(64)
+    started = time.monotonic()
+    page = upload(client, f"{base(estate)}/fund", data, "fund.xlsx")
+    assert time.monotonic() - started < 1
+    assert refused(page, "file")
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -538,7 +682,8 @@ def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_pat
     sign_in("13900000002")
     first = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending")
     text = first.get_data(as_text=True)
-    assert text.count('action="/staff/compounds/') == 2 * ledger.PENDING_PER_PAGE
+    assert text.count('/confirm"') == ledger.PENDING_PER_PAGE
+    assert text.count('/reject"') == ledger.PENDING_PER_PAGE  # a link to the confirmation
     last = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=99")
     assert last.get_data(as_text=True).count("/confirm") == 5
     assert client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=x"
@@ -570,5 +715,84 @@ def test_changing_the_bearers_of_an_item_on_its_page(client, sign_in, estate):
     bad = client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
                                              "government": "80", "utility": "30",
                                              "city_investment": ""})
-    assert bad.status_code == 200 and "flash-error" in bad.get_data(as_text=True)
+    assert refused(bad, "change-government",
+                   "The bearers' shares add up to more than the total.")
     assert 'value="30"' in bad.get_data(as_text=True)
+
+
+# --- issue 10: confirm before rejecting, awaiting vs still to pay, withdrawn, odd ids --------
+
+def test_rejecting_asks_first_and_says_what_will_happen(client, sign_in, estate, tmp_path):
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    url = f"{base(estate)}/payments/{payment.id}/reject"
+    sign_in(MANAGER)
+    pending = client.get(f"{base(estate)}/pending").get_data(as_text=True)
+    assert f'href="{url}"' in pending and f'action="{url}"' not in pending
+    page = client.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "¥500.00" in text and "网银 2026112601" in text
+    assert zh("The resident is told: the rejection and the reason you give here show on "
+              "their bill and their home page.") in text
+    assert zh("The amount stays owed: %(amount)s is not counted as paid, and the resident "
+              "can record the payment again.",
+              amount='<span class="amount">¥500.00</span>') in text
+    assert 'name="reason"' in text and estate.compound.name in text
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.PENDING  # looking changes nothing
+    kept = client.post(url, data={"reason": "x" * 201})
+    assert refused(kept, "reason") and 'value="' + "x" * 201 in kept.get_data(as_text=True)
+    response = client.post(url, data={"reason": "未查到这笔转账"})
+    assert response.status_code == 302
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.REJECTED
+    assert 'name="reason"' not in client.get(url).get_data(as_text=True)  # decided already
+    home = client.get(f"{base(estate)}/homes/{estate.home.id}").get_data(as_text=True)
+    assert f"{url}?back=home" not in home
+    switch(client, sign_in, COMMITTEE)
+    assert client.get(url).status_code == 404
+
+
+def test_staff_see_awaiting_confirmation_apart_from_still_to_pay(client, sign_in, estate,
+                                                                 tmp_path):
+    pay(estate, 500_00, key=estate.windows.id, tmp_path=tmp_path)
+    sign_in(MANAGER)
+    overview = client.get(base(estate)).get_data(as_text=True)
+    assert zh("%(waiting)s awaiting confirmation, %(left)s still to pay",
+              waiting='<span class="amount">¥500.00</span>',
+              left='<span class="amount">¥407,500.00</span>') in overview
+    home = client.get(f"{base(estate)}/homes/{estate.home.id}").get_data(as_text=True)
+    assert zh("Awaiting confirmation") in home and zh("Still to pay") in home
+    assert f"{base(estate)}/payments/" in home and "?back=home" in home
+
+
+def test_a_withdrawn_payment_shows_as_withdrawn_to_staff(client, sign_in, estate, tmp_path):
+    payment = pay(estate, 500_00, tmp_path=tmp_path)
+    ledger.withdraw_payment(estate.owner, payment.id)
+    sign_in(MANAGER)
+    page = client.get(f"{base(estate)}/homes/{estate.home.id}").get_data(as_text=True)
+    assert zh("Withdrawn by the resident.") in page
+    assert 'class="tag status-withdrawn">' + zh("Withdrawn") in page
+    assert zh("Rejected") not in page
+    reject = client.post(f"{base(estate)}/payments/{payment.id}/reject", data={"reason": "x"})
+    assert reject.status_code == 422
+    db.session.refresh(payment)
+    assert payment.status is PaymentStatus.WITHDRAWN
+
+
+def test_twenty_digit_ids_in_dues_forms_are_a_clear_4xx(client, sign_in, estate):
+    huge = "1" * 20
+    sign_in(COMMITTEE)
+    url = base(estate)
+    assert client.post(f"{url}/homes/{estate.home.id}/hardship",
+                       data={"item": huge, "amount": "1", "note": "x"}).status_code == 404
+    page = client.post(f"{url}/items/{estate.elevator.id}/fund", data={"ballot": huge},
+                       follow_redirects=True)
+    assert page.status_code == 200 and "flash-error" in page.get_data(as_text=True)
+    for bad in ({"target": huge}, {"ballot": huge}):
+        data = {"action": "use", "amount": "1", "target": "fund", "ballot": "1", "note": ""}
+        assert client.post(f"{url}/income", data=data | bad).status_code == 422
+    for path in (f"{url}/payments/{huge}/confirm", f"{url}/payments/{huge}/reject",
+                 f"{url}/homes/{huge}", f"{url}/items/{huge}"):
+        assert client.get(path).status_code in (404, 405)
+    assert client.get(f"{url}/items/{estate.elevator.id}?page={huge}").status_code == 200
+    assert client.get(f"{url}/pending?page={huge}").status_code == 200

@@ -14,6 +14,7 @@ from app.accounts.models import Role
 from app.dues import services
 from app.dues.models import AllocationRule
 from app.extensions import db
+from tests.conftest import zh
 from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
@@ -48,6 +49,10 @@ def yuan(text: str) -> Decimal:
     return Decimal(text.replace("¥", "").replace(",", "").strip())
 
 
+def money(value: Decimal) -> str:
+    return f"¥{value:,.2f}"
+
+
 def sign_in(page: Page, phone: str) -> None:
     form = page.locator("main form")
     form.locator("input[name=phone]").fill(phone)
@@ -73,6 +78,8 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     page.locator("input[name=reference]").fill("工行转账 8812")
     page.locator("main form button[type=submit]").click()
     expect(page.locator(".flash-error")).to_be_visible()
+    expect(page.locator("#amount-error")).to_have_text(
+        zh("An amount has at most two decimals (fen), e.g. 1280.50."))
     expect(page.locator("input[name=reference]")).to_have_value("工行转账 8812")
     page.locator("input[name=amount]").fill("1000.50")
     page.locator("input[name=photo]").set_input_files(
@@ -80,6 +87,18 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     page.screenshot(path=str(results_dir / "dues-pay.png"), full_page=True)
     page.locator("main form button[type=submit]").click()
     expect(page.locator(".tag.status-pending")).to_have_count(1)
+    # The success message is in view (no jump to an #anchor below it), and the payment
+    # awaiting confirmation is not counted as still to pay.
+    assert "#" not in page.url
+    expect(page.locator(".flash-success")).to_be_in_viewport()
+    left = yuan(outstanding) - Decimal("1000.50")
+    expect(page.locator("p.awaiting")).to_have_text(zh(
+        "%(waiting)s awaiting confirmation, %(left)s still to pay.", waiting="¥1,000.50",
+        left=money(left)))
+    line = page.locator("section.card").first
+    expect(line.locator("dd strong").first).to_have_text(money(left))
+    expect(line).to_contain_text(zh("Awaiting confirmation"))
+    page.screenshot(path=str(results_dir / "dues-recorded.png"), full_page=True)
     page.locator("header form button[type=submit]").click()
 
     # The manager confirms it from the pending list.
@@ -90,6 +109,7 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     page.screenshot(path=str(results_dir / "dues-pending.png"), full_page=True)
     page.locator("form[action$='/confirm'] button").click()
     expect(page.locator("form[action$='/confirm']")).to_have_count(0)
+    expect(page.locator(".flash-success")).to_be_in_viewport()
     page.locator("header form button[type=submit]").click()
 
     # The resident sees it confirmed and the outstanding amount reduced by exactly ¥1,000.50.

@@ -109,16 +109,17 @@ def _decisions(side: Side) -> None:
     compound = side.compound
     open_ = decisions.create_ballot(compound, decisions.BallotSpec(
         kind=BallotKind.WILLINGNESS, title="改造意愿征询", opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=10), notice_days=7), actor=None)
+        closes_at=now + timedelta(days=10), notice_days=7), actor=None,
+        now=now - timedelta(days=20))
     decisions.publish_notice(open_, actor=None, now=now - timedelta(days=20))
     decisions.open_ballot(open_, actor=None, now=now - timedelta(hours=2))
     notice = decisions.create_ballot(compound, decisions.BallotSpec(
         kind=BallotKind.GENERAL, title="公示中的表决", opens_at=now + timedelta(days=20),
-        closes_at=now + timedelta(days=30), notice_days=15), actor=None)
+        closes_at=now + timedelta(days=30), notice_days=15), actor=None, now=now)
     decisions.publish_notice(notice, actor=None, now=now)
     draft = decisions.create_ballot(compound, decisions.BallotSpec(
         kind=BallotKind.GENERAL, title="草稿表决", opens_at=now + timedelta(days=20),
-        closes_at=now + timedelta(days=30), notice_days=15), actor=None)
+        closes_at=now + timedelta(days=30), notice_days=15), actor=None, now=now)
     seats = decisions.seats_of(open_, side.neighbour.user)
     decisions.cast_vote(open_, seats[0].voter_key, open_.options[1].id,
                         actor=side.neighbour.user)
