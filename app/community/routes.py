@@ -43,18 +43,16 @@ def labels():
 @bp.get("/home")
 @login_required
 def home():
-    """Show a resident their homes, and staff their compounds."""
+    """Show a resident their homes and everything waiting for them; staff their compounds."""
+    from app.decisions.services import ballots_for_resident
+    from app.portal import todo as todo_list
+
     dwellings = services.dwellings_of(current_user)
     relations = {d.id: services.relation_of(current_user, d) for d in dwellings}
-    compounds = services.staff_compounds(current_user)
-    from app.decisions.services import ballots_for_resident, pending_ballots
-    from app.dues.ledger import bill_for
-
-    bills = [bill for bill in (bill_for(d, relation=relations[d.id]) for d in dwellings)
-             if bill.outstanding_fen]
     return render_template("community/home.html", dwellings=dwellings, relations=relations,
-                           compounds=compounds, pending=pending_ballots(current_user),
-                           bills=bills,
+                           compounds=services.staff_compounds(current_user),
+                           todo=todo_list.todo_for(current_user, dwellings) if dwellings
+                           else None, TODO=todo_list,
                            has_ballots=bool(dwellings) and bool(ballots_for_resident(current_user)))
 
 
