@@ -70,6 +70,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.core import security
     from app.decisions import bp as decisions_bp
     from app.dues import bp as dues_bp
+    from app.portal import bp as portal_bp
     from app.repairs import bp as repairs_bp
 
     app.register_blueprint(core_bp)
@@ -79,9 +80,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(bookings_bp)
     app.register_blueprint(repairs_bp)
     app.register_blueprint(dues_bp)
+    app.register_blueprint(portal_bp)
     security.init_app(app)
 
-    from app import cli
+    from app.portal import cli
 
     cli.init_app(app)
 

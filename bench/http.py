@@ -173,8 +173,8 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
     from seed import BENCH_PASSWORD, seed_compound
 
     from app import create_app
-    from app.community.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo
     from app.extensions import db
+    from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url,
                      UPLOAD_DIR=str(folder / "uploads"))

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from app.accounts.models import ActivationCode, Role, User
-from app.community.models import Compound, Dwelling, Person
+from app.accounts.models import Role, User
+from app.community.models import ActivationCode, Compound, Dwelling, Person
 from app.extensions import db
 from tests.factories import make_compound, make_dwelling, make_person
 
@@ -68,7 +68,7 @@ def test_demo_is_deterministic_and_loads_once(runner, app):
 
 
 def test_demo_rows_are_the_same_every_time():
-    from app.community.demo import build_rows
+    from app.portal.demo import build_rows
 
     assert build_rows() == build_rows()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,6 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.accounts.permissions import ROLE_CAPABILITIES, Capability
+from app.accounts.roles import Role  # noqa: F401  (re-exported)
 from app.core.db import UTCDateTime, created_at_column, enum_column
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -24,15 +25,6 @@ def hash_password(password: str) -> str:
     method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
     return generate_password_hash(password, method=method) if method else \
         generate_password_hash(password)
-
-
-class Role(enum.Enum):
-    COMMITTEE = "committee"
-    PROPERTY_MANAGER = "property_manager"
-    CANTEEN_OPERATOR = "canteen_operator"
-    CLASSROOM_OPERATOR = "classroom_operator"
-    STREET_ADMIN = "street_admin"
-    CONTRACTOR = "contractor"
 
 
 class User(UserMixin, db.Model):
@@ -86,6 +78,15 @@ class User(UserMixin, db.Model):
     def has_role(self, compound_id: int, *roles: Role) -> bool:
         return compound_id in self.compound_ids_for(*roles)
 
+    def compound_ids_with(self, *capabilities: Capability) -> set[int]:
+        """The compounds where this user's roles give any of the capabilities."""
+        wanted = set(capabilities)
+        return {g.compound_id for g in self.grants if ROLE_CAPABILITIES[g.role] & wanted}
+
+    def can(self, compound_id: int, *capabilities: Capability) -> bool:
+        """Whether this user may do any of these things in the compound."""
+        return compound_id in self.compound_ids_with(*capabilities)
+
     @property
     def is_staff(self) -> bool:
         return bool(self.grants)
@@ -123,59 +124,6 @@ class RoleGrant(db.Model):
 
     user: Mapped[User] = relationship(back_populates="grants")
     compound = relationship("Compound")
-
-
-class LetterBatch(db.Model):
-    """Letters printed together; their codes can be shown again from the batch (see tokens)."""
-
-    __tablename__ = "letter_batches"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
-    nonce: Mapped[str] = mapped_column(sa.String(32))
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[datetime] = created_at_column()
-
-
-LIVE = "used_at IS NULL AND revoked_at IS NULL"
-
-
-class ActivationCode(db.Model):
-    """A single-use code: a household letter, or (person_id set) a password-reset letter.
-
-    Only the SHA-256 of the token is stored. At most one live household letter per
-    dwelling and one live reset letter per person (partial unique indexes).
-    """
-
-    __tablename__ = "activation_codes"
-    __table_args__ = (
-        sa.Index("uq_activation_codes_live_household", "dwelling_id", unique=True,
-                 sqlite_where=sa.text(LIVE + " AND person_id IS NULL"),
-                 postgresql_where=sa.text(LIVE + " AND person_id IS NULL")),
-        sa.Index("uq_activation_codes_live_reset", "person_id", unique=True,
-                 sqlite_where=sa.text(LIVE + " AND person_id IS NOT NULL"),
-                 postgresql_where=sa.text(LIVE + " AND person_id IS NOT NULL")),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
-    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
-    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter_batches.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    used_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = created_at_column()
-
-    dwelling = relationship("Dwelling")
-    person = relationship("Person")
-
-    def is_live(self, now: datetime | None = None) -> bool:
-        now = now or utcnow()
-        return self.used_at is None and self.revoked_at is None and self.expires_at > now
 
 
 class Consent(db.Model):

@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
+from app.accounts.permissions import Capability
 from app.bookings import bp, services
 from app.bookings.forms import (
     MEAL_LABELS,
@@ -30,10 +30,10 @@ from app.bookings.forms import (
     tier_label,
 )
 from app.bookings.models import BookingStatus, Meal, Service
+from app.community.permissions import compound_staff_required
 from app.core.errors import DomainError, NotFound
-from app.core.forms import refused_status
+from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_money
-from app.core.permissions import compound_staff_required
 from app.core.security import form_id
 from app.core.timeutil import local_today, utcnow
 
@@ -346,7 +346,7 @@ MEAL_SESSION_FIELDS = {
 
 
 @bp.route("/staff/compounds/<int:compound_id>/canteen", methods=["GET", "POST"])
-@compound_staff_required(*services.CANTEEN_ROLES)
+@compound_staff_required(Capability.RUN_CANTEEN)
 def staff_canteen(compound):
     """Publish meals and set the age tiers."""
     form = MealSessionForm(prefix="s", ahead_days=_ahead_days({compound.id}))
@@ -380,8 +380,8 @@ def staff_canteen(compound):
 
 
 def _staff_meal_session(session_id: int):
-    return services.get_meal_session(session_id, current_user.compound_ids_for(
-        *services.CANTEEN_ROLES))
+    return services.get_meal_session(session_id, current_user.compound_ids_with(
+        Capability.RUN_CANTEEN))
 
 
 def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
@@ -443,7 +443,7 @@ def serve(session_id: int, line_id: int):
 
 
 @bp.get("/staff/compounds/<int:compound_id>/canteen/figures")
-@compound_staff_required(*services.CANTEEN_ROLES)
+@compound_staff_required(Capability.RUN_CANTEEN)
 def canteen_figures(compound):
     """Meals served, elders served and no-shows in a month."""
     form = MonthForm(formdata=request.args, ahead_days=_ahead_days({compound.id}))
@@ -469,7 +469,7 @@ CLASS_SESSION_FIELDS = {
 
 
 @bp.route("/staff/compounds/<int:compound_id>/classroom", methods=["GET", "POST"])
-@compound_staff_required(*services.CLASSROOM_ROLES)
+@compound_staff_required(Capability.RUN_CLASSROOM)
 def staff_classroom(compound):
     """Open sessions on school days; see who is booked."""
     form = ClassSessionsForm(ahead_days=_ahead_days({compound.id}))
@@ -499,8 +499,8 @@ def staff_classroom(compound):
 
 
 def _staff_class_session(session_id: int):
-    return services.get_class_session(session_id, current_user.compound_ids_for(
-        *services.CLASSROOM_ROLES))
+    return services.get_class_session(session_id, current_user.compound_ids_with(
+        Capability.RUN_CLASSROOM))
 
 
 def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm] | None = None):

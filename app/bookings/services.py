@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from app.accounts.models import Consent, Role, User
+from app.accounts.models import Consent, User
 from app.bookings import rules
 from app.bookings.models import (
     BookingStatus,
@@ -35,8 +35,6 @@ from app.core.settings import policy_for
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
 
-CANTEEN_ROLES = (Role.CANTEEN_OPERATOR, Role.STREET_ADMIN)
-CLASSROOM_ROLES = (Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN)
 CHILD_CONSENT_VERSION = "2026-11"
 MAX_PRICE_FEN = rules.MAX_PRICE_FEN
 

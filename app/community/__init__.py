@@ -1,7 +1,8 @@
-"""Compounds, buildings, dwellings, people and the roster."""
+"""Compounds, buildings, dwellings, the people in them, the roster, and the household
+letters that link a home to an account."""
 
 from flask import Blueprint
 
 bp = Blueprint("community", __name__)
 
-from app.community import routes  # noqa: E402,F401
+from app.community import letter_routes, routes  # noqa: E402,F401

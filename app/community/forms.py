@@ -4,10 +4,19 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from app.accounts.forms import mobile_number  # noqa: F401  (the shared validator)
+from app.accounts.models import MIN_PASSWORD
 from app.community.models import ManagementMode, Stage
 from app.core.forms import BoundedIntegerField
 from app.core.i18n import lazy as _l
@@ -79,3 +88,46 @@ def date_problem_text(message: str, params: dict) -> str:
 
     shown = {k: fmt_full_date(v) if isinstance(v, date) else v for k, v in params.items()}
     return gettext(message, **shown)
+
+
+class ActivateForm(FlaskForm):
+    """Every problem is shown at once, next to its field (the page answers 422)."""
+
+    phone = StringField(
+        _l("Your mobile number"),
+        description=_l("The number the community committee has for you on the roster."),
+        validators=[DataRequired(_l("Enter your mobile number.")), mobile_number],
+        render_kw={"type": "tel", "inputmode": "numeric", "autocomplete": "tel", "maxlength": 20},
+    )
+    password = PasswordField(
+        _l("Choose a password"),
+        description=_l("At least 8 characters. You will sign in with your phone and this password."),
+        validators=[DataRequired(_l("Choose a password.")),
+                    Length(min=MIN_PASSWORD, message=_l(
+                        "Choose a password of at least %(n)s characters.", n=MIN_PASSWORD)),
+                    Length(max=128, message=_l("That password is too long."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(_l("Type the password again.")),
+                    EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    consent = BooleanField(_l("I have read the privacy notice and agree."), validators=[
+        DataRequired(_l("Please agree to the privacy notice to continue."))])
+    submit = SubmitField(_l("Activate my account"))
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(_l("Mobile number checked in person"),
+                        validators=[DataRequired(_l("Enter the mobile number."))],
+                        render_kw={"type": "tel", "inputmode": "numeric", "maxlength": 20})
+    submit = SubmitField(_l("Save number"))
+
+
+class LettersForm(FlaskForm):
+    building = StringField(_l("Building"), description=_l("Leave empty for every building."),
+                           render_kw={"maxlength": 20})
+    only_missing = BooleanField(_l("Only homes with no account yet"), default=True)
+    submit = SubmitField(_l("Issue and print letters"))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, created_at_column, enum_column
+from app.core.timeutil import utcnow
 from app.extensions import db
 
 
@@ -167,3 +168,56 @@ class Occupancy(db.Model):
 
     dwelling: Mapped[Dwelling] = relationship(back_populates="members")
     person: Mapped[Person] = relationship(back_populates="memberships")
+
+
+class LetterBatch(db.Model):
+    """Letters printed together; their codes can be shown again from the batch (see tokens)."""
+
+    __tablename__ = "letter_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+LIVE = "used_at IS NULL AND revoked_at IS NULL"
+
+
+class ActivationCode(db.Model):
+    """A single-use code: a household letter, or (person_id set) a password-reset letter.
+
+    Only the SHA-256 of the token is stored. At most one live household letter per
+    dwelling and one live reset letter per person (partial unique indexes).
+    """
+
+    __tablename__ = "activation_codes"
+    __table_args__ = (
+        sa.Index("uq_activation_codes_live_household", "dwelling_id", unique=True,
+                 sqlite_where=sa.text(LIVE + " AND person_id IS NULL"),
+                 postgresql_where=sa.text(LIVE + " AND person_id IS NULL")),
+        sa.Index("uq_activation_codes_live_reset", "person_id", unique=True,
+                 sqlite_where=sa.text(LIVE + " AND person_id IS NOT NULL"),
+                 postgresql_where=sa.text(LIVE + " AND person_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("letter_batches.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = created_at_column()
+
+    dwelling = relationship("Dwelling")
+    person = relationship("Person")
+
+    def is_live(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now

@@ -1,4 +1,5 @@
-"""Home pages, the public compound page, and the committee's roster tools."""
+"""A home as its resident sees it, and the committee's roster tools: compound dates,
+roster, homes and the people in them."""
 
 from flask import (
     abort,
@@ -12,48 +13,28 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts import services as accounts
-from app.accounts.forms import ConfirmForm, PhoneForm
-from app.accounts.models import Role
-from app.community import bp, services
+from app.accounts.permissions import Capability
+from app.community import bp, letters, people, services
 from app.community.forms import (
     MODE_LABELS,
     STAGE_LABELS,
     CompoundForm,
+    PhoneForm,
     RosterUploadForm,
     date_problem_text,
 )
 from app.community.models import ManagementMode, Stage
+from app.community.permissions import compound_staff_required
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
-from app.core.forms import refused_status
-from app.core.permissions import compound_staff_required
+from app.core.forms import ConfirmForm, refused_status
 from app.core.qr import qr_svg
 from app.core.security import public_url
-
-ROSTER_ROLES = services.ROSTER_ROLES
-VIEW_ROLES = services.STAFF_VIEW_ROLES
 
 
 @bp.app_context_processor
 def labels():
     return {"STAGE_LABELS": STAGE_LABELS, "MODE_LABELS": MODE_LABELS, "Stage": Stage}
-
-
-@bp.get("/home")
-@login_required
-def home():
-    """Show a resident their homes and everything waiting for them; staff their compounds."""
-    from app.decisions.services import ballots_for_resident
-    from app.portal import todo as todo_list
-
-    dwellings = services.dwellings_of(current_user)
-    relations = {d.id: services.relation_of(current_user, d) for d in dwellings}
-    return render_template("community/home.html", dwellings=dwellings, relations=relations,
-                           compounds=services.staff_compounds(current_user),
-                           todo=todo_list.todo_for(current_user, dwellings) if dwellings
-                           else None, TODO=todo_list,
-                           has_ballots=bool(dwellings) and bool(ballots_for_resident(current_user)))
 
 
 @bp.get("/dwellings/<int:dwelling_id>")
@@ -65,49 +46,17 @@ def dwelling(dwelling_id: int):
                            relation=services.relation_of(current_user, home))
 
 
-@bp.get("/c/<int:compound_id>")
-def compound_page(compound_id: int):
-    """The compound's public page (what the poster QR opens): no personal data."""
-    compound = services.get_compound_or_404(compound_id)
-    from app.decisions.services import published_ballots
-
-    return render_template("community/compound.html", compound=compound,
-                           counts=services.compound_counts(compound.id),
-                           decisions=published_ballots(compound.id))
-
-
 @bp.get("/staff/compounds/<int:compound_id>/poster")
-@compound_staff_required(*ROSTER_ROLES)
+@compound_staff_required(Capability.MANAGE_ROSTER)
 def poster(compound):
     """A printable A4 poster whose QR opens the compound's public page."""
-    link = public_url("community.compound_page", compound_id=compound.id)
+    link = public_url("portal.compound_page", compound_id=compound.id)
     return render_template("community/poster.html", compound=compound, link=link,
                            qr=qr_svg(link, label=compound.name))
 
 
-@bp.get("/staff/compounds/<int:compound_id>")
-@compound_staff_required()
-def staff_compound(compound):
-    """The staff overview of one compound: figures for every role, tools by role."""
-    from app.dues.ledger import DUES_STAFF_ROLES
-
-    return render_template("community/staff_compound.html", compound=compound,
-                           counts=services.compound_counts(compound.id),
-                           can_view_homes=current_user.has_role(compound.id, *VIEW_ROLES),
-                           can_run_votes=current_user.has_role(compound.id, *ROSTER_ROLES),
-                           can_canteen=current_user.has_role(compound.id, Role.CANTEEN_OPERATOR,
-                                                             Role.STREET_ADMIN),
-                           can_classroom=current_user.has_role(
-                               compound.id, Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN),
-                           can_repairs=current_user.has_role(
-                               compound.id, Role.PROPERTY_MANAGER, Role.STREET_ADMIN,
-                               Role.CONTRACTOR),
-                           can_roster=current_user.has_role(compound.id, *ROSTER_ROLES),
-                           can_dues=current_user.has_role(compound.id, *DUES_STAFF_ROLES))
-
-
 @bp.route("/staff/compounds/<int:compound_id>/edit", methods=["GET", "POST"])
-@compound_staff_required(*ROSTER_ROLES)
+@compound_staff_required(Capability.MANAGE_ROSTER)
 def edit_compound(compound):
     """Change the compound's stage, dates and management mode."""
     form = CompoundForm(obj=compound)
@@ -128,13 +77,13 @@ def edit_compound(compound):
                 form[name].errors.append(date_problem_text(message, params))
         else:
             flash(_("Saved."), "success")
-            return redirect(url_for("community.staff_compound", compound_id=compound.id))
+            return redirect(url_for("portal.staff_compound", compound_id=compound.id))
     return render_template("community/edit_compound.html", form=form, compound=compound), \
         refused_status(form)
 
 
 @bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
-@compound_staff_required(*ROSTER_ROLES)
+@compound_staff_required(Capability.MANAGE_ROSTER)
 def roster(compound):
     """Upload a roster file; a file with any bad row imports nothing and lists every row."""
     form = RosterUploadForm()
@@ -158,7 +107,7 @@ def roster(compound):
 
 
 @bp.get("/staff/compounds/<int:compound_id>/roster.<fmt>")
-@compound_staff_required(*ROSTER_ROLES)
+@compound_staff_required(Capability.MANAGE_ROSTER)
 def roster_export(compound, fmt: str):
     """Download the roster in the import format (CSV or XLSX)."""
     if fmt not in ("csv", "xlsx"):
@@ -174,7 +123,7 @@ def roster_export(compound, fmt: str):
 
 
 @bp.get("/staff/compounds/<int:compound_id>/dwellings")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(Capability.SEE_HOMES)
 def staff_dwellings(compound):
     """Find a home by building, room, name or phone."""
     page = request.args.get("page", 1, type=int)
@@ -194,14 +143,9 @@ def staff_dwelling(dwelling_id: int):
 
 
 def _staff_dwelling_page(home, revealed=None):
-    from app.dues.ledger import DUES_STAFF_ROLES
-
     return render_template(
-        "community/staff_dwelling.html", dwelling=home, code=accounts.live_code(home),
-        confirm_form=ConfirmForm(), phone_form=PhoneForm(),
-        can_letters=current_user.has_role(home.compound_id, *ROSTER_ROLES),
-        can_dues=current_user.has_role(home.compound_id, *DUES_STAFF_ROLES),
-        revealed=revealed or {})
+        "community/staff_dwelling.html", dwelling=home, code=letters.live_code(home),
+        confirm_form=ConfirmForm(), phone_form=PhoneForm(), revealed=revealed or {})
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/phone")
@@ -212,7 +156,7 @@ def reveal_phone(dwelling_id: int, person_id: int):
     person = services.member_of(home, person_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
-    return _staff_dwelling_page(home, {person.id: accounts.reveal_phone(person,
+    return _staff_dwelling_page(home, {person.id: people.reveal_phone(person,
                                                                         actor=current_user)})
 
 
@@ -220,12 +164,12 @@ def reveal_phone(dwelling_id: int, person_id: int):
 @login_required
 def verify_phone(dwelling_id: int, person_id: int):
     """Record a phone number a committee member checked in person."""
-    home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
+    home = services.get_staff_dwelling(dwelling_id, current_user, Capability.MANAGE_ROSTER)
     person = services.member_of(home, person_id)
     form = PhoneForm()
     if form.validate_on_submit():
         try:
-            accounts.set_phone_in_person(person, form.phone.data, actor=current_user)
+            people.set_phone_in_person(person, form.phone.data, actor=current_user)
         except DomainError as exc:
             flash_error(exc)
         else:
@@ -240,7 +184,7 @@ def verify_phone(dwelling_id: int, person_id: int):
 @login_required
 def forget_contact(dwelling_id: int, person_id: int):
     """Delete a person's contact data on their request, after a page saying what happens."""
-    home = services.get_staff_dwelling(dwelling_id, current_user, *ROSTER_ROLES)
+    home = services.get_staff_dwelling(dwelling_id, current_user, Capability.MANAGE_ROSTER)
     person = services.member_of(home, person_id)
     back = url_for("community.staff_dwelling", dwelling_id=home.id)
     if not person.phone and person.user_id is None:
@@ -248,9 +192,9 @@ def forget_contact(dwelling_id: int, person_id: int):
         return redirect(back)
     form = ConfirmForm()
     if form.validate_on_submit():
-        accounts.delete_contact(person, actor=current_user)
+        people.delete_contact(person, actor=current_user)
         flash(_("Contact data of %(name)s deleted.", name=person.name), "success")
         return redirect(back)
     return render_template("community/forget_contact.html", dwelling=home, person=person,
-                           form=form, closes_account=accounts.closes_account(person),
+                           form=form, closes_account=people.closes_account(person),
                            back=back)

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import AccessLog, Role, User
+from app.accounts.models import AccessLog, User
+from app.accounts.permissions import Capability
+from app.accounts.permissions import Capability as C
 from app.community import roster as rules
 from app.community.models import (
     Building,
@@ -28,8 +30,6 @@ from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-STAFF_VIEW_ROLES = (Role.COMMITTEE, Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
-ROSTER_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
 
 
 def create_compound(name: str, *, district: str = "", street_office: str = "",
@@ -59,9 +59,12 @@ def find_compound(ref: str) -> Compound:
     return compound
 
 
-def get_compound_for_staff(compound_id: int, user: User, *roles: Role) -> Compound:
-    """Return the compound if the user holds one of the roles there; otherwise NotFound."""
-    if not user.is_authenticated or not user.has_role(compound_id, *roles):
+def get_compound_for_staff(compound_id: int, user: User, *capabilities: Capability
+                           ) -> Compound:
+    """The compound if the user may do one of these things there (any staff role if none
+    is named); otherwise NotFound."""
+    if not user.is_authenticated or not user.can(compound_id,
+                                                 *(capabilities or (C.SEE_COMPOUND,))):
         raise NotFound()
     compound = db.session.get(Compound, compound_id)
     if compound is None:
@@ -103,9 +106,8 @@ def get_dwelling_or_404(dwelling_id: int, user: User) -> Dwelling:
     dwelling = db.session.get(Dwelling, dwelling_id)
     if dwelling is None or not user.is_authenticated:
         raise NotFound()
-    if relation_of(user, dwelling) is None and not user.has_role(
-        dwelling.compound_id, *STAFF_VIEW_ROLES
-    ):
+    if relation_of(user, dwelling) is None and not user.can(dwelling.compound_id,
+                                                           C.SEE_HOMES):
         raise NotFound()
     return dwelling
 
@@ -118,12 +120,13 @@ def member_of(dwelling: Dwelling, person_id: int) -> Person:
     raise NotFound()
 
 
-def get_staff_dwelling(dwelling_id: int, user: User, *roles: Role) -> Dwelling:
-    """Return a dwelling for staff holding one of the roles in its compound."""
+def get_staff_dwelling(dwelling_id: int, user: User, *capabilities: Capability
+                       ) -> Dwelling:
+    """A dwelling for staff who may do one of these things in its compound (see homes if
+    none is named); a forged id gives NotFound."""
     dwelling = db.session.get(Dwelling, dwelling_id)
-    if dwelling is None or not user.is_authenticated or not user.has_role(
-        dwelling.compound_id, *(roles or STAFF_VIEW_ROLES)
-    ):
+    if dwelling is None or not user.is_authenticated or not user.can(
+            dwelling.compound_id, *(capabilities or (C.SEE_HOMES,))):
         raise NotFound()
     return dwelling
 
@@ -501,7 +504,7 @@ class CompoundRefused(DomainError):
 def update_compound(compound: Compound, *, actor: User, today: date | None = None,
                     **fields) -> None:
     """Change a compound's stage, dates or management mode (committee or street office)."""
-    if not actor.has_role(compound.id, *ROSTER_ROLES):
+    if not actor.can(compound.id, C.MANAGE_ROSTER):
         raise NotFound()
     unknown = set(fields) - COMPOUND_FIELDS
     if unknown:

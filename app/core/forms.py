@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from wtforms import IntegerField
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SubmitField
 from wtforms.validators import StopValidation, ValidationError
 
 from app.core.i18n import lazy as _l
@@ -71,5 +72,11 @@ def check_date(value: date, earliest: date = EARLIEST, latest: date = LATEST) ->
     return earliest <= value <= latest
 
 
-__all__ = ["BoundedIntegerField", "DateInRange", "IdField", "ValidationError",
+class ConfirmForm(FlaskForm):
+    """An empty form: a button that posts with a CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+__all__ = ["ConfirmForm", "BoundedIntegerField", "DateInRange", "IdField", "ValidationError",
            "refused_status", "check_date"]

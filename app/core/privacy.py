@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from app.core.errors import N_, DomainError
+
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -31,3 +33,14 @@ def mask_phone(phone: str | None) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+def require_mobile(text: str | None) -> str:
+    """An 11-digit mainland mobile number, or a DomainError saying what is wanted."""
+    try:
+        phone = normalize_mobile(text)
+    except ValueError:
+        phone = None
+    if not phone:
+        raise DomainError(N_("Enter an 11-digit mobile number."))
+    return phone

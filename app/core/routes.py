@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.core import bp
+from app.core import bp, events
 from app.core.i18n import ELDER_COOKIE, LANG_COOKIE
 from app.extensions import db
 
@@ -37,9 +37,7 @@ def set_language(code: str):
         response.set_cookie(LANG_COOKIE, code, max_age=YEAR, samesite="Lax", httponly=True,
                             secure=current_app.config["SESSION_COOKIE_SECURE"])
         if current_user.is_authenticated:
-            from app.accounts.services import set_locale
-
-            set_locale(current_user, code)
+            events.locale_chosen.send(current_user._get_current_object(), code=code)
     return response
 
 
@@ -57,7 +55,7 @@ def toggle_elder():
 def index():
     """Send signed-in people home; others see the welcome page."""
     if current_user.is_authenticated:
-        return redirect(url_for("community.home"))
+        return redirect(url_for("portal.home"))
     return render_template("core/index.html")
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.accounts.models import User
+from app.accounts.permissions import Capability
 from app.community.services import find_compound
 from app.core.errors import DomainError
 from app.core.settings import policy_for
@@ -218,7 +219,7 @@ def import_paper(ballot_id, file, staff_phone):
     选项/choice as the option's number or its label in Chinese or English, 委托人/proxy)."""
     ballot = _ballot(ballot_id)
     actor = db.session.scalar(sa.select(User).where(User.phone == staff_phone.strip()))
-    if actor is None or not actor.has_role(ballot.compound_id, *services.RUN_ROLES):
+    if actor is None or not actor.can(ballot.compound_id, Capability.RUN_VOTES):
         raise click.ClickException("--staff must be a committee or street-office account of "
                                    "this compound.")
     try:

@@ -6,14 +6,14 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
+from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
 from app.community.forms import MODE_LABELS
+from app.community.permissions import compound_staff_required
 from app.community.services import clamp_page
 from app.core.errors import N_, DomainError
-from app.core.forms import refused_status
+from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_date, fmt_full_datetime
-from app.core.permissions import compound_staff_required
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
 from app.decisions import bp, services
@@ -35,7 +35,6 @@ from app.decisions.models import BallotKind, BallotStatus, Category
 from app.decisions.rules import Rule
 from app.extensions import limiter
 
-RUN_ROLES = services.RUN_ROLES
 FLASH_LIMIT = 300  # characters of one flashed message: the session cookie stays small
 PROBLEMS_SHOWN = 500  # rows of an import report shown on the page
 
@@ -193,7 +192,7 @@ def receipt():
 # --- committee: drafts ----------------------------------------------------------------------
 
 @bp.get("/staff/compounds/<int:compound_id>/ballots")
-@compound_staff_required(*RUN_ROLES)
+@compound_staff_required(Capability.RUN_VOTES)
 def staff_ballots(compound):
     """All ballots of a compound."""
     return render_template("decisions/staff_list.html", compound=compound,
@@ -253,7 +252,7 @@ def _save_draft(compound, form, ballot=None):
 
 
 @bp.route("/staff/compounds/<int:compound_id>/ballots/new", methods=["GET", "POST"])
-@compound_staff_required(*RUN_ROLES)
+@compound_staff_required(Capability.RUN_VOTES)
 def new_ballot(compound):
     """Create a draft ballot."""
     form = BallotForm()

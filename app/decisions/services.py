@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import AccessLog, Role, RoleGrant, User
+from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
 from app.community.models import (
     Building,
@@ -51,7 +52,6 @@ from app.decisions.models import (
 from app.decisions.rules import Meaning, Rule
 from app.extensions import db
 
-RUN_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)
 GENESIS = "0" * 64
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -602,11 +602,11 @@ def _log(actor: User | None, ballot: Ballot, action: str) -> None:
 
 # --- finding ballots ---------------------------------------------------------------------
 
-def get_ballot_for_staff(ballot_id: int, user: User, *roles: Role) -> Ballot:
+def get_ballot_for_staff(ballot_id: int, user: User) -> Ballot:
     """The ballot if the user runs votes in its compound; otherwise NotFound."""
     ballot = db.session.get(Ballot, ballot_id)
-    if ballot is None or not user.is_authenticated or not user.has_role(
-            ballot.compound_id, *(roles or RUN_ROLES)):
+    if ballot is None or not user.is_authenticated or not user.can(
+            ballot.compound_id, Capability.RUN_VOTES):
         raise NotFound()
     return ballot
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.accounts.models import User
+from app.accounts.permissions import Capability
 from app.community.services import RosterRejected, find_compound
 from app.core.errors import DomainError
 from app.core.money import MoneyError, parse_decimal, parse_yuan
@@ -212,7 +213,7 @@ def _staff(phone_text: str, compound) -> User:
     user = db.session.scalar(sa.select(User).where(User.phone == phone)) if phone else None
     if user is None:
         raise click.BadParameter(f"no account with phone {phone_text!r}", param_hint="--by")
-    if not user.active or not user.has_role(compound.id, *ledger.MANAGER_ROLES):
+    if not user.active or not user.can(compound.id, Capability.MANAGE_PAYMENTS):
         raise click.BadParameter(f"{phone_text} is not a property manager or street admin "
                                  f"of {compound.name}", param_hint="--by")
     return user

@@ -18,10 +18,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import AccessLog, Role, User
+from app.accounts.models import AccessLog, User
+from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling, Relation, Unit
 from app.community.services import relation_of
+from app.core import photos as photo_rules
 from app.core.db import lock_rows
 from app.core.errors import N_, DomainError, NotFound
 from app.core.money import MoneyError, fen_to_yuan, parse_decimal, parse_yuan
@@ -51,11 +53,7 @@ from app.dues.models import (
     PaymentStatus,
 )
 from app.extensions import db
-from app.repairs import photos as photo_rules
 
-MANAGER_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)  # confirm payments, income
-COMMITTEE_ROLES = (Role.COMMITTEE, Role.STREET_ADMIN)  # hardship, emergencies, income use
-DUES_STAFF_ROLES = (Role.PROPERTY_MANAGER, Role.COMMITTEE, Role.STREET_ADMIN)
 DEFAULT_FEE_RATE_FEN = Decimal("30")  # ¥0.30 per m² per month
 MAX_PAYMENT_FEN = 10**10  # ¥100 million: anything larger is a typing error
 FEE = "fee"  # the property fee's line key; renovation items use their id
@@ -873,8 +871,8 @@ def payment_photo(payment_id: int, user: User) -> Payment:
     payment = db.session.get(Payment, payment_id)
     if payment is None or not payment.photo:
         raise NotFound()
-    if payment.recorded_by_id != user.id and not user.has_role(payment.compound_id,
-                                                               *DUES_STAFF_ROLES):
+    if payment.recorded_by_id != user.id and not user.can(payment.compound_id,
+                                                          Capability.SEE_DUES):
         raise NotFound()  # a receipt is the payer's: not even others in the home see it
     return payment
 

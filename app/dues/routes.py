@@ -14,11 +14,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
+from app.accounts.permissions import Capability
 from app.community.models import Compound, Dwelling, Relation
 from app.community.services import dwellings_of, relation_of
 from app.core.errors import DomainError, NotFound
 from app.core.flashing import flash_error
+from app.core.forms import ConfirmForm
 from app.core.timeutil import local_today
 from app.core.uploads import send_photo, upload_dir
 from app.dues import bp, ledger
@@ -57,7 +58,7 @@ def resident_compound(compound_id: int) -> Compound:
     compound = db.session.get(Compound, compound_id)
     if compound is None or not (
             any(d.compound_id == compound_id for d in dwellings_of(current_user))
-            or current_user.has_role(compound_id, *ledger.DUES_STAFF_ROLES)):
+            or current_user.can(compound_id, Capability.SEE_DUES)):
         raise NotFound()
     return compound
 

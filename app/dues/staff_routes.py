@@ -14,13 +14,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.accounts.forms import ConfirmForm
+from app.accounts.permissions import Capability
 from app.community.models import Building, Compound, Dwelling, Unit
+from app.community.permissions import compound_staff_required
 from app.community.services import MAX_FILE_BYTES, clamp_page, get_staff_dwelling
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
+from app.core.forms import ConfirmForm
 from app.core.money import MoneyError, fen_to_yuan, parse_decimal, parse_yuan
-from app.core.permissions import compound_staff_required
 from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today
@@ -31,9 +32,9 @@ from app.dues.forms import BEARER_LABELS
 from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, IncomeKind
 from app.extensions import db
 
-VIEW_ROLES = ledger.DUES_STAFF_ROLES  # see everything; add and change cost items
-MANAGER_ROLES = ledger.MANAGER_ROLES  # confirm payments, income entries, fund import, fee
-COMMITTEE_ROLES = ledger.COMMITTEE_ROLES  # hardship, fund gate, using public income
+VIEW = Capability.SEE_DUES  # see everything; add and change cost items
+MANAGE = Capability.MANAGE_PAYMENTS  # confirm payments, income entries, fund import, fee
+APPROVE = Capability.APPROVE_DUES  # hardship, fund gate, using public income
 PREFIX = "/staff/compounds/<int:compound_id>/dues"
 MAX_ITEM_FEN = 10**12  # what services.add_item accepts
 SHARES_PER_PAGE = 200
@@ -44,13 +45,13 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- small helpers: roles, posted values, parsing ---------------------------------------------
 
-def _can(compound: Compound, roles) -> bool:
-    return current_user.has_role(compound.id, *roles)
+def _can(compound: Compound, capability: Capability) -> bool:
+    return current_user.can(compound.id, capability)
 
 
-def _require(compound: Compound, roles) -> None:
-    """A POST the role may not make is refused like a forged id: 404."""
-    if not _can(compound, roles):
+def _require(compound: Compound, capability: Capability) -> None:
+    """A POST the person may not make is refused like a forged id: 404."""
+    if not _can(compound, capability):
         raise NotFound()
 
 
@@ -186,9 +187,9 @@ def _item_spec(form: dict, errors: FormErrors) -> services.ItemSpec | None:
         coefficients=coefficients, subsidy_fen=subsidy, own_home=form["own_home"] == "y")
 
 
-def _home(compound: Compound, dwelling_id: int, *roles) -> Dwelling:
-    """A home of this compound for staff holding one of the roles; anything else is 404."""
-    home = get_staff_dwelling(dwelling_id, current_user, *(roles or VIEW_ROLES))
+def _home(compound: Compound, dwelling_id: int, *capabilities: Capability) -> Dwelling:
+    """A home of this compound for staff who may do one of these things; else 404."""
+    home = get_staff_dwelling(dwelling_id, current_user, *(capabilities or (VIEW,)))
     if home.compound_id != compound.id:
         raise NotFound()
     return home
@@ -229,7 +230,7 @@ def _download_name(compound: Compound, suffix: str) -> str:
 # --- overview and property fee ----------------------------------------------------------------
 
 @bp.get(PREFIX)
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_dues(compound):
     """The compound's dues at a glance: costs, arrears by building, funds and the tools."""
     return _overview(compound)
@@ -249,11 +250,11 @@ def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | 
         fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
         settings=settings, rate_text=ledger.fee_rate_text(rate_now), fee=fee,
         rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
-        can_manage=_can(compound, MANAGER_ROLES), errors=errors), errors.status
+        can_manage=_can(compound, MANAGE), errors=errors), errors.status
 
 
 @bp.post(PREFIX + "/fee")
-@compound_staff_required(*MANAGER_ROLES)
+@compound_staff_required(MANAGE)
 def staff_fee(compound):
     """Set the property fee: yuan per m² per month, and the date billing starts."""
     fee = _values("rate", "starts_on", "effective_from", limit=20)
@@ -277,7 +278,7 @@ def staff_fee(compound):
 # --- pending payments -------------------------------------------------------------------------
 
 @bp.get(PREFIX + "/pending")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_pending(compound):
     """Payments residents recorded, oldest first, to confirm or reject."""
     count = ledger.pending_count(compound)
@@ -285,7 +286,7 @@ def staff_pending(compound):
     page = min(clamp_page(request.args.get("page", type=int)), pages)
     return render_template("dues/staff_pending.html", compound=compound,
                            payments=ledger.pending_payments(compound, page), count=count,
-                           page=page, pages=pages, can_decide=_can(compound, MANAGER_ROLES))
+                           page=page, pages=pages, can_decide=_can(compound, MANAGE))
 
 
 def _after_decision(compound: Compound, dwelling_id: int):
@@ -296,7 +297,7 @@ def _after_decision(compound: Compound, dwelling_id: int):
 
 
 @bp.post(PREFIX + "/payments/<int:payment_id>/confirm")
-@compound_staff_required(*MANAGER_ROLES)
+@compound_staff_required(MANAGE)
 def staff_confirm(compound, payment_id: int):
     """Confirm a payment; confirming it twice changes nothing."""
     payment = ledger.get_payment_for_staff(payment_id, compound)
@@ -315,7 +316,7 @@ def staff_confirm(compound, payment_id: int):
 
 
 @bp.route(PREFIX + "/payments/<int:payment_id>/reject", methods=["GET", "POST"])
-@compound_staff_required(*MANAGER_ROLES)
+@compound_staff_required(MANAGE)
 def staff_reject(compound, payment_id: int):
     """Reject a payment, after a page that asks the reason and says what will happen (the
     resident is told; the amount stays owed)."""
@@ -342,7 +343,7 @@ def staff_reject(compound, payment_id: int):
 # --- one home's statement, hardship -----------------------------------------------------------
 
 @bp.get(PREFIX + "/homes/<int:dwelling_id>")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_home(compound, dwelling_id: int):
     """One home's statement: each line's share, payments and status, and its fund."""
     return _home_page(compound, _home(compound, dwelling_id))
@@ -354,15 +355,15 @@ def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
     errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
                            typed=typed or {}, errors=errors,
-                           can_decide=_can(compound, MANAGER_ROLES),
-                           can_hardship=_can(compound, COMMITTEE_ROLES)), errors.status
+                           can_decide=_can(compound, MANAGE),
+                           can_hardship=_can(compound, APPROVE)), errors.status
 
 
 @bp.post(PREFIX + "/homes/<int:dwelling_id>/hardship")
-@compound_staff_required(*COMMITTEE_ROLES)
+@compound_staff_required(APPROVE)
 def staff_hardship(compound, dwelling_id: int):
     """The committee lets a household in hardship off part of a line."""
-    home = _home(compound, dwelling_id, *COMMITTEE_ROLES)
+    home = _home(compound, dwelling_id, APPROVE)
     key = ledger.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
     typed = {"key": key, **_values("amount", "note")}
     errors = FormErrors()
@@ -389,7 +390,7 @@ ITEM_FIELDS = ("name", "total", "rule", "government", "utility", "city_investmen
 
 
 @bp.route(PREFIX + "/items/new", methods=["GET", "POST"])
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_item_new(compound):
     """Add a renovation cost item: its total, who bears what, and how residents share."""
     form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value,
@@ -411,7 +412,7 @@ def staff_item_new(compound):
 
 
 @bp.get(PREFIX + "/items/<int:item_id>")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_item(compound, item_id: int):
     """One cost item: bearers, version, every home's share, and the maintenance-fund gate."""
     return _item_page(compound, _item(compound, item_id))
@@ -437,12 +438,12 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
                            bearer_fields=[(name, BEARER_LABELS[bearer])
                                           for name, bearer in PERCENT_FIELDS],
                            errors=errors, form=form,
-                           can_change=_can(compound, VIEW_ROLES),
-                           can_gate=_can(compound, COMMITTEE_ROLES)), errors.status
+                           can_change=_can(compound, VIEW),
+                           can_gate=_can(compound, APPROVE)), errors.status
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/change")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_item_change(compound, item_id: int):
     """Change an item's total, subsidy or floor coefficients: shares are allocated again
     as a new version."""
@@ -481,7 +482,7 @@ def staff_item_change(compound, item_id: int):
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/fund")
-@compound_staff_required(*COMMITTEE_ROLES)
+@compound_staff_required(APPROVE)
 def staff_item_fund(compound, item_id: int):
     """Link the passed "use the maintenance fund" decision that lets the fund pay this."""
     item = _item(compound, item_id)
@@ -497,7 +498,7 @@ def staff_item_fund(compound, item_id: int):
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/emergency")
-@compound_staff_required(*COMMITTEE_ROLES)
+@compound_staff_required(APPROVE)
 def staff_item_emergency(compound, item_id: int):
     """The committee approves an emergency: the fund may pay without a vote."""
     item = _item(compound, item_id)
@@ -515,7 +516,7 @@ def staff_item_emergency(compound, item_id: int):
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/emergency/withdraw")
-@compound_staff_required(*COMMITTEE_ROLES)
+@compound_staff_required(APPROVE)
 def staff_item_emergency_withdraw(compound, item_id: int):
     """Withdraw an emergency approval (payments already confirmed stay)."""
     item = _item(compound, item_id)
@@ -528,7 +529,7 @@ def staff_item_emergency_withdraw(compound, item_id: int):
 # --- public income ----------------------------------------------------------------------------
 
 @bp.route(PREFIX + "/income", methods=["GET", "POST"])
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_income(compound):
     """The public income ledger; managers record income and costs, the committee uses it
     as the owners decided."""
@@ -539,13 +540,13 @@ def staff_income(compound):
     if request.method == "POST":
         action = request.form.get("action", "")
         if action == "entry":
-            _require(compound, MANAGER_ROLES)
+            _require(compound, MANAGE)
             entry = _values(*entry, limit=400)
             if _posted(errors) and _add_income(compound, entry, errors):
                 flash(_("Entry recorded."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         elif action == "use":
-            _require(compound, COMMITTEE_ROLES)
+            _require(compound, APPROVE)
             use = _values(*use, limit=400)
             if _posted(errors) and _use_income(compound, use, errors):
                 flash(_("Public income used as decided."), "success")
@@ -558,8 +559,8 @@ def staff_income(compound):
         "dues/staff_income.html", compound=compound, entries=entries, uses=uses,
         balance=ledger.income_balance(compound.id), entry=entry, use=use,
         items=ledger.cost_split(compound).items, ballots=ledger.passed_ballots(compound),
-        today=local_today(), can_record=_can(compound, MANAGER_ROLES),
-        can_use=_can(compound, COMMITTEE_ROLES), errors=errors, form=action), errors.status
+        today=local_today(), can_record=_can(compound, MANAGE),
+        can_use=_can(compound, APPROVE), errors=errors, form=action), errors.status
 
 
 def _add_income(compound: Compound, entry: dict, errors: FormErrors) -> bool:
@@ -597,17 +598,17 @@ def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()
     return render_template("dues/staff_fund.html", compound=compound, problems=problems,
                            errors=errors, columns=ledger.FUND_COLUMNS,
                            summary=ledger.fund_summary(compound),
-                           can_import=_can(compound, MANAGER_ROLES)), errors.status
+                           can_import=_can(compound, MANAGE)), errors.status
 
 
 @bp.route(PREFIX + "/fund", methods=["GET", "POST"])
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_fund(compound):
     """Check a maintenance-fund statement (deposit and balance per home) and show what
     importing it would change; nothing is imported until the manager confirms."""
     if request.method == "GET":
         return _fund_page(compound)
-    _require(compound, MANAGER_ROLES)
+    _require(compound, MANAGE)
     errors = FormErrors()
     problems = []
     if _posted(errors):
@@ -633,7 +634,7 @@ def staff_fund(compound):
 
 
 @bp.route(PREFIX + "/fund/preview/<token>", methods=["GET", "POST"])
-@compound_staff_required(*MANAGER_ROLES)
+@compound_staff_required(MANAGE)
 def staff_fund_preview(compound, token: str):
     """What the checked file would change (homes, totals before and after, the rows that
     change); importing it, once, on confirmation."""
@@ -662,7 +663,7 @@ def staff_fund_preview(compound, token: str):
 # --- export -----------------------------------------------------------------------------------
 
 @bp.get(PREFIX + "/ledger.xlsx")
-@compound_staff_required(*VIEW_ROLES)
+@compound_staff_required(VIEW)
 def staff_ledger_xlsx(compound):
     """The dues ledger as an Excel file: payments, public income, fund balances, arrears."""
     response = make_response(ledger.ledger_workbook(compound))

@@ -16,13 +16,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.forms import ConfirmForm
+from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
+from app.community.permissions import compound_staff_required
 from app.community.services import dwellings_of
 from app.core.errors import DomainError, NotFound
-from app.core.forms import refused_status
+from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_date
-from app.core.permissions import compound_staff_required
 from app.core.qr import qr_svg
 from app.core.security import form_id, public_url
 from app.core.uploads import send_photo, upload_dir
@@ -50,7 +50,6 @@ from app.repairs.forms import (
 )
 from app.repairs.rules import Acceptance, Action, Category, Status
 
-REGISTER_ROLES = services.MANAGE_ROLES
 RECEIPTS = "repair_receipts"  # session: status-link tokens of reports sent from this browser
 MAX_RECEIPTS = 5
 
@@ -342,7 +341,7 @@ def photo(photo_id: int):
 # --- staff -----------------------------------------------------------------------------------
 
 @bp.get("/staff/compounds/<int:compound_id>/repairs")
-@compound_staff_required(*(services.QUEUE_ROLES + (services.Role.CONTRACTOR,)))
+@compound_staff_required(Capability.HANDLE_REPAIRS, Capability.WORK_ON_REPAIRS)
 def queue(compound):
     """The repair queue: overdue first; filter by status, category, building, worker."""
     filters = services.QueueFilter(
@@ -351,7 +350,7 @@ def queue(compound):
         building=request.args.get("building", "")[:20],
         assignee=request.args.get("assignee", "")[:60])
     targets = _targets()
-    manager = current_user.has_role(compound.id, *services.QUEUE_ROLES)
+    manager = current_user.can(compound.id, Capability.HANDLE_REPAIRS)
     return render_template("repairs/queue.html", compound=compound, filters=filters,
                            rows=services.queue(compound, current_user, filters, targets=targets),
                            figures=services.figures(compound, current_user, targets=targets),
@@ -364,7 +363,7 @@ STAFF_FORMS = {Action.ACCEPT: AcceptForm, Action.START: ConfirmForm,
 
 def _staff_page(item, forms: dict | None = None, phone: str | None = None):
     """A report with the steps the user may take, the next step first and primary."""
-    contractor = not current_user.has_role(item.compound_id, *services.MANAGE_ROLES)
+    contractor = not current_user.can(item.compound_id, Capability.HANDLE_REPAIRS)
     steps = services.staff_steps(item, current_user)
     shown = {action: (HandBackForm if contractor and action is Action.REJECT else form)(
         formdata=None) for action, form in STAFF_FORMS.items()}
@@ -409,7 +408,7 @@ def staff_step(ticket_id: int, action: str):
     """Accept and assign, start, resolve with an "after" photo, or reject with a reason."""
     item = services.get_ticket_for_staff(ticket_id, current_user)
     step = Action(action)
-    contractor = not current_user.has_role(item.compound_id, *services.MANAGE_ROLES)
+    contractor = not current_user.can(item.compound_id, Capability.HANDLE_REPAIRS)
     form = (HandBackForm if contractor and step is Action.REJECT else STAFF_FORMS[step])()
     if form.validate_on_submit():
         after = _files("after_photo")
@@ -431,7 +430,7 @@ def staff_step(ticket_id: int, action: str):
 
 
 @bp.get("/staff/compounds/<int:compound_id>/repairs.xlsx")
-@compound_staff_required(*services.QUEUE_ROLES)
+@compound_staff_required(Capability.HANDLE_REPAIRS)
 def export(compound):
     """All reports of the compound as an Excel file."""
     data = roster_rules.write_table_xlsx(services.EXPORT_HEADER,
@@ -453,7 +452,7 @@ def _acceptance_note(compound, only_wrong: bool = False) -> str | None:
 
 
 @bp.route("/staff/compounds/<int:compound_id>/facilities", methods=["GET", "POST"])
-@compound_staff_required(*REGISTER_ROLES)
+@compound_staff_required(Capability.HANDLE_REPAIRS)
 def facilities(compound):
     """The facility register: kind, place, contractor and warranty end."""
     form = FacilityForm()
@@ -476,7 +475,7 @@ def facilities(compound):
 
 
 @bp.get("/staff/compounds/<int:compound_id>/stickers")
-@compound_staff_required(*REGISTER_ROLES)
+@compound_staff_required(Capability.HANDLE_REPAIRS)
 def stickers(compound):
     """A printable sheet of QR stickers, several per A4 page, with warranty end dates."""
     items = [(f, public_url("repairs.sticker", code=f.sticker_code))

@@ -17,21 +17,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import AccessLog, Role, User
+from app.accounts.models import AccessLog, User
+from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling
 from app.community.services import dwellings_of
+from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.timeutil import LOCAL_TZ, as_utc, local_today, utcnow
 from app.extensions import db
-from app.repairs import photos as photo_rules
 from app.repairs import rules
 from app.repairs.models import Facility, Photo, Ticket, TicketEvent, TicketFollower
 from app.repairs.rules import Action, Category, Route, Status
 
-QUEUE_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
-MANAGE_ROLES = (Role.PROPERTY_MANAGER, Role.STREET_ADMIN)
 MAX_PHOTOS = 3
 MAX_STICKER_PHOTOS = 1  # a report from a sticker without an account
 CLOSED = {Status.CONFIRMED, Status.CLOSED, Status.REJECTED}
@@ -79,7 +78,7 @@ def add_facility(compound: Compound, *, category: Category, name: str, building:
     if (contractor_phone or "").strip():
         contractor = db.session.scalar(sa.select(User).where(
             User.phone == contractor_phone.strip()[:20]))
-        if contractor is None or not contractor.has_role(compound.id, Role.CONTRACTOR):
+        if contractor is None or not contractor.can(compound.id, Capability.WORK_ON_REPAIRS):
             problems["contractor_phone"] = [DomainError(
                 N_("No contractor account with that phone in this compound."))]
     _refuse_if(problems)
@@ -571,10 +570,10 @@ def _steps(ticket: Ticket, actions: set[Action], now: datetime | None) -> Steps:
 
 def can_manage(user: User, ticket: Ticket) -> bool:
     """Property manager or street office; or the contractor the ticket is routed to."""
-    if user.has_role(ticket.compound_id, *MANAGE_ROLES):
+    if user.can(ticket.compound_id, Capability.HANDLE_REPAIRS):
         return True
     return (ticket.route is Route.CONTRACTOR and ticket.contractor_id == user.id
-            and user.has_role(ticket.compound_id, Role.CONTRACTOR))
+            and user.can(ticket.compound_id, Capability.WORK_ON_REPAIRS))
 
 
 def get_ticket_for_staff(ticket_id: int, user: User) -> Ticket:
@@ -582,7 +581,7 @@ def get_ticket_for_staff(ticket_id: int, user: User) -> Ticket:
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None or not user.is_authenticated:
         raise NotFound()
-    if user.has_role(ticket.compound_id, *QUEUE_ROLES) or can_manage(user, ticket):
+    if user.can(ticket.compound_id, Capability.HANDLE_REPAIRS) or can_manage(user, ticket):
         return ticket
     raise NotFound()
 
@@ -601,7 +600,7 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
     problems: dict[str, list[DomainError]] = {}
     values: dict = {}
     prepared = []
-    if action is Action.REJECT and not user.has_role(ticket.compound_id, *MANAGE_ROLES):
+    if action is Action.REJECT and not user.can(ticket.compound_id, Capability.HANDLE_REPAIRS):
         note = _comment(note, "note", problems, limit=300)
         _refuse_if(problems)
         _decline(ticket, user, note, now)  # a contractor hands it back, never closes it
@@ -721,7 +720,7 @@ class QueueFilter:
 def visible_to_staff(compound: Compound, user: User):
     """The compound's tickets this staff member may see (contractors: routed to them)."""
     stmt = sa.select(Ticket).where(Ticket.compound_id == compound.id)
-    if not user.has_role(compound.id, *QUEUE_ROLES):
+    if not user.can(compound.id, Capability.HANDLE_REPAIRS):
         stmt = stmt.where(Ticket.route == Route.CONTRACTOR, Ticket.contractor_id == user.id)
     return stmt
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.accounts import services
 from app.accounts.models import UserSession
+from app.community import letters
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.conftest import login
@@ -191,7 +192,7 @@ def test_activating_a_letter_replaces_whoever_was_signed_in_on_the_phone(web, ap
     copied = cookie(phone, "session")
     newcomer = make_person(compound, "新住户", phone="13800000002")
     home = make_dwelling(compound, owner=newcomer)
-    token = services.issue_codes([home], actor=None, days=30,
+    token = letters.issue_codes([home], actor=None, days=30,
                                  secret=web.config["SECRET_KEY"])[1][0].token
     phone.get(f"/a/{token}")
     done = phone.post("/activate", data={"phone": "13800000002", "password": "new-password-1",

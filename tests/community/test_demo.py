@@ -6,11 +6,11 @@ import re
 
 import sqlalchemy as sa
 
-from app.accounts.models import ActivationCode
-from app.accounts.services import hash_token
-from app.community.demo import DEMO_PASSWORD
+from app.community.letters import hash_token
+from app.community.models import ActivationCode
 from app.decisions.models import RollEntry, Vote
 from app.extensions import db
+from app.portal.demo import DEMO_PASSWORD
 from tests.conftest import login
 
 

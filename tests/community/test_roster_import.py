@@ -271,7 +271,7 @@ def test_adding_an_owner_ref_keeps_the_same_person_and_account(app):
 
 
 def test_reimport_after_contact_deletion_keeps_the_person(app):
-    from app.accounts.services import delete_contact
+    from app.community.people import delete_contact
 
     compound = make_compound()
     services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)

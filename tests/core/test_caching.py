@@ -40,7 +40,7 @@ def test_public_pages_and_static_files_keep_their_caching(client, sign_in, resid
 
 
 def test_a_page_that_sets_its_own_keeps_it(client, app):
-    from app.accounts.services import issue_codes
+    from app.community.letters import issue_codes
     from tests.factories import make_dwelling, make_person
 
     compound = make_compound()

@@ -53,6 +53,6 @@ def test_public_url_outside_a_request(app):
     from app.core.security import public_url
 
     app.config["PUBLIC_BASE_URL"] = BASE + "/"
-    assert public_url("community.compound_page", compound_id=7) == f"{BASE}/c/7"
+    assert public_url("portal.compound_page", compound_id=7) == f"{BASE}/c/7"
     app.config["PUBLIC_BASE_URL"] = ""
     assert public_url("core.index") == "http://127.0.0.1:5000/"

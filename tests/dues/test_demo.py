@@ -3,11 +3,11 @@
 import sqlalchemy as sa
 
 from app.accounts.models import User
-from app.community.demo import DEMO_RESIDENT_PHONE, load_demo
 from app.community.models import Compound, Person
 from app.dues import ledger, services
 from app.dues.models import Channel, PaymentStatus
 from app.extensions import db
+from app.portal.demo import DEMO_RESIDENT_PHONE, load_demo
 
 
 def test_demo_dues_go_through_the_services(app):

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from app.accounts.services import issue_codes
+from app.community.letters import issue_codes
 from app.extensions import db
 from tests.factories import make_compound, make_dwelling, make_person
 

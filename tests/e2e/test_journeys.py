@@ -15,8 +15,8 @@ from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.community.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, STAFF, demo_tenant, load_demo
 from app.extensions import db
+from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, STAFF, demo_tenant, load_demo
 from tests.conftest import zh
 
 PHONES = {role.value: phone for phone, _name, role in STAFF}

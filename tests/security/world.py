@@ -15,10 +15,10 @@ from fractions import Fraction
 
 from PIL import Image
 
-from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.bookings import services as bookings
 from app.bookings.models import Meal, Service
+from app.community import letters
 from app.community.models import Relation
 from app.core.timeutil import local_today, utcnow
 from app.decisions import services as decisions
@@ -94,7 +94,7 @@ def _side(tag: str, base_phone: int, upload_dir) -> Side:
     _bookings(side, tag)
     _dues(side, tag, upload_dir)
     _repairs(side, tag, upload_dir)
-    batch, _issued = accounts.issue_codes([neighbour.home], actor=staff[Role.COMMITTEE],
+    batch, _issued = letters.issue_codes([neighbour.home], actor=staff[Role.COMMITTEE],
                                           days=30, secret="test-secret-key")
     side.ids["batch_id"] = [batch.id]
     side.ids["compound_id"] = [compound.id]

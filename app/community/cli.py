@@ -1,4 +1,4 @@
-"""Command-line tools: one group per feature (flask compound|roster|staff|letters|demo)."""
+"""Command-line tools of the community: flask compound | roster | staff | letters."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
+from app.community import letters
 from app.community import services as community
 from app.core.errors import DomainError
 from app.core.security import public_url
@@ -125,7 +126,7 @@ def letters_issue(compound, building, include_active, limit):
     if limit:
         dwellings = dwellings[:limit]
     try:
-        _batch, issued = accounts.issue_codes(dwellings, actor=None,
+        _batch, issued = letters.issue_codes(dwellings, actor=None,
                                               secret=current_app.config["SECRET_KEY"],
                                               days=current_app.config["ACTIVATION_CODE_DAYS"])
     except DomainError as exc:
@@ -133,17 +134,7 @@ def letters_issue(compound, building, include_active, limit):
     for item in issued:
         d = item.dwelling
         click.echo(f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
-                   f"{public_url('accounts.open_letter', token=item.token)}")
+                   f"{public_url('community.open_letter', token=item.token)}")
 
 
-
-
-def init_app(app) -> None:
-    from app.community.demo import demo_cli
-    from app.decisions.cli import ballot_cli
-    from app.dues.cli import dues_cli
-    from app.repairs.cli import repairs_cli
-
-    for group in (compound_cli, roster_cli, staff_cli, letters_cli, demo_cli, ballot_cli,
-                  repairs_cli, dues_cli):
-        app.cli.add_command(group)
+GROUPS = (compound_cli, roster_cli, staff_cli, letters_cli)

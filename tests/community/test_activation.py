@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.accounts import services
-from app.accounts.models import AccessLog, ActivationCode, Consent, User
+from app.accounts.models import AccessLog, Consent, User
+from app.community import letters
+from app.community.models import ActivationCode
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.conftest import login, zh
@@ -27,7 +28,7 @@ SECRET = "test-secret-key"
 
 
 def issue(dwelling, days=30):
-    return services.issue_codes([dwelling], actor=None, days=days, secret=SECRET)[1][0].token
+    return letters.issue_codes([dwelling], actor=None, days=days, secret=SECRET)[1][0].token
 
 
 def activate(client, token, phone=PHONE, password="new-password-1", confirm=None, consent="y"):
@@ -47,7 +48,7 @@ def test_token_is_long_random_and_only_its_hash_is_stored(app):
     token = issue(dwelling)
     assert len(token) >= 43  # 32 random bytes, URL-safe base64
     stored = db.session.scalars(sa.select(ActivationCode.token_hash)).all()
-    assert stored == [services.hash_token(token)]
+    assert stored == [letters.hash_token(token)]
     assert token not in stored
 
 
@@ -101,9 +102,9 @@ def test_code_is_single_use(client):
 def test_double_tap_activates_once(app):
     _, _, dwelling = setup_home()
     token = issue(dwelling)
-    services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
-    with pytest.raises(services.CodeProblem):
-        services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    letters.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    with pytest.raises(letters.CodeProblem):
+        letters.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
     assert db.session.scalar(sa.select(sa.func.count(Consent.id))) == 1
 
 
@@ -238,11 +239,11 @@ def test_reset_letters_are_not_for_staff_or_people_without_account(app):
     compound, owner, dwelling = setup_home()
     committee = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     with pytest.raises(DomainError):
-        services.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
+        letters.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
     owner.user_id = committee.id
     db.session.commit()
     with pytest.raises(DomainError):
-        services.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
+        letters.issue_reset(owner, dwelling, actor=committee, days=7, secret=SECRET)
 
 
 def test_tenant_can_activate(client):
@@ -282,7 +283,7 @@ def test_concurrent_activations_of_one_code_make_one_account(web, app, has_accou
 
 def test_contact_deletion_erases_the_phone_everywhere(app):
     from app.accounts.models import Role
-    from app.accounts.services import delete_contact
+    from app.community.people import delete_contact
 
     compound, owner, dwelling = setup_home()
     user = make_user(PHONE)
@@ -298,7 +299,7 @@ def test_contact_deletion_erases_the_phone_everywhere(app):
 
 def test_in_person_phone_is_only_for_people_without_one(app):
     from app.accounts.models import Role
-    from app.accounts.services import set_phone_in_person
+    from app.community.people import set_phone_in_person
     from app.core.errors import DomainError
 
     compound, owner, dwelling = setup_home()
@@ -340,7 +341,7 @@ def test_concurrent_issuing_leaves_one_live_letter(web, app):
         with web.app_context():
             home = db.session.get(model, dwelling_id)
             try:
-                services.issue_codes([home], actor=None, days=30, secret=SECRET)
+                letters.issue_codes([home], actor=None, days=30, secret=SECRET)
             except DomainError:
                 return "busy"
             finally:
@@ -391,15 +392,15 @@ def test_a_try_read_before_the_lock_is_not_answered_after_it(app, monkeypatch):
     number is not answered, and even the right one cannot spend the locked letter."""
     _, _, dwelling = setup_home()
     token = issue(dwelling)
-    code = services.check_code(token, max_attempts=5)
-    monkeypatch.setattr(services, "check_code", lambda *args, **kwargs: code)
+    code = letters.check_code(token, max_attempts=5)
+    monkeypatch.setattr(letters, "check_code", lambda *args, **kwargs: code)
     db.session.execute(sa.update(ActivationCode).values(failed_attempts=5))  # the others
-    with pytest.raises(services.CodeProblem) as wrong:
-        services.activate(token, "13900000000", "new-password-1", consent=True, max_attempts=5)
-    assert wrong.value.message == services.CODE_LOCKED
+    with pytest.raises(letters.CodeProblem) as wrong:
+        letters.activate(token, "13900000000", "new-password-1", consent=True, max_attempts=5)
+    assert wrong.value.message == letters.CODE_LOCKED
     assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
-    with pytest.raises(services.CodeProblem):
-        services.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
+    with pytest.raises(letters.CodeProblem):
+        letters.activate(token, PHONE, "new-password-1", consent=True, max_attempts=5)
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
 

@@ -7,20 +7,44 @@ a committee's spreadsheet does.
 from __future__ import annotations
 
 import random
+from datetime import date, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import selectinload
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
+from app.bookings import services as bookings
+from app.bookings.models import Meal
+from app.community import letters, services
 from app.community import roster as rules
-from app.community import services
-from app.community.models import Compound, ManagementMode, Occupancy, Person, Stage
-from app.core.timeutil import local_today
+from app.community.models import (
+    Compound,
+    Dwelling,
+    ManagementMode,
+    Occupancy,
+    Person,
+    Relation,
+    Stage,
+    Unit,
+)
+from app.core.security import public_url
+from app.core.timeutil import local_today, utcnow
+from app.decisions import rules as decision_rules
+from app.decisions import services as decisions
+from app.decisions.models import BallotKind, RollEntry, Vote
+from app.dues import ledger
+from app.dues import services as dues
+from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind
 from app.extensions import db
+from app.repairs import services as repairs
+from app.repairs.rules import Category
 
 DEMO_PASSWORD = "linli-demo"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -41,7 +65,6 @@ DEMO_RESIDENT_PHONE = "13700000001"
 def demo_tenant() -> tuple[User, Person] | None:
     """The demo tenant's account (created on first use): the first tenant on 金源新村's
     roster, who sees the home and pays the property fee but does not vote."""
-    from app.community.models import Dwelling, Relation
 
     main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
     if main is None:
@@ -138,7 +161,6 @@ def load_demo() -> dict:
                                      year_built=2003)
     other.stage = Stage.ACCEPTED
     other.management_mode = ManagementMode.SELF_GOVERNANCE
-    from datetime import date
 
     other.accepted_on = date(2025, 10, 30)
     other.management_start_on = date(2025, 11, 1)
@@ -170,16 +192,6 @@ def load_demo_dues(main: Compound, other: Compound, resident: User, person: Pers
     """Cost items and who bears them, the property fee, maintenance-fund balances (some
     below 30 %), public income, and the demo resident's payments: one confirmed, one
     waiting for the manager. Everything goes through the dues services; dates are fixed."""
-    from datetime import date
-    from fractions import Fraction
-    from pathlib import Path
-
-    from sqlalchemy.orm import selectinload
-
-    from app.community.models import Dwelling, Unit
-    from app.dues import ledger
-    from app.dues import services as dues
-    from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind
 
     manager = db.session.scalar(sa.select(User).where(User.phone == "13900000002"))
     street = db.session.scalar(sa.select(User).where(User.phone == "13900000005"))
@@ -265,10 +277,6 @@ def _yuan(fen: int) -> str:
 
 def load_demo_repairs(main: Compound, other: Compound, resident: User) -> None:
     """Facilities with QR stickers in both compounds and one open report."""
-    from pathlib import Path
-
-    from app.repairs import services as repairs
-    from app.repairs.rules import Category
 
     contractor = db.session.scalar(sa.select(User).where(User.phone == "13900000006"))
     accounts.create_staff(contractor.phone, contractor.name, None,
@@ -289,11 +297,6 @@ def load_demo_repairs(main: Compound, other: Compound, resident: User) -> None:
 
 def load_demo_services(main: Compound, resident: User, person: Person) -> None:
     """Canteen meals for the next days and the 4:30 classroom for the next two weeks."""
-    from datetime import time, timedelta
-
-    from app.bookings import services as bookings
-    from app.bookings.models import Meal
-    from app.core.timeutil import local_today
 
     today = local_today()
     bookings.set_tier(main, 80, 100)
@@ -318,12 +321,6 @@ def load_demo_services(main: Compound, resident: User, person: Person) -> None:
 def load_demo_ballots(main: Compound, other: Compound) -> None:
     """An open willingness vote in 金源新村 (about 60 % voted) and a decided management mode
     in 桂花苑, so the dashboard, receipts and results have something to show."""
-    from datetime import date, timedelta
-
-    from app.core.timeutil import utcnow
-    from app.decisions import rules as decision_rules
-    from app.decisions import services as decisions
-    from app.decisions.models import BallotKind, RollEntry
 
     now = utcnow()
     rng = random.Random(2026)
@@ -393,8 +390,6 @@ def demo_cli(ctx, if_empty):
 def letter_homes(main: Compound, count: int) -> list:
     """Homes to print demo letters for: no account yet, an owner's phone on the roster,
     and no vote seeded in any ballot (so whoever activates one can still vote)."""
-    from app.community.models import Relation
-    from app.decisions.models import RollEntry, Vote
 
     voted = set(db.session.scalars(
         sa.select(RollEntry.dwelling_id).join(Vote, sa.and_(
@@ -408,15 +403,13 @@ def letter_homes(main: Compound, count: int) -> list:
 @click.option("--count", default=3, help="How many household links to print.")
 def demo_links(count):
     """Print sign-in details and fresh activation links for a few demo homes."""
-    from app.community.models import Relation
-    from app.core.security import public_url
 
     main = db.session.scalar(sa.select(Compound).where(Compound.name == "金源新村"))
     if main is None:
         raise click.ClickException("No demo data: run 'flask demo' first.")
     tenant = demo_tenant()
     dwellings = letter_homes(main, count)
-    _batch, issued = accounts.issue_codes(dwellings, actor=None,
+    _batch, issued = letters.issue_codes(dwellings, actor=None,
                                           secret=current_app.config["SECRET_KEY"],
                                           days=current_app.config["ACTIVATION_CODE_DAYS"])
     click.echo("")
@@ -437,9 +430,9 @@ def demo_links(count):
         owner = next(m.person for m in d.members
                      if m.relation == Relation.OWNER and m.person.phone)
         click.echo(f"    {_address(d)} phone {owner.phone}: "
-                   f"{public_url('accounts.open_letter', token=item.token)}")
-    click.echo(f"  Compound page (poster QR): {public_url('community.compound_page', compound_id=main.id)}")
-    click.echo(f"  Household letters to print: {public_url('accounts.letters', compound_id=main.id)}")
+                   f"{public_url('community.open_letter', token=item.token)}")
+    click.echo(f"  Compound page (poster QR): {public_url('portal.compound_page', compound_id=main.id)}")
+    click.echo(f"  Household letters to print: {public_url('community.letters', compound_id=main.id)}")
     click.echo("")
 
 
