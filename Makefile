@@ -59,6 +59,7 @@ test-pg: setup-dev
 
 lint: setup-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## Figures for page weight and server time, and for votes at scale (DATABASE_URL=… for PostgreSQL).
 bench: setup-dev

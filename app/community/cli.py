@@ -10,8 +10,10 @@ from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.community import letters
 from app.community import services as community
+from app.community.models import Compound
 from app.core.errors import DomainError
 from app.core.security import public_url
+from app.extensions import db
 
 compound_cli = AppGroup("compound", help="Create and list compounds.")
 roster_cli = AppGroup("roster", help="Import and export a compound's roster.")
@@ -42,9 +44,6 @@ def compound_create(name, district, street_office, year_built):
 @compound_cli.command("list")
 def compound_list():
     """List compounds with their ids."""
-    from app.community.models import Compound
-    from app.extensions import db
-
     for compound in db.session.scalars(db.select(Compound).order_by(Compound.id)):
         click.echo(f"{compound.id}\t{compound.name}\t{compound.stage.value}")
 

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from app.core.timeutil import as_utc, utcnow
+from app.extensions import db
 
 
 def enum_column(enum_cls: type[enum.Enum]) -> sa.Enum:
@@ -46,7 +47,5 @@ def lock_rows(column, *criteria) -> None:
 
     Pass a non-key column (e.g. Dwelling.updated_at): inserts that only reference the
     rows by foreign key are then not blocked."""
-    from app.extensions import db
-
     db.session.execute(sa.update(column.class_).where(*criteria).values({column: column})
                        .execution_options(synchronize_session=False))

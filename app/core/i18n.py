@@ -9,6 +9,8 @@ from flask_login import current_user
 
 from app.core.money import format_fen
 from app.core.privacy import mask_phone
+from app.core.timeutil import LOCAL_TZ, as_utc, local_today
+from app.extensions import babel
 
 LANG_COOKIE = "lang"
 ELDER_COOKIE = "elder"
@@ -38,11 +40,7 @@ def fmt_date(value: date | datetime | None, *, year: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        from app.core.timeutil import LOCAL_TZ, as_utc
-
         value = as_utc(value).astimezone(LOCAL_TZ).date()
-    from app.core.timeutil import local_today
-
     locale = get_locale()
     with_year = year or value.year != local_today().year
     if str(locale).startswith("zh"):
@@ -93,8 +91,6 @@ def fmt_area(centi: int | str) -> str:
 
 
 def init_app(app) -> None:
-    from app.extensions import babel
-
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone,
