@@ -55,6 +55,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.accounts.services import load_user
     from app.bookings import models as _booking_models  # noqa: F401
     from app.community import models as _community_models  # noqa: F401
+    from app.core import settings as _settings  # noqa: F401
     from app.decisions import models as _decision_models  # noqa: F401
     from app.dues import models as _dues_models  # noqa: F401
     from app.repairs import models as _repair_models  # noqa: F401

@@ -1,5 +1,6 @@
 """Command-line tools of the community: flask compound | roster | staff | letters."""
 
+import json
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from app.accounts.models import Role
 from app.community import letters
 from app.community import services as community
 from app.community.models import Compound
+from app.core import settings
 from app.core.errors import DomainError
 from app.core.security import public_url
 from app.extensions import db
@@ -136,4 +138,78 @@ def letters_issue(compound, building, include_active, limit):
                    f"{public_url('community.open_letter', token=item.token)}")
 
 
-GROUPS = (compound_cli, roster_cli, staff_cli, letters_cli)
+settings_cli = AppGroup("settings", help="Local policy: defaults, and overrides per city, "
+                                         "district, street office or compound.")
+
+
+def _scope(compound, district, street_office) -> tuple[str, str]:
+    chosen = [x for x in (compound, district, street_office) if x]
+    if len(chosen) > 1:
+        raise click.UsageError("Give at most one of --compound, --district, --street-office.")
+    if compound:
+        try:
+            return "compound", str(community.find_compound(compound).id)
+        except DomainError as exc:
+            _fail(exc)
+    if district:
+        return "district", district
+    if street_office:
+        return "street_office", street_office
+    return "city", ""
+
+
+def _scope_options(command):
+    for option in (
+            click.option("--street-office", default="", help="For one street office."),
+            click.option("--district", default="", help="For one district."),
+            click.option("--compound", default="", help="For one compound (name or id).")):
+        command = option(command)
+    return command
+
+
+@settings_cli.command("show")
+@click.argument("compound", required=False)
+def settings_show(compound):
+    """Print the policy in force (for COMPOUND, or the city's defaults) and the overrides."""
+    target = None
+    if compound:
+        try:
+            target = community.find_compound(compound)
+        except DomainError as exc:
+            _fail(exc)
+    policy = settings.policy_for(target)
+    for name in settings.NAMES:
+        value = getattr(policy, name)
+        mark = "" if value == getattr(settings.DEFAULT, name) else "   (overridden)"
+        click.echo(f"{name:<22} {json.dumps(value)}{mark}")
+    for row in settings.overrides():
+        click.echo(f"override: {row.scope} {row.scope_key or '-'} {row.name} = {row.value}")
+
+
+@settings_cli.command("set")
+@click.argument("name")
+@click.argument("value")
+@_scope_options
+def settings_set(name, value, compound, district, street_office):
+    """Override setting NAME with VALUE (JSON: 65, or [[80, 100]]) for the whole city by
+    default, or for one compound, district or street office."""
+    scope, key = _scope(compound, district, street_office)
+    try:
+        settings.set_value(scope, key, name, value)
+    except settings.PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{name} = {value} for {scope} {key or ''}".rstrip())
+
+
+@settings_cli.command("unset")
+@click.argument("name")
+@_scope_options
+def settings_unset(name, compound, district, street_office):
+    """Remove an override, so the wider scope (or the default) applies again."""
+    scope, key = _scope(compound, district, street_office)
+    if not settings.unset_value(scope, key, name):
+        raise click.ClickException(f"No override of {name} for {scope} {key}".rstrip())
+    click.echo(f"{name}: override for {scope} {key or ''} removed".rstrip())
+
+
+GROUPS = (compound_cli, roster_cli, staff_cli, letters_cli, settings_cli)

@@ -23,6 +23,7 @@ from app.community.models import (
     Relation,
     Unit,
 )
+from app.core import settings
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.spreadsheet import FileRejected
@@ -45,6 +46,16 @@ def create_compound(name: str, *, district: str = "", street_office: str = "",
     db.session.add(compound)
     db.session.commit()
     return compound
+
+
+def place_of(compound_id: int) -> settings.Place:
+    """Where a compound sits (its district and street office), for its local policy."""
+    row = db.session.execute(sa.select(Compound.district, Compound.street_office)
+                             .where(Compound.id == compound_id)).first()
+    return settings.Place(compound_id, *(row or ("", "")))
+
+
+settings.register_place_lookup(place_of)
 
 
 def find_compound(ref: str) -> Compound:

@@ -13,7 +13,7 @@ from app.accounts.models import User
 from app.accounts.permissions import Capability
 from app.community.services import find_compound
 from app.core.errors import DomainError
-from app.core.settings import policy_for
+from app.core.settings import DEFAULT
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import parse_local
 from app.decisions import services
@@ -86,8 +86,8 @@ class Share(click.ParamType):
 @click.option("--unit", default="", help="Scope: this stairwell unit of --building.")
 @click.option("--notice-days", type=click.IntRange(0, 90),
               help="Days of notice before voting may open. Default and least: "
-                   f"{policy_for().notice_days} for an owners' decision (Property Management "
-                   f"Regulations art. 14), {policy_for().survey_notice_days} for a "
+                   f"{DEFAULT.notice_days} for an owners' decision (Property Management "
+                   f"Regulations art. 14), {DEFAULT.survey_notice_days} for a "
                    "willingness survey; the compound's policy may require more.")
 @click.option("--opens", "opens_at", type=LocalTime(), required=True,
               help="Opening time, Asia/Shanghai.")
