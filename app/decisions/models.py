@@ -109,6 +109,17 @@ class Ballot(db.Model):
     extensions: Mapped[list[BallotExtension]] = relationship(
         order_by="BallotExtension.id", cascade="all, delete-orphan")
 
+    def covers(self, dwelling) -> bool:
+        """Whether this ballot's scope (compound, building or stairwell) takes in the home.
+        The one Python twin of decisions' SQL scope test, for features holding a home."""
+        if self.compound_id != dwelling.compound_id:
+            return False
+        if self.scope is Scope.BUILDING:
+            return dwelling.unit.building_id == self.building_id
+        if self.scope is Scope.UNIT:
+            return dwelling.unit_id == self.unit_id
+        return True
+
     @property
     def result(self) -> dict | None:
         """The tally recorded at close (JSON), or None while voting is not closed."""

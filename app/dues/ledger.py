@@ -201,17 +201,11 @@ def fee_terms(dwelling: Dwelling, settings: DuesSettings, today: date,
 
 def fund_decision_passed(ballot: Ballot | None, dwelling: Dwelling) -> bool:
     """A published, passed "use the maintenance fund" decision that covers this home."""
-    if ballot is None or ballot.compound_id != dwelling.compound_id:
+    if ballot is None or ballot.kind is not BallotKind.FUND_USE:
         return False
-    if ballot.kind is not BallotKind.FUND_USE or ballot.status is not BallotStatus.PUBLISHED:
+    if ballot.status is not BallotStatus.PUBLISHED or ballot.outcome != Outcome.PASSED.value:
         return False
-    if ballot.outcome != Outcome.PASSED.value:
-        return False
-    if ballot.scope is Scope.BUILDING:
-        return dwelling.unit.building_id == ballot.building_id
-    if ballot.scope is Scope.UNIT:
-        return dwelling.unit_id == ballot.unit_id
-    return True
+    return ballot.covers(dwelling)
 
 
 def fund_ballots(compound: Compound) -> list[Ballot]:
