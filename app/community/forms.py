@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -17,8 +18,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.accounts.forms import mobile_number  # noqa: F401  (the shared validator)
 from app.accounts.models import MIN_PASSWORD
-from app.community.models import ManagementMode, Stage
+from app.community.models import ManagementMode, Relation, Stage
+from app.community.services import compound_date_problems
 from app.core.forms import BoundedIntegerField
+from app.core.i18n import fmt_full_date
 from app.core.i18n import lazy as _l
 from app.core.timeutil import local_today
 
@@ -29,6 +32,7 @@ STAGE_LABELS = {
     Stage.ACCEPTED: _l("Accepted and handed over"),
     Stage.MANAGED: _l("Managed after handover"),
 }
+RELATION_LABELS = {Relation.OWNER: _l("Owner"), Relation.TENANT: _l("Tenant")}
 MODE_LABELS = {
     ManagementMode.UNDECIDED: _l("Not decided yet"),
     ManagementMode.PROPERTY_COMPANY: _l("Property company"),
@@ -68,8 +72,6 @@ class CompoundForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
-        from app.community.services import compound_date_problems
-
         parsed = {name: self[name].data for name in DATE_FIELDS if not self[name].errors}
         for name, (message, params) in compound_date_problems(parsed, local_today()).items():
             self[name].errors.append(date_problem_text(message, params))
@@ -82,10 +84,6 @@ DATE_FIELDS = ("year_built", "survey_started_on", "construction_started_on", "ac
 
 def date_problem_text(message: str, params: dict) -> str:
     """A date problem in the reader's language, its dates with the year."""
-    from flask_babel import gettext
-
-    from app.core.i18n import fmt_full_date
-
     shown = {k: fmt_full_date(v) if isinstance(v, date) else v for k, v in params.items()}
     return gettext(message, **shown)
 

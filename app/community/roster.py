@@ -19,6 +19,7 @@ from app.core.spreadsheet import (  # noqa: F401  (re-exported: the roster's rea
     FORMULA_START,
     MAX_ROWS,
     clean_cell,
+    read_records,
     read_table,
     write_table_csv,
     write_table_xlsx,
@@ -132,53 +133,15 @@ def _ascii_number(text: str) -> str:
 
 def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     """Read and check a roster file; the result lists every bad row with its reason."""
-    table = read_table(data, filename)
-    # Skip leading blank lines (title rows are not supported: the header comes first).
-    skipped = 0
-    while table and not any(table[0]):
-        table.pop(0)
-        skipped += 1
-    if not table:
-        raise RosterFileError(N_("The file is empty."))
-    header = table[0]
-    columns: dict[str, int] = {}
-    ignored = []
-    for index, name in enumerate(header):
-        key = _HEADER_LOOKUP.get(name.strip().lstrip("\ufeff")) or _HEADER_LOOKUP.get(
-            name.strip().lower()
-        )
-        if key is None:
-            if name.strip():
-                ignored.append(name.strip())
-            continue
-        if key in columns:
-            raise RosterFileError(N_("The column %(column)s appears twice."), column=name)
-        columns[key] = index
-    missing = [COLUMNS[k][0] + " / " + COLUMNS[k][1] for k in REQUIRED if k not in columns]
-    if missing:
-        raise RosterFileError(
-            N_("Required columns are missing: %(missing)s. Found: %(found)s."),
-            missing=", ".join(missing),
-            found=", ".join(h for h in header if h) or "-",
-        )
-    body = table[1:]
-    if sum(1 for cells in body if any(cells)) > MAX_ROWS:
-        raise RosterFileError(N_("The file has more than %(max)s rows."), max=MAX_ROWS)
-
+    table = read_records(data, filename, _HEADER_LOOKUP, required=REQUIRED,
+                         labels={k: f"{zh} / {en}" for k, (zh, en) in COLUMNS.items()})
     rows: list[RosterRow] = []
     problems: list[RosterProblem] = []
     seen_rooms: dict[tuple[str, str, str], int] = {}
     seen_owners: dict[str, tuple[str, str, int]] = {}
-    for offset, cells in enumerate(body):
-        number = skipped + offset + 2  # the row number the spreadsheet shows
-        if not any(c.strip() for c in cells):
-            continue
-
-        def get(key: str, cells=cells) -> str:
-            index = columns.get(key)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-
-        row, row_problems = _check_row(number, get)
+    for record in table.records:
+        number = record.row
+        row, row_problems = _check_row(number, record.get)
         problems.extend(row_problems)
         if row is None:
             continue
@@ -209,8 +172,8 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     return RosterResult(
         rows=rows,
         problems=problems,
-        has_tenant_columns="tenant_name" in columns,
-        ignored_columns=ignored,
+        has_tenant_columns="tenant_name" in table.columns,
+        ignored_columns=table.ignored_columns,
     )
 
 

@@ -17,13 +17,14 @@ from app.accounts.permissions import Capability
 from app.community import bp, letters, people, services
 from app.community.forms import (
     MODE_LABELS,
+    RELATION_LABELS,
     STAGE_LABELS,
     CompoundForm,
     PhoneForm,
     RosterUploadForm,
     date_problem_text,
 )
-from app.community.models import ManagementMode, Stage
+from app.community.models import ManagementMode, Relation, Stage
 from app.community.permissions import compound_staff_required
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
@@ -34,7 +35,8 @@ from app.core.security import public_url
 
 @bp.app_context_processor
 def labels():
-    return {"STAGE_LABELS": STAGE_LABELS, "MODE_LABELS": MODE_LABELS, "Stage": Stage}
+    return {"STAGE_LABELS": STAGE_LABELS, "MODE_LABELS": MODE_LABELS, "Stage": Stage,
+            "RELATION_LABELS": RELATION_LABELS, "Relation": Relation}
 
 
 @bp.get("/dwellings/<int:dwelling_id>")

@@ -182,6 +182,7 @@ class Table:
     header: list[str]
     records: list[Record]
     ignored_columns: list[str] = field(default_factory=list)
+    columns: frozenset[str] = frozenset()  # the field names the header named
 
 
 def header_key(name: str, lookup: dict[str, str]) -> str | None:
@@ -230,7 +231,8 @@ def read_records(data: bytes, filename: str, lookup: dict[str, str], *,
         values = {key: cells[index].strip() if index < len(cells) else ""
                   for key, index in columns.items()}
         records.append(Record(skipped + offset + 2, values))
-    return Table(header=header, records=records, ignored_columns=ignored)
+    return Table(header=header, records=records, ignored_columns=ignored,
+                 columns=frozenset(columns))
 
 
 def _guard(value) -> str:
