@@ -177,115 +177,120 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     )
 
 
-def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]:
-    problems: list[RosterProblem] = []
+class _Bad(ValueError):
+    """One cell's problem: the message (a msgid) and its parameters."""
 
-    def bad(column: str, message: str, **params) -> None:
-        problems.append(RosterProblem(message, params, number, column))
+    def __init__(self, message: str, **params):
+        super().__init__(message)
+        self.message, self.params = message, params
 
-    building = normalize_building(unicodedata.normalize("NFKC", get("building")))
-    if not building:
-        bad("building", N_("building is empty"))
-    elif len(building) > 20:
-        bad("building", N_("building is too long"))
-    unit = normalize_unit(unicodedata.normalize("NFKC", get("unit")))
-    if len(unit) > 20:
-        bad("unit", N_("unit is too long"))
-    room = unicodedata.normalize("NFKC", get("room"))
-    if not room:
-        bad("room", N_("room is empty"))
-    elif len(room) > 20:
-        bad("room", N_("room is too long"))
 
-    floor = None
-    floor_text = get("floor")
+def _text(value: str, *, empty: str | None, long: str, limit: int) -> str:
+    if not value and empty:
+        raise _Bad(empty)
+    if len(value) > limit:
+        raise _Bad(long)
+    return value
+
+
+def _floor(text: str) -> int:
+    digits = _ascii_number(text).removeprefix("+")
+    if not digits.isdigit() or not 1 <= int(digits) <= 200:
+        raise _Bad(N_("floor must be a whole number of 1 or more, not \"%(value)s\""),
+                   value=text)
+    return int(digits)
+
+
+def _area(raw: str) -> Decimal:
+    text = _ascii_number(raw).replace(",", "")
     try:
-        digits = _ascii_number(floor_text).removeprefix("+")
-        if not digits.isdigit():
-            raise ValueError
-        floor = int(digits)
-        if floor < 1 or floor > 200:
-            raise ValueError
-    except ValueError:
-        bad("floor", N_("floor must be a whole number of 1 or more, not \"%(value)s\""),
-            value=floor_text)
-
-    area = None
-    area_raw = get("area_m2")
-    area_text = _ascii_number(area_raw).replace(",", "")
-    try:
-        if "_" in area_text:
+        if "_" in text:
             raise InvalidOperation
-        area = Decimal(area_text)
+        area = Decimal(text)
         if not area.is_finite():
             raise InvalidOperation
-        if area <= 0 or area >= MAX_AREA:
-            bad("area_m2", N_("area must be greater than 0 and less than 10000 m², not %(value)s"),
-                value=area_raw)
-            area = None
-        elif area != area.quantize(Decimal("0.01")):
-            bad("area_m2", N_("area has more than two decimals: %(value)s"), value=area_raw)
-            area = None
-    except InvalidOperation:
-        bad("area_m2", N_("area must be a number in m², not \"%(value)s\""), value=area_raw)
-        area = None
+    except InvalidOperation as exc:
+        raise _Bad(N_("area must be a number in m², not \"%(value)s\""), value=raw) from exc
+    if area <= 0 or area >= MAX_AREA:
+        raise _Bad(N_("area must be greater than 0 and less than 10000 m², not %(value)s"),
+                   value=raw)
+    if area != area.quantize(Decimal("0.01")):
+        raise _Bad(N_("area has more than two decimals: %(value)s"), value=raw)
+    return area
 
-    owner_name = get("owner_name")
-    if not owner_name:
-        bad("owner_name", N_("owner name is empty"))
-    elif len(owner_name) > 100:
-        bad("owner_name", N_("owner name is too long"))
 
-    owner_type_text = get("owner_type").lower()
-    owner_type = OWNER_TYPES.get(owner_type_text)
-    if owner_type is None:
-        bad("owner_type", N_("owner type must be person, institution or developer, not \"%(value)s\""),
-            value=get("owner_type"))
+def _owner_type(text: str) -> str:
+    kind = OWNER_TYPES.get(text.lower())
+    if kind is None:
+        raise _Bad(N_("owner type must be person, institution or developer, not "
+                      "\"%(value)s\""), value=text)
+    return kind
 
-    phone = None
+
+def _phone(text: str) -> str | None:
     try:
-        phone = normalize_mobile(get("owner_phone"))
-    except ValueError:
-        bad("owner_phone", N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
-            value=get("owner_phone"))
+        return normalize_mobile(text)
+    except ValueError as exc:
+        raise _Bad(N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
+                   value=text) from exc
 
-    owner_ref = get("owner_ref") or None
-    if owner_ref and len(owner_ref) > 60:
-        bad("owner_ref", N_("owner_ref is too long"))
 
-    birth_year = None
-    birth_text = get("birth_year")
-    if birth_text:
+def _birth_year(text: str) -> int | None:
+    if not text:
+        return None
+    digits = _ascii_number(text)
+    if not digits.isdigit() or not 1900 <= int(digits) <= 2100:
+        raise _Bad(N_("birth year must be a year such as 1950, not \"%(value)s\""), value=text)
+    return int(digits)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+# Each column's reader: cell text -> value, or _Bad with the reason.
+_READERS = {
+    "building": lambda v: _text(normalize_building(_nfkc(v)), empty=N_("building is empty"),
+                                long=N_("building is too long"), limit=20),
+    "unit": lambda v: _text(normalize_unit(_nfkc(v)), empty=None,
+                            long=N_("unit is too long"), limit=20),
+    "room": lambda v: _text(_nfkc(v), empty=N_("room is empty"), long=N_("room is too long"),
+                            limit=20),
+    "floor": _floor,
+    "area_m2": _area,
+    "owner_name": lambda v: _text(v, empty=N_("owner name is empty"),
+                                  long=N_("owner name is too long"), limit=100),
+    "owner_type": _owner_type,
+    "owner_phone": _phone,
+    "owner_ref": lambda v: _text(v, empty=None, long=N_("owner_ref is too long"),
+                                 limit=60) or None,
+    "birth_year": _birth_year,
+    "tenant_name": lambda v: _text(v, empty=None, long=N_("tenant name is too long"),
+                                   limit=100) or None,
+    "tenant_phone": _phone,
+}
+
+
+def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]:
+    problems: list[RosterProblem] = []
+    values = {}
+    for column, read in _READERS.items():
         try:
-            if not _ascii_number(birth_text).isdigit():
-                raise ValueError
-            birth_year = int(_ascii_number(birth_text))
-            if not 1900 <= birth_year <= 2100:
-                raise ValueError
-        except ValueError:
-            bad("birth_year", N_("birth year must be a year such as 1950, not \"%(value)s\""),
-                value=birth_text)
-            birth_year = None
-
-    tenant_name = get("tenant_name") or None
-    tenant_phone = None
-    try:
-        tenant_phone = normalize_mobile(get("tenant_phone"))
-    except ValueError:
-        bad("tenant_phone", N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
-            value=get("tenant_phone"))
-    if tenant_phone and not tenant_name:
-        bad("tenant_name", N_("a tenant phone needs a tenant name"))
-    if tenant_name and len(tenant_name) > 100:
-        bad("tenant_name", N_("tenant name is too long"))
-
+            values[column] = read(get(column))
+        except _Bad as bad:
+            problems.append(RosterProblem(bad.message, bad.params, number, column))
+    if values.get("tenant_phone") and not values.get("tenant_name") and \
+            "tenant_name" in values:
+        problems.append(RosterProblem(N_("a tenant phone needs a tenant name"), {}, number,
+                                      "tenant_name"))
     if problems:
         return None, problems
-    return RosterRow(
-        row=number, building=building, unit=unit, room=room, floor=floor, area_m2=area,
-        owner_name=owner_name, owner_phone=phone, owner_ref=owner_ref, owner_type=owner_type,
-        birth_year=birth_year, tenant_name=tenant_name, tenant_phone=tenant_phone,
-    ), []
+    return RosterRow(row=number, building=values["building"], unit=values["unit"],
+                     room=values["room"], floor=values["floor"], area_m2=values["area_m2"],
+                     owner_name=values["owner_name"], owner_phone=values["owner_phone"],
+                     owner_ref=values["owner_ref"], owner_type=values["owner_type"],
+                     birth_year=values["birth_year"], tenant_name=values["tenant_name"],
+                     tenant_phone=values["tenant_phone"]), []
 
 
 def header_row(language: str = "zh") -> list[str]:

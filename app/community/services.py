@@ -234,54 +234,122 @@ def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User
 
 
 def _apply_rows(compound: Compound, result: rules.RosterResult) -> ImportSummary:
-    summary = ImportSummary(rows=len(result.rows), ignored_columns=result.ignored_columns)
-    now = utcnow()
-    buildings = {b.name: b for b in db.session.scalars(
-        sa.select(Building).where(Building.compound_id == compound.id))}
-    units = {(u.building.name, u.name): u for u in db.session.scalars(
-        sa.select(Unit).join(Building).where(Building.compound_id == compound.id)
-        .options(selectinload(Unit.building)))}
-    dwellings = {(d.unit.building.name, d.unit.name, d.room): d for d in db.session.scalars(
-        sa.select(Dwelling).where(Dwelling.compound_id == compound.id)
-        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                 selectinload(Dwelling.members)))}
-    people = {p.owner_key: p for p in db.session.scalars(
-        sa.select(Person).where(Person.compound_id == compound.id)
-        .options(selectinload(Person.memberships)))}
-    by_phone = {p.phone: p for p in people.values() if p.phone}
-    keys_in_file = {row.owner_key for row in result.rows} | {
-        row.tenant_key for row in result.rows if row.tenant_key}
+    return _RosterApply(compound, result).run()
 
-    def existing_owner(key: str, name: str, phone: str | None, address) -> Person | None:
+
+class _RosterApply:
+    """Apply checked roster rows to a compound: buildings, units and homes by address, people
+    by their roster identity, occupancies exactly as the file says (one transaction)."""
+
+    def __init__(self, compound: Compound, result: rules.RosterResult):
+        self.compound, self.result = compound, result
+        self.summary = ImportSummary(rows=len(result.rows),
+                                     ignored_columns=result.ignored_columns)
+        self.now = utcnow()
+        cid = compound.id
+        self.buildings = {b.name: b for b in db.session.scalars(
+            sa.select(Building).where(Building.compound_id == cid))}
+        self.units = {(u.building.name, u.name): u for u in db.session.scalars(
+            sa.select(Unit).join(Building).where(Building.compound_id == cid)
+            .options(selectinload(Unit.building)))}
+        self.dwellings = {(d.unit.building.name, d.unit.name, d.room): d
+                          for d in db.session.scalars(
+                              sa.select(Dwelling).where(Dwelling.compound_id == cid)
+                              .options(selectinload(Dwelling.unit).selectinload(Unit.building),
+                                       selectinload(Dwelling.members)))}
+        self.people = {p.owner_key: p for p in db.session.scalars(
+            sa.select(Person).where(Person.compound_id == cid)
+            .options(selectinload(Person.memberships)))}
+        self.by_phone = {p.phone: p for p in self.people.values() if p.phone}
+        self.keys_in_file = {row.owner_key for row in result.rows} | {
+            row.tenant_key for row in result.rows if row.tenant_key}
+
+    def run(self) -> ImportSummary:
+        seen = set()
+        for row in self.result.rows:
+            seen.add(row.address)
+            self._apply(row)
+        summary = self.summary
+        summary.unchanged = summary.rows - summary.created - summary.updated
+        summary.not_in_file = len(set(self.dwellings) - seen)
+        db.session.flush()
+        return summary
+
+    def _unit(self, row) -> Unit:
+        building = self.buildings.get(row.building)
+        if building is None:
+            building = Building(compound=self.compound, name=row.building,
+                                sort_key=rules.natural_key(row.building))
+            db.session.add(building)
+            self.buildings[row.building] = building
+        unit = self.units.get((row.building, row.unit))
+        if unit is None:
+            unit = Unit(building=building, name=row.unit, sort_key=rules.natural_key(row.unit))
+            db.session.add(unit)
+            self.units[(row.building, row.unit)] = unit
+        return unit
+
+    def _apply(self, row) -> None:
+        unit = self._unit(row)
+        owner = self._person(row.owner_key, row.owner_name, row.owner_phone, row.address,
+                             owner_ref=row.owner_ref, owner_type=OwnerType(row.owner_type),
+                             birth_year=row.birth_year)
+        tenant = (self._person(row.tenant_key, row.tenant_name, row.tenant_phone)
+                  if row.tenant_key else None)
+        dwelling = self.dwellings.get(row.address)
+        created = dwelling is None
+        if created:
+            dwelling = Dwelling(compound_id=self.compound.id, unit=unit, room=row.room,
+                                sort_key=rules.natural_key(row.room), floor=row.floor,
+                                area_m2=row.area_m2)
+            db.session.add(dwelling)
+            self.dwellings[row.address] = dwelling
+            self.summary.created += 1
+            changed = False
+        else:
+            changed = dwelling.floor != row.floor or dwelling.area_m2 != row.area_m2
+            dwelling.floor = row.floor
+            dwelling.area_m2 = row.area_m2
+        changed |= _set_members(dwelling, Relation.OWNER, [owner])
+        if self.result.has_tenant_columns:
+            changed |= _set_members(dwelling, Relation.TENANT, [tenant] if tenant else [])
+        if changed and not created:
+            dwelling.updated_at = self.now
+            self.summary.updated += 1
+
+    def _existing_owner(self, key: str, name: str, phone: str | None, address
+                        ) -> Person | None:
         """The same owner under a new key (an owner_ref added, contact data deleted)."""
-        found = by_phone.get(phone) if phone else None
-        if found is None and address in dwellings:
-            found = next((m.person for m in dwellings[address].members
+        found = self.by_phone.get(phone) if phone else None
+        if found is None and address in self.dwellings:
+            found = next((m.person for m in self.dwellings[address].members
                           if m.relation is Relation.OWNER and m.person.name == name), None)
-        if found is None or found.owner_key in keys_in_file:
+        if found is None or found.owner_key in self.keys_in_file:
             return None
-        del people[found.owner_key]
+        del self.people[found.owner_key]
         found.owner_key = key
-        people[key] = found
+        self.people[key] = found
         return found
 
-    def person_for(key: str, name: str, phone: str | None, address=None, **extra) -> Person:
-        person = people.get(key)
+    def _person(self, key: str, name: str, phone: str | None, address=None, **extra
+                ) -> Person:
+        person = self.people.get(key)
         if person is None and address is not None:
-            person = existing_owner(key, name, phone, address)
+            person = self._existing_owner(key, name, phone, address)
         if person is None:
-            person = Person(compound_id=compound.id, owner_key=key, name=name, phone=phone, **extra)
+            person = Person(compound_id=self.compound.id, owner_key=key, name=name,
+                            phone=phone, **extra)
             db.session.add(person)
             db.session.flush()
-            people[key] = person
+            self.people[key] = person
             if phone:
-                by_phone[phone] = person
+                self.by_phone[phone] = person
             return person
         renamed = person.name != name
         rephoned = bool(phone and person.phone and phone != person.phone)
         if person.user_id and (renamed or rephoned):
             # Someone else now: the account must not follow the roster entry.
-            db.session.add(AccessLog(compound_id=compound.id, action="account_unlinked",
+            db.session.add(AccessLog(compound_id=self.compound.id, action="account_unlinked",
                                      target=f"person {person.id} (roster changed)"))
             person.user_id = None
         if renamed and not phone:
@@ -292,52 +360,6 @@ def _apply_rows(compound: Compound, result: rules.RosterResult) -> ImportSummary
         for attr, value in extra.items():
             setattr(person, attr, value)
         return person
-
-    seen = set()
-    for row in result.rows:
-        building = buildings.get(row.building)
-        if building is None:
-            building = Building(compound=compound, name=row.building,
-                                sort_key=rules.natural_key(row.building))
-            db.session.add(building)
-            buildings[row.building] = building
-        unit = units.get((row.building, row.unit))
-        if unit is None:
-            unit = Unit(building=building, name=row.unit, sort_key=rules.natural_key(row.unit))
-            db.session.add(unit)
-            units[(row.building, row.unit)] = unit
-        owner = person_for(row.owner_key, row.owner_name, row.owner_phone, row.address,
-                           owner_ref=row.owner_ref, owner_type=OwnerType(row.owner_type),
-                           birth_year=row.birth_year)
-        tenant = None
-        if row.tenant_key:
-            tenant = person_for(row.tenant_key, row.tenant_name, row.tenant_phone)
-
-        dwelling = dwellings.get(row.address)
-        seen.add(row.address)
-        created = dwelling is None
-        if created:
-            dwelling = Dwelling(compound_id=compound.id, unit=unit, room=row.room,
-                                sort_key=rules.natural_key(row.room), floor=row.floor,
-                                area_m2=row.area_m2)
-            db.session.add(dwelling)
-            dwellings[row.address] = dwelling
-            summary.created += 1
-            changed = False
-        else:
-            changed = dwelling.floor != row.floor or dwelling.area_m2 != row.area_m2
-            dwelling.floor = row.floor
-            dwelling.area_m2 = row.area_m2
-        changed |= _set_members(dwelling, Relation.OWNER, [owner])
-        if result.has_tenant_columns:
-            changed |= _set_members(dwelling, Relation.TENANT, [tenant] if tenant else [])
-        if changed and not created:
-            dwelling.updated_at = now
-            summary.updated += 1
-    summary.unchanged = summary.rows - summary.created - summary.updated
-    summary.not_in_file = len(set(dwellings) - seen)
-    db.session.flush()
-    return summary
 
 
 def _set_members(dwelling: Dwelling, relation: Relation, people: list[Person]) -> bool:

@@ -78,6 +78,62 @@ def discover(client, web, world, who):
     return forms
 
 
+class Poster:
+    """Posts to forms as one person and notes every 5xx, and every refusal (4xx) that
+    changed the database."""
+
+    def __init__(self, client, user):
+        self.client, self.user = client, user
+        self.problems: list[str] = []
+        self.digest = None  # the database as it is now, or None when it may have changed
+
+    def send(self, action, form, data, label) -> None:
+        files = {name: [(io.BytesIO(str(v).encode() * 50), "x.jpg") for v in data[name]]
+                 for name, kind in form.fields.items() if kind == "file" and name in data}
+        before = self.digest = self.digest or snapshot()
+        try:
+            response = self.client.post(action, data={**data, **files},
+                                        content_type="multipart/form-data")
+        except Exception as exc:  # noqa: BLE001 - the testing app re-raises what a 500 hides
+            self.problems.append(f"500 POST {action} {label}: {type(exc).__name__}: "
+                                 f"{exc}"[:300])
+            db.session.rollback()
+            self.digest = None
+            return
+        self.check(response, action, label, before)
+
+    def check(self, response, action, label, before) -> None:
+        status = response.status_code
+        if status >= 500:
+            self.problems.append(f"{status} POST {action} {label}")
+        if 400 <= status < 500 and status != 429:
+            self.digest = snapshot()
+            if self.digest != before:
+                self.problems.append(f"refused {status} POST {action} {label} changed the "
+                                     "database")
+        else:
+            self.digest = None
+        if self.user is not None and "/login" in response.headers.get("Location", ""):
+            login(self.client, self.user.phone)  # the garbage signed us out: carry on
+
+    def sweep(self, action, form) -> None:
+        """One bad value at a time in every field, the others as the page offered them."""
+        offered = {name: form.choices.get(name, ["1"])[:1] for name in form.fields}
+        for name in sorted(form.fields):
+            for bad in SWEEP:
+                self.send(action, form, {**offered, name: [bad]}, f"{name}={bad[:12]!r}")
+
+    def fuzz(self, action, form) -> None:
+        """Hypothesis: generated garbage in any subset of the fields, some repeated."""
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(values=payload(form))
+        def check(values):
+            self.send(action, form, values, str(sorted(values)))
+
+        check()
+
+
 @pytest.mark.parametrize("who", ROLES)
 def test_garbage_never_fails_and_refusals_change_nothing(who, app, web, client, world):
     user = world.attackers()[who]
@@ -86,52 +142,9 @@ def test_garbage_never_fails_and_refusals_change_nothing(who, app, web, client, 
     forms = discover(client, web, world, who)
     if who == "anonymous":
         assert "/login" in forms
-    problems = []
-    state = {"digest": None}  # the database as it is now, or None when it may have changed
-
-    def send(action, form, data, label):
-        files = {}
-        for name, kind in form.fields.items():
-            if kind == "file" and name in data:
-                files[name] = [(io.BytesIO(str(v).encode() * 50), "x.jpg") for v in data[name]]
-        before = state["digest"] = state["digest"] or snapshot()
-        try:
-            response = client.post(action, data={**data, **files},
-                                   content_type="multipart/form-data")
-        except Exception as exc:  # noqa: BLE001 - the testing app re-raises what a 500 hides
-            problems.append(f"500 POST {action} {label}: {type(exc).__name__}: {exc}"[:300])
-            db.session.rollback()
-            state["digest"] = None
-            return
-        if response.status_code >= 500:
-            problems.append(f"{response.status_code} POST {action} {label}")
-        if 400 <= response.status_code < 500 and response.status_code != 429:
-            state["digest"] = snapshot()
-            if state["digest"] != before:
-                problems.append(f"refused {response.status_code} POST {action} {label} "
-                                "changed the database")
-        else:
-            state["digest"] = None
-        if user is not None and "/login" in response.headers.get("Location", ""):
-            login(client, user.phone)
-
-    def sweep(action, form):
-        offered = {name: form.choices.get(name, ["1"])[:1] for name in form.fields}
-        for name in sorted(form.fields):
-            for bad in SWEEP:
-                send(action, form, {**offered, name: [bad]}, f"{name}={bad[:12]!r}")
-
-    def fuzz(action, form):
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
-        @given(values=payload(form))
-        def check(values):
-            send(action, form, values, str(sorted(values)))
-
-        check()
-
+    poster = Poster(client, user)
     for action, form in sorted(forms.items()):
-        fuzz(action, form)
-        sweep(action, form)
+        poster.fuzz(action, form)
+        poster.sweep(action, form)
     assert forms
-    assert not problems, "\n".join(dict.fromkeys(problems))
+    assert not poster.problems, "\n".join(dict.fromkeys(poster.problems))
