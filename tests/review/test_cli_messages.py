@@ -4,7 +4,7 @@ service's field names (--opens-at, --closes-at), which are not options of
 options that do not exist."""
 
 from app.decisions import services
-from tests.decisions.conftest import T0, estate  # noqa: F401
+from tests.decisions.conftest import T0
 
 
 def test_a_refused_ballot_names_the_options_that_exist(runner, estate, monkeypatch):

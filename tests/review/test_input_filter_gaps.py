@@ -16,7 +16,7 @@ from app.community.models import Person
 from app.decisions import services as decisions
 from app.decisions.models import Ballot, Vote
 from app.extensions import db
-from tests.decisions.conftest import OPENS, T0, estate, open_ballot  # noqa: F401
+from tests.decisions.conftest import OPENS, T0, open_ballot
 from tests.factories import make_compound, make_user
 
 RLO = "\u202e"
