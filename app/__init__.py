@@ -105,7 +105,8 @@ def _check_production(config) -> None:
             "host a request names.")
     config["PUBLIC_BASE_URL"] = base.rstrip("/")
     storage = (config.get("RATELIMIT_STORAGE_URI") or "").strip()
-    if not storage or storage.startswith("memory://"):
+    scheme = storage.split(":", 1)[0].strip().lower()
+    if not storage or scheme in ("memory", "") or "://" not in storage:
         raise RuntimeError(
             "RATELIMIT_STORAGE_URI must name a shared store in production, e.g. "
             "redis://127.0.0.1:6379/0: with memory:// each worker counts sign-in attempts "

@@ -180,6 +180,16 @@ def _remember_locale(user, code: str, **_extra) -> None:
 
 # --- staff ------------------------------------------------------------------------------------
 
+def needs_password(phone_text: str) -> bool:
+    """Whether creating staff for this number makes a new account (which needs a password)."""
+    try:
+        phone = normalize_mobile(phone_text)
+    except ValueError:
+        return False
+    return bool(phone) and db.session.scalar(sa.select(User.id).where(User.phone == phone)) \
+        is None
+
+
 def create_staff(phone_text: str, name: str, password: str | None,
                  grants: list[tuple[Role, object]], *, allow_resident: bool = False) -> User:
     """Create a staff account, or add roles to one (its password changes only if given)."""

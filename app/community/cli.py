@@ -1,11 +1,11 @@
 """Command-line tools of the community: flask compound | roster | staff | letters."""
 
 import json
+import sys
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
@@ -13,18 +13,15 @@ from app.community import letters
 from app.community import services as community
 from app.community.models import Compound
 from app.core import settings
+from app.core.cli import Group, fail
 from app.core.errors import DomainError
 from app.core.security import public_url
 from app.extensions import db
 
-compound_cli = AppGroup("compound", help="Create and list compounds.")
-roster_cli = AppGroup("roster", help="Import and export a compound's roster.")
-staff_cli = AppGroup("staff", help="Create staff accounts with roles per compound.")
-letters_cli = AppGroup("letters", help="Issue household activation letters.")
-
-
-def _fail(exc: DomainError):
-    raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
+compound_cli = Group("compound", help="Create and list compounds.")
+roster_cli = Group("roster", help="Import and export a compound's roster.")
+staff_cli = Group("staff", help="Create staff accounts with roles per compound.")
+letters_cli = Group("letters", help="Issue household activation letters.")
 
 
 @compound_cli.command("create")
@@ -39,7 +36,7 @@ def compound_create(name, district, street_office, year_built):
                                              street_office=street_office,
                                              year_built=year_built)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Created compound {compound.id}: {compound.name}")
 
 
@@ -66,7 +63,7 @@ def roster_import(compound, file, dry_run):
             click.echo(where + (problem.message % problem.params), err=True)
         raise click.ClickException(f"Nothing imported: {len(exc.problems)} problems.") from exc
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     verb = "Checked (dry run, nothing changed)" if dry_run else "Imported"
     click.echo(f"{verb}: {summary.rows} rows, {summary.created} new, {summary.updated} updated, "
                f"{summary.unchanged} unchanged, {summary.not_in_file} not in file.")
@@ -81,7 +78,7 @@ def roster_export(compound, file):
     try:
         target = community.find_compound(compound)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     file.write_bytes(community.export_roster(target, fmt, actor=None))
     click.echo(f"Wrote {file}")
 
@@ -93,19 +90,23 @@ def roster_export(compound, file):
               type=click.Choice([r.value for r in Role]), help="Role (repeatable).")
 @click.option("--compound", "compounds", multiple=True, required=True,
               help="Compound name or id (repeatable); each role applies to each compound.")
-@click.option("--password", help="Password (at least 8 characters). Needed for a new account; "
-                                  "for an existing one it replaces the old password.")
+@click.option("--password", help="Password (at least 8 characters). A new account needs one: "
+                                  "leave it out to be asked for it (not kept in the shell's "
+                                  "history). For an existing account it replaces the old one.")
 @click.option("--allow-resident", is_flag=True,
               help="Also give roles to an existing resident's account.")
 def staff_create(phone, name, roles, compounds, password, allow_resident):
     """Create a staff account PHONE NAME, or add roles in compounds to an existing one."""
+    if password is None and accounts.needs_password(phone) and sys.stdin.isatty():
+        password = click.prompt("Password for the new account", hide_input=True,
+                                confirmation_prompt=True)
     try:
         targets = [community.find_compound(c) for c in compounds]
         grants = [(Role(r), c) for r in roles for c in targets]
         user = accounts.create_staff(phone, name, password, grants,
                                      allow_resident=allow_resident)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Staff {user.name} ({user.phone}): " + ", ".join(
         f"{g.role.value}@{g.compound_id}" for g in user.grants))
 
@@ -121,7 +122,7 @@ def letters_issue(compound, building, include_active, limit):
     try:
         target = community.find_compound(compound)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     dwellings = community.dwellings_for_letters(target, building=building,
                                                 only_missing=not include_active)
     if limit:
@@ -131,14 +132,14 @@ def letters_issue(compound, building, include_active, limit):
                                               secret=current_app.config["SECRET_KEY"],
                                               days=current_app.config["ACTIVATION_CODE_DAYS"])
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     for item in issued:
         d = item.dwelling
         click.echo(f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
                    f"{public_url('community.open_letter', token=item.token)}")
 
 
-settings_cli = AppGroup("settings", help="Local policy: defaults, and overrides per city, "
+settings_cli = Group("settings", help="Local policy: defaults, and overrides per city, "
                                          "district, street office or compound.")
 
 
@@ -150,7 +151,7 @@ def _scope(compound, district, street_office) -> tuple[str, str]:
         try:
             return "compound", str(community.find_compound(compound).id)
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     if district:
         return "district", district
     if street_office:
@@ -176,7 +177,7 @@ def settings_show(compound):
         try:
             target = community.find_compound(compound)
         except DomainError as exc:
-            _fail(exc)
+            fail(exc)
     policy = settings.policy_for(target)
     for name in settings.NAMES:
         value = getattr(policy, name)

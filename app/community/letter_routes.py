@@ -128,7 +128,8 @@ def letters(compound):
             compound, building=(form.building.data or "").strip(),
             only_missing=form.only_missing.data)
         if not dwellings:
-            flash(_("No homes match. Check the building number."), "error")
+            form.building.errors = [*form.building.errors,
+                                    _("No homes match. Check the building number.")]
         else:
             try:
                 batch, _issued = household_letters.issue_codes(
@@ -138,7 +139,8 @@ def letters(compound):
                 flash_error(exc)
             else:
                 return redirect(url_for("community.letter_batch", batch_id=batch.id))
-    return render_template("community/letters_form.html", form=form, compound=compound)
+    return render_template("community/letters_form.html", form=form, compound=compound), \
+        refused_status(form)
 
 
 @bp.get("/staff/letters/<int:batch_id>")

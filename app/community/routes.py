@@ -27,7 +27,6 @@ from app.community.forms import (
 from app.community.models import ManagementMode, Relation, Stage
 from app.community.permissions import compound_staff_required
 from app.core.errors import DomainError
-from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm, refused_status
 from app.core.qr import qr_svg
 from app.core.security import public_url
@@ -144,10 +143,12 @@ def staff_dwelling(dwelling_id: int):
     return _staff_dwelling_page(services.get_staff_dwelling(dwelling_id, current_user))
 
 
-def _staff_dwelling_page(home, revealed=None):
+def _staff_dwelling_page(home, revealed=None, phone_form=None, phone_person=None):
+    """The staff page of a home; a refused phone form shows again at its person."""
     return render_template(
         "community/staff_dwelling.html", dwelling=home, code=letters.live_code(home),
-        confirm_form=ConfirmForm(), phone_form=PhoneForm(), revealed=revealed or {})
+        confirm_form=ConfirmForm(), phone_form=PhoneForm(formdata=None),
+        refused_phone_form=phone_form, phone_person=phone_person, revealed=revealed or {})
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/phone")
@@ -173,12 +174,11 @@ def verify_phone(dwelling_id: int, person_id: int):
         try:
             people.set_phone_in_person(person, form.phone.data, actor=current_user)
         except DomainError as exc:
-            flash_error(exc)
+            form.phone.errors = [*form.phone.errors, _(exc.message, **exc.params)]
         else:
             flash(_("Phone number saved. The household's letter now works with it."), "success")
-    else:
-        flash(_("Enter the mobile number."), "error")
-    return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+            return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
+    return _staff_dwelling_page(home, phone_form=form, phone_person=person.id), 422
 
 
 @bp.route("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget",

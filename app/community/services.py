@@ -26,6 +26,7 @@ from app.community.models import (
 from app.core import settings
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
+from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
@@ -61,8 +62,9 @@ settings.register_place_lookup(place_of)
 def find_compound(ref: str) -> Compound:
     """Find a compound by id or exact name (for the CLI)."""
     compound = None
-    if str(ref).isdigit():
-        compound = db.session.get(Compound, int(ref))
+    compound_id = form_id(str(ref))
+    if compound_id is not None:
+        compound = db.session.get(Compound, compound_id)
     if compound is None:
         compound = db.session.scalar(sa.select(Compound).where(Compound.name == str(ref)))
     if compound is None:

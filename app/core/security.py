@@ -52,6 +52,9 @@ class CleanRequest(Request):
             self.__dict__["raw_form_has_nul"] = any(
                 "\x00" in v for v in self.__dict__["form"].values())
             self.__dict__["form"] = _cleaned(self.__dict__["form"])
+            for upload in self.__dict__["files"].values():
+                if upload.filename:
+                    upload.filename = clean_text(upload.filename).replace("\n", " ")
 
     @cached_property
     def args(self):

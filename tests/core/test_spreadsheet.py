@@ -72,3 +72,18 @@ def test_a_file_without_the_required_headers_is_refused_whole():
         read_records(b"1,101,60\n", "f.csv", {"楼栋": "building"},
                      required=("building",), labels={"building": "楼栋 / building"})
     assert refused.value.params["missing"] == "楼栋 / building"
+
+
+def test_a_roster_of_the_largest_size_allowed_is_not_mistaken_for_a_bomb():
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("roster")
+    sheet.append(["楼栋", "单元", "房号", "楼层", "专有面积", "业主姓名", "业主手机", "产权人编号",
+                  "业主类型", "出生年份", "租户姓名", "租户手机"])
+    for n in range(spreadsheet.MAX_ROWS):
+        sheet.append([str(n // 120), "1", str(n), 3, "72.50", f"业主{n}", str(13000000000 + n),
+                      "", "person", 1950, "", ""])
+    out = io.BytesIO()
+    book.save(out)
+    spreadsheet.check_archive(out.getvalue())  # refuses nothing

@@ -6,12 +6,9 @@ would leak unnoticed. This reproduces the crawl's reading on a real export."""
 from app.accounts.models import Role
 from tests.conftest import login
 from tests.factories import make_compound, make_dwelling, make_person, make_user
+from tests.security.test_crawl import readable
 
-
-def crawl_body(response) -> str:
-    """Exactly how tests/security/test_crawl.py reads a response before searching it."""
-    return response.get_data(as_text=True) if response.mimetype.startswith("text") else \
-        response.get_data().decode("utf-8", "replace")
+crawl_body = readable  # exactly how the crawl reads a response before searching it
 
 
 def test_the_crawl_would_see_a_name_inside_an_excel_export(app, client):

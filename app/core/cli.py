@@ -1,0 +1,36 @@
+"""Command-line plumbing every feature's group shares: text typed on the command line goes
+through the same input filter as text sent from a form, and refusals read the same."""
+
+import click
+from flask.cli import AppGroup
+
+from app.core.errors import DomainError
+from app.core.text import clean_text
+
+
+def _clean(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, tuple):
+        return tuple(_clean(v) for v in value)
+    return value
+
+
+class CleanCommand(click.Command):
+    """A command whose text options and arguments lose control and direction characters
+    before the command runs (as the web request class does for forms)."""
+
+    def invoke(self, ctx):
+        ctx.params = {name: _clean(value) for name, value in ctx.params.items()}
+        return super().invoke(ctx)
+
+
+class Group(AppGroup):
+    """A feature's `flask` command group (with the app context, and clean input)."""
+
+    command_class = CleanCommand
+
+
+def fail(exc: DomainError):
+    """Stop the command with a refusal's message (in English, the msgid filled in)."""
+    raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
