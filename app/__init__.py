@@ -46,10 +46,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
 
-    from app.core import flashing, i18n
+    from app.core import assets, flashing, i18n, memo
 
     i18n.init_app(app)
     flashing.init_app(app)
+    app.before_request(memo.forget)
+    assets.init_app(app)
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user

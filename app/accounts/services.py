@@ -10,6 +10,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from app.accounts.models import (
@@ -128,7 +129,8 @@ def load_user(user_id: str) -> User | None:
         .join(UserSession, UserSession.user_id == User.id)
         .where(User.id == uid, User.active.is_(True), UserSession.id == key,
                UserSession.revoked_at.is_(None), UserSession.last_seen_at > utcnow() - idle)
-    ).first()
+        .options(joinedload(User.grants))  # every page asks what the user may do
+    ).unique().first()
     if row is None:
         return None
     user, seen = row

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import AccessLog, User
 from app.accounts.permissions import Capability
@@ -23,7 +23,7 @@ from app.community.models import (
     Relation,
     Unit,
 )
-from app.core import settings
+from app.core import memo, settings
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.security import form_id
@@ -86,21 +86,27 @@ def get_compound_for_staff(compound_id: int, user: User, *capabilities: Capabili
 
 
 def dwellings_of(user: User) -> list[Dwelling]:
-    """Return the dwellings where the user is on the roster as owner or tenant."""
+    """Return the dwellings where the user is on the roster as owner or tenant.
+
+    One query (unit, building, compound and members loaded with it), once per request."""
     if not user.is_authenticated:
         return []
+    return memo.remembered(("dwellings_of", user.id), lambda: _load_dwellings_of(user.id))
+
+
+def _load_dwellings_of(user_id: int) -> list[Dwelling]:
+    mine = (sa.select(Occupancy.dwelling_id)
+            .join(Person, Person.id == Occupancy.person_id)
+            .where(Person.user_id == user_id))
     stmt = (
         sa.select(Dwelling)
-        .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
-        .join(Person, Person.id == Occupancy.person_id)
-        .where(Person.user_id == user.id)
-        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                 selectinload(Dwelling.compound),
-                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .where(Dwelling.id.in_(mine))
+        .options(joinedload(Dwelling.unit).joinedload(Unit.building),
+                 joinedload(Dwelling.compound),
+                 joinedload(Dwelling.members).joinedload(Occupancy.person))
         .order_by(Dwelling.compound_id, Dwelling.sort_key)
-        .distinct()
     )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt).unique())
 
 
 def relation_of(user: User, dwelling: Dwelling) -> Relation | None:

@@ -153,7 +153,9 @@ def _bookings(side: Side, tag: str) -> None:
                                         name=f"孩子{household.person.name}", grade=3,
                                         school="实验小学", pickup_adults="外婆", consent=True)
         household.markers["child"] = child.name
-        class_booking = bookings.book_class(classes[0], child)
+        # Today's class may have begun already (the suite runs at any hour): book the next.
+        class_booking = bookings.book_class(
+            next(c for c in classes if c.starts_at > utcnow()), child)
         household.ids["member_id"] = [member.id]
         household.ids["child_id"] = [child.id]
         household.ids["booking_id"] = [booking.id, class_booking.id]

@@ -1,0 +1,44 @@
+"""Per-request memory for reads a page makes several times (the user's homes, say).
+
+    homes = memo.remembered(("dwellings_of", user.id), lambda: load(...))
+
+Values live on `flask.g`, so they never outlive the request and never cross workers; every
+commit forgets them all, so a page that writes and then reads sees what it wrote. Outside
+a request (CLI, workers) nothing is remembered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+_KEY = "_memo"
+
+
+def remembered(key: Hashable, load: Callable[[], T]) -> T:
+    if not has_app_context():
+        return load()
+    store = g.setdefault(_KEY, {})
+    if key not in store:
+        store[key] = load()
+    return store[key]
+
+
+def forget() -> None:
+    if has_app_context():
+        g.pop(_KEY, None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_after_commit(_session) -> None:
+    forget()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(_session) -> None:
+    forget()
