@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test e2e test-pg lint setup setup-dev translations messages db demo bench clean
+.PHONY: run test e2e test-pg lint setup setup-dev translations messages db demo bench bench-http clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench: setup-dev
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/dues.py
+
+## Pages under load (gunicorn, wrk) beside a bare Flask hello; needs `apt-get install wrk`.
+bench-http: setup-dev
+	$(BIN)/python bench/http.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
