@@ -214,7 +214,10 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
 
         resident = db.session.scalar(sa.select(User).where(User.phone == DEMO_RESIDENT_PHONE))
         demo_key = decisions.seats_of(demo_ballot, resident)[0].voter_key
+        from app.community.services import dwellings_of
+
         demo = {"compound": main.id, "ballot": demo_ballot.id, "meal": demo_meal,
+                "home": dwellings_of(resident)[0].id,
                 "voter": demo_key}
         big = seed_compound(f"基准小区{homes}", homes, staff_phone="13999990001",
                             upload_dir=folder / "uploads")
@@ -223,7 +226,7 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
         "demo": {**demo, "resident": (DEMO_RESIDENT_PHONE, DEMO_PASSWORD),
                  "committee": ("13900000001", DEMO_PASSWORD),
                  "manager": ("13900000002", DEMO_PASSWORD)},
-        "big": {"compound": big.compound_id, "ballot": big.ballot_id,
+        "big": {"compound": big.compound_id, "ballot": big.ballot_id, "home": big.dwelling_id,
                 "meal": big.meal_session_id, "voter": big.voter_key,
                 "resident": (big.resident_phone, BENCH_PASSWORD),
                 "committee": (big.staff_phone, BENCH_PASSWORD),
@@ -239,8 +242,10 @@ def pages(data: dict, scale: str, base: str, folder: Path):
         ("resident home", "resident", "/home", "resident", None),
         ("ballots list", "resident", "/ballots", "resident", None),
         ("ballot page", "resident", f"/ballots/{d['ballot']}", "resident", None),
-        ("what I owe", "resident", "/dues", "resident", None),
+        ("what I owe", "resident", f"/dues/{d['home']}", "resident", None),
         ("canteen", "resident", "/canteen", "resident", None),
+        ("meal page", "resident", f"/canteen/{d['meal']}", "resident", None),
+        ("classroom", "resident", "/classroom", "resident", None),
         ("my repairs", "resident", "/repairs", "resident", None),
     ]
     staff = [

@@ -44,6 +44,7 @@ class Seeded:
     ballot_id: int
     meal_session_id: int
     voter_key: int
+    dwelling_id: int
 
 
 def roster_csv(n: int, phone_base: int = 13000000000) -> bytes:
@@ -86,7 +87,7 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
         person.user_id = user.id
         accounts_of.append((user, person))
     db.session.commit()
-    resident, _resident_person = accounts_of[0]
+    resident, resident_person = accounts_of[0]
 
     now = utcnow()
     ballot = decisions.create_ballot(compound, decisions.BallotSpec(
@@ -149,4 +150,4 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
                            request_key=f"bench-rep-{compound.id}-{n}-{k}",
                            upload_dir=upload_dir)
     return Seeded(compound.id, resident.phone, staff.phone, ballot.id, meals[0].id,
-                  resident_key)
+                  resident_key, resident_person.memberships[0].dwelling_id)
