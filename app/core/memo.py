@@ -4,7 +4,7 @@
 
 Values live on `flask.g`, so they never outlive the request and never cross workers; every
 commit forgets them all, so a page that writes and then reads sees what it wrote. Outside
-a request (CLI, workers) nothing is remembered.
+a request (CLI, workers, a test's own context) nothing is remembered.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -21,7 +21,7 @@ _KEY = "_memo"
 
 
 def remembered(key: Hashable, load: Callable[[], T]) -> T:
-    if not has_app_context():
+    if not has_request_context():
         return load()
     store = g.setdefault(_KEY, {})
     if key not in store:

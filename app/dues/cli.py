@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.accounts.permissions import Capability
 from app.community.services import RosterRejected, find_compound
+from app.core.cli import Group, fail
 from app.core.errors import DomainError
 from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.privacy import normalize_mobile
@@ -22,11 +22,7 @@ from app.dues import ledger, services
 from app.dues.models import AllocationRule, Bearer, IncomeKind
 from app.extensions import db
 
-dues_cli = AppGroup("dues", help="Renovation cost items and each home's share.")
-
-
-def _fail(exc: DomainError):
-    raise click.ClickException(exc.message % exc.params if exc.params else exc.message)
+dues_cli = Group("dues", help="Renovation cost items and each home's share.")
 
 
 def _yuan(value: str, what: str) -> int:
@@ -109,7 +105,7 @@ def item_add(compound, name, total, bearers, rule, building, unit, opt_in, coeff
             subsidy_fen=_yuan(subsidy, "--subsidy"), own_home=own_home)
         item = services.add_item(target, spec)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Item {item.id}: {item.name}")
 
 
@@ -121,7 +117,7 @@ def allocation(compound, as_json):
     try:
         report = services.allocation_report(find_compound(compound))
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
@@ -152,7 +148,7 @@ def fee(compound, rate, start, effective):
                                 effective_from=_date(effective, "--effective")
                                 if effective else None)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     settings = ledger.settings_of(target.id)
     when = f"from {settings.fee_starts_on.isoformat()}" if settings.fee_starts_on else \
         "not billed (no start date)"
@@ -176,7 +172,7 @@ def fund_import(compound, file):
             click.echo(where + (problem.message % problem.params), err=True)
         raise click.ClickException(f"Nothing imported: {len(exc.problems)} problems.") from exc
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"created {summary.created}, updated {summary.updated}")
 
 
@@ -199,7 +195,7 @@ def income(compound, kind, amount, occurred, note, by_phone):
         entry = ledger.add_income(target, actor, kind=IncomeKind(kind), amount_fen=amount_fen,
                                   occurred_on=occurred_on, note=note)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Income {entry.id}: {entry.kind.value} {_fen(entry.amount_fen)} yuan on "
                f"{entry.occurred_on.isoformat()}")
 
@@ -228,7 +224,7 @@ def arrears(compound, as_json):
     try:
         rows = ledger.arrears_by_building(find_compound(compound))
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         click.echo(json.dumps({"buildings": [asdict(r) for r in rows]}, ensure_ascii=False))
         return

@@ -130,6 +130,14 @@ def set_property_fee(compound: Compound, *, rate_yuan: str, starts_on: date | No
     """
     rate = parse_fee_rate(rate_yuan)
     today = today or local_today()
+    if starts_on is not None:
+        low, high = rules.fee_start_range(rules.handed_over_on(
+            compound.accepted_on, compound.management_start_on))
+        if not low <= starts_on <= high:
+            raise FieldError("starts_on", N_("Choose a date from %(low)s to %(high)s."),
+                             low=low.isoformat(), high=high.isoformat())
+    if effective_from is not None and effective_from > rules.FEE_LATEST:
+        raise FieldError("effective_from", N_("Choose a date from the year 2000 to 2100."))
     row = db.session.get(DuesSettings, compound.id)
     if row is None:
         row = DuesSettings(compound_id=compound.id)
@@ -1280,6 +1288,8 @@ def add_income(compound: Compound, actor: User, *, kind: IncomeKind, amount_fen:
         raise FieldError("note", N_("The note may be at most 200 characters."))
     if occurred_on > (today or local_today()):
         raise FieldError("occurred_on", N_("The date cannot be in the future."))
+    if occurred_on.year < 2000:
+        raise FieldError("occurred_on", N_("Choose a date from the year 2000 to 2100."))
     entry = IncomeEntry(compound_id=compound.id, kind=kind, amount_fen=amount_fen,
                         occurred_on=occurred_on, note=note, recorded_by_id=actor.id)
     db.session.add(entry)

@@ -165,6 +165,24 @@ def fund_is_low(balance_fen: int, initial_fen: int) -> bool:
 
 # --- property fee ---------------------------------------------------------------------------
 
+FEE_EARLIEST = date(2000, 1, 1)  # no compound's fee is billed from before this
+FEE_LATEST = date(2100, 12, 31)
+
+
+def fee_start_range(handed_over_on: date | None) -> tuple[date, date]:
+    """The days billing may start on: service is paid for from the compound's handover to
+    its management, never before (a start moved back to 2000 would bill every home years
+    of fees at once)."""
+    earliest = max(FEE_EARLIEST, handed_over_on) if handed_over_on else FEE_EARLIEST
+    return earliest, FEE_LATEST
+
+
+def handed_over_on(accepted_on: date | None, management_start_on: date | None) -> date | None:
+    """The day the compound was handed over: completion acceptance, or the day its
+    management started when that is all that is recorded (the earlier when both are)."""
+    known = [day for day in (accepted_on, management_start_on) if day is not None]
+    return min(known) if known else None
+
 def months_due(start: date, today: date) -> int:
     """Whole months of service completed since the start date ("service first, pay
     later": a month is billed once it has been served). A month completes on the same day
