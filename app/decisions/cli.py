@@ -7,21 +7,20 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup
 
 from app.accounts.models import User
 from app.accounts.permissions import Capability
 from app.community.services import find_compound
+from app.core.cli import Group, LocalDateTime, RecordId
 from app.core.errors import DomainError
 from app.core.settings import DEFAULT
 from app.core.spreadsheet import FileRejected
-from app.core.timeutil import parse_local
 from app.decisions import services
 from app.decisions.models import Ballot, BallotKind, Category
 from app.decisions.rules import Rule
 from app.extensions import db
 
-ballot_cli = AppGroup("ballot", help="Create, run and count owner decisions (votes).")
+ballot_cli = Group("ballot", help="Create, run and count owner decisions (votes).")
 
 
 def _text(message: str, params: dict) -> str:
@@ -30,10 +29,14 @@ def _text(message: str, params: dict) -> str:
     return message % values if values else message
 
 
+# The service's field names, as the options of `flask ballot create` spell them.
+OPTIONS = {"opens_at": "opens", "closes_at": "closes", "mode_start_on": "mode-start"}
+
+
 def _fail(exc: DomainError):
     lines = [_text(exc.message, exc.params)]
-    lines += [f"  --{p.field.replace('_', '-')}: {_text(p.message, p.params)}"
-              for p in getattr(exc, "problems", [])]
+    lines += [f"  --{OPTIONS.get(p.field, p.field.replace('_', '-'))}: "
+              f"{_text(p.message, p.params)}" for p in getattr(exc, "problems", [])]
     raise click.ClickException("\n".join(lines))
 
 
@@ -42,16 +45,6 @@ def _ballot(ballot_id: int) -> Ballot:
     if ballot is None:
         raise click.ClickException(f"No ballot {ballot_id}.")
     return ballot
-
-
-class LocalTime(click.ParamType):
-    name = "YYYY-MM-DD[ HH:MM]"
-
-    def convert(self, value, param, ctx):
-        try:
-            return parse_local(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date/time like 2026-12-05 09:00", param, ctx)
 
 
 class Share(click.ParamType):
@@ -89,9 +82,9 @@ class Share(click.ParamType):
                    f"{DEFAULT.notice_days} for an owners' decision (Property Management "
                    f"Regulations art. 14), {DEFAULT.survey_notice_days} for a "
                    "willingness survey; the compound's policy may require more.")
-@click.option("--opens", "opens_at", type=LocalTime(), required=True,
+@click.option("--opens", "opens_at", type=LocalDateTime(), required=True,
               help="Opening time, Asia/Shanghai.")
-@click.option("--closes", "closes_at", type=LocalTime(), required=True,
+@click.option("--closes", "closes_at", type=LocalDateTime(), required=True,
               help="Closing time, Asia/Shanghai.")
 @click.option("--mode-start", type=click.DateTime(["%Y-%m-%d"]),
               help="Management-mode ballots: the date the chosen mode starts.")
@@ -138,7 +131,7 @@ def _step(action, ballot_id):
 
 
 @ballot_cli.command("notice")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def notice(ballot_id):
     """Publish a draft ballot's notice."""
     _step(services.publish_notice, ballot_id)
@@ -146,7 +139,7 @@ def notice(ballot_id):
 
 
 @ballot_cli.command("withdraw")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 @click.option("--reason", required=True, help="Why the notice is withdrawn (owners read it).")
 def withdraw(ballot_id, reason):
     """Withdraw a notice before voting opens; the reason is kept and shown."""
@@ -159,8 +152,8 @@ def withdraw(ballot_id, reason):
 
 
 @ballot_cli.command("extend")
-@click.argument("ballot_id", type=int)
-@click.option("--closes", "closes_at", type=LocalTime(), required=True,
+@click.argument("ballot_id", type=RecordId)
+@click.option("--closes", "closes_at", type=LocalDateTime(), required=True,
               help="The new closing time, Asia/Shanghai; later than the current one.")
 @click.option("--reason", required=True, help="Why voting is extended (owners read it).")
 def extend(ballot_id, closes_at, reason):
@@ -174,7 +167,7 @@ def extend(ballot_id, closes_at, reason):
 
 
 @ballot_cli.command("delete")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def delete(ballot_id):
     """Delete a draft (a published notice can only be withdrawn)."""
     try:
@@ -185,7 +178,7 @@ def delete(ballot_id):
 
 
 @ballot_cli.command("open")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def open_(ballot_id):
     """Open voting (after the notice period); freezes the voter roll."""
     _, count = _step(services.open_ballot, ballot_id)
@@ -193,7 +186,7 @@ def open_(ballot_id):
 
 
 @ballot_cli.command("close")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def close(ballot_id):
     """Close voting and record the tally."""
     _, result = _step(services.close_ballot, ballot_id)
@@ -201,7 +194,7 @@ def close(ballot_id):
 
 
 @ballot_cli.command("publish")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def publish(ballot_id):
     """Publish a closed ballot's result (a management mode takes effect)."""
     _step(services.publish_result, ballot_id)
@@ -209,7 +202,7 @@ def publish(ballot_id):
 
 
 @ballot_cli.command("import-paper")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--staff", "staff_phone", required=True,
               help="Mobile number of the committee member who entered the ballots "
@@ -245,7 +238,7 @@ def _chinese(msgid: str) -> str:
 
 
 @ballot_cli.command("tally")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def tally(ballot_id, as_json):
     """Print the tally (live while open; the recorded one once closed)."""
@@ -259,7 +252,7 @@ def tally(ballot_id, as_json):
 
 
 @ballot_cli.command("verify")
-@click.argument("ballot_id", type=int)
+@click.argument("ballot_id", type=RecordId)
 def verify(ballot_id):
     """Recompute the vote log's hash chain; name the first broken entry."""
     result = services.verify_log(_ballot(ballot_id))
