@@ -6,6 +6,8 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per core; WORKERS=0 runs the suite in one process.
+WORKERS ?= auto
 
 .PHONY: run test e2e test-pg lint setup setup-dev translations messages db demo bench bench-http clean
 
@@ -47,15 +49,15 @@ run: demo
 
 ## The whole suite on SQLite (browser tests too where Chromium is installed).
 test: setup-dev
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(WORKERS) $(PYTEST_ARGS)
 
 ## Only the browser tests (Playwright driving Debian's chromium, phone-sized).
 e2e: setup-dev
-	$(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(WORKERS) tests/e2e $(PYTEST_ARGS)
 
 ## The suite against PostgreSQL (browser tests excluded: they run on SQLite).
 test-pg: setup-dev
-	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q --ignore=tests/e2e $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n $(WORKERS) --ignore=tests/e2e $(PYTEST_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -116,6 +116,19 @@ def start_session(user: User, *, user_agent: str = "", now: datetime | None = No
     return key
 
 
+@cache
+def _signed_in():
+    """Built once (every signed-in request runs it; only the values change)."""
+    return (
+        sa.select(User, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == sa.bindparam("uid"), User.active.is_(True),
+               UserSession.id == sa.bindparam("key"), UserSession.revoked_at.is_(None),
+               UserSession.last_seen_at > sa.bindparam("seen_after"))
+        .options(joinedload(User.grants))  # every page asks what the user may do
+    )
+
+
 def load_user(user_id: str) -> User | None:
     """Flask-Login loader for "<user id>:<session key>", in one query: the account if it
     is active and that sign-in was not ended and was used lately; otherwise None."""
@@ -124,13 +137,8 @@ def load_user(user_id: str) -> User | None:
     if uid is None or not 32 <= len(key) <= 43:
         return None
     idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    row = db.session.execute(
-        sa.select(User, UserSession.last_seen_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == uid, User.active.is_(True), UserSession.id == key,
-               UserSession.revoked_at.is_(None), UserSession.last_seen_at > utcnow() - idle)
-        .options(joinedload(User.grants))  # every page asks what the user may do
-    ).unique().first()
+    row = db.session.execute(_signed_in(), {"uid": uid, "key": key,
+                                          "seen_after": utcnow() - idle}).unique().first()
     if row is None:
         return None
     user, seen = row
