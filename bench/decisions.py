@@ -40,7 +40,7 @@ from app.accounts.models import Role, RoleGrant, User  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Person  # noqa: E402
 from app.core.timeutil import utcnow  # noqa: E402
-from app.decisions import services  # noqa: E402
+from app.decisions import lifecycle, models, tallying, voting  # noqa: E402
 from app.decisions.models import BallotKind, RollEntry, Vote, VoteEvent  # noqa: E402
 from app.extensions import db  # noqa: E402
 
@@ -73,29 +73,29 @@ def main() -> None:
         community.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
         print(f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
               f"{time.perf_counter() - start:.1f} s")
-        ballot = services.create_ballot(compound, services.BallotSpec(
+        ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
             kind=BallotKind.WILLINGNESS, title="改造意愿", opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=7)), actor=None, now=now - timedelta(days=8))
-        services.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
-        services.open_ballot(ballot, actor=None, now=now)
+        lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
+        lifecycle.open_ballot(ballot, actor=None, now=now)
         keys = list(db.session.scalars(sa.select(RollEntry.voter_key).where(
             RollEntry.ballot_id == ballot.id).order_by(RollEntry.voter_key)))
         options = [o.id for o in ballot.options]
         start = time.perf_counter()
         for n, key in enumerate(keys[:args.votes]):
-            services.record_vote(ballot, key, options[n % 5 % 3], actor=None,
+            voting.record_vote(ballot, key, options[n % 5 % 3], actor=None,
                                  items=["roads"] if n % 2 else ["walls", "drainage"],
-                                 channel=services.Channel.ONLINE, proxy_name=None, now=now)
+                                 channel=models.Channel.ONLINE, proxy_name=None, now=now)
             if n % 500 == 499:
                 db.session.commit()
         db.session.commit()
         print(f"{args.votes} votes recorded (with the hash-chained log) in "
               f"{time.perf_counter() - start:.1f} s")
 
-        median, p95 = timed(lambda: services.compute_tally(ballot), 30)
+        median, p95 = timed(lambda: tallying.compute_tally(ballot), 30)
         print(f"tally of {args.dwellings} homes / {args.votes} votes: median {median:.1f} ms, "
               f"p95 {p95:.1f} ms (target <= 50 ms)")
-        median, p95 = timed(lambda: services.verify_log(ballot), 3)
+        median, p95 = timed(lambda: tallying.verify_log(ballot), 3)
         print(f"verify the vote log ({args.votes} entries): median {median:.0f} ms")
 
         # Accounts: a committee member and the owners who will vote concurrently.
@@ -132,11 +132,11 @@ def main() -> None:
 
     concurrent_votes(url, ballot_id, voters, options, args.workers)
     with app.app_context():
-        ballot = db.session.get(services.Ballot, ballot_id)
+        ballot = db.session.get(models.Ballot, ballot_id)
         total = db.session.scalar(sa.select(sa.func.count(Vote.id)))
         events = db.session.scalar(sa.select(sa.func.count(VoteEvent.id)))
         distinct = db.session.scalar(sa.select(sa.func.count(sa.distinct(Vote.voter_key))))
-        ok = services.verify_log(ballot).ok
+        ok = tallying.verify_log(ballot).ok
         expected = args.votes + len(voters)
         print(f"after the burst: {total} votes for {distinct} voters (expected {expected}), "
               f"{events} log entries, chain intact: {ok}")

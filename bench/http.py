@@ -210,10 +210,10 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
         demo_meal = meal.id
         del MealSession
         from app.accounts.models import User
-        from app.decisions import services as decisions
+        from app.decisions import roll
 
         resident = db.session.scalar(sa.select(User).where(User.phone == DEMO_RESIDENT_PHONE))
-        demo_key = decisions.seats_of(demo_ballot, resident)[0].voter_key
+        demo_key = roll.seats_of(demo_ballot, resident)[0].voter_key
         from app.community.services import dwellings_of
 
         demo = {"compound": main.id, "ballot": demo_ballot.id, "meal": demo_meal,

@@ -15,7 +15,7 @@ from app.core.cli import Group, LocalDateTime, RecordId
 from app.core.errors import DomainError
 from app.core.settings import DEFAULT
 from app.core.spreadsheet import FileRejected
-from app.decisions import services
+from app.decisions import lifecycle, paper, queries, tallying
 from app.decisions.models import Ballot, BallotKind, Category
 from app.decisions.rules import Rule
 from app.extensions import db
@@ -24,7 +24,7 @@ ballot_cli = Group("ballot", help="Create, run and count owner decisions (votes)
 
 
 def _text(message: str, params: dict) -> str:
-    values = {k: services.local_text(v) if isinstance(v, datetime)
+    values = {k: tallying.local_text(v) if isinstance(v, datetime)
               else v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
     return message % values if values else message
 
@@ -96,15 +96,15 @@ def create(compound, kind, title, explanation, category, rule, share, building, 
     """Create a ballot in COMPOUND (name or id); prints its id."""
     try:
         target = find_compound(compound)
-        spec = services.BallotSpec(
+        spec = lifecycle.BallotSpec(
             kind=BallotKind(kind), title=title, explanation=explanation,
             category=Category(category) if category else None,
             rule=Rule(rule) if rule else None, share=share, building=building, unit=unit,
             notice_days=notice_days, opens_at=opens_at, closes_at=closes_at,
             mode_start_on=mode_start.date() if mode_start else None)
-        ballot = services.create_ballot(target, spec, actor=None)
+        ballot = lifecycle.create_ballot(target, spec, actor=None)
         if publish_notice:
-            services.publish_notice(ballot, actor=None)
+            lifecycle.publish_notice(ballot, actor=None)
     except DomainError as exc:
         _fail(exc)
     click.echo(ballot.id)
@@ -118,7 +118,7 @@ def list_ballots(compound):
         target = find_compound(compound)
     except DomainError as exc:
         _fail(exc)
-    for ballot in services.compound_ballots(target):
+    for ballot in queries.compound_ballots(target):
         click.echo(f"{ballot.id}\t{ballot.status.value}\t{ballot.kind.value}\t{ballot.title}")
 
 
@@ -134,7 +134,7 @@ def _step(action, ballot_id):
 @click.argument("ballot_id", type=RecordId)
 def notice(ballot_id):
     """Publish a draft ballot's notice."""
-    _step(services.publish_notice, ballot_id)
+    _step(lifecycle.publish_notice, ballot_id)
     click.echo("Notice published.")
 
 
@@ -145,7 +145,7 @@ def withdraw(ballot_id, reason):
     """Withdraw a notice before voting opens; the reason is kept and shown."""
     ballot = _ballot(ballot_id)
     try:
-        services.withdraw_notice(ballot, reason, actor=None)
+        lifecycle.withdraw_notice(ballot, reason, actor=None)
     except DomainError as exc:
         _fail(exc)
     click.echo("Notice withdrawn.")
@@ -160,10 +160,10 @@ def extend(ballot_id, closes_at, reason):
     """Extend an open ballot's close while turnout is short (announced; never shorter)."""
     ballot = _ballot(ballot_id)
     try:
-        services.extend_ballot(ballot, closes_at, reason, actor=None)
+        lifecycle.extend_ballot(ballot, closes_at, reason, actor=None)
     except DomainError as exc:
         _fail(exc)
-    click.echo(f"Voting now closes {services.local_text(ballot.closes_at)}.")
+    click.echo(f"Voting now closes {tallying.local_text(ballot.closes_at)}.")
 
 
 @ballot_cli.command("delete")
@@ -171,7 +171,7 @@ def extend(ballot_id, closes_at, reason):
 def delete(ballot_id):
     """Delete a draft (a published notice can only be withdrawn)."""
     try:
-        services.delete_draft(_ballot(ballot_id), actor=None)
+        lifecycle.delete_draft(_ballot(ballot_id), actor=None)
     except DomainError as exc:
         _fail(exc)
     click.echo("Draft deleted.")
@@ -181,7 +181,7 @@ def delete(ballot_id):
 @click.argument("ballot_id", type=RecordId)
 def open_(ballot_id):
     """Open voting (after the notice period); freezes the voter roll."""
-    _, count = _step(services.open_ballot, ballot_id)
+    _, count = _step(lifecycle.open_ballot, ballot_id)
     click.echo(f"Open: {count} homes in the roll.")
 
 
@@ -189,7 +189,7 @@ def open_(ballot_id):
 @click.argument("ballot_id", type=RecordId)
 def close(ballot_id):
     """Close voting and record the tally."""
-    _, result = _step(services.close_ballot, ballot_id)
+    _, result = _step(lifecycle.close_ballot, ballot_id)
     click.echo(f"Closed: {result.outcome.value}.")
 
 
@@ -197,7 +197,7 @@ def close(ballot_id):
 @click.argument("ballot_id", type=RecordId)
 def publish(ballot_id):
     """Publish a closed ballot's result (a management mode takes effect)."""
-    _step(services.publish_result, ballot_id)
+    _step(lifecycle.publish_result, ballot_id)
     click.echo("Result published.")
 
 
@@ -216,7 +216,7 @@ def import_paper(ballot_id, file, staff_phone):
         raise click.ClickException("--staff must be a committee or street-office account of "
                                    "this compound.")
     try:
-        count = services.import_paper(ballot, file.read_bytes(), file.name, actor=actor,
+        count = paper.import_paper(ballot, file.read_bytes(), file.name, actor=actor,
                                       translate=_chinese)
     except FileRejected as exc:
         for problem in exc.problems:
@@ -243,7 +243,7 @@ def _chinese(msgid: str) -> str:
 def tally(ballot_id, as_json):
     """Print the tally (live while open; the recorded one once closed)."""
     ballot = _ballot(ballot_id)
-    data = services.tally_dict(ballot)
+    data = tallying.tally_dict(ballot)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -255,7 +255,7 @@ def tally(ballot_id, as_json):
 @click.argument("ballot_id", type=RecordId)
 def verify(ballot_id):
     """Recompute the vote log's hash chain; name the first broken entry."""
-    result = services.verify_log(_ballot(ballot_id))
+    result = tallying.verify_log(_ballot(ballot_id))
     if result.ok:
         click.echo(f"OK: {result.entries} entries, chain intact.")
         return

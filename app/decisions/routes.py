@@ -16,7 +16,8 @@ from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_date, fmt_full_datetime
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
-from app.decisions import bp, services
+from app.decisions import bp, lifecycle, models, queries, roll, tallying, voting
+from app.decisions import paper as paper_entry
 from app.decisions.forms import (
     CATEGORY_LABELS,
     ITEM_LABELS,
@@ -109,7 +110,7 @@ def _posted(form) -> bool:
 def ballots():
     """The ballots that cover my homes."""
     return render_template("decisions/list.html",
-                           ballots=services.ballots_for_resident(current_user))
+                           ballots=queries.ballots_for_resident(current_user))
 
 
 def _vote_form(ballot, seat=None) -> VoteForm:
@@ -122,26 +123,26 @@ def _vote_form(ballot, seat=None) -> VoteForm:
 
 
 def _ballot_page(item, seats, forms, status=200):
-    owner_homes = (services.owner_homes_in_scope(item, current_user)
+    owner_homes = (roll.owner_homes_in_scope(item, current_user)
                    if item.status is BallotStatus.NOTICE and not seats else [])
     return render_template(
         "decisions/ballot.html", ballot=item, seats=seats, forms=forms,
-        is_open=services.is_open(item), result=_result(item), owner_homes=owner_homes), status
+        is_open=voting.is_open(item), result=_result(item), owner_homes=owner_homes), status
 
 
 @bp.get("/ballots/<int:ballot_id>")
 @login_required
 def ballot(ballot_id: int):
     """Read the notice, vote or change my vote, see my receipt and the result."""
-    item = services.get_ballot_for_resident(ballot_id, current_user)
-    seats = services.seats_of(item, current_user)
+    item = queries.get_ballot_for_resident(ballot_id, current_user)
+    seats = roll.seats_of(item, current_user)
     forms = {seat.voter_key: _vote_form(item, seat) for seat in seats}
     return _ballot_page(item, seats, forms)
 
 
 def _result(item):
     if item.status is BallotStatus.PUBLISHED:
-        return services.tally_dict(item)
+        return tallying.tally_dict(item)
     return None
 
 
@@ -149,8 +150,8 @@ def _result(item):
 @login_required
 def vote(ballot_id: int, voter_key: int):
     """Cast or change my vote; double taps record one vote."""
-    item = services.get_ballot_for_resident(ballot_id, current_user)
-    seats = services.seats_of(item, current_user)
+    item = queries.get_ballot_for_resident(ballot_id, current_user)
+    seats = roll.seats_of(item, current_user)
     seat = next((s for s in seats if s.voter_key == voter_key), None)
     if seat is None:
         flash(_("Only owners vote. Tenants can read the notice and the result."), "error")
@@ -160,7 +161,7 @@ def vote(ballot_id: int, voter_key: int):
         forms = {s.voter_key: form if s is seat else _vote_form(item, s) for s in seats}
         return _ballot_page(item, seats, forms, 422)
     try:
-        result = services.cast_vote(item, voter_key, form.choice.data, actor=current_user,
+        result = voting.cast_vote(item, voter_key, form.choice.data, actor=current_user,
                                     items=form.items.data if item.ask_items else None)
     except DomainError as exc:
         _flash_refusal(exc)
@@ -179,10 +180,10 @@ def receipt():
     only to a signed-in owner of that vote (a receipt must not prove a vote to others).
     """
     code = request.args.get("code", "")[:32]
-    check = services.check_receipt(code) if code else None
+    check = voting.check_receipt(code) if code else None
     show_choice = bool(check and current_user.is_authenticated and any(
         seat.voter_key == check.event.voter_key
-        for seat in services.seats_of(check.ballot, current_user)))
+        for seat in roll.seats_of(check.ballot, current_user)))
     return render_template("decisions/receipt.html", code=code, check=check,
                            show_choice=show_choice,
                            still_open=check is not None and check.ballot.status in (
@@ -196,17 +197,17 @@ def receipt():
 def staff_ballots(compound):
     """All ballots of a compound."""
     return render_template("decisions/staff_list.html", compound=compound,
-                           ballots=services.compound_ballots(compound))
+                           ballots=queries.compound_ballots(compound))
 
 
-def _spec(form: BallotForm) -> services.BallotSpec:
+def _spec(form: BallotForm) -> lifecycle.BallotSpec:
     """The ballot as typed; a field that could not be read is None (it shows its error)."""
     def value(field):
         return None if field.errors else field.data
 
     kind = value(form.kind)
     category, rule = value(form.category), value(form.rule)
-    return services.BallotSpec(
+    return lifecycle.BallotSpec(
         kind=BallotKind(kind) if kind in {k.value for k in BallotKind} else None,
         title=form.title.data or "", explanation=form.explanation.data or "",
         category=Category(category) if category else None,
@@ -220,8 +221,8 @@ def _spec(form: BallotForm) -> services.BallotSpec:
 
 def _describe_limits(form: BallotForm, compound_id: int) -> None:
     """Say the least notice and window next to the fields (from the compound's policy)."""
-    law = services.schedule_limits(compound_id, BallotKind.GENERAL)
-    survey = services.schedule_limits(compound_id, BallotKind.WILLINGNESS)
+    law = lifecycle.schedule_limits(compound_id, BallotKind.GENERAL)
+    survey = lifecycle.schedule_limits(compound_id, BallotKind.WILLINGNESS)
     form.notice_days.description = _(
         "At least %(days)s days for an owners' decision (Property Management Regulations "
         "art. 14); at least %(survey)s days for a renovation-willingness survey.",
@@ -237,14 +238,14 @@ def _local_input(moment: datetime) -> datetime:
 def _save_draft(compound, form, ballot=None):
     """Check every field (form and rules together), then save; errors shown all at once."""
     spec = _spec(form)
-    _attach(form, services.ballot_problems(compound, spec))
+    _attach(form, lifecycle.ballot_problems(compound, spec))
     if form.errors:
         return None
     try:
         if ballot is None:
-            return services.create_ballot(compound, spec, actor=current_user)
-        return services.update_draft(ballot, spec, actor=current_user)
-    except services.BallotRejected as exc:
+            return lifecycle.create_ballot(compound, spec, actor=current_user)
+        return lifecycle.update_draft(ballot, spec, actor=current_user)
+    except lifecycle.BallotRejected as exc:
         _attach(form, exc.problems)
     except DomainError as exc:
         form.form_errors.append(_(exc.message, **exc.params))
@@ -259,7 +260,7 @@ def new_ballot(compound):
     _describe_limits(form, compound.id)
     if request.method == "GET":
         form.kind.data = request.args.get("kind", BallotKind.WILLINGNESS.value)
-        law = services.schedule_limits(compound.id, BallotKind.GENERAL)
+        law = lifecycle.schedule_limits(compound.id, BallotKind.GENERAL)
         form.notice_days.data = law.notice_days
         start = (utcnow() + timedelta(days=law.notice_days + 1)).astimezone(LOCAL_TZ)
         form.opens_at.data = start.replace(hour=9, minute=0, second=0, microsecond=0,
@@ -275,7 +276,7 @@ def new_ballot(compound):
 
 
 def _staff_ballot(ballot_id: int):
-    return services.get_ballot_for_staff(ballot_id, current_user)
+    return queries.get_ballot_for_staff(ballot_id, current_user)
 
 
 @bp.route("/staff/ballots/<int:ballot_id>/edit", methods=["GET", "POST"])
@@ -321,7 +322,7 @@ def delete_ballot(ballot_id: int):
     if form.validate_on_submit():
         compound_id = item.compound_id
         try:
-            services.delete_draft(item, actor=current_user)
+            lifecycle.delete_draft(item, actor=current_user)
         except DomainError as exc:
             _flash_refusal(exc)
             return redirect(url_for("decisions.dashboard", ballot_id=ballot_id))
@@ -341,15 +342,15 @@ def dashboard(ballot_id: int):
 
 def _dashboard(item, paper_form=None, import_form=None, status=200):
     live = item.status in (BallotStatus.OPEN, BallotStatus.CLOSED, BallotStatus.PUBLISHED)
-    tally = services.tally_dict(item) if live else None
+    tally = tallying.tally_dict(item) if live else None
     return render_template(
         "decisions/dashboard.html", ballot=item, confirm_form=ConfirmForm(), tally=tally,
-        steps=services.steps(item, quorum_met=bool(tally and tally["quorum_met"])),
-        buildings=services.turnout_by_building(item) if live else [],
-        demand=services.item_demand(item) if live else [],
+        steps=lifecycle.steps(item, quorum_met=bool(tally and tally["quorum_met"])),
+        buildings=tallying.turnout_by_building(item) if live else [],
+        demand=tallying.item_demand(item) if live else [],
         paper_form=paper_form or _paper_form(item),
         import_form=import_form or PaperImportForm(),
-        overdue=services.result_overdue(item)), status
+        overdue=lifecycle.result_overdue(item)), status
 
 
 def _paper_form(item) -> PaperForm:
@@ -359,12 +360,12 @@ def _paper_form(item) -> PaperForm:
 
 
 ACTIONS = {
-    "notice": (services.publish_notice,
+    "notice": (lifecycle.publish_notice,
                N_("Notice published to the owners, and the residents' committee is told. "
                   "Voting may open after the notice period.")),
-    "open": (services.open_ballot, N_("Voting is open. The voter roll is frozen.")),
-    "close": (services.close_ballot, N_("Voting is closed and the tally is recorded.")),
-    "publish": (services.publish_result, N_("The result is published.")),
+    "open": (lifecycle.open_ballot, N_("Voting is open. The voter roll is frozen.")),
+    "close": (lifecycle.close_ballot, N_("Voting is closed and the tally is recorded.")),
+    "publish": (lifecycle.publish_result, N_("The result is published.")),
 }
 
 
@@ -389,13 +390,13 @@ def step(ballot_id: int, action: str):
 def confirm_step(ballot_id: int, action: str):
     """Say what closing voting or publishing the result will do, before it is done."""
     item = _staff_ballot(ballot_id)
-    tally = services.tally_dict(item) if item.status in (
+    tally = tallying.tally_dict(item) if item.status in (
         BallotStatus.OPEN, BallotStatus.CLOSED) else None
-    effect = services.result_effect(item)
+    effect = lifecycle.result_effect(item)
     return render_template("decisions/confirm.html", ballot=item, action=action,
                            form=ConfirmForm(), tally=tally, effect=effect,
                            mode_label=MODE_LABELS.get(effect.mode) if effect.mode else None,
-                           steps=services.steps(item))
+                           steps=lifecycle.steps(item))
 
 
 @bp.route("/staff/ballots/<int:ballot_id>/withdraw", methods=["GET", "POST"])
@@ -409,9 +410,9 @@ def withdraw(ballot_id: int):
     form = WithdrawForm()
     if _posted(form):
         try:
-            services.withdraw_notice(item, "" if form.reason.errors else form.reason.data,
+            lifecycle.withdraw_notice(item, "" if form.reason.errors else form.reason.data,
                                      actor=current_user)
-        except services.BallotRejected as exc:
+        except lifecycle.BallotRejected as exc:
             _attach(form, exc.problems)
         except DomainError as exc:
             form.form_errors.append(_(exc.message, **exc.params))
@@ -441,10 +442,10 @@ def extend(ballot_id: int):
         reason = "" if form.reason.errors else form.reason.data
         try:
             if form.errors:  # show the rules' reasons for the other fields too
-                services.check_extension(item, closes_at, reason)
+                lifecycle.check_extension(item, closes_at, reason)
             else:
-                services.extend_ballot(item, closes_at, reason, actor=current_user)
-        except services.BallotRejected as exc:
+                lifecycle.extend_ballot(item, closes_at, reason, actor=current_user)
+        except lifecycle.BallotRejected as exc:
             _attach(form, exc.problems)
         except DomainError as exc:
             form.form_errors.append(_(exc.message, **exc.params))
@@ -454,7 +455,7 @@ def extend(ballot_id: int):
                         "and the notice.", when=fmt_full_datetime(item.closes_at)), "success")
                 return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     return render_template("decisions/extend.html", ballot=item, form=form,
-                           tally=services.tally_dict(item)), refused_status(form)
+                           tally=tallying.tally_dict(item)), refused_status(form)
 
 
 @bp.get("/staff/ballots/<int:ballot_id>/verify")
@@ -462,7 +463,7 @@ def extend(ballot_id: int):
 def verify(ballot_id: int):
     """Recompute the vote log's hash chain."""
     item = _staff_ballot(ballot_id)
-    result = services.verify_log(item)
+    result = tallying.verify_log(item)
     if result.ok:
         flash(_("The vote log is intact: %(n)s entries checked.", n=result.entries), "success")
     else:
@@ -479,7 +480,7 @@ def missing(ballot_id: int):
     building = request.args.get("building", "")[:20]
     page = clamp_page(request.args.get("page", 1, type=int))
     return render_template("decisions/missing.html", ballot=item, building=building,
-                           pagination=services.missing_voters(item, building=building,
+                           pagination=tallying.missing_voters(item, building=building,
                                                               page=page))
 
 
@@ -494,7 +495,7 @@ def paper(ballot_id: int):
     unit = form.unit.data or ""
     voter = None
     if not (form.building.errors or form.room.errors or form.unit.errors):
-        voter = services.find_voter(item, form.building.data, unit, form.room.data)
+        voter = paper_entry.find_voter(item, form.building.data, unit, form.room.data)
         if voter is None:
             form.room.errors = [*form.room.errors, _(
                 "No home %(b)s-%(u)s-%(r)s in this ballot's scope.", b=form.building.data,
@@ -502,8 +503,8 @@ def paper(ballot_id: int):
     if form.errors:
         return _dashboard(item, paper_form=form, status=422)
     try:
-        services.cast_vote(item, voter, form.choice.data, actor=current_user,
-                           channel=services.Channel.PAPER, proxy_name=form.proxy_name.data)
+        voting.cast_vote(item, voter, form.choice.data, actor=current_user,
+                           channel=models.Channel.PAPER, proxy_name=form.proxy_name.data)
     except DomainError as exc:
         form.form_errors.append(_(exc.message, **exc.params))
         return _dashboard(item, paper_form=form, status=422)
@@ -528,7 +529,7 @@ def paper_import(ballot_id: int):
         return _dashboard(item, import_form=form, status=422)
     upload = form.file.data
     try:
-        count = services.import_paper(item, upload.read(), upload.filename or "",
+        count = paper_entry.import_paper(item, upload.read(), upload.filename or "",
                                       actor=current_user, translate=_)
     except FileRejected as exc:
         return render_template("decisions/problems.html", ballot=item,
@@ -547,7 +548,7 @@ def paper_import(ballot_id: int):
 def notice(ballot_id: int):
     """The printable A4 notice (公示) of the ballot or its result."""
     item = _staff_ballot(ballot_id)
-    tally = services.tally_dict(item) if item.result_json else None
+    tally = tallying.tally_dict(item) if item.result_json else None
     return render_template("decisions/notice.html", ballot=item, result=tally)
 
 
@@ -560,9 +561,9 @@ def export(ballot_id: int, fmt: str):
         abort(404)
     channels = {"online": _("online"), "paper": _("paper")}
     rows = [r[:5] + [_(r[5]) if r[5] else "", channels.get(r[6], "")] + r[7:]
-            for r in services.vote_records(item, actor=current_user)]
-    data = (roster_rules.write_table_csv(services.EXPORT_HEADER, rows) if fmt == "csv"
-            else roster_rules.write_table_xlsx(services.EXPORT_HEADER, rows, "votes"))
+            for r in tallying.vote_records(item, actor=current_user)]
+    data = (roster_rules.write_table_csv(tallying.EXPORT_HEADER, rows) if fmt == "csv"
+            else roster_rules.write_table_xlsx(tallying.EXPORT_HEADER, rows, "votes"))
     response = make_response(data)
     response.headers["Content-Type"] = (
         "text/csv; charset=utf-8" if fmt == "csv"

@@ -36,8 +36,8 @@ from app.community.models import (
 )
 from app.core.security import public_url
 from app.core.timeutil import local_today, utcnow
+from app.decisions import lifecycle, models, voting
 from app.decisions import rules as decision_rules
-from app.decisions import services as decisions
 from app.decisions.models import BallotKind, RollEntry, Vote
 from app.dues import ledger
 from app.dues import services as dues
@@ -324,14 +324,14 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
 
     now = utcnow()
     rng = random.Random(2026)
-    willingness = decisions.create_ballot(main, decisions.BallotSpec(
+    willingness = lifecycle.create_ballot(main, lifecycle.BallotSpec(
         kind=BallotKind.WILLINGNESS, title="金源新村老旧小区综合改造意愿征询",
         explanation=("本次改造拟包括雨污分流、外墙保温、道路修缮、加装路灯和充电桩等。\n"
                      "请各位业主在截止前表达意愿，并勾选您最关心的改造项目。"),
         opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=12)), actor=None,
         now=now - timedelta(days=10))
-    decisions.publish_notice(willingness, actor=None, now=now - timedelta(days=10))
-    decisions.open_ballot(willingness, actor=None, now=now - timedelta(days=2))
+    lifecycle.publish_notice(willingness, actor=None, now=now - timedelta(days=10))
+    lifecycle.open_ballot(willingness, actor=None, now=now - timedelta(days=2))
     keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
         RollEntry.ballot_id == willingness.id))))
     resident_homes = (sa.select(Occupancy.dwelling_id).join(Person)
@@ -345,28 +345,28 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
             continue
         choice = rng.choices([yes, no, abstain], weights=[80, 12, 8])[0]
         items = rng.sample(decision_rules.RENOVATION_ITEMS, rng.randint(1, 4))
-        decisions.record_vote(willingness, key, choice, actor=None, items=items,
-                              channel=decisions.Channel.ONLINE, proxy_name=None,
+        voting.record_vote(willingness, key, choice, actor=None, items=items,
+                              channel=models.Channel.ONLINE, proxy_name=None,
                               now=now - timedelta(hours=rng.randint(1, 47)))
     db.session.commit()
 
-    mode = decisions.create_ballot(other, decisions.BallotSpec(
+    mode = lifecycle.create_ballot(other, lifecycle.BallotSpec(
         kind=BallotKind.MANAGEMENT_MODE, title="桂花苑改造后管理模式表决",
         explanation="选择改造后由物业服务企业管理，或由居民自治管理。",
         opens_at=now - timedelta(days=20), closes_at=now - timedelta(days=6),
         mode_start_on=date(2025, 11, 1)), actor=None, now=now - timedelta(days=36))
-    decisions.publish_notice(mode, actor=None, now=now - timedelta(days=36))
-    decisions.open_ballot(mode, actor=None, now=now - timedelta(days=20))
+    lifecycle.publish_notice(mode, actor=None, now=now - timedelta(days=36))
+    lifecycle.open_ballot(mode, actor=None, now=now - timedelta(days=20))
     options = [o.id for o in mode.options]
     mode_keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
         RollEntry.ballot_id == mode.id))))
     for index, key in enumerate(mode_keys):
-        decisions.record_vote(mode, key, options[1] if index % 6 else options[0], actor=None,
-                              items=None, channel=decisions.Channel.ONLINE, proxy_name=None,
+        voting.record_vote(mode, key, options[1] if index % 6 else options[0], actor=None,
+                              items=None, channel=models.Channel.ONLINE, proxy_name=None,
                               now=now - timedelta(days=10))
     db.session.commit()
-    decisions.close_ballot(mode, actor=None, now=now - timedelta(days=6))
-    decisions.publish_result(mode, actor=None, now=now - timedelta(days=5))
+    lifecycle.close_ballot(mode, actor=None, now=now - timedelta(days=6))
+    lifecycle.publish_result(mode, actor=None, now=now - timedelta(days=5))
 
 
 @click.group("demo", invoke_without_command=True)

@@ -24,7 +24,7 @@ from app.community import roster as roster_rules
 from app.community import services as community
 from app.community.models import Person
 from app.core.timeutil import local_today, utcnow
-from app.decisions import services as decisions
+from app.decisions import lifecycle, models, roll, voting
 from app.decisions.models import BallotKind, RollEntry
 from app.dues import ledger
 from app.dues import services as dues
@@ -90,20 +90,20 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     resident, resident_person = accounts_of[0]
 
     now = utcnow()
-    ballot = decisions.create_ballot(compound, decisions.BallotSpec(
+    ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
         kind=BallotKind.WILLINGNESS, title=f"{name}改造意愿征询",
         opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=20),
         notice_days=15), actor=None, now=now - timedelta(days=17))
-    decisions.publish_notice(ballot, actor=None, now=now - timedelta(days=16))
-    decisions.open_ballot(ballot, actor=None, now=now - timedelta(hours=1))
+    lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=16))
+    lifecycle.open_ballot(ballot, actor=None, now=now - timedelta(hours=1))
     keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
         RollEntry.ballot_id == ballot.id))))
-    resident_key = decisions.seats_of(ballot, resident)[0].voter_key
+    resident_key = roll.seats_of(ballot, resident)[0].voter_key
     options = [o.id for o in ballot.options]
     for n, key in enumerate(keys):
         if key != resident_key and rng.random() < 0.6:
-            decisions.record_vote(ballot, key, rng.choice(options), actor=None, items=None,
-                                  channel=decisions.Channel.ONLINE, proxy_name=None,
+            voting.record_vote(ballot, key, rng.choice(options), actor=None, items=None,
+                                  channel=models.Channel.ONLINE, proxy_name=None,
                                   now=now - timedelta(minutes=n % 600))
     db.session.commit()
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from app.bookings import services as bookings
 from app.core.timeutil import utcnow
-from app.decisions import services as decisions
+from app.decisions import queries
 from app.dues import ledger
 from app.repairs import services as repairs
 
@@ -49,10 +49,10 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
     """Everything waiting for this resident across their homes."""
     now = now or utcnow()
     items: list[TodoItem] = []
-    for ballot in decisions.pending_ballots(user, now):
+    for ballot in queries.pending_ballots(user, now):
         items.append(TodoItem(VOTE, "decisions.ballot", {"ballot_id": ballot.id},
                               ballot.closes_at, ballot))
-    for notice in decisions.ballots_in_notice(user):
+    for notice in queries.ballots_in_notice(user):
         items.append(TodoItem(NOTICE, "decisions.ballot", {"ballot_id": notice.ballot.id},
                               notice.opens_at, notice.ballot, {"as_owner": notice.as_owner}))
     dues = ledger.home_dues(user, dwellings)

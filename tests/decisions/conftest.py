@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.community.models import OwnerType
-from app.decisions import services
+from app.decisions import lifecycle
 from app.decisions.models import BallotKind
 from tests.factories import make_compound, make_dwelling, make_person
 
@@ -49,16 +49,16 @@ def estate(app):
 
 def make_ballot(estate, kind=BallotKind.GENERAL, now=T0, **fields):
     """A draft saved at now (T0 by default, when the notice is published)."""
-    spec = services.BallotSpec(kind=kind, title=fields.pop("title", "测试表决"),
+    spec = lifecycle.BallotSpec(kind=kind, title=fields.pop("title", "测试表决"),
                                opens_at=fields.pop("opens_at", OPENS),
                                closes_at=fields.pop("closes_at", CLOSES), **fields)
-    return services.create_ballot(estate.compound, spec, actor=None, now=now)
+    return lifecycle.create_ballot(estate.compound, spec, actor=None, now=now)
 
 
 def open_ballot(estate, kind=BallotKind.GENERAL, **fields):
     ballot = make_ballot(estate, kind, **fields)
-    services.publish_notice(ballot, actor=None, now=T0)
-    services.open_ballot(ballot, actor=None, now=OPENS)
+    lifecycle.publish_notice(ballot, actor=None, now=T0)
+    lifecycle.open_ballot(ballot, actor=None, now=OPENS)
     return ballot
 
 
@@ -75,3 +75,11 @@ def option(ballot, position):
 
 
 DURING = OPENS + timedelta(days=1)
+
+
+def set_clock(monkeypatch, now) -> None:
+    """Every decisions module reads the time through `utcnow`: make it `now()`."""
+    from app.decisions import lifecycle, paper, queries, voting
+
+    for module in (lifecycle, paper, queries, voting):
+        monkeypatch.setattr(module, "utcnow", now)

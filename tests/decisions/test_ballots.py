@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.community.models import ManagementMode
 from app.community.services import RosterRejected
 from app.core.errors import DomainError
-from app.decisions import services
+from app.decisions import lifecycle, paper, tallying, voting
 from app.decisions.models import (
     BallotKind,
     BallotStatus,
@@ -36,7 +36,7 @@ from tests.decisions.conftest import (
 
 def vote(ballot, home_or_key, position, estate=None, **kw):
     key = home_or_key if isinstance(home_or_key, int) else voter_of(ballot, home_or_key)
-    return services.cast_vote(ballot, key, option(ballot, position), actor=None,
+    return voting.cast_vote(ballot, key, option(ballot, position), actor=None,
                               now=kw.pop("now", DURING), **kw)
 
 
@@ -92,11 +92,11 @@ def test_elevator_is_decided_per_stairwell(estate):
 def test_cannot_open_before_the_notice_period(estate):
     ballot = make_ballot(estate)
     with pytest.raises(DomainError):
-        services.open_ballot(ballot, actor=None, now=OPENS)  # still a draft
-    services.publish_notice(ballot, actor=None, now=T0)
+        lifecycle.open_ballot(ballot, actor=None, now=OPENS)  # still a draft
+    lifecycle.publish_notice(ballot, actor=None, now=T0)
     with pytest.raises(DomainError):
-        services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=14, hours=23))
-    services.open_ballot(ballot, actor=None, now=T0 + timedelta(days=15))
+        lifecycle.open_ballot(ballot, actor=None, now=T0 + timedelta(days=14, hours=23))
+    lifecycle.open_ballot(ballot, actor=None, now=T0 + timedelta(days=15))
     assert ballot.status is BallotStatus.OPEN
 
 
@@ -105,7 +105,7 @@ def test_notice_must_precede_opening_by_the_notice_days(estate):
     ballot = make_ballot(estate, now=T0 - timedelta(days=20), opens_at=T0 + timedelta(days=3),
                          closes_at=CLOSES)
     with pytest.raises(DomainError):
-        services.publish_notice(ballot, actor=None, now=T0)
+        lifecycle.publish_notice(ballot, actor=None, now=T0)
     assert ballot.status is BallotStatus.DRAFT
 
 
@@ -114,16 +114,16 @@ def test_roll_counts_multi_home_owners_and_developers_once(estate):
     homes = estate.homes
     assert voter_of(ballot, homes["A101"]) == voter_of(ballot, homes["A102"])
     assert voter_of(ballot, homes["DEV301"]) == voter_of(ballot, homes["DEV302"])
-    result = services.compute_tally(ballot)
+    result = tallying.compute_tally(ballot)
     assert result.total_voters == 5  # A, B, C, developer, D
     assert result.total_area == 53000  # 530.00 m² in centi-m²
 
 
 def test_scope_by_building_and_by_stairwell(estate):
     building = open_ballot(estate, building="1")
-    assert services.compute_tally(building).total_voters == 4
+    assert tallying.compute_tally(building).total_voters == 4
     stairwell = open_ballot(estate, BallotKind.ELEVATOR, building="1", unit="1")
-    result = services.compute_tally(stairwell)
+    result = tallying.compute_tally(stairwell)
     assert (result.total_voters, result.total_area) == (3, 25000)
 
 
@@ -136,24 +136,24 @@ def test_a_changed_vote_counts_once_and_both_events_are_kept(estate):
     vote(ballot, estate.homes["A102"], 2)  # same voter, from the other home
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(VoteEvent.id))) == 2
-    result = services.compute_tally(ballot)
+    result = tallying.compute_tally(ballot)
     no = result.options[1]
     assert (no.voters, no.area) == (1, 10000)
-    assert not services.check_receipt(receipt).counted
+    assert not voting.check_receipt(receipt).counted
 
 
 def test_votes_outside_the_voting_window_are_refused(estate):
     ballot = make_ballot(estate)
     key = estate.homes["B201"].id
-    services.publish_notice(ballot, actor=None, now=T0)
+    lifecycle.publish_notice(ballot, actor=None, now=T0)
     with pytest.raises(DomainError):
-        services.cast_vote(ballot, key, option(ballot, 1), actor=None, now=T0)
-    services.open_ballot(ballot, actor=None, now=OPENS)
+        voting.cast_vote(ballot, key, option(ballot, 1), actor=None, now=T0)
+    lifecycle.open_ballot(ballot, actor=None, now=OPENS)
     with pytest.raises(DomainError):
         vote(ballot, estate.homes["B201"], 1, now=CLOSES)  # closing time reached
     with pytest.raises(DomainError):
-        services.close_ballot(ballot, actor=None, now=DURING)  # not before the announced time
-    services.close_ballot(ballot, actor=None, now=CLOSES)
+        lifecycle.close_ballot(ballot, actor=None, now=DURING)  # not before the announced time
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
     with pytest.raises(DomainError):
         vote(ballot, estate.homes["B201"], 1, now=DURING)
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
@@ -164,9 +164,9 @@ def test_forged_option_and_voter_are_refused(estate):
     other = open_ballot(estate, building="2")
     key = voter_of(ballot, estate.homes["B201"])
     with pytest.raises(DomainError):
-        services.cast_vote(ballot, key, other.options[0].id, actor=None, now=DURING)
+        voting.cast_vote(ballot, key, other.options[0].id, actor=None, now=DURING)
     with pytest.raises(DomainError):
-        services.cast_vote(other, key, option(other, 1), actor=None, now=DURING)  # out of scope
+        voting.cast_vote(other, key, option(other, 1), actor=None, now=DURING)  # out of scope
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
 
 
@@ -174,7 +174,7 @@ def test_items_are_recorded_for_willingness_and_ranked(estate):
     ballot = open_ballot(estate, BallotKind.WILLINGNESS)
     vote(ballot, estate.homes["A101"], 1, items=["roads", "drainage"])
     vote(ballot, estate.homes["B201"], 1, items=["roads"])
-    assert services.item_demand(ballot)[:2] == [("roads", 2), ("drainage", 1)]
+    assert tallying.item_demand(ballot)[:2] == [("roads", 2), ("drainage", 1)]
     with pytest.raises(DomainError):
         vote(ballot, estate.homes["C202"], 1, items=["swimming_pool"])
 
@@ -185,15 +185,15 @@ def test_tally_json_and_close(estate):
     ballot = open_ballot(estate, BallotKind.WILLINGNESS)
     for home, position in [("A101", 1), ("B201", 1), ("C202", 1), ("DEV301", 1), ("D101", 2)]:
         vote(ballot, estate.homes[home], position)
-    live = services.tally_dict(ballot)
+    live = tallying.tally_dict(ballot)
     assert live["total_area"] == "530.00" and live["total_voters"] == 5
     assert (live["voted_area"], live["voted_voters"]) == ("530.00", 5)
     assert (live["yes_area"], live["yes_voters"]) == ("430.00", 4)
     assert live["quorum_met"] and live["approved"] and live["outcome"] == "passed"
     assert [o["label"] for o in live["options"]] == ["Yes", "No", "Abstain"]
-    services.close_ballot(ballot, actor=None, now=CLOSES)
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
     assert json.loads(ballot.result_json)["approved"] is True
-    assert services.tally_dict(ballot)["status"] == "closed"
+    assert tallying.tally_dict(ballot)["status"] == "closed"
 
 
 def test_management_mode_result_sets_the_compound_mode(estate):
@@ -203,8 +203,8 @@ def test_management_mode_result_sets_the_compound_mode(estate):
     for home in ("A101", "B201", "C202", "DEV301"):
         vote(ballot, estate.homes[home], 2)
     vote(ballot, estate.homes["D101"], 1)
-    services.close_ballot(ballot, actor=None, now=CLOSES)
-    services.publish_result(ballot, actor=None, now=DURING)
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
+    lifecycle.publish_result(ballot, actor=None, now=DURING)
     assert estate.compound.management_mode is ManagementMode.SELF_GOVERNANCE
     assert estate.compound.management_start_on == date(2027, 3, 1)
 
@@ -213,8 +213,8 @@ def test_management_mode_without_a_winner_falls_back_to_the_street_office(estate
     ballot = open_ballot(estate, BallotKind.MANAGEMENT_MODE)
     vote(ballot, estate.homes["A101"], 1)
     vote(ballot, estate.homes["B201"], 2)
-    services.close_ballot(ballot, actor=None, now=CLOSES)
-    services.publish_result(ballot, actor=None, now=DURING)
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
+    lifecycle.publish_result(ballot, actor=None, now=DURING)
     assert ballot.outcome == "fallback"
     assert estate.compound.management_mode is ManagementMode.STATE_FALLBACK
 
@@ -225,11 +225,11 @@ def test_log_verifies_and_names_the_first_broken_entry(estate):
     ballot = open_ballot(estate)
     for home in ("A101", "B201", "C202"):
         vote(ballot, estate.homes[home], 1)
-    assert services.verify_log(ballot).ok
+    assert tallying.verify_log(ballot).ok
     second = db.session.scalar(sa.select(VoteEvent).where(VoteEvent.seq == 2))
     second.payload = second.payload.replace('"option":', '"option":9')
     db.session.commit()
-    result = services.verify_log(ballot)
+    result = tallying.verify_log(ballot)
     assert not result.ok and result.broken_seq == 2
 
 
@@ -239,15 +239,15 @@ def test_verify_notices_a_changed_vote_row(estate):
     row = db.session.scalar(sa.select(Vote))
     row.option_id = option(ballot, 2)
     db.session.commit()
-    assert not services.verify_log(ballot).ok
+    assert not tallying.verify_log(ballot).ok
 
 
 def test_receipt_shows_the_vote_is_counted(estate):
     ballot = open_ballot(estate)
     receipt = vote(ballot, estate.homes["B201"], 1).receipt
-    check = services.check_receipt(receipt.lower())
+    check = voting.check_receipt(receipt.lower())
     assert check.counted and check.option.label == "Yes"
-    assert services.check_receipt("NOSUCHCODE") is None
+    assert voting.check_receipt("NOSUCHCODE") is None
 
 
 # --- paper ballots --------------------------------------------------------------------------
@@ -258,20 +258,20 @@ PAPER = "楼栋,单元,房号,选项,委托人\n1,1,101,1,\n1幢,1,201,否,\n2,1
 def test_paper_import_records_each_ballot(estate):
     ballot = open_ballot(estate)
     translate = {"Yes": "同意", "No": "否", "Abstain": "弃权"}.get
-    count = services.import_paper(ballot, PAPER.encode("gbk"), "paper.csv", actor=None,
+    count = paper.import_paper(ballot, PAPER.encode("gbk"), "paper.csv", actor=None,
                                   translate=lambda s: translate(s) or s, now=DURING)
     assert count == 3
     votes = {v.voter_key: v for v in db.session.scalars(sa.select(Vote))}
     d = votes[voter_of(ballot, estate.homes["D101"])]
     assert d.proxy_name == "丁的儿子" and d.channel.value == "paper"
-    assert services.verify_log(ballot).ok
+    assert tallying.verify_log(ballot).ok
 
 
 def test_paper_import_with_a_bad_row_records_nothing(estate):
     ballot = open_ballot(estate)
     bad = PAPER + "9,9,999,1,\n1,1,102,1,\n1,1,202,7,\n"
     with pytest.raises(RosterRejected) as rejected:
-        services.import_paper(ballot, bad.encode(), "paper.csv", actor=None, now=DURING)
+        paper.import_paper(ballot, bad.encode(), "paper.csv", actor=None, now=DURING)
     rows = sorted((p.row, p.column) for p in rejected.value.problems)
     # row 3 ("否") is not a label without translation; 5 unknown room; 6 same voter as
     # row 2 (A owns 101 and 102); 7 no option 7

@@ -12,7 +12,7 @@ from app.accounts.models import Role
 from app.community import services as community
 from app.core.errors import DomainError
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import services
+from app.decisions import lifecycle, paper, roll, tallying, voting
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Channel, Vote
 from app.decisions.rules import Rule
 from app.extensions import db
@@ -81,7 +81,7 @@ def test_cli_runs_a_ballot_end_to_end(runner, estate, tmp_path):
 def test_cli_verify_names_the_broken_entry(runner, estate):
     ballot = open_ballot(estate)
     for home in ("A101", "B201"):
-        services.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
+        voting.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
                            actor=None, now=DURING)
     event = db.session.execute(sa.text("SELECT id FROM vote_events WHERE seq = 1")).scalar()
     db.session.execute(sa.text("UPDATE vote_events SET payload = payload || ' ' WHERE id = :i"),
@@ -94,24 +94,24 @@ def test_cli_verify_names_the_broken_entry(runner, estate):
 def test_tampering_with_the_roll_or_truncating_the_log_is_detected(estate):
     ballot = open_ballot(estate)
     for home in ("A101", "B201", "C202"):
-        services.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
+        voting.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
                            actor=None, now=DURING)
-    services.close_ballot(ballot, actor=None, now=CLOSES)
-    assert services.verify_log(ballot).ok
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
+    assert tallying.verify_log(ballot).ok
     db.session.execute(sa.text("UPDATE ballot_roll SET area_cm2 = 1 WHERE dwelling_id = :d"),
                        {"d": estate.homes["D101"].id})
     db.session.commit()
-    assert not services.verify_log(ballot).ok
+    assert not tallying.verify_log(ballot).ok
     db.session.execute(sa.text("UPDATE ballot_roll SET area_cm2 = 10000 WHERE dwelling_id = :d"),
                        {"d": estate.homes["D101"].id})
     db.session.commit()
-    assert services.verify_log(ballot).ok
+    assert tallying.verify_log(ballot).ok
     last = db.session.execute(sa.text("SELECT max(seq) FROM vote_events")).scalar()
     db.session.execute(sa.text("DELETE FROM vote_events WHERE seq = :s"), {"s": last})
     db.session.execute(sa.text("DELETE FROM votes WHERE voter_key = :k"),
                        {"k": voter_of(ballot, estate.homes["C202"])})
     db.session.commit()
-    assert not services.verify_log(ballot).ok
+    assert not tallying.verify_log(ballot).ok
 
 
 def test_seats_are_frozen_when_voting_opens(estate):
@@ -126,19 +126,19 @@ def test_seats_are_frozen_when_voting_opens(estate):
     home = estate.homes["A102"]
     home.members[0].person_id = newcomer.id
     db.session.commit()
-    assert services.seats_of(ballot, newcomer.user) == []
-    assert [len(s.rooms) for s in services.seats_of(ballot, a.user)] == [2]
+    assert roll.seats_of(ballot, newcomer.user) == []
+    assert [len(s.rooms) for s in roll.seats_of(ballot, a.user)] == [2]
 
 
 def test_a_vote_racing_the_close_is_either_counted_or_refused(estate):
     ballot = open_ballot(estate)
     key = voter_of(ballot, estate.homes["B201"])
-    services.close_ballot(ballot, actor=None, now=CLOSES)
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
     stale = db.session.get(Ballot, ballot.id)
     # as a request that loaded the ballot before the close sees it (not written back)
     set_committed_value(stale, "status", BallotStatus.OPEN)
     with pytest.raises(DomainError):
-        services.record_vote(stale, key, option(ballot, 1), actor=None, items=None,
+        voting.record_vote(stale, key, option(ballot, 1), actor=None, items=None,
                              channel=Channel.ONLINE, proxy_name=None, now=DURING)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 0
@@ -146,30 +146,30 @@ def test_a_vote_racing_the_close_is_either_counted_or_refused(estate):
 
 def test_double_open_and_double_publish_happen_once(estate):
     ballot = make_ballot(estate)
-    services.publish_notice(ballot, actor=None, now=T0)
-    services.open_ballot(ballot, actor=None, now=OPENS)
+    lifecycle.publish_notice(ballot, actor=None, now=T0)
+    lifecycle.open_ballot(ballot, actor=None, now=OPENS)
     stale = db.session.get(Ballot, ballot.id)
     set_committed_value(stale, "status", BallotStatus.NOTICE)
     with pytest.raises(DomainError):
-        services.open_ballot(stale, actor=None, now=OPENS)
+        lifecycle.open_ballot(stale, actor=None, now=OPENS)
     db.session.rollback()
-    services.close_ballot(ballot, actor=None, now=CLOSES)
-    services.publish_result(ballot, actor=None, now=CLOSES)
+    lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
+    lifecycle.publish_result(ballot, actor=None, now=CLOSES)
     with pytest.raises(DomainError):
-        services.publish_result(ballot, actor=None, now=CLOSES)
+        lifecycle.publish_result(ballot, actor=None, now=CLOSES)
 
 
 def test_paper_ballot_does_not_replace_an_online_vote(estate):
     ballot = open_ballot(estate, BallotKind.WILLINGNESS)
     key = voter_of(ballot, estate.homes["B201"])
-    services.cast_vote(ballot, key, option(ballot, 1), actor=None, items=["roads"], now=DURING)
+    voting.cast_vote(ballot, key, option(ballot, 1), actor=None, items=["roads"], now=DURING)
     with pytest.raises(DomainError):
-        services.cast_vote(ballot, key, option(ballot, 2), actor=None, channel=Channel.PAPER,
+        voting.cast_vote(ballot, key, option(ballot, 2), actor=None, channel=Channel.PAPER,
                            now=DURING)
     other = voter_of(ballot, estate.homes["C202"])
-    services.cast_vote(ballot, other, option(ballot, 1), actor=None, channel=Channel.PAPER,
+    voting.cast_vote(ballot, other, option(ballot, 1), actor=None, channel=Channel.PAPER,
                        now=DURING)
-    services.cast_vote(ballot, other, option(ballot, 1), actor=None, items=["walls"],
+    voting.cast_vote(ballot, other, option(ballot, 1), actor=None, items=["walls"],
                        now=DURING)  # the owner later adds items online
     vote = db.session.scalar(sa.select(Vote).where(Vote.voter_key == key))
     assert vote.items == "roads" and vote.channel is Channel.ONLINE
@@ -179,9 +179,9 @@ def test_share_of_all_decides_on_all_voters_without_a_separate_quorum(estate):
     ballot = open_ballot(estate, BallotKind.WILLINGNESS, rule=Rule.SHARE_OF_ALL,
                          share=Fraction(1, 2))
     for home in ("A101", "B201", "C202"):  # 3 of 5 voters say yes; 3 < 2/3 of 5 voted
-        services.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
+        voting.cast_vote(ballot, voter_of(ballot, estate.homes[home]), option(ballot, 1),
                            actor=None, now=DURING)
-    result = services.compute_tally(ballot)
+    result = tallying.compute_tally(ballot)
     assert not result.quorum_met and result.approved
 
 
@@ -205,6 +205,6 @@ def test_paper_rows_count_leading_blank_lines_and_full_width_digits(estate):
     ballot = open_ballot(estate)
     data = "\n\n楼栋,单元,房号,选项\n１,１,２０１,1\n9,9,9,1\n".encode()
     with pytest.raises(RosterRejected) as rejected:
-        services.import_paper(ballot, data, "p.csv", actor=None, now=DURING)
+        paper.import_paper(ballot, data, "p.csv", actor=None, now=DURING)
     assert [(p.row, p.column) for p in rejected.value.problems] == [(5, "room")]
     assert community  # imported for the roster rules used above

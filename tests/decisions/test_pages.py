@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import Role, User
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import services
+from app.decisions import lifecycle, tallying
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Vote, VoteEvent
 from app.extensions import db
 from tests.conftest import zh
@@ -29,13 +29,13 @@ def link_users(estate):
 
 def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
     """A ballot open right now (notice published 16 days ago)."""
-    spec = services.BallotSpec(kind=kind, title=fields.pop("title", "加装电梯"),
+    spec = lifecycle.BallotSpec(kind=kind, title=fields.pop("title", "加装电梯"),
                                opens_at=NOW - timedelta(hours=1),
                                closes_at=NOW + timedelta(days=7), notice_days=15, **fields)
     posted = NOW - timedelta(days=16, hours=1)
-    ballot = services.create_ballot(estate.compound, spec, actor=None, now=posted)
-    services.publish_notice(ballot, actor=None, now=posted)
-    services.open_ballot(ballot, actor=None, now=NOW)
+    ballot = lifecycle.create_ballot(estate.compound, spec, actor=None, now=posted)
+    lifecycle.publish_notice(ballot, actor=None, now=posted)
+    lifecycle.open_ballot(ballot, actor=None, now=NOW)
     return ballot
 
 
@@ -115,7 +115,7 @@ def test_forged_voter_and_option_ids_record_nothing(client, sign_in, estate, liv
 def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
     link_users(estate)
     stairwell = live_ballot(estate, BallotKind.ELEVATOR, building="1", unit="2")
-    draft = services.create_ballot(estate.compound, services.BallotSpec(
+    draft = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
         kind=BallotKind.GENERAL, title="草稿", opens_at=NOW + timedelta(days=16),
         closes_at=NOW + timedelta(days=26)), actor=None)
     sign_in("13800000004")  # D lives in building 2
@@ -132,7 +132,7 @@ def end_voting(ballot):
 
 def test_votes_after_close_are_refused_with_a_message(client, sign_in, estate, live):
     end_voting(live)
-    services.close_ballot(live, actor=None)
+    lifecycle.close_ballot(live, actor=None)
     sign_in("13800000002")
     response = post_vote(client, live, voter_of(live, estate.homes["B201"]), 1)
     assert response.status_code == 302
@@ -176,7 +176,7 @@ def test_concurrent_submissions_keep_exactly_one_vote_per_voter(web, estate, liv
         assert set(pool.map(tap, jobs)) == {(302, f"/ballots/{live.id}")}
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 4
     assert db.session.scalar(sa.select(sa.func.count(VoteEvent.id))) == 16
-    assert services.verify_log(live).ok
+    assert tallying.verify_log(live).ok
 
 
 # --- committee ----------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_committee_creates_and_runs_a_ballot(client, committee, estate):
 
     assert zh("The notice period of %(days)s days has not passed yet: voting can open on "
               "%(when)s.", days=7,
-              when=services.local_text(earliest_opening(ballot.notice_at, 7))) in page
+              when=tallying.local_text(earliest_opening(ballot.notice_at, 7))) in page
 
 
 @pytest.mark.parametrize("data", [
@@ -276,7 +276,7 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
 
     early = client.post(f"/staff/ballots/{ballot.id}/close", data={}, follow_redirects=True)
     assert zh("Voting closes at the announced time, %(when)s; it cannot be cut short.",
-              when=services.local_text(ballot.closes_at)) in early.get_data(as_text=True)
+              when=tallying.local_text(ballot.closes_at)) in early.get_data(as_text=True)
     end_voting(ballot)
     client.post(f"/staff/ballots/{ballot.id}/close", data={})
     client.post(f"/staff/ballots/{ballot.id}/publish", data={})

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from app.accounts.models import Role
-from app.decisions import services
 from config import BASE_DIR
+from tests.decisions.conftest import set_clock
 from tests.factories import make_user
 
 # The example was written on 2026-12-02; each step runs when the README says it can.
@@ -73,7 +73,7 @@ def test_the_readme_ballot_example_runs_as_written(runner, estate, tmp_path, mon
         assert words[:2] == ["flask", "ballot"], words
         step = words[2]
         moment = WHEN[step]
-        monkeypatch.setattr(services, "utcnow", lambda moment=moment: moment)
+        set_clock(monkeypatch, lambda moment=moment: moment)
         args = [w.replace("$id", str(ballot_id)) for w in words[1:]]
         result = runner.invoke(args=args)
         assert result.exit_code == 0, (words, result.output)
@@ -88,7 +88,7 @@ def test_the_readme_ballot_example_runs_as_written(runner, estate, tmp_path, mon
 @pytest.mark.parametrize("kind", ["management_mode", "general"])
 def test_the_readme_dates_also_meet_the_15_day_rule(runner, estate, monkeypatch, kind):
     create = readme_commands()[0]
-    monkeypatch.setattr(services, "utcnow", lambda: WRITTEN)
+    set_clock(monkeypatch, lambda: WRITTEN)
     args = [w if w != "willingness" else kind for w in create[1:]]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.accounts.models import AccessLog, Role
 from app.community.models import ManagementMode
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import services
+from app.decisions import lifecycle, paper, voting
 from app.decisions.models import Ballot, BallotExtension, BallotKind, BallotStatus, Vote
 from app.extensions import db
 from tests.conftest import zh
@@ -51,10 +51,10 @@ def form_data(**fields):
 def notice_ballot(estate, kind=BallotKind.GENERAL, **fields):
     """A ballot whose notice went out now; voting opens in 16 days."""
     opens = NOW + timedelta(days=16)
-    ballot = services.create_ballot(estate.compound, services.BallotSpec(
+    ballot = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
         kind=kind, title=fields.pop("title", "外墙改造"), opens_at=opens,
         closes_at=opens + timedelta(days=10), **fields), actor=None)
-    services.publish_notice(ballot, actor=None)
+    lifecycle.publish_notice(ballot, actor=None)
     return ballot
 
 
@@ -228,10 +228,10 @@ def test_publishing_a_chosen_mode_names_it(client, committee, estate):
     link_users(estate)
     ballot = live_ballot(estate, BallotKind.MANAGEMENT_MODE)
     for home in ("A101", "B201", "C202", "DEV301", "D101"):
-        services.cast_vote(ballot, voter_of(ballot, estate.homes[home]), ballot.options[1].id,
+        voting.cast_vote(ballot, voter_of(ballot, estate.homes[home]), ballot.options[1].id,
                            actor=None)
     end_voting(ballot)
-    services.close_ballot(ballot, actor=None)
+    lifecycle.close_ballot(ballot, actor=None)
     confirm = client.get(f"/staff/ballots/{ballot.id}/publish").get_data(as_text=True)
     assert zh("Publishing sets the compound's management mode to %(mode)s, from %(date)s.",
               mode=zh("Self-governance"), date="@").split("@")[0] in confirm
@@ -313,11 +313,11 @@ def test_the_printed_notice_states_rule_period_and_posting_date(client, committe
 def test_the_result_notice_signature_and_exports_carry_the_year(client, committee, estate):
     link_users(estate)
     ballot = live_ballot(estate)
-    services.cast_vote(ballot, services.find_voter(ballot, "1", "1", "201"),
+    voting.cast_vote(ballot, paper.find_voter(ballot, "1", "1", "201"),
                        ballot.options[0].id, actor=None)
     end_voting(ballot)
-    services.close_ballot(ballot, actor=None)
-    services.publish_result(ballot, actor=None)
+    lifecycle.close_ballot(ballot, actor=None)
+    lifecycle.publish_result(ballot, actor=None)
     page = client.get(f"/staff/ballots/{ballot.id}/notice").get_data(as_text=True)
     signature = page[page.index('class="signature"'):]
     assert cn_date(ballot.published_at) in signature

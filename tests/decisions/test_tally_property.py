@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.community.models import Occupancy, Relation
-from app.decisions import services
+from app.decisions import tallying, voting
 from app.decisions.models import BallotKind
 from app.extensions import db
 from tests.decisions.conftest import DURING, Estate, open_ballot, option
@@ -51,10 +51,10 @@ def test_sql_tally_matches_brute_force(app, drawn):
             expected[picks[-1]][1] += 1
         for d in sorted(group):  # cast in the same order: the last pick counts
             if choice_of[d]:
-                services.cast_vote(ballot, min(group), option(ballot, choice_of[d]),
+                voting.cast_vote(ballot, min(group), option(ballot, choice_of[d]),
                                    actor=None, now=DURING)
 
-    result = services.compute_tally(ballot)
+    result = tallying.compute_tally(ballot)
     assert result.total_voters == len(groups)
     assert result.total_area == sum(area_of.values())
     assert [(o.area, o.voters) for o in result.options] == [tuple(expected[p]) for p in (1, 2, 3)]
@@ -65,4 +65,4 @@ def test_sql_tally_matches_brute_force(app, drawn):
     passes = voted and (Fraction(expected[1][0], voted_area) > Fraction(1, 2)
                         and Fraction(expected[1][1], voted) > Fraction(1, 2))
     assert result.approved is bool(quorum and passes)
-    assert services.verify_log(ballot).ok
+    assert tallying.verify_log(ballot).ok

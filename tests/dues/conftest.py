@@ -7,7 +7,7 @@ import pytest
 
 from app.accounts.models import Role, User
 from app.community.models import Compound, Dwelling, Relation
-from app.decisions import services as decisions
+from app.decisions import lifecycle
 from app.decisions.models import BallotKind, BallotStatus
 from app.dues import services
 from app.dues.models import AllocationRule, CostItem
@@ -36,7 +36,7 @@ class Estate:
 def passed_fund_ballot(compound, *, outcome="passed", kind=BallotKind.FUND_USE):
     from datetime import UTC, datetime
 
-    ballot = decisions.create_ballot(compound, decisions.BallotSpec(
+    ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
         kind=kind, title="使用维修资金更换水泵", opens_at=datetime(2026, 9, 1, tzinfo=UTC),
         closes_at=datetime(2026, 9, 15, tzinfo=UTC)), actor=None,
         now=datetime(2026, 8, 1, tzinfo=UTC))

@@ -295,11 +295,11 @@ def test_a_committee_emergency_opens_the_fund(estate, upload_dir):
 
 
 def test_a_fund_decision_of_another_building_does_not_cover_this_home(estate):
-    from app.decisions import services as decisions
+    from app.decisions import models
     from app.decisions.models import BallotStatus
 
     ballot = passed_fund_ballot(estate.compound)
-    ballot.scope = decisions.Scope.BUILDING
+    ballot.scope = models.Scope.BUILDING
     ballot.building_id = estate.rented_home.unit.building_id
     ballot.status = BallotStatus.PUBLISHED
     db.session.commit()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from app.core.timeutil import utcnow
-from app.decisions import services
+from app.decisions import lifecycle
 from app.decisions.models import BallotKind
 from app.extensions import db
 from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
@@ -24,12 +24,12 @@ def seed(live_server) -> dict:
         owner.user_id = make_user("13812349999", name="周桂兰").id
         db.session.commit()
         now = utcnow()
-        ballot = services.create_ballot(compound, services.BallotSpec(
+        ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
             kind=BallotKind.WILLINGNESS, title="外墙与道路改造意愿",
             opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=7)), actor=None,
             now=now - timedelta(days=8))
-        services.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
-        services.open_ballot(ballot, actor=None, now=now)
+        lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
+        lifecycle.open_ballot(ballot, actor=None, now=now)
         data = {"id": ballot.id, "title": ballot.title}
         db.session.remove()
     return data

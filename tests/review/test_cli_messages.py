@@ -3,12 +3,11 @@ service's field names (--opens-at, --closes-at), which are not options of
 `flask ballot create` (--opens, --closes): a street office's script author is sent to
 options that do not exist."""
 
-from app.decisions import services
-from tests.decisions.conftest import T0
+from tests.decisions.conftest import T0, set_clock
 
 
 def test_a_refused_ballot_names_the_options_that_exist(runner, estate, monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: T0)
+    set_clock(monkeypatch, lambda: T0)
     result = runner.invoke(args=[
         "ballot", "create", "金源新村", "--kind", "general", "--title", "t",
         "--opens", "2026-12-02 09:00", "--closes", "2026-12-03 09:00"])

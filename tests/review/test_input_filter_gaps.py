@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from app.accounts.models import Role
 from app.community import services as community
 from app.community.models import Person
-from app.decisions import services as decisions
+from app.decisions import paper
 from app.decisions.models import Ballot, Vote
 from app.extensions import db
-from tests.decisions.conftest import OPENS, T0, open_ballot
+from tests.decisions.conftest import OPENS, T0, open_ballot, set_clock
 from tests.factories import make_compound, make_user
 
 RLO = "\u202e"
@@ -36,7 +36,7 @@ def test_a_paper_ballot_file_strips_direction_overrides_from_proxies(app, estate
     ballot = open_ballot(estate)
     staff = make_user("13900000001", grants=[(Role.COMMITTEE, estate.compound)])
     data = f"楼栋,单元,房号,选项,委托人\n1,1,201,1,{RLO}子儿的乙\n".encode()
-    decisions.import_paper(ballot, data, "p.csv", actor=staff,
+    paper.import_paper(ballot, data, "p.csv", actor=staff,
                            now=OPENS + timedelta(hours=1))
     proxies = db.session.scalars(sa.select(Vote.proxy_name)).all()
     assert proxies and not any(RLO in (p or "") for p in proxies), proxies
@@ -44,7 +44,7 @@ def test_a_paper_ballot_file_strips_direction_overrides_from_proxies(app, estate
 
 def test_the_cli_strips_direction_overrides_from_a_ballot_title(app, runner, estate,
                                                                 monkeypatch):
-    monkeypatch.setattr(decisions, "utcnow", lambda: T0)
+    set_clock(monkeypatch, lambda: T0)
     result = runner.invoke(args=[
         "ballot", "create", "金源新村", "--kind", "general", "--title", f"{RLO}决表",
         "--opens", "2026-12-16 09:00", "--closes", "2026-12-26 09:00"])

@@ -51,12 +51,12 @@ def test_each_import_refuses_the_bomb_quickly(where, app, client, sign_in, estat
     make_user("13900000001", grants=[(Role.COMMITTEE, compound),
                                      (Role.PROPERTY_MANAGER, compound)])
     if where == "paper":
-        from app.decisions import services
+        from tests.decisions.conftest import set_clock
 
         ballot = open_ballot(estate)
         from tests.decisions.conftest import DURING
 
-        monkeypatch.setattr(services, "utcnow", lambda: DURING)
+        set_clock(monkeypatch, lambda: DURING)
         url, data = f"/staff/ballots/{ballot.id}/paper-import", {}
     elif where == "fund":
         url, data = f"/staff/compounds/{compound.id}/dues/fund", {}

@@ -21,7 +21,7 @@ from app.bookings.models import Meal, Service
 from app.community import letters
 from app.community.models import Relation
 from app.core.timeutil import local_today, utcnow
-from app.decisions import services as decisions
+from app.decisions import lifecycle, roll, voting
 from app.decisions.models import BallotKind
 from app.dues import ledger
 from app.dues import services as dues
@@ -107,21 +107,21 @@ def _side(tag: str, base_phone: int, upload_dir) -> Side:
 def _decisions(side: Side) -> None:
     now = utcnow()
     compound = side.compound
-    open_ = decisions.create_ballot(compound, decisions.BallotSpec(
+    open_ = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
         kind=BallotKind.WILLINGNESS, title="改造意愿征询", opens_at=now - timedelta(days=1),
         closes_at=now + timedelta(days=10), notice_days=7), actor=None,
         now=now - timedelta(days=20))
-    decisions.publish_notice(open_, actor=None, now=now - timedelta(days=20))
-    decisions.open_ballot(open_, actor=None, now=now - timedelta(hours=2))
-    notice = decisions.create_ballot(compound, decisions.BallotSpec(
+    lifecycle.publish_notice(open_, actor=None, now=now - timedelta(days=20))
+    lifecycle.open_ballot(open_, actor=None, now=now - timedelta(hours=2))
+    notice = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
         kind=BallotKind.GENERAL, title="公示中的表决", opens_at=now + timedelta(days=20),
         closes_at=now + timedelta(days=30), notice_days=15), actor=None, now=now)
-    decisions.publish_notice(notice, actor=None, now=now)
-    draft = decisions.create_ballot(compound, decisions.BallotSpec(
+    lifecycle.publish_notice(notice, actor=None, now=now)
+    draft = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
         kind=BallotKind.GENERAL, title="草稿表决", opens_at=now + timedelta(days=20),
         closes_at=now + timedelta(days=30), notice_days=15), actor=None, now=now)
-    seats = decisions.seats_of(open_, side.neighbour.user)
-    decisions.cast_vote(open_, seats[0].voter_key, open_.options[1].id,
+    seats = roll.seats_of(open_, side.neighbour.user)
+    voting.cast_vote(open_, seats[0].voter_key, open_.options[1].id,
                         actor=side.neighbour.user)
     side.ids["ballot_id"] = [open_.id, notice.id, draft.id]
     side.neighbour.ids["voter_key"] = [seats[0].voter_key]
