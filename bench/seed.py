@@ -43,7 +43,7 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     repair reports. Returns who to sign in as and what to open."""
     from app.accounts import services as accounts
     from app.accounts.models import Role, User
-    from app.bookings import services as bookings
+    from app.bookings import canteen
     from app.bookings.models import Meal, Service
     from app.community import services as community
     from app.community.models import Person
@@ -54,7 +54,7 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     from app.dues import services as dues
     from app.dues.models import Bearer, Channel
     from app.extensions import db
-    from app.repairs import services as repairs
+    from app.repairs import register, reports
     from app.repairs.rules import Category
 
     rng = random.Random(seed)
@@ -108,20 +108,20 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
                               token=f"bench-{compound.id}-{n}", upload_dir=upload_dir)
 
     today = local_today()
-    session = bookings.create_meal_session(compound, day=today + timedelta(days=1),
+    session = canteen.create_meal_session(compound, day=today + timedelta(days=1),
                                            meal=Meal.LUNCH, serves=time(11, 30),
                                            cutoff_hours=1, capacity=1000)
-    dish = bookings.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+    dish = canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                              capacity=1000)
     for n, (user, person) in enumerate(residents[:200]):
         home = person.memberships[0].dwelling
-        diners = bookings.household(user, home)
-        bookings.book_meal(session, user, home, {d.key: dish.id for d in diners},
+        diners = canteen.household(user, home)
+        canteen.book_meal(session, user, home, {d.key: dish.id for d in diners},
                            Service.DINE_IN, f"bench-meal-{compound.id}-{n}")
-    facility = repairs.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
+    facility = register.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
                                     area="东门")
     for n, (user, _person) in enumerate(residents[:150]):
-        repairs.report(user, compound_id=compound.id, description=f"路灯不亮 {n}",
+        reports.report(user, compound_id=compound.id, description=f"路灯不亮 {n}",
                        category=Category.LIGHTS_CHARGERS, facility=facility if n % 2 else None,
                        location="东门", request_key=f"bench-rep-{compound.id}-{n}",
                        upload_dir=upload_dir)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.bookings import services as bookings
+from app.bookings import classroom, shared
 from app.core.timeutil import utcnow
 from app.decisions import services as decisions
 from app.dues import ledger
-from app.repairs import services as repairs
+from app.repairs import queries
 
 # Order on the page: what has a deadline and needs a tap first, news last.
 VOTE, REJECTED, REPAIR, DUES, NOTICE, BOOKING, PICKUP = range(7)
@@ -63,13 +63,13 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
         if home.to_pay_fen or home.awaiting_fen:
             items.append(TodoItem(DUES, "dues.bill", {"dwelling_id": home.dwelling.id}, None,
                                   home))
-    for ticket in repairs.awaiting_confirmation(user, now):
+    for ticket in queries.awaiting_confirmation(user, now):
         items.append(TodoItem(REPAIR, "repairs.ticket", {"ticket_id": ticket.ticket_id},
                               ticket.confirm_by, ticket))
-    for booking in bookings.upcoming_bookings(user, now):
+    for booking in shared.upcoming_bookings(user, now):
         items.append(TodoItem(BOOKING, booking.endpoint, booking.url_args, booking.starts_at,
                               booking))
-    for pickup in bookings.recent_pickups(user, now):
+    for pickup in classroom.recent_pickups(user, now):
         items.append(TodoItem(PICKUP, "bookings.classroom", {}, pickup.picked_up_at, pickup))
     items.sort(key=_key)
     return Todo(items, dues)
