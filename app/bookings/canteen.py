@@ -32,6 +32,7 @@ from app.bookings.shared import (
     take_seats,
 )
 from app.community.models import Building, Compound, Dwelling, Unit
+from app.core import events
 from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
@@ -261,6 +262,7 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
         if existing is None:
             raise
         return existing
+    events.meal_booked.send(booking, actor=user)
     return booking
 
 
@@ -283,7 +285,8 @@ def get_my_meal_booking(booking_id: int, user: User) -> MealBooking:
     return booking
 
 
-def cancel_meal(booking: MealBooking, now: datetime | None = None) -> None:
+def cancel_meal(booking: MealBooking, now: datetime | None = None, *,
+                actor: User | None = None) -> None:
     """Cancel before the cutoff; the places go back."""
     now = now or utcnow()
     if booking.status is not BookingStatus.BOOKED:
@@ -295,12 +298,15 @@ def cancel_meal(booking: MealBooking, now: datetime | None = None) -> None:
                                      MealBooking.status == BookingStatus.BOOKED)
         .values(status=BookingStatus.CANCELLED, cancelled_at=now)
         .execution_options(synchronize_session=False))
-    if done.rowcount == 1:
+    cancelled = done.rowcount == 1
+    if cancelled:
         give_back(MealSession, booking.session_id, len(booking.lines))
         for dish_id, count in Counter(line.dish_id for line in booking.lines).items():
             give_back(Dish, dish_id, count)
     db.session.commit()
     db.session.refresh(booking)
+    if cancelled:
+        events.booking_cancelled.send(booking, actor=actor, by_operator=False)
 
 
 # --- canteen: kitchen ---------------------------------------------------------------------------

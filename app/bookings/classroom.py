@@ -25,6 +25,7 @@ from app.bookings.shared import (
     take_seats,
 )
 from app.community.models import Compound, Dwelling
+from app.core import events
 from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
@@ -97,13 +98,14 @@ def get_child(child_id: int, user: User) -> Child:
     return child
 
 
-def remove_child(child: Child, now: datetime | None = None) -> None:
+def remove_child(child: Child, now: datetime | None = None, *,
+                 actor: User | None = None) -> None:
     """Withdraw consent: the child's data is erased; future bookings are cancelled."""
     now = now or utcnow()
-    for booking in db.session.scalars(sa.select(ClassBooking).join(ClassSession).where(
+    cancelled = [(booking, _cancel_class(booking, now)) for booking in db.session.scalars(
+        sa.select(ClassBooking).join(ClassSession).where(
             ClassBooking.child_id == child.id, ClassSession.starts_at > now,
-            ClassBooking.status != BookingStatus.CANCELLED)):
-        _cancel_class(booking, now)
+            ClassBooking.status != BookingStatus.CANCELLED))]
     for booking in db.session.scalars(sa.select(ClassBooking).where(
             ClassBooking.child_id == child.id)):
         booking.picked_up_by = "-" if booking.picked_up_by else None
@@ -114,6 +116,8 @@ def remove_child(child: Child, now: datetime | None = None) -> None:
             Consent.purpose == f"child_data:{child.id}", Consent.withdrawn_at.is_(None))):
         consent.withdrawn_at = now
     db.session.commit()
+    for booking, outcome in cancelled:
+        _announce_cancellation(booking, outcome, actor)
 
 
 def upcoming_classes(compound_ids: set[int], now: datetime | None = None, days: int = 21,
@@ -167,6 +171,7 @@ def book_class(session: ClassSession, child: Child, now: datetime | None = None
     else:  # booked again after a cancellation: to the back of the queue
         booking.status, booking.cancelled_at, booking.created_at = status, None, now
     db.session.commit()
+    events.class_booked.send(booking, waitlisted=status is BookingStatus.WAITLISTED)
     return booking
 
 
@@ -207,18 +212,40 @@ def get_my_class_booking(booking_id: int, user: User) -> ClassBooking:
     return booking
 
 
-def cancel_class(booking: ClassBooking, now: datetime | None = None) -> None:
+def cancel_class(booking: ClassBooking, now: datetime | None = None, *,
+                 actor: User | None = None) -> None:
     """Cancel before the session starts; the first child waiting gets the place."""
     now = now or utcnow()
     if booking.status is BookingStatus.CANCELLED:
         return
     if now >= booking.session.starts_at:
         raise DomainError(N_("This session has already started."))
-    _cancel_class(booking, now)
+    outcome = _cancel_class(booking, now)
     db.session.commit()
+    _announce_cancellation(booking, outcome, actor)
 
 
-def _cancel_class(booking: ClassBooking, now: datetime) -> None:
+@dataclass(frozen=True)
+class _Cancelled:
+    """What a cancellation did: whether this call cancelled the booking, and which booking
+    of the waiting list (if any) got the place."""
+
+    cancelled: bool
+    promoted_id: int | None = None
+
+
+def _announce_cancellation(booking: ClassBooking, outcome: _Cancelled,
+                           actor: User | None) -> None:
+    """After the commit: the cancellation, then the promotion it caused."""
+    if not outcome.cancelled:
+        return
+    db.session.refresh(booking)
+    events.booking_cancelled.send(booking, actor=actor, by_operator=False)
+    if outcome.promoted_id is not None:
+        events.waitlist_promoted.send(db.session.get(ClassBooking, outcome.promoted_id))
+
+
+def _cancel_class(booking: ClassBooking, now: datetime) -> _Cancelled:
     lock_session(ClassSession, booking.session_id)
     was = db.session.scalar(sa.select(ClassBooking.status).where(
         ClassBooking.id == booking.id))
@@ -227,8 +254,10 @@ def _cancel_class(booking: ClassBooking, now: datetime) -> None:
                                       ClassBooking.status == was)
         .values(status=BookingStatus.CANCELLED, cancelled_at=now)
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1 or was is not BookingStatus.BOOKED:
-        return
+    if done.rowcount != 1:
+        return _Cancelled(False)
+    if was is not BookingStatus.BOOKED:
+        return _Cancelled(True)
     first = db.session.scalar(
         sa.select(ClassBooking.id).where(ClassBooking.session_id == booking.session_id,
                                          ClassBooking.status == BookingStatus.WAITLISTED)
@@ -242,6 +271,8 @@ def _cancel_class(booking: ClassBooking, now: datetime) -> None:
             .execution_options(synchronize_session=False)).rowcount
     if not promoted:
         give_back(ClassSession, booking.session_id, 1)
+        return _Cancelled(True)
+    return _Cancelled(True, first)
 
 
 def class_roster(session: ClassSession) -> tuple[list[ClassBooking], list[ClassBooking]]:
@@ -279,6 +310,7 @@ def check_in(booking_id: int, session: ClassSession, *, actor: User,
         booking.checked_in_at = now
         booking.recorded_by_id = actor.id
         db.session.commit()
+        events.child_checked_in.send(booking, actor=actor)
 
 
 def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
@@ -303,6 +335,7 @@ def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
     booking.pickup_exception = exception or None
     booking.recorded_by_id = actor.id
     db.session.commit()
+    events.child_collected.send(booking, actor=actor, adult=adult)
 
 
 @dataclass(frozen=True)

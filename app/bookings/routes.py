@@ -152,7 +152,7 @@ def cancel_meal(booking_id: int):
     booking = meals.get_my_meal_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
-            meals.cancel_meal(booking)
+            meals.cancel_meal(booking, actor=current_user)
         except NotFound:
             raise
         except DomainError as exc:
@@ -264,7 +264,7 @@ def remove_child(child_id: int):
     """Withdraw consent: the child's data is erased and future bookings cancelled."""
     child = lessons.get_child(child_id, current_user)
     if ConfirmForm().validate_on_submit():
-        lessons.remove_child(child)
+        lessons.remove_child(child, actor=current_user)
         flash(_("The child's information was deleted."), "success")
     return redirect(url_for("bookings.classroom"))
 
@@ -326,7 +326,7 @@ def cancel_class(booking_id: int):
     booking = lessons.get_my_class_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
-            lessons.cancel_class(booking)
+            lessons.cancel_class(booking, actor=current_user)
         except NotFound:
             raise
         except DomainError as exc:

@@ -24,7 +24,7 @@ from app.core.privacy import normalize_mobile
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 from app.repairs import rules
-from app.repairs.models import Facility, Photo, Ticket, TicketEvent, TicketFollower
+from app.repairs.models import Facility, Photo, PhotoKind, Ticket, TicketFollower
 from app.repairs.rules import Category, Route, Status
 from app.repairs.shared import (
     CLOSED,
@@ -33,6 +33,7 @@ from app.repairs.shared import (
     remove_files,
     resident_compounds,
 )
+from app.repairs.workflow import change_status
 
 MAX_PHOTOS = 3
 MAX_STICKER_PHOTOS = 1  # a report from a sticker without an account
@@ -116,14 +117,12 @@ def _create(*, compound_id: int, facility: Facility | None, dwelling: Dwelling |
         contractor_id=facility.contractor_id if route is Route.CONTRACTOR else None,
         warranty_until=until, reporter_id=reporter_id, request_key=request_key,
         created_at=now, **extra)
-    ticket.events.append(TicketEvent(from_status=None, to_status=Status.SUBMITTED,
-                                     actor_id=reporter_id, created_at=now))
     for item in stored:
-        ticket.photos.append(Photo(kind="report", stored_name=item.name, width=item.width,
-                                   height=item.height, uploaded_by_id=reporter_id))
-    db.session.add(ticket)
+        ticket.photos.append(Photo(kind=PhotoKind.REPORT, stored_name=item.name,
+                                   width=item.width, height=item.height,
+                                   uploaded_by_id=reporter_id))
     try:
-        db.session.commit()
+        change_status(ticket, None, Status.SUBMITTED, actor=reporter, now=now)
     except IntegrityError:
         db.session.rollback()
         remove_files(upload_dir, stored)

@@ -4,6 +4,7 @@ commits and sends `events.ticket_status_changed`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,12 +13,13 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.accounts.permissions import Capability
+from app.core import events
 from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.repairs import rules
-from app.repairs.models import Photo, Ticket, TicketEvent
+from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
 from app.repairs.rules import Action, Route, Status
 from app.repairs.shared import (
     CLOSED,
@@ -146,16 +148,14 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
         values = {"resolved_at": now}
     refuse_if(problems)
     stored = [photo_rules.save(item, upload_dir) for item in prepared]
+    photos = [Photo(ticket_id=ticket.id, kind=PhotoKind.AFTER, stored_name=item.name,
+                    width=item.width, height=item.height, uploaded_by_id=user.id)
+              for item in stored]
     try:
-        _transition(ticket, action, user, now, note, **values)
+        _transition(ticket, action, user, now, note, add=photos, **values)
     except DomainError:
         remove_files(upload_dir, stored)
         raise
-    if stored:
-        db.session.add(Photo(ticket_id=ticket.id, kind="after", stored_name=stored[0].name,
-                             width=stored[0].width, height=stored[0].height,
-                             uploaded_by_id=user.id))
-        db.session.commit()
 
 
 def _decline(ticket: Ticket, contractor: User, note: str, now: datetime) -> None:
@@ -164,42 +164,54 @@ def _decline(ticket: Ticket, contractor: User, note: str, now: datetime) -> None
     if not note:
         raise FieldErrors({"note": [DomainError(
             N_("Give the reason for handing the report back."))]})
-    done = db.session.execute(
-        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.route == Route.CONTRACTOR,
-                                Ticket.status.in_([Status.SUBMITTED, Status.ACCEPTED]))
-        .values(route=Route.PROPERTY, contractor_id=None, status=Status.SUBMITTED,
-                assignee="", accepted_at=None)
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        db.session.rollback()
+    if ticket.route is not Route.CONTRACTOR or \
+            ticket.status not in (Status.SUBMITTED, Status.ACCEPTED):
         raise DomainError(N_("This step is not possible at the report's current stage."))
-    db.session.add(TicketEvent(ticket_id=ticket.id, from_status=ticket.status,
-                               to_status=Status.SUBMITTED, actor_id=contractor.id,
-                               note=note, created_at=now))
-    db.session.commit()
-    db.session.refresh(ticket)
+    change_status(ticket, ticket.status, Status.SUBMITTED, actor=contractor, now=now,
+                  note=note, where=(Ticket.route == Route.CONTRACTOR,),
+                  route=Route.PROPERTY, contractor_id=None, assignee="", accepted_at=None)
 
 
 def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetime, note: str,
-                **values) -> None:
-    """Apply one allowed transition in one conditional statement (a double tap moves once)."""
+                add: Sequence = (), **values) -> None:
+    """Apply one allowed transition of the workflow."""
     current = ticket.status
     target = rules.next_status(current, action, resolved_at=ticket.resolved_at, now=now)
     if target is None:
         raise DomainError(N_("This step is not possible at the report's current stage."))
     if target in CLOSED:  # a sticker reporter's number is kept only while the repair is open
         values.setdefault("contact_phone", None)
-    done = db.session.execute(
-        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == current)
-        .values(status=target, **values).execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        db.session.rollback()
-        raise DomainError(N_("Someone else changed this report just now. Please look again."))
-    db.session.add(TicketEvent(ticket_id=ticket.id, from_status=current, to_status=target,
-                               actor_id=actor.id if actor else None, note=note,
-                               created_at=now))
+    change_status(ticket, current, target, actor=actor, now=now, note=note, add=add, **values)
+
+
+def change_status(ticket: Ticket, before: Status | None, after: Status, *,
+                  actor: User | None, now: datetime, note: str = "", where=(),
+                  add: Sequence = (), **values) -> None:
+    """The one place a ticket's status changes: the report (`before` None: the new ticket
+    is saved), a contractor handing it back, and every transition. One conditional UPDATE
+    from `before` (a double tap moves once), the timeline's entry and any rows in `add` are
+    committed together; then `events.ticket_status_changed` is sent."""
+    actor_id = actor.id if actor else None
+    if before is None:
+        ticket.status = after
+        ticket.events.append(TicketEvent(from_status=None, to_status=after,
+                                         actor_id=actor_id, note=note, created_at=now))
+        db.session.add(ticket)
+    else:
+        done = db.session.execute(
+            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == before, *where)
+            .values(status=after, **values).execution_options(synchronize_session=False))
+        if done.rowcount != 1:
+            db.session.rollback()
+            raise DomainError(N_("Someone else changed this report just now. "
+                                 "Please look again."))
+        db.session.add(TicketEvent(ticket_id=ticket.id, from_status=before, to_status=after,
+                                   actor_id=actor_id, note=note, created_at=now))
+    db.session.add_all(add)
     db.session.commit()
-    db.session.refresh(ticket)
+    if before is not None:
+        db.session.refresh(ticket)
+    events.ticket_status_changed.send(ticket, before=before, after=after, actor=actor)
 
 
 def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None) -> int:

@@ -10,7 +10,7 @@ from PIL import Image
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.repairs import queries, register, reports, shared, workflow
-from app.repairs.models import Photo, Ticket, TicketEvent
+from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
 from app.repairs.rules import Action, Category, Priority, Route, Status
 from tests.repairs.conftest import jpeg_with_gps
 
@@ -106,7 +106,8 @@ def test_workflow_with_timeline(estate, tmp_path):
         sa.select(TicketEvent).order_by(TicketEvent.id))]
     assert steps[0] == (None, Status.SUBMITTED) and steps[-1][1] is Status.CONFIRMED
     assert len(steps) == 7
-    assert sum(1 for p in db.session.scalars(sa.select(Photo.kind)) if p == "after") == 2
+    assert sum(1 for p in db.session.scalars(sa.select(Photo.kind))
+               if p is PhotoKind.AFTER) == 2
 
 
 def test_reject_needs_a_reason_and_auto_close_after_seven_days(estate, tmp_path):
@@ -224,7 +225,8 @@ def test_double_taps_on_a_step_move_the_ticket_once(web, estate, tmp_path):
     assert results.count("ok") == 1
     assert db.session.scalar(sa.select(sa.func.count(TicketEvent.id)).where(
         TicketEvent.to_status == Status.RESOLVED)) == 1
-    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(Photo.kind == "after")) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(
+        Photo.kind == PhotoKind.AFTER)) == 1
 
 
 def test_contractors_hand_back_instead_of_rejecting(estate, tmp_path):
