@@ -198,14 +198,14 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
         from datetime import time as clock
         from datetime import timedelta
 
-        from app.bookings import services as bookings
+        from app.bookings import canteen
         from app.bookings.models import Meal, MealSession
         from app.core.timeutil import local_today
 
-        meal = bookings.create_meal_session(main, day=local_today() + timedelta(days=4),
+        meal = canteen.create_meal_session(main, day=local_today() + timedelta(days=4),
                                             meal=Meal.LUNCH, serves=clock(11, 30),
                                             cutoff_hours=1, capacity=1000)
-        bookings.add_dish(meal, name="基准套餐", price_fen=1000, elder_price_fen=600,
+        canteen.add_dish(meal, name="基准套餐", price_fen=1000, elder_price_fen=600,
                           capacity=1000)
         demo_meal = meal.id
         del MealSession

@@ -12,7 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.permissions import Capability
-from app.bookings import bp, services
+from app.bookings import bp, shared
+from app.bookings import canteen as meals
+from app.bookings import classroom as lessons
 from app.bookings.forms import (
     MEAL_LABELS,
     SERVICE_LABELS,
@@ -69,7 +71,7 @@ def _refuse(form, exc: DomainError, fields: dict[str, str] | None = None) -> Non
 
 
 def _ahead_days(compound_ids) -> int:
-    return services.sessions_ahead_days(compound_ids)
+    return shared.sessions_ahead_days(compound_ids)
 
 
 # --- residents: canteen ----------------------------------------------------------------------
@@ -80,21 +82,21 @@ def canteen():
     """Meals I can book, and my household's bookings."""
     return render_template(
         "bookings/canteen.html", now=utcnow(),
-        sessions=services.upcoming_meals(services.compound_ids_of(current_user)),
-        bookings=services.my_meal_bookings(current_user))
+        sessions=meals.upcoming_meals(shared.compound_ids_of(current_user)),
+        bookings=meals.my_meal_bookings(current_user))
 
 
 @bp.route("/canteen/<int:session_id>", methods=["GET", "POST"])
 @login_required
 def book_meal(session_id: int):
     """Choose a menu for each person of my household; the price follows their age."""
-    session = services.get_meal_session(session_id, services.compound_ids_of(current_user))
-    homes = [d for d in services.homes_lived_in(current_user)
+    session = meals.get_meal_session(session_id, shared.compound_ids_of(current_user))
+    homes = [d for d in shared.homes_lived_in(current_user)
              if d.compound_id == session.compound_id]
     home, chosen, service, errors = homes[0], {}, None, {}
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        home = services.home_of(current_user, _posted_id("home"))
-        for diner in services.household(current_user, home):
+        home = shared.home_of(current_user, _posted_id("home"))
+        for diner in meals.household(current_user, home):
             value = request.form.get(f"dish-{diner.key}", "0").strip()
             if value not in ("", "0"):
                 chosen[diner.key] = _dish_id(value)
@@ -103,7 +105,7 @@ def book_meal(session_id: int):
             errors["service"] = _("Choose to eat in or take away.")
         else:
             try:
-                booking = services.book_meal(session, current_user, home, chosen,
+                booking = meals.book_meal(session, current_user, home, chosen,
                                              Service(service),
                                              (request.form.get("request_key") or "")[:32]
                                              or secrets.token_hex(16))
@@ -115,11 +117,11 @@ def book_meal(session_id: int):
                 flash(_("Booked. Total %(total)s.", total=fmt_money(booking.total_fen)),
                       "success")
                 return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
-    diners = services.household(current_user, home)
+    diners = meals.household(current_user, home)
     return render_template("bookings/book_meal.html", session=session, home=home, homes=homes,
-                           diners=diners, prices=services.price_table(session, diners),
+                           diners=diners, prices=meals.price_table(session, diners),
                            request_key=secrets.token_hex(16), chosen=chosen, service=service,
-                           errors=errors, open=services.is_bookable(session)
+                           errors=errors, open=meals.is_bookable(session)
                            ), REFUSED if errors else 200
 
 
@@ -133,24 +135,24 @@ def _dish_id(value: str) -> int:
 def _meal_booking_page(booking, status: int = 200):
     return render_template("bookings/meal_booking.html", booking=booking,
                            can_cancel=booking.status is BookingStatus.BOOKED
-                           and services.is_bookable(booking.session)), status
+                           and meals.is_bookable(booking.session)), status
 
 
 @bp.get("/canteen/bookings/<int:booking_id>")
 @login_required
 def meal_booking(booking_id: int):
     """One of my household's meal bookings, with each diner's price."""
-    return _meal_booking_page(services.get_my_meal_booking(booking_id, current_user))
+    return _meal_booking_page(meals.get_my_meal_booking(booking_id, current_user))
 
 
 @bp.post("/canteen/bookings/<int:booking_id>/cancel")
 @login_required
 def cancel_meal(booking_id: int):
     """Cancel a meal booking before the cutoff."""
-    booking = services.get_my_meal_booking(booking_id, current_user)
+    booking = meals.get_my_meal_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
-            services.cancel_meal(booking)
+            meals.cancel_meal(booking, actor=current_user)
         except NotFound:
             raise
         except DomainError as exc:
@@ -166,7 +168,7 @@ def cancel_meal(booking_id: int):
 @login_required
 def household():
     """The people I live with (for meal bookings)."""
-    homes = services.homes_lived_in(current_user)
+    homes = shared.homes_lived_in(current_user)
     if not homes:
         raise NotFound()
     home = homes[0]
@@ -174,11 +176,11 @@ def household():
         home_id = form_id(request.args["home"])
         if home_id is None:
             raise NotFound()
-        home = services.home_of(current_user, home_id)
+        home = shared.home_of(current_user, home_id)
     form = MemberForm()
     if form.validate_on_submit():
         try:
-            services.add_member(current_user, home, form.name.data, form.birth_year.data)
+            meals.add_member(current_user, home, form.name.data, form.birth_year.data)
         except NotFound:
             raise
         except DomainError as exc:
@@ -188,7 +190,7 @@ def household():
             flash(_("Added."), "success")
             return redirect(url_for("bookings.household", home=home.id))
     return render_template("bookings/household.html", form=form, home=home, homes=homes,
-                           diners=services.household(current_user, home),
+                           diners=meals.household(current_user, home),
                            confirm_form=ConfirmForm()), refused_status(form)
 
 
@@ -197,7 +199,7 @@ def household():
 def remove_member(member_id: int):
     """Take someone off my household list."""
     if ConfirmForm().validate_on_submit():
-        home_id = services.remove_member(current_user, member_id)
+        home_id = meals.remove_member(current_user, member_id)
         flash(_("Removed."), "success")
         return redirect(url_for("bookings.household", home=home_id))
     return redirect(url_for("bookings.household"))
@@ -206,8 +208,8 @@ def remove_member(member_id: int):
 # --- residents: classroom --------------------------------------------------------------------
 
 def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
-    children = services.children_of(current_user)
-    compound_ids = services.compound_ids_of(current_user)
+    children = lessons.children_of(current_user)
+    compound_ids = shared.compound_ids_of(current_user)
     if recurring is None:
         recurring = RecurringForm(formdata=None, ahead_days=_ahead_days(compound_ids))
         today = local_today()
@@ -215,13 +217,13 @@ def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
         recurring.end.data = date(today.year + (today.month == 12), today.month % 12 + 1, 28)
     recurring.child.choices = [(c.id, c.name) for c in children]
     now = utcnow()
-    bookings = services.my_class_bookings(current_user, now)
+    bookings = lessons.my_class_bookings(current_user, now)
     return render_template(
         "bookings/classroom.html", children=children, recurring=recurring, now=now,
-        sessions=services.upcoming_classes(compound_ids, now),
+        sessions=lessons.upcoming_classes(compound_ids, now),
         booked={(b.session_id, b.child_id): b.status for b in bookings},
         bookings=[b for b in bookings if b.picked_up_at is None],  # collected: shown above
-        pickups=services.recent_pickups(current_user, now, hours=7 * 24),
+        pickups=lessons.recent_pickups(current_user, now, hours=7 * 24),
         confirm_form=ConfirmForm()), status
 
 
@@ -236,13 +238,13 @@ def classroom():
 @login_required
 def new_child():
     """Register a child, after the guardian's separate consent."""
-    homes = services.homes_lived_in(current_user)
+    homes = shared.homes_lived_in(current_user)
     if not homes:
         raise NotFound()
     form = ChildForm()
     if form.validate_on_submit():
         try:
-            services.register_child(current_user, homes[0], name=form.name.data,
+            lessons.register_child(current_user, homes[0], name=form.name.data,
                                     grade=form.grade.data, school=form.school.data,
                                     pickup_adults=form.pickup_adults.data,
                                     consent=form.consent.data)
@@ -260,9 +262,9 @@ def new_child():
 @login_required
 def remove_child(child_id: int):
     """Withdraw consent: the child's data is erased and future bookings cancelled."""
-    child = services.get_child(child_id, current_user)
+    child = lessons.get_child(child_id, current_user)
     if ConfirmForm().validate_on_submit():
-        services.remove_child(child)
+        lessons.remove_child(child, actor=current_user)
         flash(_("The child's information was deleted."), "success")
     return redirect(url_for("bookings.classroom"))
 
@@ -271,11 +273,11 @@ def remove_child(child_id: int):
 @login_required
 def book_class(session_id: int):
     """Book one session for my child (or join its waiting list)."""
-    session = services.get_class_session(session_id, services.compound_ids_of(current_user))
-    child = services.get_child(_posted_id("child"), current_user)
+    session = lessons.get_class_session(session_id, shared.compound_ids_of(current_user))
+    child = lessons.get_child(_posted_id("child"), current_user)
     if ConfirmForm().validate_on_submit():
         try:
-            booking = services.book_class(session, child)
+            booking = lessons.book_class(session, child)
         except NotFound:
             raise
         except DomainError as exc:
@@ -293,13 +295,13 @@ def book_class(session_id: int):
 @login_required
 def book_recurring():
     """Book the same weekday every week for my child."""
-    child = services.get_child(_posted_id("child"), current_user)
-    form = RecurringForm(ahead_days=_ahead_days(services.compound_ids_of(current_user)))
-    form.child.choices = [(c.id, c.name) for c in services.children_of(current_user)]
+    child = lessons.get_child(_posted_id("child"), current_user)
+    form = RecurringForm(ahead_days=_ahead_days(shared.compound_ids_of(current_user)))
+    form.child.choices = [(c.id, c.name) for c in lessons.children_of(current_user)]
     if not form.validate_on_submit():
         return _classroom_page(form, REFUSED)
     try:
-        outcome = services.book_weekday(child, form.weekday.data, form.start.data,
+        outcome = lessons.book_weekday(child, form.weekday.data, form.start.data,
                                         form.end.data)
     except NotFound:
         raise
@@ -321,10 +323,10 @@ def book_recurring():
 @login_required
 def cancel_class(booking_id: int):
     """Cancel a classroom booking; the first child waiting moves up."""
-    booking = services.get_my_class_booking(booking_id, current_user)
+    booking = lessons.get_my_class_booking(booking_id, current_user)
     if ConfirmForm().validate_on_submit():
         try:
-            services.cancel_class(booking)
+            lessons.cancel_class(booking, actor=current_user)
         except NotFound:
             raise
         except DomainError as exc:
@@ -353,7 +355,7 @@ def staff_canteen(compound):
     tier_form = TierForm(prefix="t")
     if form.submit.data and form.validate_on_submit():
         try:
-            session = services.create_meal_session(
+            session = meals.create_meal_session(
                 compound, day=form.day.data, meal=Meal(form.meal.data), serves=form.serves.data,
                 cutoff_hours=form.cutoff_hours.data, capacity=form.capacity.data)
         except NotFound:
@@ -365,7 +367,7 @@ def staff_canteen(compound):
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
     elif tier_form.submit.data and tier_form.validate_on_submit():
         try:
-            services.set_tier(compound, tier_form.min_age.data, tier_form.subsidy.fen)
+            meals.set_tier(compound, tier_form.min_age.data, tier_form.subsidy.fen)
         except NotFound:
             raise
         except DomainError as exc:
@@ -374,21 +376,21 @@ def staff_canteen(compound):
             flash(_("Saved."), "success")
             return redirect(url_for("bookings.staff_canteen", compound_id=compound.id))
     return render_template("bookings/staff_canteen.html", compound=compound, form=form,
-                           tier_form=tier_form, tiers=services.tiers(compound.id),
-                           sessions=services.upcoming_meals({compound.id})
+                           tier_form=tier_form, tiers=meals.tiers(compound.id),
+                           sessions=meals.upcoming_meals({compound.id})
                            ), refused_status(form, tier_form)
 
 
 def _staff_meal_session(session_id: int):
-    return services.get_meal_session(session_id, current_user.compound_ids_with(
+    return meals.get_meal_session(session_id, current_user.compound_ids_with(
         Capability.RUN_CANTEEN))
 
 
 def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
     return render_template("bookings/staff_meal.html", session=session,
                            form=form or DishForm(formdata=None),
-                           sheet=services.kitchen_sheet(session),
-                           bookings=services.checkin_list(session), confirm_form=ConfirmForm()
+                           sheet=meals.kitchen_sheet(session),
+                           bookings=meals.checkin_list(session), confirm_form=ConfirmForm()
                            ), status
 
 
@@ -400,7 +402,7 @@ def staff_meal(session_id: int):
     form = DishForm()
     if form.validate_on_submit():
         try:
-            services.add_dish(session, name=form.name.data, price_fen=form.price.fen,
+            meals.add_dish(session, name=form.name.data, price_fen=form.price.fen,
                               elder_price_fen=form.elder_price.fen, capacity=form.capacity.data)
         except NotFound:
             raise
@@ -422,8 +424,8 @@ def kitchen_sheet(session_id: int):
     """The printable kitchen sheet: portions per menu and price, and the homes to serve."""
     session = _staff_meal_session(session_id)
     return render_template("bookings/kitchen_sheet.html", session=session, printed_at=utcnow(),
-                           sheet=services.kitchen_sheet(session),
-                           bookings=services.checkin_list(session))
+                           sheet=meals.kitchen_sheet(session),
+                           bookings=meals.checkin_list(session))
 
 
 @bp.post("/staff/canteen/<int:session_id>/serve/<int:line_id>")
@@ -433,7 +435,7 @@ def serve(session_id: int, line_id: int):
     session = _staff_meal_session(session_id)
     if ConfirmForm().validate_on_submit():
         try:
-            services.serve(line_id, session)
+            meals.serve(line_id, session)
         except NotFound:
             raise
         except DomainError as exc:
@@ -451,7 +453,7 @@ def canteen_figures(compound):
     if form.validate():
         month = form.month.data or local_today().replace(day=1)
         form.month.data = month
-        figures = services.month_figures(compound, month.year, month.month)
+        figures = meals.month_figures(compound, month.year, month.month)
         heading = month_label(month)
     return render_template("bookings/figures.html", compound=compound, form=form,
                            figures=figures, heading=heading), refused_status(form)
@@ -478,7 +480,7 @@ def staff_classroom(compound):
         form.start.data, form.end.data = today, today + timedelta(days=27)
     if form.validate_on_submit():
         try:
-            created = services.create_class_sessions(
+            created = lessons.create_class_sessions(
                 compound, start=form.start.data, end=form.end.data,
                 capacity=form.capacity.data, tutor=form.tutor.data, starts=form.starts.data,
                 ends=form.ends.data)
@@ -493,18 +495,18 @@ def staff_classroom(compound):
                 flash(_("These school days already had sessions: none was added."), "info")
             return redirect(url_for("bookings.staff_classroom", compound_id=compound.id))
     return render_template("bookings/staff_classroom.html", compound=compound, form=form,
-                           sessions=services.upcoming_classes({compound.id}, days=60,
+                           sessions=lessons.upcoming_classes({compound.id}, days=60,
                                                               include_today=True)
                            ), refused_status(form)
 
 
 def _staff_class_session(session_id: int):
-    return services.get_class_session(session_id, current_user.compound_ids_with(
+    return lessons.get_class_session(session_id, current_user.compound_ids_with(
         Capability.RUN_CLASSROOM))
 
 
 def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm] | None = None):
-    booked, waiting = services.class_roster(session)
+    booked, waiting = lessons.class_roster(session)
     forms = {b.id: PickupForm(formdata=None) for b in booked}
     if pickup is not None:
         if pickup[0] not in forms:
@@ -512,7 +514,7 @@ def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm]
         forms[pickup[0]] = pickup[1]
     return render_template("bookings/staff_class.html", session=session, booked=booked,
                            waiting=waiting, confirm_form=ConfirmForm(), pickup_forms=forms,
-                           check_in=services.check_in_state(session)), status
+                           check_in=lessons.check_in_state(session)), status
 
 
 @bp.get("/staff/classroom/<int:session_id>")
@@ -529,7 +531,7 @@ def check_in(session_id: int, booking_id: int):
     session = _staff_class_session(session_id)
     if ConfirmForm().validate_on_submit():
         try:
-            services.check_in(booking_id, session, actor=current_user)
+            lessons.check_in(booking_id, session, actor=current_user)
         except NotFound:
             raise
         except DomainError as exc:
@@ -553,7 +555,7 @@ def pick_up(session_id: int, booking_id: int):
     form = PickupForm()
     if form.validate_on_submit():
         try:
-            services.pick_up(booking_id, session, actor=current_user, adult=form.adult.data,
+            lessons.pick_up(booking_id, session, actor=current_user, adult=form.adult.data,
                              exception=form.exception.data)
         except NotFound:
             raise

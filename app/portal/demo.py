@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
-from app.bookings import services as bookings
+from app.bookings import canteen, classroom
 from app.bookings.models import Meal
 from app.community import letters, services
 from app.community import roster as rules
@@ -43,7 +43,7 @@ from app.dues import ledger
 from app.dues import services as dues
 from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind
 from app.extensions import db
-from app.repairs import services as repairs
+from app.repairs import register, reports
 from app.repairs.rules import Category
 
 DEMO_PASSWORD = "linli-demo"
@@ -282,15 +282,15 @@ def load_demo_repairs(main: Compound, other: Compound, resident: User) -> None:
     accounts.create_staff(contractor.phone, contractor.name, None,
                           [(Role.CONTRACTOR, other)])
     for compound, contractor_phone in ((main, ""), (other, contractor.phone)):
-        repairs.add_facility(compound, category=Category.DRAINAGE, name="1幢北侧窨井",
+        register.add_facility(compound, category=Category.DRAINAGE, name="1幢北侧窨井",
                              building="1", contractor_name="城建集团",
                              contractor_phone=contractor_phone)
-        repairs.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
+        register.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
                              area="东门", contractor_name="城建集团",
                              contractor_phone=contractor_phone)
-        repairs.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
+        register.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
                              area="中心花园")
-    repairs.report(resident, compound_id=main.id, category=Category.ROADS,
+    reports.report(resident, compound_id=main.id, category=Category.ROADS,
                    description="3幢门口路面塌陷，老人走路容易绊倒。", location="3幢门口",
                    request_key="demo-road", upload_dir=Path(current_app.config["UPLOAD_DIR"]))
 
@@ -299,21 +299,21 @@ def load_demo_services(main: Compound, resident: User, person: Person) -> None:
     """Canteen meals for the next days and the 4:30 classroom for the next two weeks."""
 
     today = local_today()
-    bookings.set_tier(main, 80, 100)
+    canteen.set_tier(main, 80, 100)
     home = person.memberships[0].dwelling
-    bookings.add_member(resident, home, "老伴", 1949)
+    canteen.add_member(resident, home, "老伴", 1949)
     for offset in (1, 2, 3):
         day = today + timedelta(days=offset)
         for meal, serves, menus in (
                 (Meal.LUNCH, time(11, 30), [("红烧肉套餐", 1000, 600), ("清蒸鱼套餐", 1200, 800),
                                             ("青菜面", 500, 300)]),
                 (Meal.DINNER, time(17, 30), [("家常小炒", 800, 500), ("馄饨", 600, 400)])):
-            session = bookings.create_meal_session(main, day=day, meal=meal, serves=serves,
+            session = canteen.create_meal_session(main, day=day, meal=meal, serves=serves,
                                                    cutoff_hours=3, capacity=80)
             for name, price, elder in menus:
-                bookings.add_dish(session, name=name, price_fen=price, elder_price_fen=elder,
+                canteen.add_dish(session, name=name, price_fen=price, elder_price_fen=elder,
                                   capacity=40)
-    bookings.create_class_sessions(main, start=today + timedelta(days=1),
+    classroom.create_class_sessions(main, start=today + timedelta(days=1),
                                    end=today + timedelta(days=14), capacity=20,
                                    tutor="志愿者 周老师")
 

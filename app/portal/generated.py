@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
-from app.bookings import services as bookings
+from app.bookings import canteen, classroom
 from app.bookings.models import Meal, Service
 from app.community import roster as roster_rules
 from app.community import services as community
@@ -30,7 +30,7 @@ from app.dues import ledger
 from app.dues import services as dues
 from app.dues.models import Bearer, Channel
 from app.extensions import db
-from app.repairs import services as repairs
+from app.repairs import register, reports
 from app.repairs.rules import Category
 
 PASSWORD = "bench-password"
@@ -120,31 +120,31 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     today = local_today()
     meals = []
     for day in range(each):
-        meal = bookings.create_meal_session(compound, day=today + timedelta(days=1 + day),
+        meal = canteen.create_meal_session(compound, day=today + timedelta(days=1 + day),
                                             meal=Meal.LUNCH, serves=time(11, 30),
                                             cutoff_hours=1, capacity=1000)
-        bookings.add_dish(meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+        canteen.add_dish(meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                           capacity=1000)
         meals.append(meal)
-    bookings.create_class_sessions(compound, start=today + timedelta(days=1),
+    classroom.create_class_sessions(compound, start=today + timedelta(days=1),
                                    end=today + timedelta(days=each), capacity=200,
                                    tutor="周老师")
-    classes = bookings.upcoming_classes({compound.id}, days=each + 1)
+    classes = classroom.upcoming_classes({compound.id}, days=each + 1)
     for n, (user, person) in enumerate(accounts_of[:150]):
         home = person.memberships[0].dwelling
-        diners = bookings.household(user, home)
+        diners = canteen.household(user, home)
         for meal in meals:
-            bookings.book_meal(meal, user, home, {d.key: meal.dishes[0].id for d in diners},
+            canteen.book_meal(meal, user, home, {d.key: meal.dishes[0].id for d in diners},
                                Service.DINE_IN, f"bench-meal-{meal.id}-{n}")
-        child = bookings.register_child(user, home, name=f"孩子{n}", grade=3,
+        child = classroom.register_child(user, home, name=f"孩子{n}", grade=3,
                                         school="实验小学", pickup_adults="外婆", consent=True)
         for session in classes[:each]:
-            bookings.book_class(session, child)
-    facility = repairs.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
+            classroom.book_class(session, child)
+    facility = register.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
                                     area="东门")
     for n, (user, _person) in enumerate(accounts_of[:150]):
         for k in range(each):
-            repairs.report(user, compound_id=compound.id, description=f"路灯不亮 {n}-{k}",
+            reports.report(user, compound_id=compound.id, description=f"路灯不亮 {n}-{k}",
                            category=Category.LIGHTS_CHARGERS,
                            facility=facility if n % 2 else None, location="东门",
                            request_key=f"bench-rep-{compound.id}-{n}-{k}",

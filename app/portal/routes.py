@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from app.community import services as community
 from app.community.permissions import compound_staff_required
-from app.decisions import queries
+from app.decisions import queries as decisions
 from app.portal import bp
 from app.portal import todo as todo_list
 
@@ -22,7 +22,7 @@ def home():
         compounds=community.staff_compounds(current_user),
         todo=todo_list.todo_for(current_user, dwellings) if dwellings else None,
         TODO=todo_list,
-        has_ballots=bool(dwellings) and bool(queries.ballots_for_resident(current_user)))
+        has_ballots=bool(dwellings) and bool(decisions.ballots_for_resident(current_user)))
 
 
 @bp.get("/c/<int:compound_id>")
@@ -31,7 +31,7 @@ def compound_page(compound_id: int):
     compound = community.get_compound_or_404(compound_id)
     return render_template("portal/compound.html", compound=compound,
                            counts=community.compound_counts(compound.id),
-                           decisions=queries.published_ballots(compound.id))
+                           decisions=decisions.published_ballots(compound.id))
 
 
 @bp.get("/staff/compounds/<int:compound_id>")

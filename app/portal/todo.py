@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.bookings import services as bookings
+from app.bookings import classroom, shared
 from app.core.timeutil import utcnow
-from app.decisions import queries
+from app.decisions import queries as decisions
 from app.dues import ledger
-from app.repairs import services as repairs
+from app.repairs import queries as repairs
 
 # Order on the page: what has a deadline and needs a tap first, news last.
 VOTE, REJECTED, REPAIR, DUES, NOTICE, BOOKING, PICKUP = range(7)
@@ -49,10 +49,10 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
     """Everything waiting for this resident across their homes."""
     now = now or utcnow()
     items: list[TodoItem] = []
-    for ballot in queries.pending_ballots(user, now):
+    for ballot in decisions.pending_ballots(user, now):
         items.append(TodoItem(VOTE, "decisions.ballot", {"ballot_id": ballot.id},
                               ballot.closes_at, ballot))
-    for notice in queries.ballots_in_notice(user):
+    for notice in decisions.ballots_in_notice(user):
         items.append(TodoItem(NOTICE, "decisions.ballot", {"ballot_id": notice.ballot.id},
                               notice.opens_at, notice.ballot, {"as_owner": notice.as_owner}))
     dues = ledger.home_dues(user, dwellings)
@@ -66,10 +66,10 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
     for ticket in repairs.awaiting_confirmation(user, now):
         items.append(TodoItem(REPAIR, "repairs.ticket", {"ticket_id": ticket.ticket_id},
                               ticket.confirm_by, ticket))
-    for booking in bookings.upcoming_bookings(user, now):
+    for booking in shared.upcoming_bookings(user, now):
         items.append(TodoItem(BOOKING, booking.endpoint, booking.url_args, booking.starts_at,
                               booking))
-    for pickup in bookings.recent_pickups(user, now):
+    for pickup in classroom.recent_pickups(user, now):
         items.append(TodoItem(PICKUP, "bookings.classroom", {}, pickup.picked_up_at, pickup))
     items.sort(key=_key)
     return Todo(items, dues)

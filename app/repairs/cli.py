@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from app.repairs import services
+from app.repairs import workflow
 
 repairs_cli = AppGroup("repairs", help="Repair tickets.")
 
@@ -15,4 +15,4 @@ def autoclose():
     Lists and queues also do this when they are opened; run it daily from cron so that
     figures stay right on quiet days.
     """
-    click.echo(f"Closed {services.auto_close()} tickets.")
+    click.echo(f"Closed {workflow.auto_close()} tickets.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -108,6 +109,11 @@ class TicketFollower(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class PhotoKind(enum.Enum):
+    REPORT = "report"  # sent with the report: the problem
+    AFTER = "after"  # sent by staff when resolving: the finished repair
+
+
 class Photo(db.Model):
     """A photo, re-encoded without EXIF and stored outside the web root."""
 
@@ -115,9 +121,16 @@ class Photo(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(10))  # "report" or "after"
+    kind: Mapped[PhotoKind] = mapped_column(sa.Enum(
+        PhotoKind, native_enum=False, length=10, create_constraint=False,
+        validate_strings=True, values_callable=lambda kinds: [k.value for k in kinds]))
     stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     width: Mapped[int]
     height: Mapped[int]
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def is_after(self) -> bool:
+        """A photo of the finished repair (else of the problem, sent with the report)."""
+        return self.kind is PhotoKind.AFTER

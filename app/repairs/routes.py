@@ -27,7 +27,7 @@ from app.core.qr import qr_svg
 from app.core.security import form_id, public_url
 from app.core.uploads import send_photo, upload_dir
 from app.extensions import limiter
-from app.repairs import bp, services
+from app.repairs import bp, queries, register, reports, shared, workflow
 from app.repairs.forms import (
     ACCEPTANCE_LABELS,
     CATEGORY_LABELS,
@@ -87,7 +87,7 @@ def _say(exc: DomainError) -> str:
 
 def _show_problems(form, exc: DomainError) -> None:
     """Put a service's refusal next to the fields it names (else above the button)."""
-    problems = exc.problems if isinstance(exc, services.FieldErrors) else {"": [exc]}
+    problems = exc.problems if isinstance(exc, shared.FieldErrors) else {"": [exc]}
     for name, errors in problems.items():
         field = form._fields.get(name) if name else None
         if field is not None:
@@ -133,9 +133,9 @@ def _report_sent(response) -> bool:
 def sticker(code: str):
     """A facility's QR sticker: residents signed in get their report form; anyone else can
     report this common-area facility without an account (marked unverified)."""
-    facility = services.facility_by_code(code)
+    facility = register.facility_by_code(code)
     resident = current_user.is_authenticated and \
-        facility.compound_id in services.resident_compounds(current_user)
+        facility.compound_id in shared.resident_compounds(current_user)
     if resident and request.method == "GET":
         return redirect(url_for("repairs.new_report", facility=facility.sticker_code))
     form = StickerReportForm()
@@ -144,12 +144,12 @@ def sticker(code: str):
     files = _files("photos")
     if request.method == "POST" and form.validate_on_submit():
         try:
-            ticket, token = services.report_from_sticker(
+            ticket, token = reports.report_from_sticker(
                 facility, description=form.description.data or "",
                 phone=form.phone.data or "", consent=form.consent.data, photos=files,
                 request_key=form.request_key.data or "",
                 secret=current_app.config["SECRET_KEY"], upload_dir=upload_dir())
-        except services.FieldErrors as exc:
+        except shared.FieldErrors as exc:
             _show_problems(form, exc)
         else:
             receipts = {k: v for k, v in session.get(RECEIPTS, {}).items()
@@ -160,7 +160,7 @@ def sticker(code: str):
     _photo_again(form, "photos", bool(files))
     response = make_response(render_template(
         "repairs/sticker.html", facility=facility, form=form,
-        existing=services.open_ticket_on(facility)), refused_status(form))
+        existing=register.open_ticket_on(facility)), refused_status(form))
     return _no_store(response)
 
 
@@ -170,7 +170,7 @@ def sent(ticket_id: int):
     token = session.get(RECEIPTS, {}).get(str(ticket_id))
     if not token:
         raise NotFound()
-    ticket = services.ticket_by_status_token(token)
+    ticket = reports.ticket_by_status_token(token)
     path = url_for("repairs.status", token=token)
     return _no_store(make_response(render_template(
         "repairs/sent.html", ticket=ticket, path=path,
@@ -180,7 +180,7 @@ def sent(ticket_id: int):
 @bp.get("/r/<token>")
 def status(token: str):
     """An unverified report's status for whoever holds its link: no personal data."""
-    ticket = services.ticket_by_status_token(token)
+    ticket = reports.ticket_by_status_token(token)
     response = _no_store(make_response(render_template("repairs/status.html", ticket=ticket)))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
@@ -217,14 +217,14 @@ def new_report():
     homes = dwellings_of(current_user)
     if not homes:
         raise NotFound()
-    compounds = sorted(services.resident_compounds(current_user))
+    compounds = sorted(shared.resident_compounds(current_user))
     facility = None
     code = request.values.get("facility", "")
     if code:
-        facility = services.facility_by_code(code)
+        facility = register.facility_by_code(code)
         if facility.compound_id not in compounds:
             raise NotFound()
-    existing = services.open_ticket_on(facility) if facility else None
+    existing = register.open_ticket_on(facility) if facility else None
     form = ReportForm()
     if request.method == "GET":
         form.request_key.data = secrets.token_hex(16)
@@ -232,16 +232,16 @@ def new_report():
     if request.method == "POST" and form.validate_on_submit():
         compound_id, dwelling_id, need_place = _place(form, facility, homes, compounds)
         category = form.category.data or ""
-        form.request_key.data = services.form_request_key(form.request_key.data)
+        form.request_key.data = reports.form_request_key(form.request_key.data)
         try:
-            ticket = services.report(
+            ticket = reports.report(
                 current_user, compound_id=compound_id,
                 description=form.description.data or "",
                 category=Category(category) if category in {c.value for c in Category}
                 else None, facility=facility, dwelling_id=dwelling_id, need_place=need_place,
                 location=form.location.data or "", photos=files,
                 request_key=form.request_key.data, upload_dir=upload_dir())
-        except services.FieldErrors as exc:
+        except shared.FieldErrors as exc:
             _show_problems(form, exc)
         else:
             flash(_("Thank you. Your report number is %(n)s.", n=ticket.id), "success")
@@ -249,14 +249,14 @@ def new_report():
     _photo_again(form, "photos", bool(files))
     return render_template("repairs/new.html", facility=facility, existing=existing,
                            form=form, homes=homes,
-                           compounds=services.compounds_named(compounds)), refused_status(form)
+                           compounds=reports.compounds_named(compounds)), refused_status(form)
 
 
 @bp.get("/repairs")
 @login_required
 def my_repairs():
     """My reports, and the open reports about common areas of my compound."""
-    mine, common = services.resident_tickets(current_user)
+    mine, common = queries.resident_tickets(current_user)
     return render_template("repairs/list.html", mine=mine, common=common)
 
 
@@ -269,16 +269,16 @@ def _stale_errors(forms: dict | None, steps) -> list[str]:
 
 def _resident_page(item, forms: dict | None = None, follow_form=None):
     """The ticket as a resident sees it, with the forms for the steps they may take."""
-    steps = services.resident_steps(item, current_user)
+    steps = workflow.resident_steps(item, current_user)
     shown = {Action.CONFIRM: ConfirmRepairForm(formdata=None),
              Action.REOPEN: ReopenForm(formdata=None), **(forms or {})}
     status = refused_status(*shown.values(), follow_form)
     return render_template("repairs/ticket.html", ticket=item, staff=False,
                            stale=_stale_errors(forms, steps),
                            mine=item.reporter_id == current_user.id,
-                           followers=services.followers(item),
-                           can_follow=services.can_follow(item, current_user),
-                           following=services.is_following(item, current_user),
+                           followers=reports.followers(item),
+                           can_follow=reports.can_follow(item, current_user),
+                           following=reports.is_following(item, current_user),
                            follow_form=follow_form, steps=steps, forms=shown,
                            step_labels=STEP_LABELS, reporter=None), status
 
@@ -287,18 +287,18 @@ def _resident_page(item, forms: dict | None = None, follow_form=None):
 @login_required
 def ticket(ticket_id: int):
     """A report's timeline (reporters' personal data is never shown to neighbours)."""
-    return _resident_page(services.get_ticket_for_resident(ticket_id, current_user))
+    return _resident_page(shared.get_ticket_for_resident(ticket_id, current_user))
 
 
 @bp.post("/repairs/<int:ticket_id>/metoo")
 @login_required
 def me_too(ticket_id: int):
     """Add myself to an open common-area report instead of reporting it again."""
-    item = services.get_ticket_for_resident(ticket_id, current_user)
+    item = shared.get_ticket_for_resident(ticket_id, current_user)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.me_too(item, current_user)
+            reports.me_too(item, current_user)
         except DomainError as exc:
             _show_problems(form, exc)
             return _resident_page(item, follow_form=form)
@@ -311,13 +311,13 @@ def me_too(ticket_id: int):
 def resident_step(ticket_id: int, action: str):
     """Confirm the repair with a rating (no default: the resident chooses), or reopen it
     within 7 days."""
-    item = services.get_ticket_for_resident(ticket_id, current_user)
+    item = shared.get_ticket_for_resident(ticket_id, current_user)
     step = Action(action)
     form = ConfirmRepairForm() if step is Action.CONFIRM else ReopenForm()
     if form.validate_on_submit():
         rating = getattr(form, "rating", None)
         try:
-            services.resident_act(
+            workflow.resident_act(
                 item, current_user, step,
                 rating=int(rating.data) if rating is not None and rating.data in
                 {"1", "2", "3", "4", "5"} else None,
@@ -335,7 +335,7 @@ def resident_step(ticket_id: int, action: str):
 @login_required
 def photo(photo_id: int):
     """A photo, only for those who may see its report; never from the web root."""
-    return send_photo(services.photo_for(photo_id, current_user).stored_name)
+    return send_photo(queries.photo_for(photo_id, current_user).stored_name)
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def photo(photo_id: int):
 @compound_staff_required(Capability.HANDLE_REPAIRS, Capability.WORK_ON_REPAIRS)
 def queue(compound):
     """The repair queue: overdue first; filter by status, category, building, worker."""
-    filters = services.QueueFilter(
+    filters = queries.QueueFilter(
         status=request.args.get("status", "")[:20], category=request.args.get("category",
                                                                           "")[:20],
         building=request.args.get("building", "")[:20],
@@ -352,8 +352,8 @@ def queue(compound):
     targets = _targets()
     manager = current_user.can(compound.id, Capability.HANDLE_REPAIRS)
     return render_template("repairs/queue.html", compound=compound, filters=filters,
-                           rows=services.queue(compound, current_user, filters, targets=targets),
-                           figures=services.figures(compound, current_user, targets=targets),
+                           rows=queries.queue(compound, current_user, filters, targets=targets),
+                           figures=queries.figures(compound, current_user, targets=targets),
                            can_export=manager, can_register=manager)
 
 
@@ -364,7 +364,7 @@ STAFF_FORMS = {Action.ACCEPT: AcceptForm, Action.START: ConfirmForm,
 def _staff_page(item, forms: dict | None = None, phone: str | None = None):
     """A report with the steps the user may take, the next step first and primary."""
     contractor = not current_user.can(item.compound_id, Capability.HANDLE_REPAIRS)
-    steps = services.staff_steps(item, current_user)
+    steps = workflow.staff_steps(item, current_user)
     shown = {action: (HandBackForm if contractor and action is Action.REJECT else form)(
         formdata=None) for action, form in STAFF_FORMS.items()}
     shown[Action.ACCEPT].assignee.data = item.assignee
@@ -377,9 +377,9 @@ def _staff_page(item, forms: dict | None = None, phone: str | None = None):
     response = make_response(render_template(
         "repairs/ticket.html", ticket=item, mine=False, staff=True, steps=steps,
         stale=_stale_errors(forms, steps),
-        forms=shown, step_labels=labels, reporter=services.reporter_of(item),
-        can_reveal=services.can_manage(current_user, item), full_phone=phone,
-        followers=services.followers(item),
+        forms=shown, step_labels=labels, reporter=queries.reporter_of(item),
+        can_reveal=shared.can_manage(current_user, item), full_phone=phone,
+        followers=reports.followers(item),
         acceptance=_acceptance_note(item.compound, only_wrong=True)),
         refused_status(*shown.values()))
     return _no_store(response)
@@ -389,31 +389,31 @@ def _staff_page(item, forms: dict | None = None, phone: str | None = None):
 @login_required
 def staff_ticket(ticket_id: int):
     """A report with the steps the user may take."""
-    return _staff_page(services.get_ticket_for_staff(ticket_id, current_user))
+    return _staff_page(shared.get_ticket_for_staff(ticket_id, current_user))
 
 
 @bp.post("/staff/repairs/<int:ticket_id>/phone")
 @login_required
 def reporter_phone(ticket_id: int):
     """Show the reporter's full number to staff who act on the report (logged)."""
-    item = services.get_ticket_for_staff(ticket_id, current_user)
+    item = shared.get_ticket_for_staff(ticket_id, current_user)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("repairs.staff_ticket", ticket_id=item.id))
-    return _staff_page(item, phone=services.reporter_phone(item, current_user))
+    return _staff_page(item, phone=queries.reporter_phone(item, current_user))
 
 
 @bp.post("/staff/repairs/<int:ticket_id>/<any(accept, start, resolve, reject):action>")
 @login_required
 def staff_step(ticket_id: int, action: str):
     """Accept and assign, start, resolve with an "after" photo, or reject with a reason."""
-    item = services.get_ticket_for_staff(ticket_id, current_user)
+    item = shared.get_ticket_for_staff(ticket_id, current_user)
     step = Action(action)
     contractor = not current_user.can(item.compound_id, Capability.HANDLE_REPAIRS)
     form = (HandBackForm if contractor and step is Action.REJECT else STAFF_FORMS[step])()
     if form.validate_on_submit():
         after = _files("after_photo")
         try:
-            services.staff_act(item, current_user, step,
+            workflow.staff_act(item, current_user, step,
                                assignee=request.form.get("assignee", ""),
                                note=request.form.get("note", ""),
                                after_photo=after[0] if after else None,
@@ -433,8 +433,8 @@ def staff_step(ticket_id: int, action: str):
 @compound_staff_required(Capability.HANDLE_REPAIRS)
 def export(compound):
     """All reports of the compound as an Excel file."""
-    data = roster_rules.write_table_xlsx(services.EXPORT_HEADER,
-                                         services.export_rows(compound, current_user),
+    data = roster_rules.write_table_xlsx(queries.EXPORT_HEADER,
+                                         queries.export_rows(compound, current_user),
                                          "repairs")
     response = make_response(data)
     response.headers["Content-Type"] = \
@@ -445,7 +445,7 @@ def export(compound):
 
 def _acceptance_note(compound, only_wrong: bool = False) -> str | None:
     """What staff should know about the acceptance date warranties run from (or None)."""
-    state = services.acceptance_of(compound)
+    state = register.acceptance_of(compound)
     if state is Acceptance.DONE or (only_wrong and state is not Acceptance.WRONG):
         return None
     return str(ACCEPTANCE_LABELS[state]) % {"date": fmt_full_date(compound.accepted_on)}
@@ -458,7 +458,7 @@ def facilities(compound):
     form = FacilityForm()
     if form.validate_on_submit():
         try:
-            services.add_facility(
+            register.add_facility(
                 compound, category=Category(form.category.data), name=form.name.data or "",
                 building=form.building.data or "", area=form.area.data or "",
                 renovated=form.renovated.data, contractor_name=form.contractor_name.data or "",
@@ -468,9 +468,9 @@ def facilities(compound):
         else:
             flash(_("Facility added."), "success")
             return redirect(url_for("repairs.facilities", compound_id=compound.id))
-    items = services.facilities(compound)
+    items = register.facilities(compound)
     return render_template("repairs/facilities.html", compound=compound, form=form,
-                           items=[(f, services.warranty_of(f)) for f in items],
+                           items=[(f, register.warranty_of(f)) for f in items],
                            acceptance=_acceptance_note(compound)), refused_status(form)
 
 
@@ -479,10 +479,10 @@ def facilities(compound):
 def stickers(compound):
     """A printable sheet of QR stickers, several per A4 page, with warranty end dates."""
     items = [(f, public_url("repairs.sticker", code=f.sticker_code))
-             for f in services.facilities(compound)]
+             for f in register.facilities(compound)]
     if not items:
         abort(404)
     return render_template("repairs/stickers.html", compound=compound,
                            acceptance=_acceptance_note(compound),
                            stickers=[(f, link, qr_svg(link, label=f.name),
-                                      services.warranty_of(f)) for f, link in items])
+                                      register.warranty_of(f)) for f, link in items])

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from app.bookings import services
+from app.bookings import canteen as meals
 from app.bookings.models import Meal
 from app.extensions import db
 from tests.factories import make_compound, make_resident
@@ -20,20 +20,20 @@ def canteen(app):
     person = home.members[0].person
     person.birth_year = 1950  # 76 on the meal date
     db.session.commit()
-    services.add_member(user, home, "孙子", 2015)
-    session = services.create_meal_session(compound, day=TOMORROW, meal=Meal.LUNCH,
+    meals.add_member(user, home, "孙子", 2015)
+    session = meals.create_meal_session(compound, day=TOMORROW, meal=Meal.LUNCH,
                                            serves=time(11, 30), cutoff_hours=12, capacity=3,
                                            now=NOW)
-    rice = services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+    rice = meals.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                              capacity=2)
-    noodles = services.add_dish(session, name="青菜面", price_fen=500, elder_price_fen=300,
+    noodles = meals.add_dish(session, name="青菜面", price_fen=500, elder_price_fen=300,
                                 capacity=10)
     return {"compound": compound, "user": user, "home": home, "session": session,
             "rice": rice, "noodles": noodles}
 
 
 def diners(canteen):
-    return {d.name: d.key for d in services.household(canteen["user"], canteen["home"])}
+    return {d.name: d.key for d in meals.household(canteen["user"], canteen["home"])}
 
 
 NOON_TOMORROW = NOW + timedelta(hours=1)

@@ -5,7 +5,7 @@ from datetime import date, time
 
 import sqlalchemy as sa
 
-from app.bookings import services
+from app.bookings import canteen, classroom
 from app.bookings.models import (
     BookingStatus,
     Child,
@@ -40,10 +40,10 @@ def run_all(web, jobs, work):
 
 def test_last_meals_are_never_overbooked(web, app):
     compound = make_compound()
-    session = services.create_meal_session(compound, day=date(2026, 11, 27), meal=Meal.LUNCH,
+    session = canteen.create_meal_session(compound, day=date(2026, 11, 27), meal=Meal.LUNCH,
                                            serves=time(11, 30), cutoff_hours=2, capacity=5,
                                            now=NOW)
-    dish = services.add_dish(session, name="套餐", price_fen=800, elder_price_fen=500,
+    dish = canteen.add_dish(session, name="套餐", price_fen=800, elder_price_fen=500,
                              capacity=4)
     people = [make_resident(compound, f"138000001{n:02d}") for n in range(16)]
     jobs = [(user.id, home.id, n) for n, (user, home) in enumerate(people)]
@@ -54,9 +54,9 @@ def test_last_meals_are_never_overbooked(web, app):
 
         user = db.session.get(User, user_id)
         home = db.session.get(Dwelling, home_id)
-        key = services.household(user, home)[0].key
+        key = canteen.household(user, home)[0].key
         meal = db.session.get(MealSession, session_id)
-        services.book_meal(meal, user, home, {key: dish_id}, Service.DINE_IN, f"r{n}", now=NOW)
+        canteen.book_meal(meal, user, home, {key: dish_id}, Service.DINE_IN, f"r{n}", now=NOW)
         return "booked"
 
     results = run_all(web, jobs, book)
@@ -68,19 +68,19 @@ def test_last_meals_are_never_overbooked(web, app):
 
 def test_last_classroom_places_and_the_waitlist(web, app):
     compound = make_compound()
-    services.create_class_sessions(compound, start=date(2026, 11, 27), end=date(2026, 11, 27),
+    classroom.create_class_sessions(compound, start=date(2026, 11, 27), end=date(2026, 11, 27),
                                    capacity=3, tutor="李老师", now=NOW)
     children = []
     for n in range(12):
         user, home = make_resident(compound, f"139000001{n:02d}")
-        children.append(services.register_child(user, home, name=f"孩子{n}", grade=3,
+        children.append(classroom.register_child(user, home, name=f"孩子{n}", grade=3,
                                                 school="实验小学", pickup_adults="奶奶",
                                                 consent=True, now=NOW).id)
     session_id = db.session.scalar(sa.select(ClassSession.id))
 
     def book(child_id):
         child = db.session.get(Child, child_id)
-        return services.book_class(db.session.get(ClassSession, session_id), child,
+        return classroom.book_class(db.session.get(ClassSession, session_id), child,
                                    now=NOW).status.value
 
     results = run_all(web, [(c,) for c in children] * 2, book)  # everyone taps twice

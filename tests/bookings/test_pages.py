@@ -5,9 +5,19 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.models import Role
-from app.bookings import services
-from app.bookings.models import BookingStatus, Child, ClassBooking, Meal, MealBooking
+from app.accounts.models import Role, User
+from app.bookings import canteen, classroom
+from app.bookings.models import (
+    BookingStatus,
+    Child,
+    ClassBooking,
+    ClassSession,
+    Meal,
+    MealBooking,
+    MealLine,
+    MealSession,
+    Service,
+)
 from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
@@ -22,11 +32,11 @@ def place(app):
     neighbour, other_home = make_resident(compound, "13800000002")
     db.session.commit()
     day = local_today() + timedelta(days=2)
-    session = services.create_meal_session(compound, day=day, meal=Meal.LUNCH,
+    session = canteen.create_meal_session(compound, day=day, meal=Meal.LUNCH,
                                            serves=time(11, 30), cutoff_hours=3, capacity=20)
-    dish = services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+    dish = canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                              capacity=10)
-    services.create_class_sessions(compound, start=day, end=day + timedelta(days=7),
+    classroom.create_class_sessions(compound, start=day, end=day + timedelta(days=7),
                                    capacity=1, tutor="王老师")
     return {"compound": compound, "user": user, "home": home, "neighbour": neighbour,
             "other_home": other_home, "session": session, "dish": dish}
@@ -37,7 +47,7 @@ def test_resident_books_a_lunch_at_the_elder_price_and_cancels(client, sign_in, 
     assert place["session"].day.strftime("%-d") in client.get("/canteen").get_data(as_text=True)
     page = client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
     assert "¥6.00" in page and zh("elder price (60+)") in page
-    key = services.household(place["user"], place["home"])[0].key
+    key = canteen.household(place["user"], place["home"])[0].key
     form = {f"dish-{key}": place["dish"].id, "service": "dine_in", "request_key": "abc",
             "home": place["home"].id}
     response = client.post(f"/canteen/{place['session'].id}", data=form)
@@ -64,16 +74,16 @@ def test_bad_booking_forms_are_messages(client, sign_in, place):
 
 
 def test_residents_see_only_their_household(client, sign_in, place):
-    booking = services.book_meal(place["session"], place["neighbour"], place["other_home"],
-                                 {services.household(place["neighbour"],
+    booking = canteen.book_meal(place["session"], place["neighbour"], place["other_home"],
+                                 {canteen.household(place["neighbour"],
                                                      place["other_home"])[0].key:
-                                  place["dish"].id}, services.Service.TAKE_AWAY, "n1")
+                                  place["dish"].id}, Service.TAKE_AWAY, "n1")
     sign_in("13800000001")
     assert client.get(f"/canteen/bookings/{booking.id}").status_code == 404
     assert client.post(f"/canteen/bookings/{booking.id}/cancel", data={}).status_code == 404
     assert "¥" not in client.get("/canteen").get_data(as_text=True).split(zh("Our bookings"))[1]
     elsewhere = make_compound("别处")
-    other_session = services.create_meal_session(
+    other_session = canteen.create_meal_session(
         elsewhere, day=local_today() + timedelta(days=3), meal=Meal.DINNER, serves=time(17, 30),
         cutoff_hours=2, capacity=5)
     assert client.get(f"/canteen/{other_session.id}").status_code == 404
@@ -91,11 +101,11 @@ def test_household_member_and_child_registration(client, sign_in, place):
     client.post("/classroom/children/new", data={"name": "小明", "grade": "3", "school": "实验小学",
                                                  "pickup_adults": "奶奶", "consent": "y"})
     child = db.session.scalar(sa.select(Child))
-    first = db.session.scalars(sa.select(services.ClassSession).order_by(
-        services.ClassSession.day)).first()
+    first = db.session.scalars(sa.select(ClassSession).order_by(
+        ClassSession.day)).first()
     client.post(f"/classroom/sessions/{first.id}/book", data={"child": child.id})
     assert db.session.scalar(sa.select(ClassBooking.status)) is BookingStatus.BOOKED
-    other_child = services.register_child(place["neighbour"], place["other_home"], name="小红",
+    other_child = classroom.register_child(place["neighbour"], place["other_home"], name="小红",
                                           grade=2, school="", pickup_adults="", consent=True)
     forged = client.post(f"/classroom/sessions/{first.id}/book", data={"child": other_child.id})
     assert forged.status_code == 404
@@ -124,7 +134,7 @@ def test_operator_runs_the_canteen_and_classroom(client, sign_in, place):
     assert "¥3.50" in client.get(meal_url).get_data(as_text=True)
     tier = client.post(f"/staff/compounds/{compound.id}/canteen", data={
         "t-min_age": "80", "t-subsidy": "1", "t-submit": "1"})
-    assert tier.status_code == 302 and services.tiers(compound.id)[0].subsidy_fen == 100
+    assert tier.status_code == 302 and canteen.tiers(compound.id)[0].subsidy_fen == 100
     sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet")
     assert sheet.status_code == 200 and "红烧肉套餐" in sheet.get_data(as_text=True)
     assert client.get(f"/staff/compounds/{compound.id}/canteen/figures?month=2026-13"
@@ -157,13 +167,13 @@ def test_a_landlord_does_not_see_the_tenants_household(client, sign_in, app):
     landlord.user_id = make_user("13800000011").id
     tenant.user_id = make_user("13700000011").id
     db.session.commit()
-    session = services.create_meal_session(compound, day=local_today() + timedelta(days=2),
+    session = canteen.create_meal_session(compound, day=local_today() + timedelta(days=2),
                                            meal=Meal.LUNCH, serves=time(11, 30),
                                            cutoff_hours=3, capacity=9)
-    dish = services.add_dish(session, name="面", price_fen=500, elder_price_fen=300, capacity=9)
-    member = services.add_member(tenant.user, home, "租客母亲", 1940)
-    booking = services.book_meal(session, tenant.user, home, {f"m{member.id}": dish.id},
-                                 services.Service.DINE_IN, "t1")
+    dish = canteen.add_dish(session, name="面", price_fen=500, elder_price_fen=300, capacity=9)
+    member = canteen.add_member(tenant.user, home, "租客母亲", 1940)
+    booking = canteen.book_meal(session, tenant.user, home, {f"m{member.id}": dish.id},
+                                 Service.DINE_IN, "t1")
     sign_in("13800000011")
     assert client.get(f"/canteen/bookings/{booking.id}").status_code == 404
     assert client.post(f"/canteen/bookings/{booking.id}/cancel", data={}).status_code == 404
@@ -175,7 +185,7 @@ def test_a_landlord_does_not_see_the_tenants_household(client, sign_in, app):
                                   {"child": "-1"}, {"child": "x"}, {}])
 def test_forged_child_ids_are_404(client, sign_in, place, data):
     sign_in("13800000001")
-    first = db.session.scalars(sa.select(services.ClassSession)).first()
+    first = db.session.scalars(sa.select(ClassSession)).first()
     assert client.post(f"/classroom/sessions/{first.id}/book", data=data).status_code == 404
 
 
@@ -203,13 +213,13 @@ def test_many_phones_at_the_last_places_over_http(web, place):
     from tests.conftest import login
 
     compound = place["compound"]
-    session = services.create_meal_session(compound, day=local_today() + timedelta(days=3),
+    session = canteen.create_meal_session(compound, day=local_today() + timedelta(days=3),
                                            meal=Meal.DINNER, serves=time(17, 30),
                                            cutoff_hours=2, capacity=5)
-    dish = services.add_dish(session, name="馄饨", price_fen=600, elder_price_fen=400,
+    dish = canteen.add_dish(session, name="馄饨", price_fen=600, elder_price_fen=400,
                              capacity=5)
     people = [make_resident(compound, f"1360000{n:04d}") for n in range(14)]
-    keys = {user.phone: (home.id, services.household(user, home)[0].key)
+    keys = {user.phone: (home.id, canteen.household(user, home)[0].key)
             for user, home in people}
     web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
     session_id, dish_id = session.id, dish.id
@@ -230,10 +240,10 @@ def test_many_phones_at_the_last_places_over_http(web, place):
         MealBooking.session_id == session_id))
     assert booked == 5 and statuses.count(302) >= 5
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(services.MealLine.id).join(MealBooking).where(
+        sa.select(MealLine.id).join(MealBooking).where(
             MealBooking.session_id == session_id,
             MealBooking.status == BookingStatus.BOOKED).subquery()))
-    assert db.session.get(services.MealSession, session_id).booked == rows == 5
+    assert db.session.get(MealSession, session_id).booked == rows == 5
 
 
 def test_concurrent_cancels_promote_the_whole_waitlist(web, app):
@@ -243,20 +253,20 @@ def test_concurrent_cancels_promote_the_whole_waitlist(web, app):
     day = local_today() + timedelta(days=2)
     while day.weekday() >= 5:  # a school day
         day += timedelta(days=1)
-    services.create_class_sessions(compound, start=day, end=day, capacity=4, tutor="")
-    session = db.session.scalar(sa.select(services.ClassSession))
+    classroom.create_class_sessions(compound, start=day, end=day, capacity=4, tutor="")
+    session = db.session.scalar(sa.select(ClassSession))
     bookings = []
     for n in range(8):
         user, home = make_resident(compound, f"1350000{n:04d}")
-        child = services.register_child(user, home, name=f"孩子{n}", grade=2, school="",
+        child = classroom.register_child(user, home, name=f"孩子{n}", grade=2, school="",
                                         pickup_adults="", consent=True)
-        bookings.append(services.book_class(session, child).id)
+        bookings.append(classroom.book_class(session, child).id)
     session_id = session.id
 
     def cancel(booking_id):
         with web.app_context():
             try:
-                services.cancel_class(db.session.get(ClassBooking, booking_id))
+                classroom.cancel_class(db.session.get(ClassBooking, booking_id))
             finally:
                 db.session.remove()
 
@@ -266,7 +276,7 @@ def test_concurrent_cancels_promote_the_whole_waitlist(web, app):
     statuses = db.session.scalars(sa.select(ClassBooking.status).where(
         ClassBooking.id.in_(bookings[4:]))).all()
     assert statuses == [BookingStatus.BOOKED] * 4
-    assert db.session.get(services.ClassSession, session_id).booked == 4
+    assert db.session.get(ClassSession, session_id).booked == 4
 
 
 def full_date_zh(day) -> str:
@@ -275,12 +285,12 @@ def full_date_zh(day) -> str:
 
 def test_kitchen_sheet_prints_the_year_and_what_each_tier_pays(client, sign_in, place):
     compound = place["compound"]
-    services.set_tier(compound, 80, 100)
-    member = services.add_member(place["user"], place["home"], "太奶奶", 1940)
-    services.book_meal(place["session"], place["user"], place["home"],
-                       {services.household(place["user"], place["home"])[0].key:
+    canteen.set_tier(compound, 80, 100)
+    member = canteen.add_member(place["user"], place["home"], "太奶奶", 1940)
+    canteen.book_meal(place["session"], place["user"], place["home"],
+                       {canteen.household(place["user"], place["home"])[0].key:
                         place["dish"].id, f"m{member.id}": place["dish"].id},
-                       services.Service.DINE_IN, "tiers")
+                       Service.DINE_IN, "tiers")
     make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, compound)])
     sign_in("13900000003")
     sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet").get_data(as_text=True)
@@ -302,13 +312,13 @@ def _class_today(place):
 
     from app.core.timeutil import local_to_utc
 
-    session = services.ClassSession(
+    session = ClassSession(
         compound_id=place["compound"].id, day=local_today(), starts=time(16, 30),
         ends=time(18, 0), capacity=5, booked=1,
         starts_at=local_to_utc(datetime.combine(local_today(), time(16, 30))))
     db.session.add(session)
     db.session.flush()
-    child = services.register_child(place["user"], place["home"], name="小明", grade=2,
+    child = classroom.register_child(place["user"], place["home"], name="小明", grade=2,
                                     school="", pickup_adults="奶奶", consent=True)
     booking = ClassBooking(session_id=session.id, child_id=child.id,
                            status=BookingStatus.BOOKED)
@@ -319,11 +329,11 @@ def _class_today(place):
 
 def test_check_in_is_offered_only_on_the_day_and_refused_otherwise(client, sign_in, place):
     make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
-    child = services.register_child(place["user"], place["home"], name="小刚", grade=2,
+    child = classroom.register_child(place["user"], place["home"], name="小刚", grade=2,
                                     school="", pickup_adults="", consent=True)
-    later = db.session.scalars(sa.select(services.ClassSession).order_by(
-        services.ClassSession.day)).first()
-    booking = services.book_class(later, child)
+    later = db.session.scalars(sa.select(ClassSession).order_by(
+        ClassSession.day)).first()
+    booking = classroom.book_class(later, child)
     sign_in("13900000003")
     page = client.get(f"/staff/classroom/{later.id}").get_data(as_text=True)
     assert f"/checkin/{booking.id}" not in page
@@ -345,9 +355,9 @@ def test_check_in_is_offered_only_on_the_day_and_refused_otherwise(client, sign_
 def test_a_refused_pick_up_keeps_what_was_typed(client, sign_in, place):
     make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
     session, _, booking = _class_today(place)
-    operator = db.session.scalar(sa.select(services.User).where(
-        services.User.phone == "13900000003"))
-    services.check_in(booking.id, session, actor=operator)
+    operator = db.session.scalar(sa.select(User).where(
+        User.phone == "13900000003"))
+    classroom.check_in(booking.id, session, actor=operator)
     sign_in("13900000003")
     page = client.post(f"/staff/classroom/{session.id}/pickup/{booking.id}",
                        data={"adult": "陌生人", "exception": ""})
@@ -362,10 +372,10 @@ def test_a_refused_pick_up_keeps_what_was_typed(client, sign_in, place):
 def test_the_guardian_sees_who_collected_the_child(client, sign_in, place):
     make_user("13900000003", grants=[(Role.CLASSROOM_OPERATOR, place["compound"])])
     session, child, booking = _class_today(place)
-    operator = db.session.scalar(sa.select(services.User).where(
-        services.User.phone == "13900000003"))
-    services.check_in(booking.id, session, actor=operator)
-    services.pick_up(booking.id, session, actor=operator, adult="张阿姨",
+    operator = db.session.scalar(sa.select(User).where(
+        User.phone == "13900000003"))
+    classroom.check_in(booking.id, session, actor=operator)
+    classroom.pick_up(booking.id, session, actor=operator, adult="张阿姨",
                      exception="妈妈来电委托邻居代接")
     sign_in("13800000001")
     page = client.get("/classroom").get_data(as_text=True)

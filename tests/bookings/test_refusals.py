@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Role
-from app.bookings import services
+from app.bookings import canteen, classroom, shared
 from app.bookings.models import (
     ClassBooking,
     ClassSession,
@@ -15,6 +15,7 @@ from app.bookings.models import (
     Meal,
     MealBooking,
     MealSession,
+    Service,
 )
 from app.core.timeutil import local_today
 from app.extensions import db
@@ -36,15 +37,15 @@ def school_day(after_days: int):
 def place(app):
     compound = make_compound("幸福里")
     user, home = make_resident(compound, "13800000001")
-    session = services.create_meal_session(compound, day=local_today() + timedelta(days=2),
+    session = canteen.create_meal_session(compound, day=local_today() + timedelta(days=2),
                                            meal=Meal.LUNCH, serves=time(11, 30),
                                            cutoff_hours=3, capacity=20)
-    dish = services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+    dish = canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                              capacity=10)
     day = school_day(2)
-    services.create_class_sessions(compound, start=day, end=day + timedelta(days=14),
+    classroom.create_class_sessions(compound, start=day, end=day + timedelta(days=14),
                                    capacity=5, tutor="王老师")
-    child = services.register_child(user, home, name="小明", grade=2, school="",
+    child = classroom.register_child(user, home, name="小明", grade=2, school="",
                                     pickup_adults="奶奶", consent=True)
     make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, compound),
                                      (Role.CLASSROOM_OPERATOR, compound)])
@@ -64,7 +65,7 @@ def count(model) -> int:
 def test_odd_home_ids_are_404(client, sign_in, place, odd):
     sign_in("13800000001")
     assert client.get("/household", query_string={"home": odd}).status_code == 404
-    key = services.household(place["user"], place["home"])[0].key
+    key = canteen.household(place["user"], place["home"])[0].key
     response = client.post(f"/canteen/{place['session'].id}", data={
         "home": odd, f"dish-{key}": place["dish"].id, "service": "dine_in",
         "request_key": "odd"})
@@ -75,7 +76,7 @@ def test_odd_home_ids_are_404(client, sign_in, place, odd):
 @pytest.mark.parametrize("odd", ["²", "１", "-1", "2147483648", HUGE, "x"])
 def test_odd_dish_ids_are_404(client, sign_in, place, odd):
     sign_in("13800000001")
-    key = services.household(place["user"], place["home"])[0].key
+    key = canteen.household(place["user"], place["home"])[0].key
     response = client.post(f"/canteen/{place['session'].id}", data={
         "home": place["home"].id, f"dish-{key}": odd, "service": "dine_in",
         "request_key": "odd"})
@@ -123,7 +124,7 @@ def test_huge_numbers_in_staff_forms_are_422(client, sign_in, place):
     page = client.post(f"/staff/compounds/{compound.id}/classroom", data={
         "start": day, "end": day, "starts": "16:30", "ends": "18:00", "capacity": HUGE})
     assert page.status_code == 422
-    assert count(MealSession) == 1 and services.tiers(compound.id) == ()
+    assert count(MealSession) == 1 and canteen.tiers(compound.id) == ()
 
 
 def test_huge_birth_year_is_422(client, sign_in, place):
@@ -151,7 +152,7 @@ def test_a_meal_a_year_ahead_is_the_limit(client, sign_in, place):
     url = f"/staff/compounds/{place['compound'].id}/canteen"
     form = {"s-meal": "dinner", "s-serves": "17:30", "s-cutoff_hours": "2", "s-capacity": "40",
             "s-submit": "1"}
-    ahead = services.sessions_ahead_days({place["compound"].id})
+    ahead = shared.sessions_ahead_days({place["compound"].id})
     too_far = local_today() + timedelta(days=ahead + 1)
     assert client.post(url, data={**form, "s-day": too_far.isoformat()}).status_code == 422
     last = local_today() + timedelta(days=ahead)
@@ -165,13 +166,13 @@ def test_services_refuse_dates_outside_the_window(place):
 
     for day in (date(1, 1, 1), date(9999, 12, 31)):
         with pytest.raises(DomainError):
-            services.create_meal_session(place["compound"], day=day, meal=Meal.DINNER,
+            canteen.create_meal_session(place["compound"], day=day, meal=Meal.DINNER,
                                          serves=time(17, 30), cutoff_hours=2, capacity=5)
         with pytest.raises(DomainError):
-            services.create_class_sessions(place["compound"], start=school_day(1), end=day,
+            classroom.create_class_sessions(place["compound"], start=school_day(1), end=day,
                                            capacity=5, tutor="")
         with pytest.raises(DomainError):
-            services.book_weekday(place["child"], 0, school_day(1), day)
+            classroom.book_weekday(place["child"], 0, school_day(1), day)
 
 
 @pytest.mark.parametrize("start,end", [("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31"),
@@ -291,7 +292,7 @@ def test_a_weekly_booking_that_books_nothing_is_not_a_success(client, sign_in, p
 
 def test_a_refused_meal_booking_keeps_the_choices(client, sign_in, place):
     sign_in("13800000001")
-    key = services.household(place["user"], place["home"])[0].key
+    key = canteen.household(place["user"], place["home"])[0].key
     url = f"/canteen/{place['session'].id}"
     page = client.post(url, data={"home": place["home"].id, f"dish-{key}": place["dish"].id,
                                   "service": "boat", "request_key": "k"})
@@ -307,9 +308,9 @@ def test_a_refused_meal_booking_keeps_the_choices(client, sign_in, place):
 
 
 def test_cancelling_after_the_cutoff_is_a_refusal(client, sign_in, place):
-    booking = services.book_meal(place["session"], place["user"], place["home"],
-                                 {services.household(place["user"], place["home"])[0].key:
-                                  place["dish"].id}, services.Service.DINE_IN, "c1")
+    booking = canteen.book_meal(place["session"], place["user"], place["home"],
+                                 {canteen.household(place["user"], place["home"])[0].key:
+                                  place["dish"].id}, Service.DINE_IN, "c1")
     place["session"].cutoff_at = place["session"].cutoff_at - timedelta(days=10)
     db.session.commit()
     sign_in("13800000001")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.accounts.models import Role
-from app.bookings import services
+from app.bookings import canteen, classroom
 from app.bookings.models import BookingStatus, ClassBooking, ClassSession, Meal, Service
 from app.core.timeutil import local_to_utc, local_today
 from app.extensions import db
@@ -29,27 +29,27 @@ def seeded(live_server) -> dict:
                              grants=[(Role.CANTEEN_OPERATOR, compound),
                                      (Role.CLASSROOM_OPERATOR, compound)])
         db.session.commit()
-        services.set_tier(compound, 80, 100)
-        mother = services.add_member(user, home, "钱太奶奶", 1938)
-        grandson = services.add_member(user, home, "小钱", 2016)
-        session = services.create_meal_session(
+        canteen.set_tier(compound, 80, 100)
+        mother = canteen.add_member(user, home, "钱太奶奶", 1938)
+        grandson = canteen.add_member(user, home, "小钱", 2016)
+        session = canteen.create_meal_session(
             compound, day=local_today() + timedelta(days=1), meal=Meal.LUNCH,
             serves=time(11, 30), cutoff_hours=2, capacity=30)
-        rice = services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=800,
+        rice = canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=800,
                                  capacity=20)
-        services.book_meal(session, user, home, {
-            services.household(user, home)[0].key: rice.id, f"m{mother.id}": rice.id,
+        canteen.book_meal(session, user, home, {
+            canteen.household(user, home)[0].key: rice.id, f"m{mother.id}": rice.id,
             f"m{grandson.id}": rice.id}, Service.DINE_IN, "e2e-tiers")
         later = local_today() + timedelta(days=1)
         while later.weekday() >= 5:
             later += timedelta(days=1)
-        services.create_class_sessions(compound, start=later, end=later, capacity=5,
+        classroom.create_class_sessions(compound, start=later, end=later, capacity=5,
                                        tutor="王老师")
-        child = services.register_child(user, home, name="钱小宝", grade=2, school="",
+        child = classroom.register_child(user, home, name="钱小宝", grade=2, school="",
                                         pickup_adults="钱奶奶", consent=True)
         future = db.session.scalar(db.select(ClassSession).where(
             ClassSession.compound_id == compound.id))
-        services.book_class(future, child)
+        classroom.book_class(future, child)
         today = ClassSession(compound_id=compound.id, day=local_today(), starts=time(16, 30),
                              ends=time(18, 0), capacity=5, booked=1,
                              starts_at=local_to_utc(datetime.combine(local_today(),
@@ -60,8 +60,8 @@ def seeded(live_server) -> dict:
                                status=BookingStatus.BOOKED)
         db.session.add(booking)
         db.session.commit()
-        services.check_in(booking.id, today, actor=operator)
-        services.pick_up(booking.id, today, actor=operator, adult="楼下张阿姨",
+        classroom.check_in(booking.id, today, actor=operator)
+        classroom.pick_up(booking.id, today, actor=operator, adult="楼下张阿姨",
                          exception="奶奶来电委托邻居代接")
         data = {"session": session.id, "future": future.id}
         db.session.remove()

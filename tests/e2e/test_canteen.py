@@ -6,7 +6,7 @@ from datetime import time, timedelta
 
 from playwright.sync_api import Page, expect
 
-from app.bookings import services
+from app.bookings import canteen
 from app.bookings.models import Meal
 from app.core.timeutil import local_today
 from app.extensions import db
@@ -20,10 +20,10 @@ def seed(live_server) -> dict:
         make_dwelling(compound, building="2", unit="1", room="101", owner=elder)
         elder.user_id = make_user("13812347777", name="赵奶奶").id
         db.session.commit()
-        session = services.create_meal_session(
+        session = canteen.create_meal_session(
             compound, day=local_today() + timedelta(days=1), meal=Meal.LUNCH,
             serves=time(11, 30), cutoff_hours=2, capacity=30)
-        services.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+        canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                           capacity=20)
         data = {"session": session.id}
         db.session.remove()

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from app.accounts.models import Role
 from app.extensions import db
-from app.repairs import services
+from app.repairs import register
 from app.repairs.rules import Category
 from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
@@ -32,7 +32,7 @@ def seed(live_server, n: int = 6) -> dict:
         make_dwelling(compound, building="1", unit="1", room="101", owner=owner)
         owner.user_id = make_user(f"1381234666{n}", name="钱大爷").id
         make_user(f"1391234666{n}", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
-        lamp = services.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
+        lamp = register.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
                                      area="中心花园")
         data = {"code": lamp.sticker_code, "compound": compound.id}
         db.session.commit()

@@ -8,7 +8,7 @@ from app.core.timeutil import utcnow
 from app.dues import ledger
 from app.dues.models import Channel
 from app.extensions import db
-from app.repairs import services as repairs
+from app.repairs import workflow
 from app.repairs.models import Ticket
 from app.repairs.rules import Action
 from tests.conftest import login, zh
@@ -30,7 +30,7 @@ def test_the_home_lists_votes_notices_payments_repairs_bookings_and_pickups(
     ledger.reject_payment(late, manager, "没有查到这笔转账")
     ticket = db.session.get(Ticket, owner.ids["ticket_id"][0])
     for action in (Action.ACCEPT, Action.START, Action.RESOLVE):
-        repairs.staff_act(ticket, side.staff[Role.CONTRACTOR] if ticket.contractor_id else
+        workflow.staff_act(ticket, side.staff[Role.CONTRACTOR] if ticket.contractor_id else
                           manager, action, assignee="李师傅", after_photo=jpeg(),
                           upload_dir=tmp_path / "uploads")
     booking = db.session.get(ClassBooking, owner.ids["booking_id"][1])

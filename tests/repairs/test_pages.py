@@ -55,7 +55,7 @@ def test_next_report_on_the_same_facility_is_offered_me_too(client, sign_in, est
     ticket = db.session.scalar(sa.select(Ticket))
     client.post(f"/repairs/{ticket.id}/metoo", data={})
     client.post(f"/repairs/{ticket.id}/metoo", data={})
-    from app.repairs.services import followers
+    from app.repairs.reports import followers
 
     assert followers(ticket) == 1
 
@@ -165,13 +165,13 @@ def test_autoclose_cli(runner, estate):
 
 
 def test_neighbours_never_see_resident_notes_and_markup_is_escaped(client, sign_in, estate):
-    from app.repairs import services as repair_services
+    from app.repairs import workflow
     from app.repairs.rules import Action
 
     sign_in("13800000001")
     post_report(client, estate, estate["lawn"].sticker_code)
     ticket = db.session.scalar(sa.select(Ticket))
-    repair_services.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
+    workflow.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
                               note="<b id=x>先修</b> 50%", upload_dir=Path("/tmp"))
     page = client.get(f"/repairs/{ticket.id}").get_data(as_text=True)
     assert "<b id=x>" not in page and "&lt;b id=x&gt;" in page  # shown escaped, no crash

@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.extensions import db
-from app.repairs import rules, services
+from app.repairs import queries, reports, rules, workflow
 from app.repairs.models import Ticket
 from app.repairs.rules import Acceptance, Action, Category, Route, Status
 from tests.conftest import zh
@@ -206,13 +206,13 @@ def test_facility_form_names_every_problem_at_once(client, sign_in, estate):
 
 
 def _resolved(estate, tmp_path, facility="lawn"):
-    ticket = services.report(estate["resident"], compound_id=estate["compound"].id,
+    ticket = reports.report(estate["resident"], compound_id=estate["compound"].id,
                              description="草坪被挖了", category=None, facility=estate[facility],
                              request_key="t-" + facility, upload_dir=tmp_path)
     for action in (Action.ACCEPT, Action.START):
-        services.staff_act(ticket, estate["manager"], action, assignee="王师傅",
+        workflow.staff_act(ticket, estate["manager"], action, assignee="王师傅",
                            upload_dir=tmp_path)
-    services.staff_act(ticket, estate["manager"], Action.RESOLVE,
+    workflow.staff_act(ticket, estate["manager"], Action.RESOLVE,
                        after_photo=jpeg_with_gps((20, 20)), upload_dir=tmp_path)
     return ticket
 
@@ -240,7 +240,7 @@ def test_no_default_star_rating_and_a_missing_rating_is_a_clear_error(client, si
 
 def test_refused_staff_steps_show_the_error_next_to_the_field(client, sign_in, estate,
                                                               tmp_path):
-    ticket = services.report(estate["resident"], compound_id=estate["compound"].id,
+    ticket = reports.report(estate["resident"], compound_id=estate["compound"].id,
                              description="草坪被挖了", category=None, facility=estate["lawn"],
                              request_key="s", upload_dir=tmp_path)
     sign_in("13900000002")
@@ -270,10 +270,10 @@ def test_refused_staff_steps_show_the_error_next_to_the_field(client, sign_in, e
 
 
 def test_me_too_on_a_closed_report_is_refused_on_the_page(client, sign_in, estate, tmp_path):
-    ticket = services.report(estate["resident"], compound_id=estate["compound"].id,
+    ticket = reports.report(estate["resident"], compound_id=estate["compound"].id,
                              description="草坪被挖了", category=None, facility=estate["lawn"],
                              request_key="m", upload_dir=tmp_path)
-    services.staff_act(ticket, estate["manager"], Action.REJECT, note="重复", upload_dir=tmp_path)
+    workflow.staff_act(ticket, estate["manager"], Action.REJECT, note="重复", upload_dir=tmp_path)
     sign_in("13800000002")
     response = client.post(f"/repairs/{ticket.id}/metoo", data={})
     assert response.status_code == 422
@@ -312,7 +312,7 @@ def _buttons(page: str) -> list[tuple[str, str]]:
 
 def test_after_acceptance_the_primary_button_is_start_not_accept(client, sign_in, estate,
                                                                  tmp_path):
-    ticket = services.report(estate["resident"], compound_id=estate["compound"].id,
+    ticket = reports.report(estate["resident"], compound_id=estate["compound"].id,
                              description="草坪被挖了", category=None, facility=estate["lawn"],
                              request_key="p", upload_dir=tmp_path)
     sign_in("13900000002")
@@ -334,21 +334,21 @@ def test_after_acceptance_the_primary_button_is_start_not_accept(client, sign_in
 
 def test_repairs_waiting_for_the_resident_to_confirm(estate, tmp_path, app):
     ticket = _resolved(estate, tmp_path)
-    other = services.report(estate["neighbour"], compound_id=estate["compound"].id,
+    other = reports.report(estate["neighbour"], compound_id=estate["compound"].id,
                             description="路灯坏了", category=None, facility=estate["manhole"],
                             request_key="n", upload_dir=tmp_path)
     with app.test_request_context():
-        (item,) = services.awaiting_confirmation(estate["resident"])
+        (item,) = queries.awaiting_confirmation(estate["resident"])
         assert (item.ticket_id, item.title, item.url) == (ticket.id, "中心绿地",
                                                           f"/repairs/{ticket.id}")
         assert item.confirm_by == item.resolved_at + rules.CONFIRM_WINDOW
-    assert services.count_awaiting_confirmation(estate["resident"]) == 1
-    assert services.awaiting_confirmation(estate["neighbour"]) == []  # not resolved yet
+    assert queries.count_awaiting_confirmation(estate["resident"]) == 1
+    assert queries.awaiting_confirmation(estate["neighbour"]) == []  # not resolved yet
     later = ticket.resolved_at + timedelta(days=8)
-    assert services.awaiting_confirmation(estate["resident"], now=later) == []
-    assert services.count_awaiting_confirmation(estate["resident"], now=later) == 0
-    services.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=5)
-    assert services.count_awaiting_confirmation(estate["resident"]) == 0
+    assert queries.awaiting_confirmation(estate["resident"], now=later) == []
+    assert queries.count_awaiting_confirmation(estate["resident"], now=later) == 0
+    workflow.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=5)
+    assert queries.count_awaiting_confirmation(estate["resident"]) == 0
     assert other.status is Status.SUBMITTED
 
 
@@ -367,7 +367,7 @@ def test_the_to_do_lookup_is_one_query(estate, tmp_path, app):
         user = estate["resident"]
         user_id = user.id  # loads the user outside the count
         statements.clear()
-        items = services.awaiting_confirmation(user)
+        items = queries.awaiting_confirmation(user)
         assert len(items) == 2 and user_id
         assert len(statements) == 1
     finally:
@@ -386,12 +386,12 @@ def test_stickers_print_the_warranty_end_with_the_year(client, sign_in, estate):
 
 
 def test_the_export_gives_beijing_times_with_the_year_and_the_warranty(estate, tmp_path):
-    services.report(estate["resident"], compound_id=estate["compound"].id,
+    reports.report(estate["resident"], compound_id=estate["compound"].id,
                     description="井盖松动了", category=None, facility=estate["manhole"],
                     request_key="x", upload_dir=tmp_path,
                     now=datetime(2026, 11, 26, 17, 30, tzinfo=UTC))
-    (row,) = services.export_rows(estate["compound"], estate["manager"])
-    header = services.EXPORT_HEADER
+    (row,) = queries.export_rows(estate["compound"], estate["manager"])
+    header = queries.EXPORT_HEADER
     assert row[1] == "2026-11-27 01:30"  # Beijing time, the next day
     assert row[header.index("保修截止 warranty until")] == "2027-10-30"
     assert len(row) == len(header)

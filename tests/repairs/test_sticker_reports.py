@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import AccessLog
 from app.extensions import db
-from app.repairs import services
+from app.repairs import reports, workflow
 from app.repairs.models import Photo, Ticket
 from app.repairs.rules import Action, Route, Status
 from tests.conftest import zh
@@ -67,7 +67,7 @@ def test_the_status_link_follows_the_repair(client, estate, tmp_path):
     send(client, estate["lawn"])
     ticket = db.session.scalar(sa.select(Ticket))
     link = status_link(client.get(f"/repairs/sent/{ticket.id}").get_data(as_text=True))
-    services.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
+    workflow.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
                        note="电话 13800000009", upload_dir=tmp_path)
     text = client.get(link).get_data(as_text=True)
     assert zh("Accepted") in text and "王师傅" not in text and "13800000009" not in text
@@ -91,7 +91,7 @@ def test_the_same_form_sent_twice_is_one_report_with_the_same_link(client, estat
 
 def test_a_forged_or_missing_request_key_never_reaches_another_report(client, sign_in, estate,
                                                                      tmp_path):
-    resident_ticket = services.report(
+    resident_ticket = reports.report(
         estate["resident"], compound_id=estate["compound"].id, description="3幢门口路面塌陷",
         category=None, facility=estate["lawn"], request_key=KEY, upload_dir=tmp_path)
     response = send(client, estate["lawn"], key=KEY)  # the resident's form key
@@ -151,7 +151,7 @@ def test_the_contractor_cannot_reveal_a_report_not_routed_to_them(client, sign_i
 def test_the_phone_is_deleted_when_the_report_closes(estate, client, tmp_path):
     send(client, estate["lawn"], phone="13812345678", consent="y")
     ticket = db.session.scalar(sa.select(Ticket))
-    services.staff_act(ticket, estate["manager"], Action.REJECT, note="重复", upload_dir=tmp_path)
+    workflow.staff_act(ticket, estate["manager"], Action.REJECT, note="重复", upload_dir=tmp_path)
     db.session.refresh(ticket)
     assert ticket.status is Status.REJECTED and ticket.contact_phone is None
 
@@ -165,7 +165,7 @@ def test_signed_in_residents_say_me_too_on_an_unverified_report(client, sign_in,
     form = client.get(f"/repairs/new?facility={estate['lawn'].sticker_code}")
     assert zh("Me too: follow this report") in form.get_data(as_text=True)
     assert client.post(f"/repairs/{ticket.id}/metoo", data={}).status_code == 302
-    assert services.followers(ticket) == 1
+    assert reports.followers(ticket) == 1
     page = client.get(f"/repairs/{ticket.id}").get_data(as_text=True)
     assert zh("You follow this report.") in page
 
@@ -216,7 +216,7 @@ def test_unknown_stickers_are_404(client, code):
 
 def test_an_unverified_report_never_shows_anyone_elses_reports_or_photos(client, sign_in,
                                                                          estate, tmp_path):
-    services.report(estate["resident"], compound_id=estate["compound"].id,
+    reports.report(estate["resident"], compound_id=estate["compound"].id,
                     description="我家厨房漏水 13800000001", category=None,
                     facility=estate["lawn"], request_key="resident",
                     photos=[jpeg_with_gps((20, 20))], upload_dir=tmp_path)

@@ -9,8 +9,8 @@ from PIL import Image
 
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.repairs import services
-from app.repairs.models import Photo, Ticket, TicketEvent
+from app.repairs import queries, register, reports, shared, workflow
+from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
 from app.repairs.rules import Action, Category, Priority, Route, Status
 from tests.repairs.conftest import jpeg_with_gps
 
@@ -22,7 +22,7 @@ def report(estate, tmp_path, **kw):
             "category": None, "facility": estate["manhole"], "request_key": "k1",
             "upload_dir": tmp_path / "photos", "now": NOW}
     args.update(kw)
-    return services.report(estate["resident"], **args)
+    return reports.report(estate["resident"], **args)
 
 
 def test_report_routes_a_facility_in_warranty_to_its_contractor(estate, tmp_path):
@@ -70,63 +70,64 @@ def test_huge_and_too_many_photos_are_refused(estate, tmp_path):
 def test_same_form_twice_is_one_ticket_and_me_too(estate, tmp_path):
     first = report(estate, tmp_path)
     assert report(estate, tmp_path).id == first.id
-    assert services.open_ticket_on(estate["manhole"]).id == first.id
-    services.me_too(first, estate["neighbour"])
-    services.me_too(first, estate["neighbour"])  # a double tap
-    assert services.followers(first) == 1
+    assert register.open_ticket_on(estate["manhole"]).id == first.id
+    reports.me_too(first, estate["neighbour"])
+    reports.me_too(first, estate["neighbour"])  # a double tap
+    assert reports.followers(first) == 1
 
 
 def test_workflow_with_timeline(estate, tmp_path):
     ticket = report(estate, tmp_path)
     contractor = estate["contractor"]
     with pytest.raises(DomainError):
-        services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps(),
+        workflow.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps(),
                            upload_dir=tmp_path, now=NOW)  # not started
     with pytest.raises(DomainError):
-        services.staff_act(ticket, contractor, Action.ACCEPT, upload_dir=tmp_path)  # no worker
-    services.staff_act(ticket, contractor, Action.ACCEPT, assignee="李师傅", upload_dir=tmp_path,
+        workflow.staff_act(ticket, contractor, Action.ACCEPT, upload_dir=tmp_path)  # no worker
+    workflow.staff_act(ticket, contractor, Action.ACCEPT, assignee="李师傅", upload_dir=tmp_path,
                        now=NOW + timedelta(hours=1))
-    services.staff_act(ticket, contractor, Action.START, upload_dir=tmp_path, now=NOW)
+    workflow.staff_act(ticket, contractor, Action.START, upload_dir=tmp_path, now=NOW)
     with pytest.raises(DomainError):
-        services.staff_act(ticket, contractor, Action.RESOLVE, upload_dir=tmp_path, now=NOW)
-    services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
+        workflow.staff_act(ticket, contractor, Action.RESOLVE, upload_dir=tmp_path, now=NOW)
+    workflow.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
                        upload_dir=tmp_path, now=NOW + timedelta(days=1))
     with pytest.raises(NotFound):  # only the reporter confirms
-        services.resident_act(ticket, estate["neighbour"], Action.CONFIRM, rating=5)
-    services.resident_act(ticket, estate["resident"], Action.REOPEN, comment="还是松动",
+        workflow.resident_act(ticket, estate["neighbour"], Action.CONFIRM, rating=5)
+    workflow.resident_act(ticket, estate["resident"], Action.REOPEN, comment="还是松动",
                           now=NOW + timedelta(days=2))
-    services.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
+    workflow.staff_act(ticket, contractor, Action.RESOLVE, after_photo=jpeg_with_gps((50, 40)),
                        upload_dir=tmp_path, now=NOW + timedelta(days=3))
     with pytest.raises(DomainError):
-        services.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=6)
-    services.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=4, comment="好",
+        workflow.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=6)
+    workflow.resident_act(ticket, estate["resident"], Action.CONFIRM, rating=4, comment="好",
                           now=NOW + timedelta(days=4))
     assert ticket.status is Status.CONFIRMED and ticket.rating == 4 and ticket.reopen_count == 1
     steps = [(e.from_status, e.to_status) for e in db.session.scalars(
         sa.select(TicketEvent).order_by(TicketEvent.id))]
     assert steps[0] == (None, Status.SUBMITTED) and steps[-1][1] is Status.CONFIRMED
     assert len(steps) == 7
-    assert sum(1 for p in db.session.scalars(sa.select(Photo.kind)) if p == "after") == 2
+    assert sum(1 for p in db.session.scalars(sa.select(Photo.kind))
+               if p is PhotoKind.AFTER) == 2
 
 
 def test_reject_needs_a_reason_and_auto_close_after_seven_days(estate, tmp_path):
     manager = estate["manager"]
     lawn = report(estate, tmp_path, facility=estate["lawn"], request_key="a")
     with pytest.raises(DomainError):
-        services.staff_act(lawn, manager, Action.REJECT, upload_dir=tmp_path)
-    services.staff_act(lawn, manager, Action.REJECT, note="重复报修", upload_dir=tmp_path)
+        workflow.staff_act(lawn, manager, Action.REJECT, upload_dir=tmp_path)
+    workflow.staff_act(lawn, manager, Action.REJECT, note="重复报修", upload_dir=tmp_path)
     assert lawn.status is Status.REJECTED and lawn.reject_reason == "重复报修"
     other = report(estate, tmp_path, facility=estate["lawn"], request_key="b")
     for action in (Action.ACCEPT, Action.START):
-        services.staff_act(other, manager, action, assignee="王师傅", upload_dir=tmp_path, now=NOW)
-    services.staff_act(other, manager, Action.RESOLVE, after_photo=jpeg_with_gps((30, 30)),
+        workflow.staff_act(other, manager, action, assignee="王师傅", upload_dir=tmp_path, now=NOW)
+    workflow.staff_act(other, manager, Action.RESOLVE, after_photo=jpeg_with_gps((30, 30)),
                        upload_dir=tmp_path, now=NOW)
-    assert services.auto_close(NOW + timedelta(days=6)) == 0
-    assert services.auto_close(NOW + timedelta(days=8)) == 1
+    assert workflow.auto_close(NOW + timedelta(days=6)) == 0
+    assert workflow.auto_close(NOW + timedelta(days=8)) == 1
     db.session.refresh(other)
     assert other.status is Status.CLOSED
     with pytest.raises(DomainError):
-        services.resident_act(other, estate["resident"], Action.REOPEN, comment="x",
+        workflow.resident_act(other, estate["resident"], Action.REOPEN, comment="x",
                               now=NOW + timedelta(days=9))
 
 
@@ -135,33 +136,33 @@ def test_who_sees_what(estate, tmp_path):
     private = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
                      dwelling_id=estate["home"].id, request_key="p")
     neighbour = estate["neighbour"]
-    assert services.get_ticket_for_resident(common.id, neighbour).id == common.id
+    assert shared.get_ticket_for_resident(common.id, neighbour).id == common.id
     with pytest.raises(NotFound):
-        services.get_ticket_for_resident(private.id, neighbour)
+        shared.get_ticket_for_resident(private.id, neighbour)
     contractor = estate["contractor"]
-    assert services.get_ticket_for_staff(common.id, contractor)
+    assert shared.get_ticket_for_staff(common.id, contractor)
     with pytest.raises(NotFound):  # routed to the property manager, not the contractor
-        services.get_ticket_for_staff(private.id, contractor)
-    from app.repairs.services import QueueFilter
+        shared.get_ticket_for_staff(private.id, contractor)
+    from app.repairs.queries import QueueFilter
 
-    assert [t.id for t, _ in services.queue(estate["compound"], contractor, QueueFilter(),
+    assert [t.id for t, _ in queries.queue(estate["compound"], contractor, QueueFilter(),
                                             now=NOW)] == [common.id]
-    queue = services.queue(estate["compound"], estate["manager"], QueueFilter(),
+    queue = queries.queue(estate["compound"], estate["manager"], QueueFilter(),
                            now=NOW + timedelta(hours=3))
     assert queue[0][0].id == private.id and queue[0][1].overdue  # urgent and late: first
     with pytest.raises(NotFound):
-        services.staff_act(private, contractor, Action.ACCEPT, assignee="x", upload_dir=tmp_path)
+        workflow.staff_act(private, contractor, Action.ACCEPT, assignee="x", upload_dir=tmp_path)
 
 
 def test_figures(estate, tmp_path):
     ticket = report(estate, tmp_path, facility=estate["lawn"])
     manager = estate["manager"]
-    services.staff_act(ticket, manager, Action.ACCEPT, assignee="王", upload_dir=tmp_path,
+    workflow.staff_act(ticket, manager, Action.ACCEPT, assignee="王", upload_dir=tmp_path,
                        now=NOW)
-    services.staff_act(ticket, manager, Action.START, upload_dir=tmp_path, now=NOW)
-    services.staff_act(ticket, manager, Action.RESOLVE, after_photo=jpeg_with_gps((9, 9)),
+    workflow.staff_act(ticket, manager, Action.START, upload_dir=tmp_path, now=NOW)
+    workflow.staff_act(ticket, manager, Action.RESOLVE, after_photo=jpeg_with_gps((9, 9)),
                        upload_dir=tmp_path, now=NOW + timedelta(hours=5))
-    (row,) = services.figures(estate["compound"], manager, now=NOW + timedelta(hours=6))
+    (row,) = queries.figures(estate["compound"], manager, now=NOW + timedelta(hours=6))
     assert (row.category, row.tickets, row.median_hours_to_resolve, row.overdue,
             row.reopen_rate) == (Category.GREEN, 1, 5.0, 0, 0.0)
 
@@ -203,14 +204,14 @@ def test_double_taps_on_a_step_move_the_ticket_once(web, estate, tmp_path):
     ticket = report(estate, tmp_path, facility=estate["lawn"])
     manager_id, ticket_id = estate["manager"].id, ticket.id
     for action in (Action.ACCEPT, Action.START):
-        services.staff_act(ticket, estate["manager"], action, assignee="王", upload_dir=tmp_path,
+        workflow.staff_act(ticket, estate["manager"], action, assignee="王", upload_dir=tmp_path,
                            now=NOW)
     photo = jpeg_with_gps((20, 20))
 
     def resolve(_):
         with web.app_context():
             try:
-                services.staff_act(db.session.get(Ticket, ticket_id),
+                workflow.staff_act(db.session.get(Ticket, ticket_id),
                                    db.session.get(User, manager_id), Action.RESOLVE,
                                    after_photo=photo, upload_dir=tmp_path / "photos", now=NOW)
                 return "ok"
@@ -224,24 +225,25 @@ def test_double_taps_on_a_step_move_the_ticket_once(web, estate, tmp_path):
     assert results.count("ok") == 1
     assert db.session.scalar(sa.select(sa.func.count(TicketEvent.id)).where(
         TicketEvent.to_status == Status.RESOLVED)) == 1
-    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(Photo.kind == "after")) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Photo.id)).where(
+        Photo.kind == PhotoKind.AFTER)) == 1
 
 
 def test_contractors_hand_back_instead_of_rejecting(estate, tmp_path):
     ticket = report(estate, tmp_path)
     contractor = estate["contractor"]
     with pytest.raises(DomainError):
-        services.staff_act(ticket, contractor, Action.REJECT, upload_dir=tmp_path)
-    services.staff_act(ticket, contractor, Action.REJECT, note="不是施工质量问题",
+        workflow.staff_act(ticket, contractor, Action.REJECT, upload_dir=tmp_path)
+    workflow.staff_act(ticket, contractor, Action.REJECT, note="不是施工质量问题",
                        upload_dir=tmp_path, now=NOW)
     assert (ticket.route, ticket.status, ticket.contractor_id) == (Route.PROPERTY,
                                                                    Status.SUBMITTED, None)
-    from app.repairs.services import QueueFilter
+    from app.repairs.queries import QueueFilter
 
-    queue = services.queue(estate["compound"], estate["manager"], QueueFilter(), now=NOW)
+    queue = queries.queue(estate["compound"], estate["manager"], QueueFilter(), now=NOW)
     assert [t.id for t, _ in queue] == [ticket.id]
     with pytest.raises(NotFound):  # no longer the contractor's
-        services.get_ticket_for_staff(ticket.id, contractor)
+        shared.get_ticket_for_staff(ticket.id, contractor)
 
 
 def test_a_second_contractor_cannot_touch_the_first_ones_tickets(estate, tmp_path):
@@ -251,19 +253,19 @@ def test_a_second_contractor_cannot_touch_the_first_ones_tickets(estate, tmp_pat
     ticket = report(estate, tmp_path)
     other = make_user("13900000016", grants=[(Role.CONTRACTOR, estate["compound"])])
     with pytest.raises(NotFound):
-        services.get_ticket_for_staff(ticket.id, other)
-    assert not services.can_manage(other, ticket)
-    assert services.figures(estate["compound"], other, now=NOW) == []
+        shared.get_ticket_for_staff(ticket.id, other)
+    assert not shared.can_manage(other, ticket)
+    assert queries.figures(estate["compound"], other, now=NOW) == []
 
 
 def test_overdue_comes_before_urgent_but_not_late(estate, tmp_path):
-    from app.repairs.services import QueueFilter
+    from app.repairs.queries import QueueFilter
 
     old_normal = report(estate, tmp_path, facility=estate["lawn"], request_key="old",
                         now=NOW - timedelta(days=10))
     fresh_urgent = report(estate, tmp_path, facility=None, category=Category.FIRE_SAFETY,
                           request_key="fire", now=NOW)
-    order = [t.id for t, _ in services.queue(estate["compound"], estate["manager"],
+    order = [t.id for t, _ in queries.queue(estate["compound"], estate["manager"],
                                              QueueFilter(), now=NOW + timedelta(minutes=5))]
     assert order == [old_normal.id, fresh_urgent.id]
 
@@ -271,10 +273,10 @@ def test_overdue_comes_before_urgent_but_not_late(estate, tmp_path):
 def test_in_home_reports_stay_out_of_the_neighbours_list_and_me_too(estate, tmp_path):
     private = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
                      dwelling_id=estate["home"].id, request_key="home")
-    _, common = services.resident_tickets(estate["neighbour"])
+    _, common = queries.resident_tickets(estate["neighbour"])
     assert private.id not in [t.id for t in common]
     with pytest.raises(NotFound):
-        services.me_too(private, estate["neighbour"])
+        reports.me_too(private, estate["neighbour"])
 
 
 def test_forged_facility_dwelling_and_request_key(estate, tmp_path):
@@ -282,7 +284,7 @@ def test_forged_facility_dwelling_and_request_key(estate, tmp_path):
 
     elsewhere = make_compound("别处")
     make_resident(elsewhere, "13800000099")
-    foreign = services.add_facility(elsewhere, category=Category.ROADS, name="别处道路")
+    foreign = register.add_facility(elsewhere, category=Category.ROADS, name="别处道路")
     with pytest.raises(NotFound):
         report(estate, tmp_path, facility=foreign)
     with pytest.raises(NotFound):
@@ -290,7 +292,7 @@ def test_forged_facility_dwelling_and_request_key(estate, tmp_path):
                dwelling_id=estate["other_home"].id, request_key="x")
     first = report(estate, tmp_path, request_key="shared")
     with pytest.raises(NotFound):  # someone else's form key
-        services.report(estate["neighbour"], compound_id=estate["compound"].id,
+        reports.report(estate["neighbour"], compound_id=estate["compound"].id,
                         description="xxxx", category=Category.ROADS, request_key="shared",
                         upload_dir=tmp_path)
     assert first.reporter_id == estate["resident"].id
@@ -300,7 +302,7 @@ def test_export_is_logged(estate, tmp_path):
     from app.accounts.models import AccessLog
 
     report(estate, tmp_path)
-    rows = services.export_rows(estate["compound"], estate["manager"])
+    rows = queries.export_rows(estate["compound"], estate["manager"])
     assert len(rows) == 1
     assert db.session.scalar(sa.select(AccessLog.action).where(
         AccessLog.action == "tickets_exported"))

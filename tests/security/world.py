@@ -16,7 +16,7 @@ from fractions import Fraction
 from PIL import Image
 
 from app.accounts.models import Role
-from app.bookings import services as bookings
+from app.bookings import canteen, classroom
 from app.bookings.models import Meal, Service
 from app.community import letters
 from app.community.models import Relation
@@ -27,7 +27,7 @@ from app.dues import ledger
 from app.dues import services as dues
 from app.dues.models import Bearer, Channel
 from app.extensions import db
-from app.repairs import services as repairs
+from app.repairs import register, reports
 from app.repairs.rules import Category
 from tests.factories import make_compound, make_dwelling, make_person, make_user
 
@@ -131,31 +131,31 @@ def _decisions(side: Side) -> None:
 def _bookings(side: Side, tag: str) -> None:
     compound = side.compound
     today = local_today()
-    meal = bookings.create_meal_session(compound, day=today + timedelta(days=2),
+    meal = canteen.create_meal_session(compound, day=today + timedelta(days=2),
                                         meal=Meal.LUNCH, serves=time(11, 30), cutoff_hours=2,
                                         capacity=20)
-    dish = bookings.add_dish(meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
+    dish = canteen.add_dish(meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
                              capacity=10)
     del dish
-    bookings.create_class_sessions(compound, start=today, end=today + timedelta(days=7),
+    classroom.create_class_sessions(compound, start=today, end=today + timedelta(days=7),
                                    capacity=5, tutor="周老师")
-    classes = bookings.upcoming_classes({compound.id}, days=8, include_today=True)
+    classes = classroom.upcoming_classes({compound.id}, days=8, include_today=True)
     side.ids["session_id"] = [meal.id] + [c.id for c in classes[:2]]
+    # Today's session may have started already (after 16:30): book the next one to come.
+    not_started = next(c for c in classes if c.starts_at > utcnow())
     for household in (side.owner, side.neighbour):
-        member = bookings.add_member(household.user, household.home,
+        member = canteen.add_member(household.user, household.home,
                                      f"家属{household.person.name}", 1948)
         household.markers["member"] = member.name
-        diners = bookings.household(household.user, household.home)
+        diners = canteen.household(household.user, household.home)
         choices = {d.key: meal.dishes[0].id for d in diners}
-        booking = bookings.book_meal(meal, household.user, household.home, choices,
+        booking = canteen.book_meal(meal, household.user, household.home, choices,
                                      Service.DINE_IN, f"req-{household.person.id}")
-        child = bookings.register_child(household.user, household.home,
+        child = classroom.register_child(household.user, household.home,
                                         name=f"孩子{household.person.name}", grade=3,
                                         school="实验小学", pickup_adults="外婆", consent=True)
         household.markers["child"] = child.name
-        # Today's class may have begun already (the suite runs at any hour): book the next.
-        class_booking = bookings.book_class(
-            next(c for c in classes if c.starts_at > utcnow()), child)
+        class_booking = classroom.book_class(not_started, child)
         household.ids["member_id"] = [member.id]
         household.ids["child_id"] = [child.id]
         household.ids["booking_id"] = [booking.id, class_booking.id]
@@ -186,7 +186,7 @@ def _dues(side: Side, tag: str, upload_dir) -> None:
 def _repairs(side: Side, tag: str, upload_dir) -> None:
     compound = side.compound
     contractor = side.staff[Role.CONTRACTOR]
-    facility = repairs.add_facility(compound, category=Category.LIGHTS_CHARGERS,
+    facility = register.add_facility(compound, category=Category.LIGHTS_CHARGERS,
                                     name="东门路灯", area="东门", contractor_name="城建集团",
                                     contractor_phone=contractor.phone)
     side.ids["code"] = [facility.sticker_code]
@@ -194,7 +194,7 @@ def _repairs(side: Side, tag: str, upload_dir) -> None:
         # A common-area report is shared with the neighbours ("me too"); one about the
         # home is private to its household.
         description = f"路灯不亮{tag}" if common else f"家中水管漏水{household.person.id}秘"
-        ticket = repairs.report(household.user, compound_id=compound.id,
+        ticket = reports.report(household.user, compound_id=compound.id,
                                 description=description,
                                 category=Category.LIGHTS_CHARGERS if common else
                                 Category.UTILITIES, facility=facility if common else None,
