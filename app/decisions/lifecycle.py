@@ -18,6 +18,7 @@ from app.community.models import (
     ManagementMode,
     Unit,
 )
+from app.core import events
 from app.core.errors import N_, DomainError
 from app.core.settings import policy_for
 from app.core.timeutil import local_today, utcnow
@@ -289,6 +290,7 @@ def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None =
                              target=f"ballot {ballot.id}: residents' committee told "
                                     f"({told} accounts)"))
     db.session.commit()
+    events.ballot_published.send(ballot, actor=actor)
 
 
 def withdraw_notice(ballot: Ballot, reason: str, *, actor: User | None,
@@ -308,6 +310,7 @@ def withdraw_notice(ballot: Ballot, reason: str, *, actor: User | None,
                              compound_id=ballot.compound_id, action="ballot_withdraw",
                              target=f"ballot {ballot.id}: {reason}"[:120]))
     db.session.commit()
+    events.ballot_withdrawn.send(ballot, actor=actor, reason=reason)
 
 
 def _extension_problems(ballot: Ballot, closes_at: datetime | None, reason: str,
@@ -369,6 +372,7 @@ def extend_ballot(ballot: Ballot, closes_at: datetime | None, reason: str, *,
                                     f"(was {local_text(ballot.closes_at)})"))
     ballot.closes_at = closes_at
     db.session.commit()
+    events.ballot_extended.send(ballot, actor=actor, closes_at=ballot.closes_at)
     return extension
 
 
@@ -439,6 +443,7 @@ def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = No
     ballot.roll_digest = roll_digest(ballot)
     _log(actor, ballot, "ballot_open")
     db.session.commit()
+    events.ballot_opened.send(ballot, actor=actor)
     return count
 
 
@@ -459,6 +464,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
     ballot.head_hash = _last_hash(ballot)
     _log(actor, ballot, "ballot_close")
     db.session.commit()
+    events.ballot_closed.send(ballot, actor=actor)
     return result
 
 
@@ -498,6 +504,7 @@ def publish_result(ballot: Ballot, *, actor: User | None, now: datetime | None =
         compound.management_start_on = effect.starts_on
     _log(actor, ballot, "ballot_publish")
     db.session.commit()
+    events.result_published.send(ballot, actor=actor)
 
 
 def result_overdue(ballot: Ballot, now: datetime | None = None) -> bool:

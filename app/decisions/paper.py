@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.accounts.models import AccessLog, User
 from app.community import roster as roster_rules
+from app.core import events
 from app.core.errors import N_, DomainError
 from app.core.spreadsheet import FileRejected, Problem, read_records
 from app.core.timeutil import utcnow
@@ -116,8 +117,11 @@ def import_paper(ballot: Ballot, data: bytes, filename: str, *, actor: User,
                                      compound_id=ballot.compound_id, action="paper_import",
                                      target=f"ballot {ballot.id}: {len(planned)} ballots"))
             db.session.commit()
-            return len(planned)
         except (IntegrityError, OperationalError):
             db.session.rollback()
             time.sleep(0.05 * (attempt + 1))
+            continue
+        for _number, voter, _option_id, _proxy in planned:
+            events.vote_cast.send(ballot, voter_key=voter, channel=Channel.PAPER, actor=actor)
+        return len(planned)
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))

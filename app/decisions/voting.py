@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.accounts.models import User
+from app.core import events
 from app.core.errors import N_, DomainError
 from app.core.timeutil import utcnow
 from app.decisions import rules
@@ -67,10 +68,12 @@ def cast_vote(ballot: Ballot, voter_key: int, option_id: int, *, actor: User | N
             vote = record_vote(ballot, voter_key, option_id, actor=actor, items=items,
                                channel=channel, proxy_name=proxy_name, now=now)
             db.session.commit()
-            return vote
         except (IntegrityError, OperationalError):
             db.session.rollback()
             time.sleep(0.01 * (attempt + 1))
+            continue
+        events.vote_cast.send(ballot, voter_key=voter_key, channel=channel, actor=actor)
+        return vote
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
 
 
