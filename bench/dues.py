@@ -32,7 +32,7 @@ from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Dwelling, Person  # noqa: E402
-from app.dues import ledger, services  # noqa: E402
+from app.dues import bills, costs, export, fees, models, public_income  # noqa: E402
 from app.dues.models import Allocation, AllocationRule, Bearer, Channel, IncomeKind  # noqa: E402
 from app.extensions import db  # noqa: E402
 
@@ -57,7 +57,7 @@ def main() -> None:
         print(f"database: {url.split(':')[0]}; {args.dwellings} homes")
 
         start = time.perf_counter()
-        walls = services.add_item(compound, services.ItemSpec(
+        walls = costs.add_item(compound, costs.ItemSpec(
             name="外墙保温", total_fen=1_234_567_891,
             bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
         print(f"allocate an area item over {args.dwellings} homes: "
@@ -66,7 +66,7 @@ def main() -> None:
             Allocation.item_id == walls.id))
         assert total == walls.bearer_fen(Bearer.RESIDENTS), "allocation does not sum exactly"
         start = time.perf_counter()
-        services.change_item(walls, total_fen=1_300_000_003)
+        costs.change_item(walls, total_fen=1_300_000_003)
         print(f"change it (re-allocate, keep history): "
               f"{(time.perf_counter() - start) * 1000:.0f} ms")
         units = db.session.execute(sa.text(
@@ -74,13 +74,13 @@ def main() -> None:
             "ORDER BY u.id LIMIT 20")).all()
         start = time.perf_counter()
         for building, unit in units:
-            services.add_item(compound, services.ItemSpec(
+            costs.add_item(compound, costs.ItemSpec(
                 name=f"加装电梯 {building}-{unit}", total_fen=60_000_000, building=building,
                 unit=unit, rule=AllocationRule.ELEVATOR, subsidy_fen=20_000_000, own_home=True,
                 coefficients={1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}))
         print(f"20 elevator items: {(time.perf_counter() - start) * 1000:.0f} ms")
-        ledger.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
-        ledger.add_income(compound, db.session.merge(_staff(compound)), kind=IncomeKind.PARKING,
+        fees.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+        public_income.add_income(compound, db.session.merge(_staff(compound)), kind=IncomeKind.PARKING,
                           amount_fen=5_000_000, occurred_on=date(2026, 10, 31), note="停车")
 
         homes = list(db.session.scalars(sa.select(Dwelling).order_by(Dwelling.id)))
@@ -88,23 +88,23 @@ def main() -> None:
         resident = _resident(homes[300])
         start = time.perf_counter()
         for n, home in enumerate(homes[:args.payments]):
-            payment = ledger.Payment(compound_id=compound.id, dwelling_id=home.id,
+            payment = models.Payment(compound_id=compound.id, dwelling_id=home.id,
                                      item_id=walls.id, channel=Channel.DIRECT,
                                      amount_fen=10_000, reference=f"bench {n}",
-                                     status=ledger.PaymentStatus.CONFIRMED if n % 3
-                                     else ledger.PaymentStatus.PENDING)
+                                     status=models.PaymentStatus.CONFIRMED if n % 3
+                                     else models.PaymentStatus.PENDING)
             db.session.add(payment)
         db.session.commit()
         print(f"{args.payments} payments stored in {time.perf_counter() - start:.1f} s")
 
-        median, p95 = timed(lambda: ledger.bill_for(homes[300]), 30)
+        median, p95 = timed(lambda: bills.bill_for(homes[300]), 30)
         print(f"a home's bill (service): median {median:.1f} ms, p95 {p95:.1f} ms")
-        median, p95 = timed(lambda: ledger.arrears_by_building(compound), 5)
+        median, p95 = timed(lambda: bills.arrears_by_building(compound), 5)
         print(f"arrears by building ({args.dwellings} homes): median {median:.0f} ms, "
               f"p95 {p95:.0f} ms")
-        median, _ = timed(lambda: ledger.ledger_workbook(compound), 2)
+        median, _ = timed(lambda: export.ledger_workbook(compound), 2)
         print(f"XLSX ledger: {median:.0f} ms, "
-              f"{len(ledger.ledger_workbook(compound)) // 1024} KB")
+              f"{len(export.ledger_workbook(compound)) // 1024} KB")
         compound_id, home_id = compound.id, homes[300].id
         resident_phone, manager_phone = resident.phone, manager.phone
         db.session.remove()

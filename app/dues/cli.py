@@ -18,7 +18,7 @@ from app.core.cli import Group, fail
 from app.core.errors import DomainError
 from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.privacy import normalize_mobile
-from app.dues import ledger, services
+from app.dues import bills, costs, fees, funds, public_income, shared
 from app.dues.models import AllocationRule, Bearer, IncomeKind
 from app.extensions import db
 
@@ -96,14 +96,14 @@ def item_add(compound, name, total, bearers, rule, building, unit, opt_in, coeff
     """Add a cost item to COMPOUND (name or id) and allocate the residents' part."""
     try:
         target = find_compound(compound)
-        homes = services.parse_opt_in(opt_in) if opt_in.strip() else []
-        spec = services.ItemSpec(
+        homes = costs.parse_opt_in(opt_in) if opt_in.strip() else []
+        spec = costs.ItemSpec(
             name=name, total_fen=_yuan(total, "--total"), rule=AllocationRule(rule),
             bearers=_bearers(bearers), building=building, unit=unit,
             opt_in=[(b, u, r) for b, u, r in homes],
-            coefficients=services.parse_coefficients(coefficients),
+            coefficients=costs.parse_coefficients(coefficients),
             subsidy_fen=_yuan(subsidy, "--subsidy"), own_home=own_home)
-        item = services.add_item(target, spec)
+        item = costs.add_item(target, spec)
     except DomainError as exc:
         fail(exc)
     click.echo(f"Item {item.id}: {item.name}")
@@ -115,7 +115,7 @@ def item_add(compound, name, total, bearers, rule, building, unit, opt_in, coeff
 def allocation(compound, as_json):
     """Print every home's share of every item in integer fen."""
     try:
-        report = services.allocation_report(find_compound(compound))
+        report = costs.allocation_report(find_compound(compound))
     except DomainError as exc:
         fail(exc)
     if as_json:
@@ -139,20 +139,20 @@ def fee(compound, rate, start, effective):
     try:
         target = find_compound(compound)
         if start is None:
-            starts_on = ledger.settings_of(target.id).fee_starts_on
+            starts_on = fees.settings_of(target.id).fee_starts_on
         elif start.strip().lower() == "none":
             starts_on = None
         else:
             starts_on = _date(start, "--start")
-        ledger.set_property_fee(target, rate_yuan=rate, starts_on=starts_on,
+        fees.set_property_fee(target, rate_yuan=rate, starts_on=starts_on,
                                 effective_from=_date(effective, "--effective")
                                 if effective else None)
     except DomainError as exc:
         fail(exc)
-    settings = ledger.settings_of(target.id)
+    settings = fees.settings_of(target.id)
     when = f"from {settings.fee_starts_on.isoformat()}" if settings.fee_starts_on else \
         "not billed (no start date)"
-    shown = ledger.fee_rate_text(ledger.current_rate(target.id))  # e.g. 0.30, or 0.3055
+    shown = fees.fee_rate_text(fees.current_rate(target.id))  # e.g. 0.30, or 0.3055
     click.echo(f"Property fee of {target.name}: {shown} yuan per m² per month, {when}")
 
 
@@ -165,7 +165,7 @@ def fund_import(compound, file):
     All rows or none."""
     try:
         target = find_compound(compound)
-        summary = ledger.import_fund_balances(target, file.read_bytes(), file.name, actor=None)
+        summary = funds.import_fund_balances(target, file.read_bytes(), file.name, actor=None)
     except RosterRejected as exc:
         for problem in exc.problems:
             where = f"row {problem.row}: " if problem.row else ""
@@ -190,9 +190,9 @@ def income(compound, kind, amount, occurred, note, by_phone):
     try:
         target = find_compound(compound)
         occurred_on = _date(occurred, "--date")
-        amount_fen = ledger.parse_amount(amount)
+        amount_fen = shared.parse_amount(amount)
         actor = _staff(by_phone, target)
-        entry = ledger.add_income(target, actor, kind=IncomeKind(kind), amount_fen=amount_fen,
+        entry = public_income.add_income(target, actor, kind=IncomeKind(kind), amount_fen=amount_fen,
                                   occurred_on=occurred_on, note=note)
     except DomainError as exc:
         fail(exc)
@@ -222,7 +222,7 @@ def arrears(compound, as_json):
     """Per building: homes, homes in arrears, owed, paid, outstanding, awaiting
     confirmation, and still to pay (outstanding less what awaits confirmation)."""
     try:
-        rows = ledger.arrears_by_building(find_compound(compound))
+        rows = bills.arrears_by_building(find_compound(compound))
     except DomainError as exc:
         fail(exc)
     if as_json:

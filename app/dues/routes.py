@@ -22,7 +22,7 @@ from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
 from app.core.timeutil import local_today
 from app.core.uploads import send_photo, upload_dir
-from app.dues import bp, ledger
+from app.dues import bills, bp, fees, payments, public_income, shared
 from app.dues.errors import FormErrors
 from app.dues.forms import (
     BEARER_LABELS,
@@ -41,7 +41,7 @@ from app.extensions import db
 def labels():
     return {"CHANNEL_LABELS": CHANNEL_LABELS, "CHANNEL_REASONS": CHANNEL_REASONS,
             "PAYMENT_STATUS": STATUS_LABELS, "BEARER_LABELS": BEARER_LABELS,
-            "SHARE_RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": ledger.FEE}
+            "SHARE_RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": fees.FEE}
 
 
 def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:
@@ -72,8 +72,8 @@ def my_dues():
         raise NotFound()
     if len(homes) == 1:
         return redirect(url_for("dues.bill", dwelling_id=homes[0].id))
-    bills = [ledger.bill_for(home, relation=relation_of(current_user, home)) for home in homes]
-    return render_template("dues/homes.html", bills=bills)
+    each = [bills.bill_for(home, relation=relation_of(current_user, home)) for home in homes]
+    return render_template("dues/homes.html", bills=each)
 
 
 @bp.get("/dues/<int:dwelling_id>")
@@ -81,9 +81,9 @@ def my_dues():
 def bill(dwelling_id: int):
     """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
     home, relation = my_home(dwelling_id)
-    bill = ledger.bill_for(home, relation=relation)
+    bill = bills.bill_for(home, relation=relation)
     shown = {p.id for line in bill.lines for p in line.payments
-             if ledger.details_visible(p, current_user, relation)}
+             if bills.details_visible(p, current_user, relation)}
     return render_template("dues/bill.html", bill=bill, home=home, relation=relation,
                            shown=shown, today=local_today())
 
@@ -93,10 +93,10 @@ def bill(dwelling_id: int):
 def pay(dwelling_id: int):
     """Record a payment (channel, amount, reference, optional receipt photo)."""
     home, relation = my_home(dwelling_id)
-    bill = ledger.bill_for(home, relation=relation)
-    key = ledger.get_line_key(request.values.get("item", ""))
+    bill = bills.bill_for(home, relation=relation)
+    key = payments.get_line_key(request.values.get("item", ""))
     line = bill.line(key)
-    channels = ledger.payable_channels(line, relation)
+    channels = bills.payable_channels(line, relation)
     chosen = request.values.get("channel", "")
     form = {"amount": request.form.get("amount", "")[:40],
             "reference": request.form.get("reference", "")[:200], "channel": chosen}
@@ -105,12 +105,12 @@ def pay(dwelling_id: int):
         channel = next((c for c in RESIDENT_CHANNELS if c.value == chosen), None)
         photo = request.files.get("photo")
         data = photo.read() if photo and photo.filename else None
-        for problem in ledger.check_payment_form(channel, form["reference"], bool(data)):
+        for problem in payments.check_payment_form(channel, form["reference"], bool(data)):
             errors.add(problem)
-        amount = errors.attempt(ledger.parse_amount, form["amount"])
+        amount = errors.attempt(shared.parse_amount, form["amount"])
         if not errors:
             result = errors.attempt(
-                ledger.record_payment, current_user, home, key=key, channel=channel,
+                payments.record_payment, current_user, home, key=key, channel=channel,
                 amount_fen=amount, reference=form["reference"], photo=data,
                 token=request.form.get("token", ""), upload_dir=upload_dir())
             if result is not None:
@@ -140,7 +140,7 @@ def withdraw(payment_id: int):
     dwelling_id = payment.dwelling_id
     if ConfirmForm().validate_on_submit():
         try:
-            ledger.withdraw_payment(current_user, payment_id)
+            payments.withdraw_payment(current_user, payment_id)
         except DomainError as exc:
             flash_error(exc)
         else:
@@ -152,7 +152,7 @@ def withdraw(payment_id: int):
 @login_required
 def photo(payment_id: int):
     """A receipt photo, for the home's members and the compound's dues staff only."""
-    return send_photo(ledger.payment_photo(payment_id, current_user).photo)
+    return send_photo(payments.payment_photo(payment_id, current_user).photo)
 
 
 @bp.get("/dues/<int:dwelling_id>/statement/<int:item_id>")
@@ -162,7 +162,7 @@ def statement(dwelling_id: int, item_id: int):
     home, relation = my_home(dwelling_id)
     if relation is not Relation.OWNER:
         raise NotFound()
-    bill = ledger.bill_for(home)
+    bill = bills.bill_for(home)
     line = bill.line(item_id)
     if line.item is None or not line.item.own_home:
         raise NotFound()
@@ -179,7 +179,7 @@ def costs(compound_id: int):
     """The whole renovation's cost and who bears it."""
     compound = resident_compound(compound_id)
     return render_template("dues/costs.html", compound=compound,
-                           split=ledger.cost_split(compound))
+                           split=bills.cost_split(compound))
 
 
 @bp.get("/c/<int:compound_id>/income")
@@ -187,6 +187,6 @@ def costs(compound_id: int):
 def income(compound_id: int):
     """The compound's public income ledger (it belongs to the owners, art. 282)."""
     compound = resident_compound(compound_id)
-    entries, uses = ledger.income_ledger(compound)
+    entries, uses = public_income.income_ledger(compound)
     return render_template("dues/income.html", compound=compound, entries=entries, uses=uses,
-                           balance=ledger.income_balance(compound.id))
+                           balance=public_income.income_balance(compound.id))

@@ -26,7 +26,7 @@ from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today
 from app.decisions.models import Ballot
-from app.dues import bp, ledger, services
+from app.dues import bills, bp, costs, export, fees, funds, payments, public_income, shared
 from app.dues.errors import FieldError, FormErrors
 from app.dues.forms import BEARER_LABELS
 from app.dues.models import Allocation, AllocationRule, Bearer, CostItem, IncomeKind
@@ -36,7 +36,7 @@ VIEW = Capability.SEE_DUES  # see everything; add and change cost items
 MANAGE = Capability.MANAGE_PAYMENTS  # confirm payments, income entries, fund import, fee
 APPROVE = Capability.APPROVE_DUES  # hardship, fund gate, using public income
 PREFIX = "/staff/compounds/<int:compound_id>/dues"
-MAX_ITEM_FEN = 10**12  # what services.add_item accepts
+MAX_ITEM_FEN = 10**12  # what costs.add_item accepts
 SHARES_PER_PAGE = 200
 PERCENT_FIELDS = (("government", Bearer.GOVERNMENT), ("utility", Bearer.UTILITY),
                   ("city_investment", Bearer.CITY_INVESTMENT))
@@ -100,7 +100,7 @@ def _optional_amount(text: str, field: str = "subsidy") -> int:
             return 0
     except MoneyError:
         pass
-    return ledger.parse_amount(text, max_fen=MAX_ITEM_FEN, field=field)
+    return shared.parse_amount(text, max_fen=MAX_ITEM_FEN, field=field)
 
 
 def _yuan_text(fen: int) -> str:
@@ -153,18 +153,18 @@ def _typed_bearers(item: CostItem, typed: dict,
     return _bearers(typed, errors)
 
 
-def _item_spec(form: dict, errors: FormErrors) -> services.ItemSpec | None:
+def _item_spec(form: dict, errors: FormErrors) -> costs.ItemSpec | None:
     """The add-item form as a spec, or None with every bad value collected at once."""
     rules_by_value = {rule.value: rule for rule in AllocationRule}
     rule = rules_by_value.get(form["rule"])
     if rule is None:
         errors.add(FieldError("rule", N_("Choose how residents share their part.")))
-    total = errors.attempt(ledger.parse_amount, form["total"], max_fen=MAX_ITEM_FEN,
+    total = errors.attempt(shared.parse_amount, form["total"], max_fen=MAX_ITEM_FEN,
                            field="total")
     bearers = _bearers(form, errors)
     opt_in, coefficients = [], {}
     if rule is AllocationRule.OPT_IN:
-        opt_in = errors.attempt(services.parse_opt_in, form["opt_in"]) or []
+        opt_in = errors.attempt(costs.parse_opt_in, form["opt_in"]) or []
     if rule is AllocationRule.ELEVATOR:
         if not form["unit"].strip():
             errors.add(FieldError("unit", N_("An elevator is shared within one stairwell: "
@@ -173,7 +173,7 @@ def _item_spec(form: dict, errors: FormErrors) -> services.ItemSpec | None:
             errors.add(FieldError("coefficients",
                                   N_("Write floor coefficients as 1:0,2:0,3:0.7 …")))
         else:
-            coefficients = errors.attempt(services.parse_coefficients,
+            coefficients = errors.attempt(costs.parse_coefficients,
                                           form["coefficients"]) or {}
     subsidy = errors.attempt(_optional_amount, form["subsidy"])
     name = form["name"].strip()
@@ -181,7 +181,7 @@ def _item_spec(form: dict, errors: FormErrors) -> services.ItemSpec | None:
         errors.add(FieldError("name", N_("Give the item a name (at most 100 characters).")))
     if errors:
         return None
-    return services.ItemSpec(
+    return costs.ItemSpec(
         name=name, total_fen=total, rule=rule, bearers=bearers,
         building=form["building"].strip(), unit=form["unit"].strip(), opt_in=opt_in,
         coefficients=coefficients, subsidy_fen=subsidy, own_home=form["own_home"] == "y")
@@ -237,19 +237,19 @@ def staff_dues(compound):
 
 
 def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | None = None):
-    settings = ledger.settings_of(compound.id)
-    rate_now = ledger.current_rate(compound.id)
+    settings = fees.settings_of(compound.id)
+    rate_now = fees.current_rate(compound.id)
     errors = errors if errors is not None else FormErrors()
-    fee = fee or {"rate": ledger.fee_rate_text(rate_now),
+    fee = fee or {"rate": fees.fee_rate_text(rate_now),
                   "starts_on": settings.fee_starts_on.isoformat()
                   if settings.fee_starts_on else "", "effective_from": ""}
     return render_template(
-        "dues/staff_dues.html", compound=compound, split=ledger.cost_split(compound),
-        arrears=ledger.arrears_by_building(compound),
-        pending_count=ledger.pending_count(compound),
-        fund=ledger.fund_summary(compound), income=ledger.income_balance(compound.id),
-        settings=settings, rate_text=ledger.fee_rate_text(rate_now), fee=fee,
-        rates=ledger.rates_of(compound.id), rate_label=ledger.fee_rate_text,
+        "dues/staff_dues.html", compound=compound, split=bills.cost_split(compound),
+        arrears=bills.arrears_by_building(compound),
+        pending_count=payments.pending_count(compound),
+        fund=funds.fund_summary(compound), income=public_income.income_balance(compound.id),
+        settings=settings, rate_text=fees.fee_rate_text(rate_now), fee=fee,
+        rates=fees.rates_of(compound.id), rate_label=fees.fee_rate_text,
         can_manage=_can(compound, MANAGE), errors=errors), errors.status
 
 
@@ -260,13 +260,13 @@ def staff_fee(compound):
     fee = _values("rate", "starts_on", "effective_from", limit=20)
     errors = FormErrors()
     if _posted(errors):
-        errors.attempt(ledger.parse_fee_rate, fee["rate"])
+        errors.attempt(fees.parse_fee_rate, fee["rate"])
         starts_on = (errors.attempt(_date, fee["starts_on"], "starts_on")
                      if fee["starts_on"].strip() else None)
         effective = (errors.attempt(_date, fee["effective_from"], "effective_from")
                      if fee["effective_from"].strip() else None)
         if not errors:
-            errors.attempt(ledger.set_property_fee, compound, rate_yuan=fee["rate"],
+            errors.attempt(fees.set_property_fee, compound, rate_yuan=fee["rate"],
                            starts_on=starts_on, effective_from=effective, default="rate")
         if not errors:
             flash(_("Property fee saved."), "success")
@@ -281,11 +281,11 @@ def staff_fee(compound):
 @compound_staff_required(VIEW)
 def staff_pending(compound):
     """Payments residents recorded, oldest first, to confirm or reject."""
-    count = ledger.pending_count(compound)
-    pages = max((count + ledger.PENDING_PER_PAGE - 1) // ledger.PENDING_PER_PAGE, 1)
+    count = payments.pending_count(compound)
+    pages = max((count + payments.PENDING_PER_PAGE - 1) // payments.PENDING_PER_PAGE, 1)
     page = min(clamp_page(request.args.get("page", type=int)), pages)
     return render_template("dues/staff_pending.html", compound=compound,
-                           payments=ledger.pending_payments(compound, page), count=count,
+                           payments=payments.pending_payments(compound, page), count=count,
                            page=page, pages=pages, can_decide=_can(compound, MANAGE))
 
 
@@ -300,11 +300,11 @@ def _after_decision(compound: Compound, dwelling_id: int):
 @compound_staff_required(MANAGE)
 def staff_confirm(compound, payment_id: int):
     """Confirm a payment; confirming it twice changes nothing."""
-    payment = ledger.get_payment_for_staff(payment_id, compound)
+    payment = payments.get_payment_for_staff(payment_id, compound)
     dwelling_id = payment.dwelling_id
     if _posted():
         try:
-            changed = ledger.confirm_payment(payment, current_user)
+            changed = payments.confirm_payment(payment, current_user)
         except DomainError as exc:
             _refused(exc)
         else:
@@ -320,12 +320,12 @@ def staff_confirm(compound, payment_id: int):
 def staff_reject(compound, payment_id: int):
     """Reject a payment, after a page that asks the reason and says what will happen (the
     resident is told; the amount stays owed)."""
-    payment = ledger.get_payment_for_staff(payment_id, compound)
+    payment = payments.get_payment_for_staff(payment_id, compound)
     back = "home" if request.values.get("back") == "home" else ""
     typed = {"reason": request.form.get("reason", "")[:400]}
     errors = FormErrors()
     if request.method == "POST" and _posted(errors):
-        changed = errors.attempt(ledger.reject_payment, payment, current_user,
+        changed = errors.attempt(payments.reject_payment, payment, current_user,
                                  typed["reason"], default="reason")
         if not errors:
             if changed:
@@ -351,7 +351,7 @@ def staff_home(compound, dwelling_id: int):
 
 def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
                errors: FormErrors | None = None):
-    bill = ledger.bill_for(home)
+    bill = bills.bill_for(home)
     errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
                            typed=typed or {}, errors=errors,
@@ -364,16 +364,16 @@ def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
 def staff_hardship(compound, dwelling_id: int):
     """The committee lets a household in hardship off part of a line."""
     home = _home(compound, dwelling_id, APPROVE)
-    key = ledger.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
+    key = payments.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
     typed = {"key": key, **_values("amount", "note")}
     errors = FormErrors()
     if _posted(errors):
-        amount = errors.attempt(ledger.parse_amount, typed["amount"])
+        amount = errors.attempt(shared.parse_amount, typed["amount"])
         if not typed["note"].strip():
             errors.add(FieldError("note", N_("Note the committee's decision (at most 100 "
                                              "characters).")))
         if not errors:
-            errors.attempt(ledger.grant_hardship, home, current_user, key=key,
+            errors.attempt(payments.grant_hardship, home, current_user, key=key,
                            amount_fen=amount, note=typed["note"])
         if not errors:
             flash(_("Hardship subsidy recorded; it counts as paid."), "success")
@@ -401,7 +401,7 @@ def staff_item_new(compound):
         if _posted(errors):
             spec = _item_spec(form, errors)
             item = None if spec is None else errors.attempt(
-                services.add_item, compound, spec, actor=current_user)
+                costs.add_item, compound, spec, actor=current_user)
             if item is not None:
                 flash(_("Cost item added and shared out to the homes."), "success")
                 return redirect(url_for("dues.staff_item", compound_id=compound.id,
@@ -423,7 +423,7 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
     rows, pager = _item_shares(item, request.args.get("page", 1, type=int))
     building = db.session.get(Building, item.building_id) if item.building_id else None
     unit = db.session.get(Unit, item.unit_id) if item.unit_id else None
-    ballots = ledger.fund_ballots(compound)
+    ballots = funds.fund_ballots(compound)
     linked = next((b for b in ballots if b.id == item.fund_ballot_id), None)
     if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
         linked = db.session.get(Ballot, item.fund_ballot_id)
@@ -434,7 +434,7 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
     errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
                            pager=pager, building=building, unit=unit, ballots=ballots,
-                           linked=linked, typed=typed, versions=services.item_versions(item),
+                           linked=linked, typed=typed, versions=costs.item_versions(item),
                            bearer_fields=[(name, BEARER_LABELS[bearer])
                                           for name, bearer in PERCENT_FIELDS],
                            errors=errors, form=form,
@@ -452,12 +452,12 @@ def staff_item_change(compound, item_id: int):
              | _values("coefficients", limit=400))
     errors = FormErrors()
     if _posted(errors):
-        total = errors.attempt(ledger.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN,
+        total = errors.attempt(shared.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN,
                                field="total")
         subsidy = errors.attempt(_optional_amount, typed["subsidy"])
         coefficients = None
         if item.rule is AllocationRule.ELEVATOR and "coefficients" in request.form:
-            coefficients = errors.attempt(services.parse_coefficients, typed["coefficients"])
+            coefficients = errors.attempt(costs.parse_coefficients, typed["coefficients"])
             if coefficients is not None and ",".join(
                     f"{f}:{c}" for f, c in sorted(coefficients.items())) == item.coefficients:
                 coefficients = None
@@ -468,7 +468,7 @@ def staff_item_change(compound, item_id: int):
             return redirect(url_for("dues.staff_item", compound_id=compound.id,
                                     item_id=item.id))
         if not errors:
-            errors.attempt(services.change_item, item, total_fen=total, subsidy_fen=subsidy,
+            errors.attempt(costs.change_item, item, total_fen=total, subsidy_fen=subsidy,
                            bearers=bearers, coefficients=coefficients, actor=current_user,
                            default="total")
         if not errors:
@@ -489,7 +489,7 @@ def staff_item_fund(compound, item_id: int):
     text = request.form.get("ballot", "")[:20].strip()
     if _posted():
         try:
-            ledger.link_fund_decision(item, None if not text else form_id(text) or 0)
+            funds.link_fund_decision(item, None if not text else form_id(text) or 0)
         except DomainError as exc:
             _refused(exc)
         else:
@@ -505,7 +505,7 @@ def staff_item_emergency(compound, item_id: int):
     typed = _values("note", limit=400)
     errors = FormErrors()
     if _posted(errors):
-        errors.attempt(ledger.approve_emergency, item, current_user, typed["note"],
+        errors.attempt(funds.approve_emergency, item, current_user, typed["note"],
                        default="note")
         if not errors:
             flash(_("Emergency approved: the maintenance fund may pay this item."), "success")
@@ -521,7 +521,7 @@ def staff_item_emergency_withdraw(compound, item_id: int):
     """Withdraw an emergency approval (payments already confirmed stay)."""
     item = _item(compound, item_id)
     if _posted():
-        ledger.withdraw_emergency(item)
+        funds.withdraw_emergency(item)
         flash(_("Emergency approval withdrawn."), "success")
     return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
 
@@ -554,11 +554,11 @@ def staff_income(compound):
         else:
             raise NotFound()
         db.session.rollback()
-    entries, uses = ledger.income_ledger(compound)
+    entries, uses = public_income.income_ledger(compound)
     return render_template(
         "dues/staff_income.html", compound=compound, entries=entries, uses=uses,
-        balance=ledger.income_balance(compound.id), entry=entry, use=use,
-        items=ledger.cost_split(compound).items, ballots=ledger.passed_ballots(compound),
+        balance=public_income.income_balance(compound.id), entry=entry, use=use,
+        items=bills.cost_split(compound).items, ballots=funds.passed_ballots(compound),
         today=local_today(), can_record=_can(compound, MANAGE),
         can_use=_can(compound, APPROVE), errors=errors, form=action), errors.status
 
@@ -567,10 +567,10 @@ def _add_income(compound: Compound, entry: dict, errors: FormErrors) -> bool:
     kinds = {kind.value: kind for kind in IncomeKind}
     if entry["kind"] not in kinds:
         errors.add(FieldError("kind", N_("Choose the kind of income or cost.")))
-    amount = errors.attempt(ledger.parse_amount, entry["amount"])
+    amount = errors.attempt(shared.parse_amount, entry["amount"])
     occurred_on = errors.attempt(_date, entry["occurred_on"], "occurred_on")
     if not errors:
-        errors.attempt(ledger.add_income, compound, current_user, kind=kinds[entry["kind"]],
+        errors.attempt(public_income.add_income, compound, current_user, kind=kinds[entry["kind"]],
                        amount_fen=amount, occurred_on=occurred_on, note=entry["note"])
     return not errors
 
@@ -580,13 +580,13 @@ def _use_income(compound: Compound, use: dict, errors: FormErrors) -> bool:
     if use["target"] != "fund" and item_id is None:
         errors.add(FieldError("target", N_("Choose what the income pays for: a cost item or "
                                            "the maintenance fund.")))
-    amount = errors.attempt(ledger.parse_amount, use["amount"])
+    amount = errors.attempt(shared.parse_amount, use["amount"])
     ballot_id = form_id(use["ballot"])
     if ballot_id is None:
         errors.add(FieldError("ballot", N_("Public income belongs to the owners: choose the "
                                            "passed decision that uses it.")))
     if not errors:
-        errors.attempt(ledger.use_income, compound, current_user, amount_fen=amount,
+        errors.attempt(public_income.use_income, compound, current_user, amount_fen=amount,
                        item_id=item_id, ballot_id=ballot_id, note=use["note"])
     return not errors
 
@@ -596,8 +596,8 @@ def _use_income(compound: Compound, use: dict, errors: FormErrors) -> bool:
 def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()):
     errors = errors if errors is not None else FormErrors()
     return render_template("dues/staff_fund.html", compound=compound, problems=problems,
-                           errors=errors, columns=ledger.FUND_COLUMNS,
-                           summary=ledger.fund_summary(compound),
+                           errors=errors, columns=funds.FUND_COLUMNS,
+                           summary=funds.fund_summary(compound),
                            can_import=_can(compound, MANAGE)), errors.status
 
 
@@ -618,7 +618,7 @@ def staff_fund(compound):
         else:
             data = upload.read(MAX_FILE_BYTES + 1)
             try:
-                token = ledger.preview_fund_import(compound, data, upload.filename,
+                token = funds.preview_fund_import(compound, data, upload.filename,
                                                    actor=current_user)
             except FileRejected as exc:
                 db.session.rollback()
@@ -640,8 +640,8 @@ def staff_fund_preview(compound, token: str):
     change); importing it, once, on confirmation."""
     if request.method == "POST" and _posted():
         try:
-            result = ledger.confirm_fund_import(compound, token, current_user)
-        except ledger.AlreadyImported:
+            result = funds.confirm_fund_import(compound, token, current_user)
+        except funds.AlreadyImported:
             flash(_("These balances were already imported."), "info")
         except DomainError as exc:
             _refused(exc)
@@ -650,8 +650,8 @@ def staff_fund_preview(compound, token: str):
                     created=result.created, updated=result.updated), "success")
         return redirect(url_for("dues.staff_fund", compound_id=compound.id))
     try:
-        preview = ledger.fund_preview(compound, token, current_user)
-    except ledger.AlreadyImported:
+        preview = funds.fund_preview(compound, token, current_user)
+    except funds.AlreadyImported:
         flash(_("These balances were already imported."), "info")
         return redirect(url_for("dues.staff_fund", compound_id=compound.id))
     except DomainError as exc:
@@ -666,7 +666,7 @@ def staff_fund_preview(compound, token: str):
 @compound_staff_required(VIEW)
 def staff_ledger_xlsx(compound):
     """The dues ledger as an Excel file: payments, public income, fund balances, arrears."""
-    response = make_response(ledger.ledger_workbook(compound))
+    response = make_response(export.ledger_workbook(compound))
     response.headers["Content-Type"] = XLSX
     response.headers["Content-Disposition"] = _download_name(compound, "xlsx")
     response.headers["Cache-Control"] = "no-store"

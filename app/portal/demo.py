@@ -39,8 +39,7 @@ from app.core.timeutil import local_today, utcnow
 from app.decisions import lifecycle, models, voting
 from app.decisions import rules as decision_rules
 from app.decisions.models import BallotKind, RollEntry, Vote
-from app.dues import ledger
-from app.dues import services as dues
+from app.dues import bills, costs, fees, funds, payments, public_income
 from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind
 from app.extensions import db
 from app.repairs import register, reports
@@ -201,28 +200,28 @@ def load_demo_dues(main: Compound, other: Compound, resident: User, person: Pers
     utility = {Bearer.UTILITY: Fraction(1)}
 
     b, u, _ = resident_home
-    dues.add_item(main, dues.ItemSpec(
+    costs.add_item(main, costs.ItemSpec(
         name=f"加装电梯 {b}幢{u}单元", total_fen=60_000_000, rule=AllocationRule.ELEVATOR,
         building=b, unit=u, subsidy_fen=20_000_000, own_home=True,  # county subsidy ¥200,000
         coefficients={1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}))
-    windows = dues.add_item(main, dues.ItemSpec(
+    windows = costs.add_item(main, costs.ItemSpec(
         name="更换外窗", total_fen=2_880_000, rule=AllocationRule.OPT_IN, own_home=True,
         opt_in=[resident_home, ("1", "1", "302"), ("1", "2", "501"), ("2", "1", "202"),
                 ("3", "1", "601"), ("5", "2", "402")]))
-    dues.add_item(main, dues.ItemSpec(name="一户一表改造", total_fen=50_400_000, bearers=half))
-    dues.add_item(main, dues.ItemSpec(name="雨污分流", total_fen=186_000_000, bearers=utility))
-    insulation = dues.add_item(main, dues.ItemSpec(
+    costs.add_item(main, costs.ItemSpec(name="一户一表改造", total_fen=50_400_000, bearers=half))
+    costs.add_item(main, costs.ItemSpec(name="雨污分流", total_fen=186_000_000, bearers=utility))
+    insulation = costs.add_item(main, costs.ItemSpec(
         name="外墙保温", total_fen=235_000_000, bearers={Bearer.GOVERNMENT: Fraction(3, 5)}))
-    dues.add_item(other, dues.ItemSpec(
+    costs.add_item(other, costs.ItemSpec(
         name="更换外窗", total_fen=960_000, rule=AllocationRule.OPT_IN, own_home=True,
         opt_in=[("1", "1", "101"), ("2", "", "201")]))
-    dues.add_item(other, dues.ItemSpec(name="一户一表改造", total_fen=900_000, bearers=half))
-    dues.add_item(other, dues.ItemSpec(name="雨污分流", total_fen=3_600_000, bearers=utility))
-    dues.add_item(other, dues.ItemSpec(
+    costs.add_item(other, costs.ItemSpec(name="一户一表改造", total_fen=900_000, bearers=half))
+    costs.add_item(other, costs.ItemSpec(name="雨污分流", total_fen=3_600_000, bearers=utility))
+    costs.add_item(other, costs.ItemSpec(
         name="外墙保温", total_fen=5_200_000, bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
 
-    ledger.set_property_fee(main, rate_yuan="0.30", starts_on=date(2026, 1, 1))
-    ledger.set_property_fee(other, rate_yuan="0.30", starts_on=other.management_start_on)
+    fees.set_property_fee(main, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+    fees.set_property_fee(other, rate_yuan="0.30", starts_on=other.management_start_on)
 
     rng = random.Random(283)
     for compound, actor in ((main, manager), (other, street)):
@@ -237,7 +236,7 @@ def load_demo_dues(main: Compound, other: Compound, resident: User, person: Pers
                 percent = 22  # so the demo resident sees the low-balance warning
             rows.append([dwelling.unit.building.name, dwelling.unit.name, dwelling.room,
                          _yuan(initial), _yuan(initial * percent // 100)])
-        ledger.import_fund_balances(compound, rules.write_table_csv(ledger.FUND_HEADER, rows),
+        funds.import_fund_balances(compound, rules.write_table_csv(funds.FUND_HEADER, rows),
                                     "fund.csv", actor=actor)
 
     for compound, actor, entries in (
@@ -257,16 +256,16 @@ def load_demo_dues(main: Compound, other: Compound, resident: User, person: Pers
                 (IncomeKind.CHARGING, 21_560, date(2026, 10, 31), "充电桩运营分成"),
                 (IncomeKind.COST, 12_000, date(2026, 10, 31), "充电桩电费")])):
         for kind, fen, day, note in entries:
-            ledger.add_income(compound, actor, kind=kind, amount_fen=fen, occurred_on=day,
+            public_income.add_income(compound, actor, kind=kind, amount_fen=fen, occurred_on=day,
                               note=note, today=max(day, local_today()))
 
     upload_dir = Path(current_app.config["UPLOAD_DIR"])
-    paid, _ = ledger.record_payment(resident, home, key=windows.id, channel=Channel.DIRECT,
+    paid, _ = payments.record_payment(resident, home, key=windows.id, channel=Channel.DIRECT,
                                     amount_fen=480_000, reference="微信转账 4200001968202610150001",
                                     photo=None, token="demo-windows", upload_dir=upload_dir)
-    ledger.confirm_payment(paid, manager)
-    share = ledger.bill_for(home).line(insulation.id).open_fen
-    ledger.record_payment(resident, home, key=insulation.id, channel=Channel.DIRECT,
+    payments.confirm_payment(paid, manager)
+    share = bills.bill_for(home).line(insulation.id).open_fen
+    payments.record_payment(resident, home, key=insulation.id, channel=Channel.DIRECT,
                           amount_fen=share, reference="银行转账 回单号 20261120-0387",
                           photo=None, token="demo-insulation", upload_dir=upload_dir)
 

@@ -26,8 +26,7 @@ from app.community.models import Person
 from app.core.timeutil import local_today, utcnow
 from app.decisions import lifecycle, models, roll, voting
 from app.decisions.models import BallotKind, RollEntry
-from app.dues import ledger
-from app.dues import services as dues
+from app.dues import costs, fees, payments
 from app.dues.models import Bearer, Channel
 from app.extensions import db
 from app.repairs import register, reports
@@ -107,13 +106,13 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
                                   now=now - timedelta(minutes=n % 600))
     db.session.commit()
 
-    item = dues.add_item(compound, dues.ItemSpec(
+    item = costs.add_item(compound, costs.ItemSpec(
         name="外墙保温", total_fen=homes * 300_000,
         bearers={Bearer.GOVERNMENT: Fraction(3, 5)}))
-    ledger.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
+    fees.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
     for n, (user, person) in enumerate(accounts_of):
         home = person.memberships[0].dwelling
-        ledger.record_payment(user, home, key=item.id, channel=Channel.DIRECT,
+        payments.record_payment(user, home, key=item.id, channel=Channel.DIRECT,
                               amount_fen=10_000 + n, reference=f"转账 {n:06d}", photo=None,
                               token=f"bench-{compound.id}-{n}", upload_dir=upload_dir)
 

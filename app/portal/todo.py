@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from app.bookings import classroom, shared
 from app.core.timeutil import utcnow
 from app.decisions import queries as decisions
-from app.dues import ledger
+from app.dues import bills
 from app.repairs import queries as repairs
 
 # Order on the page: what has a deadline and needs a tap first, news last.
@@ -33,7 +33,7 @@ class TodoItem:
 @dataclass
 class Todo:
     items: list[TodoItem]
-    dues: list[ledger.HomeDues]
+    dues: list[bills.HomeDues]
 
     @property
     def actions(self) -> list[TodoItem]:
@@ -55,7 +55,7 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
     for notice in decisions.ballots_in_notice(user):
         items.append(TodoItem(NOTICE, "decisions.ballot", {"ballot_id": notice.ballot.id},
                               notice.opens_at, notice.ballot, {"as_owner": notice.as_owner}))
-    dues = ledger.home_dues(user, dwellings)
+    dues = bills.home_dues(user, dwellings)
     for home in dues:
         for rejected in home.rejected:
             items.append(TodoItem(REJECTED, "dues.pay", rejected.pay_url_values,

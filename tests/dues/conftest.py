@@ -9,7 +9,7 @@ from app.accounts.models import Role, User
 from app.community.models import Compound, Dwelling, Relation
 from app.decisions import lifecycle
 from app.decisions.models import BallotKind, BallotStatus
-from app.dues import services
+from app.dues import costs
 from app.dues.models import AllocationRule, CostItem
 from app.extensions import db
 from tests.factories import make_compound, make_dwelling, make_person, make_resident, make_user
@@ -67,11 +67,11 @@ def estate(app) -> Estate:
     db.session.commit()
     manager = make_user("13900000002", grants=[(Role.PROPERTY_MANAGER, compound)])
     committee = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
-    elevator = services.add_item(compound, services.ItemSpec(
+    elevator = costs.add_item(compound, costs.ItemSpec(
         name="加装电梯 1幢1单元", total_fen=60_000_000, rule=AllocationRule.ELEVATOR,
         building="1", unit="1", subsidy_fen=20_000_000, own_home=True,
         coefficients={1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}))
-    windows = services.add_item(compound, services.ItemSpec(
+    windows = costs.add_item(compound, costs.ItemSpec(
         name="更换外窗", total_fen=1_200_000, rule=AllocationRule.OPT_IN, own_home=True,
         opt_in=[("1", "1", "601"), ("1", "1", "301"), ("2", "1", "101")]))
     return Estate(compound, owner, home, neighbour, other_home, tenant, rented, manager,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from app.accounts.models import Role
-from app.dues import ledger
+from app.dues import payments, public_income
 from app.dues.models import DuesSettings, FundAccount, IncomeEntry, IncomeKind
 from app.extensions import db
 from tests.factories import make_compound, make_user
@@ -125,7 +125,7 @@ def test_income_recorded_by_a_manager(runner, estate):
     result = invoke(runner, "income", "桂花苑", "--kind", "cost", "--amount", "80",
                     "--date", "2026-10-31", "--by", "13900000002")
     assert result.exit_code == 0, result.output
-    assert ledger.income_balance(estate.compound.id).net_fen == 120_050 - 8_000
+    assert public_income.income_balance(estate.compound.id).net_fen == 120_050 - 8_000
 
 
 def test_income_bad_input_records_nothing(runner, estate):
@@ -172,9 +172,9 @@ def test_arrears_json_in_fen_and_as_a_table(runner, estate):
     # 1-1-601, 1-1-301 and 2-1-101 (¥4,000 each). No property fee is set.
     from app.dues.models import Channel
 
-    ledger.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
+    payments.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
                           amount_fen=100_000, note="低保户")
-    ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+    payments.record_payment(estate.owner, estate.home, key=estate.windows.id,
                           channel=Channel.DIRECT, amount_fen=50_000, reference="转账",
                           photo=None, token="", upload_dir=None)  # awaits confirmation
     result = invoke(runner, "arrears", "桂花苑", "--json")

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.community.models import Compound, Dwelling
 from app.core.errors import DomainError
-from app.dues import ledger
+from app.dues import bills, funds, payments
 from app.dues.models import Channel, FundAccount, FundMovement, Payment, PaymentStatus
 from app.extensions import db
 from tests.dues.conftest import TODAY, passed_fund_ballot
@@ -32,7 +32,7 @@ def test_simultaneous_payments_never_exceed_the_share(web, estate, tmp_path):
     owner_id, home_id, item_id = estate.owner.id, estate.home.id, estate.windows.id
 
     def pay(n):
-        payment, _ = ledger.record_payment(
+        payment, _ = payments.record_payment(
             db.session.get(User, owner_id), db.session.get(Dwelling, home_id), key=item_id,
             channel=Channel.DIRECT, amount_fen=100_000, reference=f"转账 {n}", photo=None,
             token=f"t{n}", upload_dir=tmp_path, today=TODAY)
@@ -46,9 +46,9 @@ def test_simultaneous_payments_never_exceed_the_share(web, estate, tmp_path):
 
 
 def test_two_managers_confirming_at_once_confirm_once(web, estate, tmp_path):
-    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
-    ledger.link_fund_decision(estate.elevator, passed_fund_ballot(estate.compound).id)
-    payment, _ = ledger.record_payment(estate.owner, estate.home, key=estate.elevator.id,
+    funds.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    funds.link_fund_decision(estate.elevator, passed_fund_ballot(estate.compound).id)
+    payment, _ = payments.record_payment(estate.owner, estate.home, key=estate.elevator.id,
                                        channel=Channel.MAINTENANCE_FUND, amount_fen=150_000,
                                        reference="", photo=None, token="", upload_dir=tmp_path,
                                        today=TODAY)
@@ -56,7 +56,7 @@ def test_two_managers_confirming_at_once_confirm_once(web, estate, tmp_path):
 
     def confirm(_):
         compound = db.session.get(Compound, compound_id)
-        return ledger.confirm_payment(ledger.get_payment_for_staff(payment_id, compound),
+        return payments.confirm_payment(payments.get_payment_for_staff(payment_id, compound),
                                       db.session.get(User, manager_id), TODAY)
 
     results = run_all(web, [(n,) for n in range(8)], confirm)
@@ -71,24 +71,24 @@ def test_two_managers_confirming_at_once_confirm_once(web, estate, tmp_path):
 
 
 def test_pending_fund_payments_hold_the_balance(estate, tmp_path):
-    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    funds.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
     ballot = passed_fund_ballot(estate.compound)
-    ledger.link_fund_decision(estate.elevator, ballot.id)
-    ledger.link_fund_decision(estate.windows, ballot.id)
-    ledger.record_payment(estate.owner, estate.home, key=estate.elevator.id,
+    funds.link_fund_decision(estate.elevator, ballot.id)
+    funds.link_fund_decision(estate.windows, ballot.id)
+    payments.record_payment(estate.owner, estate.home, key=estate.elevator.id,
                           channel=Channel.MAINTENANCE_FUND, amount_fen=150_000, reference="",
                           photo=None, token="", upload_dir=tmp_path, today=TODAY)
-    line = ledger.bill_for(estate.home, TODAY).line(estate.windows.id)
+    line = bills.bill_for(estate.home, TODAY).line(estate.windows.id)
     assert line.channel(Channel.MAINTENANCE_FUND).max_fen == 50_000  # ¥2,000 less ¥1,500
 
 
 def test_confirming_a_fund_preview_at_once_imports_it_once(web, estate):
-    token = ledger.preview_fund_import(estate.compound, FUND_CSV, "fund.csv",
+    token = funds.preview_fund_import(estate.compound, FUND_CSV, "fund.csv",
                                        actor=estate.manager)
     manager_id, compound_id = estate.manager.id, estate.compound.id
 
     def confirm(_):
-        return ledger.confirm_fund_import(db.session.get(Compound, compound_id), token,
+        return funds.confirm_fund_import(db.session.get(Compound, compound_id), token,
                                           db.session.get(User, manager_id))
 
     results = run_all(web, [(n,) for n in range(8)], confirm)

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.errors import DomainError
-from app.dues import services
+from app.dues import costs
 from app.dues.models import Allocation, AllocationRule, Bearer
 from app.extensions import db
 from tests.factories import make_compound, make_dwelling, make_person
@@ -27,62 +27,62 @@ def compound(app):
 
 
 def test_bearers_split_exactly_and_residents_carry_the_rest():
-    amounts = services.split_bearers(10_000_001, {Bearer.GOVERNMENT: Fraction(1, 3),
+    amounts = costs.split_bearers(10_000_001, {Bearer.GOVERNMENT: Fraction(1, 3),
                                                   Bearer.UTILITY: Fraction(1, 3)})
     assert sum(amounts.values()) == 10_000_001
     # equal thirds: the two spare fen go to the first bearers in name order (ties by key)
     assert amounts == {Bearer.GOVERNMENT: 3_333_334, Bearer.RESIDENTS: 3_333_334,
                        Bearer.UTILITY: 3_333_333}
     with pytest.raises(DomainError):
-        services.split_bearers(100, {Bearer.GOVERNMENT: Fraction(3, 4),
+        costs.split_bearers(100, {Bearer.GOVERNMENT: Fraction(3, 4),
                                      Bearer.UTILITY: Fraction(1, 2)})
     with pytest.raises(DomainError):
-        services.split_bearers(100, {Bearer.GOVERNMENT: 101})
+        costs.split_bearers(100, {Bearer.GOVERNMENT: 101})
 
 
 def test_awkward_total_by_area_over_seven_homes(compound):
-    item = services.add_item(compound, services.ItemSpec(name="外墙保温", total_fen=10_000_001))
-    report = services.allocation_report(compound)["items"][0]
+    item = costs.add_item(compound, costs.ItemSpec(name="外墙保温", total_fen=10_000_001))
+    report = costs.allocation_report(compound)["items"][0]
     assert report["allocated_fen"] == 10_000_001 == sum(s["fen"] for s in report["shares"])
     assert len(report["shares"]) == 7 and item.version == 1
 
 
 def test_power_is_fifty_fifty_and_residents_pay_nothing(compound):
-    services.add_item(compound, services.ItemSpec(
+    costs.add_item(compound, costs.ItemSpec(
         name="一户一表", total_fen=500_000,
         bearers={Bearer.GOVERNMENT: Fraction(1, 2), Bearer.UTILITY: Fraction(1, 2)}))
-    report = services.allocation_report(compound)["items"][0]
+    report = costs.allocation_report(compound)["items"][0]
     assert report["bearers"] == {"government": 250_000, "utility": 250_000, "residents": 0}
     assert {s["fen"] for s in report["shares"]} == {0}
 
 
 def test_elevator_in_one_stairwell_after_the_subsidy(compound):
-    services.add_item(compound, services.ItemSpec(
+    costs.add_item(compound, costs.ItemSpec(
         name="加装电梯", total_fen=60_000_000, rule=AllocationRule.ELEVATOR, building="1",
         unit="1", subsidy_fen=20_000_000, own_home=True,
-        coefficients=services.parse_coefficients("1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0")))
-    report = services.allocation_report(compound)["items"][0]
+        coefficients=costs.parse_coefficients("1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0")))
+    report = costs.allocation_report(compound)["items"][0]
     shares = {s["room"]: s["fen"] for s in report["shares"]}
     assert len(shares) == 6 and shares["101"] == shares["201"] == 0
     assert sum(shares.values()) == 40_000_000
 
 
 def test_opt_in_and_bad_items(compound):
-    services.add_item(compound, services.ItemSpec(
+    costs.add_item(compound, costs.ItemSpec(
         name="更换窗户", total_fen=300_000, rule=AllocationRule.OPT_IN,
         opt_in=[("1", "1", "101"), ("2", "1", "101")]))
-    shares = [s["fen"] for s in services.allocation_report(compound)["items"][0]["shares"]]
+    shares = [s["fen"] for s in costs.allocation_report(compound)["items"][0]["shares"]]
     assert sorted(shares) == [0, 0, 0, 0, 0, 150_000, 150_000]
-    for spec in [services.ItemSpec(name="", total_fen=100),
-                 services.ItemSpec(name="x", total_fen=0),
-                 services.ItemSpec(name="x", total_fen=100, building="9"),
-                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR),
-                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR,
+    for spec in [costs.ItemSpec(name="", total_fen=100),
+                 costs.ItemSpec(name="x", total_fen=0),
+                 costs.ItemSpec(name="x", total_fen=100, building="9"),
+                 costs.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR),
+                 costs.ItemSpec(name="x", total_fen=100, rule=AllocationRule.ELEVATOR,
                                    building="1", unit="1", coefficients={1: "0"}),
-                 services.ItemSpec(name="x", total_fen=100, rule=AllocationRule.OPT_IN,
+                 costs.ItemSpec(name="x", total_fen=100, rule=AllocationRule.OPT_IN,
                                    opt_in=[("9", "9", "9")])]:
         with pytest.raises(DomainError):
-            services.add_item(compound, spec)
+            costs.add_item(compound, spec)
     assert db.session.scalar(sa.select(sa.func.count(Allocation.id))) == 7
 
 
@@ -113,25 +113,25 @@ def test_cli_item_add_and_allocation_json(runner, compound):
 
 
 def test_changing_an_item_reallocates_and_keeps_history(compound):
-    item = services.add_item(compound, services.ItemSpec(
+    item = costs.add_item(compound, costs.ItemSpec(
         name="道路", total_fen=700_000, bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
-    services.change_item(item, total_fen=900_001)
+    costs.change_item(item, total_fen=900_001)
     assert item.version == 2
-    report = services.allocation_report(compound)["items"][0]
+    report = costs.allocation_report(compound)["items"][0]
     assert report["bearers"]["government"] + report["bearers"]["residents"] == 900_001
     assert report["allocated_fen"] == report["bearers"]["residents"]
     versions = db.session.execute(sa.select(Allocation.version, sa.func.sum(Allocation.fen))
                                   .group_by(Allocation.version).order_by(Allocation.version)).all()
     assert [v for v, _ in versions] == [1, 2] and versions[0][1] == 350_000
     with pytest.raises(DomainError):
-        services.change_item(item, total_fen=-1)
+        costs.change_item(item, total_fen=-1)
 
 
 def test_a_refused_item_leaves_nothing_behind(compound):
     from app.dues.models import CostItem
 
     with pytest.raises(DomainError):
-        services.add_item(compound, services.ItemSpec(
+        costs.add_item(compound, costs.ItemSpec(
             name="外窗", total_fen=100_000, rule=AllocationRule.OPT_IN,
             opt_in=[("1", "1", "101"), ("9", "9", "999")]))
     db.session.commit()
@@ -139,28 +139,28 @@ def test_a_refused_item_leaves_nothing_behind(compound):
 
 
 def test_a_refused_change_keeps_the_version(compound):
-    item = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100_000))
+    item = costs.add_item(compound, costs.ItemSpec(name="外墙", total_fen=100_000))
     with pytest.raises(DomainError):
-        services.change_item(item, total_fen=-1)
+        costs.change_item(item, total_fen=-1)
     with pytest.raises(DomainError):
-        services.change_item(item, bearers={Bearer.GOVERNMENT: 200_000})
+        costs.change_item(item, bearers={Bearer.GOVERNMENT: 200_000})
     db.session.commit()
     db.session.refresh(item)
     assert item.version == 1
 
 
 def test_a_home_listed_twice_orders_once(compound):
-    services.add_item(compound, services.ItemSpec(
+    costs.add_item(compound, costs.ItemSpec(
         name="外窗", total_fen=100_000, rule=AllocationRule.OPT_IN,
         opt_in=[("1", "1", "101"), ("1", "1", "101"), ("1", "1", "201")]))
     shares = {s["room"]: s["fen"] for s in
-              services.allocation_report(compound)["items"][0]["shares"] if s["fen"]}
+              costs.allocation_report(compound)["items"][0]["shares"] if s["fen"]}
     assert shares == {"101": 50_000, "201": 50_000}
 
 
 def test_a_unit_needs_its_building(compound):
     with pytest.raises(DomainError, match="building of unit"):
-        services.add_item(compound, services.ItemSpec(
+        costs.add_item(compound, costs.ItemSpec(
             name="电梯", total_fen=100_000, rule=AllocationRule.ELEVATOR, unit="1",
             coefficients={n: "1" for n in range(1, 7)}))
 
@@ -171,45 +171,45 @@ def test_a_unit_needs_its_building(compound):
 ])
 def test_allocation_refusals_are_explained(compound, coefficients, message):
     with pytest.raises(DomainError, match=message) as caught:
-        services.add_item(compound, services.ItemSpec(
+        costs.add_item(compound, costs.ItemSpec(
             name="电梯", total_fen=100_000, rule=AllocationRule.ELEVATOR, building="1",
             unit="1", coefficients=coefficients))
     assert "%(" in caught.value.message or caught.value.params == {}
 
 
 def test_a_percentage_is_of_the_whole_total_beside_a_fixed_amount():
-    amounts = services.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(1, 2),
+    amounts = costs.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(1, 2),
                                                   Bearer.CITY_INVESTMENT: 1_200_000})
     assert amounts == {Bearer.GOVERNMENT: 5_000_000, Bearer.CITY_INVESTMENT: 1_200_000,
                        Bearer.RESIDENTS: 3_800_000}
     with pytest.raises(DomainError, match="more than the total"):
-        services.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(9, 10),
+        costs.split_bearers(10_000_000, {Bearer.GOVERNMENT: Fraction(9, 10),
                                             Bearer.CITY_INVESTMENT: 1_000_001})
 
 
 @pytest.mark.parametrize("text", ["3:nan", "3:inf", "3:-0.1", "0:1", "3:1e400", "3", "x:1"])
 def test_bad_floor_coefficients_are_messages(text):
     with pytest.raises(DomainError, match="floor coefficients"):
-        services.parse_coefficients(text)
+        costs.parse_coefficients(text)
 
 
 def test_every_version_is_kept_with_its_amounts(compound):
-    item = services.add_item(compound, services.ItemSpec(
+    item = costs.add_item(compound, costs.ItemSpec(
         name="电梯", total_fen=600_000, rule=AllocationRule.ELEVATOR, building="1", unit="1",
         subsidy_fen=100_000, coefficients={n: "1" for n in range(1, 7)}))
-    services.change_item(item, total_fen=700_000)
-    services.change_item(item, coefficients={1: "0", 2: "0", 3: "1", 4: "1", 5: "1", 6: "1"})
-    versions = services.item_versions(item)
+    costs.change_item(item, total_fen=700_000)
+    costs.change_item(item, coefficients={1: "0", 2: "0", 3: "1", 4: "1", 5: "1", 6: "1"})
+    versions = costs.item_versions(item)
     assert [(v.version, v.total_fen, v.allocated_fen) for v in versions] == [
         (3, 700_000, 600_000), (2, 700_000, 600_000), (1, 600_000, 500_000)]
     assert versions[0].coefficients.startswith("1:0,2:0") and versions[2].bearers == \
         "residents=600000"
     shares = {s["room"]: s["fen"] for s in
-              services.allocation_report(compound)["items"][0]["shares"]}
+              costs.allocation_report(compound)["items"][0]["shares"]}
     assert shares["101"] == shares["201"] == 0
     with pytest.raises(DomainError, match="Only an elevator"):
-        other = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100))
-        services.change_item(other, coefficients={1: "1"})
+        other = costs.add_item(compound, costs.ItemSpec(name="外墙", total_fen=100))
+        costs.change_item(other, coefficients={1: "1"})
 
 
 def test_two_changes_at_once_make_two_versions(web, compound):
@@ -217,12 +217,12 @@ def test_two_changes_at_once_make_two_versions(web, compound):
 
     from app.dues.models import CostItem
 
-    item_id = services.add_item(compound, services.ItemSpec(name="外墙", total_fen=100_000)).id
+    item_id = costs.add_item(compound, costs.ItemSpec(name="外墙", total_fen=100_000)).id
 
     def change(n):
         with web.app_context():
             try:
-                services.change_item(db.session.get(CostItem, item_id),
+                costs.change_item(db.session.get(CostItem, item_id),
                                      total_fen=100_000 + n)
                 return "ok"
             finally:
@@ -234,17 +234,17 @@ def test_two_changes_at_once_make_two_versions(web, compound):
     db.session.expire_all()
     item = db.session.get(CostItem, item_id)
     assert item.version == 7
-    assert [v.version for v in services.item_versions(item)] == [7, 6, 5, 4, 3, 2, 1]
+    assert [v.version for v in costs.item_versions(item)] == [7, 6, 5, 4, 3, 2, 1]
     current = db.session.scalar(sa.select(sa.func.sum(Allocation.fen)).where(
         Allocation.item_id == item_id, Allocation.version == 7))
     assert current == item.total_fen
 
 
 def test_opt_in_homes_are_read_alike_on_the_page_and_the_command_line():
-    assert services.parse_opt_in("3-601，1-1-301、1-1-301") == [("3", "", "601"),
+    assert costs.parse_opt_in("3-601，1-1-301、1-1-301") == [("3", "", "601"),
                                                                ("1", "1", "301")]
     with pytest.raises(DomainError, match="building-unit-room"):
-        services.parse_opt_in("601")
+        costs.parse_opt_in("601")
 
 
 def test_cli_opt_in_accepts_a_building_without_units(app, runner):
@@ -255,5 +255,5 @@ def test_cli_opt_in_accepts_a_building_without_units(app, runner):
                                  "--total", "100", "--rule", "opt_in", "--opt-in", "3-601"])
     assert result.exit_code == 0, result.output
     shares = {s["room"]: s["fen"] for s in
-              services.allocation_report(compound)["items"][0]["shares"]}
+              costs.allocation_report(compound)["items"][0]["shares"]}
     assert shares == {"601": 10_000, "602": 0}

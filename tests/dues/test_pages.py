@@ -6,7 +6,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.dues import ledger
+from app.core.timeutil import local_today
+from app.dues import bills, fees, funds, payments, public_income
 from app.dues.models import Channel, IncomeKind, Payment, PaymentStatus
 from app.extensions import db
 from tests.conftest import zh
@@ -162,7 +163,7 @@ def test_fund_channels_are_refused_until_allowed(client, sign_in, estate):
 
 
 def test_a_tenant_sees_and_pays_only_the_property_fee(client, sign_in, estate):
-    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
+    fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
     sign_in("13800000003")
     page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
     assert zh("Property fee") in page and "更换外窗" not in page
@@ -186,7 +187,7 @@ def test_a_receipt_and_its_details_stay_with_the_payer(client, sign_in, estate, 
                              relation=Relation.OWNER))
     spouse.user_id = make_user("13800000008").id
     db.session.commit()
-    payment, _ = ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+    payment, _ = payments.record_payment(estate.owner, estate.home, key=estate.windows.id,
                                        channel=Channel.DIRECT, amount_fen=100,
                                        reference="私人卡号 6222", photo=jpeg_with_gps(),
                                        token="", upload_dir=tmp_path, today=TODAY)
@@ -198,7 +199,7 @@ def test_a_receipt_and_its_details_stay_with_the_payer(client, sign_in, estate, 
 
 
 def test_withdraw_a_pending_payment_only_my_own(client, sign_in, estate):
-    payment, _ = ledger.record_payment(estate.owner, estate.home, key=estate.windows.id,
+    payment, _ = payments.record_payment(estate.owner, estate.home, key=estate.windows.id,
                                        channel=Channel.DIRECT, amount_fen=100, reference="x",
                                        photo=None, token="", upload_dir=None, today=TODAY)
     sign_in("13800000002")
@@ -223,9 +224,9 @@ def test_provident_fund_statement_is_printable(client, sign_in, estate):
     assert page.status_code == 200 and "¥108,867.60" in text
     assert zh("The completion acceptance record of the works") in text
     assert "138" not in re.sub(r"¥[\d,.]+", "", text.split("<main", 1)[1])  # no phone numbers
-    from app.dues import services  # a road is not own-home works: no statement
+    from app.dues import costs
 
-    road = services.add_item(estate.compound, services.ItemSpec(name="道路", total_fen=70_000))
+    road = costs.add_item(estate.compound, costs.ItemSpec(name="道路", total_fen=70_000))
     assert client.get(f"/dues/{estate.home.id}/statement/{road.id}").status_code == 404
 
 
@@ -234,15 +235,15 @@ def test_cost_split_and_income_ledger_for_residents_of_the_compound(client, sign
 
     from tests.factories import make_compound, make_resident
 
-    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
+    public_income.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
                       amount_fen=1_200_000, occurred_on=date(2026, 10, 31), note="10月停车费")
     ballot = passed_fund_ballot(estate.compound)
-    ledger.use_income(estate.compound, estate.committee, amount_fen=300_000,
+    public_income.use_income(estate.compound, estate.committee, amount_fen=300_000,
                       item_id=estate.windows.id, ballot_id=ballot.id, note="抵扣外窗")
     sign_in("13800000001")
-    costs = client.get(f"/c/{estate.compound.id}/costs").get_data(as_text=True)
-    assert "¥612,000.00" in costs.replace("\u00a0", "")  # elevator 600,000 + windows 12,000
-    assert zh("Residents") in costs
+    page = client.get(f"/c/{estate.compound.id}/costs").get_data(as_text=True)
+    assert "¥612,000.00" in page.replace("\u00a0", "")  # elevator 600,000 + windows 12,000
+    assert zh("Residents") in page
     income = client.get(f"/c/{estate.compound.id}/income").get_data(as_text=True)
     assert "10月停车费" in income and "¥9,000.00" in income  # available after the use
     client.post("/logout", data={})
@@ -254,7 +255,7 @@ def test_cost_split_and_income_ledger_for_residents_of_the_compound(client, sign
 
 
 def test_property_fee_line_and_payment(client, sign_in, estate):
-    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
+    fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
     sign_in("13800000001")
     page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
     assert zh("Property fee") in page and "¥0.30" in page
@@ -272,7 +273,7 @@ def date_(*args):
 def test_a_low_maintenance_fund_is_flagged_on_the_bill(client, sign_in, estate):
     from tests.dues.test_ledger import FUND_CSV
 
-    ledger.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
+    funds.import_fund_balances(estate.compound, FUND_CSV, "fund.csv", actor=None)
     sign_in("13800000001")
     page = client.get(f"/dues/{estate.home.id}")
     assert page.status_code == 200
@@ -289,7 +290,7 @@ def test_the_home_page_lists_what_is_still_to_pay(client, sign_in, estate):
 
 def test_a_tenant_does_not_see_the_owners_fund_balance(client, sign_in, estate):
     csv = "楼栋,单元,房号,初始交存,当前余额\n2,1,101,9000.00,1234.56\n".encode()
-    ledger.import_fund_balances(estate.compound, csv, "fund.csv", actor=None)
+    funds.import_fund_balances(estate.compound, csv, "fund.csv", actor=None)
     sign_in("13800000003")
     page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
     assert "1,234.56" not in page
@@ -299,13 +300,13 @@ def test_a_hardship_note_on_the_fee_is_not_shown_to_the_landlord(client, sign_in
     from app.community.models import Occupancy, Person, Relation
     from tests.factories import make_user
 
-    ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
+    fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
     landlord = db.session.get(Person, db.session.scalar(sa.select(Occupancy.person_id).where(
         Occupancy.dwelling_id == estate.rented_home.id, Occupancy.relation == Relation.OWNER)))
     landlord.phone = "13800000007"
     landlord.user_id = make_user("13800000007").id
     db.session.commit()
-    ledger.grant_hardship(estate.rented_home, estate.committee, key="fee", amount_fen=1000,
+    payments.grant_hardship(estate.rented_home, estate.committee, key="fee", amount_fen=1000,
                           note="租户家庭困难 居委会决定", today=TODAY)
     sign_in("13800000007")
     page = client.get(f"/dues/{estate.rented_home.id}").get_data(as_text=True)
@@ -326,7 +327,7 @@ def test_a_payment_awaiting_confirmation_is_not_still_to_pay(client, sign_in, es
     line = page.split(f'id="line-{estate.windows.id}"', 1)[1].split("</section>", 1)[0]
     assert re.search(r"<strong>" + zh("Still to pay") + r"</strong></dt><dd><strong>"
                      r'<span class="amount">¥3,000.00</span>', line)
-    bill = ledger.bill_for(estate.home, TODAY)
+    bill = bills.bill_for(estate.home, TODAY)
     assert (bill.awaiting_fen, bill.to_pay_fen, bill.outstanding_fen) == (
         100_000, 11_186_760, 11_286_760)
 
@@ -365,14 +366,14 @@ def test_before_acceptance_the_provident_fund_is_not_offered(client, sign_in, es
               "completion acceptance.") in text
     assert "¥108,867.60" not in text and zh("Owner’s signature") not in text
     # an acceptance date still to come: the same, with the day it opens
-    estate.compound.accepted_on = ledger.local_today() + timedelta(days=3)
+    estate.compound.accepted_on = local_today() + timedelta(days=3)
     db.session.commit()
     page = client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
     assert url not in page and zh("Housing provident fund: not yet available.") in page
     assert zh("No statement yet: the housing provident fund can pay only after the works pass "
               "completion acceptance.") in client.get(url).get_data(as_text=True)
     # from the acceptance day on, the statement is there
-    estate.compound.accepted_on = ledger.local_today()
+    estate.compound.accepted_on = local_today()
     db.session.commit()
     assert url in client.get(f"/dues/{estate.home.id}").get_data(as_text=True)
     assert "¥108,867.60" in client.get(url).get_data(as_text=True)

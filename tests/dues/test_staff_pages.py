@@ -11,7 +11,8 @@ from openpyxl import Workbook, load_workbook
 
 from app.accounts.models import Role, User
 from app.community.models import Compound, Dwelling
-from app.dues import ledger, services
+from app.core.timeutil import local_today
+from app.dues import bills, costs, fees, funds, payments, public_income
 from app.dues.models import (
     Allocation,
     Channel,
@@ -43,7 +44,7 @@ def base(estate) -> str:
 
 
 def pay(estate, amount_fen=500_00, *, key=None, user=None, home=None, tmp_path=None):
-    payment, _ = ledger.record_payment(
+    payment, _ = payments.record_payment(
         user or estate.owner, home or estate.home, key=key or estate.elevator.id,
         channel=Channel.DIRECT, amount_fen=amount_fen, reference="网银 2026112601",
         photo=None, token="", upload_dir=tmp_path)
@@ -64,8 +65,8 @@ def elsewhere(estate, tmp_path) -> Elsewhere:
     """Another compound with its own staff, a home, an item and a pending payment."""
     compound = make_compound("丹桂苑")
     resident, home = make_resident(compound, "13700000001", building="9", unit="1", room="101")
-    item = services.add_item(compound, services.ItemSpec(name="雨污分流", total_fen=100_000))
-    payment, _ = ledger.record_payment(resident, home, key=item.id, channel=Channel.DIRECT,
+    item = costs.add_item(compound, costs.ItemSpec(name="雨污分流", total_fen=100_000))
+    payment, _ = payments.record_payment(resident, home, key=item.id, channel=Channel.DIRECT,
                                        amount_fen=100_00, reference="x", photo=None, token="",
                                        upload_dir=tmp_path)
     make_user(OTHER_MANAGER, grants=[(Role.PROPERTY_MANAGER, compound)])
@@ -145,7 +146,7 @@ def test_property_fee_is_set_and_bad_values_are_messages(client, sign_in, estate
     url = f"{base(estate)}/fee"
     response = client.post(url, data={"rate": "0.35", "starts_on": "2026-01-01"})
     assert response.status_code == 302
-    settings = ledger.settings_of(estate.compound.id)
+    settings = fees.settings_of(estate.compound.id)
     assert settings.fee_rate_fen == 35 and settings.fee_starts_on.isoformat() == "2026-01-01"
     for data, field in (({"rate": "0.35", "starts_on": "2026-13-45"}, "starts_on"),
                         ({"rate": "abc", "starts_on": ""}, "rate"),
@@ -155,10 +156,10 @@ def test_property_fee_is_set_and_bad_values_are_messages(client, sign_in, estate
         assert f'value="{data["rate"]}"' in page.get_data(as_text=True)
     both = client.post(url, data={"rate": "abc", "starts_on": "2026-13-45"})
     assert refused(both, "rate") and refused(both, "starts_on")  # all at once
-    assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
+    assert fees.settings_of(estate.compound.id).fee_rate_fen == 35
     switch(client, sign_in, COMMITTEE)
     assert client.post(url, data={"rate": "0.10", "starts_on": ""}).status_code == 404
-    assert ledger.settings_of(estate.compound.id).fee_rate_fen == 35
+    assert fees.settings_of(estate.compound.id).fee_rate_fen == 35
 
 
 def test_a_rate_change_applies_from_its_date(client, sign_in, estate):
@@ -170,7 +171,7 @@ def test_a_rate_change_applies_from_its_date(client, sign_in, estate):
     client.post(url, data={"rate": "0.30", "starts_on": "2026-01-01"})
     page = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
                                   "effective_from": "2099-07-01"}, follow_redirects=True)
-    assert ledger.rates_of(estate.compound.id) == [(date(2026, 1, 1), Decimal("30")),
+    assert fees.rates_of(estate.compound.id) == [(date(2026, 1, 1), Decimal("30")),
                                                    (date(2099, 7, 1), Decimal("40"))]
     assert 'name="effective_from"' in page.get_data(as_text=True)
     bad = client.post(url, data={"rate": "0.40", "starts_on": "2026-01-01",
@@ -200,7 +201,7 @@ def test_pending_payments_are_confirmed_once(client, sign_in, estate, tmp_path):
     assert shows(again, "This payment was already confirmed.")
     db.session.refresh(payment)
     assert payment.decided_at == decided_at
-    assert ledger.bill_for(estate.home).line(estate.elevator.id).paid_fen == 500_00
+    assert bills.bill_for(estate.home).line(estate.elevator.id).paid_fen == 500_00
     assert f"/payments/{payment.id}/" not in client.get(f"{base(estate)}/pending").get_data(
         as_text=True)
 
@@ -271,7 +272,7 @@ def test_committee_grants_hardship_and_the_manager_cannot(client, sign_in, estat
     assert "/hardship" in page and "加装电梯 1幢1单元" in page
     response = client.post(f"{url}/hardship", data=data)
     assert response.status_code == 302
-    line = ledger.bill_for(estate.home).line(estate.windows.id)
+    line = bills.bill_for(estate.home).line(estate.windows.id)
     assert line.paid_fen == 150_000 and line.channel(Channel.HARDSHIP).applied_fen == 150_000
     # too much, a bad amount, no note: a message, the typed values kept, nothing recorded
     key = estate.windows.id
@@ -312,7 +313,7 @@ def test_an_item_is_added_and_its_page_lists_every_home(client, sign_in, estate)
     assert response.status_code == 302
     item = db.session.scalar(sa.select(CostItem).where(CostItem.name == "雨污分流改造"))
     assert response.headers["Location"].endswith(f"/items/{item.id}")
-    assert item.bearer_fen(services.Bearer.GOVERNMENT) == 3_500_000
+    assert item.bearer_fen(costs.Bearer.GOVERNMENT) == 3_500_000
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     homes = db.session.scalar(sa.select(sa.func.count(Dwelling.id)).where(
         Dwelling.compound_id == estate.compound.id))
@@ -327,7 +328,7 @@ def test_opt_in_and_elevator_items_from_the_form(client, sign_in, estate):
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     item = db.session.scalar(sa.select(CostItem).where(CostItem.name == "换窗二期"))
     assert item.own_home
-    assert ledger.bill_for(estate.home).line(item.id).share_fen == 400_000
+    assert bills.bill_for(estate.home).line(item.id).share_fen == 400_000
     response = client.post(f"{base(estate)}/items/new", data=ITEM | {
         "name": "电梯二号", "total": "300000", "government": "", "rule": "elevator",
         "building": "1", "unit": "1", "coefficients": "1:0,2:0,3:0.7,4:0.8,5:0.9,6:1",
@@ -404,7 +405,7 @@ def test_changing_an_item_keeps_history(client, sign_in, estate):
     assert estate.windows.version == 2 and estate.windows.total_fen == 1_500_000
     assert db.session.scalar(sa.select(sa.func.count(Allocation.id)).where(
         Allocation.item_id == estate.windows.id, Allocation.version == 1)) > 0
-    assert ledger.bill_for(estate.home).line(estate.windows.id).share_fen == 500_000
+    assert bills.bill_for(estate.home).line(estate.windows.id).share_fen == 500_000
     again = client.post(f"{url}/change", data={"total": "15000.00", "subsidy": "0"},
                         follow_redirects=True)
     assert shows(again, "Nothing changed.")
@@ -453,12 +454,12 @@ def test_income_entries_by_managers_with_clear_messages(client, sign_in, estate)
              "occurred_on": "2026-01-05", "note": "停车费 1月"}
     sign_in(MANAGER)
     assert client.post(url, data=entry).status_code == 302
-    assert ledger.income_balance(estate.compound.id).available_fen == 120_050
+    assert public_income.income_balance(estate.compound.id).available_fen == 120_050
     for bad, field in (({"amount": "12.345"}, "entry-amount"), ({"amount": "abc"}, "entry-amount"),
                        ({"amount": ""}, "entry-amount"), ({"kind": "gold"}, "kind"),
                        ({"occurred_on": "2999-01-01"}, "occurred_on"),
                        ({"occurred_on": "yesterday"}, "occurred_on"),
-                       ({"occurred_on": (ledger.local_today().replace(year=2099)).isoformat()},
+                       ({"occurred_on": (local_today().replace(year=2099)).isoformat()},
                         "occurred_on")):
         page = client.post(url, data=entry | bad)
         assert refused(page, field), bad
@@ -474,8 +475,8 @@ def test_income_entries_by_managers_with_clear_messages(client, sign_in, estate)
 
 
 def test_committee_uses_income_by_decision(client, sign_in, estate, elsewhere):
-    ledger.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS,
-                      amount_fen=1_000_000, occurred_on=ledger.local_today(), note="")
+    public_income.add_income(estate.compound, estate.manager, kind=IncomeKind.ADS,
+                      amount_fen=1_000_000, occurred_on=local_today(), note="")
     ballot = passed_fund_ballot(estate.compound)
     url = f"{base(estate)}/income"
     use = {"action": "use", "amount": "3000", "target": str(estate.windows.id),
@@ -490,7 +491,7 @@ def test_committee_uses_income_by_decision(client, sign_in, estate, elsewhere):
         assert refused(page, field), bad
     assert client.post(url, data=use | {"target": str(elsewhere.item.id)}).status_code == 404
     assert client.post(url, data=use).status_code == 302
-    assert ledger.income_balance(estate.compound.id).available_fen == 700_000
+    assert public_income.income_balance(estate.compound.id).available_fen == 700_000
     credited = db.session.scalars(sa.select(Payment.amount_fen).where(
         Payment.channel == Channel.PUBLIC_INCOME, Payment.item_id == estate.windows.id))
     assert sum(credited) == 300_000  # by area over the three homes that ordered windows
@@ -505,7 +506,7 @@ def upload(client, url, data: bytes, name: str = "fund.csv", **kwargs):
 
 def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, estate):
     url = f"{base(estate)}/fund"
-    header = ",".join(ledger.FUND_HEADER)
+    header = ",".join(funds.FUND_HEADER)
     bad = f"{header}\n1,1,601,5000,4000\n1,1,999,5000,4000\n1,1,301,abc,1\n".encode()
     sign_in(MANAGER)
     page = upload(client, url, bad)
@@ -515,7 +516,7 @@ def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, esta
     assert field_error(page, "file")
     assert db.session.scalar(sa.select(sa.func.count(FundAccount.id))) == 0
     book = Workbook()
-    book.active.append(ledger.FUND_HEADER)
+    book.active.append(funds.FUND_HEADER)
     book.active.append(["1", "1", "601", "5000", "1000"])
     data = io.BytesIO()
     book.save(data)
@@ -525,7 +526,7 @@ def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, esta
     confirmed = client.post(response.headers["Location"], data={}, follow_redirects=True)
     assert shows(confirmed, "Imported: %(created)s new accounts, %(updated)s updated.",
                  created=1, updated=0)
-    assert ledger.fund_summary(estate.compound).low == 1
+    assert funds.fund_summary(estate.compound).low == 1
     for empty in ({}, {"file": (io.BytesIO(b""), "empty.csv")},
                   {"file": (io.BytesIO(b"PK\x03\x04garbage"), "x.xlsx")}):
         page = client.post(url, data=empty, content_type="multipart/form-data")
@@ -567,7 +568,7 @@ def test_headers_in_english_or_chinese_and_a_headerless_file(client, sign_in, es
 def test_the_preview_shows_what_changes_and_imports_on_confirmation(client, sign_in, estate):
     from app.accounts.models import AccessLog
 
-    ledger.import_fund_balances(estate.compound, "楼栋,单元,房号,初始交存,当前余额\n"
+    funds.import_fund_balances(estate.compound, "楼栋,单元,房号,初始交存,当前余额\n"
                                 "1,1,601,7233.00,2000.00\n1,1,301,8888.00,8888.00\n".encode(),
                                 "fund.csv", actor=None)
     sign_in(MANAGER)
@@ -585,9 +586,9 @@ def test_the_preview_shows_what_changes_and_imports_on_confirmation(client, sign
     table = text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "1-1-601" in table and "¥2,000.00" in table and "¥2,500.00" in table
     assert "1-1-101" in table and "1-1-301" not in table
-    assert ledger.bill_for(estate.home).fund.balance_fen == 200_000  # nothing imported yet
+    assert bills.bill_for(estate.home).fund.balance_fen == 200_000  # nothing imported yet
     assert client.post(location, data={}).status_code == 302
-    assert ledger.bill_for(estate.home).fund.balance_fen == 250_000
+    assert bills.bill_for(estate.home).fund.balance_fen == 250_000
     log = db.session.scalar(sa.select(AccessLog).where(AccessLog.action == "fund_import",
                                                        AccessLog.user_id == estate.manager.id))
     assert log is not None and log.compound_id == estate.compound.id and "3 homes" in log.target
@@ -670,10 +671,10 @@ def test_ledger_download_opens_in_excel(client, sign_in, estate, tmp_path):
 
 
 def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_path):
-    from app.dues import ledger
+    from app.dues import payments
     from app.dues.models import Channel, Payment, PaymentStatus
 
-    for n in range(ledger.PENDING_PER_PAGE + 5):
+    for n in range(payments.PENDING_PER_PAGE + 5):
         db.session.add(Payment(compound_id=estate.compound.id, dwelling_id=estate.home.id,
                                item_id=estate.windows.id, channel=Channel.DIRECT,
                                amount_fen=100 + n, reference=f"r{n}",
@@ -682,8 +683,8 @@ def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_pat
     sign_in("13900000002")
     first = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending")
     text = first.get_data(as_text=True)
-    assert text.count('/confirm"') == ledger.PENDING_PER_PAGE
-    assert text.count('/reject"') == ledger.PENDING_PER_PAGE  # a link to the confirmation
+    assert text.count('/confirm"') == payments.PENDING_PER_PAGE
+    assert text.count('/reject"') == payments.PENDING_PER_PAGE  # a link to the confirmation
     last = client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=99")
     assert last.get_data(as_text=True).count("/confirm") == 5
     assert client.get(f"/staff/compounds/{estate.compound.id}/dues/pending?page=x"
@@ -691,10 +692,10 @@ def test_pending_payments_come_a_page_at_a_time(client, sign_in, estate, tmp_pat
 
 
 def test_changing_the_bearers_of_an_item_on_its_page(client, sign_in, estate):
-    item = services.add_item(estate.compound, services.ItemSpec(
+    item = costs.add_item(estate.compound, costs.ItemSpec(
         name="通信线路迁改", total_fen=12_000_000,
-        bearers={services.Bearer.UTILITY: Fraction(65, 100),
-                 services.Bearer.GOVERNMENT: Fraction(35, 100)}))
+        bearers={costs.Bearer.UTILITY: Fraction(65, 100),
+                 costs.Bearer.GOVERNMENT: Fraction(35, 100)}))
     sign_in(MANAGER)
     url = f"{base(estate)}/items/{item.id}"
     page = client.get(url).get_data(as_text=True)
@@ -704,14 +705,14 @@ def test_changing_the_bearers_of_an_item_on_its_page(client, sign_in, estate):
                                        "government": "35", "utility": "65",
                                        "city_investment": ""})
     db.session.refresh(item)
-    assert (item.version, item.bearer_fen(services.Bearer.UTILITY)) == (2, 8_450_000)
+    assert (item.version, item.bearer_fen(costs.Bearer.UTILITY)) == (2, 8_450_000)
     # now the government pays it all
     client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
                                        "government": "100", "utility": "",
                                        "city_investment": ""})
     db.session.refresh(item)
-    assert item.version == 3 and item.bearer_fen(services.Bearer.GOVERNMENT) == 13_000_000
-    assert item.bearer_fen(services.Bearer.RESIDENTS) == 0
+    assert item.version == 3 and item.bearer_fen(costs.Bearer.GOVERNMENT) == 13_000_000
+    assert item.bearer_fen(costs.Bearer.RESIDENTS) == 0
     bad = client.post(f"{url}/change", data={"total": "130000.00", "subsidy": "0",
                                              "government": "80", "utility": "30",
                                              "city_investment": ""})
@@ -767,7 +768,7 @@ def test_staff_see_awaiting_confirmation_apart_from_still_to_pay(client, sign_in
 
 def test_a_withdrawn_payment_shows_as_withdrawn_to_staff(client, sign_in, estate, tmp_path):
     payment = pay(estate, 500_00, tmp_path=tmp_path)
-    ledger.withdraw_payment(estate.owner, payment.id)
+    payments.withdraw_payment(estate.owner, payment.id)
     sign_in(MANAGER)
     page = client.get(f"{base(estate)}/homes/{estate.home.id}").get_data(as_text=True)
     assert zh("Withdrawn by the resident.") in page

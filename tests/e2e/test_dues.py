@@ -11,7 +11,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from app.accounts.models import Role
-from app.dues import services
+from app.dues import costs
 from app.dues.models import AllocationRule
 from app.extensions import db
 from tests.conftest import zh
@@ -35,7 +35,7 @@ def seed(live_server) -> dict:
                           area="60.00", owner=make_person(compound, f"业主{room}"))
         owner.user_id = make_user("13812348888", name="孙阿姨").id
         make_user("13912348888", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
-        services.add_item(compound, services.ItemSpec(
+        costs.add_item(compound, costs.ItemSpec(
             name="加装电梯", total_fen=50_000_000, rule=AllocationRule.ELEVATOR, building="1",
             unit="1", subsidy_fen=20_000_000, own_home=True,
             coefficients={1: "0", 2: "0", 3: "0.8", 4: "0.9", 5: "1.0", 6: "1.1"}))

@@ -5,7 +5,7 @@ from datetime import timedelta
 from app.accounts.models import Role
 from app.bookings.models import ClassBooking
 from app.core.timeutil import utcnow
-from app.dues import ledger
+from app.dues import bills, payments
 from app.dues.models import Channel
 from app.extensions import db
 from app.repairs import workflow
@@ -21,13 +21,13 @@ def test_the_home_lists_votes_notices_payments_repairs_bookings_and_pickups(
     side = world.a
     owner = side.owner
     manager = side.staff[Role.PROPERTY_MANAGER]
-    ledger.withdraw_payment(owner.user, owner.ids["payment_id"][0])
+    payments.withdraw_payment(owner.user, owner.ids["payment_id"][0])
     item_id = world.a.ids["item_id"][0]
-    late, _new = ledger.record_payment(owner.user, owner.home, key=item_id,
+    late, _new = payments.record_payment(owner.user, owner.home, key=item_id,
                                        channel=Channel.DIRECT, amount_fen=1000,
                                        reference="转账", photo=None, token="late",
                                        upload_dir=tmp_path / "uploads")
-    ledger.reject_payment(late, manager, "没有查到这笔转账")
+    payments.reject_payment(late, manager, "没有查到这笔转账")
     ticket = db.session.get(Ticket, owner.ids["ticket_id"][0])
     for action in (Action.ACCEPT, Action.START, Action.RESOLVE):
         workflow.staff_act(ticket, side.staff[Role.CONTRACTOR] if ticket.contractor_id else
@@ -63,7 +63,7 @@ def test_a_payment_awaiting_confirmation_is_not_still_to_pay_on_the_home(app, cl
     owner = world.a.owner
     assert login(client, owner.user.phone).status_code == 302
     page = client.get("/home").get_data(as_text=True)
-    home = ledger.home_dues(owner.user)[0]
+    home = bills.home_dues(owner.user)[0]
     assert home.awaiting_fen == 1000
     assert zh("%(waiting)s awaiting confirmation, %(left)s still to pay",
               waiting="¥10.00", left=f"¥{home.to_pay_fen / 100:,.2f}") in page

@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from app.accounts.models import Role
-from app.dues import ledger
+from app.dues import fees
 from app.dues.models import DuesSettings, IncomeEntry
 from app.extensions import db
 from tests.decisions.conftest import open_ballot
@@ -61,4 +61,4 @@ def test_a_20_digit_ballot_id_is_refused_with_a_message(app, runner):
 
 def test_the_service_behind_the_cli_refuses_year_one(app, estate):
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do
-        ledger.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(1, 1, 1))
+        fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date(1, 1, 1))

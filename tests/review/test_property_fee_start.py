@@ -6,7 +6,7 @@ no confirmation page. A sensible range for this date starts no earlier than the 
 from datetime import date
 
 from app.accounts.models import Role
-from app.dues import ledger
+from app.dues import bills, fees
 from tests.factories import make_compound, make_resident, make_user
 
 
@@ -14,10 +14,10 @@ def test_the_fee_cannot_start_before_the_compound_was_handed_over(app, client, s
     compound = make_compound(accepted_on=date(2025, 6, 1))
     _user, home = make_resident(compound, "13800000001")
     make_user("13900000002", grants=[(Role.PROPERTY_MANAGER, compound)])
-    ledger.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2025, 7, 1))
-    owed = ledger.bill_for(home).line(ledger.FEE).share_fen
+    fees.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2025, 7, 1))
+    owed = bills.bill_for(home).line(fees.FEE).share_fen
     sign_in("13900000002")
     response = client.post(f"/staff/compounds/{compound.id}/dues/fee",
                            data={"rate": "0.30", "starts_on": "2000-01-01"})
     assert response.status_code in (400, 422), response.status_code
-    assert ledger.bill_for(home).line(ledger.FEE).share_fen == owed
+    assert bills.bill_for(home).line(fees.FEE).share_fen == owed

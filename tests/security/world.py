@@ -23,8 +23,7 @@ from app.community.models import Relation
 from app.core.timeutil import local_today, utcnow
 from app.decisions import lifecycle, roll, voting
 from app.decisions.models import BallotKind
-from app.dues import ledger
-from app.dues import services as dues
+from app.dues import costs, payments
 from app.dues.models import Bearer, Channel
 from app.extensions import db
 from app.repairs import register, reports
@@ -164,21 +163,21 @@ def _bookings(side: Side, tag: str) -> None:
 
 def _dues(side: Side, tag: str, upload_dir) -> None:
     compound = side.compound
-    item = dues.add_item(compound, dues.ItemSpec(
+    item = costs.add_item(compound, costs.ItemSpec(
         name="更换外窗", total_fen=1_000_000, bearers={Bearer.GOVERNMENT: Fraction(1, 2)}))
     side.ids["item_id"] = [item.id]
     manager = side.staff[Role.PROPERTY_MANAGER]
     for household in (side.owner, side.neighbour):
         reference = f"REF-{tag}-{household.person.id}-SECRET"
-        payment, _new = ledger.record_payment(
+        payment, _new = payments.record_payment(
             household.user, household.home, key=item.id, channel=Channel.DIRECT,
             amount_fen=1000, reference=reference, photo=jpeg(),
             token=f"pay-{household.person.id}", upload_dir=upload_dir)
-        confirmed, _new = ledger.record_payment(
+        confirmed, _new = payments.record_payment(
             household.user, household.home, key=item.id, channel=Channel.DIRECT,
             amount_fen=500, reference=reference + "2", photo=None,
             token=f"pay2-{household.person.id}", upload_dir=upload_dir)
-        ledger.confirm_payment(confirmed, manager)
+        payments.confirm_payment(confirmed, manager)
         household.markers["reference"] = reference
         household.ids["payment_id"] = [payment.id, confirmed.id]
 

@@ -1,0 +1,498 @@
+"""What a home owes and how it can pay: bill lines, the channels open to each, the home
+summary on the to-do list, arrears by building and the cost split."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.community.models import Building, Compound, Dwelling, Relation, Unit
+from app.community.services import relation_of
+from app.core.errors import N_, NotFound
+from app.core.timeutil import local_today
+from app.decisions.models import Ballot
+from app.dues import rules
+from app.dues.fees import FEE, fee_terms, rates_of, settings_of
+from app.dues.funds import fund_decision_passed
+from app.dues.models import (
+    RESIDENT_CHANNELS,
+    Allocation,
+    AllocationRule,
+    Bearer,
+    Channel,
+    CostItem,
+    DuesSettings,
+    FeeRate,
+    FundAccount,
+    Payment,
+    PaymentStatus,
+)
+from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.dues.fees import FeeTerms
+
+
+COUNTED = (PaymentStatus.CONFIRMED,)
+
+
+OPEN = (PaymentStatus.PENDING, PaymentStatus.CONFIRMED)
+
+
+@dataclass
+class ChannelView:
+    channel: Channel
+    eligible: bool
+    max_fen: int
+    reason: str  # a code the page explains (see templates/dues/_channel.html)
+    applied_fen: int = 0  # what this channel has already paid (confirmed)
+
+
+@dataclass
+class BillLine:
+    key: int | str  # item id, or FEE
+    name: str
+    item: CostItem | None
+    share_fen: int
+    paid_fen: int = 0  # confirmed
+    pending_fen: int = 0
+    channels: list[ChannelView] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return max(self.share_fen - self.paid_fen, 0)
+
+    @property
+    def credit_fen(self) -> int:
+        """Paid beyond the share (only after an item's cost went down): to be refunded."""
+        return max(self.paid_fen - self.share_fen, 0)
+
+    @property
+    def open_fen(self) -> int:
+        """What may still be recorded: outstanding less payments awaiting confirmation."""
+        return max(self.share_fen - self.paid_fen - self.pending_fen, 0)
+
+    @property
+    def awaiting_fen(self) -> int:
+        """Recorded by the resident, not yet confirmed: not paid, and not "still to pay"."""
+        return self.pending_fen
+
+    @property
+    def to_pay_fen(self) -> int:
+        """Still to pay: the share less what is confirmed and what awaits confirmation."""
+        return self.open_fen
+
+    def channel(self, channel: Channel) -> ChannelView | None:
+        return next((c for c in self.channels if c.channel is channel), None)
+
+
+@dataclass
+class Bill:
+    dwelling: Dwelling
+    lines: list[BillLine]
+    fee: FeeTerms
+    fund: FundAccount | None
+    provident_used: bool
+    provident_open: bool = False  # completion acceptance has passed (DESIGN §5)
+
+    @property
+    def fund_low(self) -> bool:
+        return self.fund is not None and rules.fund_is_low(self.fund.balance_fen,
+                                                           self.fund.initial_fen)
+
+    @property
+    def share_fen(self) -> int:
+        return sum(line.share_fen for line in self.lines)
+
+    @property
+    def paid_fen(self) -> int:
+        return sum(line.paid_fen for line in self.lines)
+
+    @property
+    def outstanding_fen(self) -> int:
+        return sum(line.outstanding_fen for line in self.lines)
+
+    @property
+    def pending_fen(self) -> int:
+        return sum(line.pending_fen for line in self.lines)
+
+    @property
+    def awaiting_fen(self) -> int:
+        """Recorded payments awaiting the manager's confirmation."""
+        return self.pending_fen
+
+    @property
+    def to_pay_fen(self) -> int:
+        """Still to pay, once the payments awaiting confirmation are counted."""
+        return sum(line.to_pay_fen for line in self.lines)
+
+    def line(self, key: int | str) -> BillLine:
+        for line in self.lines:
+            if line.key == key:
+                return line
+        raise NotFound()
+
+
+def current_shares(dwelling_ids: list[int] | None, compound_id: int):
+    """(dwelling id, item, fen) for the current version of every item of the compound."""
+    stmt = (sa.select(Allocation.dwelling_id, CostItem, Allocation.fen)
+            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
+                                    CostItem.version == Allocation.version))
+            .where(CostItem.compound_id == compound_id).order_by(CostItem.id))
+    if dwelling_ids is not None:
+        stmt = stmt.where(Allocation.dwelling_id.in_(dwelling_ids))
+    return db.session.execute(stmt).all()
+
+
+def bill_for(dwelling: Dwelling, today: date | None = None, *,
+             relation: Relation | None = None) -> Bill:
+    """Everything the home owes, what has been paid, and each channel that can pay.
+
+    Renovation shares and the maintenance fund are the owners' business: a tenant's bill
+    (relation=TENANT) holds the property fee only. Staff pass no relation and see all.
+    """
+    today = today or local_today()
+    compound = dwelling.compound
+    payments = list(db.session.scalars(
+        sa.select(Payment).where(Payment.dwelling_id == dwelling.id)
+        .execution_options(populate_existing=True).order_by(Payment.id)))
+    fund = db.session.scalar(sa.select(FundAccount).where(FundAccount.dwelling_id == dwelling.id)
+                             .execution_options(populate_existing=True))
+    provident_used = any(p.channel is Channel.PROVIDENT_FUND and p.status in OPEN
+                         for p in payments)
+    lines: list[BillLine] = []
+    for _, item, fen in current_shares([dwelling.id], compound.id):
+        lines.append(BillLine(item.id, item.name, item, fen))
+    fee = fee_terms(dwelling, settings_of(compound.id), today)
+    if fee.starts_on:
+        lines.append(BillLine(FEE, "", None, fee.owed_fen))
+    by_key = {line.key: line for line in lines}
+    ballots = {b.id: b for b in db.session.scalars(sa.select(Ballot).where(
+        Ballot.id.in_({line.item.fund_ballot_id for line in lines
+                       if line.item and line.item.fund_ballot_id})))}
+    applied: dict[tuple, int] = defaultdict(int)
+    if relation is Relation.TENANT:
+        lines = [line for line in lines if line.key == FEE]
+        by_key = {line.key: line for line in lines}
+        payments = [p for p in payments if p.item_id is None]
+        fund = None
+    for payment in payments:
+        line = by_key.get(payment.item_id if payment.item_id else FEE)
+        if line is None:  # an item no longer allocated to this home: keep it visible
+            item = payment.item
+            line = BillLine(payment.item_id or FEE, item.name if item else "", item, 0)
+            lines.append(line)
+            by_key[line.key] = line
+        line.payments.append(payment)
+        if payment.status is PaymentStatus.CONFIRMED:
+            line.paid_fen += payment.amount_fen
+            applied[(line.key, payment.channel)] += payment.amount_fen
+        elif payment.status is PaymentStatus.PENDING:
+            line.pending_fen += payment.amount_fen
+    fund_free = (fund.balance_fen if fund else 0) - sum(
+        p.amount_fen for p in payments
+        if p.channel is Channel.MAINTENANCE_FUND and p.status is PaymentStatus.PENDING)
+    for line in lines:
+        line.channels = _channels(line, dwelling, compound, today, fund, max(fund_free, 0),
+                                  provident_used, ballots, applied)
+    return Bill(dwelling, lines, fee, fund, provident_used,
+                provident_open=provident_open(compound, today))
+
+
+def provident_open(compound: Compound, today: date | None = None) -> bool:
+    """The housing provident fund channel and its statement exist only after completion
+    acceptance (an acceptance date recorded, and reached)."""
+    return rules.accepted(compound.accepted_on, today or local_today())
+
+
+def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: date,
+              fund: FundAccount | None, fund_free: int, provident_used: bool,
+              ballots: dict, applied: dict) -> list[ChannelView]:
+    open_fen = line.open_fen
+    views = [ChannelView(Channel.DIRECT, open_fen > 0, open_fen,
+                         "ok" if open_fen else "nothing_to_pay")]
+    item = line.item
+    if item is not None:
+        hardship = applied[(line.key, Channel.HARDSHIP)]
+        pf = rules.provident_fund(own_home_item=item.own_home, accepted_on=compound.accepted_on,
+                                  today=today, already_used=provident_used,
+                                  share_fen=line.share_fen, subsidy_fen=hardship)
+        limit = min(pf.max_fen, open_fen)
+        views.append(ChannelView(Channel.PROVIDENT_FUND, pf.eligible and limit > 0, limit,
+                                 pf.reason if not pf.eligible or limit else "nothing_to_pay"))
+        mf = rules.maintenance_fund(
+            balance_fen=fund_free,  # the balance less fund payments awaiting confirmation
+            approved_decision=fund_decision_passed(ballots.get(item.fund_ballot_id), dwelling),
+            emergency_approved=item.emergency_at is not None, owed_fen=open_fen)
+        reason = mf.reason if mf.eligible or mf.reason == "no_decision" else (
+            "no_account" if fund is None else "nothing_to_pay" if not open_fen else "no_balance")
+        views.append(ChannelView(Channel.MAINTENANCE_FUND, mf.eligible, mf.max_fen, reason))
+    views.append(ChannelView(Channel.PUBLIC_INCOME, False, 0, "by_decision"))
+    views.append(ChannelView(Channel.HARDSHIP, False, 0, "committee"))
+    for view in views:
+        view.applied_fen = applied[(line.key, view.channel)]
+    return views
+
+
+CHANNEL_REFUSALS = {
+    "not_own_home": N_("The housing provident fund pays only for your own home's works, "
+                       "such as the elevator share or windows."),
+    "before_acceptance": N_("The housing provident fund can be used only after the works "
+                            "pass completion acceptance."),
+    "already_used": N_("This home has already used the housing provident fund once."),
+    "no_decision": N_("The maintenance fund can pay this only after the owners approve "
+                      "using it (or the committee approves an emergency)."),
+    "no_account": N_("There is no maintenance fund balance on record for this home."),
+    "no_balance": N_("This home's maintenance fund balance is used up."),
+    "nothing_to_pay": N_("Nothing is left to pay on this item."),
+}
+
+
+def payable_channels(line: BillLine, relation: Relation | None) -> list[ChannelView]:
+    """The channels a resident may record a payment by now: eligible, of the resident
+    kind, and the owners' funds only for an owner."""
+    return [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible
+            and (c.channel is Channel.DIRECT or relation is Relation.OWNER)]
+
+
+def details_visible(payment: Payment, user: User, relation: Relation | None) -> bool:
+    """A payment's reference, reason and photo are its payer's. The committee's notes on
+    renovation items (public income, hardship) are the owners'; a note on the property
+    fee may concern a tenant household, so it stays with staff."""
+    if payment.recorded_by_id == user.id:
+        return True
+    return (payment.item_id is not None and relation is Relation.OWNER
+            and payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP))
+
+
+@dataclass
+class RejectedPayment:
+    """A payment the manager rejected that waits for the resident who recorded it: the
+    line is still to pay and nothing was recorded on it since."""
+
+    payment_id: int
+    dwelling: Dwelling
+    key: int | str  # the bill line: an item id, or FEE
+    item_name: str  # "" for the property fee
+    amount_fen: int
+    reason: str  # the manager's words, shown to the payer only
+    decided_at: datetime | None
+
+    @property
+    def url_values(self) -> dict:
+        """url_for("dues.bill", **values): the bill, at this payment."""
+        return {"dwelling_id": self.dwelling.id, "_anchor": f"payment-{self.payment_id}"}
+
+    @property
+    def pay_url_values(self) -> dict:
+        """url_for("dues.pay", **values): record the payment again."""
+        return {"dwelling_id": self.dwelling.id, "item": self.key}
+
+
+@dataclass
+class HomeDues:
+    """One home's dues in short, as the resident's home page and to-do list show them."""
+
+    dwelling: Dwelling
+    relation: Relation
+    share_fen: int = 0
+    paid_fen: int = 0  # confirmed
+    awaiting_fen: int = 0  # recorded, awaiting the manager's confirmation
+    to_pay_fen: int = 0  # still to pay: not paid and not awaiting confirmation
+    rejected: list[RejectedPayment] = field(default_factory=list)
+
+    @property
+    def needs_action(self) -> bool:
+        return bool(self.to_pay_fen or self.rejected)
+
+
+def home_dues(user: User, dwellings: list[Dwelling] | None = None,
+              today: date | None = None) -> list[HomeDues]:
+    """Each of the person's homes: share, paid, awaiting confirmation, still to pay, and
+    the rejected payments waiting for them. The same figures as each home's bill (a
+    tenant's covers the property fee only), in four queries however many homes and lines.
+    Pass the homes when the caller has them (community.services.dwellings_of(user))."""
+    today = today or local_today()
+    if dwellings is None:
+        from app.community.services import dwellings_of
+
+        dwellings = dwellings_of(user)
+    relations = {d.id: relation_of(user, d) for d in dwellings}
+    homes = [d for d in dwellings if relations[d.id] is not None]
+    if not homes:
+        return []
+    ids = [d.id for d in homes]
+    compound_ids = {d.compound_id for d in homes}
+    lines: dict[tuple[int, int | str], list] = {}  # (home, key) -> [name, share, paid, pending]
+    for dwelling_id, item_id, name, fen in db.session.execute(
+            sa.select(Allocation.dwelling_id, CostItem.id, CostItem.name, Allocation.fen)
+            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
+                                    CostItem.version == Allocation.version))
+            .where(Allocation.dwelling_id.in_(ids))):
+        lines[(dwelling_id, item_id)] = [name, fen, 0, 0]
+    starts = dict(db.session.execute(sa.select(DuesSettings.compound_id,
+                                               DuesSettings.fee_starts_on)
+                                     .where(DuesSettings.compound_id.in_(compound_ids))).all())
+    rates: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for compound_id, effective_from, rate in db.session.execute(
+            sa.select(FeeRate.compound_id, FeeRate.effective_from, FeeRate.rate_fen)
+            .where(FeeRate.compound_id.in_(compound_ids))):
+        rates[compound_id].append((effective_from, Decimal(rate)))
+    for home in homes:
+        start = starts.get(home.compound_id)
+        if start:
+            periods = rules.fee_periods(start, today, rates[home.compound_id])
+            lines[(home.id, FEE)] = ["", rules.fee_owed(periods, home.area_m2), 0, 0]
+    payments = db.session.execute(
+        sa.select(Payment, CostItem.name).outerjoin(CostItem, CostItem.id == Payment.item_id)
+        .where(Payment.dwelling_id.in_(ids)).order_by(Payment.id)).all()
+    latest: dict[tuple[int, int | str], Payment] = {}  # the last payment recorded per line
+    for payment, name in payments:
+        key = (payment.dwelling_id, payment.item_id or FEE)
+        if relations[payment.dwelling_id] is Relation.TENANT and payment.item_id:
+            continue
+        line = lines.setdefault(key, [name or "", 0, 0, 0])
+        if payment.status is PaymentStatus.CONFIRMED:
+            line[2] += payment.amount_fen
+        elif payment.status is PaymentStatus.PENDING:
+            line[3] += payment.amount_fen
+        if payment.status is not PaymentStatus.WITHDRAWN:
+            latest[key] = payment
+    by_home = {d.id: HomeDues(d, relations[d.id]) for d in homes}
+    for (dwelling_id, key), (name, share, paid, pending) in lines.items():
+        summary = by_home[dwelling_id]
+        if summary.relation is Relation.TENANT and key != FEE:
+            continue  # renovation shares are the owners' business
+        to_pay = max(share - paid - pending, 0)
+        summary.share_fen += share
+        summary.paid_fen += paid
+        summary.awaiting_fen += pending
+        summary.to_pay_fen += to_pay
+        last = latest.get((dwelling_id, key))
+        if (last is not None and last.status is PaymentStatus.REJECTED and to_pay
+                and last.recorded_by_id == user.id):
+            summary.rejected.append(RejectedPayment(
+                last.id, summary.dwelling, key, name if key != FEE else "", last.amount_fen,
+                last.reason, last.decided_at))
+    return [by_home[d.id] for d in homes]
+
+
+def rejected_payments_waiting(user: User, dwellings: list[Dwelling] | None = None,
+                              today: date | None = None) -> list[RejectedPayment]:
+    """Every rejected payment waiting for the person (their own, on a line still to pay,
+    nothing recorded on it since), newest decision first."""
+    waiting = [r for home in home_dues(user, dwellings, today) for r in home.rejected]
+    return sorted(waiting, key=lambda r: (r.decided_at is None, r.decided_at), reverse=True)
+
+
+@dataclass
+class CostSplit:
+    items: list[CostItem]
+    by_bearer: dict[Bearer, int]
+    subsidy_fen: int  # subsidies to residents, as they lower the residents' part
+    total_fen: int
+
+    @property
+    def residents_after_subsidy_fen(self) -> int:
+        """What the homes bear after the subsidies (what is shared out to them)."""
+        return self.by_bearer[Bearer.RESIDENTS] - self.subsidy_fen
+
+    @property
+    def elevators(self) -> list[CostItem]:
+        return [item for item in self.items if item.rule is AllocationRule.ELEVATOR]
+
+
+def cost_split(compound: Compound) -> CostSplit:
+    """The whole renovation's cost and who bears it (residents' part before subsidies)."""
+    items = list(db.session.scalars(sa.select(CostItem).where(
+        CostItem.compound_id == compound.id).options(selectinload(CostItem.shares))
+        .order_by(CostItem.id)))
+    by_bearer = dict.fromkeys(Bearer, 0)
+    for item in items:
+        for share in item.shares:
+            by_bearer[share.bearer] += share.fen
+    subsidy = sum(i.subsidy_applied_fen for i in items)
+    return CostSplit(items, by_bearer, subsidy, sum(i.total_fen for i in items))
+
+
+@dataclass
+class ArrearsRow:
+    building: str
+    homes: int = 0
+    homes_in_arrears: int = 0
+    share_fen: int = 0
+    paid_fen: int = 0
+    outstanding_fen: int = 0  # owed less confirmed payments
+    pending_fen: int = 0  # recorded by residents, awaiting confirmation
+    to_pay_fen: int = 0  # outstanding less what awaits confirmation
+
+    @property
+    def awaiting_fen(self) -> int:
+        return self.pending_fen
+
+
+def arrears_by_building(compound: Compound, today: date | None = None) -> list[ArrearsRow]:
+    """Per building: what is owed (items and property fee), paid, still outstanding."""
+    today = today or local_today()
+    homes = list(db.session.execute(
+        sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Building.sort_key)
+        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
+        .where(Dwelling.compound_id == compound.id)).all())
+    owed: dict[tuple, int] = defaultdict(int)
+    for dwelling_id, item_id, fen in db.session.execute(
+            sa.select(Allocation.dwelling_id, Allocation.item_id, Allocation.fen)
+            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
+                                    CostItem.version == Allocation.version))
+            .where(CostItem.compound_id == compound.id, Allocation.fen > 0)):
+        owed[(dwelling_id, item_id)] += fen
+    settings = settings_of(compound.id)
+    if settings.fee_starts_on:
+        periods = rules.fee_periods(settings.fee_starts_on, today, rates_of(compound.id))
+        for dwelling_id, area, _, _ in homes:
+            owed[(dwelling_id, FEE)] = rules.fee_owed(periods, area)
+    paid: dict[tuple, int] = defaultdict(int)
+    pending: dict[tuple, int] = defaultdict(int)
+    for dwelling_id, item_id, status, fen in db.session.execute(
+            sa.select(Payment.dwelling_id, Payment.item_id, Payment.status,
+                      sa.func.sum(Payment.amount_fen))
+            .where(Payment.compound_id == compound.id,
+                   Payment.status.in_(OPEN))
+            .group_by(Payment.dwelling_id, Payment.item_id, Payment.status)):
+        if status is PaymentStatus.CONFIRMED:
+            paid[(dwelling_id, item_id or FEE)] += int(fen)
+        else:
+            pending[(dwelling_id, item_id or FEE)] += int(fen)
+    rows: dict[str, ArrearsRow] = {}
+    order: dict[str, str] = {}
+    per_home_left: dict[int, int] = defaultdict(int)
+    per_home_owed: dict[int, int] = defaultdict(int)
+    per_home_to_pay: dict[int, int] = defaultdict(int)
+    per_home_pending: dict[int, int] = defaultdict(int)
+    for (dwelling_id, _key), fen in pending.items():
+        per_home_pending[dwelling_id] += fen
+    for (dwelling_id, key), fen in owed.items():
+        per_home_owed[dwelling_id] += fen
+        per_home_left[dwelling_id] += max(fen - paid[(dwelling_id, key)], 0)
+        per_home_to_pay[dwelling_id] += max(
+            fen - paid[(dwelling_id, key)] - pending[(dwelling_id, key)], 0)
+    for dwelling_id, _, building, sort_key in homes:
+        row = rows.setdefault(building, ArrearsRow(building))
+        order[building] = sort_key
+        row.homes += 1
+        row.share_fen += per_home_owed[dwelling_id]
+        row.outstanding_fen += per_home_left[dwelling_id]
+        row.homes_in_arrears += per_home_left[dwelling_id] > 0
+        row.pending_fen += per_home_pending[dwelling_id]
+        row.to_pay_fen += per_home_to_pay[dwelling_id]
+    home_building = {d: b for d, _, b, _ in homes}
+    for (dwelling_id, _), fen in paid.items():
+        rows[home_building[dwelling_id]].paid_fen += fen
+    return sorted(rows.values(), key=lambda r: order[r.building])
