@@ -202,6 +202,11 @@ class ClassBooking(db.Model):
     session: Mapped[ClassSession] = relationship()
     child: Mapped[Child] = relationship()
 
+    @property
+    def is_booked(self) -> bool:
+        """A confirmed place (not on the waiting list, not cancelled)."""
+        return self.status is BookingStatus.BOOKED
+
     def can_cancel(self, now: datetime) -> bool:
         """A booking can be cancelled until its session starts."""
         return self.status is not BookingStatus.CANCELLED and now < self.session.starts_at

@@ -1,11 +1,11 @@
 """`flask repairs …`: housekeeping that runs from cron."""
 
 import click
-from flask.cli import AppGroup
 
+from app.core.cli import Group
 from app.repairs import workflow
 
-repairs_cli = AppGroup("repairs", help="Repair tickets.")
+repairs_cli = Group("repairs", help="Repair tickets.")
 
 
 @repairs_cli.command("autoclose")

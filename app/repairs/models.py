@@ -78,6 +78,14 @@ class Ticket(db.Model):
                                                cascade="all, delete-orphan")
 
     @property
+    def is_urgent(self) -> bool:
+        return self.priority is Priority.URGENT
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status is Status.REJECTED
+
+    @property
     def is_common(self) -> bool:
         """A common-area ticket (not inside someone's home): visible to the compound."""
         return self.dwelling_id is None
