@@ -13,6 +13,7 @@ from app.accounts.models import User
 from app.accounts.permissions import Capability
 from app.community.models import Compound, Dwelling, Relation, Unit
 from app.community.services import relation_of
+from app.core import events
 from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
 from app.core.security import form_id
@@ -113,6 +114,7 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
         db.session.rollback()
         _remove(upload_dir, stored)
         raise
+    events.payment_recorded.send(payment, actor=user)
     return payment, True
 
 
@@ -130,6 +132,7 @@ def withdraw_payment(user: User, payment_id: int) -> None:
     payment.status = PaymentStatus.WITHDRAWN
     payment.decided_by_id, payment.decided_at = user.id, utcnow()
     db.session.commit()
+    events.payment_withdrawn.send(payment, actor=user)
 
 
 def get_payment_for_staff(payment_id: int, compound: Compound) -> Payment:
@@ -185,6 +188,7 @@ def confirm_payment(payment: Payment, actor: User, today: date | None = None) ->
     payment.status = PaymentStatus.CONFIRMED
     payment.decided_by_id, payment.decided_at = actor.id, utcnow()
     db.session.commit()
+    events.payment_confirmed.send(payment, actor=actor)
     return True
 
 
@@ -208,6 +212,7 @@ def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
     payment.status, payment.reason = PaymentStatus.REJECTED, reason
     payment.decided_by_id, payment.decided_at = actor.id, utcnow()
     db.session.commit()
+    events.payment_rejected.send(payment, actor=actor, reason=reason)
     return True
 
 
