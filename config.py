@@ -99,6 +99,13 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI", "memory://")
+    # Each xdist worker counts in a Redis database of its own (resets never cross).
+    if RATELIMIT_STORAGE_URI.startswith("redis://") and os.environ.get(
+            "PYTEST_XDIST_WORKER", "").startswith("gw"):
+        _base, _, _db = RATELIMIT_STORAGE_URI.rpartition("/")
+        if _db.isdigit():
+            RATELIMIT_STORAGE_URI = (f"{_base}/"
+                                     f"{int(_db) - int(os.environ['PYTEST_XDIST_WORKER'][2:])}")
     PUBLIC_BASE_URL = "http://localhost"
     # One cheap round instead of scrypt: the suite creates hundreds of accounts.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
