@@ -1,6 +1,7 @@
 """Voting on a phone and running a ballot from the committee's pages."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from app.extensions import db
 from tests.conftest import zh
 from tests.decisions.conftest import voter_of
 from tests.factories import make_compound, make_user
+from tests.querycount import counting
 
 NOW = utcnow()
 
@@ -72,6 +74,18 @@ def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live
     assert db.session.scalar(sa.select(Vote.option_id)) == live.options[1].id
     assert zh("Please vote: %(title)s", title="加装电梯") not in client.get("/home").get_data(
         as_text=True)
+
+
+def test_the_home_reads_the_residents_ballots_in_one_query(client, web, sign_in, estate, live):
+    notice = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
+        kind=BallotKind.GENERAL, title="公示中", opens_at=NOW + timedelta(days=16),
+        closes_at=NOW + timedelta(days=26), notice_days=15), actor=None)
+    lifecycle.publish_notice(notice, actor=None)
+    sign_in("13800000001")
+    with web.app_context(), counting(db.engine) as sent:
+        home = client.get("/home").get_data(as_text=True)
+    assert zh("Please vote: %(title)s", title="加装电梯") in home and "公示中" in home
+    assert len([s for s in sent if re.search(r"\bFROM ballots\b", s)]) == 1
 
 
 def test_receipt_page(client, web, sign_in, estate, live):
