@@ -3,6 +3,7 @@
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -352,3 +353,11 @@ def test_every_ballot_page_states_its_pass_rule(client, sign_in, estate, live):
     sign_in("13900000009")
     assert rule in client.get(f"/staff/ballots/{live.id}").get_data(as_text=True)
     assert rule in client.get(f"/staff/ballots/{live.id}/notice").get_data(as_text=True)
+
+
+def test_ballot_templates_show_and_python_decides():
+    """No template compares a status, rule, outcome or step code: the ballot, its steps
+    and its tally reading say what applies."""
+    for path in (Path(__file__).parents[2] / "templates" / "decisions").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\.value\s*[!=]=|\b(outcome|rule|next|mode)\s*[!=]=", text), path
