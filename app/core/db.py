@@ -10,12 +10,12 @@ from app.core.timeutil import as_utc, utcnow
 from app.extensions import db
 
 
-def enum_column(enum_cls: type[enum.Enum]) -> sa.Enum:
+def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
     """Store an enum by its value as a short string (portable across SQLite/PostgreSQL)."""
     return sa.Enum(
         enum_cls,
         native_enum=False,
-        length=32,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
         create_constraint=False,

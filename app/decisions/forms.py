@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -56,13 +57,20 @@ STATUS_LABELS = {
     BallotStatus.WITHDRAWN: _l("Notice withdrawn"),
 }
 OUTCOME_LABELS = {
-    Outcome.PASSED.value: _l("Passed"),
-    Outcome.REJECTED.value: _l("Not passed"),
-    Outcome.NO_QUORUM.value: _l("Not decided: too few owners took part"),
-    Outcome.CHOSEN.value: _l("Decided"),
-    Outcome.FALLBACK.value: _l("No option won: the street office's state-owned property "
-                               "company manages the compound for a transition period"),
+    Outcome.PASSED: _l("Passed"),
+    Outcome.REJECTED: _l("Not passed"),
+    Outcome.NO_QUORUM: _l("Not decided: too few owners took part"),
+    Outcome.CHOSEN: _l("Decided"),
+    Outcome.FALLBACK: _l("No option won: the street office's state-owned property "
+                         "company manages the compound for a transition period"),
 }
+def verdict(outcome: Outcome | str, winner: str | None) -> str:
+    """A result in words: the option decided on, or what the outcome means."""
+    if Outcome(outcome) is Outcome.CHOSEN:
+        return gettext("Decided: %(option)s", option=gettext(winner))
+    return str(OUTCOME_LABELS[Outcome(outcome)])
+
+
 ITEM_LABELS = dict(zip(RENOVATION_ITEMS, [
     _l("Clearing illegal structures and leftovers"),
     _l("Rain and sewage separation, manholes"),

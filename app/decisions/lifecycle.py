@@ -385,6 +385,28 @@ class Steps:
     withdraw: bool = False  # a notice before voting opens
     extend: bool = False  # open voting, turnout short, before the close
     waits_until: datetime | None = None  # when the next step becomes possible
+    waits_for_opening: bool = False  # under notice: voting can open at waits_until
+
+    @property
+    def can_notice(self) -> bool:
+        return self.next == "notice"
+
+    @property
+    def can_open(self) -> bool:
+        return self.next == "open"
+
+    @property
+    def can_close(self) -> bool:
+        return self.next == "close"
+
+    @property
+    def can_publish(self) -> bool:
+        return self.next == "publish"
+
+    @property
+    def waits_for_close(self) -> bool:
+        """Voting is open: it can be closed and counted at waits_until."""
+        return self.waits_until is not None and not self.waits_for_opening
 
 
 def steps(ballot: Ballot, now: datetime | None = None, *, quorum_met: bool = False) -> Steps:
@@ -401,7 +423,8 @@ def steps(ballot: Ballot, now: datetime | None = None, *, quorum_met: bool = Fal
         if now >= ballot.closes_at:
             return Steps(None, withdraw=True)
         return Steps("open" if now >= ready else None, withdraw=True,
-                     waits_until=None if now >= ready else ready)
+                     waits_until=None if now >= ready else ready,
+                     waits_for_opening=now < ready)
     if status is BallotStatus.OPEN:
         if now >= ballot.closes_at:
             return Steps("close")
@@ -460,7 +483,7 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
         raise DomainError(N_("Only an open ballot can be closed."))
     result = compute_tally(ballot)
     ballot.result_json = json.dumps(result.as_dict(), ensure_ascii=False)
-    ballot.outcome = result.outcome.value
+    ballot.outcome = result.outcome
     ballot.head_hash = _last_hash(ballot)
     _log(actor, ballot, "ballot_close")
     db.session.commit()
@@ -474,6 +497,11 @@ class ResultEffect:
 
     mode: ManagementMode | None
     starts_on: date | None
+
+    @property
+    def falls_back(self) -> bool:
+        """No option won: the street office's state-owned company steps in."""
+        return self.mode is ManagementMode.STATE_FALLBACK
 
 
 def result_effect(ballot: Ballot, now: datetime | None = None) -> ResultEffect:

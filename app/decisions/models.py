@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, created_at_column, enum_column
 from app.core.settings import LEGAL_NOTICE_DAYS
-from app.decisions.rules import Meaning, Rule
+from app.decisions.rules import Meaning, Outcome, Rule
 from app.extensions import db
 
 
@@ -91,7 +91,7 @@ class Ballot(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     result_json: Mapped[str | None] = mapped_column(sa.Text)
-    outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome, length=20))
     # SHA-256 of the frozen roll (the vote log's first link) and the log's last hash
     # recorded at close: truncating the log or editing the roll breaks verification.
     roll_digest: Mapped[str | None] = mapped_column(sa.String(64))
@@ -108,6 +108,24 @@ class Ballot(db.Model):
         back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan")
     extensions: Mapped[list[BallotExtension]] = relationship(
         order_by="BallotExtension.id", cascade="all, delete-orphan")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is BallotStatus.DRAFT
+
+    @property
+    def in_notice(self) -> bool:
+        """The notice is out and voting has not been opened."""
+        return self.status is BallotStatus.NOTICE
+
+    @property
+    def in_voting(self) -> bool:
+        """Voting has been opened and not yet closed (its closing time may have passed)."""
+        return self.status is BallotStatus.OPEN
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status is BallotStatus.WITHDRAWN
 
     def covers(self, dwelling) -> bool:
         """Whether this ballot's scope (compound, building or stairwell) takes in the home.

@@ -18,6 +18,7 @@ from app.community.models import (
     Relation,
     Unit,
 )
+from app.core import memo
 from app.core.errors import N_, NotFound
 from app.core.timeutil import utcnow
 from app.decisions.models import (
@@ -50,14 +51,14 @@ def compound_ballots(compound: Compound) -> list[Ballot]:
                                    .order_by(Ballot.id.desc())))
 
 
-def _my_homes(user: User):
+def _my_homes(user_id: int):
     """The user's homes on the roster (as owner or tenant), with where they are."""
     return (sa.select(Dwelling.id.label("dwelling_id"), Dwelling.compound_id, Dwelling.unit_id,
                       Unit.building_id, Occupancy.relation)
             .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
             .join(Person, Person.id == Occupancy.person_id)
             .join(Unit, Unit.id == Dwelling.unit_id)
-            .where(Person.user_id == user.id).subquery())
+            .where(Person.user_id == user_id).subquery())
 
 
 def _covers_one_of(homes, *, owner: bool = False):
@@ -72,14 +73,51 @@ def _covers_one_of(homes, *, owner: bool = False):
     return sa.select(homes.c.dwelling_id).where(covers).exists()
 
 
-def ballots_for_resident(user: User) -> list[Ballot]:
-    """Published-for-notice and later ballots whose scope covers one of the user's homes."""
+def _unvoted_seat(user_id: int):
+    """SQL: the user has a voter seat on the ballot's roll without a vote yet."""
+    mine = sa.select(Person.id).where(Person.user_id == user_id)
+    voted = sa.select(Vote.id).where(Vote.ballot_id == RollOwner.ballot_id,
+                                     Vote.voter_key == RollOwner.voter_key).exists()
+    return sa.select(RollOwner.id).where(
+        RollOwner.ballot_id == Ballot.id, RollOwner.person_id.in_(mine), ~voted).exists()
+
+
+@dataclass(frozen=True)
+class ResidentBallot:
+    """A ballot that concerns a resident, and what it is to them."""
+
+    ballot: Ballot
+    covers: bool  # it covers one of the user's homes, so they may read it
+    as_owner: bool  # the user owns a home it covers
+    unvoted_seat: bool  # the user has a voter seat on its roll without a vote yet
+
+
+def resident_ballots(user: User) -> list[ResidentBallot]:
+    """Every ballot past its draft that covers one of the user's homes or gives them a
+    seat, latest closing first, with what it is to the user. One query, remembered for
+    the request; the resident's lists below are read from it."""
     if not user.is_authenticated:
         return []
-    return list(db.session.scalars(
-        sa.select(Ballot).where(Ballot.status != BallotStatus.DRAFT,
-                                _covers_one_of(_my_homes(user)))
-        .order_by(Ballot.closes_at.desc(), Ballot.id.desc())))
+    return memo.remembered(("resident_ballots", user.id),
+                           lambda: _load_resident_ballots(user.id))
+
+
+def _load_resident_ballots(user_id: int) -> list[ResidentBallot]:
+    homes = _my_homes(user_id)
+    covers, unvoted_seat = _covers_one_of(homes), _unvoted_seat(user_id)
+    rows = db.session.execute(
+        sa.select(Ballot, covers.label("covers"),
+                  _covers_one_of(homes, owner=True).label("as_owner"),
+                  unvoted_seat.label("unvoted_seat"))
+        .where(Ballot.status != BallotStatus.DRAFT, sa.or_(covers, unvoted_seat))
+        .order_by(Ballot.closes_at.desc(), Ballot.id.desc()))
+    return [ResidentBallot(ballot, bool(c), bool(o), bool(s)) for ballot, c, o, s in rows]
+
+
+def ballots_for_resident(user: User) -> list[Ballot]:
+    """Published-for-notice and later ballots whose scope covers one of the user's homes,
+    latest closing first."""
+    return [r.ballot for r in resident_ballots(user) if r.covers]
 
 
 def get_ballot_for_resident(ballot_id: int, user: User) -> Ballot:
@@ -88,7 +126,7 @@ def get_ballot_for_resident(ballot_id: int, user: User) -> Ballot:
         raise NotFound()
     ballot = db.session.scalar(sa.select(Ballot).where(
         Ballot.id == ballot_id, Ballot.status != BallotStatus.DRAFT,
-        _covers_one_of(_my_homes(user))))
+        _covers_one_of(_my_homes(user.id))))
     if ballot is None:
         raise NotFound()
     return ballot
@@ -105,32 +143,22 @@ class NoticeBallot:
 
 def ballots_in_notice(user: User) -> list[NoticeBallot]:
     """Ballots whose notice is out and voting not yet open, covering the user's homes,
-    soonest opening first. One query."""
-    if not user.is_authenticated:
-        return []
-    homes = _my_homes(user)
-    rows = db.session.execute(
-        sa.select(Ballot, _covers_one_of(homes, owner=True).label("as_owner"))
-        .where(Ballot.status == BallotStatus.NOTICE, _covers_one_of(homes))
-        .order_by(Ballot.opens_at, Ballot.id))
-    return [NoticeBallot(ballot, ballot.opens_at, bool(as_owner)) for ballot, as_owner in rows]
+    soonest opening first."""
+    notices = [r for r in resident_ballots(user)
+               if r.covers and r.ballot.status == BallotStatus.NOTICE]
+    notices.sort(key=lambda r: (r.ballot.opens_at, r.ballot.id))
+    return [NoticeBallot(r.ballot, r.ballot.opens_at, r.as_owner) for r in notices]
 
 
 def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
     """Open ballots where this owner has a voter seat without a vote yet, closing soonest
-    first. One query, however many ballots there are."""
-    if not user.is_authenticated:
-        return []
+    first."""
     now = now or utcnow()
-    mine = sa.select(Person.id).where(Person.user_id == user.id)
-    voted = sa.select(Vote.id).where(Vote.ballot_id == RollOwner.ballot_id,
-                                     Vote.voter_key == RollOwner.voter_key).exists()
-    unvoted_seat = sa.select(RollOwner.id).where(
-        RollOwner.ballot_id == Ballot.id, RollOwner.person_id.in_(mine), ~voted).exists()
-    return list(db.session.scalars(
-        sa.select(Ballot).where(Ballot.status == BallotStatus.OPEN, Ballot.opens_at <= now,
-                                Ballot.closes_at > now, unvoted_seat)
-        .order_by(Ballot.closes_at, Ballot.id)))
+    pending = [r.ballot for r in resident_ballots(user)
+               if r.unvoted_seat and r.ballot.status == BallotStatus.OPEN
+               and r.ballot.opens_at <= now < r.ballot.closes_at]
+    pending.sort(key=lambda b: (b.closes_at, b.id))
+    return pending
 
 
 def published_ballots(compound_id: int) -> list[Ballot]:

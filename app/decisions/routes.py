@@ -31,6 +31,7 @@ from app.decisions.forms import (
     PaperImportForm,
     VoteForm,
     WithdrawForm,
+    verdict,
 )
 from app.decisions.models import BallotKind, BallotStatus, Category
 from app.decisions.rules import Rule
@@ -45,7 +46,8 @@ def labels():
     return {"KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
             "OUTCOME_LABELS": OUTCOME_LABELS, "RULE_LABELS": RULE_LABELS,
             "CATEGORY_LABELS": CATEGORY_LABELS, "ITEM_LABELS": ITEM_LABELS,
-            "BallotStatus": BallotStatus}
+            "BallotStatus": BallotStatus, "ballot_verdict": verdict,
+            "tally_reading": tallying.reading}
 
 
 def _to_utc(value):

@@ -38,6 +38,12 @@ class Rule(enum.Enum):
     ORDINARY = "ordinary"
     SHARE_OF_ALL = "share_of_all"
 
+    @property
+    def needs_quorum(self) -> bool:
+        """The Civil Code rules need 2/3 of the area and of the owners to take part; a
+        share of all voters in scope counts everyone already."""
+        return self is not Rule.SHARE_OF_ALL
+
 
 class Meaning(enum.Enum):
     YES = "yes"

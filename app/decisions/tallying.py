@@ -25,6 +25,7 @@ from app.decisions.models import (
     MAJOR_CATEGORIES,
     Ballot,
     BallotExtension,
+    BallotKind,
     Category,
     RollEntry,
     Vote,
@@ -143,6 +144,31 @@ def compute_tally(ballot: Ballot) -> rules.Tally:
                                  per_option[o.id].voters if o.id in per_option else 0)
                for o in ballot.options]
     return rules.tally(threshold_of(ballot), int(total_area), total_voters, options)
+
+
+@dataclass(frozen=True)
+class TallyReading:
+    """Which sentences explain a tally: those of its rule, or of competing options."""
+
+    rule: Rule
+    by_choice: bool  # options compete (a management-mode vote), no yes or no
+
+    @property
+    def needs_quorum(self) -> bool:
+        return self.rule.needs_quorum
+
+    @property
+    def share_of_all(self) -> bool:
+        return self.rule is Rule.SHARE_OF_ALL
+
+    @property
+    def major(self) -> bool:
+        return self.rule is Rule.MAJOR
+
+
+def reading(tally: dict, ballot: Ballot) -> TallyReading:
+    """How to read a tally (as from tally_dict) of this ballot."""
+    return TallyReading(Rule(tally["rule"]), ballot.kind is BallotKind.MANAGEMENT_MODE)
 
 
 def tally_dict(ballot: Ballot) -> dict:

@@ -35,7 +35,7 @@ def fund_decision_passed(ballot: Ballot | None, dwelling: Dwelling) -> bool:
     """A published, passed "use the maintenance fund" decision that covers this home."""
     if ballot is None or ballot.kind is not BallotKind.FUND_USE:
         return False
-    if ballot.status is not BallotStatus.PUBLISHED or ballot.outcome != Outcome.PASSED.value:
+    if ballot.status is not BallotStatus.PUBLISHED or ballot.outcome is not Outcome.PASSED:
         return False
     return ballot.covers(dwelling)
 
@@ -44,7 +44,7 @@ def fund_ballots(compound: Compound) -> list[Ballot]:
     """The compound's passed and published "use the maintenance fund" decisions."""
     return list(db.session.scalars(sa.select(Ballot).where(
         Ballot.compound_id == compound.id, Ballot.kind == BallotKind.FUND_USE,
-        Ballot.status == BallotStatus.PUBLISHED, Ballot.outcome == Outcome.PASSED.value)
+        Ballot.status == BallotStatus.PUBLISHED, Ballot.outcome == Outcome.PASSED)
         .order_by(Ballot.published_at.desc())))
 
 
@@ -56,7 +56,7 @@ def passed_ballots(compound: Compound) -> list[Ballot]:
     fund decision or a general one — not a renovation, elevator or management vote)."""
     return list(db.session.scalars(sa.select(Ballot).where(
         Ballot.compound_id == compound.id, Ballot.status == BallotStatus.PUBLISHED,
-        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED.value,
+        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED,
         Ballot.scope == Scope.COMPOUND)  # income of the common parts: all owners decide
         .order_by(Ballot.published_at.desc())))
 

@@ -20,7 +20,7 @@ from app.decisions.models import (
     Vote,
     VoteEvent,
 )
-from app.decisions.rules import Rule
+from app.decisions.rules import Outcome, Rule
 from app.extensions import db
 from tests.decisions.conftest import (
     CLOSES,
@@ -215,7 +215,7 @@ def test_management_mode_without_a_winner_falls_back_to_the_street_office(estate
     vote(ballot, estate.homes["B201"], 2)
     lifecycle.close_ballot(ballot, actor=None, now=CLOSES)
     lifecycle.publish_result(ballot, actor=None, now=DURING)
-    assert ballot.outcome == "fallback"
+    assert ballot.outcome is Outcome.FALLBACK
     assert estate.compound.management_mode is ManagementMode.STATE_FALLBACK
 
 

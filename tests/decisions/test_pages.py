@@ -1,7 +1,9 @@
 """Voting on a phone and running a ballot from the committee's pages."""
 
 import io
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from app.extensions import db
 from tests.conftest import zh
 from tests.decisions.conftest import voter_of
 from tests.factories import make_compound, make_user
+from tests.querycount import counting
 
 NOW = utcnow()
 
@@ -72,6 +75,18 @@ def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live
     assert db.session.scalar(sa.select(Vote.option_id)) == live.options[1].id
     assert zh("Please vote: %(title)s", title="加装电梯") not in client.get("/home").get_data(
         as_text=True)
+
+
+def test_the_home_reads_the_residents_ballots_in_one_query(client, web, sign_in, estate, live):
+    notice = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
+        kind=BallotKind.GENERAL, title="公示中", opens_at=NOW + timedelta(days=16),
+        closes_at=NOW + timedelta(days=26), notice_days=15), actor=None)
+    lifecycle.publish_notice(notice, actor=None)
+    sign_in("13800000001")
+    with web.app_context(), counting(db.engine) as sent:
+        home = client.get("/home").get_data(as_text=True)
+    assert zh("Please vote: %(title)s", title="加装电梯") in home and "公示中" in home
+    assert len([s for s in sent if re.search(r"\bFROM ballots\b", s)]) == 1
 
 
 def test_receipt_page(client, web, sign_in, estate, live):
@@ -338,3 +353,11 @@ def test_every_ballot_page_states_its_pass_rule(client, sign_in, estate, live):
     sign_in("13900000009")
     assert rule in client.get(f"/staff/ballots/{live.id}").get_data(as_text=True)
     assert rule in client.get(f"/staff/ballots/{live.id}/notice").get_data(as_text=True)
+
+
+def test_ballot_templates_show_and_python_decides():
+    """No template compares a status, rule, outcome or step code: the ballot, its steps
+    and its tally reading say what applies."""
+    for path in (Path(__file__).parents[2] / "templates" / "decisions").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\.value\s*[!=]=|\b(outcome|rule|next|mode)\s*[!=]=", text), path

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import AccessLog
-from app.community.models import ManagementMode
+from app.community.models import ManagementMode, Occupancy
 from app.core import settings
 from app.core.errors import DomainError
 from app.decisions import lifecycle, queries, roll, tallying, voting
@@ -340,6 +340,15 @@ def test_pending_ballots_is_one_query_for_many_ballots(estate, count_queries):
     assert queries.pending_ballots(a, now=CLOSES) == []  # closing time reached
     tenant = link(estate.people["T"])
     assert queries.pending_ballots(tenant, now=DURING) == []
+
+
+def test_a_seat_outlives_the_home_but_the_list_follows_the_homes(estate):
+    b = link(estate.people["B"])
+    ballot = open_ballot(estate)
+    db.session.execute(sa.delete(Occupancy).where(Occupancy.person_id == estate.people["B"].id))
+    db.session.commit()
+    assert queries.pending_ballots(b, now=DURING) == [ballot]  # the roll froze B's seat
+    assert queries.ballots_for_resident(b) == []  # but B no longer lives under it
 
 
 def test_ballots_in_notice_with_their_opening_date(estate, count_queries):

@@ -9,6 +9,7 @@ from app.accounts.models import Role, User
 from app.community.models import Compound, Dwelling, Relation
 from app.decisions import lifecycle
 from app.decisions.models import BallotKind, BallotStatus
+from app.decisions.rules import Outcome
 from app.dues import costs
 from app.dues.models import AllocationRule, CostItem
 from app.extensions import db
@@ -40,7 +41,7 @@ def passed_fund_ballot(compound, *, outcome="passed", kind=BallotKind.FUND_USE):
         kind=kind, title="使用维修资金更换水泵", opens_at=datetime(2026, 9, 1, tzinfo=UTC),
         closes_at=datetime(2026, 9, 15, tzinfo=UTC)), actor=None,
         now=datetime(2026, 8, 1, tzinfo=UTC))
-    ballot.status, ballot.outcome = BallotStatus.PUBLISHED, outcome
+    ballot.status, ballot.outcome = BallotStatus.PUBLISHED, Outcome(outcome)
     ballot.published_at = datetime(2026, 9, 16, tzinfo=UTC)
     db.session.commit()
     return ballot
