@@ -1,7 +1,6 @@
 """Each booking change is announced once, after the commit: a meal booked or cancelled, a
 class booked, a place passed on to the waiting list, a child checked in and collected."""
 
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -14,23 +13,8 @@ from app.core import events
 from app.core.errors import DomainError
 from app.extensions import db
 from tests.bookings.conftest import NOW, diners
+from tests.events import heard
 from tests.factories import make_compound, make_resident, make_user
-
-
-@contextmanager
-def heard(signal):
-    """(sender, keyword arguments, sender's status in the database) for every send."""
-    seen = []
-
-    def receiver(sender, **kw):
-        stored = db.session.get(type(sender), sender.id)
-        seen.append((sender, kw, getattr(stored, "status", None)))
-
-    signal.connect(receiver)
-    try:
-        yield seen
-    finally:
-        signal.disconnect(receiver)
 
 
 def book(canteen, choices, key="k1"):

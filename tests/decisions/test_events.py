@@ -3,7 +3,6 @@ and the overview can follow it without the decisions package knowing them: the n
 published or withdrawn, voting opened, extended and closed, the result published, and
 every vote cast (online, or a paper ballot entered or imported)."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -11,8 +10,7 @@ import pytest
 from app.core import events
 from app.core.errors import DomainError
 from app.decisions import lifecycle, paper, voting
-from app.decisions.models import Ballot, BallotStatus, Channel
-from app.extensions import db
+from app.decisions.models import BallotStatus, Channel
 from tests.decisions.conftest import (
     CLOSES,
     DURING,
@@ -23,23 +21,7 @@ from tests.decisions.conftest import (
     option,
     voter_of,
 )
-
-
-@contextmanager
-def heard(signal):
-    """(sender, keyword arguments, the ballot's status in the database) for every send."""
-    seen = []
-
-    def receiver(sender, **kw):
-        db.session.expire_all()
-        stored = db.session.get(Ballot, sender.id)
-        seen.append((sender, kw, stored.status))
-
-    signal.connect(receiver)
-    try:
-        yield seen
-    finally:
-        signal.disconnect(receiver)
+from tests.events import heard
 
 
 def test_publishing_the_notice_is_announced_once(estate):

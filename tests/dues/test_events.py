@@ -2,32 +2,15 @@
 overview): recorded by the resident, withdrawn, confirmed or rejected by the manager.
 Double taps and refused changes announce nothing."""
 
-from contextlib import contextmanager
 
 import pytest
 
 from app.core import events
 from app.core.errors import DomainError
 from app.dues import payments
-from app.dues.models import Payment, PaymentStatus
-from app.extensions import db
+from app.dues.models import PaymentStatus
 from tests.dues.test_ledger import TODAY, pay
-
-
-@contextmanager
-def heard(signal):
-    """(sender, keyword arguments, the payment's status in the database) for every send."""
-    seen = []
-
-    def receiver(sender, **kw):
-        db.session.expire_all()
-        seen.append((sender, kw, db.session.get(Payment, sender.id).status))
-
-    signal.connect(receiver)
-    try:
-        yield seen
-    finally:
-        signal.disconnect(receiver)
+from tests.events import heard
 
 
 def test_a_payment_recorded_twice_by_a_double_tap_is_announced_once(estate, tmp_path):
