@@ -34,6 +34,7 @@ from app.bookings.shared import (
 from app.community.models import Building, Compound, Dwelling, Unit
 from app.core import events
 from app.core.errors import N_, DomainError, NotFound
+from app.core.settings import policy_for
 from app.core.timeutil import local_to_utc, local_today, utcnow
 from app.extensions import db
 
@@ -100,15 +101,28 @@ def remove_member(user: User, member_id: int) -> int:
 
 
 def tiers(compound_id: int) -> tuple[rules.AgeTier, ...]:
-    return tuple(rules.AgeTier(t.min_age, t.subsidy_fen) for t in db.session.scalars(
-        sa.select(CanteenTier).where(CanteenTier.compound_id == compound_id)
-        .order_by(CanteenTier.min_age)))
+    """The compound's extra age tiers: those its district or street office sets as policy,
+    with the canteen's own tiers over them (for an age the canteen sets, its amount)."""
+    policy = policy_for(compound_id)
+    by_age = {age: fen for age, fen in policy.elder_tiers}
+    for age, fen in db.session.execute(
+            sa.select(CanteenTier.min_age, CanteenTier.subsidy_fen)
+            .where(CanteenTier.compound_id == compound_id)):
+        by_age[age] = fen
+    return tuple(rules.AgeTier(age, fen) for age, fen in sorted(by_age.items())
+                 if fen and age > policy.elder_age)
+
+
+def elder_age(compound_id: int) -> int:
+    return policy_for(compound_id).elder_age
 
 
 def set_tier(compound: Compound, min_age: int, subsidy_fen: int) -> None:
     """Set (or with subsidy 0, remove) an extra age tier, e.g. 80+ pays ¥1 less."""
-    if not rules.ELDER_AGE < min_age <= 120 or not 0 <= subsidy_fen <= MAX_PRICE_FEN:
-        raise DomainError(N_("An age tier is an age above 60 and a subsidy in yuan."))
+    age = elder_age(compound.id)
+    if not age < min_age <= 120 or not 0 <= subsidy_fen <= MAX_PRICE_FEN:
+        raise DomainError(N_("An age tier is an age above %(age)s and a subsidy in yuan."),
+                          age=age)
     tier = db.session.scalar(sa.select(CanteenTier).where(
         CanteenTier.compound_id == compound.id, CanteenTier.min_age == min_age))
     if subsidy_fen == 0:
@@ -191,9 +205,10 @@ def is_bookable(session: MealSession, now: datetime | None = None) -> bool:
 
 def price_table(session: MealSession, diners: list[Diner]) -> dict[str, dict[int, rules.Price]]:
     """What each diner would pay for each menu, on the meal date."""
-    age_tiers = tiers(session.compound_id)
+    age_tiers, from_age = tiers(session.compound_id), elder_age(session.compound_id)
     return {d.key: {dish.id: rules.meal_price(dish.price_fen, dish.elder_price_fen,
-                                              d.age_on(session.day), age_tiers)
+                                              d.age_on(session.day), age_tiers,
+                                              elder_age=from_age)
                     for dish in session.dishes} for d in diners}
 
 
@@ -220,7 +235,7 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
     dishes = {d.id: d for d in session.dishes}
     if any(key not in diners for key in chosen) or any(d not in dishes for d in chosen.values()):
         raise DomainError(N_("Choose people of your household and menus of this meal."))
-    age_tiers = tiers(session.compound_id)
+    age_tiers, from_age = tiers(session.compound_id), elder_age(session.compound_id)
     try:
         if not take_seats(MealSession, session.id, len(chosen)):
             db.session.rollback()
@@ -248,7 +263,8 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
         for key, dish_id in chosen.items():
             diner, dish = diners[key], dishes[dish_id]
             age = diner.age_on(session.day)
-            price = rules.meal_price(dish.price_fen, dish.elder_price_fen, age, age_tiers)
+            price = rules.meal_price(dish.price_fen, dish.elder_price_fen, age, age_tiers,
+                                     elder_age=from_age)
             booking.lines.append(MealLine(dish_id=dish.id, diner_key=key, diner_name=diner.name,
                                           diner_age=age, price_fen=price.fen,
                                           price_tier=price.tier))
@@ -365,8 +381,9 @@ def kitchen_sheet(session: MealSession) -> list[SheetRow]:
             price = prices[dish_id, tier, fen] = PriceCount(tier, fen)
             row.prices.append(price)
         price.count += count
+    from_age = elder_age(session.compound_id)
     for row in rows.values():
-        row.prices.sort(key=lambda p: (rules.tier_age(p.tier), -p.fen))
+        row.prices.sort(key=lambda p: (rules.tier_age(p.tier, from_age), -p.fen))
     return list(rows.values())
 
 

@@ -36,17 +36,18 @@ from app.core.timeutil import local_today
 MEAL_LABELS = {Meal.LUNCH: _l("Lunch"), Meal.DINNER: _l("Dinner")}
 SERVICE_LABELS = {Service.DINE_IN: _l("Eat in the canteen"), Service.TAKE_AWAY: _l("Take away")}
 WEEKDAY_LABELS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday")]
-TIER_LABELS = {"standard": _l("standard price"), "elder": _l("elder price (60+)")}
+STANDARD_LABEL = _l("standard price")
 AGE_TIER_LABEL = _l("elder price (%(age)s+)")
 NUMBER_MESSAGE = _l("Enter a whole number from %(low)s to %(high)s.")
 YEAR_MESSAGE = _l("Enter a year from 1900 to %(year)s, such as 1950.")
 
 
-def tier_label(tier: str) -> str:
-    """"elder price (80+)" for the tier "elder_80"."""
-    if tier in TIER_LABELS:
-        return str(TIER_LABELS[tier])
-    return str(AGE_TIER_LABEL) % {"age": tier_age(tier)}
+def tier_label(tier: str, elder_age: int) -> str:
+    """"elder price (80+)" for the tier "elder_80", "elder price (60+)" for "elder" where
+    the elder price starts at 60."""
+    if tier == "standard":
+        return str(STANDARD_LABEL)
+    return str(AGE_TIER_LABEL) % {"age": tier_age(tier, elder_age)}
 
 
 class WholeNumber:
@@ -123,11 +124,15 @@ class DishForm(FlaskForm):
                                                    Length(max=60)])
     price = YuanField(_l("Price (yuan)"), validators=[DataRequired(_l("Enter a price."))],
                       render_kw={"inputmode": "decimal"})
-    elder_price = YuanField(_l("Elder price, 60+ (yuan)"),
+    elder_price = YuanField(_l("Elder price (yuan)"),
                             validators=[DataRequired(_l("Enter a price."))],
                             render_kw={"inputmode": "decimal"})
     capacity = _number(_l("Portions"), 30, 1, 1000)
     submit = SubmitField(_l("Add menu"))
+
+    def __init__(self, *args, elder_age: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elder_price.label.text = _l("Elder price, %(age)s+ (yuan)", age=elder_age)
 
     def validate_price(self, field):
         if field.fen == 0:
@@ -139,7 +144,8 @@ class DishForm(FlaskForm):
 
 
 class TierForm(FlaskForm):
-    min_age = _number(_l("Age from"), 80, 61, 120)
+    # Above the elder age, which is local policy: the rule says so next to this field.
+    min_age = _number(_l("Age from"), 80, 1, 120)
     subsidy = YuanField(_l("Further subsidy (yuan, 0 removes the tier)"),
                         validators=[DataRequired(_l("Enter an amount."))],
                         render_kw={"inputmode": "decimal"})
@@ -157,9 +163,13 @@ class MemberForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")),
                                                Length(max=60)])
     birth_year = BoundedIntegerField(_l("Year of birth"), validators=[Optional(), _birth_year],
-                                     description=_l("For the elder price: 60 and older."),
                                      render_kw={"inputmode": "numeric"})
     submit = SubmitField(_l("Add to my household"))
+
+    def __init__(self, *args, elder_age: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.birth_year.description = _l("For the elder price: %(age)s and older.",
+                                         age=elder_age)
 
 
 class ChildForm(FlaskForm):

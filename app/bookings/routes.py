@@ -82,8 +82,9 @@ def canteen():
     """Meals I can book, and my household's bookings."""
     return render_template(
         "bookings/canteen.html", now=utcnow(),
-        sessions=meals.upcoming_meals(shared.compound_ids_of(current_user)),
-        bookings=meals.my_meal_bookings(current_user))
+        sessions=meals.upcoming_meals(compound_ids := shared.compound_ids_of(current_user)),
+        bookings=meals.my_meal_bookings(current_user),
+        elder_age=shared.elder_age(compound_ids))
 
 
 @bp.route("/canteen/<int:session_id>", methods=["GET", "POST"])
@@ -121,7 +122,8 @@ def book_meal(session_id: int):
     return render_template("bookings/book_meal.html", session=session, home=home, homes=homes,
                            diners=diners, prices=meals.price_table(session, diners),
                            request_key=secrets.token_hex(16), chosen=chosen, service=service,
-                           errors=errors, open=meals.is_bookable(session)
+                           errors=errors, open=meals.is_bookable(session),
+                           elder_age=meals.elder_age(session.compound_id)
                            ), REFUSED if errors else 200
 
 
@@ -135,7 +137,8 @@ def _dish_id(value: str) -> int:
 def _meal_booking_page(booking, status: int = 200):
     return render_template("bookings/meal_booking.html", booking=booking,
                            can_cancel=booking.status is BookingStatus.BOOKED
-                           and meals.is_bookable(booking.session)), status
+                           and meals.is_bookable(booking.session),
+                           elder_age=meals.elder_age(booking.session.compound_id)), status
 
 
 @bp.get("/canteen/bookings/<int:booking_id>")
@@ -177,7 +180,7 @@ def household():
         if home_id is None:
             raise NotFound()
         home = shared.home_of(current_user, home_id)
-    form = MemberForm()
+    form = MemberForm(elder_age=meals.elder_age(home.compound_id))
     if form.validate_on_submit():
         try:
             meals.add_member(current_user, home, form.name.data, form.birth_year.data)
@@ -371,12 +374,14 @@ def staff_canteen(compound):
         except NotFound:
             raise
         except DomainError as exc:
-            _refuse(tier_form, exc)
+            _refuse(tier_form, exc, {
+                "An age tier is an age above %(age)s and a subsidy in yuan.": "min_age"})
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("bookings.staff_canteen", compound_id=compound.id))
     return render_template("bookings/staff_canteen.html", compound=compound, form=form,
                            tier_form=tier_form, tiers=meals.tiers(compound.id),
+                           elder_age=meals.elder_age(compound.id),
                            sessions=meals.upcoming_meals({compound.id})
                            ), refused_status(form, tier_form)
 
@@ -387,11 +392,12 @@ def _staff_meal_session(session_id: int):
 
 
 def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
+    elder_age = meals.elder_age(session.compound_id)
     return render_template("bookings/staff_meal.html", session=session,
-                           form=form or DishForm(formdata=None),
+                           form=form or DishForm(formdata=None, elder_age=elder_age),
                            sheet=meals.kitchen_sheet(session),
-                           bookings=meals.checkin_list(session), confirm_form=ConfirmForm()
-                           ), status
+                           bookings=meals.checkin_list(session), confirm_form=ConfirmForm(),
+                           elder_age=elder_age), status
 
 
 @bp.route("/staff/canteen/<int:session_id>", methods=["GET", "POST"])
@@ -399,7 +405,7 @@ def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
 def staff_meal(session_id: int):
     """Menus, the kitchen sheet and checking diners off at service."""
     session = _staff_meal_session(session_id)
-    form = DishForm()
+    form = DishForm(elder_age=meals.elder_age(session.compound_id))
     if form.validate_on_submit():
         try:
             meals.add_dish(session, name=form.name.data, price_fen=form.price.fen,
@@ -425,7 +431,8 @@ def kitchen_sheet(session_id: int):
     session = _staff_meal_session(session_id)
     return render_template("bookings/kitchen_sheet.html", session=session, printed_at=utcnow(),
                            sheet=meals.kitchen_sheet(session),
-                           bookings=meals.checkin_list(session))
+                           bookings=meals.checkin_list(session),
+                           elder_age=meals.elder_age(session.compound_id))
 
 
 @bp.post("/staff/canteen/<int:session_id>/serve/<int:line_id>")

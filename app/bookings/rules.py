@@ -1,10 +1,11 @@
 """Canteen prices and booking windows. Pure functions: no Flask, no database, no clock.
 
-Elder price (Elderly Rights law art. 2: 60 or older): a diner aged 60 or more on the meal
-date pays the dish's elder price; extra age tiers (e.g. 70+, 80+, a setting) take a
-further subsidy off, never below zero. Age is exact when the birth date is known. When
+Elder price (Elderly Rights law art. 2: 60 or older): a diner of the elder age or more on
+the meal date pays the dish's elder price. The elder age is a setting (`policy.elder_age`,
+60 unless a district starts it later); extra age tiers (e.g. 70+, 80+) take a further
+subsidy off, never below zero. Age is exact when the birth date is known. When
 only the birth year is known, the birthday is taken as 31 December, so nobody gets the
-elder price before turning 60; a household can record the full birth date.
+elder price before reaching the elder age; a household can record the full birth date.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-ELDER_AGE = 60
 MAX_PRICE_FEN = 100_00  # a canteen price or subsidy is at most ¥100
 
 
@@ -40,9 +40,9 @@ class Price:
 
 
 def meal_price(standard_fen: int, elder_fen: int, age: int | None,
-               tiers: tuple[AgeTier, ...] = ()) -> Price:
+               tiers: tuple[AgeTier, ...] = (), *, elder_age: int) -> Price:
     """The price of one dish for one diner of the given age on the meal date."""
-    if age is None or age < ELDER_AGE:
+    if age is None or age < elder_age:
         return Price(standard_fen, "standard")
     best = max((t for t in tiers if age >= t.min_age), key=lambda t: t.min_age, default=None)
     price = min(elder_fen, standard_fen)
@@ -51,13 +51,13 @@ def meal_price(standard_fen: int, elder_fen: int, age: int | None,
     return Price(max(price - best.subsidy_fen, 0), f"elder_{best.min_age}")
 
 
-def tier_age(tier: str) -> int:
-    """The age a price tier starts at: 0 for the standard price, 60 for the elder price,
-    80 for "elder_80"."""
+def tier_age(tier: str, elder_age: int) -> int:
+    """The age a price tier starts at: 0 for the standard price, the elder age for the
+    elder price, 80 for "elder_80"."""
     if tier == "standard":
         return 0
     age = tier.removeprefix("elder").lstrip("_")
-    return int(age) if age.isdigit() else ELDER_AGE
+    return int(age) if age.isdigit() else elder_age
 
 
 def in_planning_window(day: date, today: date, ahead_days: int) -> bool:

@@ -83,6 +83,13 @@ def sessions_ahead_days(compound_ids) -> int:
                default=policy_for(None).sessions_ahead_days)
 
 
+def elder_age(compound_ids) -> int:
+    """The age the elder price starts at (local policy); with homes in compounds that
+    differ, the youngest, as it is only said in a hint."""
+    return min((policy_for(c).elder_age for c in compound_ids),
+               default=policy_for(None).elder_age)
+
+
 def check_planning_window(compound_id: int, *days: date, now: datetime) -> None:
     ahead = policy_for(compound_id).sessions_ahead_days
     if not all(rules.in_planning_window(day, local_today(now), ahead) for day in days):

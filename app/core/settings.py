@@ -10,7 +10,7 @@ may raise the notice period of an art. 278 ballot, never lower it below 15 days.
 
 Overrides are rows of policy_settings (scope, scope key, name, JSON value); the most
 specific scope wins: compound, then street office, then district, then the whole city.
-Within a request each compound's policy is read once.
+Within a request each compound's policy is read once (until the next commit).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import g, has_app_context
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core import memo
 from app.core.db import UTCDateTime
 from app.core.timeutil import utcnow
 from app.extensions import db
@@ -153,10 +153,8 @@ def _place(compound) -> Place:
     if isinstance(compound, Place):
         return compound
     if isinstance(compound, int):
-        places = g.setdefault("_places", {}) if has_app_context() else {}
-        if compound not in places:
-            places[compound] = _place_of(compound) if _place_of else Place(compound)
-        return places[compound]
+        return memo.remembered(("place", compound), lambda: _place_of(compound)
+                               if _place_of else Place(compound))
     return Place(compound.id, compound.district or "", compound.street_office or "")
 
 
@@ -180,17 +178,16 @@ def resolve(place: Place, rows) -> Policy:
 def policy_for(compound=None) -> Policy:
     """The policy in force for a compound (a Compound, its id, or None for the city)."""
     place = _place(compound)
-    cache = g.setdefault("_policies", {}) if has_app_context() else {}
-    if place in cache:
-        return cache[place]
-    keys = place.keys()
+    return memo.remembered(("policy", place), lambda: _load(place))
+
+
+def _load(place: Place) -> Policy:
     rows = db.session.execute(
         sa.select(PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name,
                   PolicySetting.value)
-        .where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(keys))).all()
-    policy = resolve(place, rows) if rows else DEFAULT
-    cache[place] = policy
-    return policy
+        .where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(place.keys()))
+    ).all()
+    return resolve(place, rows) if rows else DEFAULT
 
 
 def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | None = None
@@ -211,9 +208,7 @@ def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | N
         db.session.add(row)
     row.value = json.dumps(parsed)
     row.updated_by_id = actor_id
-    db.session.commit()
-    if has_app_context():
-        g.pop("_policies", None)
+    db.session.commit()  # which forgets the policies read in this request
 
 
 def unset_value(scope: str, scope_key: str, name: str) -> bool:
@@ -221,9 +216,7 @@ def unset_value(scope: str, scope_key: str, name: str) -> bool:
     deleted = db.session.execute(sa.delete(PolicySetting).where(
         PolicySetting.scope == scope, PolicySetting.scope_key == (scope_key or ""),
         PolicySetting.name == name)).rowcount
-    db.session.commit()
-    if has_app_context():
-        g.pop("_policies", None)
+    db.session.commit()  # which forgets the policies read in this request
     return bool(deleted)
 
 

@@ -18,6 +18,7 @@ from app.bookings.models import (
     MealSession,
     Service,
 )
+from app.core import settings
 from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
@@ -46,7 +47,7 @@ def test_resident_books_a_lunch_at_the_elder_price_and_cancels(client, sign_in, 
     sign_in("13800000001")
     assert place["session"].day.strftime("%-d") in client.get("/canteen").get_data(as_text=True)
     page = client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
-    assert "¥6.00" in page and zh("elder price (60+)") in page
+    assert "¥6.00" in page and zh("elder price (%(age)s+)", age=60) in page
     key = canteen.household(place["user"], place["home"])[0].key
     form = {f"dish-{key}": place["dish"].id, "service": "dine_in", "request_key": "abc",
             "home": place["home"].id}
@@ -61,6 +62,39 @@ def test_resident_books_a_lunch_at_the_elder_price_and_cancels(client, sign_in, 
     client.post(f"/canteen/bookings/{booking.id}/cancel", data={})
     db.session.refresh(booking)
     assert booking.status is BookingStatus.CANCELLED
+
+
+def test_where_the_district_starts_the_elder_price_at_80_a_76_year_old_pays_in_full(
+        client, sign_in, place):
+    place["compound"].district = "城南区"
+    db.session.commit()
+    settings.set_value("district", "城南区", "elder_age", 80)
+    sign_in("13800000001")
+    assert zh("Diners aged %(age)s and over pay the elder price.", age=80) in \
+        client.get("/canteen").get_data(as_text=True)
+    page = client.get(f"/canteen/{place['session'].id}").get_data(as_text=True)
+    assert "¥10.00" in page and "¥6.00" not in page
+    assert zh("For the elder price: %(age)s and older.", age=80) in \
+        client.get("/household").get_data(as_text=True)
+    key = canteen.household(place["user"], place["home"])[0].key
+    client.post(f"/canteen/{place['session'].id}", data={
+        f"dish-{key}": place["dish"].id, "service": "dine_in", "request_key": "k80",
+        "home": place["home"].id})
+    line = db.session.scalar(sa.select(MealLine))
+    assert (line.price_fen, line.price_tier) == (1000, "standard")
+    make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, place["compound"])])
+    client.post("/logout", data={})
+    sign_in("13900000003")
+    staff = client.get(f"/staff/compounds/{place['compound'].id}/canteen").get_data(as_text=True)
+    assert zh("Everyone %(age)s and over pays the elder price. An extra tier takes a further "
+              "amount off for older diners.", age=80) in staff
+    refused = client.post(f"/staff/compounds/{place['compound'].id}/canteen", data={
+        "t-min_age": "75", "t-subsidy": "1", "t-submit": "1"})
+    assert refused.status_code == 422
+    assert zh("An age tier is an age above %(age)s and a subsidy in yuan.", age=80) in \
+        refused.get_data(as_text=True)
+    assert zh("Elder price, %(age)s+ (yuan)", age=80) in \
+        client.get(f"/staff/canteen/{place['session'].id}").get_data(as_text=True)
 
 
 def test_bad_booking_forms_are_messages(client, sign_in, place):
@@ -191,6 +225,7 @@ def test_forged_child_ids_are_404(client, sign_in, place, data):
 
 def test_figures_page_refuses_odd_months_with_a_message(client, sign_in, place):
     make_user("13900000003", grants=[(Role.CANTEEN_OPERATOR, place["compound"])])
+    client.post("/logout", data={})
     sign_in("13900000003")
     url = f"/staff/compounds/{place['compound'].id}/canteen/figures"
     for month in ("9999-12", "0001-01", "1999-12", "0-0", "2026-00", "2026-13", "abc", "²"):
@@ -296,7 +331,7 @@ def test_kitchen_sheet_prints_the_year_and_what_each_tier_pays(client, sign_in, 
     sheet = client.get(f"/staff/canteen/{place['session'].id}/sheet").get_data(as_text=True)
     assert full_date_zh(place["session"].day) in sheet
     assert "¥5.00" in sheet and zh("elder price (%(age)s+)", age=80) in sheet
-    assert "¥6.00" in sheet and zh("elder price (60+)") in sheet
+    assert "¥6.00" in sheet and zh("elder price (%(age)s+)", age=60) in sheet
     assert "¥11.00" in sheet  # to collect from the home
     assert zh("Building %(b)s", b=place["home"].unit.building.name) in sheet
     staff = client.get(f"/staff/canteen/{place['session'].id}").get_data(as_text=True)

@@ -116,7 +116,12 @@ def test_huge_numbers_in_staff_forms_are_422(client, sign_in, place):
     page = client.post(f"/staff/compounds/{compound.id}/canteen", data={
         "t-min_age": HUGE, "t-subsidy": "1", "t-submit": "1"})
     assert page.status_code == 422
-    assert zh("Enter a whole number from %(low)s to %(high)s.", low=61, high=120) in \
+    assert zh("Enter a whole number from %(low)s to %(high)s.", low=1, high=120) in \
+        page.get_data(as_text=True)
+    page = client.post(f"/staff/compounds/{compound.id}/canteen", data={
+        "t-min_age": "60", "t-subsidy": "1", "t-submit": "1"})
+    assert page.status_code == 422
+    assert zh("An age tier is an age above %(age)s and a subsidy in yuan.", age=60) in \
         page.get_data(as_text=True)
     page = client.post(f"/staff/canteen/{place['session'].id}", data={
         "name": "素菜", "price": "5", "elder_price": "3", "capacity": HUGE})
