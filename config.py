@@ -73,11 +73,6 @@ class Config:
 
     # A request may carry three photos of up to 10 MB each; each file is checked too.
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
-    # Repair targets (local policy): urgent = water, power, gas, fire.
-    REPAIR_URGENT_RESPOND_HOURS = int(os.environ.get("REPAIR_URGENT_RESPOND_HOURS", "2"))
-    REPAIR_URGENT_RESOLVE_HOURS = int(os.environ.get("REPAIR_URGENT_RESOLVE_HOURS", "24"))
-    REPAIR_NORMAL_RESPOND_HOURS = int(os.environ.get("REPAIR_NORMAL_RESPOND_HOURS", "24"))
-    REPAIR_NORMAL_RESOLVE_HOURS = int(os.environ.get("REPAIR_NORMAL_RESOLVE_HOURS", "168"))
     # Reports from a sticker without an account: per address (every try) and per facility
     # (reports sent).
     REPAIR_STICKER_RATE_LIMIT = os.environ.get("REPAIR_STICKER_RATE_LIMIT",

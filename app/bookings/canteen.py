@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.accounts.models import User
 from app.bookings import rules
@@ -288,9 +288,10 @@ def my_meal_bookings(user: User) -> list[MealBooking]:
     if not homes:
         return []
     return list(db.session.scalars(
-        sa.select(MealBooking).join(MealSession).where(MealBooking.dwelling_id.in_(homes))
-        .options(selectinload(MealBooking.lines).selectinload(MealLine.dish),
-                 selectinload(MealBooking.session))
+        sa.select(MealBooking).join(MealBooking.session).where(
+            MealBooking.dwelling_id.in_(homes))
+        .options(contains_eager(MealBooking.session),
+                 selectinload(MealBooking.lines).joinedload(MealLine.dish))
         .order_by(MealSession.serves_at.desc(), MealBooking.id.desc()).limit(50)))
 
 

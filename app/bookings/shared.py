@@ -79,15 +79,15 @@ def lock_session(model, row_id: int) -> None:
 
 def sessions_ahead_days(compound_ids) -> int:
     """How many days ahead meals and class sessions may be planned (local policy)."""
-    return max((policy_for(c).sessions_ahead_days for c in compound_ids),
-               default=policy_for(None).sessions_ahead_days)
+    days = [policy_for(c).sessions_ahead_days for c in compound_ids]
+    return max(days) if days else policy_for(None).sessions_ahead_days
 
 
 def elder_age(compound_ids) -> int:
     """The age the elder price starts at (local policy); with homes in compounds that
     differ, the youngest, as it is only said in a hint."""
-    return min((policy_for(c).elder_age for c in compound_ids),
-               default=policy_for(None).elder_age)
+    ages = [policy_for(c).elder_age for c in compound_ids]
+    return min(ages) if ages else policy_for(None).elder_age
 
 
 def check_planning_window(compound_id: int, *days: date, now: datetime) -> None:

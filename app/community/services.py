@@ -50,10 +50,12 @@ def create_compound(name: str, *, district: str = "", street_office: str = "",
 
 
 def place_of(compound_id: int) -> settings.Place:
-    """Where a compound sits (its district and street office), for its local policy."""
-    row = db.session.execute(sa.select(Compound.district, Compound.street_office)
-                             .where(Compound.id == compound_id)).first()
-    return settings.Place(compound_id, *(row or ("", "")))
+    """Where a compound sits (its district and street office), for its local policy; no
+    query when the page has loaded the compound already (a resident's homes carry it)."""
+    compound = db.session.get(Compound, compound_id)
+    if compound is None:
+        return settings.Place(compound_id)
+    return settings.Place(compound_id, compound.district or "", compound.street_office or "")
 
 
 settings.register_place_lookup(place_of)

@@ -29,6 +29,17 @@ def remembered(key: Hashable, load: Callable[[], T]) -> T:
     return store[key]
 
 
+def remembered_many(keys, load: Callable[[list], dict]) -> dict:
+    """Values for several keys; `load` gets the keys not remembered yet (all of them
+    outside a request) and returns a value for each."""
+    keys = list(dict.fromkeys(keys))
+    store = g.setdefault(_KEY, {}) if has_request_context() else {}
+    missing = [key for key in keys if key not in store]
+    if missing:
+        store.update(load(missing))
+    return {key: store[key] for key in keys}
+
+
 def forget() -> None:
     if has_app_context():
         g.pop(_KEY, None)

@@ -127,7 +127,7 @@ class Place:
     district: str = ""
     street_office: str = ""
 
-    def keys(self) -> list[tuple[str, str]]:
+    def scopes(self) -> list[tuple[str, str]]:
         keys = [("city", "")]
         if self.district:
             keys.append(("district", self.district))
@@ -160,7 +160,7 @@ def _place(compound) -> Place:
 
 def resolve(place: Place, rows) -> Policy:
     """The policy for a place from override rows (scope, scope_key, name, value)."""
-    rank = {key: n for n, key in enumerate(place.keys())}
+    rank = {key: n for n, key in enumerate(place.scopes())}
     chosen: dict[str, tuple[int, object]] = {}
     for scope, scope_key, name, value in rows:
         level = rank.get((scope, scope_key))
@@ -178,16 +178,33 @@ def resolve(place: Place, rows) -> Policy:
 def policy_for(compound=None) -> Policy:
     """The policy in force for a compound (a Compound, its id, or None for the city)."""
     place = _place(compound)
-    return memo.remembered(("policy", place), lambda: _load(place))
+    return policies_for([place])[place]
 
 
-def _load(place: Place) -> Policy:
+def policies_for(places) -> dict[Place, Policy]:
+    """The policy of each of several places, read in one query (for a list whose rows lie
+    in different compounds: build each row's Place from its compound's columns)."""
+    found = memo.remembered_many([("policy", p) for p in places], _load)
+    return {key[1]: policy for key, policy in found.items()}
+
+
+def _load(keys) -> dict:
+    places = [place for _policy, place in keys]
+    wanted = {key for place in places for key in place.scopes()}
     rows = db.session.execute(
         sa.select(PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name,
                   PolicySetting.value)
-        .where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(place.keys()))
-    ).all()
-    return resolve(place, rows) if rows else DEFAULT
+        .where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(wanted))).all()
+    return {("policy", place): resolve(place, rows) if rows else DEFAULT for place in places}
+
+
+def extremes(name: str) -> tuple:
+    """The lowest and the highest value a setting has anywhere (the default included), for
+    a query over many compounds that then checks each one's own policy."""
+    values = [getattr(DEFAULT, name)]
+    values += [parse_value(name, v) for v in db.session.scalars(
+        sa.select(PolicySetting.value).where(PolicySetting.name == name))]
+    return min(values), max(values)
 
 
 def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | None = None

@@ -10,7 +10,7 @@ repairs_cli = Group("repairs", help="Repair tickets.")
 
 @repairs_cli.command("autoclose")
 def autoclose():
-    """Close tickets resolved more than 7 days ago that nobody confirmed or reopened.
+    """Close tickets nobody confirmed or reopened within the confirm window after the repair.
 
     Lists and queues also do this when they are opened; run it daily from cron so that
     figures stay right on quiet days.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -16,6 +16,7 @@ from app.community import roster as roster_rules
 from app.community.models import Building, Compound, Dwelling
 from app.core.errors import NotFound
 from app.core.privacy import mask_phone
+from app.core.settings import Place, policies_for
 from app.core.timeutil import LOCAL_TZ, as_utc, utcnow
 from app.extensions import db
 from app.repairs import rules
@@ -28,6 +29,7 @@ from app.repairs.shared import (
     get_ticket_for_staff,
     resident_compounds,
 )
+from app.repairs.shared import targets as shared_targets
 from app.repairs.workflow import auto_close
 
 
@@ -108,36 +110,44 @@ class ToConfirm:
         return url_for("repairs.ticket", ticket_id=self.ticket_id)
 
 
-def _to_confirm_query(user: User, now: datetime):
-    return sa.select(Ticket.id, Ticket.category, Facility.name, Ticket.location,
-                     Ticket.resolved_at).outerjoin(Facility, Ticket.facility_id == Facility.id
-                                                   ).where(
-        Ticket.reporter_id == user.id, Ticket.status == Status.RESOLVED,
-        Ticket.resolved_at >= now - rules.CONFIRM_WINDOW)
+def _to_confirm(user: User, now: datetime) -> list[ToConfirm]:
+    """The user's repairs done and still within their compound's confirm window, oldest
+    first. The window is each compound's policy, read with the compounds' places in one
+    more query (a reporter's repairs waiting for them are few: those past the window are
+    closed by the next auto-close)."""
+    rows = db.session.execute(
+        sa.select(Ticket.id, Ticket.compound_id, Compound.district, Compound.street_office,
+                  Ticket.category, Facility.name, Ticket.location, Ticket.resolved_at)
+        .join(Compound, Ticket.compound_id == Compound.id)
+        .outerjoin(Facility, Ticket.facility_id == Facility.id)
+        .where(Ticket.reporter_id == user.id, Ticket.status == Status.RESOLVED)
+        .order_by(Ticket.resolved_at)).all()
+    policies = policies_for({Place(r[1], r[2] or "", r[3] or "") for r in rows})
+    waiting = []
+    for ticket_id, compound_id, district, office, category, name, location, resolved in rows:
+        policy = policies[Place(compound_id, district or "", office or "")]
+        confirm_by = as_utc(resolved) + timedelta(days=policy.confirm_window_days)
+        if now <= confirm_by:
+            waiting.append(ToConfirm(ticket_id=ticket_id, category=category,
+                                     facility_name=name, location=location,
+                                     resolved_at=as_utc(resolved), confirm_by=confirm_by))
+    return waiting
 
 
 def awaiting_confirmation(user: User, now: datetime | None = None,
                           limit: int = 20) -> list[ToConfirm]:
     """Repairs done on the user's reports that wait for the user to confirm (within the
-    confirm window), oldest first: one query, no writes."""
+    confirm window), oldest first; no writes."""
     if not getattr(user, "is_authenticated", False):
         return []
-    now = now or utcnow()
-    rows = db.session.execute(_to_confirm_query(user, now).order_by(Ticket.resolved_at)
-                              .limit(limit))
-    return [ToConfirm(ticket_id=i, category=category, facility_name=name, location=location,
-                      resolved_at=as_utc(resolved), confirm_by=as_utc(resolved)
-                      + rules.CONFIRM_WINDOW)
-            for i, category, name, location, resolved in rows]
+    return _to_confirm(user, now or utcnow())[:limit]
 
 
 def count_awaiting_confirmation(user: User, now: datetime | None = None) -> int:
-    """How many repairs wait for the user to confirm them (one COUNT query)."""
+    """How many repairs wait for the user to confirm them."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    now = now or utcnow()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(
-        _to_confirm_query(user, now).subquery()))
+    return len(_to_confirm(user, now or utcnow()))
 
 
 @dataclass
@@ -156,10 +166,12 @@ def visible_to_staff(compound: Compound, user: User):
     return stmt
 
 
-def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | None = None,
-          targets=rules.DEFAULT_TARGETS) -> list[tuple[Ticket, rules.Lateness]]:
-    """The compound's tickets for staff (contractors: theirs), overdue first."""
+def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | None = None
+          ) -> list[tuple[Ticket, rules.Lateness]]:
+    """The compound's tickets for staff (contractors: theirs), overdue first, against the
+    compound's response and resolution targets."""
     now = now or utcnow()
+    targets = shared_targets(compound.id)
     auto_close(now, {compound.id})
     stmt = visible_to_staff(compound, user).options(
         selectinload(Ticket.facility), selectinload(Ticket.dwelling))
@@ -185,7 +197,8 @@ def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | 
     return rows
 
 
-def lateness(ticket: Ticket, now: datetime, targets=rules.DEFAULT_TARGETS) -> rules.Lateness:
+def lateness(ticket: Ticket, now: datetime, targets: dict[rules.Priority, rules.Targets]
+             ) -> rules.Lateness:
     """Whether the ticket misses (or missed) its response or resolution target."""
     return rules.lateness(status=ticket.status, priority_=ticket.priority,
                           submitted_at=ticket.created_at, accepted_at=ticket.accepted_at,
@@ -201,11 +214,12 @@ class CategoryFigures:
     reopen_rate: float | None
 
 
-def figures(compound: Compound, user: User, now: datetime | None = None,
-            targets=rules.DEFAULT_TARGETS) -> list[CategoryFigures]:
+def figures(compound: Compound, user: User, now: datetime | None = None
+            ) -> list[CategoryFigures]:
     """Per category, over the tickets this user may see: median time to resolve, open
-    tickets overdue, share reopened."""
+    tickets overdue (against the compound's targets), share reopened."""
     now = now or utcnow()
+    targets = shared_targets(compound.id)
     by_category = defaultdict(list)
     for ticket in db.session.scalars(visible_to_staff(compound, user)):
         by_category[ticket.category].append(ticket)

@@ -60,21 +60,6 @@ def labels():
             "PRIORITY_LABELS": PRIORITY_LABELS, "ROUTE_LABELS": ROUTE_LABELS}
 
 
-def _targets():
-    """Response and resolution targets from the settings (hours)."""
-    from datetime import timedelta
-
-    from app.repairs.rules import Priority, Targets
-
-    config = current_app.config
-    return {
-        Priority.URGENT: Targets(timedelta(hours=config["REPAIR_URGENT_RESPOND_HOURS"]),
-                                 timedelta(hours=config["REPAIR_URGENT_RESOLVE_HOURS"])),
-        Priority.NORMAL: Targets(timedelta(hours=config["REPAIR_NORMAL_RESPOND_HOURS"]),
-                                 timedelta(hours=config["REPAIR_NORMAL_RESOLVE_HOURS"])),
-    }
-
-
 def _files(name: str) -> list[bytes]:
     return [f.read() for f in request.files.getlist(name) if f and f.filename][:4]
 
@@ -310,7 +295,7 @@ def me_too(ticket_id: int):
 @login_required
 def resident_step(ticket_id: int, action: str):
     """Confirm the repair with a rating (no default: the resident chooses), or reopen it
-    within 7 days."""
+    within the confirm window."""
     item = shared.get_ticket_for_resident(ticket_id, current_user)
     step = Action(action)
     form = ConfirmRepairForm() if step is Action.CONFIRM else ReopenForm()
@@ -349,11 +334,10 @@ def queue(compound):
                                                                           "")[:20],
         building=request.args.get("building", "")[:20],
         assignee=request.args.get("assignee", "")[:60])
-    targets = _targets()
     manager = current_user.can(compound.id, Capability.HANDLE_REPAIRS)
     return render_template("repairs/queue.html", compound=compound, filters=filters,
-                           rows=queries.queue(compound, current_user, filters, targets=targets),
-                           figures=queries.figures(compound, current_user, targets=targets),
+                           rows=queries.queue(compound, current_user, filters),
+                           figures=queries.figures(compound, current_user),
                            can_export=manager, can_register=manager)
 
 

@@ -50,10 +50,14 @@ class Targets:
     resolve: timedelta
 
 
-DEFAULT_TARGETS = {
-    Priority.URGENT: Targets(respond=timedelta(hours=2), resolve=timedelta(hours=24)),
-    Priority.NORMAL: Targets(respond=timedelta(hours=24), resolve=timedelta(days=7)),
-}
+def targets_from(policy) -> dict[Priority, Targets]:
+    """The response and resolution targets of a compound's policy (hours, local policy)."""
+    return {
+        Priority.URGENT: Targets(respond=timedelta(hours=policy.urgent_respond_hours),
+                                 resolve=timedelta(hours=policy.urgent_resolve_hours)),
+        Priority.NORMAL: Targets(respond=timedelta(hours=policy.normal_respond_hours),
+                                 resolve=timedelta(hours=policy.normal_resolve_hours)),
+    }
 
 
 # A completion acceptance date outside these bounds is a typing error (a compound form
@@ -127,7 +131,7 @@ class Status(enum.Enum):
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CONFIRMED = "confirmed"
-    CLOSED = "closed"  # closed automatically 7 days after resolution
+    CLOSED = "closed"  # closed automatically when the confirm window ends
     REJECTED = "rejected"
 
 
@@ -136,7 +140,7 @@ class Action(enum.Enum):
     START = "start"
     RESOLVE = "resolve"  # with an "after" photo
     CONFIRM = "confirm"  # the resident, with a rating
-    REOPEN = "reopen"  # the resident, within 7 days of resolution
+    REOPEN = "reopen"  # the resident, within the confirm window
     REJECT = "reject"  # with a reason
     AUTO_CLOSE = "auto_close"
 
@@ -155,32 +159,35 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.RESOLVED, Action.REOPEN): Status.IN_PROGRESS,
     (Status.RESOLVED, Action.AUTO_CLOSE): Status.CLOSED,
 }
-CONFIRM_WINDOW = timedelta(days=7)
 OPEN_STATUSES = {Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS}
 
 
 def next_status(current: Status, action: Action, *, resolved_at: datetime | None = None,
-                now: datetime | None = None) -> Status | None:
-    """The status an action leads to, or None if it is not allowed now."""
+                now: datetime | None = None, confirm_window: timedelta | None = None
+                ) -> Status | None:
+    """The status an action leads to, or None if it is not allowed now. The reporter
+    confirms or reopens within the confirm window after the repair (local policy); after
+    it, the ticket closes by itself. Without a window, time is not considered."""
     target = TRANSITIONS.get((current, action))
     if target is None:
         return None
-    if action in (Action.REOPEN, Action.CONFIRM) and resolved_at and now and \
-            now > resolved_at + CONFIRM_WINDOW:
+    timed = resolved_at is not None and now is not None and confirm_window is not None
+    if action in (Action.REOPEN, Action.CONFIRM) and timed and \
+            now > resolved_at + confirm_window:
         return None
-    if action is Action.AUTO_CLOSE and (resolved_at is None or now is None
-                                        or now <= resolved_at + CONFIRM_WINDOW):
+    if action is Action.AUTO_CLOSE and (not timed or now <= resolved_at + confirm_window):
         return None
     return target
 
 
 def allowed_actions(current: Status, actions: set[Action], *,
-                    resolved_at: datetime | None = None,
-                    now: datetime | None = None) -> list[Action]:
+                    resolved_at: datetime | None = None, now: datetime | None = None,
+                    confirm_window: timedelta | None = None) -> list[Action]:
     """Which of `actions` the table allows from `current` now, in the table's order."""
     return [action for (status, action) in TRANSITIONS
             if status is current and action in actions
-            and next_status(current, action, resolved_at=resolved_at, now=now) is not None]
+            and next_status(current, action, resolved_at=resolved_at, now=now,
+                            confirm_window=confirm_window) is not None]
 
 
 # The way a repair goes when all is well; the next step is the one that moves along it.
@@ -213,7 +220,7 @@ class Lateness:
 
 def lateness(*, status: Status, priority_: Priority, submitted_at: datetime,
              accepted_at: datetime | None, resolved_at: datetime | None, now: datetime,
-             targets: dict[Priority, Targets] = DEFAULT_TARGETS) -> Lateness:
+             targets: dict[Priority, Targets]) -> Lateness:
     """Whether the response or the resolution target is (or was) missed."""
     target = targets[priority_]
     if status is Status.REJECTED:

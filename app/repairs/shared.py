@@ -4,6 +4,7 @@ residents' compounds and who may see or act on a ticket."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from app.accounts.models import User
@@ -11,7 +12,9 @@ from app.accounts.permissions import Capability
 from app.community.services import dwellings_of
 from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
+from app.core.settings import policy_for
 from app.extensions import db
+from app.repairs import rules
 from app.repairs.models import Ticket
 from app.repairs.rules import Route, Status
 
@@ -31,6 +34,16 @@ class FieldErrors(DomainError):
 def refuse_if(problems: dict[str, list[DomainError]]) -> None:
     if problems:
         raise FieldErrors(problems)
+
+
+def targets(compound_id: int) -> dict[rules.Priority, rules.Targets]:
+    """The compound's response and resolution targets (local policy)."""
+    return rules.targets_from(policy_for(compound_id))
+
+
+def confirm_window(compound_id: int) -> timedelta:
+    """How long after a repair its reporter may confirm or reopen it (local policy)."""
+    return timedelta(days=policy_for(compound_id).confirm_window_days)
 
 
 def resident_compounds(user: User) -> set[int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from app.accounts.permissions import Capability
 from app.core import events
 from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
+from app.core.settings import extremes
 from app.core.timeutil import utcnow
 from app.extensions import db
 from app.repairs import rules
@@ -25,6 +26,7 @@ from app.repairs.shared import (
     CLOSED,
     FieldErrors,
     can_manage,
+    confirm_window,
     prepare_photos,
     refuse_if,
     remove_files,
@@ -32,9 +34,10 @@ from app.repairs.shared import (
 
 
 def can_still_confirm(ticket: Ticket, now: datetime | None = None) -> bool:
-    """The reporter can confirm or reopen within 7 days of the repair."""
+    """The reporter can confirm or reopen within the confirm window after the repair."""
     return rules.next_status(ticket.status, Action.REOPEN, resolved_at=ticket.resolved_at,
-                             now=now or utcnow()) is not None
+                             now=now or utcnow(),
+                             confirm_window=confirm_window(ticket.compound_id)) is not None
 
 
 def _comment(text: str, field: str, problems: dict, limit: int = 500) -> str:
@@ -96,7 +99,8 @@ def staff_steps(ticket: Ticket, user: User, now: datetime | None = None) -> Step
 
 def _steps(ticket: Ticket, actions: set[Action], now: datetime | None) -> Steps:
     allowed = rules.allowed_actions(ticket.status, actions, resolved_at=ticket.resolved_at,
-                                    now=now or utcnow())
+                                    now=now or utcnow(),
+                                    confirm_window=confirm_window(ticket.compound_id))
     primary = rules.next_step(ticket.status, allowed)
     ordered = sorted(allowed, key=lambda a: a is not primary)  # stable: table order kept
     return Steps(ordered, primary)
@@ -176,7 +180,8 @@ def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetim
                 add: Sequence = (), **values) -> None:
     """Apply one allowed transition of the workflow."""
     current = ticket.status
-    target = rules.next_status(current, action, resolved_at=ticket.resolved_at, now=now)
+    target = rules.next_status(current, action, resolved_at=ticket.resolved_at, now=now,
+                               confirm_window=confirm_window(ticket.compound_id))
     if target is None:
         raise DomainError(N_("This step is not possible at the report's current stage."))
     if target in CLOSED:  # a sticker reporter's number is kept only while the repair is open
@@ -215,11 +220,13 @@ def change_status(ticket: Ticket, before: Status | None, after: Status, *,
 
 
 def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None) -> int:
-    """Close tickets resolved more than 7 days ago that nobody confirmed or reopened;
-    return how many this call closed."""
+    """Close tickets that nobody confirmed or reopened within their compound's confirm
+    window after the repair; return how many this call closed. The query takes the
+    shortest window in force; each ticket is then held to its own compound's."""
     now = now or utcnow()
+    shortest = timedelta(days=extremes("confirm_window_days")[0])
     stmt = sa.select(Ticket).where(Ticket.status == Status.RESOLVED,
-                                   Ticket.resolved_at < now - rules.CONFIRM_WINDOW)
+                                   Ticket.resolved_at < now - shortest)
     if compound_ids is not None:
         stmt = stmt.where(Ticket.compound_id.in_(compound_ids or {0}))
     closed = 0
@@ -228,8 +235,10 @@ def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None
             _transition(ticket, Action.AUTO_CLOSE, None, now, AUTO_CLOSE_NOTE, closed_at=now)
             closed += 1
         except DomainError:
-            continue  # the reporter confirmed or reopened it just now
+            continue  # its compound's window is longer, or the reporter just acted
     return closed
 
 
-AUTO_CLOSE_NOTE = N_("closed automatically 7 days after the repair")
+AUTO_CLOSE_NOTE = N_("closed automatically: nobody confirmed or reopened it in time")
+# Stored on tickets closed before the confirm window became a setting; still translated.
+EARLIER_NOTES = (N_("closed automatically 7 days after the repair"),)

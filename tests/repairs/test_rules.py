@@ -1,7 +1,9 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from app.core.settings import DEFAULT
 from app.repairs import rules
 from app.repairs.rules import Action, Category, Priority, Route, Status
 
@@ -44,24 +46,38 @@ def test_workflow_allows_only_the_listed_steps():
     assert rules.next_status(Status.SUBMITTED, Action.RESOLVE) is None
     assert rules.next_status(Status.CLOSED, Action.REOPEN) is None
     assert rules.next_status(Status.REJECTED, Action.ACCEPT) is None
-    resolved = T
+    resolved, week = T, timedelta(days=7)
     assert rules.next_status(Status.RESOLVED, Action.REOPEN, resolved_at=resolved,
-                             now=T + timedelta(days=7)) is Status.IN_PROGRESS
+                             now=T + timedelta(days=7), confirm_window=week
+                             ) is Status.IN_PROGRESS
     assert rules.next_status(Status.RESOLVED, Action.REOPEN, resolved_at=resolved,
-                             now=T + timedelta(days=7, seconds=1)) is None
+                             now=T + timedelta(days=7, seconds=1), confirm_window=week) is None
     assert rules.next_status(Status.RESOLVED, Action.AUTO_CLOSE, resolved_at=resolved,
-                             now=T + timedelta(days=6)) is None
+                             now=T + timedelta(days=6), confirm_window=week) is None
     assert rules.next_status(Status.RESOLVED, Action.AUTO_CLOSE, resolved_at=resolved,
-                             now=T + timedelta(days=8)) is Status.CLOSED
+                             now=T + timedelta(days=8), confirm_window=week) is Status.CLOSED
+    # A compound that gives ten days: still open to the reporter on day 8.
+    assert rules.next_status(Status.RESOLVED, Action.REOPEN, resolved_at=resolved,
+                             now=T + timedelta(days=8), confirm_window=timedelta(days=10)
+                             ) is Status.IN_PROGRESS
+    # Without a window (or a time) the table alone decides; auto-close needs both.
+    assert rules.next_status(Status.RESOLVED, Action.AUTO_CLOSE, resolved_at=resolved,
+                             now=T + timedelta(days=80)) is None
 
 
 def test_lateness():
+    targets = rules.targets_from(DEFAULT)
     late = rules.lateness(status=Status.SUBMITTED, priority_=Priority.URGENT, submitted_at=T,
-                          accepted_at=None, resolved_at=None, now=T + timedelta(hours=3))
+                          accepted_at=None, resolved_at=None, now=T + timedelta(hours=3),
+                          targets=targets)
     assert late.response_late and late.overdue and not late.resolution_late
     fine = rules.lateness(status=Status.RESOLVED, priority_=Priority.NORMAL, submitted_at=T,
                           accepted_at=T + timedelta(hours=1), resolved_at=T + timedelta(days=2),
-                          now=T + timedelta(days=30))
+                          now=T + timedelta(days=30), targets=targets)
     assert not fine.overdue
+    relaxed = rules.targets_from(replace(DEFAULT, urgent_respond_hours=4))
+    assert not rules.lateness(status=Status.SUBMITTED, priority_=Priority.URGENT,
+                              submitted_at=T, accepted_at=None, resolved_at=None,
+                              now=T + timedelta(hours=3), targets=relaxed).overdue
     assert rules.median_hours([timedelta(hours=2), timedelta(hours=4),
                                timedelta(hours=30)]) == 4.0

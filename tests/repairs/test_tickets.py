@@ -7,11 +7,13 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from app.core import settings
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.repairs import queries, register, reports, shared, workflow
 from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
 from app.repairs.rules import Action, Category, Priority, Route, Status
+from tests.factories import make_compound, make_resident
 from tests.repairs.conftest import jpeg_with_gps
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -129,6 +131,45 @@ def test_reject_needs_a_reason_and_auto_close_after_seven_days(estate, tmp_path)
     with pytest.raises(DomainError):
         workflow.resident_act(other, estate["resident"], Action.REOPEN, comment="x",
                               now=NOW + timedelta(days=9))
+
+
+def test_the_confirm_window_and_the_targets_are_the_compounds_policy(estate, tmp_path, app):
+    """A compound that gives its residents ten days to confirm: not closed on day 8, while
+    another compound's repair (seven days, the default) is; and urgent reports answered
+    within four hours where that compound's target is four."""
+    settings.set_value("compound", str(estate["compound"].id), "confirm_window_days", 10)
+    settings.set_value("compound", str(estate["compound"].id), "urgent_respond_hours", 4)
+    manager = estate["manager"]
+    ticket = report(estate, tmp_path, facility=estate["lawn"], request_key="w")
+    for action in (Action.ACCEPT, Action.START):
+        workflow.staff_act(ticket, manager, action, assignee="王师傅", upload_dir=tmp_path,
+                           now=NOW)
+    workflow.staff_act(ticket, manager, Action.RESOLVE, after_photo=jpeg_with_gps((30, 30)),
+                       upload_dir=tmp_path, now=NOW)
+    elsewhere = make_compound("别的小区")
+    resident, _home = make_resident(elsewhere, "13800000099")
+    theirs = reports.report(resident, compound_id=elsewhere.id, description="路灯不亮",
+                            category=Category.LIGHTS_CHARGERS, facility=None, request_key="x",
+                            upload_dir=tmp_path, now=NOW)
+    db.session.execute(sa.update(Ticket).where(Ticket.id == theirs.id).values(
+        status=Status.RESOLVED, resolved_at=NOW))
+    db.session.commit()
+    day8 = NOW + timedelta(days=8)
+    assert workflow.can_still_confirm(ticket, now=day8)
+    assert [t.ticket_id for t in queries.awaiting_confirmation(estate["resident"], now=day8)
+            ] == [ticket.id]
+    assert workflow.auto_close(day8) == 1  # the other compound's
+    assert db.session.get(Ticket, ticket.id).status is Status.RESOLVED
+    assert db.session.get(Ticket, theirs.id).status is Status.CLOSED
+    assert workflow.auto_close(NOW + timedelta(days=10, seconds=1)) == 1
+    assert db.session.get(Ticket, ticket.id).status is Status.CLOSED
+    urgent = report(estate, tmp_path, facility=None, category=Category.UTILITIES,
+                    request_key="u", now=NOW)
+    assert urgent.priority is Priority.URGENT
+    with app.test_request_context():
+        (row,) = [r for r in queries.queue(estate["compound"], manager, queries.QueueFilter(),
+                                           now=NOW + timedelta(hours=3)) if r[0].id == urgent.id]
+    assert not row[1].overdue  # 3 hours: late against the default 2, not against 4
 
 
 def test_who_sees_what(estate, tmp_path):
