@@ -294,8 +294,8 @@ def _roster_booking(booking_id: int, session: ClassSession) -> ClassBooking:
     return booking
 
 
-def check_in_state(session: ClassSession, now: datetime | None = None) -> str:
-    """"open" on the session's day, "later" before it, "over" after it."""
+def check_in_state(session: ClassSession, now: datetime | None = None) -> rules.CheckIn:
+    """Open on the session's day, later before it, over after it."""
     return rules.check_in_state(session.day, local_today(now))
 
 
@@ -304,7 +304,7 @@ def check_in(booking_id: int, session: ClassSession, *, actor: User,
     """Mark a child as arrived, on the session's day only."""
     now = now or utcnow()
     booking = _roster_booking(booking_id, session)
-    if check_in_state(session, now) != "open":
+    if not check_in_state(session, now).is_open:
         raise DomainError(N_("Children are checked in on the day of the session."))
     if booking.checked_in_at is None:
         booking.checked_in_at = now

@@ -114,6 +114,10 @@ class MealBooking(db.Model):
                                                  order_by="MealLine.id",
                                                  cascade="all, delete-orphan")
 
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is BookingStatus.CANCELLED
+
 
 class MealLine(db.Model):
     """One diner's meal in a booking, priced on the meal date."""

@@ -32,6 +32,7 @@ from app.bookings.forms import (
     tier_label,
 )
 from app.bookings.models import BookingStatus, Meal, Service
+from app.bookings.rules import is_elder_tier
 from app.community.permissions import compound_staff_required
 from app.core.errors import DomainError, NotFound
 from app.core.forms import ConfirmForm, refused_status
@@ -45,7 +46,8 @@ REFUSED = 422
 @bp.app_context_processor
 def labels():
     return {"MEAL_LABELS": MEAL_LABELS, "SERVICE_LABELS": SERVICE_LABELS,
-            "price_tier_label": tier_label, "WEEKDAY_LABELS": WEEKDAY_LABELS,
+            "price_tier_label": tier_label, "is_elder_tier": is_elder_tier,
+            "WEEKDAY_LABELS": WEEKDAY_LABELS,
             "BookingStatus": BookingStatus}
 
 
@@ -101,13 +103,13 @@ def book_meal(session_id: int):
             value = request.form.get(f"dish-{diner.key}", "0").strip()
             if value not in ("", "0"):
                 chosen[diner.key] = _dish_id(value)
-        service = request.form.get("service", "")
-        if service not in {s.value for s in Service}:
+        posted = request.form.get("service", "")
+        service = next((s for s in Service if s.value == posted), None)
+        if service is None:
             errors["service"] = _("Choose to eat in or take away.")
         else:
             try:
-                booking = meals.book_meal(session, current_user, home, chosen,
-                                             Service(service),
+                booking = meals.book_meal(session, current_user, home, chosen, service,
                                              (request.form.get("request_key") or "")[:32]
                                              or secrets.token_hex(16))
             except NotFound:
@@ -224,7 +226,7 @@ def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
     return render_template(
         "bookings/classroom.html", children=children, recurring=recurring, now=now,
         sessions=lessons.upcoming_classes(compound_ids, now),
-        booked={(b.session_id, b.child_id): b.status for b in bookings},
+        booked={(b.session_id, b.child_id): b for b in bookings},
         bookings=[b for b in bookings if b.picked_up_at is None],  # collected: shown above
         pickups=lessons.recent_pickups(current_user, now, hours=7 * 24),
         confirm_form=ConfirmForm()), status

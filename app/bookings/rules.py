@@ -10,6 +10,7 @@ elder price before reaching the elder age; a household can record the full birth
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -65,11 +66,36 @@ def in_planning_window(day: date, today: date, ahead_days: int) -> bool:
     return today <= day <= today + timedelta(days=ahead_days)
 
 
-def check_in_state(day: date, today: date) -> str:
-    """Children are checked in on the session's day only: "open", "later" or "over"."""
+class CheckIn(enum.Enum):
+    """Whether children can be checked in to a session today."""
+
+    OPEN = "open"  # the session's day
+    LATER = "later"  # before it
+    OVER = "over"  # after it
+
+    @property
+    def is_open(self) -> bool:
+        return self is CheckIn.OPEN
+
+    @property
+    def is_later(self) -> bool:
+        return self is CheckIn.LATER
+
+    @property
+    def is_over(self) -> bool:
+        return self is CheckIn.OVER
+
+
+def check_in_state(day: date, today: date) -> CheckIn:
+    """Children are checked in on the session's day only."""
     if day == today:
-        return "open"
-    return "later" if day > today else "over"
+        return CheckIn.OPEN
+    return CheckIn.LATER if day > today else CheckIn.OVER
+
+
+def is_elder_tier(tier: str) -> bool:
+    """A price tier stored on a meal line other than the standard price."""
+    return tier != "standard"
 
 
 def can_change(now: datetime, cutoff: datetime) -> bool:

@@ -116,6 +116,10 @@ class UpcomingBooking:
     endpoint: str
     url_args: dict = field(default_factory=dict, hash=False)
 
+    @property
+    def is_meal(self) -> bool:
+        return self.kind == "meal"
+
 
 def upcoming_bookings(user: User, now: datetime | None = None, days: int = 3
                       ) -> list[UpcomingBooking]:

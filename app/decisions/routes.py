@@ -14,6 +14,7 @@ from app.community.services import clamp_page
 from app.core.errors import N_, DomainError
 from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_date, fmt_full_datetime
+from app.core.settings import policy_for
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import LOCAL_TZ, local_to_utc, utcnow
 from app.decisions import bp, lifecycle, models, queries, roll, tallying, voting
@@ -330,7 +331,8 @@ def delete_ballot(ballot_id: int):
             return redirect(url_for("decisions.dashboard", ballot_id=ballot_id))
         flash(_("The draft is deleted."), "success")
         return redirect(url_for("decisions.staff_ballots", compound_id=compound_id))
-    return render_template("decisions/confirm.html", ballot=item, action="delete", form=form)
+    return render_template("decisions/confirm.html", ballot=item, deleting=True, form=form,
+                           post_to=url_for("decisions.delete_ballot", ballot_id=item.id))
 
 
 # --- committee: running a ballot ----------------------------------------------------------
@@ -352,7 +354,8 @@ def _dashboard(item, paper_form=None, import_form=None, status=200):
         demand=tallying.item_demand(item) if live else [],
         paper_form=paper_form or _paper_form(item),
         import_form=import_form or PaperImportForm(),
-        overdue=lifecycle.result_overdue(item)), status
+        overdue=lifecycle.result_overdue(item),
+        publish_within=policy_for(item.compound_id).publish_within_days), status
 
 
 def _paper_form(item) -> PaperForm:
@@ -395,7 +398,9 @@ def confirm_step(ballot_id: int, action: str):
     tally = tallying.tally_dict(item) if item.status in (
         BallotStatus.OPEN, BallotStatus.CLOSED) else None
     effect = lifecycle.result_effect(item)
-    return render_template("decisions/confirm.html", ballot=item, action=action,
+    return render_template("decisions/confirm.html", ballot=item, closing=action == "close",
+                           post_to=url_for("decisions.step", ballot_id=item.id, action=action),
+                           publish_within=policy_for(item.compound_id).publish_within_days,
                            form=ConfirmForm(), tally=tally, effect=effect,
                            mode_label=MODE_LABELS.get(effect.mode) if effect.mode else None,
                            steps=lifecycle.steps(item))

@@ -34,6 +34,7 @@ from app.dues.models import (
     Payment,
     PaymentStatus,
 )
+from app.dues.rules import Paperwork, Reason
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class ChannelView:
     channel: Channel
     eligible: bool
     max_fen: int
-    reason: str  # a code the page explains (see templates/dues/_channel.html)
+    reason: Reason  # the page explains it (CHANNEL_REASONS)
     applied_fen: int = 0  # what this channel has already paid (confirmed)
 
 
@@ -65,6 +66,34 @@ class BillLine:
     pending_fen: int = 0
     channels: list[ChannelView] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    paperwork: Paperwork = Paperwork.NONE  # the provident-fund statement, on the owner's bill
+
+    @property
+    def statement(self) -> bool:
+        """The owner can print the statement the provident fund centre asks for."""
+        return self.paperwork is Paperwork.STATEMENT
+
+    @property
+    def statement_not_yet(self) -> bool:
+        """An own-home item whose statement opens after completion acceptance."""
+        return self.paperwork is Paperwork.NOT_YET
+
+    @property
+    def usable_channels(self) -> list[ChannelView]:
+        return [c for c in self.channels if c.eligible]
+
+    @property
+    def closed_channels(self) -> list[ChannelView]:
+        """The channels that cannot pay now, each with why; the provident fund is left
+        out while its statement is not yet open (the page says when it opens instead)."""
+        return [c for c in self.channels if not c.eligible and not (
+            self.statement_not_yet and c.channel is Channel.PROVIDENT_FUND)]
+
+    def links_statement(self, view: ChannelView) -> bool:
+        """The provident-fund channel links to the statement: to pay with it, or to show
+        the centre the once-per-home use already made."""
+        return self.statement and view.channel is Channel.PROVIDENT_FUND and (
+            view.eligible or view.reason is Reason.ALREADY_USED)
 
     @property
     def outstanding_fen(self) -> int:
@@ -102,6 +131,12 @@ class Bill:
     fund: FundAccount | None
     provident_used: bool
     provident_open: bool = False  # completion acceptance has passed (DESIGN §5)
+    relation: Relation | None = None  # whose bill: the owner's, the tenants' (None: staff)
+
+    @property
+    def fund_shown(self) -> bool:
+        """A home's maintenance fund is its owner's: shown on the owner's bill only."""
+        return self.fund is not None and self.relation is Relation.OWNER
 
     @property
     def fund_low(self) -> bool:
@@ -200,11 +235,15 @@ def bill_for(dwelling: Dwelling, today: date | None = None, *,
     fund_free = (fund.balance_fen if fund else 0) - sum(
         p.amount_fen for p in payments
         if p.channel is Channel.MAINTENANCE_FUND and p.status is PaymentStatus.PENDING)
+    accepted_now = provident_open(compound, today)
     for line in lines:
         line.channels = _channels(line, dwelling, compound, today, fund, max(fund_free, 0),
                                   provident_used, ballots, applied)
-    return Bill(dwelling, lines, fee, fund, provident_used,
-                provident_open=provident_open(compound, today))
+        line.paperwork = rules.provident_paperwork(
+            own_home_item=bool(line.item and line.item.own_home),
+            owner=relation is Relation.OWNER, accepted_now=accepted_now)
+    return Bill(dwelling, lines, fee, fund, provident_used, provident_open=accepted_now,
+                relation=relation)
 
 
 def provident_open(compound: Compound, today: date | None = None) -> bool:
@@ -218,7 +257,7 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
               ballots: dict, applied: dict) -> list[ChannelView]:
     open_fen = line.open_fen
     views = [ChannelView(Channel.DIRECT, open_fen > 0, open_fen,
-                         "ok" if open_fen else "nothing_to_pay")]
+                         Reason.OK if open_fen else Reason.NOTHING_TO_PAY)]
     item = line.item
     if item is not None:
         hardship = applied[(line.key, Channel.HARDSHIP)]
@@ -227,32 +266,32 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
                                   share_fen=line.share_fen, subsidy_fen=hardship)
         limit = min(pf.max_fen, open_fen)
         views.append(ChannelView(Channel.PROVIDENT_FUND, pf.eligible and limit > 0, limit,
-                                 pf.reason if not pf.eligible or limit else "nothing_to_pay"))
+                                 pf.reason if not pf.eligible or limit else Reason.NOTHING_TO_PAY))
         mf = rules.maintenance_fund(
             balance_fen=fund_free,  # the balance less fund payments awaiting confirmation
             approved_decision=fund_decision_passed(ballots.get(item.fund_ballot_id), dwelling),
             emergency_approved=item.emergency_at is not None, owed_fen=open_fen)
-        reason = mf.reason if mf.eligible or mf.reason == "no_decision" else (
-            "no_account" if fund is None else "nothing_to_pay" if not open_fen else "no_balance")
+        reason = mf.reason if mf.eligible or mf.reason is Reason.NO_DECISION else (
+            Reason.NO_ACCOUNT if fund is None else Reason.NOTHING_TO_PAY if not open_fen else Reason.NO_BALANCE)
         views.append(ChannelView(Channel.MAINTENANCE_FUND, mf.eligible, mf.max_fen, reason))
-    views.append(ChannelView(Channel.PUBLIC_INCOME, False, 0, "by_decision"))
-    views.append(ChannelView(Channel.HARDSHIP, False, 0, "committee"))
+    views.append(ChannelView(Channel.PUBLIC_INCOME, False, 0, Reason.BY_DECISION))
+    views.append(ChannelView(Channel.HARDSHIP, False, 0, Reason.COMMITTEE))
     for view in views:
         view.applied_fen = applied[(line.key, view.channel)]
     return views
 
 
 CHANNEL_REFUSALS = {
-    "not_own_home": N_("The housing provident fund pays only for your own home's works, "
+    Reason.NOT_OWN_HOME: N_("The housing provident fund pays only for your own home's works, "
                        "such as the elevator share or windows."),
-    "before_acceptance": N_("The housing provident fund can be used only after the works "
+    Reason.BEFORE_ACCEPTANCE: N_("The housing provident fund can be used only after the works "
                             "pass completion acceptance."),
-    "already_used": N_("This home has already used the housing provident fund once."),
-    "no_decision": N_("The maintenance fund can pay this only after the owners approve "
+    Reason.ALREADY_USED: N_("This home has already used the housing provident fund once."),
+    Reason.NO_DECISION: N_("The maintenance fund can pay this only after the owners approve "
                       "using it (or the committee approves an emergency)."),
-    "no_account": N_("There is no maintenance fund balance on record for this home."),
-    "no_balance": N_("This home's maintenance fund balance is used up."),
-    "nothing_to_pay": N_("Nothing is left to pay on this item."),
+    Reason.NO_ACCOUNT: N_("There is no maintenance fund balance on record for this home."),
+    Reason.NO_BALANCE: N_("This home's maintenance fund balance is used up."),
+    Reason.NOTHING_TO_PAY: N_("Nothing is left to pay on this item."),
 }
 
 

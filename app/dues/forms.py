@@ -2,6 +2,7 @@
 
 from app.core.i18n import lazy as _l
 from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind, PaymentStatus
+from app.dues.rules import Reason
 
 CHANNEL_LABELS = {
     Channel.DIRECT: _l("Direct payment"),
@@ -12,19 +13,19 @@ CHANNEL_LABELS = {
 }
 # Why a channel can or cannot pay, as the resident reads it (codes from ledger/rules).
 CHANNEL_REASONS = {
-    "ok": _l("You can use this for up to the amount shown."),
-    "nothing_to_pay": _l("Nothing is left to pay this way."),
-    "not_own_home": _l("Only for your own home's works (such as the elevator share or "
+    Reason.OK: _l("You can use this for up to the amount shown."),
+    Reason.NOTHING_TO_PAY: _l("Nothing is left to pay this way."),
+    Reason.NOT_OWN_HOME: _l("Only for your own home's works (such as the elevator share or "
                        "windows)."),
-    "before_acceptance": _l("Available after the works pass completion acceptance."),
-    "already_used": _l("Already used once for this home (allowed once per home)."),
-    "no_decision": _l("Needs an approved owners' decision to use the fund, or a "
+    Reason.BEFORE_ACCEPTANCE: _l("Available after the works pass completion acceptance."),
+    Reason.ALREADY_USED: _l("Already used once for this home (allowed once per home)."),
+    Reason.NO_DECISION: _l("Needs an approved owners' decision to use the fund, or a "
                       "committee-approved emergency."),
-    "no_account": _l("No maintenance fund balance is on record for this home."),
-    "no_balance": _l("The home's maintenance fund balance is used up."),
-    "by_decision": _l("When the owners decide, the compound's public income can offset "
+    Reason.NO_ACCOUNT: _l("No maintenance fund balance is on record for this home."),
+    Reason.NO_BALANCE: _l("The home's maintenance fund balance is used up."),
+    Reason.BY_DECISION: _l("When the owners decide, the compound's public income can offset "
                       "shares by area; it then shows here as paid."),
-    "committee": _l("Households in hardship can ask the community committee; a subsidy it "
+    Reason.COMMITTEE: _l("Households in hardship can ask the community committee; a subsidy it "
                     "grants shows here as paid."),
 }
 STATUS_LABELS = {

@@ -67,6 +67,11 @@ class CostItem(db.Model):
         """What the homes share out: the residents' part less the subsidy."""
         return self.bearer_fen(Bearer.RESIDENTS) - self.subsidy_applied_fen
 
+    @property
+    def per_elevator(self) -> bool:
+        """Shared per elevator: its subsidy is an amount per elevator, not one sum."""
+        return self.rule is AllocationRule.ELEVATOR
+
 
 class CostShare(db.Model):
     """How much of an item each bearer pays; the shares sum to the item's total."""
@@ -201,6 +206,23 @@ class Payment(db.Model):
     item: Mapped[CostItem | None] = relationship()
     dwelling = relationship("Dwelling")
 
+    @property
+    def is_pending(self) -> bool:
+        return self.status is PaymentStatus.PENDING
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status is PaymentStatus.REJECTED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status is PaymentStatus.WITHDRAWN
+
+    @property
+    def is_open(self) -> bool:
+        """Awaiting confirmation or confirmed: it stands on the statement."""
+        return self.status in (PaymentStatus.PENDING, PaymentStatus.CONFIRMED)
+
 
 class FundAccount(db.Model):
     """A dwelling's housing maintenance fund (住宅专项维修资金): deposit and balance."""
@@ -254,6 +276,11 @@ class IncomeEntry(db.Model):
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def is_cost(self) -> bool:
+        """A cost of earning the income: taken off, shown with a minus."""
+        return self.kind is IncomeKind.COST
 
 
 class IncomeUse(db.Model):

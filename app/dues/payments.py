@@ -30,6 +30,7 @@ from app.dues.models import (
     PaymentStatus,
 )
 from app.dues.public_income import _positive
+from app.dues.rules import Reason
 from app.dues.shared import _lock_dwelling, _lock_item, _remove, rules_yuan
 from app.extensions import db
 
@@ -99,7 +100,7 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
             raise FieldError("channel", N_("This channel cannot pay this item."))
         if not view.eligible:
             raise FieldError("channel", CHANNEL_REFUSALS.get(view.reason, CHANNEL_REFUSALS[
-                "nothing_to_pay"]))
+                Reason.NOTHING_TO_PAY]))
         if amount_fen > view.max_fen:
             raise FieldError("amount", N_("That is more than can be paid this way: at most "
                                           "%(max)s."), max=rules_yuan(view.max_fen))
@@ -170,9 +171,9 @@ def confirm_payment(payment: Payment, actor: User, today: date | None = None) ->
                           left=rules_yuan(line.outstanding_fen))
     if payment.channel is Channel.MAINTENANCE_FUND:
         view = line.channel(Channel.MAINTENANCE_FUND)
-        if view is None or view.reason == "no_decision":
+        if view is None or view.reason is Reason.NO_DECISION:
             db.session.rollback()
-            raise DomainError(CHANNEL_REFUSALS["no_decision"])
+            raise DomainError(CHANNEL_REFUSALS[Reason.NO_DECISION])
         account = db.session.scalar(sa.select(FundAccount).where(
             FundAccount.dwelling_id == dwelling.id).with_for_update())
         if account is None or account.balance_fen < payment.amount_fen:

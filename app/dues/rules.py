@@ -8,6 +8,7 @@ ties broken by dwelling id so the result never depends on dictionary order).
 from __future__ import annotations
 
 import calendar
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -121,11 +122,43 @@ def elevator(item: Elevator, homes: Mapping[int, tuple[int, Decimal]],
 
 # --- channels --------------------------------------------------------------------------------
 
+class Reason(enum.Enum):
+    """Why a channel can (or cannot) pay a line of the bill; the page explains each."""
+
+    OK = "ok"
+    NOTHING_TO_PAY = "nothing_to_pay"
+    NOT_OWN_HOME = "not_own_home"  # the provident fund pays own-home works only
+    BEFORE_ACCEPTANCE = "before_acceptance"
+    ALREADY_USED = "already_used"  # the provident fund: once per home
+    NO_DECISION = "no_decision"  # the maintenance fund needs an owners' decision
+    NO_ACCOUNT = "no_account"
+    NO_BALANCE = "no_balance"
+    BY_DECISION = "by_decision"  # public income: applied after an owners' decision
+    COMMITTEE = "committee"  # hardship subsidy: granted by the community committee
+
+
 @dataclass(frozen=True)
 class Eligibility:
     eligible: bool
     max_fen: int
-    reason: str  # a short code the page explains
+    reason: Reason
+
+
+class Paperwork(enum.Enum):
+    """What an owner's bill line says about the provident-fund statement."""
+
+    NONE = "none"  # not an own-home item, or not the owner's bill
+    STATEMENT = "statement"  # the statement for the fund centre can be printed
+    NOT_YET = "not_yet"  # it opens after completion acceptance (the page says so)
+
+
+def provident_paperwork(*, own_home_item: bool, owner: bool, accepted_now: bool
+                        ) -> Paperwork:
+    """The owner of a home pays own-home works from the housing provident fund with a
+    statement the fund centre asks for; it exists only after completion acceptance."""
+    if not (own_home_item and owner):
+        return Paperwork.NONE
+    return Paperwork.STATEMENT if accepted_now else Paperwork.NOT_YET
 
 
 def accepted(accepted_on: date | None, today: date) -> bool:
@@ -139,13 +172,13 @@ def provident_fund(*, own_home_item: bool, accepted_on: date | None, today: date
     """Housing provident fund: own-home works only, after completion acceptance, once per
     dwelling, up to the actual share minus any subsidy."""
     if not own_home_item:
-        return Eligibility(False, 0, "not_own_home")
+        return Eligibility(False, 0, Reason.NOT_OWN_HOME)
     if not accepted(accepted_on, today):
-        return Eligibility(False, 0, "before_acceptance")
+        return Eligibility(False, 0, Reason.BEFORE_ACCEPTANCE)
     if already_used:
-        return Eligibility(False, 0, "already_used")
+        return Eligibility(False, 0, Reason.ALREADY_USED)
     limit = max(share_fen - subsidy_fen, 0)
-    return Eligibility(limit > 0, limit, "ok" if limit else "nothing_to_pay")
+    return Eligibility(limit > 0, limit, Reason.OK if limit else Reason.NOTHING_TO_PAY)
 
 
 def maintenance_fund(*, balance_fen: int, approved_decision: bool,
@@ -153,9 +186,10 @@ def maintenance_fund(*, balance_fen: int, approved_decision: bool,
     """The dwelling's maintenance-fund balance, only with an approved "use the fund"
     decision (or a committee-approved emergency)."""
     if not (approved_decision or emergency_approved):
-        return Eligibility(False, 0, "no_decision")
+        return Eligibility(False, 0, Reason.NO_DECISION)
     limit = min(balance_fen, owed_fen)
-    return Eligibility(limit > 0, max(limit, 0), "ok" if limit > 0 else "no_balance")
+    return Eligibility(limit > 0, max(limit, 0),
+                       Reason.OK if limit > 0 else Reason.NO_BALANCE)
 
 
 def fund_is_low(balance_fen: int, initial_fen: int) -> bool:

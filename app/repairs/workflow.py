@@ -81,6 +81,12 @@ class Steps:
     def __contains__(self, action: Action) -> bool:
         return action in self.actions
 
+    def emphasis(self, action: Action) -> str:
+        """How its button stands out: the next step is primary, a rejection a warning."""
+        if action is self.primary:
+            return "primary"
+        return "danger" if action is Action.REJECT else ""
+
 
 def resident_steps(ticket: Ticket, user: User, now: datetime | None = None) -> Steps:
     """Confirm or reopen, for the reporter within the confirm window; else nothing."""

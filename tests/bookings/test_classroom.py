@@ -146,9 +146,9 @@ def test_check_in_is_open_on_the_session_day_only():
     from app.bookings import rules
 
     day = date(2026, 11, 27)
-    assert rules.check_in_state(day, day) == "open"
-    assert rules.check_in_state(day, day - timedelta(days=1)) == "later"
-    assert rules.check_in_state(day, day + timedelta(days=1)) == "over"
+    assert rules.check_in_state(day, day) is rules.CheckIn.OPEN
+    assert rules.check_in_state(day, day - timedelta(days=1)) is rules.CheckIn.LATER
+    assert rules.check_in_state(day, day + timedelta(days=1)) is rules.CheckIn.OVER
 
 
 def test_weekly_bookings_refuse_inverted_and_past_dates(classroom):

@@ -16,6 +16,7 @@ from app.decisions.models import BallotKind
 from app.dues import bills, costs, export, fees, funds, payments, public_income, rules, shared
 from app.dues.fees import FEE
 from app.dues.models import Channel, FundAccount, FundMovement, IncomeKind, Payment, PaymentStatus
+from app.dues.rules import Reason
 from app.extensions import db
 from tests.dues.conftest import ACCEPTED, TODAY, passed_fund_ballot
 
@@ -51,9 +52,9 @@ def test_bill_lists_each_item_with_its_share_and_channels(estate):
     direct = elevator.channel(Channel.DIRECT)
     assert direct.eligible and direct.max_fen == elevator.share_fen
     pf = elevator.channel(Channel.PROVIDENT_FUND)
-    assert pf.eligible and pf.max_fen == elevator.share_fen and pf.reason == "ok"
+    assert pf.eligible and pf.max_fen == elevator.share_fen and pf.reason is Reason.OK
     mf = elevator.channel(Channel.MAINTENANCE_FUND)
-    assert not mf.eligible and mf.reason == "no_decision"
+    assert not mf.eligible and mf.reason is Reason.NO_DECISION
     assert bill.outstanding_fen == elevator.share_fen + windows.share_fen
 
 
@@ -66,14 +67,14 @@ def test_the_ground_floor_owes_nothing_for_the_elevator(estate):
 
 def test_provident_fund_only_after_acceptance_and_once(estate, upload_dir):
     before = bills.bill_for(estate.home, date(2025, 10, 29)).line(estate.elevator.id)
-    assert before.channel(Channel.PROVIDENT_FUND).reason == "before_acceptance"
+    assert before.channel(Channel.PROVIDENT_FUND).reason is Reason.BEFORE_ACCEPTANCE
     with pytest.raises(DomainError, match="completion acceptance"):
         pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND,
             today=date(2025, 10, 29))
     pay(estate, upload_dir, 100_00, channel=Channel.PROVIDENT_FUND, today=ACCEPTED)
     bill = bills.bill_for(estate.home, TODAY)
     assert bill.provident_used
-    assert bill.line(estate.windows.id).channel(Channel.PROVIDENT_FUND).reason == "already_used"
+    assert bill.line(estate.windows.id).channel(Channel.PROVIDENT_FUND).reason is Reason.ALREADY_USED
     with pytest.raises(DomainError, match="already used"):
         pay(estate, upload_dir, 100_00, key=estate.windows.id, channel=Channel.PROVIDENT_FUND)
 
@@ -81,7 +82,7 @@ def test_provident_fund_only_after_acceptance_and_once(estate, upload_dir):
 def test_provident_fund_is_for_own_home_items_only(estate, upload_dir):
     item = costs.add_item(estate.compound, costs.ItemSpec(name="道路", total_fen=70_000))
     line = bills.bill_for(estate.home, TODAY).line(item.id)
-    assert line.channel(Channel.PROVIDENT_FUND).reason == "not_own_home"
+    assert line.channel(Channel.PROVIDENT_FUND).reason is Reason.NOT_OWN_HOME
     with pytest.raises(DomainError, match="own home"):
         pay(estate, upload_dir, 100, key=item.id, channel=Channel.PROVIDENT_FUND)
 

@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.dues import rules
-from app.dues.rules import AllocationError, Elevator
+from app.dues.rules import AllocationError, Elevator, Reason
 
 
 def test_awkward_total_over_unequal_areas_sums_exactly():
@@ -76,19 +76,20 @@ def test_allocations_always_sum_to_the_total_and_never_go_negative(total, weight
 def test_provident_fund_eligibility():
     args = {"own_home_item": True, "accepted_on": date(2026, 6, 1), "already_used": False,
             "share_fen": 1_500_000, "subsidy_fen": 200_000}
-    assert rules.provident_fund(today=date(2026, 5, 31), **args).reason == "before_acceptance"
+    assert rules.provident_fund(today=date(2026, 5, 31), **args).reason is \
+        Reason.BEFORE_ACCEPTANCE
     ok = rules.provident_fund(today=date(2026, 6, 1), **args)
     assert ok.eligible and ok.max_fen == 1_300_000
     assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "already_used": True}
-                                ).reason == "already_used"
+                                ).reason is Reason.ALREADY_USED
     assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "own_home_item": False}
-                                ).reason == "not_own_home"
+                                ).reason is Reason.NOT_OWN_HOME
 
 
 def test_maintenance_fund_needs_an_approved_decision():
     assert rules.maintenance_fund(balance_fen=100_000, approved_decision=False,
-                                  emergency_approved=False, owed_fen=50_000).reason == \
-        "no_decision"
+                                  emergency_approved=False, owed_fen=50_000).reason is \
+        Reason.NO_DECISION
     use = rules.maintenance_fund(balance_fen=30_000, approved_decision=True,
                                  emergency_approved=False, owed_fen=50_000)
     assert use.eligible and use.max_fen == 30_000
