@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db, limiter
-from tests.factories import PASSWORD
+from tests.fixtures.factories import PASSWORD
 
 
 def _worker() -> str:

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from app.accounts.models import Role, User
 from app.community.models import ActivationCode, Compound, Dwelling, Person
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person
+from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 
 def test_compound_create_and_list(runner, app):
@@ -74,7 +74,7 @@ def test_demo_rows_are_the_same_every_time():
 
 
 def test_staff_create_keeps_passwords_and_guards_residents(runner, app):
-    from tests.factories import PASSWORD, make_resident, make_user
+    from tests.fixtures.factories import PASSWORD, make_resident, make_user
 
     compound = make_compound("甲")
     make_user("13900000001", password="first-pass-1", grants=[(Role.COMMITTEE, compound)])

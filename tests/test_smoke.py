@@ -1,4 +1,4 @@
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 
 def test_resident_signs_in_and_sees_home(client, sign_in):

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("dues", __name__)
 
-from app.dues import routes, staff_routes  # noqa: E402,F401
+from app.dues import routes, staff_income, staff_items, staff_routes  # noqa: E402,F401

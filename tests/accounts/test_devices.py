@@ -3,7 +3,7 @@ the owner's own phone (device cookie) is counted apart from every unknown device
 
 from app.accounts import devices
 from tests.conftest import zh
-from tests.factories import PASSWORD, make_compound, make_resident
+from tests.fixtures.factories import PASSWORD, make_compound, make_resident
 
 OWNER = "13800000001"
 SECRET = "test-secret-key"

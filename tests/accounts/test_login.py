@@ -3,7 +3,7 @@
 from app import create_app
 from app.extensions import db
 from tests.conftest import login, zh
-from tests.factories import PASSWORD, make_compound, make_resident
+from tests.fixtures.factories import PASSWORD, make_compound, make_resident
 
 
 def test_sign_in_with_phone_and_password(client):

@@ -11,7 +11,7 @@ from app.community import letters
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.conftest import login
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 PHONE = "13800000001"
 
@@ -184,7 +184,7 @@ def test_agent_summary_names_the_phone():
 
 
 def test_activating_a_letter_replaces_whoever_was_signed_in_on_the_phone(web, app):
-    from tests.factories import make_dwelling, make_person
+    from tests.fixtures.factories import make_dwelling, make_person
 
     compound = make_compound()
     make_resident(compound, PHONE)

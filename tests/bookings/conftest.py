@@ -7,7 +7,7 @@ import pytest
 from app.bookings import canteen as meals
 from app.bookings.models import Meal
 from app.extensions import db
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # Thursday 10:00 in Shanghai
 TOMORROW = date(2026, 11, 27)

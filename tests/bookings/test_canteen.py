@@ -10,7 +10,7 @@ from app.bookings.models import BookingStatus, Dish, MealBooking, MealSession, S
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from tests.bookings.conftest import NOW, diners
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 
 def book(canteen, choices, key="k1", now=NOW, service=Service.DINE_IN):

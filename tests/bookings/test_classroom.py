@@ -14,7 +14,7 @@ from app.community.models import Dwelling
 from app.core.errors import DomainError
 from app.extensions import db
 from tests.bookings.conftest import NOW
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_recurring_weekday_and_no_bookings_for_started_sessions(classroom):
 
 
 def test_pick_up_only_by_named_adults_or_with_a_recorded_exception(classroom):
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     operator = make_user("13900000004")
     session = classroom["session"]
@@ -162,7 +162,7 @@ def test_weekly_bookings_refuse_inverted_and_past_dates(classroom):
 
 
 def pick_up_first(classroom, adult="奶奶", exception=""):
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     operator = make_user("13900000004")
     session = classroom["session"]

@@ -21,7 +21,7 @@ from app.community.models import Dwelling
 from app.core.errors import DomainError
 from app.extensions import db
 from tests.bookings.conftest import NOW
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 
 def run_all(web, jobs, work):

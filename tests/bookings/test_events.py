@@ -13,8 +13,8 @@ from app.core import events
 from app.core.errors import DomainError
 from app.extensions import db
 from tests.bookings.conftest import NOW, diners
-from tests.events import heard
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.events import heard
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 
 def book(canteen, choices, key="k1"):

@@ -22,7 +22,7 @@ from app.core import settings
 from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_operators_and_residents_cannot_cross_over(client, sign_in, place):
 
 
 def test_a_landlord_does_not_see_the_tenants_household(client, sign_in, app):
-    from tests.factories import make_dwelling, make_person
+    from tests.fixtures.factories import make_dwelling, make_person
 
     compound = make_compound()
     landlord = make_person(compound, "房东", phone="13800000011")

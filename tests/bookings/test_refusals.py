@@ -20,7 +20,7 @@ from app.bookings.models import (
 from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 ODD_IDS = ["²", "１", "0", "-1", "2147483648", str(10**20), "x", " "]
 HUGE = str(10**20)

@@ -7,7 +7,7 @@ from app.accounts.models import AccessLog, Role
 from app.community.models import Relation
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_person, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_person, make_resident, make_user
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.community.models import ActivationCode
 from app.core.timeutil import utcnow
 from app.extensions import db
 from tests.conftest import login, zh
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 PHONE = "13812345678"
 

@@ -10,7 +10,7 @@ from app.community import services
 from app.core.timeutil import local_today
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_user
+from tests.fixtures.factories import make_compound, make_user
 
 TODAY = local_today()
 
@@ -111,7 +111,7 @@ def test_the_service_refuses_what_the_form_refuses(app, compound):
 @pytest.mark.parametrize("extreme", [date(9999, 12, 31), date(1, 1, 1)])
 def test_community_pages_survive_an_extreme_stored_date(client, sign_in, compound, extreme):
     """Dates stored before these checks existed still show; the edit form says what to fix."""
-    from tests.factories import make_resident
+    from tests.fixtures.factories import make_resident
 
     make_resident(compound, "13800000001")
     for name in ("survey_started_on", "construction_started_on", "accepted_on",

@@ -6,7 +6,13 @@ import sqlalchemy as sa
 from app.accounts.models import AccessLog, Role, RoleGrant, User
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_dwelling, make_person, make_resident, make_user
+from tests.fixtures.factories import (
+    make_compound,
+    make_dwelling,
+    make_person,
+    make_resident,
+    make_user,
+)
 
 PHONE = "13812345678"
 

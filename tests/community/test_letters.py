@@ -5,7 +5,13 @@ import sqlalchemy as sa
 from app.accounts.models import Role
 from app.community.models import ActivationCode
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person, make_resident, make_user
+from tests.fixtures.factories import (
+    make_compound,
+    make_dwelling,
+    make_person,
+    make_resident,
+    make_user,
+)
 
 
 def setup(app):

@@ -13,7 +13,7 @@ from app.community.models import Building, Dwelling, Occupancy, Person, Relation
 from app.core.errors import DomainError
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_user
+from tests.fixtures.factories import make_compound, make_user
 
 HEADER = "楼栋,单元,房号,楼层,专有面积,业主姓名,业主手机,产权人编号,业主类型,出生年份\n"
 GOOD = (HEADER

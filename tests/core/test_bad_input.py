@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from app import create_app
 from app.accounts.models import AccessLog, Role
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person, make_resident, make_user
+from tests.fixtures.factories import (
+    make_compound,
+    make_dwelling,
+    make_person,
+    make_resident,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -84,7 +90,7 @@ def test_sign_in_works_when_the_rate_limit_store_is_down(tmp_path):
     with app.app_context():
         db.create_all()
         make_resident(make_compound(), "13800000001")
-        from tests.factories import PASSWORD
+        from tests.fixtures.factories import PASSWORD
 
         response = app.test_client().post("/login", data={"phone": "13800000001",
                                                           "password": PASSWORD})

@@ -5,7 +5,7 @@ in production, like the session cookie."""
 import pytest
 
 from app import create_app
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 NO_STORE = "private, no-store"
 
@@ -41,7 +41,7 @@ def test_public_pages_and_static_files_keep_their_caching(client, sign_in, resid
 
 def test_a_page_that_sets_its_own_keeps_it(client, app):
     from app.community.letters import issue_codes
-    from tests.factories import make_dwelling, make_person
+    from tests.fixtures.factories import make_dwelling, make_person
 
     compound = make_compound()
     home = make_dwelling(compound, owner=make_person(compound, phone="13800000002"))

@@ -10,7 +10,7 @@ from app.core.errors import N_, DomainError
 from app.core.flashing import BUDGET, MAX_MESSAGE, MAX_MESSAGES, flash_error, shorten
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 _rng = random.Random(4096)
 

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from app.core.i18n import fmt_date, fmt_datetime, fmt_money
 from app.extensions import db
 from config import BASE_DIR
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 
 
 def test_chinese_is_the_default(client):

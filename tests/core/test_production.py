@@ -5,7 +5,7 @@ import pytest
 
 from app import create_app
 from app.accounts.models import Role
-from tests.factories import PASSWORD, make_compound, make_resident, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_resident, make_user
 
 BASE = "https://linli.example.gov.cn"
 READY = {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://",

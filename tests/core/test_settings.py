@@ -5,8 +5,8 @@ import pytest
 from app.core import settings
 from app.core.settings import DEFAULT, Place, PolicyError, policy_for, resolve
 from app.extensions import db
-from tests.factories import make_compound
-from tests.querycount import counting
+from tests.fixtures.factories import make_compound
+from tests.fixtures.querycount import counting
 
 
 def test_the_most_specific_override_wins():

@@ -8,7 +8,7 @@ import pytest
 from app.community.models import OwnerType
 from app.decisions import lifecycle
 from app.decisions.models import BallotKind
-from tests.factories import make_compound, make_dwelling, make_person
+from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 OPENS = T0 + timedelta(days=15)  # the legal notice period of an owners' decision

@@ -280,7 +280,7 @@ def test_paper_import_with_a_bad_row_records_nothing(estate):
 
 
 def test_roll_is_frozen_when_voting_opens(estate):
-    from tests.factories import make_dwelling, make_person
+    from tests.fixtures.factories import make_dwelling, make_person
 
     ballot = open_ballot(estate)
     make_dwelling(estate.compound, building="3", room="101",

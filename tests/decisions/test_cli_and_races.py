@@ -26,7 +26,7 @@ from tests.decisions.conftest import (
     option,
     voter_of,
 )
-from tests.factories import make_user
+from tests.fixtures.factories import make_user
 
 
 def test_cli_runs_a_ballot_end_to_end(runner, estate, tmp_path):
@@ -116,7 +116,7 @@ def test_tampering_with_the_roll_or_truncating_the_log_is_detected(estate):
 
 def test_seats_are_frozen_when_voting_opens(estate):
     """A re-import that gives a home to someone else does not hand over the vote."""
-    from tests.factories import make_person
+    from tests.fixtures.factories import make_person
 
     ballot = open_ballot(estate)
     a = estate.people["A"]

@@ -21,7 +21,7 @@ from tests.decisions.conftest import (
     option,
     voter_of,
 )
-from tests.events import heard
+from tests.fixtures.events import heard
 
 
 def test_publishing_the_notice_is_announced_once(estate):
@@ -79,7 +79,7 @@ def test_every_vote_is_announced_once_after_it_is_stored(estate):
 
 def test_an_imported_paper_ballot_is_announced_once_per_vote(estate, app):
     from app.accounts.models import Role
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     ballot = open_ballot(estate)
     clerk = make_user("13900000009", grants=[(Role.COMMITTEE, estate.compound)])

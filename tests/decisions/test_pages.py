@@ -16,8 +16,8 @@ from app.decisions.models import Ballot, BallotKind, BallotStatus, Vote, VoteEve
 from app.extensions import db
 from tests.conftest import zh
 from tests.decisions.conftest import voter_of
-from tests.factories import make_compound, make_user
-from tests.querycount import counting
+from tests.fixtures.factories import make_compound, make_user
+from tests.fixtures.querycount import counting
 
 NOW = utcnow()
 
@@ -157,7 +157,7 @@ def test_votes_after_close_are_refused_with_a_message(client, sign_in, estate, l
 
 
 def test_residents_of_another_compound_cannot_see_it(client, sign_in, estate, live):
-    from tests.factories import make_resident
+    from tests.fixtures.factories import make_resident
 
     make_resident(make_compound("别的小区"), "13900009999")
     sign_in("13900009999")
@@ -342,7 +342,7 @@ def test_no_two_features_put_the_same_name_into_every_template(web):
 
 def test_every_ballot_page_states_its_pass_rule(client, sign_in, estate, live):
     from app.accounts.models import Role
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     rule = zh("Civil Code major: 3/4 of voted area and of voters")
     sign_in("13800000001")

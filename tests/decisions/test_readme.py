@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from app.accounts.models import Role
 from config import BASE_DIR
 from tests.decisions.conftest import set_clock
-from tests.factories import make_user
+from tests.fixtures.factories import make_user
 
 # The example was written on 2026-12-02; each step runs when the README says it can.
 WRITTEN = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Beijing

@@ -116,7 +116,7 @@ def test_publishing_now_still_needs_the_full_notice(estate):
 
 def test_the_residents_committee_is_told_with_the_owners(estate):
     from app.accounts.models import Role
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     make_user("13900000001", grants=[(Role.COMMITTEE, estate.compound)])
     ballot = make_ballot(estate)
@@ -206,7 +206,7 @@ def test_a_draft_can_be_deleted_but_a_notice_cannot(estate):
 # --- withdrawing a notice -------------------------------------------------------------------
 
 def test_a_notice_is_withdrawn_before_voting_with_its_reason_kept(estate):
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     ballot = make_ballot(estate)
     lifecycle.publish_notice(ballot, actor=None, now=T0)
@@ -320,7 +320,7 @@ def count_queries():
 
 
 def link(person):
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     person.user_id = make_user(person.phone).id
     db.session.commit()

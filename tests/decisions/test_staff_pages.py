@@ -16,7 +16,7 @@ from app.extensions import db
 from tests.conftest import zh
 from tests.decisions.conftest import voter_of
 from tests.decisions.test_pages import end_voting, link_users, live_ballot
-from tests.factories import make_user
+from tests.fixtures.factories import make_user
 
 NOW = utcnow()
 

@@ -12,7 +12,7 @@ from app.decisions.models import BallotKind
 from app.extensions import db
 from tests.decisions.conftest import DURING, Estate, open_ballot, option
 from tests.decisions.test_rules import brute_force_groups
-from tests.factories import make_compound, make_dwelling, make_person
+from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 homes = st.lists(
     st.tuples(st.integers(1, 9999),  # area in centi-m²

@@ -13,7 +13,13 @@ from app.decisions.rules import Outcome
 from app.dues import costs
 from app.dues.models import AllocationRule, CostItem
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person, make_resident, make_user
+from tests.fixtures.factories import (
+    make_compound,
+    make_dwelling,
+    make_person,
+    make_resident,
+    make_user,
+)
 
 ACCEPTED = date(2025, 10, 30)
 TODAY = date(2026, 11, 26)

@@ -12,7 +12,7 @@ from app.accounts.models import Role
 from app.dues import payments, public_income
 from app.dues.models import DuesSettings, FundAccount, IncomeEntry, IncomeKind
 from app.extensions import db
-from tests.factories import make_compound, make_user
+from tests.fixtures.factories import make_compound, make_user
 
 
 def invoke(runner, *args):

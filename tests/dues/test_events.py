@@ -10,7 +10,7 @@ from app.core.errors import DomainError
 from app.dues import payments
 from app.dues.models import PaymentStatus
 from tests.dues.test_ledger import TODAY, pay
-from tests.events import heard
+from tests.fixtures.events import heard
 
 
 def test_a_payment_recorded_twice_by_a_double_tap_is_announced_once(estate, tmp_path):

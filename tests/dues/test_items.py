@@ -10,7 +10,7 @@ from app.core.errors import DomainError
 from app.dues import costs
 from app.dues.models import Allocation, AllocationRule, Bearer
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person
+from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 
 @pytest.fixture

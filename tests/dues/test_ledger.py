@@ -212,7 +212,7 @@ def test_a_tenants_bill_is_the_property_fee_only(estate, upload_dir):
 
 
 def test_staff_only_decide_their_own_compounds_payments(estate, upload_dir):
-    from tests.factories import make_compound
+    from tests.fixtures.factories import make_compound
 
     payment, _ = pay(estate, upload_dir, 100_00)
     other = make_compound("金源新村")

@@ -179,7 +179,7 @@ def test_a_tenant_sees_and_pays_only_the_property_fee(client, sign_in, estate):
 
 def test_a_receipt_and_its_details_stay_with_the_payer(client, sign_in, estate, tmp_path):
     from app.community.models import Occupancy, Relation
-    from tests.factories import make_person, make_user
+    from tests.fixtures.factories import make_person, make_user
 
     # the owner's spouse lives in the same home with an account of their own
     spouse = make_person(estate.compound, "配偶", phone="13800000008")
@@ -233,7 +233,7 @@ def test_provident_fund_statement_is_printable(client, sign_in, estate):
 def test_cost_split_and_income_ledger_for_residents_of_the_compound(client, sign_in, estate):
     from datetime import date
 
-    from tests.factories import make_compound, make_resident
+    from tests.fixtures.factories import make_compound, make_resident
 
     public_income.add_income(estate.compound, estate.manager, kind=IncomeKind.PARKING,
                       amount_fen=1_200_000, occurred_on=date(2026, 10, 31), note="10月停车费")
@@ -298,7 +298,7 @@ def test_a_tenant_does_not_see_the_owners_fund_balance(client, sign_in, estate):
 
 def test_a_hardship_note_on_the_fee_is_not_shown_to_the_landlord(client, sign_in, estate):
     from app.community.models import Occupancy, Person, Relation
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=date_(2026, 1, 1))
     landlord = db.session.get(Person, db.session.scalar(sa.select(Occupancy.person_id).where(

@@ -27,7 +27,7 @@ from app.dues.models import (
 from app.extensions import db
 from tests.conftest import zh
 from tests.dues.conftest import field_error, passed_fund_ballot, refused
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 OWNER, NEIGHBOUR = "13800000001", "13800000002"
 MANAGER, COMMITTEE = "13900000002", "13900000001"
@@ -382,7 +382,7 @@ def test_item_amount_messages_say_what_is_wrong(client, sign_in, estate):
 
 
 def test_item_page_shows_homes_a_page_at_a_time(client, sign_in, estate, monkeypatch):
-    monkeypatch.setattr("app.dues.staff_routes.SHARES_PER_PAGE", 4)
+    monkeypatch.setattr("app.dues.staff_items.SHARES_PER_PAGE", 4)
     sign_in(COMMITTEE)
     url = f"{base(estate)}/items/{estate.elevator.id}"
     first = client.get(url).get_data(as_text=True)

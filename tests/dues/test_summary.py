@@ -77,7 +77,7 @@ def test_a_rejected_payment_waits_for_the_payer_until_recorded_again(estate):
     assert waiting.pay_url_values == {"dwelling_id": estate.home.id,
                                       "item": estate.windows.id}
     # the reason is the payer's: a co-owner of the home does not get it on their list
-    from tests.factories import make_person, make_user
+    from tests.fixtures.factories import make_person, make_user
 
     spouse = make_person(estate.compound, "配偶", phone="13800000008")
     db.session.add(Occupancy(dwelling_id=estate.home.id, person_id=spouse.id,
@@ -103,7 +103,7 @@ def test_a_rejected_payment_on_a_line_paid_since_waits_no_more(estate):
 
 
 def test_a_handful_of_queries_however_many_homes_and_lines(estate):
-    from tests.factories import make_dwelling
+    from tests.fixtures.factories import make_dwelling
 
     person = estate.home.owners[0]
     for room in ("102", "202", "302", "402"):

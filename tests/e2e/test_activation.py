@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from app.community.letters import issue_codes
 from app.extensions import db
-from tests.factories import make_compound, make_dwelling, make_person
+from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 PHONE = "13812345678"
 WRONG_PHONE = "13900000000"

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from app.accounts.models import Role
 from app.core.timeutil import LOCAL_TZ, utcnow
 from app.extensions import db
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 OWNER, COMMITTEE = "13812340278", "13912340278"  # unique in the shared e2e database
 

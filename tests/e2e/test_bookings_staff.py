@@ -14,7 +14,7 @@ from app.bookings import canteen, classroom
 from app.bookings.models import BookingStatus, ClassBooking, ClassSession, Meal, Service
 from app.core.timeutil import local_to_utc, local_today
 from app.extensions import db
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
 @pytest.fixture(scope="module")

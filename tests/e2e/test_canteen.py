@@ -10,7 +10,7 @@ from app.bookings import canteen
 from app.bookings.models import Meal
 from app.core.timeutil import local_today
 from app.extensions import db
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
 def seed(live_server) -> dict:

@@ -15,7 +15,7 @@ from app.dues import costs
 from app.dues.models import AllocationRule
 from app.extensions import db
 from tests.conftest import zh
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
 def receipt() -> bytes:

@@ -15,7 +15,7 @@ from app.accounts.models import Role
 from app.extensions import db
 from app.repairs import register
 from app.repairs.rules import Category
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
 def jpeg(color) -> bytes:

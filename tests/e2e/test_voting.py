@@ -11,7 +11,7 @@ from app.core.timeutil import utcnow
 from app.decisions import lifecycle
 from app.decisions.models import BallotKind
 from app.extensions import db
-from tests.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
 
 
 def seed(live_server) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from app.extensions import db
 from app.portal.generated import PASSWORD, seed_compound
 from tests.conftest import login
-from tests.querycount import counting
+from tests.fixtures.querycount import counting
 
 RESIDENT_BUDGET = 8
 STAFF_BUDGET = 15

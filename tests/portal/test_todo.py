@@ -78,7 +78,7 @@ def test_a_tenant_reads_the_notice_but_is_not_told_to_vote(app, client, tmp_path
 
 
 def test_nothing_waiting_says_so(app, client):
-    from tests.factories import make_compound, make_resident
+    from tests.fixtures.factories import make_compound, make_resident
 
     make_resident(make_compound(), "13800000001")
     assert login(client, "13800000001").status_code == 302

@@ -8,7 +8,7 @@ from app.accounts.models import Role
 from app.extensions import db
 from app.repairs import register
 from app.repairs.rules import Category
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 
 def jpeg_with_gps(size=(3000, 2000)) -> bytes:

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.repairs.models import Photo, Ticket
 from app.repairs.rules import Status
 from tests.conftest import zh
-from tests.factories import make_compound, make_user
+from tests.fixtures.factories import make_compound, make_user
 from tests.repairs.conftest import jpeg_with_gps
 
 

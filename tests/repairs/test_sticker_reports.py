@@ -171,7 +171,7 @@ def test_signed_in_residents_say_me_too_on_an_unverified_report(client, sign_in,
 
 
 def test_a_signed_in_resident_of_another_compound_reports_unverified(client, sign_in, estate):
-    from tests.factories import make_compound, make_resident
+    from tests.fixtures.factories import make_compound, make_resident
 
     make_resident(make_compound("别处"), "13800000077")
     sign_in("13800000077")

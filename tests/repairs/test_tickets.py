@@ -13,7 +13,7 @@ from app.extensions import db
 from app.repairs import queries, register, reports, shared, workflow
 from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
 from app.repairs.rules import Action, Category, Priority, Route, Status
-from tests.factories import make_compound, make_resident
+from tests.fixtures.factories import make_compound, make_resident
 from tests.repairs.conftest import jpeg_with_gps
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -289,7 +289,7 @@ def test_contractors_hand_back_instead_of_rejecting(estate, tmp_path):
 
 def test_a_second_contractor_cannot_touch_the_first_ones_tickets(estate, tmp_path):
     from app.accounts.models import Role
-    from tests.factories import make_user
+    from tests.fixtures.factories import make_user
 
     ticket = report(estate, tmp_path)
     other = make_user("13900000016", grants=[(Role.CONTRACTOR, estate["compound"])])
@@ -321,7 +321,7 @@ def test_in_home_reports_stay_out_of_the_neighbours_list_and_me_too(estate, tmp_
 
 
 def test_forged_facility_dwelling_and_request_key(estate, tmp_path):
-    from tests.factories import make_compound, make_resident
+    from tests.fixtures.factories import make_compound, make_resident
 
     elsewhere = make_compound("别处")
     make_resident(elsewhere, "13800000099")

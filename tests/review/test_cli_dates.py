@@ -17,7 +17,7 @@ from app.dues import fees
 from app.dues.models import DuesSettings, IncomeEntry
 from app.extensions import db
 from tests.decisions.conftest import open_ballot
-from tests.factories import make_user
+from tests.fixtures.factories import make_user
 
 
 def clean_refusal(result):

@@ -4,7 +4,7 @@ ValueError and a 20-digit id an OverflowError: a traceback instead of "No compou
 
 import pytest
 
-from tests.factories import make_compound
+from tests.fixtures.factories import make_compound
 
 
 @pytest.mark.parametrize("ref", ["²", "99999999999999999999"])

@@ -5,7 +5,7 @@ would leak unnoticed. This reproduces the crawl's reading on a real export."""
 
 from app.accounts.models import Role
 from tests.conftest import login
-from tests.factories import make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import make_compound, make_dwelling, make_person, make_user
 from tests.security.test_crawl import readable
 
 crawl_body = readable  # exactly how the crawl reads a response before searching it

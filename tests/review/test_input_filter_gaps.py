@@ -17,7 +17,7 @@ from app.decisions import paper
 from app.decisions.models import Ballot, Vote
 from app.extensions import db
 from tests.decisions.conftest import OPENS, T0, open_ballot, set_clock
-from tests.factories import make_compound, make_user
+from tests.fixtures.factories import make_compound, make_user
 
 RLO = "\u202e"
 

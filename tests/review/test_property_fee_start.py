@@ -7,7 +7,7 @@ from datetime import date
 
 from app.accounts.models import Role
 from app.dues import bills, fees
-from tests.factories import make_compound, make_resident, make_user
+from tests.fixtures.factories import make_compound, make_resident, make_user
 
 
 def test_the_fee_cannot_start_before_the_compound_was_handed_over(app, client, sign_in):

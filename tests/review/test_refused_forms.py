@@ -7,7 +7,7 @@ redirect (302) that drops what was typed and shows only a flash at the top.
 """
 
 from app.accounts.models import Role
-from tests.factories import make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import make_compound, make_dwelling, make_person, make_user
 
 
 def test_letters_for_no_matching_building_answer_4xx(app, client, sign_in):

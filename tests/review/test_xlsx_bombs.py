@@ -15,7 +15,7 @@ import pytest
 from app.accounts.models import Role
 from app.core.spreadsheet import SpreadsheetError, read_table
 from tests.decisions.conftest import open_ballot
-from tests.factories import make_user
+from tests.fixtures.factories import make_user
 from tests.review.bombs import tall, wide, xlsx
 
 

@@ -28,7 +28,7 @@ from app.dues.models import Bearer, Channel
 from app.extensions import db
 from app.repairs import register, reports
 from app.repairs.rules import Category
-from tests.factories import make_compound, make_dwelling, make_person, make_user
+from tests.fixtures.factories import make_compound, make_dwelling, make_person, make_user
 
 STAFF_ROLES = (Role.COMMITTEE, Role.PROPERTY_MANAGER, Role.CANTEEN_OPERATOR,
                Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN, Role.CONTRACTOR)
