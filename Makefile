@@ -61,6 +61,7 @@ test-pg: setup-dev
 
 lint: setup-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 ## Figures for page weight and server time, and for votes at scale (DATABASE_URL=… for PostgreSQL).

@@ -55,8 +55,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     # Sign-in from a device where the number signed in before (device cookie): counted per
     # device, so strangers cannot use up the owner's tries.
-    TRUSTED_DEVICE_RATE_LIMIT = os.environ.get("TRUSTED_DEVICE_RATE_LIMIT",
-                                               "20 per minute;100 per hour")
+    TRUSTED_DEVICE_RATE_LIMIT = os.environ.get(
+        "TRUSTED_DEVICE_RATE_LIMIT", "20 per minute;100 per hour"
+    )
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -75,8 +76,9 @@ class Config:
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
     # Reports from a sticker without an account: per address (every try) and per facility
     # (reports sent).
-    REPAIR_STICKER_RATE_LIMIT = os.environ.get("REPAIR_STICKER_RATE_LIMIT",
-                                               "10 per hour;30 per day")
+    REPAIR_STICKER_RATE_LIMIT = os.environ.get(
+        "REPAIR_STICKER_RATE_LIMIT", "10 per hour;30 per day"
+    )
     REPAIR_STICKER_FACILITY_LIMIT = os.environ.get("REPAIR_STICKER_FACILITY_LIMIT", "10 per day")
     # Uploaded photos live outside the web root and are served only after a permission check.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
@@ -96,11 +98,13 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = os.environ.get("TEST_RATELIMIT_STORAGE_URI", "memory://")
     # Each xdist worker counts in a Redis database of its own (resets never cross).
     if RATELIMIT_STORAGE_URI.startswith("redis://") and os.environ.get(
-            "PYTEST_XDIST_WORKER", "").startswith("gw"):
+        "PYTEST_XDIST_WORKER", ""
+    ).startswith("gw"):
         _base, _, _db = RATELIMIT_STORAGE_URI.rpartition("/")
         if _db.isdigit():
-            RATELIMIT_STORAGE_URI = (f"{_base}/"
-                                     f"{int(_db) - int(os.environ['PYTEST_XDIST_WORKER'][2:])}")
+            RATELIMIT_STORAGE_URI = (
+                f"{_base}/{int(_db) - int(os.environ['PYTEST_XDIST_WORKER'][2:])}"
+            )
     PUBLIC_BASE_URL = "http://localhost"
     # One cheap round instead of scrypt: the suite creates hundreds of accounts.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"

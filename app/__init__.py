@@ -12,15 +12,21 @@ from config import CONFIGS
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Create and configure the app; overrides win over the config class."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
-                instance_relative_config=True)
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
     config_name = config_name or os.environ.get("LINLI_CONFIG", "development")
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Writers wait for each other instead of failing at once ("database is locked").
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "connect_args": {"timeout": 30}}
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"timeout": 30},
+        }
     app.config["UPLOAD_DIR"] = os.path.abspath(app.config["UPLOAD_DIR"])
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY must be set in production.")
@@ -38,8 +44,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
-                                                     "migrations"))
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -104,7 +109,8 @@ def _check_production(config) -> None:
         raise RuntimeError(
             "PUBLIC_BASE_URL must be set in production to the portal's public address, e.g. "
             "https://linli.example.gov.cn: QR codes, letters and posters carry it, never the "
-            "host a request names.")
+            "host a request names."
+        )
     config["PUBLIC_BASE_URL"] = base.rstrip("/")
     storage = (config.get("RATELIMIT_STORAGE_URI") or "").strip()
     scheme = storage.split(":", 1)[0].strip().lower()
@@ -112,4 +118,5 @@ def _check_production(config) -> None:
         raise RuntimeError(
             "RATELIMIT_STORAGE_URI must name a shared store in production, e.g. "
             "redis://127.0.0.1:6379/0: with memory:// each worker counts sign-in attempts "
-            "on its own, so guessing is several times faster.")
+            "on its own, so guessing is several times faster."
+        )

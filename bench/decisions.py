@@ -71,30 +71,56 @@ def main() -> None:
         compound = community.create_compound("基准小区")
         start = time.perf_counter()
         community.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
-        print(f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
-              f"{time.perf_counter() - start:.1f} s")
-        ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
-            kind=BallotKind.WILLINGNESS, title="改造意愿", opens_at=now - timedelta(hours=1),
-            closes_at=now + timedelta(days=7)), actor=None, now=now - timedelta(days=8))
+        print(
+            f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+        ballot = lifecycle.create_ballot(
+            compound,
+            lifecycle.BallotSpec(
+                kind=BallotKind.WILLINGNESS,
+                title="改造意愿",
+                opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=7),
+            ),
+            actor=None,
+            now=now - timedelta(days=8),
+        )
         lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
         lifecycle.open_ballot(ballot, actor=None, now=now)
-        keys = list(db.session.scalars(sa.select(RollEntry.voter_key).where(
-            RollEntry.ballot_id == ballot.id).order_by(RollEntry.voter_key)))
+        keys = list(
+            db.session.scalars(
+                sa.select(RollEntry.voter_key)
+                .where(RollEntry.ballot_id == ballot.id)
+                .order_by(RollEntry.voter_key)
+            )
+        )
         options = [o.id for o in ballot.options]
         start = time.perf_counter()
-        for n, key in enumerate(keys[:args.votes]):
-            voting.record_vote(ballot, key, options[n % 5 % 3], actor=None,
-                                 items=["roads"] if n % 2 else ["walls", "drainage"],
-                                 channel=models.Channel.ONLINE, proxy_name=None, now=now)
+        for n, key in enumerate(keys[: args.votes]):
+            voting.record_vote(
+                ballot,
+                key,
+                options[n % 5 % 3],
+                actor=None,
+                items=["roads"] if n % 2 else ["walls", "drainage"],
+                channel=models.Channel.ONLINE,
+                proxy_name=None,
+                now=now,
+            )
             if n % 500 == 499:
                 db.session.commit()
         db.session.commit()
-        print(f"{args.votes} votes recorded (with the hash-chained log) in "
-              f"{time.perf_counter() - start:.1f} s")
+        print(
+            f"{args.votes} votes recorded (with the hash-chained log) in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
 
         median, p95 = timed(lambda: tallying.compute_tally(ballot), 30)
-        print(f"tally of {args.dwellings} homes / {args.votes} votes: median {median:.1f} ms, "
-              f"p95 {p95:.1f} ms (target <= 50 ms)")
+        print(
+            f"tally of {args.dwellings} homes / {args.votes} votes: median {median:.1f} ms, "
+            f"p95 {p95:.1f} ms (target <= 50 ms)"
+        )
         median, p95 = timed(lambda: tallying.verify_log(ballot), 3)
         print(f"verify the vote log ({args.votes} entries): median {median:.0f} ms")
 
@@ -104,16 +130,19 @@ def main() -> None:
         committee = User(phone="13900000001", name="委员会", password_hash=template.password_hash)
         db.session.add(committee)
         db.session.flush()
-        db.session.add(RoleGrant(user_id=committee.id, role=Role.COMMITTEE,
-                                 compound_id=compound.id))
-        concurrent_keys = keys[args.votes:args.votes + args.concurrent]
+        db.session.add(
+            RoleGrant(user_id=committee.id, role=Role.COMMITTEE, compound_id=compound.id)
+        )
+        concurrent_keys = keys[args.votes : args.votes + args.concurrent]
         voters = []
         for key in concurrent_keys:
             person = db.session.scalar(
-                sa.select(Person).join(Person.memberships).where(
-                    sa.text("occupancies.dwelling_id = :d")).params(d=key))
-            user = User(phone=person.phone, name=person.name,
-                        password_hash=template.password_hash)
+                sa.select(Person)
+                .join(Person.memberships)
+                .where(sa.text("occupancies.dwelling_id = :d"))
+                .params(d=key)
+            )
+            user = User(phone=person.phone, name=person.name, password_hash=template.password_hash)
             db.session.add(user)
             db.session.flush()
             person.user_id = user.id
@@ -138,8 +167,10 @@ def main() -> None:
         distinct = db.session.scalar(sa.select(sa.func.count(sa.distinct(Vote.voter_key))))
         ok = tallying.verify_log(ballot).ok
         expected = args.votes + len(voters)
-        print(f"after the burst: {total} votes for {distinct} voters (expected {expected}), "
-              f"{events} log entries, chain intact: {ok}")
+        print(
+            f"after the burst: {total} votes for {distinct} voters (expected {expected}), "
+            f"{events} log entries, chain intact: {ok}"
+        )
         if total != expected or distinct != expected or events != expected or not ok:
             sys.exit("LOST OR DUPLICATED VOTES")
         db.session.remove()
@@ -149,11 +180,29 @@ def main() -> None:
 def concurrent_votes(url, ballot_id, voters, options, workers):
     """Sign the owners in through gunicorn, then submit all their votes at the same moment."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret",
-           "LOGIN_RATE_LIMIT": "100000 per minute", "LINLI_CONFIG": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret",
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+        "LINLI_CONFIG": "development",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -171,22 +220,31 @@ def concurrent_votes(url, ballot_id, voters, options, workers):
 
             def csrf(path):
                 html = opener.open(base + path, timeout=60).read().decode()
-                return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) \
-                    or re.search(r'name="csrf_token" value="([^"]+)"', html)
+                return re.search(
+                    r'name="csrf_token" type="hidden" value="([^"]+)"', html
+                ) or re.search(r'name="csrf_token" value="([^"]+)"', html)
 
             token = csrf("/login").group(1)
-            opener.open(base + "/login", urllib.parse.urlencode(
-                {"csrf_token": token, "phone": phone, "password": PASSWORD}).encode(), timeout=60)
+            opener.open(
+                base + "/login",
+                urllib.parse.urlencode(
+                    {"csrf_token": token, "phone": phone, "password": PASSWORD}
+                ).encode(),
+                timeout=60,
+            )
             token = csrf(f"/ballots/{ballot_id}").group(1)
-            body = urllib.parse.urlencode({f"s{key}-csrf_token": token, "csrf_token": token,
-                                           f"s{key}-choice": options[n % 3]}).encode()
+            body = urllib.parse.urlencode(
+                {f"s{key}-csrf_token": token, "csrf_token": token, f"s{key}-choice": options[n % 3]}
+            ).encode()
             barrier.wait(timeout=120)
             start = time.perf_counter()
             response = opener.open(base + f"/ballots/{ballot_id}/vote/{key}", body, timeout=120)
             results.append((response.status, (time.perf_counter() - start) * 1000))
 
-        threads = [threading.Thread(target=one, args=(phone, key, n))
-                   for n, (phone, key) in enumerate(voters)]
+        threads = [
+            threading.Thread(target=one, args=(phone, key, n))
+            for n, (phone, key) in enumerate(voters)
+        ]
         start = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -194,10 +252,12 @@ def concurrent_votes(url, ballot_id, voters, options, workers):
             thread.join()
         wall = time.perf_counter() - start
         latencies = sorted(ms for _, ms in results)
-        print(f"{len(voters)} simultaneous votes through gunicorn ({workers} workers): "
-              f"{len(results)} answered, statuses {sorted({s for s, _ in results})}, "
-              f"median {statistics.median(latencies):.0f} ms, max {latencies[-1]:.0f} ms, "
-              f"wall {wall:.1f} s")
+        print(
+            f"{len(voters)} simultaneous votes through gunicorn ({workers} workers): "
+            f"{len(results)} answered, statuses {sorted({s for s, _ in results})}, "
+            f"median {statistics.median(latencies):.0f} ms, max {latencies[-1]:.0f} ms, "
+            f"wall {wall:.1f} s"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -40,14 +40,14 @@ from dataclasses import dataclass  # noqa: E402
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-HELLO = '''
+HELLO = """
 from flask import Flask
 app = Flask(__name__)
 
 @app.get("/")
 def hello():
     return "hello"
-'''
+"""
 
 
 def free_port() -> int:
@@ -81,9 +81,24 @@ def wait_for(port: int, timeout: float = 30) -> None:
 def gunicorn(module: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
     bin_dir = Path(sys.executable).parent
     return subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", module], cwd=cwd, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(bin_dir / "gunicorn"),
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            module,
+        ],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 @dataclass
@@ -102,8 +117,9 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
 
 
-def wrk(url: str, *, duration: int, connections: int, cookie: str = "",
-        script: str | None = None) -> Result:
+def wrk(
+    url: str, *, duration: int, connections: int, cookie: str = "", script: str | None = None
+) -> Result:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
@@ -136,8 +152,9 @@ class Browser:
 
     def sign_in(self, phone: str, password: str) -> None:
         token = self.csrf("/login")
-        data = urllib.parse.urlencode({"phone": phone, "password": password,
-                                       "csrf_token": token}).encode()
+        data = urllib.parse.urlencode(
+            {"phone": phone, "password": password, "csrf_token": token}
+        ).encode()
         page = self.opener.open(self.base + "/login", data).read().decode()
         if 'name="password"' in page:
             raise RuntimeError(f"could not sign in as {phone}")
@@ -159,12 +176,15 @@ def post_script(folder: Path, name: str, path: str, body: str, vary: str | None 
                            tostring(math.random(1, 1000000000)) .. "-" .. tostring(counter)
               return wrk.format("POST", "{path}", nil, body)
             end''')
-    lua.write_text(textwrap.dedent(f'''
+    lua.write_text(
+        textwrap.dedent(f'''
         wrk.method = "POST"
         wrk.path = "{path}"
         wrk.body = "{body}"
         wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-        ''') + fresh)
+        ''')
+        + fresh
+    )
     return str(lua)
 
 
@@ -176,8 +196,7 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
     from app.extensions import db
     from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url,
-                     UPLOAD_DIR=str(folder / "uploads"))
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -202,11 +221,15 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
         from app.bookings.models import Meal, MealSession
         from app.core.timeutil import local_today
 
-        meal = canteen.create_meal_session(main, day=local_today() + timedelta(days=4),
-                                            meal=Meal.LUNCH, serves=clock(11, 30),
-                                            cutoff_hours=1, capacity=1000)
-        canteen.add_dish(meal, name="基准套餐", price_fen=1000, elder_price_fen=600,
-                          capacity=1000)
+        meal = canteen.create_meal_session(
+            main,
+            day=local_today() + timedelta(days=4),
+            meal=Meal.LUNCH,
+            serves=clock(11, 30),
+            cutoff_hours=1,
+            capacity=1000,
+        )
+        canteen.add_dish(meal, name="基准套餐", price_fen=1000, elder_price_fen=600, capacity=1000)
         demo_meal = meal.id
         del MealSession
         from app.accounts.models import User
@@ -216,21 +239,34 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
         demo_key = roll.seats_of(demo_ballot, resident)[0].voter_key
         from app.community.services import dwellings_of
 
-        demo = {"compound": main.id, "ballot": demo_ballot.id, "meal": demo_meal,
-                "home": dwellings_of(resident)[0].id,
-                "voter": demo_key}
-        big = seed_compound(f"基准小区{homes}", homes, staff_phone="13999990001",
-                            upload_dir=folder / "uploads")
+        demo = {
+            "compound": main.id,
+            "ballot": demo_ballot.id,
+            "meal": demo_meal,
+            "home": dwellings_of(resident)[0].id,
+            "voter": demo_key,
+        }
+        big = seed_compound(
+            f"基准小区{homes}", homes, staff_phone="13999990001", upload_dir=folder / "uploads"
+        )
         db.session.remove()
     return {
-        "demo": {**demo, "resident": (DEMO_RESIDENT_PHONE, DEMO_PASSWORD),
-                 "committee": ("13900000001", DEMO_PASSWORD),
-                 "manager": ("13900000002", DEMO_PASSWORD)},
-        "big": {"compound": big.compound_id, "ballot": big.ballot_id, "home": big.dwelling_id,
-                "meal": big.meal_session_id, "voter": big.voter_key,
-                "resident": (big.resident_phone, BENCH_PASSWORD),
-                "committee": (big.staff_phone, BENCH_PASSWORD),
-                "manager": (big.staff_phone, BENCH_PASSWORD)},
+        "demo": {
+            **demo,
+            "resident": (DEMO_RESIDENT_PHONE, DEMO_PASSWORD),
+            "committee": ("13900000001", DEMO_PASSWORD),
+            "manager": ("13900000002", DEMO_PASSWORD),
+        },
+        "big": {
+            "compound": big.compound_id,
+            "ballot": big.ballot_id,
+            "home": big.dwelling_id,
+            "meal": big.meal_session_id,
+            "voter": big.voter_key,
+            "resident": (big.resident_phone, BENCH_PASSWORD),
+            "committee": (big.staff_phone, BENCH_PASSWORD),
+            "manager": (big.staff_phone, BENCH_PASSWORD),
+        },
     }
 
 
@@ -253,8 +289,7 @@ def pages(data: dict, scale: str, base: str, folder: Path):
         ("repair queue", "staff", f"/staff/compounds/{c}/repairs", "manager", None),
         ("dues overview", "staff", f"/staff/compounds/{c}/dues", "manager", None),
         ("roster", "staff", f"/staff/compounds/{c}/roster", "committee", None),
-        ("dwellings search", "staff", f"/staff/compounds/{c}/dwellings?q=101", "committee",
-         None),
+        ("dwellings search", "staff", f"/staff/compounds/{c}/dwellings?q=101", "committee", None),
         ("pending payments", "staff", f"/staff/compounds/{c}/dues/pending", "manager", None),
     ]
     return resident, staff
@@ -270,22 +305,34 @@ def run(args) -> None:
     data = prepare(db_url, args.homes, folder)
     print(f"prepared in {time.time() - started:.0f} s", flush=True)
     (folder / "hello_app.py").write_text(HELLO)
-    env = {**os.environ, "LINLI_CONFIG": "production", "DATABASE_URL": db_url,
-           "SECRET_KEY": "bench-" + "x" * 40, "SESSION_COOKIE_SECURE": "0",
-           "UPLOAD_DIR": str(folder / "uploads"), "RATELIMIT_STORAGE_URI": redis_url(),
-           "LOGIN_RATE_LIMIT": "100000 per minute"}
+    env = {
+        **os.environ,
+        "LINLI_CONFIG": "production",
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "SESSION_COOKIE_SECURE": "0",
+        "UPLOAD_DIR": str(folder / "uploads"),
+        "RATELIMIT_STORAGE_URI": redis_url(),
+        "LOGIN_RATE_LIMIT": "100000 per minute",
+    }
     portal_port, hello_port = free_port(), free_port()
     env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{portal_port}"
-    servers = [gunicorn("wsgi:app", portal_port, env, ROOT),
-               gunicorn("hello_app:app", hello_port, env, folder)]
+    servers = [
+        gunicorn("wsgi:app", portal_port, env, ROOT),
+        gunicorn("hello_app:app", hello_port, env, folder),
+    ]
     try:
         wait_for(portal_port)
         wait_for(hello_port)
         base, hello = f"http://127.0.0.1:{portal_port}", f"http://127.0.0.1:{hello_port}/"
-        print(f"wrk -t2 -c{args.connections} -d{args.duration}s; gunicorn 2 sync workers; "
-              f"{os.cpu_count()} CPUs")
-        print(f"{'scale':<6} {'page':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'hello':>7} {'× hello':>8}")
+        print(
+            f"wrk -t2 -c{args.connections} -d{args.duration}s; gunicorn 2 sync workers; "
+            f"{os.cpu_count()} CPUs"
+        )
+        print(
+            f"{'scale':<6} {'page':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'hello':>7} {'× hello':>8}"
+        )
         for scale in ("demo", "big"):
             d = data[scale]
             browsers = {}
@@ -300,28 +347,63 @@ def run(args) -> None:
             option = re.search(r'name="s\d+-choice"[^>]*value="(\d+)"', ballot_page)
             if option:
                 token = r.csrf(f"/ballots/{d['ballot']}")
-                posts.append(("vote POST", "resident", f"/ballots/{d['ballot']}/vote/"
-                              f"{d['voter']}", "resident", post_script(
-                                  folder, f"vote-{scale}", f"/ballots/{d['ballot']}/vote/"
-                                  f"{d['voter']}", f"csrf_token={token}&s{d['voter']}-choice="
-                                  f"{option.group(1)}")))
+                posts.append(
+                    (
+                        "vote POST",
+                        "resident",
+                        f"/ballots/{d['ballot']}/vote/{d['voter']}",
+                        "resident",
+                        post_script(
+                            folder,
+                            f"vote-{scale}",
+                            f"/ballots/{d['ballot']}/vote/{d['voter']}",
+                            f"csrf_token={token}&s{d['voter']}-choice={option.group(1)}",
+                        ),
+                    )
+                )
             meal_page = r.get(f"/canteen/{d['meal']}")
             home = re.search(r'name="home" value="(\d+)"', meal_page)
             dishes = re.findall(r'name="(dish-[^"]+)" value="(\d+)"', meal_page)
             if home and dishes:
                 token = r.csrf(f"/canteen/{d['meal']}")
                 chosen = {name: value for name, value in dishes}
-                body = "&".join([f"csrf_token={token}", f"home={home.group(1)}",
-                                 "service=dine_in"] + [f"{k}={v}" for k, v in chosen.items()])
-                posts.append(("booking POST", "resident", f"/canteen/{d['meal']}", "resident",
-                              post_script(folder, f"meal-{scale}", f"/canteen/{d['meal']}",
-                                          body, vary="request_key")))
+                body = "&".join(
+                    [f"csrf_token={token}", f"home={home.group(1)}", "service=dine_in"]
+                    + [f"{k}={v}" for k, v in chosen.items()]
+                )
+                posts.append(
+                    (
+                        "booking POST",
+                        "resident",
+                        f"/canteen/{d['meal']}",
+                        "resident",
+                        post_script(
+                            folder,
+                            f"meal-{scale}",
+                            f"/canteen/{d['meal']}",
+                            body,
+                            vary="request_key",
+                        ),
+                    )
+                )
             token = r.csrf("/repairs/new")
-            posts.append(("repair report POST", "resident", "/repairs/new", "resident",
-                          post_script(folder, f"repair-{scale}", "/repairs/new",
-                                      f"csrf_token={token}&category=lights_chargers&where="
-                                      "common&location=%E4%B8%9C%E9%97%A8&description=%E8%B7"
-                                      "%AF%E7%81%AF%E4%B8%8D%E4%BA%AE", vary="request_key")))
+            posts.append(
+                (
+                    "repair report POST",
+                    "resident",
+                    "/repairs/new",
+                    "resident",
+                    post_script(
+                        folder,
+                        f"repair-{scale}",
+                        "/repairs/new",
+                        f"csrf_token={token}&category=lights_chargers&where="
+                        "common&location=%E4%B8%9C%E9%97%A8&description=%E8%B7"
+                        "%AF%E7%81%AF%E4%B8%8D%E4%BA%AE",
+                        vary="request_key",
+                    ),
+                )
+            )
             rows = resident + posts + staff
             if scale == "demo":
                 rows = [("anonymous welcome", "public", "/", None, None)] + rows
@@ -330,13 +412,20 @@ def run(args) -> None:
                     continue
                 base_line = wrk(hello, duration=args.duration, connections=args.connections)
                 cookie = browsers[who].cookie() if who else ""
-                result = wrk(base + path, duration=args.duration,
-                             connections=args.connections, cookie=cookie, script=script)
+                result = wrk(
+                    base + path,
+                    duration=args.duration,
+                    connections=args.connections,
+                    cookie=cookie,
+                    script=script,
+                )
                 ratio = result.rps / base_line.rps
                 flag = "" if not result.errors else f"  ({result.errors} errors)"
-                print(f"{scale:<6} {name:<22} {result.rps:>8.0f} {result.p50_ms:>8.1f} "
-                      f"{result.p99_ms:>8.1f} {base_line.rps:>7.0f} {ratio:>8.3f}{flag}",
-                      flush=True)
+                print(
+                    f"{scale:<6} {name:<22} {result.rps:>8.0f} {result.p50_ms:>8.1f} "
+                    f"{result.p99_ms:>8.1f} {base_line.rps:>7.0f} {ratio:>8.3f}{flag}",
+                    flush=True,
+                )
     finally:
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)

@@ -34,8 +34,12 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp()
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False,
-                     LOGIN_RATE_LIMIT="10000 per minute")
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=url,
+        WTF_CSRF_ENABLED=False,
+        LOGIN_RATE_LIMIT="10000 per minute",
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -55,8 +59,10 @@ def main() -> None:
         db.session.remove()
 
     print(f"database: {url.split(':')[0]}")
-    print(f"roster import, {args.dwellings} homes: first {first:.2f} s, re-import {again:.2f} s; "
-          f"XLSX export {export_s:.2f} s ({len(exported) // 1024} KB)")
+    print(
+        f"roster import, {args.dwellings} homes: first {first:.2f} s, re-import {again:.2f} s; "
+        f"XLSX export {export_s:.2f} s ({len(exported) // 1024} KB)"
+    )
 
     client = app.test_client()
     css = client.get("/static/css/app.css").data
@@ -66,8 +72,10 @@ def main() -> None:
     def report(label: str, url: str) -> None:
         body = client.get(url).data
         median, p95 = timed(lambda: client.get(url), args.repeat)
-        print(f"{label:<42}{len(body):>8}{len(gzip.compress(body)):>7}"
-              f"{len(body) + len(css):>8}{median:>11.1f}{p95:>8.1f}")
+        print(
+            f"{label:<42}{len(body):>8}{len(gzip.compress(body)):>7}"
+            f"{len(body) + len(css):>8}{median:>11.1f}{p95:>8.1f}"
+        )
 
     report("welcome (anonymous)", "/")
     report("sign-in form", "/login")

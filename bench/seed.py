@@ -32,8 +32,12 @@ def main() -> None:
         from app.extensions import db
 
         db.create_all()
-        seeded = seed_compound(f"基准小区{args.homes}", args.homes, staff_phone="13999990001",
-                               upload_dir=ROOT / "instance" / "uploads")
+        seeded = seed_compound(
+            f"基准小区{args.homes}",
+            args.homes,
+            staff_phone="13999990001",
+            upload_dir=ROOT / "instance" / "uploads",
+        )
         print(seeded)
 
 

@@ -21,8 +21,9 @@ from tests.fixtures.factories import PASSWORD
 def _worker() -> str:
     """This run's database name suffix: the xdist worker, plus TEST_DATABASE_SUFFIX so that
     two checkouts can run the suite on one PostgreSQL server at the same time."""
-    return os.environ.get("TEST_DATABASE_SUFFIX", "") + os.environ.get("PYTEST_XDIST_WORKER",
-                                                                         "main")
+    return os.environ.get("TEST_DATABASE_SUFFIX", "") + os.environ.get(
+        "PYTEST_XDIST_WORKER", "main"
+    )
 
 
 def worker_database_url(base_url: str, suffix: str) -> str:
@@ -85,8 +86,11 @@ class SeparateSessionClient(FlaskClient):
 def _apps(tmp_path_factory):
     """The test body's app and the app serving the client, built once per session."""
     folder = tmp_path_factory.mktemp("db")
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=session_database_url(folder),
-                     UPLOAD_DIR=str(folder / "uploads"))
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=session_database_url(folder),
+        UPLOAD_DIR=str(folder / "uploads"),
+    )
     web = create_app("testing", **{k: v for k, v in app.config.items() if k.isupper()})
     web.test_client_class = SeparateSessionClient
     with app.app_context():

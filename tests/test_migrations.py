@@ -11,8 +11,9 @@ from tests.conftest import session_database_url
 
 
 def test_upgrade_to_head_matches_models(tmp_path):
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=session_database_url(tmp_path,
-                                                                              "_migrations"))
+    app = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=session_database_url(tmp_path, "_migrations")
+    )
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as conn:

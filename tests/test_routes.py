@@ -29,4 +29,5 @@ def test_the_routes_are_the_acknowledged_ones(web):
     assert not appeared and not gone, (
         "Routes changed; update tests/routes.txt in the same change if this is on purpose.\n"
         + "".join(f"  + {line}\n" for line in appeared)
-        + "".join(f"  - {line}\n" for line in gone))
+        + "".join(f"  - {line}\n" for line in gone)
+    )

@@ -13,8 +13,7 @@ def permissions():
     """can(compound_id, Capability.X) in every template: whether the signed-in person may."""
 
     def can(compound_id: int, *capabilities: Capability) -> bool:
-        return bool(current_user.is_authenticated and current_user.can(compound_id,
-                                                                       *capabilities))
+        return bool(current_user.is_authenticated and current_user.can(compound_id, *capabilities))
 
     return {"can": can, "Capability": Capability}
 

@@ -49,8 +49,11 @@ def read(cookie: str | None, secret: str) -> Device | None:
     if not isinstance(data, dict):
         return None
     nonce, numbers = data.get("n"), data.get("p")
-    if not isinstance(nonce, str) or not isinstance(numbers, list) or not all(
-            isinstance(n, str) for n in numbers):
+    if (
+        not isinstance(nonce, str)
+        or not isinstance(numbers, list)
+        or not all(isinstance(n, str) for n in numbers)
+    ):
         return None
     return Device(nonce, tuple(numbers[:MAX_NUMBERS]))
 

@@ -19,10 +19,15 @@ def mobile_number(form, field) -> None:
 
 
 class LoginForm(FlaskForm):
-    phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter your mobile number."))],
-                        render_kw={"type": "tel", "inputmode": "numeric", "autocomplete": "tel",
-                                   "maxlength": 20})
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
-                             render_kw={"autocomplete": "current-password"})
+    phone = StringField(
+        _l("Mobile number"),
+        validators=[DataRequired(_l("Enter your mobile number."))],
+        render_kw={"type": "tel", "inputmode": "numeric", "autocomplete": "tel", "maxlength": 20},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
     next = HiddenField()
     submit = SubmitField(_l("Sign in"))

@@ -23,8 +23,11 @@ def hash_password(password: str) -> str:
     """Hash a password with werkzeug's default (scrypt) unless PASSWORD_HASH_METHOD says
     otherwise (the test suite lowers the cost; production never sets it)."""
     method = current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None
-    return generate_password_hash(password, method=method) if method else \
-        generate_password_hash(password)
+    return (
+        generate_password_hash(password, method=method)
+        if method
+        else generate_password_hash(password)
+    )
 
 
 class User(UserMixin, db.Model):
@@ -57,7 +60,8 @@ class User(UserMixin, db.Model):
             db.session.execute(
                 sa.update(UserSession)
                 .where(UserSession.user_id == self.id, UserSession.revoked_at.is_(None))
-                .values(revoked_at=utcnow()))
+                .values(revoked_at=utcnow())
+            )
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,6 +1,5 @@
 """Sign-in and sign-out; the rate limits and device cookie that the letter pages share."""
 
-
 from flask import (
     current_app,
     flash,
@@ -47,8 +46,9 @@ def _phone_key() -> str:
 def _trusted_device() -> str | None:
     """This device's key for the phone typed, if that phone signed in here before."""
     if "trusted_device" not in g:
-        g.trusted_device = devices.trusted_key(request.cookies.get(devices.COOKIE),
-                                               _form_phone(), current_app.config["SECRET_KEY"])
+        g.trusted_device = devices.trusted_key(
+            request.cookies.get(devices.COOKIE), _form_phone(), current_app.config["SECRET_KEY"]
+        )
     return g.trusted_device
 
 
@@ -67,10 +67,13 @@ def _device_key() -> str:
 def trust_device(response, phone: str):
     """After a correct password: this device is the phone's own from now on."""
     response.set_cookie(
-        devices.COOKIE, devices.issue(request.cookies.get(devices.COOKIE), phone,
-                                      current_app.config["SECRET_KEY"]),
-        max_age=devices.MAX_AGE, httponly=True, samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"])
+        devices.COOKIE,
+        devices.issue(request.cookies.get(devices.COOKIE), phone, current_app.config["SECRET_KEY"]),
+        max_age=devices.MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 
@@ -94,10 +97,10 @@ def note_session_seen():
 # where the number signed in before is counted on its own (device cookie), so a stranger
 # who exhausts the number's limit cannot lock its owner out.
 @limiter.limit(login_limit, methods=["POST"], exempt_when=_from_trusted_device)
-@limiter.limit(login_limit, methods=["POST"], key_func=_phone_key,
-               exempt_when=_from_trusted_device)
-@limiter.limit(_device_limit, methods=["POST"], key_func=_device_key,
-               exempt_when=_from_unknown_device)
+@limiter.limit(login_limit, methods=["POST"], key_func=_phone_key, exempt_when=_from_trusted_device)
+@limiter.limit(
+    _device_limit, methods=["POST"], key_func=_device_key, exempt_when=_from_unknown_device
+)
 def login():
     """Sign in with mobile number and password."""
     if current_user.is_authenticated:

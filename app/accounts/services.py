@@ -33,12 +33,17 @@ PRIVACY_NOTICE_VERSION = "2026-11"
 
 
 def _log(actor: User | None, compound_id: int | None, action: str, target: str = "") -> None:
-    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound_id,
-                             action=action, target=target))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id if actor else None,
+            compound_id=compound_id,
+            action=action,
+            target=target,
+        )
+    )
 
 
-def log_access(actor: User | None, compound_id: int | None, action: str,
-               target: str = "") -> None:
+def log_access(actor: User | None, compound_id: int | None, action: str, target: str = "") -> None:
     """Record who saw or changed personal data (added to the caller's transaction)."""
     _log(actor, compound_id, action, target)
 
@@ -52,6 +57,7 @@ def check_password_rules(password: str) -> None:
 
 
 # --- sign-in ---------------------------------------------------------------------------------
+
 
 @cache
 def _dummy_hash() -> str:
@@ -80,13 +86,28 @@ def authenticate(phone_text: str, password: str) -> User | None:
 # How often a sign-in's last-seen time is rewritten: coarse, so requests stay read-only.
 SEEN_EVERY = timedelta(hours=1)
 
-_AGENT_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("HarmonyOS", "HarmonyOS"),
-                  ("Android", "Android"), ("Windows", "Windows"), ("Macintosh", "Mac"),
-                  ("CrOS", "ChromeOS"), ("Linux", "Linux"))
-_AGENT_APPS = (("MicroMessenger", "WeChat"), ("AlipayClient", "Alipay"), ("QQ/", "QQ"),
-               ("UCBrowser", "UC"), ("HuaweiBrowser", "Huawei Browser"),
-               ("MiuiBrowser", "Mi Browser"), ("Edg/", "Edge"), ("Firefox/", "Firefox"),
-               ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_AGENT_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("HarmonyOS", "HarmonyOS"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+_AGENT_APPS = (
+    ("MicroMessenger", "WeChat"),
+    ("AlipayClient", "Alipay"),
+    ("QQ/", "QQ"),
+    ("UCBrowser", "UC"),
+    ("HuaweiBrowser", "Huawei Browser"),
+    ("MiuiBrowser", "Mi Browser"),
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
 
 
 def agent_summary(user_agent: str | None) -> str:
@@ -105,12 +126,22 @@ def start_session(user: User, *, user_agent: str = "", now: datetime | None = No
     """
     now = now or utcnow()
     idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    db.session.execute(sa.delete(UserSession).where(
-        UserSession.user_id == user.id,
-        sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < now - idle)))
+    db.session.execute(
+        sa.delete(UserSession).where(
+            UserSession.user_id == user.id,
+            sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < now - idle),
+        )
+    )
     key = secrets.token_urlsafe(32)
-    db.session.add(UserSession(id=key, user_id=user.id, created_at=now, last_seen_at=now,
-                               user_agent=agent_summary(user_agent)))
+    db.session.add(
+        UserSession(
+            id=key,
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=agent_summary(user_agent),
+        )
+    )
     db.session.commit()
     user.session_key, user.session_seen_at = key, now
     return key
@@ -122,9 +153,13 @@ def _signed_in():
     return (
         sa.select(User, UserSession.last_seen_at)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == sa.bindparam("uid"), User.active.is_(True),
-               UserSession.id == sa.bindparam("key"), UserSession.revoked_at.is_(None),
-               UserSession.last_seen_at > sa.bindparam("seen_after"))
+        .where(
+            User.id == sa.bindparam("uid"),
+            User.active.is_(True),
+            UserSession.id == sa.bindparam("key"),
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at > sa.bindparam("seen_after"),
+        )
         .options(joinedload(User.grants))  # every page asks what the user may do
     )
 
@@ -137,8 +172,11 @@ def load_user(user_id: str) -> User | None:
     if uid is None or not 32 <= len(key) <= 43:
         return None
     idle = current_app.config["PERMANENT_SESSION_LIFETIME"]
-    row = db.session.execute(_signed_in(), {"uid": uid, "key": key,
-                                          "seen_after": utcnow() - idle}).unique().first()
+    row = (
+        db.session.execute(_signed_in(), {"uid": uid, "key": key, "seen_after": utcnow() - idle})
+        .unique()
+        .first()
+    )
     if row is None:
         return None
     user, seen = row
@@ -152,8 +190,9 @@ def note_seen(user: User, now: datetime | None = None) -> None:
     seen = getattr(user, "session_seen_at", None)
     if not user.session_key or seen is None or now - seen < SEEN_EVERY:
         return
-    db.session.execute(sa.update(UserSession).where(UserSession.id == user.session_key)
-                       .values(last_seen_at=now))
+    db.session.execute(
+        sa.update(UserSession).where(UserSession.id == user.session_key).values(last_seen_at=now)
+    )
     db.session.commit()
     user.session_seen_at = now
 
@@ -164,7 +203,8 @@ def end_session(user: User, now: datetime | None = None) -> None:
         db.session.execute(
             sa.update(UserSession)
             .where(UserSession.id == user.session_key, UserSession.revoked_at.is_(None))
-            .values(revoked_at=now or utcnow()))
+            .values(revoked_at=now or utcnow())
+        )
         db.session.commit()
 
 
@@ -173,7 +213,8 @@ def sign_out_everywhere(user: User, now: datetime | None = None) -> None:
     db.session.execute(
         sa.update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow()))
+        .values(revoked_at=now or utcnow())
+    )
     db.session.commit()
 
 
@@ -190,18 +231,24 @@ def _remember_locale(user, code: str, **_extra) -> None:
 
 # --- staff ------------------------------------------------------------------------------------
 
+
 def needs_password(phone_text: str) -> bool:
     """Whether creating staff for this number makes a new account (which needs a password)."""
     try:
         phone = normalize_mobile(phone_text)
     except ValueError:
         return False
-    return bool(phone) and db.session.scalar(sa.select(User.id).where(User.phone == phone)) \
-        is None
+    return bool(phone) and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is None
 
 
-def create_staff(phone_text: str, name: str, password: str | None,
-                 grants: list[tuple[Role, object]], *, allow_resident: bool = False) -> User:
+def create_staff(
+    phone_text: str,
+    name: str,
+    password: str | None,
+    grants: list[tuple[Role, object]],
+    *,
+    allow_resident: bool = False,
+) -> User:
     """Create a staff account, or add roles to one (its password changes only if given)."""
     phone = require_mobile(phone_text)
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
@@ -214,8 +261,12 @@ def create_staff(phone_text: str, name: str, password: str | None,
         db.session.add(user)
     else:
         if not user.is_staff and not allow_resident:
-            raise DomainError(N_("This phone number belongs to a resident's account. Add "
-                                 "roles to it only on purpose (--allow-resident)."))
+            raise DomainError(
+                N_(
+                    "This phone number belongs to a resident's account. Add "
+                    "roles to it only on purpose (--allow-resident)."
+                )
+            )
         if password:
             check_password_rules(password)
             user.set_password(password)

@@ -43,6 +43,7 @@ MAX_PRICE_FEN = rules.MAX_PRICE_FEN
 
 # --- household ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Diner:
     key: str  # "p<person id>" or "m<member id>"
@@ -56,16 +57,27 @@ class Diner:
 
 def household(user: User, dwelling: Dwelling) -> list[Diner]:
     """Who the user may book meals for: themself and the members they live with."""
-    diners = [Diner(f"p{m.person.id}", m.person.name, m.person.birth_year)
-              for m in dwelling.members if m.person.user_id == user.id]
-    members = db.session.scalars(sa.select(HouseholdMember).where(
-        HouseholdMember.dwelling_id == dwelling.id).order_by(HouseholdMember.id))
+    diners = [
+        Diner(f"p{m.person.id}", m.person.name, m.person.birth_year)
+        for m in dwelling.members
+        if m.person.user_id == user.id
+    ]
+    members = db.session.scalars(
+        sa.select(HouseholdMember)
+        .where(HouseholdMember.dwelling_id == dwelling.id)
+        .order_by(HouseholdMember.id)
+    )
     diners += [Diner(f"m{m.id}", m.name, m.birth_year, m.birth_date) for m in members]
     return diners
 
 
-def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None,
-               birth_date: date | None = None) -> HouseholdMember:
+def add_member(
+    user: User,
+    dwelling: Dwelling,
+    name: str,
+    birth_year: int | None,
+    birth_date: date | None = None,
+) -> HouseholdMember:
     """Add someone the user lives with (for canteen bookings)."""
     dwelling = home_of(user, dwelling.id)
     name = (name or "").strip()
@@ -78,12 +90,20 @@ def add_member(user: User, dwelling: Dwelling, name: str, birth_year: int | None
         if not date(1900, 1, 1) <= birth_date <= local_today():
             raise DomainError(N_("Enter a birth date in the past."))
         birth_year = birth_date.year
-    count = db.session.scalar(sa.select(sa.func.count(HouseholdMember.id)).where(
-        HouseholdMember.dwelling_id == dwelling.id))
+    count = db.session.scalar(
+        sa.select(sa.func.count(HouseholdMember.id)).where(
+            HouseholdMember.dwelling_id == dwelling.id
+        )
+    )
     if count >= 12:
         raise DomainError(N_("A household can list at most 12 members."))
-    member = HouseholdMember(dwelling_id=dwelling.id, name=name, birth_year=birth_year,
-                             birth_date=birth_date, added_by_id=user.id)
+    member = HouseholdMember(
+        dwelling_id=dwelling.id,
+        name=name,
+        birth_year=birth_year,
+        birth_date=birth_date,
+        added_by_id=user.id,
+    )
     db.session.add(member)
     db.session.commit()
     return member
@@ -106,11 +126,16 @@ def tiers(compound_id: int) -> tuple[rules.AgeTier, ...]:
     policy = policy_for(compound_id)
     by_age = {age: fen for age, fen in policy.elder_tiers}
     for age, fen in db.session.execute(
-            sa.select(CanteenTier.min_age, CanteenTier.subsidy_fen)
-            .where(CanteenTier.compound_id == compound_id)):
+        sa.select(CanteenTier.min_age, CanteenTier.subsidy_fen).where(
+            CanteenTier.compound_id == compound_id
+        )
+    ):
         by_age[age] = fen
-    return tuple(rules.AgeTier(age, fen) for age, fen in sorted(by_age.items())
-                 if fen and age > policy.elder_age)
+    return tuple(
+        rules.AgeTier(age, fen)
+        for age, fen in sorted(by_age.items())
+        if fen and age > policy.elder_age
+    )
 
 
 def elder_age(compound_id: int) -> int:
@@ -121,24 +146,34 @@ def set_tier(compound: Compound, min_age: int, subsidy_fen: int) -> None:
     """Set (or with subsidy 0, remove) an extra age tier, e.g. 80+ pays ¥1 less."""
     age = elder_age(compound.id)
     if not age < min_age <= 120 or not 0 <= subsidy_fen <= MAX_PRICE_FEN:
-        raise DomainError(N_("An age tier is an age above %(age)s and a subsidy in yuan."),
-                          age=age)
-    tier = db.session.scalar(sa.select(CanteenTier).where(
-        CanteenTier.compound_id == compound.id, CanteenTier.min_age == min_age))
+        raise DomainError(N_("An age tier is an age above %(age)s and a subsidy in yuan."), age=age)
+    tier = db.session.scalar(
+        sa.select(CanteenTier).where(
+            CanteenTier.compound_id == compound.id, CanteenTier.min_age == min_age
+        )
+    )
     if subsidy_fen == 0:
         if tier:
             db.session.delete(tier)
     elif tier:
         tier.subsidy_fen = subsidy_fen
     else:
-        db.session.add(CanteenTier(compound_id=compound.id, min_age=min_age,
-                                   subsidy_fen=subsidy_fen))
+        db.session.add(
+            CanteenTier(compound_id=compound.id, min_age=min_age, subsidy_fen=subsidy_fen)
+        )
     db.session.commit()
 
 
-def create_meal_session(compound: Compound, *, day: date, meal: Meal, serves: time,
-                        cutoff_hours: int, capacity: int, now: datetime | None = None
-                        ) -> MealSession:
+def create_meal_session(
+    compound: Compound,
+    *,
+    day: date,
+    meal: Meal,
+    serves: time,
+    cutoff_hours: int,
+    capacity: int,
+    now: datetime | None = None,
+) -> MealSession:
     """Publish a lunch or dinner; bookings close cutoff_hours before it is served."""
     now = now or utcnow()
     check_planning_window(compound.id, day, now=now)
@@ -149,9 +184,14 @@ def create_meal_session(compound: Compound, *, day: date, meal: Meal, serves: ti
         raise DomainError(N_("The booking cutoff must be between 0 and 72 hours before."))
     if not 1 <= capacity <= 1000:
         raise DomainError(N_("Capacity must be between 1 and 1000 meals."))
-    session = MealSession(compound_id=compound.id, day=day, meal=meal, serves_at=serves_at,
-                          cutoff_at=serves_at - timedelta(hours=cutoff_hours),
-                          capacity=capacity)
+    session = MealSession(
+        compound_id=compound.id,
+        day=day,
+        meal=meal,
+        serves_at=serves_at,
+        cutoff_at=serves_at - timedelta(hours=cutoff_hours),
+        capacity=capacity,
+    )
     db.session.add(session)
     try:
         db.session.commit()
@@ -161,18 +201,28 @@ def create_meal_session(compound: Compound, *, day: date, meal: Meal, serves: ti
     return session
 
 
-def add_dish(session: MealSession, *, name: str, price_fen: int, elder_price_fen: int,
-             capacity: int) -> Dish:
+def add_dish(
+    session: MealSession, *, name: str, price_fen: int, elder_price_fen: int, capacity: int
+) -> Dish:
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise DomainError(N_("Enter the menu's name (at most 60 characters)."))
     if not 0 < price_fen <= MAX_PRICE_FEN or not 0 <= elder_price_fen <= price_fen:
-        raise DomainError(N_("Prices must be more than ¥0 and at most ¥100; the elder "
-                             "price may not be above the standard price."))
+        raise DomainError(
+            N_(
+                "Prices must be more than ¥0 and at most ¥100; the elder "
+                "price may not be above the standard price."
+            )
+        )
     if not 1 <= capacity <= 1000:
         raise DomainError(N_("Capacity must be between 1 and 1000 meals."))
-    dish = Dish(session_id=session.id, name=name, price_fen=price_fen,
-                elder_price_fen=elder_price_fen, capacity=capacity)
+    dish = Dish(
+        session_id=session.id,
+        name=name,
+        price_fen=price_fen,
+        elder_price_fen=elder_price_fen,
+        capacity=capacity,
+    )
     db.session.add(dish)
     db.session.commit()
     return dish
@@ -189,14 +239,21 @@ def upcoming_meals(compound_ids: set[int], now: datetime | None = None) -> list[
     now = now or utcnow()
     if not compound_ids:
         return []
-    return list(db.session.scalars(
-        sa.select(MealSession).where(MealSession.compound_id.in_(compound_ids),
-                                     MealSession.serves_at > now - timedelta(hours=3))
-        .options(selectinload(MealSession.dishes))
-        .order_by(MealSession.serves_at)))
+    return list(
+        db.session.scalars(
+            sa.select(MealSession)
+            .where(
+                MealSession.compound_id.in_(compound_ids),
+                MealSession.serves_at > now - timedelta(hours=3),
+            )
+            .options(selectinload(MealSession.dishes))
+            .order_by(MealSession.serves_at)
+        )
+    )
 
 
 # --- canteen: residents -----------------------------------------------------------------------
+
 
 def is_bookable(session: MealSession, now: datetime | None = None) -> bool:
     """Bookings and cancellations are open until the cutoff."""
@@ -206,19 +263,35 @@ def is_bookable(session: MealSession, now: datetime | None = None) -> bool:
 def price_table(session: MealSession, diners: list[Diner]) -> dict[str, dict[int, rules.Price]]:
     """What each diner would pay for each menu, on the meal date."""
     age_tiers, from_age = tiers(session.compound_id), elder_age(session.compound_id)
-    return {d.key: {dish.id: rules.meal_price(dish.price_fen, dish.elder_price_fen,
-                                              d.age_on(session.day), age_tiers,
-                                              elder_age=from_age)
-                    for dish in session.dishes} for d in diners}
+    return {
+        d.key: {
+            dish.id: rules.meal_price(
+                dish.price_fen,
+                dish.elder_price_fen,
+                d.age_on(session.day),
+                age_tiers,
+                elder_age=from_age,
+            )
+            for dish in session.dishes
+        }
+        for d in diners
+    }
 
 
-def book_meal(session: MealSession, user: User, dwelling: Dwelling,
-              choices: dict[str, int], service: Service, request_key: str,
-              now: datetime | None = None) -> MealBooking:
+def book_meal(
+    session: MealSession,
+    user: User,
+    dwelling: Dwelling,
+    choices: dict[str, int],
+    service: Service,
+    request_key: str,
+    now: datetime | None = None,
+) -> MealBooking:
     """Book one dish per chosen diner. Refused after the cutoff or when seats run out."""
     now = now or utcnow()
-    existing = db.session.scalar(sa.select(MealBooking).where(
-        MealBooking.request_key == request_key))
+    existing = db.session.scalar(
+        sa.select(MealBooking).where(MealBooking.request_key == request_key)
+    )
     if existing is not None:  # the same form sent twice
         if existing.user_id != user.id:
             raise NotFound()
@@ -240,41 +313,67 @@ def book_meal(session: MealSession, user: User, dwelling: Dwelling,
         if not take_seats(MealSession, session.id, len(chosen)):
             db.session.rollback()
             left = session.capacity - db.session.scalar(
-                sa.select(MealSession.booked).where(MealSession.id == session.id))
-            raise DomainError(N_("Not enough places left for this meal (%(left)s left)."),
-                              left=max(left, 0))
+                sa.select(MealSession.booked).where(MealSession.id == session.id)
+            )
+            raise DomainError(
+                N_("Not enough places left for this meal (%(left)s left)."), left=max(left, 0)
+            )
         # The session row is locked now: a second tab or phone waits here, then sees us.
-        already = set(db.session.scalars(
-            sa.select(MealLine.diner_key).join(MealBooking).where(
-                MealBooking.session_id == session.id, MealBooking.dwelling_id == dwelling.id,
-                MealBooking.status == BookingStatus.BOOKED)))
+        already = set(
+            db.session.scalars(
+                sa.select(MealLine.diner_key)
+                .join(MealBooking)
+                .where(
+                    MealBooking.session_id == session.id,
+                    MealBooking.dwelling_id == dwelling.id,
+                    MealBooking.status == BookingStatus.BOOKED,
+                )
+            )
+        )
         twice = [diners[k].name for k in chosen if k in already]
         if twice:
             db.session.rollback()
-            raise DomainError(N_("Already booked for this meal: %(names)s."),
-                              names=", ".join(twice))
+            raise DomainError(
+                N_("Already booked for this meal: %(names)s."), names=", ".join(twice)
+            )
         for dish_id, count in Counter(chosen.values()).items():
             if not take_seats(Dish, dish_id, count):
                 db.session.rollback()
-                raise DomainError(N_("%(dish)s is sold out. Choose another menu."),
-                                  dish=dishes[dish_id].name)
-        booking = MealBooking(session_id=session.id, dwelling_id=dwelling.id, user_id=user.id,
-                              service=service, request_key=request_key, total_fen=0)
+                raise DomainError(
+                    N_("%(dish)s is sold out. Choose another menu."), dish=dishes[dish_id].name
+                )
+        booking = MealBooking(
+            session_id=session.id,
+            dwelling_id=dwelling.id,
+            user_id=user.id,
+            service=service,
+            request_key=request_key,
+            total_fen=0,
+        )
         for key, dish_id in chosen.items():
             diner, dish = diners[key], dishes[dish_id]
             age = diner.age_on(session.day)
-            price = rules.meal_price(dish.price_fen, dish.elder_price_fen, age, age_tiers,
-                                     elder_age=from_age)
-            booking.lines.append(MealLine(dish_id=dish.id, diner_key=key, diner_name=diner.name,
-                                          diner_age=age, price_fen=price.fen,
-                                          price_tier=price.tier))
+            price = rules.meal_price(
+                dish.price_fen, dish.elder_price_fen, age, age_tiers, elder_age=from_age
+            )
+            booking.lines.append(
+                MealLine(
+                    dish_id=dish.id,
+                    diner_key=key,
+                    diner_name=diner.name,
+                    diner_age=age,
+                    price_fen=price.fen,
+                    price_tier=price.tier,
+                )
+            )
         booking.total_fen = sum(line.price_fen for line in booking.lines)
         db.session.add(booking)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        existing = db.session.scalar(sa.select(MealBooking).where(
-            MealBooking.request_key == request_key))
+        existing = db.session.scalar(
+            sa.select(MealBooking).where(MealBooking.request_key == request_key)
+        )
         if existing is None:
             raise
         return existing
@@ -287,12 +386,19 @@ def my_meal_bookings(user: User) -> list[MealBooking]:
     homes = [d.id for d in homes_lived_in(user)]
     if not homes:
         return []
-    return list(db.session.scalars(
-        sa.select(MealBooking).join(MealBooking.session).where(
-            MealBooking.dwelling_id.in_(homes))
-        .options(contains_eager(MealBooking.session),
-                 selectinload(MealBooking.lines).joinedload(MealLine.dish))
-        .order_by(MealSession.serves_at.desc(), MealBooking.id.desc()).limit(50)))
+    return list(
+        db.session.scalars(
+            sa.select(MealBooking)
+            .join(MealBooking.session)
+            .where(MealBooking.dwelling_id.in_(homes))
+            .options(
+                contains_eager(MealBooking.session),
+                selectinload(MealBooking.lines).joinedload(MealLine.dish),
+            )
+            .order_by(MealSession.serves_at.desc(), MealBooking.id.desc())
+            .limit(50)
+        )
+    )
 
 
 def get_my_meal_booking(booking_id: int, user: User) -> MealBooking:
@@ -302,8 +408,9 @@ def get_my_meal_booking(booking_id: int, user: User) -> MealBooking:
     return booking
 
 
-def cancel_meal(booking: MealBooking, now: datetime | None = None, *,
-                actor: User | None = None) -> None:
+def cancel_meal(
+    booking: MealBooking, now: datetime | None = None, *, actor: User | None = None
+) -> None:
     """Cancel before the cutoff; the places go back."""
     now = now or utcnow()
     if booking.status is not BookingStatus.BOOKED:
@@ -311,10 +418,11 @@ def cancel_meal(booking: MealBooking, now: datetime | None = None, *,
     if not rules.can_change(now, booking.session.cutoff_at):
         raise DomainError(N_("It is past the cutoff: this booking can no longer be cancelled."))
     done = db.session.execute(
-        sa.update(MealBooking).where(MealBooking.id == booking.id,
-                                     MealBooking.status == BookingStatus.BOOKED)
+        sa.update(MealBooking)
+        .where(MealBooking.id == booking.id, MealBooking.status == BookingStatus.BOOKED)
         .values(status=BookingStatus.CANCELLED, cancelled_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     cancelled = done.rowcount == 1
     if cancelled:
         give_back(MealSession, booking.session_id, len(booking.lines))
@@ -327,6 +435,7 @@ def cancel_meal(booking: MealBooking, now: datetime | None = None, *,
 
 
 # --- canteen: kitchen ---------------------------------------------------------------------------
+
 
 @dataclass
 class PriceCount:
@@ -364,12 +473,17 @@ def kitchen_sheet(session: MealSession) -> list[SheetRow]:
     rows = {d.id: SheetRow(d) for d in session.dishes}
     prices: dict[tuple[int, str, int], PriceCount] = {}
     for dish_id, service, tier, fen, count in db.session.execute(
-            sa.select(MealLine.dish_id, MealBooking.service, MealLine.price_tier,
-                      MealLine.price_fen, sa.func.count(MealLine.id))
-            .join(MealBooking).where(MealBooking.session_id == session.id,
-                                     MealBooking.status == BookingStatus.BOOKED)
-            .group_by(MealLine.dish_id, MealBooking.service, MealLine.price_tier,
-                      MealLine.price_fen)):
+        sa.select(
+            MealLine.dish_id,
+            MealBooking.service,
+            MealLine.price_tier,
+            MealLine.price_fen,
+            sa.func.count(MealLine.id),
+        )
+        .join(MealBooking)
+        .where(MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
+        .group_by(MealLine.dish_id, MealBooking.service, MealLine.price_tier, MealLine.price_fen)
+    ):
         row = rows[dish_id]
         if service is Service.DINE_IN:
             row.dine_in += count
@@ -391,16 +505,30 @@ def kitchen_sheet(session: MealSession) -> list[SheetRow]:
 def checkin_list(session: MealSession) -> list[MealBooking]:
     """The session's live bookings by home (building, unit, room), each with its diners,
     what each pays and the amount to collect; loaded in a fixed number of queries."""
-    return list(db.session.scalars(
-        sa.select(MealBooking)
-        .join(Dwelling, Dwelling.id == MealBooking.dwelling_id)
-        .join(Unit, Unit.id == Dwelling.unit_id).join(Building, Building.id == Unit.building_id)
-        .where(MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
-        .options(selectinload(MealBooking.lines).selectinload(MealLine.dish),
-                 selectinload(MealBooking.dwelling).selectinload(Dwelling.unit)
-                 .selectinload(Unit.building))
-        .order_by(Building.sort_key, Building.name, Unit.sort_key, Unit.name,
-                  Dwelling.sort_key, Dwelling.room, MealBooking.id)))
+    return list(
+        db.session.scalars(
+            sa.select(MealBooking)
+            .join(Dwelling, Dwelling.id == MealBooking.dwelling_id)
+            .join(Unit, Unit.id == Dwelling.unit_id)
+            .join(Building, Building.id == Unit.building_id)
+            .where(MealBooking.session_id == session.id, MealBooking.status == BookingStatus.BOOKED)
+            .options(
+                selectinload(MealBooking.lines).selectinload(MealLine.dish),
+                selectinload(MealBooking.dwelling)
+                .selectinload(Dwelling.unit)
+                .selectinload(Unit.building),
+            )
+            .order_by(
+                Building.sort_key,
+                Building.name,
+                Unit.sort_key,
+                Unit.name,
+                Dwelling.sort_key,
+                Dwelling.room,
+                MealBooking.id,
+            )
+        )
+    )
 
 
 def serve(line_id: int, session: MealSession, now: datetime | None = None) -> None:
@@ -424,21 +552,36 @@ class MonthFigures:
     revenue_fen: int
 
 
-def month_figures(compound: Compound, year: int, month: int,
-                  now: datetime | None = None) -> MonthFigures:
+def month_figures(
+    compound: Compound, year: int, month: int, now: datetime | None = None
+) -> MonthFigures:
     """Meals served, elders served and no-shows (served time passed, never checked off)."""
     now = now or utcnow()
     first = date(year, month, 1)
     after = date(year + (month == 12), month % 12 + 1, 1)
-    base = (sa.select(MealLine).join(MealBooking).join(MealSession)
-            .where(MealSession.compound_id == compound.id, MealSession.day >= first,
-                   MealSession.day < after, MealBooking.status == BookingStatus.BOOKED))
-    lines = list(db.session.scalars(base.options(selectinload(MealLine.booking)
-                                                 .selectinload(MealBooking.session))))
+    base = (
+        sa.select(MealLine)
+        .join(MealBooking)
+        .join(MealSession)
+        .where(
+            MealSession.compound_id == compound.id,
+            MealSession.day >= first,
+            MealSession.day < after,
+            MealBooking.status == BookingStatus.BOOKED,
+        )
+    )
+    lines = list(
+        db.session.scalars(
+            base.options(selectinload(MealLine.booking).selectinload(MealBooking.session))
+        )
+    )
     served = [line for line in lines if line.served_at]
     return MonthFigures(
-        meals_booked=len(lines), meals_served=len(served),
+        meals_booked=len(lines),
+        meals_served=len(served),
         elders_served=sum(1 for line in served if line.price_tier != "standard"),
-        no_shows=sum(1 for line in lines
-                     if not line.served_at and line.booking.session.serves_at < now),
-        revenue_fen=sum(line.price_fen for line in served))
+        no_shows=sum(
+            1 for line in lines if not line.served_at and line.booking.session.serves_at < now
+        ),
+        revenue_fen=sum(line.price_fen for line in served),
+    )

@@ -35,9 +35,19 @@ CHILD_CONSENT_VERSION = "2026-11"
 
 # --- classroom ----------------------------------------------------------------------------------
 
-def create_class_sessions(compound: Compound, *, start: date, end: date, capacity: int,
-                          tutor: str, starts: time = time(16, 30), ends: time = time(18, 0),
-                          weekday: int | None = None, now: datetime | None = None) -> int:
+
+def create_class_sessions(
+    compound: Compound,
+    *,
+    start: date,
+    end: date,
+    capacity: int,
+    tutor: str,
+    starts: time = time(16, 30),
+    ends: time = time(18, 0),
+    weekday: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """Open the 4:30 classroom on school days from start to end; return how many were new."""
     now = now or utcnow()
     if end < start or (end - start).days > 190:
@@ -49,46 +59,85 @@ def create_class_sessions(compound: Compound, *, start: date, end: date, capacit
         raise DomainError(N_("Capacity must be between 1 and 200 children."))
     if ends <= starts:
         raise DomainError(N_("The session must end after it starts."))
-    existing = set(db.session.scalars(sa.select(ClassSession.day).where(
-        ClassSession.compound_id == compound.id, ClassSession.day.between(start, end))))
+    existing = set(
+        db.session.scalars(
+            sa.select(ClassSession.day).where(
+                ClassSession.compound_id == compound.id, ClassSession.day.between(start, end)
+            )
+        )
+    )
     created = 0
     for day in rules.school_days(start, end, weekday):
         if day in existing:
             continue
-        db.session.add(ClassSession(compound_id=compound.id, day=day, starts=starts, ends=ends,
-                                    starts_at=local_to_utc(datetime.combine(day, starts)),
-                                    capacity=capacity, tutor=(tutor or "").strip()[:60]))
+        db.session.add(
+            ClassSession(
+                compound_id=compound.id,
+                day=day,
+                starts=starts,
+                ends=ends,
+                starts_at=local_to_utc(datetime.combine(day, starts)),
+                capacity=capacity,
+                tutor=(tutor or "").strip()[:60],
+            )
+        )
         created += 1
     db.session.commit()
     return created
 
 
-def register_child(user: User, dwelling: Dwelling, *, name: str, grade: int, school: str,
-                   pickup_adults: str, consent: bool, now: datetime | None = None) -> Child:
+def register_child(
+    user: User,
+    dwelling: Dwelling,
+    *,
+    name: str,
+    grade: int,
+    school: str,
+    pickup_adults: str,
+    consent: bool,
+    now: datetime | None = None,
+) -> Child:
     """Register a pupil; refused without the guardian's separate consent (PIPL arts. 28, 31)."""
     if not consent:
-        raise DomainError(N_("A child's information is sensitive: please give your consent "
-                             "as the guardian first."))
+        raise DomainError(
+            N_(
+                "A child's information is sensitive: please give your consent "
+                "as the guardian first."
+            )
+        )
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise DomainError(N_("Enter the child's name (at most 60 characters)."))
     if not 1 <= grade <= 6:
         raise DomainError(N_("The classroom is for primary pupils: grade 1 to 6."))
     adults = [a.strip()[:60] for a in (pickup_adults or "").splitlines() if a.strip()][:6]
-    child = Child(dwelling_id=dwelling.id, guardian_id=user.id, name=name, grade=grade,
-                  school=(school or "").strip()[:100], pickup_adults="\n".join(adults),
-                  consent_at=now or utcnow(), consent_version=CHILD_CONSENT_VERSION)
+    child = Child(
+        dwelling_id=dwelling.id,
+        guardian_id=user.id,
+        name=name,
+        grade=grade,
+        school=(school or "").strip()[:100],
+        pickup_adults="\n".join(adults),
+        consent_at=now or utcnow(),
+        consent_version=CHILD_CONSENT_VERSION,
+    )
     db.session.add(child)
     db.session.flush()
-    db.session.add(Consent(user_id=user.id, purpose=f"child_data:{child.id}",
-                           version=CHILD_CONSENT_VERSION))
+    db.session.add(
+        Consent(user_id=user.id, purpose=f"child_data:{child.id}", version=CHILD_CONSENT_VERSION)
+    )
     db.session.commit()
     return child
 
 
 def children_of(user: User) -> list[Child]:
-    return list(db.session.scalars(sa.select(Child).where(
-        Child.guardian_id == user.id, Child.removed_at.is_(None)).order_by(Child.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Child)
+            .where(Child.guardian_id == user.id, Child.removed_at.is_(None))
+            .order_by(Child.id)
+        )
+    )
 
 
 def get_child(child_id: int, user: User) -> Child:
@@ -98,41 +147,59 @@ def get_child(child_id: int, user: User) -> Child:
     return child
 
 
-def remove_child(child: Child, now: datetime | None = None, *,
-                 actor: User | None = None) -> None:
+def remove_child(child: Child, now: datetime | None = None, *, actor: User | None = None) -> None:
     """Withdraw consent: the child's data is erased; future bookings are cancelled."""
     now = now or utcnow()
-    cancelled = [(booking, _cancel_class(booking, now)) for booking in db.session.scalars(
-        sa.select(ClassBooking).join(ClassSession).where(
-            ClassBooking.child_id == child.id, ClassSession.starts_at > now,
-            ClassBooking.status != BookingStatus.CANCELLED))]
-    for booking in db.session.scalars(sa.select(ClassBooking).where(
-            ClassBooking.child_id == child.id)):
+    cancelled = [
+        (booking, _cancel_class(booking, now))
+        for booking in db.session.scalars(
+            sa.select(ClassBooking)
+            .join(ClassSession)
+            .where(
+                ClassBooking.child_id == child.id,
+                ClassSession.starts_at > now,
+                ClassBooking.status != BookingStatus.CANCELLED,
+            )
+        )
+    ]
+    for booking in db.session.scalars(
+        sa.select(ClassBooking).where(ClassBooking.child_id == child.id)
+    ):
         booking.picked_up_by = "-" if booking.picked_up_by else None
         booking.pickup_exception = None
     child.name, child.school, child.pickup_adults, child.grade = "-", "", "", 0
     child.removed_at = now
-    for consent in db.session.scalars(sa.select(Consent).where(
-            Consent.purpose == f"child_data:{child.id}", Consent.withdrawn_at.is_(None))):
+    for consent in db.session.scalars(
+        sa.select(Consent).where(
+            Consent.purpose == f"child_data:{child.id}", Consent.withdrawn_at.is_(None)
+        )
+    ):
         consent.withdrawn_at = now
     db.session.commit()
     for booking, outcome in cancelled:
         _announce_cancellation(booking, outcome, actor)
 
 
-def upcoming_classes(compound_ids: set[int], now: datetime | None = None, days: int = 21,
-                     include_today: bool = False) -> list[ClassSession]:
+def upcoming_classes(
+    compound_ids: set[int], now: datetime | None = None, days: int = 21, include_today: bool = False
+) -> list[ClassSession]:
     """Sessions still to come (for operators: from the start of today, so the day's
     register stays reachable while the session runs)."""
     now = now or utcnow()
     if not compound_ids:
         return []
-    since = ClassSession.day >= local_today(now) if include_today else \
-        ClassSession.starts_at > now
-    return list(db.session.scalars(
-        sa.select(ClassSession).where(ClassSession.compound_id.in_(compound_ids), since,
-                                      ClassSession.starts_at < now + timedelta(days=days))
-        .order_by(ClassSession.starts_at)))
+    since = ClassSession.day >= local_today(now) if include_today else ClassSession.starts_at > now
+    return list(
+        db.session.scalars(
+            sa.select(ClassSession)
+            .where(
+                ClassSession.compound_id.in_(compound_ids),
+                since,
+                ClassSession.starts_at < now + timedelta(days=days),
+            )
+            .order_by(ClassSession.starts_at)
+        )
+    )
 
 
 def get_class_session(session_id: int, compound_ids: set[int]) -> ClassSession:
@@ -142,8 +209,7 @@ def get_class_session(session_id: int, compound_ids: set[int]) -> ClassSession:
     return session
 
 
-def book_class(session: ClassSession, child: Child, now: datetime | None = None
-               ) -> ClassBooking:
+def book_class(session: ClassSession, child: Child, now: datetime | None = None) -> ClassBooking:
     """A place if one is free and nobody is waiting, else the waitlist. Booking the same
     day twice changes nothing. The session row is locked while places are counted."""
     now = now or utcnow()
@@ -154,17 +220,25 @@ def book_class(session: ClassSession, child: Child, now: datetime | None = None
         raise DomainError(N_("This session has already started."))
     lock_session(ClassSession, session.id)
     booking = db.session.scalar(
-        sa.select(ClassBooking).where(ClassBooking.session_id == session.id,
-                                      ClassBooking.child_id == child.id)
-        .execution_options(populate_existing=True))
+        sa.select(ClassBooking)
+        .where(ClassBooking.session_id == session.id, ClassBooking.child_id == child.id)
+        .execution_options(populate_existing=True)
+    )
     if booking is not None and booking.status is not BookingStatus.CANCELLED:
         db.session.commit()
         return booking
-    waiting = db.session.scalar(sa.select(ClassBooking.id).where(
-        ClassBooking.session_id == session.id,
-        ClassBooking.status == BookingStatus.WAITLISTED).limit(1))
-    status = (BookingStatus.BOOKED if waiting is None and take_seats(ClassSession, session.id, 1)
-              else BookingStatus.WAITLISTED)
+    waiting = db.session.scalar(
+        sa.select(ClassBooking.id)
+        .where(
+            ClassBooking.session_id == session.id, ClassBooking.status == BookingStatus.WAITLISTED
+        )
+        .limit(1)
+    )
+    status = (
+        BookingStatus.BOOKED
+        if waiting is None and take_seats(ClassSession, session.id, 1)
+        else BookingStatus.WAITLISTED
+    )
     if booking is None:
         booking = ClassBooking(session_id=session.id, child_id=child.id, status=status)
         db.session.add(booking)
@@ -175,8 +249,9 @@ def book_class(session: ClassSession, child: Child, now: datetime | None = None
     return booking
 
 
-def book_weekday(child: Child, weekday: int, start: date, end: date,
-                 now: datetime | None = None) -> Counter:
+def book_weekday(
+    child: Child, weekday: int, start: date, end: date, now: datetime | None = None
+) -> Counter:
     """Book one weekday every week from start to end; return counts by outcome (empty when
     there was no session to book: the caller must not call that a success)."""
     now = now or utcnow()
@@ -184,9 +259,15 @@ def book_weekday(child: Child, weekday: int, start: date, end: date,
     if end < start:
         raise DomainError(N_("The last day cannot be before the first."))
     check_planning_window(home.compound_id, start, end, now=now)
-    sessions = db.session.scalars(sa.select(ClassSession).where(
-        ClassSession.compound_id == home.compound_id, ClassSession.day.between(start, end),
-        ClassSession.starts_at > now).order_by(ClassSession.day))
+    sessions = db.session.scalars(
+        sa.select(ClassSession)
+        .where(
+            ClassSession.compound_id == home.compound_id,
+            ClassSession.day.between(start, end),
+            ClassSession.starts_at > now,
+        )
+        .order_by(ClassSession.day)
+    )
     outcome = Counter()
     for session in sessions:
         if session.day.weekday() == weekday:
@@ -197,12 +278,20 @@ def book_weekday(child: Child, weekday: int, start: date, end: date,
 def my_class_bookings(user: User, now: datetime | None = None) -> list[ClassBooking]:
     """The guardian's bookings from today on (today's too, collected or not)."""
     now = now or utcnow()
-    return list(db.session.scalars(
-        sa.select(ClassBooking).join(Child).join(ClassSession)
-        .where(Child.guardian_id == user.id, ClassBooking.status != BookingStatus.CANCELLED,
-               ClassSession.day >= local_today(now))
-        .options(selectinload(ClassBooking.session), selectinload(ClassBooking.child))
-        .order_by(ClassSession.starts_at)))
+    return list(
+        db.session.scalars(
+            sa.select(ClassBooking)
+            .join(Child)
+            .join(ClassSession)
+            .where(
+                Child.guardian_id == user.id,
+                ClassBooking.status != BookingStatus.CANCELLED,
+                ClassSession.day >= local_today(now),
+            )
+            .options(selectinload(ClassBooking.session), selectinload(ClassBooking.child))
+            .order_by(ClassSession.starts_at)
+        )
+    )
 
 
 def get_my_class_booking(booking_id: int, user: User) -> ClassBooking:
@@ -212,8 +301,9 @@ def get_my_class_booking(booking_id: int, user: User) -> ClassBooking:
     return booking
 
 
-def cancel_class(booking: ClassBooking, now: datetime | None = None, *,
-                 actor: User | None = None) -> None:
+def cancel_class(
+    booking: ClassBooking, now: datetime | None = None, *, actor: User | None = None
+) -> None:
     """Cancel before the session starts; the first child waiting gets the place."""
     now = now or utcnow()
     if booking.status is BookingStatus.CANCELLED:
@@ -234,8 +324,7 @@ class _Cancelled:
     promoted_id: int | None = None
 
 
-def _announce_cancellation(booking: ClassBooking, outcome: _Cancelled,
-                           actor: User | None) -> None:
+def _announce_cancellation(booking: ClassBooking, outcome: _Cancelled, actor: User | None) -> None:
     """After the commit: the cancellation, then the promotion it caused."""
     if not outcome.cancelled:
         return
@@ -247,28 +336,34 @@ def _announce_cancellation(booking: ClassBooking, outcome: _Cancelled,
 
 def _cancel_class(booking: ClassBooking, now: datetime) -> _Cancelled:
     lock_session(ClassSession, booking.session_id)
-    was = db.session.scalar(sa.select(ClassBooking.status).where(
-        ClassBooking.id == booking.id))
+    was = db.session.scalar(sa.select(ClassBooking.status).where(ClassBooking.id == booking.id))
     done = db.session.execute(
-        sa.update(ClassBooking).where(ClassBooking.id == booking.id,
-                                      ClassBooking.status == was)
+        sa.update(ClassBooking)
+        .where(ClassBooking.id == booking.id, ClassBooking.status == was)
         .values(status=BookingStatus.CANCELLED, cancelled_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         return _Cancelled(False)
     if was is not BookingStatus.BOOKED:
         return _Cancelled(True)
     first = db.session.scalar(
-        sa.select(ClassBooking.id).where(ClassBooking.session_id == booking.session_id,
-                                         ClassBooking.status == BookingStatus.WAITLISTED)
-        .order_by(ClassBooking.created_at, ClassBooking.id).limit(1))
+        sa.select(ClassBooking.id)
+        .where(
+            ClassBooking.session_id == booking.session_id,
+            ClassBooking.status == BookingStatus.WAITLISTED,
+        )
+        .order_by(ClassBooking.created_at, ClassBooking.id)
+        .limit(1)
+    )
     promoted = 0
     if first is not None:
         promoted = db.session.execute(
-            sa.update(ClassBooking).where(ClassBooking.id == first,
-                                          ClassBooking.status == BookingStatus.WAITLISTED)
+            sa.update(ClassBooking)
+            .where(ClassBooking.id == first, ClassBooking.status == BookingStatus.WAITLISTED)
             .values(status=BookingStatus.BOOKED)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)
+        ).rowcount
     if not promoted:
         give_back(ClassSession, booking.session_id, 1)
         return _Cancelled(True)
@@ -277,19 +372,30 @@ def _cancel_class(booking: ClassBooking, now: datetime) -> _Cancelled:
 
 def class_roster(session: ClassSession) -> tuple[list[ClassBooking], list[ClassBooking]]:
     """Booked children and the waitlist, in order."""
-    bookings = list(db.session.scalars(
-        sa.select(ClassBooking).where(ClassBooking.session_id == session.id,
-                                      ClassBooking.status != BookingStatus.CANCELLED)
-        .options(selectinload(ClassBooking.child).selectinload(Child.guardian))
-        .order_by(ClassBooking.created_at, ClassBooking.id)))
-    return ([b for b in bookings if b.status is BookingStatus.BOOKED],
-            [b for b in bookings if b.status is BookingStatus.WAITLISTED])
+    bookings = list(
+        db.session.scalars(
+            sa.select(ClassBooking)
+            .where(
+                ClassBooking.session_id == session.id,
+                ClassBooking.status != BookingStatus.CANCELLED,
+            )
+            .options(selectinload(ClassBooking.child).selectinload(Child.guardian))
+            .order_by(ClassBooking.created_at, ClassBooking.id)
+        )
+    )
+    return (
+        [b for b in bookings if b.status is BookingStatus.BOOKED],
+        [b for b in bookings if b.status is BookingStatus.WAITLISTED],
+    )
 
 
 def _roster_booking(booking_id: int, session: ClassSession) -> ClassBooking:
     booking = db.session.get(ClassBooking, booking_id)
-    if booking is None or booking.session_id != session.id or \
-            booking.status is not BookingStatus.BOOKED:
+    if (
+        booking is None
+        or booking.session_id != session.id
+        or booking.status is not BookingStatus.BOOKED
+    ):
         raise NotFound()
     return booking
 
@@ -299,8 +405,9 @@ def check_in_state(session: ClassSession, now: datetime | None = None) -> rules.
     return rules.check_in_state(session.day, local_today(now))
 
 
-def check_in(booking_id: int, session: ClassSession, *, actor: User,
-             now: datetime | None = None) -> None:
+def check_in(
+    booking_id: int, session: ClassSession, *, actor: User, now: datetime | None = None
+) -> None:
     """Mark a child as arrived, on the session's day only."""
     now = now or utcnow()
     booking = _roster_booking(booking_id, session)
@@ -313,8 +420,15 @@ def check_in(booking_id: int, session: ClassSession, *, actor: User,
         events.child_checked_in.send(booking, actor=actor)
 
 
-def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
-            exception: str = "", now: datetime | None = None) -> None:
+def pick_up(
+    booking_id: int,
+    session: ClassSession,
+    *,
+    actor: User,
+    adult: str,
+    exception: str = "",
+    now: datetime | None = None,
+) -> None:
     """Hand the child over to a named adult; anyone else only with a recorded exception."""
     booking = _roster_booking(booking_id, session)
     if booking.checked_in_at is None:
@@ -327,9 +441,13 @@ def pick_up(booking_id: int, session: ClassSession, *, actor: User, adult: str,
     if not adult:
         raise DomainError(N_("Write who collected the child."))
     if adult not in allowed and not exception:
-        raise DomainError(N_("%(name)s is not one of the adults named by the guardian. Record "
-                             "why the child was handed over (e.g. the guardian phoned)."),
-                          name=adult)
+        raise DomainError(
+            N_(
+                "%(name)s is not one of the adults named by the guardian. Record "
+                "why the child was handed over (e.g. the guardian phoned)."
+            ),
+            name=adult,
+        )
     booking.picked_up_at = now or utcnow()
     booking.picked_up_by = adult
     booking.pickup_exception = exception or None
@@ -354,11 +472,22 @@ def recent_pickups(user: User, now: datetime | None = None, hours: int = 24) -> 
     """The user's children collected in the last `hours` hours, newest first (one query)."""
     now = now or utcnow()
     rows = db.session.execute(
-        sa.select(ClassBooking.id, Child.name, ClassSession.day, ClassBooking.picked_up_by,
-                  ClassBooking.picked_up_at, ClassBooking.pickup_exception)
-        .join(ClassBooking.child).join(ClassBooking.session)
-        .where(Child.guardian_id == user.id, Child.removed_at.is_(None),
-               ClassBooking.picked_up_at.is_not(None),
-               ClassBooking.picked_up_at > now - timedelta(hours=hours))
-        .order_by(ClassBooking.picked_up_at.desc(), ClassBooking.id.desc()))
+        sa.select(
+            ClassBooking.id,
+            Child.name,
+            ClassSession.day,
+            ClassBooking.picked_up_by,
+            ClassBooking.picked_up_at,
+            ClassBooking.pickup_exception,
+        )
+        .join(ClassBooking.child)
+        .join(ClassBooking.session)
+        .where(
+            Child.guardian_id == user.id,
+            Child.removed_at.is_(None),
+            ClassBooking.picked_up_at.is_not(None),
+            ClassBooking.picked_up_at > now - timedelta(hours=hours),
+        )
+        .order_by(ClassBooking.picked_up_at.desc(), ClassBooking.id.desc())
+    )
     return [Pickup(*row) for row in rows]

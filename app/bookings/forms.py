@@ -43,8 +43,8 @@ YEAR_MESSAGE = _l("Enter a year from 1900 to %(year)s, such as 1950.")
 
 
 def tier_label(tier: str, elder_age: int) -> str:
-    """"elder price (80+)" for the tier "elder_80", "elder price (60+)" for "elder" where
-    the elder price starts at 60."""
+    """The label of a price tier: "elder price (80+)" for "elder_80", "elder price (60+)"
+    for "elder" where the elder price starts at 60."""
     if tier == "standard":
         return str(STANDARD_LABEL)
     return str(AGE_TIER_LABEL) % {"age": tier_age(tier, elder_age)}
@@ -58,8 +58,7 @@ class WholeNumber:
         self.low, self.high = low, high
 
     def __call__(self, form, field):
-        if field.process_errors or field.data is None or \
-                not self.low <= field.data <= self.high:
+        if field.process_errors or field.data is None or not self.low <= field.data <= self.high:
             field.errors.clear()  # "not a valid integer" says less than the range does
             raise StopValidation(str(NUMBER_MESSAGE) % {"low": self.low, "high": self.high})
 
@@ -73,9 +72,13 @@ def _planning_window(ahead_days: int) -> DateInRange:
 
 
 def _number(label, default, low, high, **kwargs):
-    return BoundedIntegerField(label, default=default, render_kw={"inputmode": "numeric"},
-                               validators=[InputRequired(_l("Enter a number.")),
-                                           WholeNumber(low, high)], **kwargs)
+    return BoundedIntegerField(
+        label,
+        default=default,
+        render_kw={"inputmode": "numeric"},
+        validators=[InputRequired(_l("Enter a number.")), WholeNumber(low, high)],
+        **kwargs,
+    )
 
 
 class YuanField(StringField):
@@ -90,8 +93,9 @@ class YuanField(StringField):
         try:
             self.fen = parse_yuan(self.data or "", max_fen=MAX_PRICE_FEN)
         except MoneyError as exc:
-            raise StopValidation(_l("Write an amount in yuan up to 100, such as 8 or 7.50.")
-                                 ) from exc
+            raise StopValidation(
+                _l("Write an amount in yuan up to 100, such as 8 or 7.50.")
+            ) from exc
 
 
 class _PlannedForm(FlaskForm):
@@ -110,23 +114,31 @@ class _PlannedForm(FlaskForm):
 class MealSessionForm(_PlannedForm):
     date_fields = ("day",)
     day = DateField(_l("Date"), validators=[InputRequired(_l("Choose a date."))])
-    meal = SelectField(_l("Meal"), choices=[SelectChoice(m.value, v)
-                                            for m, v in MEAL_LABELS.items()])
-    serves = TimeField(_l("Served at"), default=time(11, 30),
-                       validators=[InputRequired(_l("Enter a time."))])
+    meal = SelectField(
+        _l("Meal"), choices=[SelectChoice(m.value, v) for m, v in MEAL_LABELS.items()]
+    )
+    serves = TimeField(
+        _l("Served at"), default=time(11, 30), validators=[InputRequired(_l("Enter a time."))]
+    )
     cutoff_hours = _number(_l("Booking closes this many hours before"), 3, 0, 72)
     capacity = _number(_l("Meals available"), 60, 1, 1000)
     submit = SubmitField(_l("Publish meal"))
 
 
 class DishForm(FlaskForm):
-    name = StringField(_l("Set menu"), validators=[DataRequired(_l("Enter the menu's name.")),
-                                                   Length(max=60)])
-    price = YuanField(_l("Price (yuan)"), validators=[DataRequired(_l("Enter a price."))],
-                      render_kw={"inputmode": "decimal"})
-    elder_price = YuanField(_l("Elder price (yuan)"),
-                            validators=[DataRequired(_l("Enter a price."))],
-                            render_kw={"inputmode": "decimal"})
+    name = StringField(
+        _l("Set menu"), validators=[DataRequired(_l("Enter the menu's name.")), Length(max=60)]
+    )
+    price = YuanField(
+        _l("Price (yuan)"),
+        validators=[DataRequired(_l("Enter a price."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    elder_price = YuanField(
+        _l("Elder price (yuan)"),
+        validators=[DataRequired(_l("Enter a price."))],
+        render_kw={"inputmode": "decimal"},
+    )
     capacity = _number(_l("Portions"), 30, 1, 1000)
     submit = SubmitField(_l("Add menu"))
 
@@ -146,49 +158,64 @@ class DishForm(FlaskForm):
 class TierForm(FlaskForm):
     # Above the elder age, which is local policy: the rule says so next to this field.
     min_age = _number(_l("Age from"), 80, 1, 120)
-    subsidy = YuanField(_l("Further subsidy (yuan, 0 removes the tier)"),
-                        validators=[DataRequired(_l("Enter an amount."))],
-                        render_kw={"inputmode": "decimal"})
+    subsidy = YuanField(
+        _l("Further subsidy (yuan, 0 removes the tier)"),
+        validators=[DataRequired(_l("Enter an amount."))],
+        render_kw={"inputmode": "decimal"},
+    )
     submit = SubmitField(_l("Save age tier"))
 
 
 def _birth_year(form, field):
-    if field.process_errors or field.data is None or \
-            not 1900 <= field.data <= local_today().year:
+    if field.process_errors or field.data is None or not 1900 <= field.data <= local_today().year:
         field.errors.clear()
         raise StopValidation(str(YEAR_MESSAGE) % {"year": local_today().year})
 
 
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")),
-                                               Length(max=60)])
-    birth_year = BoundedIntegerField(_l("Year of birth"), validators=[Optional(), _birth_year],
-                                     render_kw={"inputmode": "numeric"})
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=60)])
+    birth_year = BoundedIntegerField(
+        _l("Year of birth"),
+        validators=[Optional(), _birth_year],
+        render_kw={"inputmode": "numeric"},
+    )
     submit = SubmitField(_l("Add to my household"))
 
     def __init__(self, *args, elder_age: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.birth_year.description = _l("For the elder price: %(age)s and older.",
-                                         age=elder_age)
+        self.birth_year.description = _l("For the elder price: %(age)s and older.", age=elder_age)
 
 
 class ChildForm(FlaskForm):
-    name = StringField(_l("Child's name"), validators=[DataRequired(_l("Enter a name.")),
-                                                       Length(max=60)])
-    grade = SelectField(_l("Grade"), coerce=int,
-                        choices=[SelectChoice(str(n), str(n)) for n in range(1, 7)])
+    name = StringField(
+        _l("Child's name"), validators=[DataRequired(_l("Enter a name.")), Length(max=60)]
+    )
+    grade = SelectField(
+        _l("Grade"), coerce=int, choices=[SelectChoice(str(n), str(n)) for n in range(1, 7)]
+    )
     school = StringField(_l("School"), validators=[Length(max=100)])
     pickup_adults = TextAreaField(
         _l("Adults who may collect the child"),
         description=_l("One name per line. You can always collect the child yourself."),
-        validators=[Length(max=400)])
-    consent = BooleanField(_l("As the guardian, I agree that the classroom keeps this child's "
-                              "name, grade, school and the adults above, seen only by the "
-                              "classroom staff and the street office, only to run the "
-                              "classroom. I can withdraw this at any time."),
-                           validators=[DataRequired(_l("A child's information is sensitive: "
-                                                       "please give your consent as the "
-                                                       "guardian first."))])
+        validators=[Length(max=400)],
+    )
+    consent = BooleanField(
+        _l(
+            "As the guardian, I agree that the classroom keeps this child's "
+            "name, grade, school and the adults above, seen only by the "
+            "classroom staff and the street office, only to run the "
+            "classroom. I can withdraw this at any time."
+        ),
+        validators=[
+            DataRequired(
+                _l(
+                    "A child's information is sensitive: "
+                    "please give your consent as the "
+                    "guardian first."
+                )
+            )
+        ],
+    )
     submit = SubmitField(_l("Register child"))
 
 
@@ -196,10 +223,12 @@ class ClassSessionsForm(_PlannedForm):
     date_fields = ("start", "end")
     start = DateField(_l("From"), validators=[InputRequired(_l("Choose a date."))])
     end = DateField(_l("To"), validators=[InputRequired(_l("Choose a date."))])
-    starts = TimeField(_l("Starts"), default=time(16, 30),
-                       validators=[InputRequired(_l("Enter a time."))])
-    ends = TimeField(_l("Ends"), default=time(18, 0),
-                     validators=[InputRequired(_l("Enter a time."))])
+    starts = TimeField(
+        _l("Starts"), default=time(16, 30), validators=[InputRequired(_l("Enter a time."))]
+    )
+    ends = TimeField(
+        _l("Ends"), default=time(18, 0), validators=[InputRequired(_l("Enter a time."))]
+    )
     capacity = _number(_l("Places"), 20, 1, 200)
     tutor = StringField(_l("Volunteer tutor"), validators=[Length(max=60)])
     submit = SubmitField(_l("Open sessions on school days"))
@@ -218,8 +247,11 @@ class ClassSessionsForm(_PlannedForm):
 class RecurringForm(_PlannedForm):
     date_fields = ("start", "end")
     child = SelectField(_l("Child"), coerce=int)
-    weekday = SelectField(_l("Every"), coerce=int,
-                          choices=[SelectChoice(str(n), v) for n, v in enumerate(WEEKDAY_LABELS)])
+    weekday = SelectField(
+        _l("Every"),
+        coerce=int,
+        choices=[SelectChoice(str(n), v) for n, v in enumerate(WEEKDAY_LABELS)],
+    )
     start = DateField(_l("From"), validators=[InputRequired(_l("Choose a date."))])
     end = DateField(_l("To"), validators=[InputRequired(_l("Choose a date."))])
     submit = SubmitField(_l("Book every week"))
@@ -230,9 +262,10 @@ class RecurringForm(_PlannedForm):
 
 
 class PickupForm(FlaskForm):
-    adult = StringField(_l("Collected by"), validators=[DataRequired(_l("Write who collected "
-                                                                        "the child.")),
-                                                        Length(max=60)])
+    adult = StringField(
+        _l("Collected by"),
+        validators=[DataRequired(_l("Write who collected the child.")), Length(max=60)],
+    )
     exception = StringField(_l("If not a named adult: why"), validators=[Length(max=200)])
     submit = SubmitField(_l("Picked up"))
 
@@ -254,8 +287,10 @@ class MonthInRange(DateInRange):
         low = self.earliest() if callable(self.earliest) else self.earliest
         high = self.latest() if callable(self.latest) else self.latest
         if not low <= field.data <= high:
-            raise StopValidation(str(_l("Choose a month from %(low)s to %(high)s.")) % {
-                "low": month_label(low), "high": month_label(high)})
+            raise StopValidation(
+                str(_l("Choose a month from %(low)s to %(high)s."))
+                % {"low": month_label(low), "high": month_label(high)}
+            )
 
 
 class MonthForm(FlaskForm):

@@ -71,8 +71,9 @@ class MealSession(db.Model):
     booked: Mapped[int] = mapped_column(default=0)  # meals booked (one per diner)
     created_at: Mapped[datetime] = created_at_column()
 
-    dishes: Mapped[list[Dish]] = relationship(back_populates="session", order_by="Dish.id",
-                                              cascade="all, delete-orphan")
+    dishes: Mapped[list[Dish]] = relationship(
+        back_populates="session", order_by="Dish.id", cascade="all, delete-orphan"
+    )
 
 
 class Dish(db.Model):
@@ -100,8 +101,9 @@ class MealBooking(db.Model):
     dwelling_id: Mapped[int] = mapped_column(sa.ForeignKey("dwellings.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     service: Mapped[Service] = mapped_column(enum_column(Service))
-    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus),
-                                                  default=BookingStatus.BOOKED)
+    status: Mapped[BookingStatus] = mapped_column(
+        enum_column(BookingStatus), default=BookingStatus.BOOKED
+    )
     total_fen: Mapped[int]
     # A random key from the form: the same submission twice makes one booking.
     request_key: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -110,9 +112,9 @@ class MealBooking(db.Model):
 
     session: Mapped[MealSession] = relationship()
     dwelling = relationship("Dwelling")
-    lines: Mapped[list[MealLine]] = relationship(back_populates="booking",
-                                                 order_by="MealLine.id",
-                                                 cascade="all, delete-orphan")
+    lines: Mapped[list[MealLine]] = relationship(
+        back_populates="booking", order_by="MealLine.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_cancelled(self) -> bool:

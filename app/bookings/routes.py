@@ -45,10 +45,14 @@ REFUSED = 422
 
 @bp.app_context_processor
 def labels():
-    return {"MEAL_LABELS": MEAL_LABELS, "SERVICE_LABELS": SERVICE_LABELS,
-            "price_tier_label": tier_label, "is_elder_tier": is_elder_tier,
-            "WEEKDAY_LABELS": WEEKDAY_LABELS,
-            "BookingStatus": BookingStatus}
+    return {
+        "MEAL_LABELS": MEAL_LABELS,
+        "SERVICE_LABELS": SERVICE_LABELS,
+        "price_tier_label": tier_label,
+        "is_elder_tier": is_elder_tier,
+        "WEEKDAY_LABELS": WEEKDAY_LABELS,
+        "BookingStatus": BookingStatus,
+    }
 
 
 def _posted_id(name: str) -> int:
@@ -78,15 +82,18 @@ def _ahead_days(compound_ids) -> int:
 
 # --- residents: canteen ----------------------------------------------------------------------
 
+
 @bp.get("/canteen")
 @login_required
 def canteen():
     """Meals I can book, and my household's bookings."""
     return render_template(
-        "bookings/canteen.html", now=utcnow(),
+        "bookings/canteen.html",
+        now=utcnow(),
         sessions=meals.upcoming_meals(compound_ids := shared.compound_ids_of(current_user)),
         bookings=meals.my_meal_bookings(current_user),
-        elder_age=shared.elder_age(compound_ids))
+        elder_age=shared.elder_age(compound_ids),
+    )
 
 
 @bp.route("/canteen/<int:session_id>", methods=["GET", "POST"])
@@ -94,8 +101,7 @@ def canteen():
 def book_meal(session_id: int):
     """Choose a menu for each person of my household; the price follows their age."""
     session = meals.get_meal_session(session_id, shared.compound_ids_of(current_user))
-    homes = [d for d in shared.homes_lived_in(current_user)
-             if d.compound_id == session.compound_id]
+    homes = [d for d in shared.homes_lived_in(current_user) if d.compound_id == session.compound_id]
     home, chosen, service, errors = homes[0], {}, None, {}
     if request.method == "POST" and ConfirmForm().validate_on_submit():
         home = shared.home_of(current_user, _posted_id("home"))
@@ -109,24 +115,36 @@ def book_meal(session_id: int):
             errors["service"] = _("Choose to eat in or take away.")
         else:
             try:
-                booking = meals.book_meal(session, current_user, home, chosen, service,
-                                             (request.form.get("request_key") or "")[:32]
-                                             or secrets.token_hex(16))
+                booking = meals.book_meal(
+                    session,
+                    current_user,
+                    home,
+                    chosen,
+                    service,
+                    (request.form.get("request_key") or "")[:32] or secrets.token_hex(16),
+                )
             except NotFound:
                 raise
             except DomainError as exc:
                 errors["form"] = _message(exc)
             else:
-                flash(_("Booked. Total %(total)s.", total=fmt_money(booking.total_fen)),
-                      "success")
+                flash(_("Booked. Total %(total)s.", total=fmt_money(booking.total_fen)), "success")
                 return redirect(url_for("bookings.meal_booking", booking_id=booking.id))
     diners = meals.household(current_user, home)
-    return render_template("bookings/book_meal.html", session=session, home=home, homes=homes,
-                           diners=diners, prices=meals.price_table(session, diners),
-                           request_key=secrets.token_hex(16), chosen=chosen, service=service,
-                           errors=errors, open=meals.is_bookable(session),
-                           elder_age=meals.elder_age(session.compound_id)
-                           ), REFUSED if errors else 200
+    return render_template(
+        "bookings/book_meal.html",
+        session=session,
+        home=home,
+        homes=homes,
+        diners=diners,
+        prices=meals.price_table(session, diners),
+        request_key=secrets.token_hex(16),
+        chosen=chosen,
+        service=service,
+        errors=errors,
+        open=meals.is_bookable(session),
+        elder_age=meals.elder_age(session.compound_id),
+    ), REFUSED if errors else 200
 
 
 def _dish_id(value: str) -> int:
@@ -137,10 +155,12 @@ def _dish_id(value: str) -> int:
 
 
 def _meal_booking_page(booking, status: int = 200):
-    return render_template("bookings/meal_booking.html", booking=booking,
-                           can_cancel=booking.status is BookingStatus.BOOKED
-                           and meals.is_bookable(booking.session),
-                           elder_age=meals.elder_age(booking.session.compound_id)), status
+    return render_template(
+        "bookings/meal_booking.html",
+        booking=booking,
+        can_cancel=booking.status is BookingStatus.BOOKED and meals.is_bookable(booking.session),
+        elder_age=meals.elder_age(booking.session.compound_id),
+    ), status
 
 
 @bp.get("/canteen/bookings/<int:booking_id>")
@@ -169,6 +189,7 @@ def cancel_meal(booking_id: int):
 
 # --- residents: household --------------------------------------------------------------------
 
+
 @bp.route("/household", methods=["GET", "POST"])
 @login_required
 def household():
@@ -189,14 +210,25 @@ def household():
         except NotFound:
             raise
         except DomainError as exc:
-            _refuse(form, exc, {"Enter a name (at most 60 characters).": "name",
-                                "Enter a year from 1900 to %(year)s, such as 1950.": "birth_year"})
+            _refuse(
+                form,
+                exc,
+                {
+                    "Enter a name (at most 60 characters).": "name",
+                    "Enter a year from 1900 to %(year)s, such as 1950.": "birth_year",
+                },
+            )
         else:
             flash(_("Added."), "success")
             return redirect(url_for("bookings.household", home=home.id))
-    return render_template("bookings/household.html", form=form, home=home, homes=homes,
-                           diners=meals.household(current_user, home),
-                           confirm_form=ConfirmForm()), refused_status(form)
+    return render_template(
+        "bookings/household.html",
+        form=form,
+        home=home,
+        homes=homes,
+        diners=meals.household(current_user, home),
+        confirm_form=ConfirmForm(),
+    ), refused_status(form)
 
 
 @bp.post("/household/members/<int:member_id>/remove")
@@ -212,6 +244,7 @@ def remove_member(member_id: int):
 
 # --- residents: classroom --------------------------------------------------------------------
 
+
 def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
     children = lessons.children_of(current_user)
     compound_ids = shared.compound_ids_of(current_user)
@@ -224,12 +257,16 @@ def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
     now = utcnow()
     bookings = lessons.my_class_bookings(current_user, now)
     return render_template(
-        "bookings/classroom.html", children=children, recurring=recurring, now=now,
+        "bookings/classroom.html",
+        children=children,
+        recurring=recurring,
+        now=now,
         sessions=lessons.upcoming_classes(compound_ids, now),
         booked={(b.session_id, b.child_id): b for b in bookings},
         bookings=[b for b in bookings if b.picked_up_at is None],  # collected: shown above
         pickups=lessons.recent_pickups(current_user, now, hours=7 * 24),
-        confirm_form=ConfirmForm()), status
+        confirm_form=ConfirmForm(),
+    ), status
 
 
 @bp.get("/classroom")
@@ -249,10 +286,15 @@ def new_child():
     form = ChildForm()
     if form.validate_on_submit():
         try:
-            lessons.register_child(current_user, homes[0], name=form.name.data,
-                                    grade=form.grade.data, school=form.school.data,
-                                    pickup_adults=form.pickup_adults.data,
-                                    consent=form.consent.data)
+            lessons.register_child(
+                current_user,
+                homes[0],
+                name=form.name.data,
+                grade=form.grade.data,
+                school=form.school.data,
+                pickup_adults=form.pickup_adults.data,
+                consent=form.consent.data,
+            )
         except NotFound:
             raise
         except DomainError as exc:
@@ -291,8 +333,14 @@ def book_class(session_id: int):
         if booking.status is BookingStatus.BOOKED:
             flash(_("%(name)s has a place.", name=child.name), "success")
         else:
-            flash(_("The session is full: %(name)s is on the waiting list and gets a place "
-                    "automatically if one frees up.", name=child.name), "info")
+            flash(
+                _(
+                    "The session is full: %(name)s is on the waiting list and gets a place "
+                    "automatically if one frees up.",
+                    name=child.name,
+                ),
+                "info",
+            )
     return redirect(url_for("bookings.classroom"))
 
 
@@ -306,8 +354,7 @@ def book_recurring():
     if not form.validate_on_submit():
         return _classroom_page(form, REFUSED)
     try:
-        outcome = lessons.book_weekday(child, form.weekday.data, form.start.data,
-                                        form.end.data)
+        outcome = lessons.book_weekday(child, form.weekday.data, form.start.data, form.end.data)
     except NotFound:
         raise
     except DomainError as exc:
@@ -315,12 +362,22 @@ def book_recurring():
         return _classroom_page(form, REFUSED)
     booked, waiting = outcome.get("booked", 0), outcome.get("waitlisted", 0)
     if not booked and not waiting:
-        form.end.errors = [*form.end.errors, _(
-            "There is no session on a %(weekday)s in these dates: nothing was booked.",
-            weekday=WEEKDAY_LABELS[form.weekday.data])]
+        form.end.errors = [
+            *form.end.errors,
+            _(
+                "There is no session on a %(weekday)s in these dates: nothing was booked.",
+                weekday=WEEKDAY_LABELS[form.weekday.data],
+            ),
+        ]
         return _classroom_page(form, REFUSED)
-    flash(_("Booked: %(booked)s days; on the waiting list: %(waiting)s days.",
-            booked=booked, waiting=waiting), "success" if booked else "info")
+    flash(
+        _(
+            "Booked: %(booked)s days; on the waiting list: %(waiting)s days.",
+            booked=booked,
+            waiting=waiting,
+        ),
+        "success" if booked else "info",
+    )
     return redirect(url_for("bookings.classroom"))
 
 
@@ -361,8 +418,13 @@ def staff_canteen(compound):
     if form.submit.data and form.validate_on_submit():
         try:
             session = meals.create_meal_session(
-                compound, day=form.day.data, meal=Meal(form.meal.data), serves=form.serves.data,
-                cutoff_hours=form.cutoff_hours.data, capacity=form.capacity.data)
+                compound,
+                day=form.day.data,
+                meal=Meal(form.meal.data),
+                serves=form.serves.data,
+                cutoff_hours=form.cutoff_hours.data,
+                capacity=form.capacity.data,
+            )
         except NotFound:
             raise
         except DomainError as exc:
@@ -376,30 +438,42 @@ def staff_canteen(compound):
         except NotFound:
             raise
         except DomainError as exc:
-            _refuse(tier_form, exc, {
-                "An age tier is an age above %(age)s and a subsidy in yuan.": "min_age"})
+            _refuse(
+                tier_form,
+                exc,
+                {"An age tier is an age above %(age)s and a subsidy in yuan.": "min_age"},
+            )
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("bookings.staff_canteen", compound_id=compound.id))
-    return render_template("bookings/staff_canteen.html", compound=compound, form=form,
-                           tier_form=tier_form, tiers=meals.tiers(compound.id),
-                           elder_age=meals.elder_age(compound.id),
-                           sessions=meals.upcoming_meals({compound.id})
-                           ), refused_status(form, tier_form)
+    return render_template(
+        "bookings/staff_canteen.html",
+        compound=compound,
+        form=form,
+        tier_form=tier_form,
+        tiers=meals.tiers(compound.id),
+        elder_age=meals.elder_age(compound.id),
+        sessions=meals.upcoming_meals({compound.id}),
+    ), refused_status(form, tier_form)
 
 
 def _staff_meal_session(session_id: int):
-    return meals.get_meal_session(session_id, current_user.compound_ids_with(
-        Capability.RUN_CANTEEN))
+    return meals.get_meal_session(
+        session_id, current_user.compound_ids_with(Capability.RUN_CANTEEN)
+    )
 
 
 def _staff_meal_page(session, form: DishForm | None = None, status: int = 200):
     elder_age = meals.elder_age(session.compound_id)
-    return render_template("bookings/staff_meal.html", session=session,
-                           form=form or DishForm(formdata=None, elder_age=elder_age),
-                           sheet=meals.kitchen_sheet(session),
-                           bookings=meals.checkin_list(session), confirm_form=ConfirmForm(),
-                           elder_age=elder_age), status
+    return render_template(
+        "bookings/staff_meal.html",
+        session=session,
+        form=form or DishForm(formdata=None, elder_age=elder_age),
+        sheet=meals.kitchen_sheet(session),
+        bookings=meals.checkin_list(session),
+        confirm_form=ConfirmForm(),
+        elder_age=elder_age,
+    ), status
 
 
 @bp.route("/staff/canteen/<int:session_id>", methods=["GET", "POST"])
@@ -410,16 +484,26 @@ def staff_meal(session_id: int):
     form = DishForm(elder_age=meals.elder_age(session.compound_id))
     if form.validate_on_submit():
         try:
-            meals.add_dish(session, name=form.name.data, price_fen=form.price.fen,
-                              elder_price_fen=form.elder_price.fen, capacity=form.capacity.data)
+            meals.add_dish(
+                session,
+                name=form.name.data,
+                price_fen=form.price.fen,
+                elder_price_fen=form.elder_price.fen,
+                capacity=form.capacity.data,
+            )
         except NotFound:
             raise
         except DomainError as exc:
-            _refuse(form, exc, {
-                "Enter the menu's name (at most 60 characters).": "name",
-                "Prices must be more than ¥0 and at most ¥100; the elder price may not be "
-                "above the standard price.": "price",
-                "Capacity must be between 1 and 1000 meals.": "capacity"})
+            _refuse(
+                form,
+                exc,
+                {
+                    "Enter the menu's name (at most 60 characters).": "name",
+                    "Prices must be more than ¥0 and at most ¥100; the elder price may not be "
+                    "above the standard price.": "price",
+                    "Capacity must be between 1 and 1000 meals.": "capacity",
+                },
+            )
         else:
             flash(_("Menu added."), "success")
             return redirect(url_for("bookings.staff_meal", session_id=session.id))
@@ -431,10 +515,14 @@ def staff_meal(session_id: int):
 def kitchen_sheet(session_id: int):
     """The printable kitchen sheet: portions per menu and price, and the homes to serve."""
     session = _staff_meal_session(session_id)
-    return render_template("bookings/kitchen_sheet.html", session=session, printed_at=utcnow(),
-                           sheet=meals.kitchen_sheet(session),
-                           bookings=meals.checkin_list(session),
-                           elder_age=meals.elder_age(session.compound_id))
+    return render_template(
+        "bookings/kitchen_sheet.html",
+        session=session,
+        printed_at=utcnow(),
+        sheet=meals.kitchen_sheet(session),
+        bookings=meals.checkin_list(session),
+        elder_age=meals.elder_age(session.compound_id),
+    )
 
 
 @bp.post("/staff/canteen/<int:session_id>/serve/<int:line_id>")
@@ -464,8 +552,9 @@ def canteen_figures(compound):
         form.month.data = month
         figures = meals.month_figures(compound, month.year, month.month)
         heading = month_label(month)
-    return render_template("bookings/figures.html", compound=compound, form=form,
-                           figures=figures, heading=heading), refused_status(form)
+    return render_template(
+        "bookings/figures.html", compound=compound, form=form, figures=figures, heading=heading
+    ), refused_status(form)
 
 
 # --- operators: classroom ----------------------------------------------------------------------
@@ -490,9 +579,14 @@ def staff_classroom(compound):
     if form.validate_on_submit():
         try:
             created = lessons.create_class_sessions(
-                compound, start=form.start.data, end=form.end.data,
-                capacity=form.capacity.data, tutor=form.tutor.data, starts=form.starts.data,
-                ends=form.ends.data)
+                compound,
+                start=form.start.data,
+                end=form.end.data,
+                capacity=form.capacity.data,
+                tutor=form.tutor.data,
+                starts=form.starts.data,
+                ends=form.ends.data,
+            )
         except NotFound:
             raise
         except DomainError as exc:
@@ -503,15 +597,18 @@ def staff_classroom(compound):
             else:
                 flash(_("These school days already had sessions: none was added."), "info")
             return redirect(url_for("bookings.staff_classroom", compound_id=compound.id))
-    return render_template("bookings/staff_classroom.html", compound=compound, form=form,
-                           sessions=lessons.upcoming_classes({compound.id}, days=60,
-                                                              include_today=True)
-                           ), refused_status(form)
+    return render_template(
+        "bookings/staff_classroom.html",
+        compound=compound,
+        form=form,
+        sessions=lessons.upcoming_classes({compound.id}, days=60, include_today=True),
+    ), refused_status(form)
 
 
 def _staff_class_session(session_id: int):
-    return lessons.get_class_session(session_id, current_user.compound_ids_with(
-        Capability.RUN_CLASSROOM))
+    return lessons.get_class_session(
+        session_id, current_user.compound_ids_with(Capability.RUN_CLASSROOM)
+    )
 
 
 def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm] | None = None):
@@ -521,9 +618,15 @@ def _staff_class_page(session, status: int = 200, pickup: tuple[int, PickupForm]
         if pickup[0] not in forms:
             raise NotFound()
         forms[pickup[0]] = pickup[1]
-    return render_template("bookings/staff_class.html", session=session, booked=booked,
-                           waiting=waiting, confirm_form=ConfirmForm(), pickup_forms=forms,
-                           check_in=lessons.check_in_state(session)), status
+    return render_template(
+        "bookings/staff_class.html",
+        session=session,
+        booked=booked,
+        waiting=waiting,
+        confirm_form=ConfirmForm(),
+        pickup_forms=forms,
+        check_in=lessons.check_in_state(session),
+    ), status
 
 
 @bp.get("/staff/classroom/<int:session_id>")
@@ -564,8 +667,13 @@ def pick_up(session_id: int, booking_id: int):
     form = PickupForm()
     if form.validate_on_submit():
         try:
-            lessons.pick_up(booking_id, session, actor=current_user, adult=form.adult.data,
-                             exception=form.exception.data)
+            lessons.pick_up(
+                booking_id,
+                session,
+                actor=current_user,
+                adult=form.adult.data,
+                exception=form.exception.data,
+            )
         except NotFound:
             raise
         except DomainError as exc:
@@ -574,4 +682,3 @@ def pick_up(session_id: int, booking_id: int):
             flash(_("Pick-up recorded."), "success")
             return redirect(url_for("bookings.staff_class", session_id=session.id))
     return _staff_class_page(session, REFUSED, pickup=(booking_id, form))
-

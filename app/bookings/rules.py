@@ -23,12 +23,12 @@ class AgeTier:
     subsidy_fen: int  # taken off the elder price
 
 
-def age_on(on: date, *, birth_date: date | None = None, birth_year: int | None = None
-           ) -> int | None:
+def age_on(
+    on: date, *, birth_date: date | None = None, birth_year: int | None = None
+) -> int | None:
     """Age in whole years on a date; with only a birth year, the birthday is 31 December."""
     if birth_date is not None:
-        return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month,
-                                                                   birth_date.day))
+        return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
     if birth_year is not None:
         return on.year - birth_year - ((on.month, on.day) < (12, 31))
     return None
@@ -40,8 +40,14 @@ class Price:
     tier: str  # "standard", "elder" or "elder_70" style for an extra tier
 
 
-def meal_price(standard_fen: int, elder_fen: int, age: int | None,
-               tiers: tuple[AgeTier, ...] = (), *, elder_age: int) -> Price:
+def meal_price(
+    standard_fen: int,
+    elder_fen: int,
+    age: int | None,
+    tiers: tuple[AgeTier, ...] = (),
+    *,
+    elder_age: int,
+) -> Price:
     """The price of one dish for one diner of the given age on the meal date."""
     if age is None or age < elder_age:
         return Price(standard_fen, "standard")

@@ -33,15 +33,21 @@ from app.extensions import db
 def take_seats(model, row_id: int, n: int) -> bool:
     """Take n seats if they are free, in one statement (the database decides, not Python)."""
     result = db.session.execute(
-        sa.update(model).where(model.id == row_id, model.booked + n <= model.capacity)
-        .values(booked=model.booked + n).execution_options(synchronize_session=False))
+        sa.update(model)
+        .where(model.id == row_id, model.booked + n <= model.capacity)
+        .values(booked=model.booked + n)
+        .execution_options(synchronize_session=False)
+    )
     return result.rowcount == 1
 
 
 def give_back(model, row_id: int, n: int) -> None:
     db.session.execute(
-        sa.update(model).where(model.id == row_id, model.booked >= n)
-        .values(booked=model.booked - n).execution_options(synchronize_session=False))
+        sa.update(model)
+        .where(model.id == row_id, model.booked >= n)
+        .values(booked=model.booked - n)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def homes_lived_in(user: User) -> list[Dwelling]:
@@ -51,7 +57,8 @@ def homes_lived_in(user: User) -> list[Dwelling]:
     for home in dwellings_of(user):
         relation = relation_of(user, home)
         if relation is Relation.TENANT or not any(
-                m.relation is Relation.TENANT for m in home.members):
+            m.relation is Relation.TENANT for m in home.members
+        ):
             homes.append(home)
     return homes
 
@@ -74,8 +81,8 @@ def lock_session(model, row_id: int) -> None:
     lock_rows(model.booked, model.id == row_id)
 
 
-
 # --- the planning window ---------------------------------------------------------------------
+
 
 def sessions_ahead_days(compound_ids) -> int:
     """How many days ahead meals and class sessions may be planned (local policy)."""
@@ -96,9 +103,8 @@ def check_planning_window(compound_id: int, *days: date, now: datetime) -> None:
         raise DomainError(N_("Choose a day from today to %(days)s days ahead."), days=ahead)
 
 
-
-
 # --- for the resident's home page ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class UpcomingBooking:
@@ -121,8 +127,9 @@ class UpcomingBooking:
         return self.kind == "meal"
 
 
-def upcoming_bookings(user: User, now: datetime | None = None, days: int = 3
-                      ) -> list[UpcomingBooking]:
+def upcoming_bookings(
+    user: User, now: datetime | None = None, days: int = 3
+) -> list[UpcomingBooking]:
     """Meal bookings of the user's households and class bookings of the user's children
     from now to `days` days ahead, soonest first (a fixed number of queries)."""
     now = now or utcnow()
@@ -131,24 +138,55 @@ def upcoming_bookings(user: User, now: datetime | None = None, days: int = 3
     homes = [d.id for d in homes_lived_in(user)]
     if homes:
         meals = db.session.scalars(
-            sa.select(MealBooking).join(MealBooking.session)
-            .where(MealBooking.dwelling_id.in_(homes),
-                   MealBooking.status == BookingStatus.BOOKED,
-                   MealSession.serves_at > now, MealSession.serves_at <= until)
-            .options(contains_eager(MealBooking.session), selectinload(MealBooking.lines)))
-        items += [UpcomingBooking("meal", b.id, b.session.day, b.session.serves_at,
-                                  tuple(line.diner_name for line in b.lines), b.session.meal,
-                                  False, "bookings.meal_booking", {"booking_id": b.id})
-                  for b in meals]
+            sa.select(MealBooking)
+            .join(MealBooking.session)
+            .where(
+                MealBooking.dwelling_id.in_(homes),
+                MealBooking.status == BookingStatus.BOOKED,
+                MealSession.serves_at > now,
+                MealSession.serves_at <= until,
+            )
+            .options(contains_eager(MealBooking.session), selectinload(MealBooking.lines))
+        )
+        items += [
+            UpcomingBooking(
+                "meal",
+                b.id,
+                b.session.day,
+                b.session.serves_at,
+                tuple(line.diner_name for line in b.lines),
+                b.session.meal,
+                False,
+                "bookings.meal_booking",
+                {"booking_id": b.id},
+            )
+            for b in meals
+        ]
     classes = db.session.scalars(
-        sa.select(ClassBooking).join(ClassBooking.child).join(ClassBooking.session)
-        .where(Child.guardian_id == user.id, Child.removed_at.is_(None),
-               ClassBooking.status != BookingStatus.CANCELLED,
-               ClassSession.starts_at > now, ClassSession.starts_at <= until)
-        .options(contains_eager(ClassBooking.child),
-                 contains_eager(ClassBooking.session)))
-    items += [UpcomingBooking("class", b.id, b.session.day, b.session.starts_at,
-                              (b.child.name,), None, b.status is BookingStatus.WAITLISTED,
-                              "bookings.classroom", {})
-              for b in classes]
+        sa.select(ClassBooking)
+        .join(ClassBooking.child)
+        .join(ClassBooking.session)
+        .where(
+            Child.guardian_id == user.id,
+            Child.removed_at.is_(None),
+            ClassBooking.status != BookingStatus.CANCELLED,
+            ClassSession.starts_at > now,
+            ClassSession.starts_at <= until,
+        )
+        .options(contains_eager(ClassBooking.child), contains_eager(ClassBooking.session))
+    )
+    items += [
+        UpcomingBooking(
+            "class",
+            b.id,
+            b.session.day,
+            b.session.starts_at,
+            (b.child.name,),
+            None,
+            b.status is BookingStatus.WAITLISTED,
+            "bookings.classroom",
+            {},
+        )
+        for b in classes
+    ]
     return sorted(items, key=lambda item: (item.starts_at, item.kind, item.booking_id))

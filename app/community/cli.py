@@ -32,9 +32,9 @@ letters_cli = Group("letters", help="Issue household activation letters.")
 def compound_create(name, district, street_office, year_built):
     """Create a compound NAME."""
     try:
-        compound = community.create_compound(name, district=district,
-                                             street_office=street_office,
-                                             year_built=year_built)
+        compound = community.create_compound(
+            name, district=district, street_office=street_office, year_built=year_built
+        )
     except DomainError as exc:
         fail(exc)
     click.echo(f"Created compound {compound.id}: {compound.name}")
@@ -55,8 +55,9 @@ def roster_import(compound, file, dry_run):
     """Import FILE (CSV or XLSX) into COMPOUND (its name or id)."""
     try:
         target = community.find_compound(compound)
-        summary = community.import_roster(target, file.read_bytes(), file.name, actor=None,
-                                          dry_run=dry_run)
+        summary = community.import_roster(
+            target, file.read_bytes(), file.name, actor=None, dry_run=dry_run
+        )
     except community.RosterRejected as exc:
         for problem in exc.problems:
             where = f"row {problem.row}: " if problem.row else ""
@@ -65,8 +66,10 @@ def roster_import(compound, file, dry_run):
     except DomainError as exc:
         fail(exc)
     verb = "Checked (dry run, nothing changed)" if dry_run else "Imported"
-    click.echo(f"{verb}: {summary.rows} rows, {summary.created} new, {summary.updated} updated, "
-               f"{summary.unchanged} unchanged, {summary.not_in_file} not in file.")
+    click.echo(
+        f"{verb}: {summary.rows} rows, {summary.created} new, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.not_in_file} not in file."
+    )
 
 
 @roster_cli.command("export")
@@ -86,36 +89,54 @@ def roster_export(compound, file):
 @staff_cli.command("create")
 @click.argument("phone")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in Role]), help="Role (repeatable).")
-@click.option("--compound", "compounds", multiple=True, required=True,
-              help="Compound name or id (repeatable); each role applies to each compound.")
-@click.option("--password", help="Password (at least 8 characters). A new account needs one: "
-                                  "leave it out to be asked for it (not kept in the shell's "
-                                  "history). For an existing account it replaces the old one.")
-@click.option("--allow-resident", is_flag=True,
-              help="Also give roles to an existing resident's account.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Role (repeatable).",
+)
+@click.option(
+    "--compound",
+    "compounds",
+    multiple=True,
+    required=True,
+    help="Compound name or id (repeatable); each role applies to each compound.",
+)
+@click.option(
+    "--password",
+    help="Password (at least 8 characters). A new account needs one: "
+    "leave it out to be asked for it (not kept in the shell's "
+    "history). For an existing account it replaces the old one.",
+)
+@click.option(
+    "--allow-resident", is_flag=True, help="Also give roles to an existing resident's account."
+)
 def staff_create(phone, name, roles, compounds, password, allow_resident):
     """Create a staff account PHONE NAME, or add roles in compounds to an existing one."""
     if password is None and accounts.needs_password(phone) and sys.stdin.isatty():
-        password = click.prompt("Password for the new account", hide_input=True,
-                                confirmation_prompt=True)
+        password = click.prompt(
+            "Password for the new account", hide_input=True, confirmation_prompt=True
+        )
     try:
         targets = [community.find_compound(c) for c in compounds]
         grants = [(Role(r), c) for r in roles for c in targets]
-        user = accounts.create_staff(phone, name, password, grants,
-                                     allow_resident=allow_resident)
+        user = accounts.create_staff(phone, name, password, grants, allow_resident=allow_resident)
     except DomainError as exc:
         fail(exc)
-    click.echo(f"Staff {user.name} ({user.phone}): " + ", ".join(
-        f"{g.role.value}@{g.compound_id}" for g in user.grants))
+    click.echo(
+        f"Staff {user.name} ({user.phone}): "
+        + ", ".join(f"{g.role.value}@{g.compound_id}" for g in user.grants)
+    )
 
 
 @letters_cli.command("issue")
 @click.argument("compound")
 @click.option("--building", default="", help="Only this building.")
-@click.option("--all", "include_active", is_flag=True,
-              help="Also homes that already have an account.")
+@click.option(
+    "--all", "include_active", is_flag=True, help="Also homes that already have an account."
+)
 @click.option("--limit", type=int, default=0, help="At most this many homes.")
 def letters_issue(compound, building, include_active, limit):
     """Issue activation codes and print each home's link (old codes stop working)."""
@@ -123,24 +144,32 @@ def letters_issue(compound, building, include_active, limit):
         target = community.find_compound(compound)
     except DomainError as exc:
         fail(exc)
-    dwellings = community.dwellings_for_letters(target, building=building,
-                                                only_missing=not include_active)
+    dwellings = community.dwellings_for_letters(
+        target, building=building, only_missing=not include_active
+    )
     if limit:
         dwellings = dwellings[:limit]
     try:
-        _batch, issued = letters.issue_codes(dwellings, actor=None,
-                                              secret=current_app.config["SECRET_KEY"],
-                                              days=current_app.config["ACTIVATION_CODE_DAYS"])
+        _batch, issued = letters.issue_codes(
+            dwellings,
+            actor=None,
+            secret=current_app.config["SECRET_KEY"],
+            days=current_app.config["ACTIVATION_CODE_DAYS"],
+        )
     except DomainError as exc:
         fail(exc)
     for item in issued:
         d = item.dwelling
-        click.echo(f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
-                   f"{public_url('community.open_letter', token=item.token)}")
+        click.echo(
+            f"{d.unit.building.name}-{d.unit.name or '-'}-{d.room}\t"
+            f"{public_url('community.open_letter', token=item.token)}"
+        )
 
 
-settings_cli = Group("settings", help="Local policy: defaults, and overrides per city, "
-                                         "district, street office or compound.")
+settings_cli = Group(
+    "settings",
+    help="Local policy: defaults, and overrides per city, district, street office or compound.",
+)
 
 
 def _scope(compound, district, street_office) -> tuple[str, str]:
@@ -161,9 +190,10 @@ def _scope(compound, district, street_office) -> tuple[str, str]:
 
 def _scope_options(command):
     for option in (
-            click.option("--street-office", default="", help="For one street office."),
-            click.option("--district", default="", help="For one district."),
-            click.option("--compound", default="", help="For one compound (name or id).")):
+        click.option("--street-office", default="", help="For one street office."),
+        click.option("--district", default="", help="For one district."),
+        click.option("--compound", default="", help="For one compound (name or id)."),
+    ):
         command = option(command)
     return command
 

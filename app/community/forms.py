@@ -44,10 +44,14 @@ MODE_LABELS = {
 class RosterUploadForm(FlaskForm):
     file = FileField(
         _l("Roster file (CSV or XLSX)"),
-        description=_l("Columns: 楼栋, 单元, 房号, 楼层, 专有面积, 业主姓名, 业主手机 … "
-                       "Chinese or English headers. Excel CSV in GBK is fine."),
-        validators=[FileRequired(_l("Choose a file.")),
-                    FileAllowed(["csv", "xlsx", "txt"], _l("Use a .csv or .xlsx file."))],
+        description=_l(
+            "Columns: 楼栋, 单元, 房号, 楼层, 专有面积, 业主姓名, 业主手机 … "
+            "Chinese or English headers. Excel CSV in GBK is fine."
+        ),
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["csv", "xlsx", "txt"], _l("Use a .csv or .xlsx file.")),
+        ],
     )
     dry_run = BooleanField(_l("Check only, do not import"))
     submit = SubmitField(_l("Upload roster"))
@@ -57,16 +61,20 @@ class CompoundForm(FlaskForm):
     """The compound's stage and dates; every date in a sensible range (see
     services.compound_date_problems), all problems shown at once."""
 
-    year_built = BoundedIntegerField(_l("Year built"), validators=[Optional()],
-                                     render_kw={"inputmode": "numeric"})
-    stage = SelectField(_l("Renovation stage"),
-                        choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()])
+    year_built = BoundedIntegerField(
+        _l("Year built"), validators=[Optional()], render_kw={"inputmode": "numeric"}
+    )
+    stage = SelectField(
+        _l("Renovation stage"),
+        choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()],
+    )
     survey_started_on = DateField(_l("Survey started"), validators=[Optional()])
     construction_started_on = DateField(_l("Construction started"), validators=[Optional()])
     accepted_on = DateField(_l("Completion acceptance (handover) date"), validators=[Optional()])
-    management_mode = SelectField(_l("Management mode"),
-                                  choices=[SelectChoice(m.value, label)
-                                           for m, label in MODE_LABELS.items()])
+    management_mode = SelectField(
+        _l("Management mode"),
+        choices=[SelectChoice(m.value, label) for m, label in MODE_LABELS.items()],
+    )
     management_start_on = DateField(_l("Management starts"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
@@ -78,8 +86,13 @@ class CompoundForm(FlaskForm):
         return not self.errors
 
 
-DATE_FIELDS = ("year_built", "survey_started_on", "construction_started_on", "accepted_on",
-               "management_start_on")
+DATE_FIELDS = (
+    "year_built",
+    "survey_started_on",
+    "construction_started_on",
+    "accepted_on",
+    "management_start_on",
+)
 
 
 def date_problem_text(message: str, params: dict) -> str:
@@ -99,33 +112,48 @@ class ActivateForm(FlaskForm):
     )
     password = PasswordField(
         _l("Choose a password"),
-        description=_l("At least 8 characters. You will sign in with your phone and this password."),
-        validators=[DataRequired(_l("Choose a password.")),
-                    Length(min=MIN_PASSWORD, message=_l(
-                        "Choose a password of at least %(n)s characters.", n=MIN_PASSWORD)),
-                    Length(max=128, message=_l("That password is too long."))],
+        description=_l(
+            "At least 8 characters. You will sign in with your phone and this password."
+        ),
+        validators=[
+            DataRequired(_l("Choose a password.")),
+            Length(
+                min=MIN_PASSWORD,
+                message=_l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD),
+            ),
+            Length(max=128, message=_l("That password is too long.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("Password again"),
-        validators=[DataRequired(_l("Type the password again.")),
-                    EqualTo("password", _l("The two passwords are not the same."))],
+        validators=[
+            DataRequired(_l("Type the password again.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
-    consent = BooleanField(_l("I have read the privacy notice and agree."), validators=[
-        DataRequired(_l("Please agree to the privacy notice to continue."))])
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree."),
+        validators=[DataRequired(_l("Please agree to the privacy notice to continue."))],
+    )
     submit = SubmitField(_l("Activate my account"))
 
 
 class PhoneForm(FlaskForm):
-    phone = StringField(_l("Mobile number checked in person"),
-                        validators=[DataRequired(_l("Enter the mobile number."))],
-                        render_kw={"type": "tel", "inputmode": "numeric", "maxlength": 20})
+    phone = StringField(
+        _l("Mobile number checked in person"),
+        validators=[DataRequired(_l("Enter the mobile number."))],
+        render_kw={"type": "tel", "inputmode": "numeric", "maxlength": 20},
+    )
     submit = SubmitField(_l("Save number"))
 
 
 class LettersForm(FlaskForm):
-    building = StringField(_l("Building"), description=_l("Leave empty for every building."),
-                           render_kw={"maxlength": 20})
+    building = StringField(
+        _l("Building"),
+        description=_l("Leave empty for every building."),
+        render_kw={"maxlength": 20},
+    )
     only_missing = BooleanField(_l("Only homes with no account yet"), default=True)
     submit = SubmitField(_l("Issue and print letters"))

@@ -35,8 +35,9 @@ def _token_key() -> str:
 
 
 def _problem(exc: household_letters.CodeProblem):
-    return render_template("community/activate_problem.html",
-                           message=_(exc.message, **exc.params)), 410
+    return render_template(
+        "community/activate_problem.html", message=_(exc.message, **exc.params)
+    ), 410
 
 
 @bp.get("/a/<token>")
@@ -46,7 +47,9 @@ def open_letter(token: str):
     The token leaves the address bar at once, so it is not in history, logs or links.
     """
     try:
-        household_letters.check_code(token, max_attempts=current_app.config["ACTIVATION_MAX_ATTEMPTS"])
+        household_letters.check_code(
+            token, max_attempts=current_app.config["ACTIVATION_MAX_ATTEMPTS"]
+        )
     except household_letters.CodeProblem as exc:
         return _problem(exc)
     session[TOKEN_KEY] = token
@@ -60,8 +63,10 @@ def activate():
     """Confirm the phone on the roster and choose a password (or add this home)."""
     token = session.get(TOKEN_KEY)
     if not token:
-        return render_template("community/activate_problem.html", message=_(
-            "Open the link on your letter again (scan its QR code).")), 400
+        return render_template(
+            "community/activate_problem.html",
+            message=_("Open the link on your letter again (scan its QR code)."),
+        ), 400
     limit = current_app.config["ACTIVATION_MAX_ATTEMPTS"]
     try:
         code = household_letters.check_code(token, max_attempts=limit)
@@ -71,8 +76,13 @@ def activate():
     form = ActivateForm()
     if form.validate_on_submit():
         try:
-            user = household_letters.activate(token, form.phone.data, form.password.data,
-                                     consent=form.consent.data, max_attempts=limit)
+            user = household_letters.activate(
+                token,
+                form.phone.data,
+                form.password.data,
+                consent=form.consent.data,
+                max_attempts=limit,
+            )
         except household_letters.CodeProblem as exc:
             session.pop(TOKEN_KEY, None)
             return _problem(exc)
@@ -81,13 +91,24 @@ def activate():
         else:
             session.pop(TOKEN_KEY, None)
             begin_session(user)
-            flash(_("Welcome! Your account is ready. Next time, sign in with your mobile "
-                    "number and password."), "success")
+            flash(
+                _(
+                    "Welcome! Your account is ready. Next time, sign in with your mobile "
+                    "number and password."
+                ),
+                "success",
+            )
             return trust_device(redirect(url_for("portal.home")), user.phone)
-    response = make_response(render_template(
-        "community/activate.html", form=form, dwelling=code.dwelling,
-        reset=code.person_id is not None, has_phone=household_letters.code_has_phone(code)),
-        refused_status(form))
+    response = make_response(
+        render_template(
+            "community/activate.html",
+            form=form,
+            dwelling=code.dwelling,
+            reset=code.person_id is not None,
+            has_phone=household_letters.code_has_phone(code),
+        ),
+        refused_status(form),
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -104,16 +125,24 @@ def _show_refusal(form, exc: DomainError) -> None:
 
 # --- letters (committee) --------------------------------------------------------------------
 
+
 def _letters_page(batch, compound):
     secret = current_app.config["SECRET_KEY"]
     letters = []
     for item in household_letters.batch_letters(batch, secret=secret):
         link = public_url("community.open_letter", token=item.token)
-        letters.append({"dwelling": item.dwelling, "person": item.person, "link": link,
-                        "qr": qr_svg(link, label=_("Activation QR code")),
-                        "expires_at": item.expires_at})
-    response = make_response(render_template("community/letters.html", letters=letters,
-                                              compound=compound, batch=batch))
+        letters.append(
+            {
+                "dwelling": item.dwelling,
+                "person": item.person,
+                "link": link,
+                "qr": qr_svg(link, label=_("Activation QR code")),
+                "expires_at": item.expires_at,
+            }
+        )
+    response = make_response(
+        render_template("community/letters.html", letters=letters, compound=compound, batch=batch)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -125,22 +154,30 @@ def letters(compound):
     form = LettersForm()
     if form.validate_on_submit():
         dwellings = services.dwellings_for_letters(
-            compound, building=(form.building.data or "").strip(),
-            only_missing=form.only_missing.data)
+            compound,
+            building=(form.building.data or "").strip(),
+            only_missing=form.only_missing.data,
+        )
         if not dwellings:
-            form.building.errors = [*form.building.errors,
-                                    _("No homes match. Check the building number.")]
+            form.building.errors = [
+                *form.building.errors,
+                _("No homes match. Check the building number."),
+            ]
         else:
             try:
                 batch, _issued = household_letters.issue_codes(
-                    dwellings, actor=current_user, secret=current_app.config["SECRET_KEY"],
-                    days=current_app.config["ACTIVATION_CODE_DAYS"])
+                    dwellings,
+                    actor=current_user,
+                    secret=current_app.config["SECRET_KEY"],
+                    days=current_app.config["ACTIVATION_CODE_DAYS"],
+                )
             except DomainError as exc:
                 flash_error(exc)
             else:
                 return redirect(url_for("community.letter_batch", batch_id=batch.id))
-    return render_template("community/letters_form.html", form=form, compound=compound), \
-        refused_status(form)
+    return render_template(
+        "community/letters_form.html", form=form, compound=compound
+    ), refused_status(form)
 
 
 @bp.get("/staff/letters/<int:batch_id>")
@@ -160,8 +197,11 @@ def reissue_letter(dwelling_id: int):
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
     try:
         batch, _issued = household_letters.issue_codes(
-            [dwelling], actor=current_user, secret=current_app.config["SECRET_KEY"],
-            days=current_app.config["ACTIVATION_CODE_DAYS"])
+            [dwelling],
+            actor=current_user,
+            secret=current_app.config["SECRET_KEY"],
+            days=current_app.config["ACTIVATION_CODE_DAYS"],
+        )
     except DomainError as exc:
         flash_error(exc)
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
@@ -178,8 +218,12 @@ def reset_letter(dwelling_id: int, person_id: int):
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))
     try:
         batch, _issued = household_letters.issue_reset(
-            person, dwelling, actor=current_user, secret=current_app.config["SECRET_KEY"],
-            days=current_app.config["ACTIVATION_CODE_DAYS"])
+            person,
+            dwelling,
+            actor=current_user,
+            secret=current_app.config["SECRET_KEY"],
+            days=current_app.config["ACTIVATION_CODE_DAYS"],
+        )
     except DomainError as exc:
         flash_error(exc)
         return redirect(url_for("community.staff_dwelling", dwelling_id=dwelling.id))

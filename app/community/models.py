@@ -194,12 +194,20 @@ class ActivationCode(db.Model):
 
     __tablename__ = "activation_codes"
     __table_args__ = (
-        sa.Index("uq_activation_codes_live_household", "dwelling_id", unique=True,
-                 sqlite_where=sa.text(LIVE + " AND person_id IS NULL"),
-                 postgresql_where=sa.text(LIVE + " AND person_id IS NULL")),
-        sa.Index("uq_activation_codes_live_reset", "person_id", unique=True,
-                 sqlite_where=sa.text(LIVE + " AND person_id IS NOT NULL"),
-                 postgresql_where=sa.text(LIVE + " AND person_id IS NOT NULL")),
+        sa.Index(
+            "uq_activation_codes_live_household",
+            "dwelling_id",
+            unique=True,
+            sqlite_where=sa.text(LIVE + " AND person_id IS NULL"),
+            postgresql_where=sa.text(LIVE + " AND person_id IS NULL"),
+        ),
+        sa.Index(
+            "uq_activation_codes_live_reset",
+            "person_id",
+            unique=True,
+            sqlite_where=sa.text(LIVE + " AND person_id IS NOT NULL"),
+            postgresql_where=sa.text(LIVE + " AND person_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,8 +24,11 @@ def set_phone_in_person(person: Person, phone_text: str, *, actor: User) -> None
     if person.phone:
         raise DomainError(N_("This person already has a phone number on file."))
     phone = require_mobile(phone_text)
-    taken = db.session.scalar(sa.select(Person.id).where(
-        Person.compound_id == person.compound_id, Person.phone == phone, Person.id != person.id))
+    taken = db.session.scalar(
+        sa.select(Person.id).where(
+            Person.compound_id == person.compound_id, Person.phone == phone, Person.id != person.id
+        )
+    )
     if taken:
         raise DomainError(N_("This number is already on the roster for someone else."))
     person.phone = phone
@@ -46,8 +49,9 @@ def closes_account(person: Person) -> bool:
     user = person.user
     if user is None or user.is_staff:
         return False
-    others = db.session.scalar(sa.select(sa.func.count(Person.id)).where(
-        Person.user_id == user.id, Person.id != person.id))
+    others = db.session.scalar(
+        sa.select(sa.func.count(Person.id)).where(Person.user_id == user.id, Person.id != person.id)
+    )
     return not others
 
 

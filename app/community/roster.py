@@ -46,9 +46,15 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 REQUIRED = ("building", "room", "floor", "area_m2", "owner_name")
 OWNER_TYPES = {
-    "person": "person", "个人": "person", "": "person",
-    "institution": "institution", "单位": "institution", "公房产权单位": "institution",
-    "developer": "developer", "开发商": "developer", "开发单位": "developer",
+    "person": "person",
+    "个人": "person",
+    "": "person",
+    "institution": "institution",
+    "单位": "institution",
+    "公房产权单位": "institution",
+    "developer": "developer",
+    "开发商": "developer",
+    "开发单位": "developer",
 }
 MAX_AREA = Decimal("10000")
 
@@ -133,8 +139,13 @@ def _ascii_number(text: str) -> str:
 
 def parse_roster(data: bytes, filename: str = "") -> RosterResult:
     """Read and check a roster file; the result lists every bad row with its reason."""
-    table = read_records(data, filename, _HEADER_LOOKUP, required=REQUIRED,
-                         labels={k: f"{zh} / {en}" for k, (zh, en) in COLUMNS.items()})
+    table = read_records(
+        data,
+        filename,
+        _HEADER_LOOKUP,
+        required=REQUIRED,
+        labels={k: f"{zh} / {en}" for k, (zh, en) in COLUMNS.items()},
+    )
     rows: list[RosterRow] = []
     problems: list[RosterProblem] = []
     seen_rooms: dict[tuple[str, str, str], int] = {}
@@ -146,23 +157,33 @@ def parse_roster(data: bytes, filename: str = "") -> RosterResult:
         if row is None:
             continue
         if row.address in seen_rooms:
-            problems.append(RosterProblem(
-                N_("room %(room)s in building %(building)s appears again (first on row %(first)s)"),
-                {"room": row.room, "building": row.building, "first": seen_rooms[row.address]},
-                number, "room",
-            ))
+            problems.append(
+                RosterProblem(
+                    N_(
+                        "room %(room)s in building %(building)s appears again (first on row %(first)s)"
+                    ),
+                    {"room": row.room, "building": row.building, "first": seen_rooms[row.address]},
+                    number,
+                    "room",
+                )
+            )
             continue
         seen_rooms[row.address] = number
         key = row.owner_key
         if key in seen_owners:
             name, owner_type, first = seen_owners[key]
             if name != row.owner_name or owner_type != row.owner_type:
-                problems.append(RosterProblem(
-                    N_("the same owner (%(key)s) is named %(first_name)s on row %(first)s; "
-                       "use an owner_ref to tell different owners apart"),
-                    {"key": key.split(":", 1)[1], "first_name": name, "first": first},
-                    number, "owner_name",
-                ))
+                problems.append(
+                    RosterProblem(
+                        N_(
+                            "the same owner (%(key)s) is named %(first_name)s on row %(first)s; "
+                            "use an owner_ref to tell different owners apart"
+                        ),
+                        {"key": key.split(":", 1)[1], "first_name": name, "first": first},
+                        number,
+                        "owner_name",
+                    )
+                )
                 continue
         else:
             seen_owners[key] = (row.owner_name, row.owner_type, number)
@@ -196,8 +217,7 @@ def _text(value: str, *, empty: str | None, long: str, limit: int) -> str:
 def _floor(text: str) -> int:
     digits = _ascii_number(text).removeprefix("+")
     if not digits.isdigit() or not 1 <= int(digits) <= 200:
-        raise _Bad(N_("floor must be a whole number of 1 or more, not \"%(value)s\""),
-                   value=text)
+        raise _Bad(N_('floor must be a whole number of 1 or more, not "%(value)s"'), value=text)
     return int(digits)
 
 
@@ -210,10 +230,11 @@ def _area(raw: str) -> Decimal:
         if not area.is_finite():
             raise InvalidOperation
     except InvalidOperation as exc:
-        raise _Bad(N_("area must be a number in m², not \"%(value)s\""), value=raw) from exc
+        raise _Bad(N_('area must be a number in m², not "%(value)s"'), value=raw) from exc
     if area <= 0 or area >= MAX_AREA:
-        raise _Bad(N_("area must be greater than 0 and less than 10000 m², not %(value)s"),
-                   value=raw)
+        raise _Bad(
+            N_("area must be greater than 0 and less than 10000 m², not %(value)s"), value=raw
+        )
     if area != area.quantize(Decimal("0.01")):
         raise _Bad(N_("area has more than two decimals: %(value)s"), value=raw)
     return area
@@ -222,8 +243,9 @@ def _area(raw: str) -> Decimal:
 def _owner_type(text: str) -> str:
     kind = OWNER_TYPES.get(text.lower())
     if kind is None:
-        raise _Bad(N_("owner type must be person, institution or developer, not "
-                      "\"%(value)s\""), value=text)
+        raise _Bad(
+            N_('owner type must be person, institution or developer, not "%(value)s"'), value=text
+        )
     return kind
 
 
@@ -231,8 +253,9 @@ def _phone(text: str) -> str | None:
     try:
         return normalize_mobile(text)
     except ValueError as exc:
-        raise _Bad(N_("phone must be an 11-digit mainland mobile number, not \"%(value)s\""),
-                   value=text) from exc
+        raise _Bad(
+            N_('phone must be an 11-digit mainland mobile number, not "%(value)s"'), value=text
+        ) from exc
 
 
 def _birth_year(text: str) -> int | None:
@@ -240,7 +263,7 @@ def _birth_year(text: str) -> int | None:
         return None
     digits = _ascii_number(text)
     if not digits.isdigit() or not 1900 <= int(digits) <= 2100:
-        raise _Bad(N_("birth year must be a year such as 1950, not \"%(value)s\""), value=text)
+        raise _Bad(N_('birth year must be a year such as 1950, not "%(value)s"'), value=text)
     return int(digits)
 
 
@@ -250,23 +273,30 @@ def _nfkc(text: str) -> str:
 
 # Each column's reader: cell text -> value, or _Bad with the reason.
 _READERS = {
-    "building": lambda v: _text(normalize_building(_nfkc(v)), empty=N_("building is empty"),
-                                long=N_("building is too long"), limit=20),
-    "unit": lambda v: _text(normalize_unit(_nfkc(v)), empty=None,
-                            long=N_("unit is too long"), limit=20),
-    "room": lambda v: _text(_nfkc(v), empty=N_("room is empty"), long=N_("room is too long"),
-                            limit=20),
+    "building": lambda v: _text(
+        normalize_building(_nfkc(v)),
+        empty=N_("building is empty"),
+        long=N_("building is too long"),
+        limit=20,
+    ),
+    "unit": lambda v: _text(
+        normalize_unit(_nfkc(v)), empty=None, long=N_("unit is too long"), limit=20
+    ),
+    "room": lambda v: _text(
+        _nfkc(v), empty=N_("room is empty"), long=N_("room is too long"), limit=20
+    ),
     "floor": _floor,
     "area_m2": _area,
-    "owner_name": lambda v: _text(v, empty=N_("owner name is empty"),
-                                  long=N_("owner name is too long"), limit=100),
+    "owner_name": lambda v: _text(
+        v, empty=N_("owner name is empty"), long=N_("owner name is too long"), limit=100
+    ),
     "owner_type": _owner_type,
     "owner_phone": _phone,
-    "owner_ref": lambda v: _text(v, empty=None, long=N_("owner_ref is too long"),
-                                 limit=60) or None,
+    "owner_ref": lambda v: _text(v, empty=None, long=N_("owner_ref is too long"), limit=60) or None,
     "birth_year": _birth_year,
-    "tenant_name": lambda v: _text(v, empty=None, long=N_("tenant name is too long"),
-                                   limit=100) or None,
+    "tenant_name": lambda v: (
+        _text(v, empty=None, long=N_("tenant name is too long"), limit=100) or None
+    ),
     "tenant_phone": _phone,
 }
 
@@ -279,18 +309,27 @@ def _check_row(number: int, get) -> tuple[RosterRow | None, list[RosterProblem]]
             values[column] = read(get(column))
         except _Bad as bad:
             problems.append(RosterProblem(bad.message, bad.params, number, column))
-    if values.get("tenant_phone") and not values.get("tenant_name") and \
-            "tenant_name" in values:
-        problems.append(RosterProblem(N_("a tenant phone needs a tenant name"), {}, number,
-                                      "tenant_name"))
+    if values.get("tenant_phone") and not values.get("tenant_name") and "tenant_name" in values:
+        problems.append(
+            RosterProblem(N_("a tenant phone needs a tenant name"), {}, number, "tenant_name")
+        )
     if problems:
         return None, problems
-    return RosterRow(row=number, building=values["building"], unit=values["unit"],
-                     room=values["room"], floor=values["floor"], area_m2=values["area_m2"],
-                     owner_name=values["owner_name"], owner_phone=values["owner_phone"],
-                     owner_ref=values["owner_ref"], owner_type=values["owner_type"],
-                     birth_year=values["birth_year"], tenant_name=values["tenant_name"],
-                     tenant_phone=values["tenant_phone"]), []
+    return RosterRow(
+        row=number,
+        building=values["building"],
+        unit=values["unit"],
+        room=values["room"],
+        floor=values["floor"],
+        area_m2=values["area_m2"],
+        owner_name=values["owner_name"],
+        owner_phone=values["owner_phone"],
+        owner_ref=values["owner_ref"],
+        owner_type=values["owner_type"],
+        birth_year=values["birth_year"],
+        tenant_name=values["tenant_name"],
+        tenant_phone=values["tenant_phone"],
+    ), []
 
 
 def header_row(language: str = "zh") -> list[str]:

@@ -34,8 +34,13 @@ from app.core.security import public_url
 
 @bp.app_context_processor
 def labels():
-    return {"STAGE_LABELS": STAGE_LABELS, "MODE_LABELS": MODE_LABELS, "Stage": Stage,
-            "RELATION_LABELS": RELATION_LABELS, "Relation": Relation}
+    return {
+        "STAGE_LABELS": STAGE_LABELS,
+        "MODE_LABELS": MODE_LABELS,
+        "Stage": Stage,
+        "RELATION_LABELS": RELATION_LABELS,
+        "Relation": Relation,
+    }
 
 
 @bp.get("/dwellings/<int:dwelling_id>")
@@ -43,8 +48,9 @@ def labels():
 def dwelling(dwelling_id: int):
     """One home as its resident sees it."""
     home = services.get_dwelling_or_404(dwelling_id, current_user)
-    return render_template("community/dwelling.html", dwelling=home,
-                           relation=services.relation_of(current_user, home))
+    return render_template(
+        "community/dwelling.html", dwelling=home, relation=services.relation_of(current_user, home)
+    )
 
 
 @bp.get("/staff/compounds/<int:compound_id>/poster")
@@ -52,8 +58,9 @@ def dwelling(dwelling_id: int):
 def poster(compound):
     """A printable A4 poster whose QR opens the compound's public page."""
     link = public_url("portal.compound_page", compound_id=compound.id)
-    return render_template("community/poster.html", compound=compound, link=link,
-                           qr=qr_svg(link, label=compound.name))
+    return render_template(
+        "community/poster.html", compound=compound, link=link, qr=qr_svg(link, label=compound.name)
+    )
 
 
 @bp.route("/staff/compounds/<int:compound_id>/edit", methods=["GET", "POST"])
@@ -67,20 +74,25 @@ def edit_compound(compound):
     if form.validate_on_submit():
         try:
             services.update_compound(
-                compound, actor=current_user, year_built=form.year_built.data,
-                stage=Stage(form.stage.data), survey_started_on=form.survey_started_on.data,
+                compound,
+                actor=current_user,
+                year_built=form.year_built.data,
+                stage=Stage(form.stage.data),
+                survey_started_on=form.survey_started_on.data,
                 construction_started_on=form.construction_started_on.data,
                 accepted_on=form.accepted_on.data,
                 management_mode=ManagementMode(form.management_mode.data),
-                management_start_on=form.management_start_on.data)
+                management_start_on=form.management_start_on.data,
+            )
         except services.CompoundRefused as exc:  # e.g. the day changed since validating
             for name, (message, params) in exc.problems.items():
                 form[name].errors.append(date_problem_text(message, params))
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("portal.staff_compound", compound_id=compound.id))
-    return render_template("community/edit_compound.html", form=form, compound=compound), \
-        refused_status(form)
+    return render_template(
+        "community/edit_compound.html", form=form, compound=compound
+    ), refused_status(form)
 
 
 @bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
@@ -93,8 +105,13 @@ def roster(compound):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            summary = services.import_roster(compound, upload.read(), upload.filename or "",
-                                             actor=current_user, dry_run=form.dry_run.data)
+            summary = services.import_roster(
+                compound,
+                upload.read(),
+                upload.filename or "",
+                actor=current_user,
+                dry_run=form.dry_run.data,
+            )
         except DomainError as exc:  # the report of every bad row is on the page, not flashed
             problems = getattr(exc, "problems", [])
             form.file.errors = [*form.file.errors, _(exc.message, **exc.params)]
@@ -103,8 +120,9 @@ def roster(compound):
                 flash(_("The file is fine. Nothing was imported yet."), "info")
             else:
                 flash(_("Roster imported."), "success")
-    return render_template("community/roster.html", form=form, compound=compound,
-                           problems=problems, summary=summary), refused_status(form)
+    return render_template(
+        "community/roster.html", form=form, compound=compound, problems=problems, summary=summary
+    ), refused_status(form)
 
 
 @bp.get("/staff/compounds/<int:compound_id>/roster.<fmt>")
@@ -115,8 +133,11 @@ def roster_export(compound, fmt: str):
         abort(404)
     data = services.export_roster(compound, fmt, actor=current_user)
     response = make_response(data)
-    mimetype = ("text/csv; charset=utf-8" if fmt == "csv" else
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response.headers["Content-Type"] = mimetype
     response.headers["Content-Disposition"] = f"attachment; filename=roster-{compound.id}.{fmt}"
     response.headers["Cache-Control"] = "no-store"
@@ -130,10 +151,16 @@ def staff_dwellings(compound):
     page = request.args.get("page", 1, type=int)
     building = request.args.get("building", "")[:20]
     query = request.args.get("q", "")[:40]
-    pagination = services.list_dwellings(compound, building=building, query=query, page=page,
-                                         actor=current_user)
-    return render_template("community/staff_dwellings.html", compound=compound,
-                           pagination=pagination, building=building, query=query)
+    pagination = services.list_dwellings(
+        compound, building=building, query=query, page=page, actor=current_user
+    )
+    return render_template(
+        "community/staff_dwellings.html",
+        compound=compound,
+        pagination=pagination,
+        building=building,
+        query=query,
+    )
 
 
 @bp.get("/staff/dwellings/<int:dwelling_id>")
@@ -146,9 +173,15 @@ def staff_dwelling(dwelling_id: int):
 def _staff_dwelling_page(home, revealed=None, phone_form=None, phone_person=None):
     """The staff page of a home; a refused phone form shows again at its person."""
     return render_template(
-        "community/staff_dwelling.html", dwelling=home, code=letters.live_code(home),
-        confirm_form=ConfirmForm(), phone_form=PhoneForm(formdata=None),
-        refused_phone_form=phone_form, phone_person=phone_person, revealed=revealed or {})
+        "community/staff_dwelling.html",
+        dwelling=home,
+        code=letters.live_code(home),
+        confirm_form=ConfirmForm(),
+        phone_form=PhoneForm(formdata=None),
+        refused_phone_form=phone_form,
+        phone_person=phone_person,
+        revealed=revealed or {},
+    )
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/phone")
@@ -159,8 +192,7 @@ def reveal_phone(dwelling_id: int, person_id: int):
     person = services.member_of(home, person_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("community.staff_dwelling", dwelling_id=home.id))
-    return _staff_dwelling_page(home, {person.id: people.reveal_phone(person,
-                                                                        actor=current_user)})
+    return _staff_dwelling_page(home, {person.id: people.reveal_phone(person, actor=current_user)})
 
 
 @bp.post("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/verify")
@@ -181,8 +213,9 @@ def verify_phone(dwelling_id: int, person_id: int):
     return _staff_dwelling_page(home, phone_form=form, phone_person=person.id), 422
 
 
-@bp.route("/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget",
-          methods=["GET", "POST"])
+@bp.route(
+    "/staff/dwellings/<int:dwelling_id>/people/<int:person_id>/forget", methods=["GET", "POST"]
+)
 @login_required
 def forget_contact(dwelling_id: int, person_id: int):
     """Delete a person's contact data on their request, after a page saying what happens."""
@@ -197,6 +230,11 @@ def forget_contact(dwelling_id: int, person_id: int):
         people.delete_contact(person, actor=current_user)
         flash(_("Contact data of %(name)s deleted.", name=person.name), "success")
         return redirect(back)
-    return render_template("community/forget_contact.html", dwelling=home, person=person,
-                           form=form, closes_account=people.closes_account(person),
-                           back=back)
+    return render_template(
+        "community/forget_contact.html",
+        dwelling=home,
+        person=person,
+        form=form,
+        closes_account=people.closes_account(person),
+        back=back,
+    )

@@ -34,16 +34,18 @@ from app.extensions import db
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-def create_compound(name: str, *, district: str = "", street_office: str = "",
-                    year_built: int | None = None) -> Compound:
+def create_compound(
+    name: str, *, district: str = "", street_office: str = "", year_built: int | None = None
+) -> Compound:
     """Create a compound; the name must be new."""
     name = name.strip()
     if not name:
         raise DomainError(N_("A compound needs a name."))
     if db.session.scalar(sa.select(Compound.id).where(Compound.name == name)):
         raise DomainError(N_("A compound named %(name)s already exists."), name=name)
-    compound = Compound(name=name, district=district, street_office=street_office,
-                        year_built=year_built)
+    compound = Compound(
+        name=name, district=district, street_office=street_office, year_built=year_built
+    )
     db.session.add(compound)
     db.session.commit()
     return compound
@@ -74,12 +76,10 @@ def find_compound(ref: str) -> Compound:
     return compound
 
 
-def get_compound_for_staff(compound_id: int, user: User, *capabilities: Capability
-                           ) -> Compound:
+def get_compound_for_staff(compound_id: int, user: User, *capabilities: Capability) -> Compound:
     """The compound if the user may do one of these things there (any staff role if none
     is named); otherwise NotFound."""
-    if not user.is_authenticated or not user.can(compound_id,
-                                                 *(capabilities or (C.SEE_COMPOUND,))):
+    if not user.is_authenticated or not user.can(compound_id, *(capabilities or (C.SEE_COMPOUND,))):
         raise NotFound()
     compound = db.session.get(Compound, compound_id)
     if compound is None:
@@ -97,15 +97,19 @@ def dwellings_of(user: User) -> list[Dwelling]:
 
 
 def _load_dwellings_of(user_id: int) -> list[Dwelling]:
-    mine = (sa.select(Occupancy.dwelling_id)
-            .join(Person, Person.id == Occupancy.person_id)
-            .where(Person.user_id == user_id))
+    mine = (
+        sa.select(Occupancy.dwelling_id)
+        .join(Person, Person.id == Occupancy.person_id)
+        .where(Person.user_id == user_id)
+    )
     stmt = (
         sa.select(Dwelling)
         .where(Dwelling.id.in_(mine))
-        .options(joinedload(Dwelling.unit).joinedload(Unit.building),
-                 joinedload(Dwelling.compound),
-                 joinedload(Dwelling.members).joinedload(Occupancy.person))
+        .options(
+            joinedload(Dwelling.unit).joinedload(Unit.building),
+            joinedload(Dwelling.compound),
+            joinedload(Dwelling.members).joinedload(Occupancy.person),
+        )
         .order_by(Dwelling.compound_id, Dwelling.sort_key)
     )
     return list(db.session.scalars(stmt).unique())
@@ -127,8 +131,7 @@ def get_dwelling_or_404(dwelling_id: int, user: User) -> Dwelling:
     dwelling = db.session.get(Dwelling, dwelling_id)
     if dwelling is None or not user.is_authenticated:
         raise NotFound()
-    if relation_of(user, dwelling) is None and not user.can(dwelling.compound_id,
-                                                           C.SEE_HOMES):
+    if relation_of(user, dwelling) is None and not user.can(dwelling.compound_id, C.SEE_HOMES):
         raise NotFound()
     return dwelling
 
@@ -141,13 +144,15 @@ def member_of(dwelling: Dwelling, person_id: int) -> Person:
     raise NotFound()
 
 
-def get_staff_dwelling(dwelling_id: int, user: User, *capabilities: Capability
-                       ) -> Dwelling:
+def get_staff_dwelling(dwelling_id: int, user: User, *capabilities: Capability) -> Dwelling:
     """A dwelling for staff who may do one of these things in its compound (see homes if
     none is named); a forged id gives NotFound."""
     dwelling = db.session.get(Dwelling, dwelling_id)
-    if dwelling is None or not user.is_authenticated or not user.can(
-            dwelling.compound_id, *(capabilities or (C.SEE_HOMES,))):
+    if (
+        dwelling is None
+        or not user.is_authenticated
+        or not user.can(dwelling.compound_id, *(capabilities or (C.SEE_HOMES,)))
+    ):
         raise NotFound()
     return dwelling
 
@@ -167,32 +172,46 @@ def compound_counts(compound_id: int) -> CompoundCounts:
     """Aggregate figures for a compound, computed in SQL."""
     counts = CompoundCounts()
     counts.buildings = db.session.scalar(
-        sa.select(sa.func.count(Building.id)).where(Building.compound_id == compound_id))
+        sa.select(sa.func.count(Building.id)).where(Building.compound_id == compound_id)
+    )
     counts.units = db.session.scalar(
-        sa.select(sa.func.count(Unit.id)).join(Building).where(Building.compound_id == compound_id))
+        sa.select(sa.func.count(Unit.id)).join(Building).where(Building.compound_id == compound_id)
+    )
     row = db.session.execute(
-        sa.select(sa.func.count(Dwelling.id), sa.func.coalesce(sa.func.sum(Dwelling.area_m2), 0))
-        .where(Dwelling.compound_id == compound_id)).one()
+        sa.select(
+            sa.func.count(Dwelling.id), sa.func.coalesce(sa.func.sum(Dwelling.area_m2), 0)
+        ).where(Dwelling.compound_id == compound_id)
+    ).one()
     counts.dwellings, counts.area_m2 = row
     for relation, number in db.session.execute(
         sa.select(Occupancy.relation, sa.func.count(sa.distinct(Occupancy.person_id)))
-        .join(Dwelling).where(Dwelling.compound_id == compound_id).group_by(Occupancy.relation)
+        .join(Dwelling)
+        .where(Dwelling.compound_id == compound_id)
+        .group_by(Occupancy.relation)
     ):
         if relation is Relation.OWNER:
             counts.owners = number
         else:
             counts.tenants = number
     counts.activated_dwellings = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Occupancy.dwelling_id)))
-        .where(Occupancy.dwelling_id.in_(owner_accounts(compound_id))))
+        sa.select(sa.func.count(sa.distinct(Occupancy.dwelling_id))).where(
+            Occupancy.dwelling_id.in_(owner_accounts(compound_id))
+        )
+    )
     return counts
 
 
 def owner_accounts(compound_id: int):
     """Dwelling ids (subquery) where an owner has an account."""
-    return (sa.select(Occupancy.dwelling_id).join(Person)
-            .where(Person.compound_id == compound_id, Person.user_id.is_not(None),
-                   Occupancy.relation == Relation.OWNER))
+    return (
+        sa.select(Occupancy.dwelling_id)
+        .join(Person)
+        .where(
+            Person.compound_id == compound_id,
+            Person.user_id.is_not(None),
+            Occupancy.relation == Relation.OWNER,
+        )
+    )
 
 
 @dataclass
@@ -209,8 +228,9 @@ class ImportSummary:
 RosterRejected = FileRejected  # the file has bad rows; nothing was imported
 
 
-def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User | None,
-                  dry_run: bool = False) -> ImportSummary:
+def import_roster(
+    compound: Compound, data: bytes, filename: str, *, actor: User | None, dry_run: bool = False
+) -> ImportSummary:
     """Check a roster file and, unless dry_run, apply it in one transaction.
 
     Re-import updates dwellings by (building, unit, room) and never duplicates them.
@@ -230,13 +250,23 @@ def import_roster(compound: Compound, data: bytes, filename: str, *, actor: User
         if dry_run:
             db.session.rollback()
             return summary
-        db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound.id,
-                                 action="roster_import", target=f"{len(result.rows)} rows"))
+        db.session.add(
+            AccessLog(
+                user_id=actor.id if actor else None,
+                compound_id=compound.id,
+                action="roster_import",
+                target=f"{len(result.rows)} rows",
+            )
+        )
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise DomainError(N_("Another change to this roster happened at the same time. "
-                             "Nothing was imported; please try again.")) from exc
+        raise DomainError(
+            N_(
+                "Another change to this roster happened at the same time. "
+                "Nothing was imported; please try again."
+            )
+        ) from exc
     except Exception:
         db.session.rollback()
         raise
@@ -253,26 +283,45 @@ class _RosterApply:
 
     def __init__(self, compound: Compound, result: rules.RosterResult):
         self.compound, self.result = compound, result
-        self.summary = ImportSummary(rows=len(result.rows),
-                                     ignored_columns=result.ignored_columns)
+        self.summary = ImportSummary(rows=len(result.rows), ignored_columns=result.ignored_columns)
         self.now = utcnow()
         cid = compound.id
-        self.buildings = {b.name: b for b in db.session.scalars(
-            sa.select(Building).where(Building.compound_id == cid))}
-        self.units = {(u.building.name, u.name): u for u in db.session.scalars(
-            sa.select(Unit).join(Building).where(Building.compound_id == cid)
-            .options(selectinload(Unit.building)))}
-        self.dwellings = {(d.unit.building.name, d.unit.name, d.room): d
-                          for d in db.session.scalars(
-                              sa.select(Dwelling).where(Dwelling.compound_id == cid)
-                              .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                                       selectinload(Dwelling.members)))}
-        self.people = {p.owner_key: p for p in db.session.scalars(
-            sa.select(Person).where(Person.compound_id == cid)
-            .options(selectinload(Person.memberships)))}
+        self.buildings = {
+            b.name: b
+            for b in db.session.scalars(sa.select(Building).where(Building.compound_id == cid))
+        }
+        self.units = {
+            (u.building.name, u.name): u
+            for u in db.session.scalars(
+                sa.select(Unit)
+                .join(Building)
+                .where(Building.compound_id == cid)
+                .options(selectinload(Unit.building))
+            )
+        }
+        self.dwellings = {
+            (d.unit.building.name, d.unit.name, d.room): d
+            for d in db.session.scalars(
+                sa.select(Dwelling)
+                .where(Dwelling.compound_id == cid)
+                .options(
+                    selectinload(Dwelling.unit).selectinload(Unit.building),
+                    selectinload(Dwelling.members),
+                )
+            )
+        }
+        self.people = {
+            p.owner_key: p
+            for p in db.session.scalars(
+                sa.select(Person)
+                .where(Person.compound_id == cid)
+                .options(selectinload(Person.memberships))
+            )
+        }
         self.by_phone = {p.phone: p for p in self.people.values() if p.phone}
         self.keys_in_file = {row.owner_key for row in result.rows} | {
-            row.tenant_key for row in result.rows if row.tenant_key}
+            row.tenant_key for row in result.rows if row.tenant_key
+        }
 
     def run(self) -> ImportSummary:
         seen = set()
@@ -288,8 +337,9 @@ class _RosterApply:
     def _unit(self, row) -> Unit:
         building = self.buildings.get(row.building)
         if building is None:
-            building = Building(compound=self.compound, name=row.building,
-                                sort_key=rules.natural_key(row.building))
+            building = Building(
+                compound=self.compound, name=row.building, sort_key=rules.natural_key(row.building)
+            )
             db.session.add(building)
             self.buildings[row.building] = building
         unit = self.units.get((row.building, row.unit))
@@ -301,17 +351,31 @@ class _RosterApply:
 
     def _apply(self, row) -> None:
         unit = self._unit(row)
-        owner = self._person(row.owner_key, row.owner_name, row.owner_phone, row.address,
-                             owner_ref=row.owner_ref, owner_type=OwnerType(row.owner_type),
-                             birth_year=row.birth_year)
-        tenant = (self._person(row.tenant_key, row.tenant_name, row.tenant_phone)
-                  if row.tenant_key else None)
+        owner = self._person(
+            row.owner_key,
+            row.owner_name,
+            row.owner_phone,
+            row.address,
+            owner_ref=row.owner_ref,
+            owner_type=OwnerType(row.owner_type),
+            birth_year=row.birth_year,
+        )
+        tenant = (
+            self._person(row.tenant_key, row.tenant_name, row.tenant_phone)
+            if row.tenant_key
+            else None
+        )
         dwelling = self.dwellings.get(row.address)
         created = dwelling is None
         if created:
-            dwelling = Dwelling(compound_id=self.compound.id, unit=unit, room=row.room,
-                                sort_key=rules.natural_key(row.room), floor=row.floor,
-                                area_m2=row.area_m2)
+            dwelling = Dwelling(
+                compound_id=self.compound.id,
+                unit=unit,
+                room=row.room,
+                sort_key=rules.natural_key(row.room),
+                floor=row.floor,
+                area_m2=row.area_m2,
+            )
             db.session.add(dwelling)
             self.dwellings[row.address] = dwelling
             self.summary.created += 1
@@ -327,13 +391,18 @@ class _RosterApply:
             dwelling.updated_at = self.now
             self.summary.updated += 1
 
-    def _existing_owner(self, key: str, name: str, phone: str | None, address
-                        ) -> Person | None:
+    def _existing_owner(self, key: str, name: str, phone: str | None, address) -> Person | None:
         """The same owner under a new key (an owner_ref added, contact data deleted)."""
         found = self.by_phone.get(phone) if phone else None
         if found is None and address in self.dwellings:
-            found = next((m.person for m in self.dwellings[address].members
-                          if m.relation is Relation.OWNER and m.person.name == name), None)
+            found = next(
+                (
+                    m.person
+                    for m in self.dwellings[address].members
+                    if m.relation is Relation.OWNER and m.person.name == name
+                ),
+                None,
+            )
         if found is None or found.owner_key in self.keys_in_file:
             return None
         del self.people[found.owner_key]
@@ -341,14 +410,14 @@ class _RosterApply:
         self.people[key] = found
         return found
 
-    def _person(self, key: str, name: str, phone: str | None, address=None, **extra
-                ) -> Person:
+    def _person(self, key: str, name: str, phone: str | None, address=None, **extra) -> Person:
         person = self.people.get(key)
         if person is None and address is not None:
             person = self._existing_owner(key, name, phone, address)
         if person is None:
-            person = Person(compound_id=self.compound.id, owner_key=key, name=name,
-                            phone=phone, **extra)
+            person = Person(
+                compound_id=self.compound.id, owner_key=key, name=name, phone=phone, **extra
+            )
             db.session.add(person)
             db.session.flush()
             self.people[key] = person
@@ -359,8 +428,13 @@ class _RosterApply:
         rephoned = bool(phone and person.phone and phone != person.phone)
         if person.user_id and (renamed or rephoned):
             # Someone else now: the account must not follow the roster entry.
-            db.session.add(AccessLog(compound_id=self.compound.id, action="account_unlinked",
-                                     target=f"person {person.id} (roster changed)"))
+            db.session.add(
+                AccessLog(
+                    compound_id=self.compound.id,
+                    action="account_unlinked",
+                    target=f"person {person.id} (roster changed)",
+                )
+            )
             person.user_id = None
         if renamed and not phone:
             person.phone = None  # a new owner does not inherit the old owner's number
@@ -393,43 +467,63 @@ def roster_records(compound: Compound) -> list[list]:
     """Rows of the compound's roster in the import format (round-trips through Excel)."""
     stmt = (
         sa.select(Dwelling)
-        .join(Unit).join(Building)
+        .join(Unit)
+        .join(Building)
         .where(Dwelling.compound_id == compound.id)
-        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .options(
+            selectinload(Dwelling.unit).selectinload(Unit.building),
+            selectinload(Dwelling.members).selectinload(Occupancy.person),
+        )
         .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
     )
     records = []
     for d in db.session.scalars(stmt):
         owner = d.owners[0] if d.owners else None
         tenant = d.tenants[0] if d.tenants else None
-        records.append([
-            d.unit.building.name, d.unit.name, d.room, d.floor, f"{d.area_m2:.2f}",
-            owner.name if owner else "", owner.phone if owner else "",
-            (owner.owner_ref or "") if owner else "",
-            owner.owner_type.value if owner else "",
-            owner.birth_year or "" if owner else "",
-            tenant.name if tenant else "", (tenant.phone or "") if tenant else "",
-        ])
+        records.append(
+            [
+                d.unit.building.name,
+                d.unit.name,
+                d.room,
+                d.floor,
+                f"{d.area_m2:.2f}",
+                owner.name if owner else "",
+                owner.phone if owner else "",
+                (owner.owner_ref or "") if owner else "",
+                owner.owner_type.value if owner else "",
+                owner.birth_year or "" if owner else "",
+                tenant.name if tenant else "",
+                (tenant.phone or "") if tenant else "",
+            ]
+        )
     return records
 
 
 def export_roster(compound: Compound, fmt: str, *, actor: User | None) -> bytes:
     """Write the roster as CSV or XLSX; the export of personal data is logged."""
     records = roster_records(compound)
-    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound.id,
-                             action="roster_export", target=fmt))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id if actor else None,
+            compound_id=compound.id,
+            action="roster_export",
+            target=fmt,
+        )
+    )
     db.session.commit()
     if fmt == "csv":
         return rules.write_csv(records)
     return rules.write_xlsx(records)
 
 
-def dwellings_for_letters(compound: Compound, *, building: str = "",
-                          only_missing: bool = True) -> list[Dwelling]:
+def dwellings_for_letters(
+    compound: Compound, *, building: str = "", only_missing: bool = True
+) -> list[Dwelling]:
     """Dwellings to print letters for: one building or all, optionally only unactivated."""
     stmt = (
-        sa.select(Dwelling).join(Unit).join(Building)
+        sa.select(Dwelling)
+        .join(Unit)
+        .join(Building)
         .where(Dwelling.compound_id == compound.id)
         .options(selectinload(Dwelling.unit).selectinload(Unit.building))
         .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
@@ -452,18 +546,29 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
-                   page: int = 1, per_page: int = 50, actor: User | None = None):
+def list_dwellings(
+    compound: Compound,
+    *,
+    building: str = "",
+    query: str = "",
+    page: int = 1,
+    per_page: int = 50,
+    actor: User | None = None,
+):
     """A page of the compound's dwellings for staff, with members loaded.
 
     A phone number only matches whole (no guessing digit by digit), and the search is
     logged like any other view of a full number.
     """
     stmt = (
-        sa.select(Dwelling).join(Unit).join(Building)
+        sa.select(Dwelling)
+        .join(Unit)
+        .join(Building)
         .where(Dwelling.compound_id == compound.id)
-        .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                 selectinload(Dwelling.members).selectinload(Occupancy.person))
+        .options(
+            selectinload(Dwelling.unit).selectinload(Unit.building),
+            selectinload(Dwelling.members).selectinload(Occupancy.person),
+        )
         .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
     )
     if building:
@@ -475,24 +580,43 @@ def list_dwellings(compound: Compound, *, building: str = "", query: str = "",
         except ValueError:
             phone = None
         if phone:
-            people = sa.select(Occupancy.dwelling_id).join(Person).where(
-                Person.compound_id == compound.id, Person.phone == phone)
+            people = (
+                sa.select(Occupancy.dwelling_id)
+                .join(Person)
+                .where(Person.compound_id == compound.id, Person.phone == phone)
+            )
             stmt = stmt.where(Dwelling.id.in_(people))
-            db.session.add(AccessLog(user_id=actor.id if actor else None,
-                                     compound_id=compound.id, action="phone_search",
-                                     target=mask_phone(phone)))
+            db.session.add(
+                AccessLog(
+                    user_id=actor.id if actor else None,
+                    compound_id=compound.id,
+                    action="phone_search",
+                    target=mask_phone(phone),
+                )
+            )
             db.session.commit()
         else:
             like = f"%{escape_like(query)}%"
-            people = sa.select(Occupancy.dwelling_id).join(Person).where(
-                Person.compound_id == compound.id, Person.name.like(like, escape="\\"))
-            stmt = stmt.where(sa.or_(Dwelling.room.like(like, escape="\\"),
-                                     Dwelling.id.in_(people)))
+            people = (
+                sa.select(Occupancy.dwelling_id)
+                .join(Person)
+                .where(Person.compound_id == compound.id, Person.name.like(like, escape="\\"))
+            )
+            stmt = stmt.where(
+                sa.or_(Dwelling.room.like(like, escape="\\"), Dwelling.id.in_(people))
+            )
     return db.paginate(stmt, page=clamp_page(page), per_page=per_page, error_out=False)
 
 
-COMPOUND_FIELDS = {"year_built", "stage", "survey_started_on", "construction_started_on",
-                   "accepted_on", "management_mode", "management_start_on"}
+COMPOUND_FIELDS = {
+    "year_built",
+    "stage",
+    "survey_started_on",
+    "construction_started_on",
+    "accepted_on",
+    "management_mode",
+    "management_start_on",
+}
 # The renovation programme's dates: nothing before this, and nothing absurdly far ahead
 # (a stored 9999-12-31 broke every page doing date arithmetic with it).
 PROGRAMME_START = date(2000, 1, 1)
@@ -503,36 +627,54 @@ def compound_date_range(name: str, today: date) -> tuple[date, date]:
     """The dates a compound's field may hold: completion acceptance has happened (today at
     the latest); a survey may be entered up to a year ahead, a planned start of works or
     of management up to five years ahead."""
-    ahead = {"survey_started_on": 1, "construction_started_on": 5, "accepted_on": 0,
-             "management_start_on": 5}[name]
+    ahead = {
+        "survey_started_on": 1,
+        "construction_started_on": 5,
+        "accepted_on": 0,
+        "management_start_on": 5,
+    }[name]
     return PROGRAMME_START, today + timedelta(days=366 * ahead)
 
 
 def compound_date_problems(fields: dict, today: date) -> dict[str, tuple[str, dict]]:
     """What is wrong with a compound's dates, per field: (msgid, params); empty if fine."""
     problems = {}
-    for name in ("survey_started_on", "construction_started_on", "accepted_on",
-                 "management_start_on"):
+    for name in (
+        "survey_started_on",
+        "construction_started_on",
+        "accepted_on",
+        "management_start_on",
+    ):
         value = fields.get(name)
         if value is None:
             continue
         low, high = compound_date_range(name, today)
         if not low <= value <= high:
-            problems[name] = (N_("Choose a date from %(low)s to %(high)s."),
-                              {"low": low, "high": high})
-    survey, works, accepted = (fields.get("survey_started_on"),
-                               fields.get("construction_started_on"), fields.get("accepted_on"))
+            problems[name] = (
+                N_("Choose a date from %(low)s to %(high)s."),
+                {"low": low, "high": high},
+            )
+    survey, works, accepted = (
+        fields.get("survey_started_on"),
+        fields.get("construction_started_on"),
+        fields.get("accepted_on"),
+    )
     if survey and works and works < survey and "construction_started_on" not in problems:
         problems["construction_started_on"] = (
-            N_("Construction cannot start before the survey (%(date)s)."), {"date": survey})
+            N_("Construction cannot start before the survey (%(date)s)."),
+            {"date": survey},
+        )
     if works and accepted and accepted < works and "accepted_on" not in problems:
         problems["accepted_on"] = (
             N_("Completion acceptance cannot be before construction started (%(date)s)."),
-            {"date": works})
+            {"date": works},
+        )
     year = fields.get("year_built")
     if year is not None and not EARLIEST_YEAR_BUILT <= year <= today.year:
-        problems["year_built"] = (N_("Enter a year from %(low)s to %(high)s."),
-                                  {"low": EARLIEST_YEAR_BUILT, "high": today.year})
+        problems["year_built"] = (
+            N_("Enter a year from %(low)s to %(high)s."),
+            {"low": EARLIEST_YEAR_BUILT, "high": today.year},
+        )
     return problems
 
 
@@ -544,8 +686,9 @@ class CompoundRefused(DomainError):
         self.problems = problems
 
 
-def update_compound(compound: Compound, *, actor: User, today: date | None = None,
-                    **fields) -> None:
+def update_compound(
+    compound: Compound, *, actor: User, today: date | None = None, **fields
+) -> None:
     """Change a compound's stage, dates or management mode (committee or street office)."""
     if not actor.can(compound.id, C.MANAGE_ROSTER):
         raise NotFound()
@@ -557,8 +700,14 @@ def update_compound(compound: Compound, *, actor: User, today: date | None = Non
         raise CompoundRefused(problems)
     for name, value in fields.items():
         setattr(compound, name, value)
-    db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id,
-                             action="compound_updated", target=",".join(sorted(fields))))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id,
+            compound_id=compound.id,
+            action="compound_updated",
+            target=",".join(sorted(fields)),
+        )
+    )
     db.session.commit()
 
 
@@ -567,8 +716,9 @@ def staff_compounds(user: User) -> list[Compound]:
     ids = user.compound_ids_for()
     if not ids:
         return []
-    return list(db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids))
-                                   .order_by(Compound.name)))
+    return list(
+        db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids)).order_by(Compound.name))
+    )
 
 
 def get_compound_or_404(compound_id: int) -> Compound:

@@ -37,9 +37,12 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _keep_fingerprinted(response):
-        if (request.endpoint == "static" and response.status_code in (200, 304)
-                and request.args.get("v")
-                and request.args["v"] == fingerprint(request.view_args.get("filename", ""))):
+        if (
+            request.endpoint == "static"
+            and response.status_code in (200, 304)
+            and request.args.get("v")
+            and request.args["v"] == fingerprint(request.view_args.get("filename", ""))
+        ):
             response.cache_control.public = True
             response.cache_control.max_age = YEAR
             response.cache_control.immutable = True

@@ -47,5 +47,9 @@ def lock_rows(column, *criteria) -> None:
 
     Pass a non-key column (e.g. Dwelling.updated_at): inserts that only reference the
     rows by foreign key are then not blocked."""
-    db.session.execute(sa.update(column.class_).where(*criteria).values({column: column})
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(column.class_)
+        .where(*criteria)
+        .values({column: column})
+        .execution_options(synchronize_session=False)
+    )

@@ -30,7 +30,7 @@ def shorten(text: str, limit: int) -> str:
     """text cut to at most limit characters, ending in "…" when cut."""
     if len(text) <= limit:
         return text
-    return text[:max(limit - 1, 0)].rstrip() + ELLIPSIS
+    return text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
 
 
 def _stored_size(message) -> int:
@@ -39,8 +39,10 @@ def _stored_size(message) -> int:
 
 def flash_error(exc: DomainError) -> None:
     """A rule said no: show its message (a msgid) translated."""
-    params = {key: shorten(value, MAX_PARAM) if isinstance(value, str) else value
-              for key, value in exc.params.items()}
+    params = {
+        key: shorten(value, MAX_PARAM) if isinstance(value, str) else value
+        for key, value in exc.params.items()
+    }
     flash(_(exc.message, **params), "error")
 
 

@@ -27,8 +27,9 @@ def refused_status(*forms) -> int:
 class BoundedIntegerField(IntegerField):
     """A whole number that fits the database (20 digits is a typing error, not a 500)."""
 
-    def __init__(self, label=None, validators=None, minimum: int = -MAX_ID,
-                 maximum: int = MAX_ID, **kwargs):
+    def __init__(
+        self, label=None, validators=None, minimum: int = -MAX_ID, maximum: int = MAX_ID, **kwargs
+    ):
         super().__init__(label, validators, **kwargs)
         self.minimum, self.maximum = minimum, maximum
 
@@ -50,8 +51,12 @@ class DateInRange:
     """A date between two bounds (dates or callables returning one), with a message
     that says the range, e.g. for "accepted on" no later than today."""
 
-    def __init__(self, earliest: date | Callable[[], date] = EARLIEST,
-                 latest: date | Callable[[], date] = LATEST, message=None):
+    def __init__(
+        self,
+        earliest: date | Callable[[], date] = EARLIEST,
+        latest: date | Callable[[], date] = LATEST,
+        message=None,
+    ):
         self.earliest, self.latest, self.message = earliest, latest, message
 
     def __call__(self, form, field):
@@ -63,8 +68,9 @@ class DateInRange:
             from app.core.i18n import fmt_full_date
 
             message = self.message or _l("Choose a date from %(low)s to %(high)s.")
-            raise StopValidation(str(message) % {"low": fmt_full_date(low),
-                                                 "high": fmt_full_date(high)})
+            raise StopValidation(
+                str(message) % {"low": fmt_full_date(low), "high": fmt_full_date(high)}
+            )
 
 
 def check_date(value: date, earliest: date = EARLIEST, latest: date = LATEST) -> bool:
@@ -78,5 +84,12 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-__all__ = ["ConfirmForm", "BoundedIntegerField", "DateInRange", "IdField", "ValidationError",
-           "refused_status", "check_date"]
+__all__ = [
+    "ConfirmForm",
+    "BoundedIntegerField",
+    "DateInRange",
+    "IdField",
+    "ValidationError",
+    "refused_status",
+    "check_date",
+]

@@ -93,8 +93,13 @@ def fmt_area(centi: int | str) -> str:
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
-        date=fmt_date, datetime=fmt_datetime, money=fmt_money, mask_phone=mask_phone,
-        area=fmt_area, full_date=fmt_full_date, full_datetime=fmt_full_datetime,
+        date=fmt_date,
+        datetime=fmt_datetime,
+        money=fmt_money,
+        mask_phone=mask_phone,
+        area=fmt_area,
+        full_date=fmt_full_date,
+        full_datetime=fmt_full_datetime,
     )
     app.jinja_env.globals["share"] = fmt_share
 

@@ -61,8 +61,14 @@ def prepare(data: bytes) -> PreparedPhoto:
             image.load()
     except DomainError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise DomainError(N_("This file is not a photo we can read.")) from exc
     image.thumbnail((MAX_SIDE, MAX_SIDE))  # shrink first: rotating a huge image costs memory
     image = ImageOps.exif_transpose(image)  # keep the way it was held, then drop EXIF

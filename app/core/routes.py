@@ -34,8 +34,14 @@ def set_language(code: str):
     """Switch the language and remember it (cookie, and the account when signed in)."""
     response = make_response(redirect(safe_next(url_for("core.index"))))
     if code in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANG_COOKIE, code, max_age=YEAR, samesite="Lax", httponly=True,
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            LANG_COOKIE,
+            code,
+            max_age=YEAR,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
         if current_user.is_authenticated:
             events.locale_chosen.send(current_user._get_current_object(), code=code)
     return response
@@ -46,8 +52,14 @@ def toggle_elder():
     """Turn elder mode (larger text, stronger contrast) on or off."""
     response = make_response(redirect(safe_next(url_for("core.index"))))
     on = request.cookies.get(ELDER_COOKIE) != "1"
-    response.set_cookie(ELDER_COOKIE, "1" if on else "0", max_age=YEAR, samesite="Lax",
-                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        ELDER_COOKIE,
+        "1" if on else "0",
+        max_age=YEAR,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
     return response
 
 
@@ -61,8 +73,7 @@ def index():
 
 @bp.get("/favicon.ico")
 def favicon():
-    return send_from_directory(current_app.static_folder, "img/favicon.ico",
-                               max_age=YEAR)
+    return send_from_directory(current_app.static_folder, "img/favicon.ico", max_age=YEAR)
 
 
 @bp.get("/healthz")

@@ -50,7 +50,8 @@ class CleanRequest(Request):
         super()._load_form_data()
         if not loaded:
             self.__dict__["raw_form_has_nul"] = any(
-                "\x00" in v for v in self.__dict__["form"].values())
+                "\x00" in v for v in self.__dict__["form"].values()
+            )
             self.__dict__["form"] = _cleaned(self.__dict__["form"])
             for upload in self.__dict__["files"].values():
                 if upload.filename:
@@ -72,8 +73,7 @@ def init_app(app) -> None:
         if not isinstance(request._get_current_object(), CleanRequest):
             return
         request.args, request.form  # noqa: B018 - parse both, noting NULs
-        if request.__dict__.get("raw_args_has_nul") or request.__dict__.get(
-                "raw_form_has_nul"):
+        if request.__dict__.get("raw_args_has_nul") or request.__dict__.get("raw_form_has_nul"):
             abort(400)
 
     @app.after_request
@@ -119,9 +119,22 @@ def init_app(app) -> None:
 
 
 # Pages under these paths show someone's own data (or take it), signed in or not.
-PERSONAL_PATHS = ("/staff/", "/home", "/dwellings/", "/dues", "/ballots", "/receipts",
-                  "/canteen", "/classroom", "/household", "/repairs", "/activate", "/a/",
-                  "/login", "/logout")
+PERSONAL_PATHS = (
+    "/staff/",
+    "/home",
+    "/dwellings/",
+    "/dues",
+    "/ballots",
+    "/receipts",
+    "/canteen",
+    "/classroom",
+    "/household",
+    "/repairs",
+    "/activate",
+    "/a/",
+    "/login",
+    "/logout",
+)
 PUBLIC_ENDPOINTS = {"static", "core.favicon"}
 
 
@@ -152,7 +165,8 @@ def public_url(endpoint: str, **values) -> str:
     development server outside a request.
     """
     base = current_app.config.get("PUBLIC_BASE_URL") or (
-        request.url_root if has_request_context() else "http://127.0.0.1:5000")
+        request.url_root if has_request_context() else "http://127.0.0.1:5000"
+    )
     if has_request_context():
         path = url_for(endpoint, **values)
     else:

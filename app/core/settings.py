@@ -63,8 +63,9 @@ class Policy:
         if not 0 < self.elder_age < 130 or not 0 <= self.fund_low_percent <= 100:
             raise ValueError("out of range")
         ages = [age for age, _fen in self.elder_tiers]
-        if ages != sorted(set(ages)) or any(not self.elder_age < age < 130 or fen < 0
-                                            for age, fen in self.elder_tiers):
+        if ages != sorted(set(ages)) or any(
+            not self.elder_age < age < 130 or fen < 0 for age, fen in self.elder_tiers
+        ):
             raise ValueError("elder tiers go up in age, above the elder age")
 
 
@@ -115,8 +116,7 @@ class PolicySetting(db.Model):
     name: Mapped[str] = mapped_column(sa.String(40))
     value: Mapped[str] = mapped_column(sa.Text)  # JSON
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
-                                                 onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,9 @@ def _place(compound) -> Place:
     if isinstance(compound, Place):
         return compound
     if isinstance(compound, int):
-        return memo.remembered(("place", compound), lambda: _place_of(compound)
-                               if _place_of else Place(compound))
+        return memo.remembered(
+            ("place", compound), lambda: _place_of(compound) if _place_of else Place(compound)
+        )
     return Place(compound.id, compound.district or "", compound.street_office or "")
 
 
@@ -192,9 +193,10 @@ def _load(keys) -> dict:
     places = [place for _policy, place in keys]
     wanted = {key for place in places for key in place.scopes()}
     rows = db.session.execute(
-        sa.select(PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name,
-                  PolicySetting.value)
-        .where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(wanted))).all()
+        sa.select(
+            PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name, PolicySetting.value
+        ).where(sa.tuple_(PolicySetting.scope, PolicySetting.scope_key).in_(wanted))
+    ).all()
     return {("policy", place): resolve(place, rows) if rows else DEFAULT for place in places}
 
 
@@ -202,13 +204,16 @@ def extremes(name: str) -> tuple:
     """The lowest and the highest value a setting has anywhere (the default included), for
     a query over many compounds that then checks each one's own policy."""
     values = [getattr(DEFAULT, name)]
-    values += [parse_value(name, v) for v in db.session.scalars(
-        sa.select(PolicySetting.value).where(PolicySetting.name == name))]
+    values += [
+        parse_value(name, v)
+        for v in db.session.scalars(
+            sa.select(PolicySetting.value).where(PolicySetting.name == name)
+        )
+    ]
     return min(values), max(values)
 
 
-def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | None = None
-              ) -> None:
+def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | None = None) -> None:
     """Override one setting for a scope; refused if the result would break a legal floor."""
     if scope not in SCOPES:
         raise PolicyError(f"scope must be one of {', '.join(SCOPES)}")
@@ -217,9 +222,13 @@ def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | N
         replace(DEFAULT, **{name: parsed})
     except ValueError as exc:
         raise PolicyError(f"{name}: {exc}") from exc
-    row = db.session.scalar(sa.select(PolicySetting).where(
-        PolicySetting.scope == scope, PolicySetting.scope_key == (scope_key or ""),
-        PolicySetting.name == name))
+    row = db.session.scalar(
+        sa.select(PolicySetting).where(
+            PolicySetting.scope == scope,
+            PolicySetting.scope_key == (scope_key or ""),
+            PolicySetting.name == name,
+        )
+    )
     if row is None:
         row = PolicySetting(scope=scope, scope_key=scope_key or "", name=name)
         db.session.add(row)
@@ -230,16 +239,25 @@ def set_value(scope: str, scope_key: str, name: str, value, *, actor_id: int | N
 
 def unset_value(scope: str, scope_key: str, name: str) -> bool:
     """Remove an override; the next scope up (or the default) applies again."""
-    deleted = db.session.execute(sa.delete(PolicySetting).where(
-        PolicySetting.scope == scope, PolicySetting.scope_key == (scope_key or ""),
-        PolicySetting.name == name)).rowcount
+    deleted = db.session.execute(
+        sa.delete(PolicySetting).where(
+            PolicySetting.scope == scope,
+            PolicySetting.scope_key == (scope_key or ""),
+            PolicySetting.name == name,
+        )
+    ).rowcount
     db.session.commit()  # which forgets the policies read in this request
     return bool(deleted)
 
 
 def overrides() -> list[PolicySetting]:
-    return list(db.session.scalars(sa.select(PolicySetting).order_by(
-        PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name)))
+    return list(
+        db.session.scalars(
+            sa.select(PolicySetting).order_by(
+                PolicySetting.scope, PolicySetting.scope_key, PolicySetting.name
+            )
+        )
+    )
 
 
 def with_values(policy: Policy, **values) -> Policy:

@@ -73,19 +73,18 @@ def cell_text(value) -> str:
     return clean_cell(str(value))
 
 
-def read_table(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS,
-               max_columns: int = MAX_COLUMNS) -> list[list[str]]:
+def read_table(
+    data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS, max_columns: int = MAX_COLUMNS
+) -> list[list[str]]:
     """Read a CSV (UTF-8 or GBK) or XLSX file into rows of cell texts, within limits."""
     if not data:
         raise SpreadsheetError(N_("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
-        raise SpreadsheetError(N_("The file is larger than 10 MB. Please choose a smaller "
-                                  "file."))
+        raise SpreadsheetError(N_("The file is larger than 10 MB. Please choose a smaller file."))
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
         return _read_xlsx(data, max_rows, max_columns)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or filename.lower().endswith(".xls"):
-        raise SpreadsheetError(N_("Old .xls files cannot be read. Save the sheet as .xlsx or "
-                                  "CSV."))
+        raise SpreadsheetError(N_("Old .xls files cannot be read. Save the sheet as .xlsx or CSV."))
     return _read_csv(data, max_rows, max_columns)
 
 
@@ -117,17 +116,19 @@ def _read_csv(data: bytes, max_rows: int, max_columns: int) -> list[list[str]]:
             if filled > max_rows + 1:
                 raise _too_many_rows(max_rows)
     except csv.Error as exc:
-        raise SpreadsheetError(N_("The CSV file could not be read (%(reason)s)."),
-                               reason=str(exc)) from exc
+        raise SpreadsheetError(
+            N_("The CSV file could not be read (%(reason)s)."), reason=str(exc)
+        ) from exc
     return rows
 
 
-TOO_BIG = N_("This spreadsheet is far larger inside than a roster or list of homes can be. "
-             "Save only the sheet you need as a new file and try again.")
+TOO_BIG = N_(
+    "This spreadsheet is far larger inside than a roster or list of homes can be. "
+    "Save only the sheet you need as a new file and try again."
+)
 
 
-def check_archive(data: bytes, *, max_rows: int = MAX_ROWS,
-                  max_cells: int = MAX_CELLS) -> None:
+def check_archive(data: bytes, *, max_rows: int = MAX_ROWS, max_cells: int = MAX_CELLS) -> None:
     """Refuse an XLSX that would cost too much to parse, before parsing it.
 
     First the sizes in the archive's directory (zipfile never inflates a member beyond the
@@ -142,8 +143,10 @@ def check_archive(data: bytes, *, max_rows: int = MAX_ROWS,
                 raise SpreadsheetError(TOO_BIG)
             for member in members:
                 name = member.filename.lower()
-                if name.endswith("sharedstrings.xml") and \
-                        member.file_size > MAX_SHARED_STRINGS_BYTES:
+                if (
+                    name.endswith("sharedstrings.xml")
+                    and member.file_size > MAX_SHARED_STRINGS_BYTES
+                ):
                     raise SpreadsheetError(TOO_BIG)
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     rows, cells = _count_rows_and_cells(archive, member)
@@ -163,8 +166,9 @@ def _count_rows_and_cells(archive: zipfile.ZipFile, member) -> tuple[int, int]:
         while chunk := stream.read(1 << 20):
             text = tail + chunk
             rows += text.count(b"<row") - tail.count(b"<row")
-            cells += (text.count(b"<c ") + text.count(b"<c>")
-                      - tail.count(b"<c ") - tail.count(b"<c>"))
+            cells += (
+                text.count(b"<c ") + text.count(b"<c>") - tail.count(b"<c ") - tail.count(b"<c>")
+            )
             tail = text[-4:]
     return rows, cells
 
@@ -202,6 +206,7 @@ def _read_xlsx(data: bytes, max_rows: int, max_columns: int) -> list[list[str]]:
 
 # --- tables with a header row ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Record:
     """One non-blank row: its spreadsheet row number and its cells by field name."""
@@ -226,9 +231,15 @@ def header_key(name: str, lookup: dict[str, str]) -> str | None:
     return lookup.get(name) or lookup.get(name.lower())
 
 
-def read_records(data: bytes, filename: str, lookup: dict[str, str], *,
-                 required: tuple[str, ...], labels: dict[str, str] | None = None,
-                 max_rows: int = MAX_ROWS) -> Table:
+def read_records(
+    data: bytes,
+    filename: str,
+    lookup: dict[str, str],
+    *,
+    required: tuple[str, ...],
+    labels: dict[str, str] | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Table:
     """Read a file whose first non-blank row names the columns.
 
     lookup maps header texts (Chinese or English, compared case-insensitively) to field
@@ -257,18 +268,23 @@ def read_records(data: bytes, filename: str, lookup: dict[str, str], *,
     missing = [(labels or {}).get(k, k) for k in required if k not in columns]
     if missing:
         found = ", ".join(h for h in header if h) or "-"
-        raise SpreadsheetError(N_("Required columns are missing: %(missing)s. Found: "
-                                  "%(found)s."), missing=", ".join(missing),
-                               found=found[:300] + ("…" if len(found) > 300 else ""))
+        raise SpreadsheetError(
+            N_("Required columns are missing: %(missing)s. Found: %(found)s."),
+            missing=", ".join(missing),
+            found=found[:300] + ("…" if len(found) > 300 else ""),
+        )
     records = []
     for offset, cells in enumerate(table[1:]):
         if not any(c.strip() for c in cells):
             continue
-        values = {key: cells[index].strip() if index < len(cells) else ""
-                  for key, index in columns.items()}
+        values = {
+            key: cells[index].strip() if index < len(cells) else ""
+            for key, index in columns.items()
+        }
         records.append(Record(skipped + offset + 2, values))
-    return Table(header=header, records=records, ignored_columns=ignored,
-                 columns=frozenset(columns))
+    return Table(
+        header=header, records=records, ignored_columns=ignored, columns=frozenset(columns)
+    )
 
 
 def _guard(value) -> str:
@@ -306,8 +322,9 @@ def write_tables_xlsx(sheets: dict[str, tuple[list[str], list[list]]]) -> bytes:
         for record in records:
             cells = []
             for value in record:
-                cell = WriteOnlyCell(sheet, value=_CONTROL.sub("", "" if value is None
-                                                               else str(value)))
+                cell = WriteOnlyCell(
+                    sheet, value=_CONTROL.sub("", "" if value is None else str(value))
+                )
                 cell.data_type = "s"
                 cells.append(cell)
             sheet.append(cells)

@@ -11,8 +11,9 @@ import re
 
 # C0 controls except tab and newline, DEL, C1 controls; bidi embeddings, overrides and
 # isolates; directional marks; the byte-order mark; line/paragraph separators.
-_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e"
-                       "\u2066-\u2069\u2028\u2029\ufeff]")
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+)
 
 
 def clean_text(text: str) -> str:

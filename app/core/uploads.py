@@ -11,7 +11,6 @@ def upload_dir() -> Path:
 
 def send_photo(stored_name: str):
     """A stored JPEG for a person already allowed to see it (never cached publicly)."""
-    response = make_response(send_from_directory(upload_dir(), stored_name,
-                                                 mimetype="image/jpeg"))
+    response = make_response(send_from_directory(upload_dir(), stored_name, mimetype="image/jpeg"))
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

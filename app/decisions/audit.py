@@ -19,29 +19,60 @@ GENESIS = "0" * 64
 
 
 def _log(actor: User | None, ballot: Ballot, action: str) -> None:
-    db.session.add(AccessLog(user_id=actor.id if actor else None,
-                             compound_id=ballot.compound_id, action=action,
-                             target=f"ballot {ballot.id}"))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id if actor else None,
+            compound_id=ballot.compound_id,
+            action=action,
+            target=f"ballot {ballot.id}",
+        )
+    )
 
 
 def _append_event(ballot, voter_key, option_id, items, channel, actor, proxy, receipt, now):
     last = db.session.execute(
-        sa.select(VoteEvent.seq, VoteEvent.hash).where(VoteEvent.ballot_id == ballot.id)
-        .order_by(VoteEvent.seq.desc()).limit(1)).first()
+        sa.select(VoteEvent.seq, VoteEvent.hash)
+        .where(VoteEvent.ballot_id == ballot.id)
+        .order_by(VoteEvent.seq.desc())
+        .limit(1)
+    ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, ballot.roll_digest or GENESIS)
-    payload = canonical({
-        "ballot": ballot.id, "seq": seq, "voter": voter_key, "option": option_id,
-        "items": items, "channel": channel.value, "actor": actor.id if actor else None,
-        "proxy": proxy, "receipt": receipt, "at": now.isoformat(),
-    })
-    db.session.add(VoteEvent(ballot_id=ballot.id, seq=seq, voter_key=voter_key,
-                             option_id=option_id, receipt=receipt, payload=payload,
-                             prev_hash=prev, hash=chain_hash(prev, payload), created_at=now))
+    payload = canonical(
+        {
+            "ballot": ballot.id,
+            "seq": seq,
+            "voter": voter_key,
+            "option": option_id,
+            "items": items,
+            "channel": channel.value,
+            "actor": actor.id if actor else None,
+            "proxy": proxy,
+            "receipt": receipt,
+            "at": now.isoformat(),
+        }
+    )
+    db.session.add(
+        VoteEvent(
+            ballot_id=ballot.id,
+            seq=seq,
+            voter_key=voter_key,
+            option_id=option_id,
+            receipt=receipt,
+            payload=payload,
+            prev_hash=prev,
+            hash=chain_hash(prev, payload),
+            created_at=now,
+        )
+    )
 
 
 def _last_hash(ballot: Ballot) -> str:
-    last = db.session.scalar(sa.select(VoteEvent.hash).where(VoteEvent.ballot_id == ballot.id)
-                             .order_by(VoteEvent.seq.desc()).limit(1))
+    last = db.session.scalar(
+        sa.select(VoteEvent.hash)
+        .where(VoteEvent.ballot_id == ballot.id)
+        .order_by(VoteEvent.seq.desc())
+        .limit(1)
+    )
     return last or ballot.roll_digest or GENESIS
 
 

@@ -24,8 +24,14 @@ ballot_cli = Group("ballot", help="Create, run and count owner decisions (votes)
 
 
 def _text(message: str, params: dict) -> str:
-    values = {k: tallying.local_text(v) if isinstance(v, datetime)
-              else v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+    values = {
+        k: tallying.local_text(v)
+        if isinstance(v, datetime)
+        else v.isoformat()
+        if isinstance(v, date)
+        else v
+        for k, v in params.items()
+    }
     return message % values if values else message
 
 
@@ -35,8 +41,10 @@ OPTIONS = {"opens_at": "opens", "closes_at": "closes", "mode_start_on": "mode-st
 
 def _fail(exc: DomainError):
     lines = [_text(exc.message, exc.params)]
-    lines += [f"  --{OPTIONS.get(p.field, p.field.replace('_', '-'))}: "
-              f"{_text(p.message, p.params)}" for p in getattr(exc, "problems", [])]
+    lines += [
+        f"  --{OPTIONS.get(p.field, p.field.replace('_', '-'))}: {_text(p.message, p.params)}"
+        for p in getattr(exc, "problems", [])
+    ]
     raise click.ClickException("\n".join(lines))
 
 
@@ -62,46 +70,96 @@ class Share(click.ParamType):
 
 @ballot_cli.command("create")
 @click.argument("compound")
-@click.option("--kind", type=click.Choice([k.value for k in BallotKind]), required=True,
-              help="willingness (yes/no/abstain + ranked renovation items), management_mode "
-                   "(property company / self-governance), elevator (per stairwell), "
-                   "fund_use, general.")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in BallotKind]),
+    required=True,
+    help="willingness (yes/no/abstain + ranked renovation items), management_mode "
+    "(property company / self-governance), elevator (per stairwell), "
+    "fund_use, general.",
+)
 @click.option("--title", required=True, help="Title shown to owners.")
 @click.option("--explanation", default="", help="The notice text: what is decided and why.")
-@click.option("--category", type=click.Choice([c.value for c in Category]),
-              help="Civil Code art. 278 category (default from the kind).")
-@click.option("--rule", type=click.Choice([r.value for r in Rule]),
-              help="Threshold preset: major (3/4), ordinary (>1/2), share_of_all (willingness "
-                   "only). Default: what the law sets for the category.")
-@click.option("--share", type=Share(), help="For share_of_all: the fraction of all voters "
-                                             "in scope who must say yes, e.g. 2/3.")
+@click.option(
+    "--category",
+    type=click.Choice([c.value for c in Category]),
+    help="Civil Code art. 278 category (default from the kind).",
+)
+@click.option(
+    "--rule",
+    type=click.Choice([r.value for r in Rule]),
+    help="Threshold preset: major (3/4), ordinary (>1/2), share_of_all (willingness "
+    "only). Default: what the law sets for the category.",
+)
+@click.option(
+    "--share",
+    type=Share(),
+    help="For share_of_all: the fraction of all voters in scope who must say yes, e.g. 2/3.",
+)
 @click.option("--building", default="", help="Scope: this building (default: whole compound).")
 @click.option("--unit", default="", help="Scope: this stairwell unit of --building.")
-@click.option("--notice-days", type=click.IntRange(0, 90),
-              help="Days of notice before voting may open. Default and least: "
-                   f"{DEFAULT.notice_days} for an owners' decision (Property Management "
-                   f"Regulations art. 14), {DEFAULT.survey_notice_days} for a "
-                   "willingness survey; the compound's policy may require more.")
-@click.option("--opens", "opens_at", type=LocalDateTime(), required=True,
-              help="Opening time, Asia/Shanghai.")
-@click.option("--closes", "closes_at", type=LocalDateTime(), required=True,
-              help="Closing time, Asia/Shanghai.")
-@click.option("--mode-start", type=click.DateTime(["%Y-%m-%d"]),
-              help="Management-mode ballots: the date the chosen mode starts.")
-@click.option("--publish-notice", is_flag=True,
-              help="Publish the notice right away (the opening must then be at least the "
-                   "notice period away).")
-def create(compound, kind, title, explanation, category, rule, share, building, unit,
-           notice_days, opens_at, closes_at, mode_start, publish_notice):
+@click.option(
+    "--notice-days",
+    type=click.IntRange(0, 90),
+    help="Days of notice before voting may open. Default and least: "
+    f"{DEFAULT.notice_days} for an owners' decision (Property Management "
+    f"Regulations art. 14), {DEFAULT.survey_notice_days} for a "
+    "willingness survey; the compound's policy may require more.",
+)
+@click.option(
+    "--opens", "opens_at", type=LocalDateTime(), required=True, help="Opening time, Asia/Shanghai."
+)
+@click.option(
+    "--closes",
+    "closes_at",
+    type=LocalDateTime(),
+    required=True,
+    help="Closing time, Asia/Shanghai.",
+)
+@click.option(
+    "--mode-start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Management-mode ballots: the date the chosen mode starts.",
+)
+@click.option(
+    "--publish-notice",
+    is_flag=True,
+    help="Publish the notice right away (the opening must then be at least the "
+    "notice period away).",
+)
+def create(
+    compound,
+    kind,
+    title,
+    explanation,
+    category,
+    rule,
+    share,
+    building,
+    unit,
+    notice_days,
+    opens_at,
+    closes_at,
+    mode_start,
+    publish_notice,
+):
     """Create a ballot in COMPOUND (name or id); prints its id."""
     try:
         target = find_compound(compound)
         spec = lifecycle.BallotSpec(
-            kind=BallotKind(kind), title=title, explanation=explanation,
+            kind=BallotKind(kind),
+            title=title,
+            explanation=explanation,
             category=Category(category) if category else None,
-            rule=Rule(rule) if rule else None, share=share, building=building, unit=unit,
-            notice_days=notice_days, opens_at=opens_at, closes_at=closes_at,
-            mode_start_on=mode_start.date() if mode_start else None)
+            rule=Rule(rule) if rule else None,
+            share=share,
+            building=building,
+            unit=unit,
+            notice_days=notice_days,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            mode_start_on=mode_start.date() if mode_start else None,
+        )
         ballot = lifecycle.create_ballot(target, spec, actor=None)
         if publish_notice:
             lifecycle.publish_notice(ballot, actor=None)
@@ -153,8 +211,13 @@ def withdraw(ballot_id, reason):
 
 @ballot_cli.command("extend")
 @click.argument("ballot_id", type=RecordId)
-@click.option("--closes", "closes_at", type=LocalDateTime(), required=True,
-              help="The new closing time, Asia/Shanghai; later than the current one.")
+@click.option(
+    "--closes",
+    "closes_at",
+    type=LocalDateTime(),
+    required=True,
+    help="The new closing time, Asia/Shanghai; later than the current one.",
+)
 @click.option("--reason", required=True, help="Why voting is extended (owners read it).")
 def extend(ballot_id, closes_at, reason):
     """Extend an open ballot's close while turnout is short (announced; never shorter)."""
@@ -204,20 +267,26 @@ def publish(ballot_id):
 @ballot_cli.command("import-paper")
 @click.argument("ballot_id", type=RecordId)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--staff", "staff_phone", required=True,
-              help="Mobile number of the committee member who entered the ballots "
-                   "(recorded with each ballot).")
+@click.option(
+    "--staff",
+    "staff_phone",
+    required=True,
+    help="Mobile number of the committee member who entered the ballots "
+    "(recorded with each ballot).",
+)
 def import_paper(ballot_id, file, staff_phone):
     """Enter paper ballots from FILE (columns 楼栋/building, 单元/unit, 房号/room,
     选项/choice as the option's number or its label in Chinese or English, 委托人/proxy)."""
     ballot = _ballot(ballot_id)
     actor = db.session.scalar(sa.select(User).where(User.phone == staff_phone.strip()))
     if actor is None or not actor.can(ballot.compound_id, Capability.RUN_VOTES):
-        raise click.ClickException("--staff must be a committee or street-office account of "
-                                   "this compound.")
+        raise click.ClickException(
+            "--staff must be a committee or street-office account of this compound."
+        )
     try:
-        count = paper.import_paper(ballot, file.read_bytes(), file.name, actor=actor,
-                                      translate=_chinese)
+        count = paper.import_paper(
+            ballot, file.read_bytes(), file.name, actor=actor, translate=_chinese
+        )
     except FileRejected as exc:
         for problem in exc.problems:
             click.echo(f"row {problem.row}: " + problem.message % problem.params, err=True)
@@ -232,8 +301,7 @@ def _chinese(msgid: str) -> str:
     from babel.support import Translations
     from flask import current_app
 
-    catalog = Translations.load(current_app.config["BABEL_TRANSLATION_DIRECTORIES"],
-                                ["zh_Hans"])
+    catalog = Translations.load(current_app.config["BABEL_TRANSLATION_DIRECTORIES"], ["zh_Hans"])
     return catalog.gettext(msgid)
 
 

@@ -80,8 +80,9 @@ class Ballot(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ask_items: Mapped[bool] = mapped_column(default=False)
     mode_start_on: Mapped[date | None]
-    status: Mapped[BallotStatus] = mapped_column(enum_column(BallotStatus),
-                                                 default=BallotStatus.DRAFT)
+    status: Mapped[BallotStatus] = mapped_column(
+        enum_column(BallotStatus), default=BallotStatus.DRAFT
+    )
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
     notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -105,9 +106,11 @@ class Ballot(db.Model):
     building = relationship("Building")
     unit = relationship("Unit")
     options: Mapped[list[BallotOption]] = relationship(
-        back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan")
+        back_populates="ballot", order_by="BallotOption.position", cascade="all, delete-orphan"
+    )
     extensions: Mapped[list[BallotExtension]] = relationship(
-        order_by="BallotExtension.id", cascade="all, delete-orphan")
+        order_by="BallotExtension.id", cascade="all, delete-orphan"
+    )
 
     @property
     def is_draft(self) -> bool:
@@ -216,9 +219,7 @@ class Vote(db.Model):
     """The current vote of one voter (a voter may change it until close; last counts)."""
 
     __tablename__ = "votes"
-    __table_args__ = (
-        sa.UniqueConstraint("ballot_id", "voter_key"),
-    )
+    __table_args__ = (sa.UniqueConstraint("ballot_id", "voter_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(sa.ForeignKey("ballots.id"), index=True)

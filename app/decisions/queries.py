@@ -40,34 +40,51 @@ MODE_START_EARLIEST, MODE_START_LATEST = date(2000, 1, 1), date(2100, 12, 31)
 def get_ballot_for_staff(ballot_id: int, user: User) -> Ballot:
     """The ballot if the user runs votes in its compound; otherwise NotFound."""
     ballot = db.session.get(Ballot, ballot_id)
-    if ballot is None or not user.is_authenticated or not user.can(
-            ballot.compound_id, Capability.RUN_VOTES):
+    if (
+        ballot is None
+        or not user.is_authenticated
+        or not user.can(ballot.compound_id, Capability.RUN_VOTES)
+    ):
         raise NotFound()
     return ballot
 
 
 def compound_ballots(compound: Compound) -> list[Ballot]:
-    return list(db.session.scalars(sa.select(Ballot).where(Ballot.compound_id == compound.id)
-                                   .order_by(Ballot.id.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Ballot).where(Ballot.compound_id == compound.id).order_by(Ballot.id.desc())
+        )
+    )
 
 
 def _my_homes(user_id: int):
     """The user's homes on the roster (as owner or tenant), with where they are."""
-    return (sa.select(Dwelling.id.label("dwelling_id"), Dwelling.compound_id, Dwelling.unit_id,
-                      Unit.building_id, Occupancy.relation)
-            .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
-            .join(Person, Person.id == Occupancy.person_id)
-            .join(Unit, Unit.id == Dwelling.unit_id)
-            .where(Person.user_id == user_id).subquery())
+    return (
+        sa.select(
+            Dwelling.id.label("dwelling_id"),
+            Dwelling.compound_id,
+            Dwelling.unit_id,
+            Unit.building_id,
+            Occupancy.relation,
+        )
+        .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+        .join(Person, Person.id == Occupancy.person_id)
+        .join(Unit, Unit.id == Dwelling.unit_id)
+        .where(Person.user_id == user_id)
+        .subquery()
+    )
 
 
 def _covers_one_of(homes, *, owner: bool = False):
     """SQL: the ballot's scope covers one of these homes (one the user owns, if owner)."""
     covers = sa.and_(
         homes.c.compound_id == Ballot.compound_id,
-        sa.or_(Ballot.scope == Scope.COMPOUND,
-               sa.and_(Ballot.scope == Scope.BUILDING, Ballot.building_id == homes.c.building_id),
-               sa.and_(Ballot.scope == Scope.UNIT, Ballot.unit_id == homes.c.unit_id)))
+        sa.or_(
+            Ballot.scope == Scope.COMPOUND,
+            sa.and_(Ballot.scope == Scope.BUILDING, Ballot.building_id == homes.c.building_id),
+            sa.and_(Ballot.scope == Scope.UNIT, Ballot.unit_id == homes.c.unit_id),
+        ),
+    )
     if owner:
         covers = sa.and_(covers, homes.c.relation == Relation.OWNER)
     return sa.select(homes.c.dwelling_id).where(covers).exists()
@@ -76,10 +93,16 @@ def _covers_one_of(homes, *, owner: bool = False):
 def _unvoted_seat(user_id: int):
     """SQL: the user has a voter seat on the ballot's roll without a vote yet."""
     mine = sa.select(Person.id).where(Person.user_id == user_id)
-    voted = sa.select(Vote.id).where(Vote.ballot_id == RollOwner.ballot_id,
-                                     Vote.voter_key == RollOwner.voter_key).exists()
-    return sa.select(RollOwner.id).where(
-        RollOwner.ballot_id == Ballot.id, RollOwner.person_id.in_(mine), ~voted).exists()
+    voted = (
+        sa.select(Vote.id)
+        .where(Vote.ballot_id == RollOwner.ballot_id, Vote.voter_key == RollOwner.voter_key)
+        .exists()
+    )
+    return (
+        sa.select(RollOwner.id)
+        .where(RollOwner.ballot_id == Ballot.id, RollOwner.person_id.in_(mine), ~voted)
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -98,19 +121,22 @@ def resident_ballots(user: User) -> list[ResidentBallot]:
     the request; the resident's lists below are read from it."""
     if not user.is_authenticated:
         return []
-    return memo.remembered(("resident_ballots", user.id),
-                           lambda: _load_resident_ballots(user.id))
+    return memo.remembered(("resident_ballots", user.id), lambda: _load_resident_ballots(user.id))
 
 
 def _load_resident_ballots(user_id: int) -> list[ResidentBallot]:
     homes = _my_homes(user_id)
     covers, unvoted_seat = _covers_one_of(homes), _unvoted_seat(user_id)
     rows = db.session.execute(
-        sa.select(Ballot, covers.label("covers"),
-                  _covers_one_of(homes, owner=True).label("as_owner"),
-                  unvoted_seat.label("unvoted_seat"))
+        sa.select(
+            Ballot,
+            covers.label("covers"),
+            _covers_one_of(homes, owner=True).label("as_owner"),
+            unvoted_seat.label("unvoted_seat"),
+        )
         .where(Ballot.status != BallotStatus.DRAFT, sa.or_(covers, unvoted_seat))
-        .order_by(Ballot.closes_at.desc(), Ballot.id.desc()))
+        .order_by(Ballot.closes_at.desc(), Ballot.id.desc())
+    )
     return [ResidentBallot(ballot, bool(c), bool(o), bool(s)) for ballot, c, o, s in rows]
 
 
@@ -124,9 +150,13 @@ def get_ballot_for_resident(ballot_id: int, user: User) -> Ballot:
     """A ballot the user may read (it covers one of their homes and is not a draft)."""
     if not user.is_authenticated:
         raise NotFound()
-    ballot = db.session.scalar(sa.select(Ballot).where(
-        Ballot.id == ballot_id, Ballot.status != BallotStatus.DRAFT,
-        _covers_one_of(_my_homes(user.id))))
+    ballot = db.session.scalar(
+        sa.select(Ballot).where(
+            Ballot.id == ballot_id,
+            Ballot.status != BallotStatus.DRAFT,
+            _covers_one_of(_my_homes(user.id)),
+        )
+    )
     if ballot is None:
         raise NotFound()
     return ballot
@@ -144,8 +174,9 @@ class NoticeBallot:
 def ballots_in_notice(user: User) -> list[NoticeBallot]:
     """Ballots whose notice is out and voting not yet open, covering the user's homes,
     soonest opening first."""
-    notices = [r for r in resident_ballots(user)
-               if r.covers and r.ballot.status == BallotStatus.NOTICE]
+    notices = [
+        r for r in resident_ballots(user) if r.covers and r.ballot.status == BallotStatus.NOTICE
+    ]
     notices.sort(key=lambda r: (r.ballot.opens_at, r.ballot.id))
     return [NoticeBallot(r.ballot, r.ballot.opens_at, r.as_owner) for r in notices]
 
@@ -154,16 +185,23 @@ def pending_ballots(user: User, now: datetime | None = None) -> list[Ballot]:
     """Open ballots where this owner has a voter seat without a vote yet, closing soonest
     first."""
     now = now or utcnow()
-    pending = [r.ballot for r in resident_ballots(user)
-               if r.unvoted_seat and r.ballot.status == BallotStatus.OPEN
-               and r.ballot.opens_at <= now < r.ballot.closes_at]
+    pending = [
+        r.ballot
+        for r in resident_ballots(user)
+        if r.unvoted_seat
+        and r.ballot.status == BallotStatus.OPEN
+        and r.ballot.opens_at <= now < r.ballot.closes_at
+    ]
     pending.sort(key=lambda b: (b.closes_at, b.id))
     return pending
 
 
 def published_ballots(compound_id: int) -> list[Ballot]:
     """Ballots with a published result, newest first (shown on the compound page)."""
-    return list(db.session.scalars(
-        sa.select(Ballot).where(Ballot.compound_id == compound_id,
-                                Ballot.status == BallotStatus.PUBLISHED)
-        .order_by(Ballot.published_at.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Ballot)
+            .where(Ballot.compound_id == compound_id, Ballot.status == BallotStatus.PUBLISHED)
+            .order_by(Ballot.published_at.desc())
+        )
+    )

@@ -32,10 +32,15 @@ from app.extensions import db
 
 
 def _dwellings_in_scope(ballot: Ballot):
-    stmt = (sa.select(Dwelling).join(Unit).join(Building)
-            .where(Dwelling.compound_id == ballot.compound_id)
-            .options(selectinload(Dwelling.unit).selectinload(Unit.building),
-                     selectinload(Dwelling.members)))
+    stmt = (
+        sa.select(Dwelling)
+        .join(Unit)
+        .join(Building)
+        .where(Dwelling.compound_id == ballot.compound_id)
+        .options(
+            selectinload(Dwelling.unit).selectinload(Unit.building), selectinload(Dwelling.members)
+        )
+    )
     if ballot.scope is Scope.BUILDING:
         stmt = stmt.where(Unit.building_id == ballot.building_id)
     elif ballot.scope is Scope.UNIT:
@@ -45,22 +50,34 @@ def _dwellings_in_scope(ballot: Ballot):
 
 def _freeze_roll(ballot: Ballot) -> int:
     dwellings = _dwellings_in_scope(ballot)
-    owners = {d.id: [m.person_id for m in d.members if m.relation is Relation.OWNER]
-              for d in dwellings}
+    owners = {
+        d.id: [m.person_id for m in d.members if m.relation is Relation.OWNER] for d in dwellings
+    }
     keys = rules.voter_keys(owners)
-    rows = [{
-        "ballot_id": ballot.id, "dwelling_id": d.id, "voter_key": keys[d.id],
-        "area_cm2": int(d.area_m2 * 100), "building": d.unit.building.name,
-        "unit": d.unit.name, "room": d.room,
-        "sort_key": f"{d.unit.building.sort_key}/{d.unit.sort_key}/{d.sort_key}",
-    } for d in dwellings]
+    rows = [
+        {
+            "ballot_id": ballot.id,
+            "dwelling_id": d.id,
+            "voter_key": keys[d.id],
+            "area_cm2": int(d.area_m2 * 100),
+            "building": d.unit.building.name,
+            "unit": d.unit.name,
+            "room": d.room,
+            "sort_key": f"{d.unit.building.sort_key}/{d.unit.sort_key}/{d.sort_key}",
+        }
+        for d in dwellings
+    ]
     owner_rows = sorted({(keys[d], person) for d, people in owners.items() for person in people})
     if rows:
         db.session.execute(sa.insert(RollEntry), rows)
     if owner_rows:
-        db.session.execute(sa.insert(RollOwner), [
-            {"ballot_id": ballot.id, "voter_key": key, "person_id": person}
-            for key, person in owner_rows])
+        db.session.execute(
+            sa.insert(RollOwner),
+            [
+                {"ballot_id": ballot.id, "voter_key": key, "person_id": person}
+                for key, person in owner_rows
+            ],
+        )
     return len(rows)
 
 
@@ -68,14 +85,23 @@ def roll_digest(ballot: Ballot) -> str:
     """SHA-256 of the frozen roll and its owners: the first link of the vote log."""
     roll = db.session.execute(
         sa.select(RollEntry.dwelling_id, RollEntry.voter_key, RollEntry.area_cm2)
-        .where(RollEntry.ballot_id == ballot.id).order_by(RollEntry.dwelling_id)).all()
+        .where(RollEntry.ballot_id == ballot.id)
+        .order_by(RollEntry.dwelling_id)
+    ).all()
     owners = db.session.execute(
         sa.select(RollOwner.voter_key, RollOwner.person_id)
         .where(RollOwner.ballot_id == ballot.id)
-        .order_by(RollOwner.voter_key, RollOwner.person_id)).all()
-    payload = canonical({"ballot": ballot.id, "rule": ballot.rule.value,
-                         "share": [ballot.share_num, ballot.share_den],
-                         "roll": [list(r) for r in roll], "owners": [list(o) for o in owners]})
+        .order_by(RollOwner.voter_key, RollOwner.person_id)
+    ).all()
+    payload = canonical(
+        {
+            "ballot": ballot.id,
+            "rule": ballot.rule.value,
+            "share": [ballot.share_num, ballot.share_den],
+            "roll": [list(r) for r in roll],
+            "owners": [list(o) for o in owners],
+        }
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -84,12 +110,20 @@ def owner_homes_in_scope(ballot: Ballot, user: User) -> list[Dwelling]:
     the roll is frozen, this is who will vote)."""
     if not user.is_authenticated:
         return []
-    stmt = (sa.select(Dwelling).join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
-            .join(Person, Person.id == Occupancy.person_id).join(Unit, Unit.id == Dwelling.unit_id)
-            .where(Person.user_id == user.id, Occupancy.relation == Relation.OWNER,
-                   Dwelling.compound_id == ballot.compound_id)
-            .options(selectinload(Dwelling.unit).selectinload(Unit.building))
-            .order_by(Dwelling.sort_key).distinct())
+    stmt = (
+        sa.select(Dwelling)
+        .join(Occupancy, Occupancy.dwelling_id == Dwelling.id)
+        .join(Person, Person.id == Occupancy.person_id)
+        .join(Unit, Unit.id == Dwelling.unit_id)
+        .where(
+            Person.user_id == user.id,
+            Occupancy.relation == Relation.OWNER,
+            Dwelling.compound_id == ballot.compound_id,
+        )
+        .options(selectinload(Dwelling.unit).selectinload(Unit.building))
+        .order_by(Dwelling.sort_key)
+        .distinct()
+    )
     if ballot.scope is Scope.BUILDING:
         stmt = stmt.where(Unit.building_id == ballot.building_id)
     elif ballot.scope is Scope.UNIT:
@@ -117,15 +151,26 @@ def seats_of(ballot: Ballot, user: User) -> list[VoterSeat]:
     # Who may vote is frozen with the roll: a later roster change does not hand a seat
     # (and its vote) to someone else.
     mine = sa.select(Person.id).where(Person.user_id == user.id)
-    keys = set(db.session.scalars(sa.select(RollOwner.voter_key).where(
-        RollOwner.ballot_id == ballot.id, RollOwner.person_id.in_(mine))))
+    keys = set(
+        db.session.scalars(
+            sa.select(RollOwner.voter_key).where(
+                RollOwner.ballot_id == ballot.id, RollOwner.person_id.in_(mine)
+            )
+        )
+    )
     if not keys:
         return []
-    entries = db.session.scalars(sa.select(RollEntry).where(
-        RollEntry.ballot_id == ballot.id, RollEntry.voter_key.in_(keys))
-        .order_by(RollEntry.sort_key)).all()
-    votes = {v.voter_key: v for v in db.session.scalars(sa.select(Vote).where(
-        Vote.ballot_id == ballot.id, Vote.voter_key.in_(keys)))}
+    entries = db.session.scalars(
+        sa.select(RollEntry)
+        .where(RollEntry.ballot_id == ballot.id, RollEntry.voter_key.in_(keys))
+        .order_by(RollEntry.sort_key)
+    ).all()
+    votes = {
+        v.voter_key: v
+        for v in db.session.scalars(
+            sa.select(Vote).where(Vote.ballot_id == ballot.id, Vote.voter_key.in_(keys))
+        )
+    }
     seats = defaultdict(list)
     for entry in entries:
         seats[entry.voter_key].append(entry)

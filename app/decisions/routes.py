@@ -44,11 +44,17 @@ PROBLEMS_SHOWN = 500  # rows of an import report shown on the page
 
 @bp.app_context_processor
 def labels():
-    return {"KIND_LABELS": KIND_LABELS, "STATUS_LABELS": STATUS_LABELS,
-            "OUTCOME_LABELS": OUTCOME_LABELS, "RULE_LABELS": RULE_LABELS,
-            "CATEGORY_LABELS": CATEGORY_LABELS, "ITEM_LABELS": ITEM_LABELS,
-            "BallotStatus": BallotStatus, "ballot_verdict": verdict,
-            "tally_reading": tallying.reading}
+    return {
+        "KIND_LABELS": KIND_LABELS,
+        "STATUS_LABELS": STATUS_LABELS,
+        "OUTCOME_LABELS": OUTCOME_LABELS,
+        "RULE_LABELS": RULE_LABELS,
+        "CATEGORY_LABELS": CATEGORY_LABELS,
+        "ITEM_LABELS": ITEM_LABELS,
+        "BallotStatus": BallotStatus,
+        "ballot_verdict": verdict,
+        "tally_reading": tallying.reading,
+    }
 
 
 def _to_utc(value):
@@ -64,7 +70,7 @@ def _to_utc(value):
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= FLASH_LIMIT else text[:FLASH_LIMIT - 1] + "…"
+    return text if len(text) <= FLASH_LIMIT else text[: FLASH_LIMIT - 1] + "…"
 
 
 def _problem_text(problem) -> str:
@@ -108,12 +114,14 @@ def _posted(form) -> bool:
 
 # --- residents ---------------------------------------------------------------------------
 
+
 @bp.get("/ballots")
 @login_required
 def ballots():
     """The ballots that cover my homes."""
-    return render_template("decisions/list.html",
-                           ballots=queries.ballots_for_resident(current_user))
+    return render_template(
+        "decisions/list.html", ballots=queries.ballots_for_resident(current_user)
+    )
 
 
 def _vote_form(ballot, seat=None) -> VoteForm:
@@ -126,11 +134,20 @@ def _vote_form(ballot, seat=None) -> VoteForm:
 
 
 def _ballot_page(item, seats, forms, status=200):
-    owner_homes = (roll.owner_homes_in_scope(item, current_user)
-                   if item.status is BallotStatus.NOTICE and not seats else [])
+    owner_homes = (
+        roll.owner_homes_in_scope(item, current_user)
+        if item.status is BallotStatus.NOTICE and not seats
+        else []
+    )
     return render_template(
-        "decisions/ballot.html", ballot=item, seats=seats, forms=forms,
-        is_open=voting.is_open(item), result=_result(item), owner_homes=owner_homes), status
+        "decisions/ballot.html",
+        ballot=item,
+        seats=seats,
+        forms=forms,
+        is_open=voting.is_open(item),
+        result=_result(item),
+        owner_homes=owner_homes,
+    ), status
 
 
 @bp.get("/ballots/<int:ballot_id>")
@@ -164,13 +181,24 @@ def vote(ballot_id: int, voter_key: int):
         forms = {s.voter_key: form if s is seat else _vote_form(item, s) for s in seats}
         return _ballot_page(item, seats, forms, 422)
     try:
-        result = voting.cast_vote(item, voter_key, form.choice.data, actor=current_user,
-                                    items=form.items.data if item.ask_items else None)
+        result = voting.cast_vote(
+            item,
+            voter_key,
+            form.choice.data,
+            actor=current_user,
+            items=form.items.data if item.ask_items else None,
+        )
     except DomainError as exc:
         _flash_refusal(exc)
     else:
-        flash(_("Your vote is recorded. Receipt code: %(code)s. You can change your vote "
-                "until the vote closes; the last one counts.", code=result.receipt), "success")
+        flash(
+            _(
+                "Your vote is recorded. Receipt code: %(code)s. You can change your vote "
+                "until the vote closes; the last one counts.",
+                code=result.receipt,
+            ),
+            "success",
+        )
     return redirect(url_for("decisions.ballot", ballot_id=item.id))
 
 
@@ -184,27 +212,39 @@ def receipt():
     """
     code = request.args.get("code", "")[:32]
     check = voting.check_receipt(code) if code else None
-    show_choice = bool(check and current_user.is_authenticated and any(
-        seat.voter_key == check.event.voter_key
-        for seat in roll.seats_of(check.ballot, current_user)))
-    return render_template("decisions/receipt.html", code=code, check=check,
-                           show_choice=show_choice,
-                           still_open=check is not None and check.ballot.status in (
-                               BallotStatus.NOTICE, BallotStatus.OPEN))
+    show_choice = bool(
+        check
+        and current_user.is_authenticated
+        and any(
+            seat.voter_key == check.event.voter_key
+            for seat in roll.seats_of(check.ballot, current_user)
+        )
+    )
+    return render_template(
+        "decisions/receipt.html",
+        code=code,
+        check=check,
+        show_choice=show_choice,
+        still_open=check is not None
+        and check.ballot.status in (BallotStatus.NOTICE, BallotStatus.OPEN),
+    )
 
 
 # --- committee: drafts ----------------------------------------------------------------------
+
 
 @bp.get("/staff/compounds/<int:compound_id>/ballots")
 @compound_staff_required(Capability.RUN_VOTES)
 def staff_ballots(compound):
     """All ballots of a compound."""
-    return render_template("decisions/staff_list.html", compound=compound,
-                           ballots=queries.compound_ballots(compound))
+    return render_template(
+        "decisions/staff_list.html", compound=compound, ballots=queries.compound_ballots(compound)
+    )
 
 
 def _spec(form: BallotForm) -> lifecycle.BallotSpec:
     """The ballot as typed; a field that could not be read is None (it shows its error)."""
+
     def value(field):
         return None if field.errors else field.data
 
@@ -212,14 +252,18 @@ def _spec(form: BallotForm) -> lifecycle.BallotSpec:
     category, rule = value(form.category), value(form.rule)
     return lifecycle.BallotSpec(
         kind=BallotKind(kind) if kind in {k.value for k in BallotKind} else None,
-        title=form.title.data or "", explanation=form.explanation.data or "",
+        title=form.title.data or "",
+        explanation=form.explanation.data or "",
         category=Category(category) if category else None,
         rule=Rule(rule) if rule else None,
         share=(form.share.data or "") if rule == Rule.SHARE_OF_ALL.value else None,
-        building=(form.building.data or "").strip(), unit=(form.unit.data or "").strip(),
+        building=(form.building.data or "").strip(),
+        unit=(form.unit.data or "").strip(),
         notice_days=value(form.notice_days),
-        opens_at=_to_utc(value(form.opens_at)), closes_at=_to_utc(value(form.closes_at)),
-        mode_start_on=value(form.mode_start_on))
+        opens_at=_to_utc(value(form.opens_at)),
+        closes_at=_to_utc(value(form.closes_at)),
+        mode_start_on=value(form.mode_start_on),
+    )
 
 
 def _describe_limits(form: BallotForm, compound_id: int) -> None:
@@ -229,9 +273,12 @@ def _describe_limits(form: BallotForm, compound_id: int) -> None:
     form.notice_days.description = _(
         "At least %(days)s days for an owners' decision (Property Management Regulations "
         "art. 14); at least %(survey)s days for a renovation-willingness survey.",
-        days=law.notice_days, survey=survey.notice_days)
-    form.closes_at.description = _("Voting stays open at least %(days)s days.",
-                                   days=law.voting_days)
+        days=law.notice_days,
+        survey=survey.notice_days,
+    )
+    form.closes_at.description = _(
+        "Voting stays open at least %(days)s days.", days=law.voting_days
+    )
 
 
 def _local_input(moment: datetime) -> datetime:
@@ -266,16 +313,16 @@ def new_ballot(compound):
         law = lifecycle.schedule_limits(compound.id, BallotKind.GENERAL)
         form.notice_days.data = law.notice_days
         start = (utcnow() + timedelta(days=law.notice_days + 1)).astimezone(LOCAL_TZ)
-        form.opens_at.data = start.replace(hour=9, minute=0, second=0, microsecond=0,
-                                           tzinfo=None)
+        form.opens_at.data = start.replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=None)
         form.closes_at.data = form.opens_at.data + timedelta(days=14)
     elif _posted(form):
         created = _save_draft(compound, form)
         if created is not None:
             flash(_("Draft saved. Publish the notice when it is ready."), "success")
             return redirect(url_for("decisions.dashboard", ballot_id=created.id))
-    return render_template("decisions/new.html", form=form, compound=compound,
-                           ballot=None), refused_status(form)
+    return render_template(
+        "decisions/new.html", form=form, compound=compound, ballot=None
+    ), refused_status(form)
 
 
 def _staff_ballot(ballot_id: int):
@@ -288,8 +335,13 @@ def edit_ballot(ballot_id: int):
     """Correct a draft before its notice is published."""
     item = _staff_ballot(ballot_id)
     if item.status is not BallotStatus.DRAFT:
-        flash(_("Only a draft can be edited. A published notice can be withdrawn and a new "
-                "ballot created."), "error")
+        flash(
+            _(
+                "Only a draft can be edited. A published notice can be withdrawn and a new "
+                "ballot created."
+            ),
+            "error",
+        )
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     form = BallotForm()
     _describe_limits(form, item.compound_id)
@@ -308,8 +360,9 @@ def edit_ballot(ballot_id: int):
     elif _posted(form) and _save_draft(item.compound, form, item) is not None:
         flash(_("Draft saved. Publish the notice when it is ready."), "success")
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    return render_template("decisions/new.html", form=form, compound=item.compound,
-                           ballot=item), refused_status(form)
+    return render_template(
+        "decisions/new.html", form=form, compound=item.compound, ballot=item
+    ), refused_status(form)
 
 
 @bp.route("/staff/ballots/<int:ballot_id>/delete", methods=["GET", "POST"])
@@ -319,8 +372,13 @@ def delete_ballot(ballot_id: int):
     item = _staff_ballot(ballot_id)
     form = ConfirmForm()
     if item.status is not BallotStatus.DRAFT:
-        flash(_("Only a draft can be deleted. A published notice can be withdrawn before "
-                "voting opens."), "error")
+        flash(
+            _(
+                "Only a draft can be deleted. A published notice can be withdrawn before "
+                "voting opens."
+            ),
+            "error",
+        )
         return redirect(url_for("decisions.dashboard", ballot_id=item.id))
     if form.validate_on_submit():
         compound_id = item.compound_id
@@ -331,11 +389,17 @@ def delete_ballot(ballot_id: int):
             return redirect(url_for("decisions.dashboard", ballot_id=ballot_id))
         flash(_("The draft is deleted."), "success")
         return redirect(url_for("decisions.staff_ballots", compound_id=compound_id))
-    return render_template("decisions/confirm.html", ballot=item, deleting=True, form=form,
-                           post_to=url_for("decisions.delete_ballot", ballot_id=item.id))
+    return render_template(
+        "decisions/confirm.html",
+        ballot=item,
+        deleting=True,
+        form=form,
+        post_to=url_for("decisions.delete_ballot", ballot_id=item.id),
+    )
 
 
 # --- committee: running a ballot ----------------------------------------------------------
+
 
 @bp.get("/staff/ballots/<int:ballot_id>")
 @login_required
@@ -348,14 +412,18 @@ def _dashboard(item, paper_form=None, import_form=None, status=200):
     live = item.status in (BallotStatus.OPEN, BallotStatus.CLOSED, BallotStatus.PUBLISHED)
     tally = tallying.tally_dict(item) if live else None
     return render_template(
-        "decisions/dashboard.html", ballot=item, confirm_form=ConfirmForm(), tally=tally,
+        "decisions/dashboard.html",
+        ballot=item,
+        confirm_form=ConfirmForm(),
+        tally=tally,
         steps=lifecycle.steps(item, quorum_met=bool(tally and tally["quorum_met"])),
         buildings=tallying.turnout_by_building(item) if live else [],
         demand=tallying.item_demand(item) if live else [],
         paper_form=paper_form or _paper_form(item),
         import_form=import_form or PaperImportForm(),
         overdue=lifecycle.result_overdue(item),
-        publish_within=policy_for(item.compound_id).publish_within_days), status
+        publish_within=policy_for(item.compound_id).publish_within_days,
+    ), status
 
 
 def _paper_form(item) -> PaperForm:
@@ -365,9 +433,13 @@ def _paper_form(item) -> PaperForm:
 
 
 ACTIONS = {
-    "notice": (lifecycle.publish_notice,
-               N_("Notice published to the owners, and the residents' committee is told. "
-                  "Voting may open after the notice period.")),
+    "notice": (
+        lifecycle.publish_notice,
+        N_(
+            "Notice published to the owners, and the residents' committee is told. "
+            "Voting may open after the notice period."
+        ),
+    ),
     "open": (lifecycle.open_ballot, N_("Voting is open. The voter roll is frozen.")),
     "close": (lifecycle.close_ballot, N_("Voting is closed and the tally is recorded.")),
     "publish": (lifecycle.publish_result, N_("The result is published.")),
@@ -395,15 +467,24 @@ def step(ballot_id: int, action: str):
 def confirm_step(ballot_id: int, action: str):
     """Say what closing voting or publishing the result will do, before it is done."""
     item = _staff_ballot(ballot_id)
-    tally = tallying.tally_dict(item) if item.status in (
-        BallotStatus.OPEN, BallotStatus.CLOSED) else None
+    tally = (
+        tallying.tally_dict(item)
+        if item.status in (BallotStatus.OPEN, BallotStatus.CLOSED)
+        else None
+    )
     effect = lifecycle.result_effect(item)
-    return render_template("decisions/confirm.html", ballot=item, closing=action == "close",
-                           post_to=url_for("decisions.step", ballot_id=item.id, action=action),
-                           publish_within=policy_for(item.compound_id).publish_within_days,
-                           form=ConfirmForm(), tally=tally, effect=effect,
-                           mode_label=MODE_LABELS.get(effect.mode) if effect.mode else None,
-                           steps=lifecycle.steps(item))
+    return render_template(
+        "decisions/confirm.html",
+        ballot=item,
+        closing=action == "close",
+        post_to=url_for("decisions.step", ballot_id=item.id, action=action),
+        publish_within=policy_for(item.compound_id).publish_within_days,
+        form=ConfirmForm(),
+        tally=tally,
+        effect=effect,
+        mode_label=MODE_LABELS.get(effect.mode) if effect.mode else None,
+        steps=lifecycle.steps(item),
+    )
 
 
 @bp.route("/staff/ballots/<int:ballot_id>/withdraw", methods=["GET", "POST"])
@@ -417,19 +498,18 @@ def withdraw(ballot_id: int):
     form = WithdrawForm()
     if _posted(form):
         try:
-            lifecycle.withdraw_notice(item, "" if form.reason.errors else form.reason.data,
-                                     actor=current_user)
+            lifecycle.withdraw_notice(
+                item, "" if form.reason.errors else form.reason.data, actor=current_user
+            )
         except lifecycle.BallotRejected as exc:
             _attach(form, exc.problems)
         except DomainError as exc:
             form.form_errors.append(_(exc.message, **exc.params))
         else:
             if not form.errors:
-                flash(_("The notice is withdrawn. Owners see the reason on the ballot."),
-                      "success")
+                flash(_("The notice is withdrawn. Owners see the reason on the ballot."), "success")
                 return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    return render_template("decisions/withdraw.html", ballot=item, form=form), \
-        refused_status(form)
+    return render_template("decisions/withdraw.html", ballot=item, form=form), refused_status(form)
 
 
 @bp.route("/staff/ballots/<int:ballot_id>/extend", methods=["GET", "POST"])
@@ -458,11 +538,18 @@ def extend(ballot_id: int):
             form.form_errors.append(_(exc.message, **exc.params))
         else:
             if not form.errors:
-                flash(_("Voting now closes on %(when)s. The new close is shown on the ballot "
-                        "and the notice.", when=fmt_full_datetime(item.closes_at)), "success")
+                flash(
+                    _(
+                        "Voting now closes on %(when)s. The new close is shown on the ballot "
+                        "and the notice.",
+                        when=fmt_full_datetime(item.closes_at),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("decisions.dashboard", ballot_id=item.id))
-    return render_template("decisions/extend.html", ballot=item, form=form,
-                           tally=tallying.tally_dict(item)), refused_status(form)
+    return render_template(
+        "decisions/extend.html", ballot=item, form=form, tally=tallying.tally_dict(item)
+    ), refused_status(form)
 
 
 @bp.get("/staff/ballots/<int:ballot_id>/verify")
@@ -474,8 +561,14 @@ def verify(ballot_id: int):
     if result.ok:
         flash(_("The vote log is intact: %(n)s entries checked.", n=result.entries), "success")
     else:
-        flash(_("The vote log is BROKEN at entry %(seq)s: %(reason)s",
-                seq=result.broken_seq or "-", reason=_(result.reason)), "error")
+        flash(
+            _(
+                "The vote log is BROKEN at entry %(seq)s: %(reason)s",
+                seq=result.broken_seq or "-",
+                reason=_(result.reason),
+            ),
+            "error",
+        )
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
@@ -486,9 +579,12 @@ def missing(ballot_id: int):
     item = _staff_ballot(ballot_id)
     building = request.args.get("building", "")[:20]
     page = clamp_page(request.args.get("page", 1, type=int))
-    return render_template("decisions/missing.html", ballot=item, building=building,
-                           pagination=tallying.missing_voters(item, building=building,
-                                                              page=page))
+    return render_template(
+        "decisions/missing.html",
+        ballot=item,
+        building=building,
+        pagination=tallying.missing_voters(item, building=building, page=page),
+    )
 
 
 @bp.post("/staff/ballots/<int:ballot_id>/paper")
@@ -504,19 +600,38 @@ def paper(ballot_id: int):
     if not (form.building.errors or form.room.errors or form.unit.errors):
         voter = paper_entry.find_voter(item, form.building.data, unit, form.room.data)
         if voter is None:
-            form.room.errors = [*form.room.errors, _(
-                "No home %(b)s-%(u)s-%(r)s in this ballot's scope.", b=form.building.data,
-                u=unit or "-", r=form.room.data)]
+            form.room.errors = [
+                *form.room.errors,
+                _(
+                    "No home %(b)s-%(u)s-%(r)s in this ballot's scope.",
+                    b=form.building.data,
+                    u=unit or "-",
+                    r=form.room.data,
+                ),
+            ]
     if form.errors:
         return _dashboard(item, paper_form=form, status=422)
     try:
-        voting.cast_vote(item, voter, form.choice.data, actor=current_user,
-                           channel=models.Channel.PAPER, proxy_name=form.proxy_name.data)
+        voting.cast_vote(
+            item,
+            voter,
+            form.choice.data,
+            actor=current_user,
+            channel=models.Channel.PAPER,
+            proxy_name=form.proxy_name.data,
+        )
     except DomainError as exc:
         form.form_errors.append(_(exc.message, **exc.params))
         return _dashboard(item, paper_form=form, status=422)
-    flash(_("Paper ballot recorded for %(b)s-%(u)s-%(r)s.", b=form.building.data,
-            u=unit or "-", r=form.room.data), "success")
+    flash(
+        _(
+            "Paper ballot recorded for %(b)s-%(u)s-%(r)s.",
+            b=form.building.data,
+            u=unit or "-",
+            r=form.room.data,
+        ),
+        "success",
+    )
     return redirect(url_for("decisions.dashboard", ballot_id=item.id))
 
 
@@ -536,13 +651,17 @@ def paper_import(ballot_id: int):
         return _dashboard(item, import_form=form, status=422)
     upload = form.file.data
     try:
-        count = paper_entry.import_paper(item, upload.read(), upload.filename or "",
-                                      actor=current_user, translate=_)
+        count = paper_entry.import_paper(
+            item, upload.read(), upload.filename or "", actor=current_user, translate=_
+        )
     except FileRejected as exc:
-        return render_template("decisions/problems.html", ballot=item,
-                               problems=exc.problems[:PROBLEMS_SHOWN],
-                               more=max(0, len(exc.problems) - PROBLEMS_SHOWN),
-                               summary=_(exc.message, **exc.params)), 422
+        return render_template(
+            "decisions/problems.html",
+            ballot=item,
+            problems=exc.problems[:PROBLEMS_SHOWN],
+            more=max(0, len(exc.problems) - PROBLEMS_SHOWN),
+            summary=_(exc.message, **exc.params),
+        ), 422
     except DomainError as exc:
         form.file.errors = [_(exc.message, **exc.params)]
         return _dashboard(item, import_form=form, status=422)
@@ -567,13 +686,20 @@ def export(ballot_id: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     channels = {"online": _("online"), "paper": _("paper")}
-    rows = [r[:5] + [_(r[5]) if r[5] else "", channels.get(r[6], "")] + r[7:]
-            for r in tallying.vote_records(item, actor=current_user)]
-    data = (roster_rules.write_table_csv(tallying.EXPORT_HEADER, rows) if fmt == "csv"
-            else roster_rules.write_table_xlsx(tallying.EXPORT_HEADER, rows, "votes"))
+    rows = [
+        r[:5] + [_(r[5]) if r[5] else "", channels.get(r[6], "")] + r[7:]
+        for r in tallying.vote_records(item, actor=current_user)
+    ]
+    data = (
+        roster_rules.write_table_csv(tallying.EXPORT_HEADER, rows)
+        if fmt == "csv"
+        else roster_rules.write_table_xlsx(tallying.EXPORT_HEADER, rows, "votes")
+    )
     response = make_response(data)
     response.headers["Content-Type"] = (
-        "text/csv; charset=utf-8" if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response.headers["Content-Disposition"] = f"attachment; filename=ballot-{item.id}-votes.{fmt}"
     return response

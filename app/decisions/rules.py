@@ -161,8 +161,9 @@ class Tally:
 
     @property
     def needed(self) -> Fraction:
-        return {Rule.MAJOR: MAJOR, Rule.ORDINARY: ORDINARY}.get(self.threshold.rule,
-                                                               self.threshold.share)
+        return {Rule.MAJOR: MAJOR, Rule.ORDINARY: ORDINARY}.get(
+            self.threshold.rule, self.threshold.share
+        )
 
     def as_dict(self) -> dict:
         """The tally as plain JSON values; areas as decimal strings in m²."""
@@ -176,8 +177,13 @@ class Tally:
             "yes_area": m2(self.yes_area),
             "yes_voters": self.yes_voters,
             "options": [
-                {"id": o.option_id, "label": o.label, "meaning": o.meaning.value,
-                 "area": m2(o.area), "voters": o.voters}
+                {
+                    "id": o.option_id,
+                    "label": o.label,
+                    "meaning": o.meaning.value,
+                    "area": m2(o.area),
+                    "voters": o.voters,
+                }
                 for o in self.options
             ],
             "quorum_met": self.quorum_met,
@@ -200,12 +206,16 @@ def m2(centi: int) -> str:
 
 
 def quorum(total_area: int, total_voters: int, voted_area: int, voted_voters: int) -> bool:
-    return (total_voters > 0 and at_least(voted_area, total_area, QUORUM)
-            and at_least(voted_voters, total_voters, QUORUM))
+    return (
+        total_voters > 0
+        and at_least(voted_area, total_area, QUORUM)
+        and at_least(voted_voters, total_voters, QUORUM)
+    )
 
 
-def tally(threshold: Threshold, total_area: int, total_voters: int,
-          options: list[OptionCount]) -> Tally:
+def tally(
+    threshold: Threshold, total_area: int, total_voters: int, options: list[OptionCount]
+) -> Tally:
     """Decide a ballot from the per-option sums (each voter counted under one option)."""
     voted_area = sum(o.area for o in options)
     voted_voters = sum(o.voters for o in options)
@@ -245,9 +255,12 @@ def _decide_choice(result: Tally, choices: list[OptionCount]) -> Tally:
 
     At most one option can: each needs more than half of the voters who voted.
     """
-    winners = [o for o in choices
-               if more_than(o.area, result.voted_area, ORDINARY)
-               and more_than(o.voters, result.voted_voters, ORDINARY)]
+    winners = [
+        o
+        for o in choices
+        if more_than(o.area, result.voted_area, ORDINARY)
+        and more_than(o.voters, result.voted_voters, ORDINARY)
+    ]
     if result.quorum_met and winners:
         result.winner = winners[0]
         result.yes_area, result.yes_voters = result.winner.area, result.winner.voters
@@ -268,8 +281,16 @@ def percent(part: int, whole: int) -> Fraction:
 
 # The ten renovation items voters may rank in a willingness ballot (DESIGN §7).
 RENOVATION_ITEMS = (
-    "demolition", "drainage", "utilities", "waste_rooms", "cables",
-    "fire_safety", "security", "roads", "walls", "lights_chargers",
+    "demolition",
+    "drainage",
+    "utilities",
+    "waste_rooms",
+    "cables",
+    "fire_safety",
+    "security",
+    "roads",
+    "walls",
+    "lights_chargers",
 )
 
 
@@ -321,9 +342,14 @@ def earliest_opening(notice_from: datetime, notice_days: int) -> datetime:
     return first
 
 
-def schedule_problems(*, notice_days: int | None, opens_at: datetime | None,
-                      closes_at: datetime | None, limits: ScheduleLimits,
-                      notice_from: datetime | None) -> list[FieldProblem]:
+def schedule_problems(
+    *,
+    notice_days: int | None,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    limits: ScheduleLimits,
+    notice_from: datetime | None,
+) -> list[FieldProblem]:
     """Every reason the notice period or voting window is refused, all at once.
 
     notice_from is when the notice would be posted (now, for a draft being saved or
@@ -333,56 +359,91 @@ def schedule_problems(*, notice_days: int | None, opens_at: datetime | None,
     problems = []
     if notice_days is not None:
         if notice_days < limits.notice_days:
-            problems.append(FieldProblem(
-                "notice_days",
-                N_("A renovation-willingness survey needs at least %(days)s days of notice "
-                   "(local rule).") if limits.survey else
-                N_("Owners must be told at least %(days)s days before voting opens "
-                   "(Property Management Regulations art. 14)."),
-                {"days": limits.notice_days}))
+            problems.append(
+                FieldProblem(
+                    "notice_days",
+                    N_(
+                        "A renovation-willingness survey needs at least %(days)s days of notice "
+                        "(local rule)."
+                    )
+                    if limits.survey
+                    else N_(
+                        "Owners must be told at least %(days)s days before voting opens "
+                        "(Property Management Regulations art. 14)."
+                    ),
+                    {"days": limits.notice_days},
+                )
+            )
         elif notice_days > MAX_NOTICE_DAYS:
-            problems.append(FieldProblem("notice_days", N_("Choose at most %(days)s days of "
-                                                           "notice."),
-                                         {"days": MAX_NOTICE_DAYS}))
+            problems.append(
+                FieldProblem(
+                    "notice_days",
+                    N_("Choose at most %(days)s days of notice."),
+                    {"days": MAX_NOTICE_DAYS},
+                )
+            )
     in_range = True
     for name, value in (("opens_at", opens_at), ("closes_at", closes_at)):
         if value is not None and not EARLIEST_VOTE <= value <= LATEST_VOTE:
-            problems.append(FieldProblem(name, N_("Choose voting dates between 2000 and "
-                                                  "2100.")))
+            problems.append(FieldProblem(name, N_("Choose voting dates between 2000 and 2100.")))
             in_range = False
     if not in_range:
         return problems
     if opens_at is not None and closes_at is not None:
         if closes_at <= opens_at:
-            problems.append(FieldProblem("closes_at", N_("The vote must close after it "
-                                                         "opens.")))
+            problems.append(FieldProblem("closes_at", N_("The vote must close after it opens.")))
         elif closes_at - opens_at < timedelta(days=limits.voting_days):
-            problems.append(FieldProblem(
-                "closes_at", N_("Voting must stay open at least %(days)s days: close on "
-                                "%(earliest)s or later."),
-                {"days": limits.voting_days,
-                 "earliest": opens_at + timedelta(days=limits.voting_days)}))
+            problems.append(
+                FieldProblem(
+                    "closes_at",
+                    N_(
+                        "Voting must stay open at least %(days)s days: close on "
+                        "%(earliest)s or later."
+                    ),
+                    {
+                        "days": limits.voting_days,
+                        "earliest": opens_at + timedelta(days=limits.voting_days),
+                    },
+                )
+            )
     if opens_at is not None and notice_from is not None:
         days = max(notice_days or 0, limits.notice_days)
         if days <= MAX_NOTICE_DAYS and opens_at < notice_from + timedelta(days=days):
-            problems.append(FieldProblem(
-                "opens_at", N_("With %(days)s days of notice from today, voting can open on "
-                               "%(earliest)s at the earliest."),
-                {"days": days, "earliest": earliest_opening(notice_from, days)}))
+            problems.append(
+                FieldProblem(
+                    "opens_at",
+                    N_(
+                        "With %(days)s days of notice from today, voting can open on "
+                        "%(earliest)s at the earliest."
+                    ),
+                    {"days": days, "earliest": earliest_opening(notice_from, days)},
+                )
+            )
     return problems
 
 
-def extension_problems(*, current: datetime, new: datetime | None, now: datetime
-                       ) -> list[FieldProblem]:
+def extension_problems(
+    *, current: datetime, new: datetime | None, now: datetime
+) -> list[FieldProblem]:
     """Why a new closing time is refused: it only ever moves later, within bounds."""
     if new is None:
         return []
     if new <= current:
-        return [FieldProblem("closes_at", N_("The new closing time must be later than the "
-                                             "current one, %(when)s."), {"when": current})]
+        return [
+            FieldProblem(
+                "closes_at",
+                N_("The new closing time must be later than the current one, %(when)s."),
+                {"when": current},
+            )
+        ]
     if new - current > MAX_EXTENSION or new > LATEST_VOTE:
-        return [FieldProblem("closes_at", N_("Extend by at most %(days)s days at a time."),
-                             {"days": MAX_EXTENSION.days})]
+        return [
+            FieldProblem(
+                "closes_at",
+                N_("Extend by at most %(days)s days at a time."),
+                {"days": MAX_EXTENSION.days},
+            )
+        ]
     if new <= now:
         return [FieldProblem("closes_at", N_("Choose a closing time in the future."))]
     return []

@@ -86,14 +86,21 @@ class BillLine:
     def closed_channels(self) -> list[ChannelView]:
         """The channels that cannot pay now, each with why; the provident fund is left
         out while its statement is not yet open (the page says when it opens instead)."""
-        return [c for c in self.channels if not c.eligible and not (
-            self.statement_not_yet and c.channel is Channel.PROVIDENT_FUND)]
+        return [
+            c
+            for c in self.channels
+            if not c.eligible
+            and not (self.statement_not_yet and c.channel is Channel.PROVIDENT_FUND)
+        ]
 
     def links_statement(self, view: ChannelView) -> bool:
         """The provident-fund channel links to the statement: to pay with it, or to show
         the centre the once-per-home use already made."""
-        return self.statement and view.channel is Channel.PROVIDENT_FUND and (
-            view.eligible or view.reason is Reason.ALREADY_USED)
+        return (
+            self.statement
+            and view.channel is Channel.PROVIDENT_FUND
+            and (view.eligible or view.reason is Reason.ALREADY_USED)
+        )
 
     @property
     def outstanding_fen(self) -> int:
@@ -140,8 +147,9 @@ class Bill:
 
     @property
     def fund_low(self) -> bool:
-        return self.fund is not None and rules.fund_is_low(self.fund.balance_fen,
-                                                           self.fund.initial_fen)
+        return self.fund is not None and rules.fund_is_low(
+            self.fund.balance_fen, self.fund.initial_fen
+        )
 
     @property
     def share_fen(self) -> int:
@@ -178,17 +186,23 @@ class Bill:
 
 def current_shares(dwelling_ids: list[int] | None, compound_id: int):
     """(dwelling id, item, fen) for the current version of every item of the compound."""
-    stmt = (sa.select(Allocation.dwelling_id, CostItem, Allocation.fen)
-            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
-                                    CostItem.version == Allocation.version))
-            .where(CostItem.compound_id == compound_id).order_by(CostItem.id))
+    stmt = (
+        sa.select(Allocation.dwelling_id, CostItem, Allocation.fen)
+        .join(
+            CostItem,
+            sa.and_(CostItem.id == Allocation.item_id, CostItem.version == Allocation.version),
+        )
+        .where(CostItem.compound_id == compound_id)
+        .order_by(CostItem.id)
+    )
     if dwelling_ids is not None:
         stmt = stmt.where(Allocation.dwelling_id.in_(dwelling_ids))
     return db.session.execute(stmt).all()
 
 
-def bill_for(dwelling: Dwelling, today: date | None = None, *,
-             relation: Relation | None = None) -> Bill:
+def bill_for(
+    dwelling: Dwelling, today: date | None = None, *, relation: Relation | None = None
+) -> Bill:
     """Everything the home owes, what has been paid, and each channel that can pay.
 
     Renovation shares and the maintenance fund are the owners' business: a tenant's bill
@@ -196,13 +210,20 @@ def bill_for(dwelling: Dwelling, today: date | None = None, *,
     """
     today = today or local_today()
     compound = dwelling.compound
-    payments = list(db.session.scalars(
-        sa.select(Payment).where(Payment.dwelling_id == dwelling.id)
-        .execution_options(populate_existing=True).order_by(Payment.id)))
-    fund = db.session.scalar(sa.select(FundAccount).where(FundAccount.dwelling_id == dwelling.id)
-                             .execution_options(populate_existing=True))
-    provident_used = any(p.channel is Channel.PROVIDENT_FUND and p.status in OPEN
-                         for p in payments)
+    payments = list(
+        db.session.scalars(
+            sa.select(Payment)
+            .where(Payment.dwelling_id == dwelling.id)
+            .execution_options(populate_existing=True)
+            .order_by(Payment.id)
+        )
+    )
+    fund = db.session.scalar(
+        sa.select(FundAccount)
+        .where(FundAccount.dwelling_id == dwelling.id)
+        .execution_options(populate_existing=True)
+    )
+    provident_used = any(p.channel is Channel.PROVIDENT_FUND and p.status in OPEN for p in payments)
     lines: list[BillLine] = []
     for _, item, fen in current_shares([dwelling.id], compound.id):
         lines.append(BillLine(item.id, item.name, item, fen))
@@ -210,9 +231,20 @@ def bill_for(dwelling: Dwelling, today: date | None = None, *,
     if fee.starts_on:
         lines.append(BillLine(FEE, "", None, fee.owed_fen))
     by_key = {line.key: line for line in lines}
-    ballots = {b.id: b for b in db.session.scalars(sa.select(Ballot).where(
-        Ballot.id.in_({line.item.fund_ballot_id for line in lines
-                       if line.item and line.item.fund_ballot_id})))}
+    ballots = {
+        b.id: b
+        for b in db.session.scalars(
+            sa.select(Ballot).where(
+                Ballot.id.in_(
+                    {
+                        line.item.fund_ballot_id
+                        for line in lines
+                        if line.item and line.item.fund_ballot_id
+                    }
+                )
+            )
+        )
+    }
     applied: dict[tuple, int] = defaultdict(int)
     if relation is Relation.TENANT:
         lines = [line for line in lines if line.key == FEE]
@@ -233,17 +265,31 @@ def bill_for(dwelling: Dwelling, today: date | None = None, *,
         elif payment.status is PaymentStatus.PENDING:
             line.pending_fen += payment.amount_fen
     fund_free = (fund.balance_fen if fund else 0) - sum(
-        p.amount_fen for p in payments
-        if p.channel is Channel.MAINTENANCE_FUND and p.status is PaymentStatus.PENDING)
+        p.amount_fen
+        for p in payments
+        if p.channel is Channel.MAINTENANCE_FUND and p.status is PaymentStatus.PENDING
+    )
     accepted_now = provident_open(compound, today)
     for line in lines:
-        line.channels = _channels(line, dwelling, compound, today, fund, max(fund_free, 0),
-                                  provident_used, ballots, applied)
+        line.channels = _channels(
+            line,
+            dwelling,
+            compound,
+            today,
+            fund,
+            max(fund_free, 0),
+            provident_used,
+            ballots,
+            applied,
+        )
         line.paperwork = rules.provident_paperwork(
             own_home_item=bool(line.item and line.item.own_home),
-            owner=relation is Relation.OWNER, accepted_now=accepted_now)
-    return Bill(dwelling, lines, fee, fund, provident_used, provident_open=accepted_now,
-                relation=relation)
+            owner=relation is Relation.OWNER,
+            accepted_now=accepted_now,
+        )
+    return Bill(
+        dwelling, lines, fee, fund, provident_used, provident_open=accepted_now, relation=relation
+    )
 
 
 def provident_open(compound: Compound, today: date | None = None) -> bool:
@@ -252,27 +298,60 @@ def provident_open(compound: Compound, today: date | None = None) -> bool:
     return rules.accepted(compound.accepted_on, today or local_today())
 
 
-def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: date,
-              fund: FundAccount | None, fund_free: int, provident_used: bool,
-              ballots: dict, applied: dict) -> list[ChannelView]:
+def _channels(
+    line: BillLine,
+    dwelling: Dwelling,
+    compound: Compound,
+    today: date,
+    fund: FundAccount | None,
+    fund_free: int,
+    provident_used: bool,
+    ballots: dict,
+    applied: dict,
+) -> list[ChannelView]:
     open_fen = line.open_fen
-    views = [ChannelView(Channel.DIRECT, open_fen > 0, open_fen,
-                         Reason.OK if open_fen else Reason.NOTHING_TO_PAY)]
+    views = [
+        ChannelView(
+            Channel.DIRECT, open_fen > 0, open_fen, Reason.OK if open_fen else Reason.NOTHING_TO_PAY
+        )
+    ]
     item = line.item
     if item is not None:
         hardship = applied[(line.key, Channel.HARDSHIP)]
-        pf = rules.provident_fund(own_home_item=item.own_home, accepted_on=compound.accepted_on,
-                                  today=today, already_used=provident_used,
-                                  share_fen=line.share_fen, subsidy_fen=hardship)
+        pf = rules.provident_fund(
+            own_home_item=item.own_home,
+            accepted_on=compound.accepted_on,
+            today=today,
+            already_used=provident_used,
+            share_fen=line.share_fen,
+            subsidy_fen=hardship,
+        )
         limit = min(pf.max_fen, open_fen)
-        views.append(ChannelView(Channel.PROVIDENT_FUND, pf.eligible and limit > 0, limit,
-                                 pf.reason if not pf.eligible or limit else Reason.NOTHING_TO_PAY))
+        views.append(
+            ChannelView(
+                Channel.PROVIDENT_FUND,
+                pf.eligible and limit > 0,
+                limit,
+                pf.reason if not pf.eligible or limit else Reason.NOTHING_TO_PAY,
+            )
+        )
         mf = rules.maintenance_fund(
             balance_fen=fund_free,  # the balance less fund payments awaiting confirmation
             approved_decision=fund_decision_passed(ballots.get(item.fund_ballot_id), dwelling),
-            emergency_approved=item.emergency_at is not None, owed_fen=open_fen)
-        reason = mf.reason if mf.eligible or mf.reason is Reason.NO_DECISION else (
-            Reason.NO_ACCOUNT if fund is None else Reason.NOTHING_TO_PAY if not open_fen else Reason.NO_BALANCE)
+            emergency_approved=item.emergency_at is not None,
+            owed_fen=open_fen,
+        )
+        reason = (
+            mf.reason
+            if mf.eligible or mf.reason is Reason.NO_DECISION
+            else (
+                Reason.NO_ACCOUNT
+                if fund is None
+                else Reason.NOTHING_TO_PAY
+                if not open_fen
+                else Reason.NO_BALANCE
+            )
+        )
         views.append(ChannelView(Channel.MAINTENANCE_FUND, mf.eligible, mf.max_fen, reason))
     views.append(ChannelView(Channel.PUBLIC_INCOME, False, 0, Reason.BY_DECISION))
     views.append(ChannelView(Channel.HARDSHIP, False, 0, Reason.COMMITTEE))
@@ -282,13 +361,18 @@ def _channels(line: BillLine, dwelling: Dwelling, compound: Compound, today: dat
 
 
 CHANNEL_REFUSALS = {
-    Reason.NOT_OWN_HOME: N_("The housing provident fund pays only for your own home's works, "
-                       "such as the elevator share or windows."),
-    Reason.BEFORE_ACCEPTANCE: N_("The housing provident fund can be used only after the works "
-                            "pass completion acceptance."),
+    Reason.NOT_OWN_HOME: N_(
+        "The housing provident fund pays only for your own home's works, "
+        "such as the elevator share or windows."
+    ),
+    Reason.BEFORE_ACCEPTANCE: N_(
+        "The housing provident fund can be used only after the works pass completion acceptance."
+    ),
     Reason.ALREADY_USED: N_("This home has already used the housing provident fund once."),
-    Reason.NO_DECISION: N_("The maintenance fund can pay this only after the owners approve "
-                      "using it (or the committee approves an emergency)."),
+    Reason.NO_DECISION: N_(
+        "The maintenance fund can pay this only after the owners approve "
+        "using it (or the committee approves an emergency)."
+    ),
     Reason.NO_ACCOUNT: N_("There is no maintenance fund balance on record for this home."),
     Reason.NO_BALANCE: N_("This home's maintenance fund balance is used up."),
     Reason.NOTHING_TO_PAY: N_("Nothing is left to pay on this item."),
@@ -298,8 +382,13 @@ CHANNEL_REFUSALS = {
 def payable_channels(line: BillLine, relation: Relation | None) -> list[ChannelView]:
     """The channels a resident may record a payment by now: eligible, of the resident
     kind, and the owners' funds only for an owner."""
-    return [c for c in line.channels if c.channel in RESIDENT_CHANNELS and c.eligible
-            and (c.channel is Channel.DIRECT or relation is Relation.OWNER)]
+    return [
+        c
+        for c in line.channels
+        if c.channel in RESIDENT_CHANNELS
+        and c.eligible
+        and (c.channel is Channel.DIRECT or relation is Relation.OWNER)
+    ]
 
 
 def details_visible(payment: Payment, user: User, relation: Relation | None) -> bool:
@@ -308,8 +397,11 @@ def details_visible(payment: Payment, user: User, relation: Relation | None) -> 
     fee may concern a tenant household, so it stays with staff."""
     if payment.recorded_by_id == user.id:
         return True
-    return (payment.item_id is not None and relation is Relation.OWNER
-            and payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP))
+    return (
+        payment.item_id is not None
+        and relation is Relation.OWNER
+        and payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP)
+    )
 
 
 @dataclass
@@ -353,8 +445,9 @@ class HomeDues:
         return bool(self.to_pay_fen or self.rejected)
 
 
-def home_dues(user: User, dwellings: list[Dwelling] | None = None,
-              today: date | None = None) -> list[HomeDues]:
+def home_dues(
+    user: User, dwellings: list[Dwelling] | None = None, today: date | None = None
+) -> list[HomeDues]:
     """Each of the person's homes: share, paid, awaiting confirmation, still to pay, and
     the rejected payments waiting for them. The same figures as each home's bill (a
     tenant's covers the property fee only), in four queries however many homes and lines.
@@ -372,18 +465,27 @@ def home_dues(user: User, dwellings: list[Dwelling] | None = None,
     compound_ids = {d.compound_id for d in homes}
     lines: dict[tuple[int, int | str], list] = {}  # (home, key) -> [name, share, paid, pending]
     for dwelling_id, item_id, name, fen in db.session.execute(
-            sa.select(Allocation.dwelling_id, CostItem.id, CostItem.name, Allocation.fen)
-            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
-                                    CostItem.version == Allocation.version))
-            .where(Allocation.dwelling_id.in_(ids))):
+        sa.select(Allocation.dwelling_id, CostItem.id, CostItem.name, Allocation.fen)
+        .join(
+            CostItem,
+            sa.and_(CostItem.id == Allocation.item_id, CostItem.version == Allocation.version),
+        )
+        .where(Allocation.dwelling_id.in_(ids))
+    ):
         lines[(dwelling_id, item_id)] = [name, fen, 0, 0]
-    starts = dict(db.session.execute(sa.select(DuesSettings.compound_id,
-                                               DuesSettings.fee_starts_on)
-                                     .where(DuesSettings.compound_id.in_(compound_ids))).all())
+    starts = dict(
+        db.session.execute(
+            sa.select(DuesSettings.compound_id, DuesSettings.fee_starts_on).where(
+                DuesSettings.compound_id.in_(compound_ids)
+            )
+        ).all()
+    )
     rates: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
     for compound_id, effective_from, rate in db.session.execute(
-            sa.select(FeeRate.compound_id, FeeRate.effective_from, FeeRate.rate_fen)
-            .where(FeeRate.compound_id.in_(compound_ids))):
+        sa.select(FeeRate.compound_id, FeeRate.effective_from, FeeRate.rate_fen).where(
+            FeeRate.compound_id.in_(compound_ids)
+        )
+    ):
         rates[compound_id].append((effective_from, Decimal(rate)))
     for home in homes:
         start = starts.get(home.compound_id)
@@ -391,8 +493,11 @@ def home_dues(user: User, dwellings: list[Dwelling] | None = None,
             periods = rules.fee_periods(start, today, rates[home.compound_id])
             lines[(home.id, FEE)] = ["", rules.fee_owed(periods, home.area_m2), 0, 0]
     payments = db.session.execute(
-        sa.select(Payment, CostItem.name).outerjoin(CostItem, CostItem.id == Payment.item_id)
-        .where(Payment.dwelling_id.in_(ids)).order_by(Payment.id)).all()
+        sa.select(Payment, CostItem.name)
+        .outerjoin(CostItem, CostItem.id == Payment.item_id)
+        .where(Payment.dwelling_id.in_(ids))
+        .order_by(Payment.id)
+    ).all()
     latest: dict[tuple[int, int | str], Payment] = {}  # the last payment recorded per line
     for payment, name in payments:
         key = (payment.dwelling_id, payment.item_id or FEE)
@@ -416,16 +521,29 @@ def home_dues(user: User, dwellings: list[Dwelling] | None = None,
         summary.awaiting_fen += pending
         summary.to_pay_fen += to_pay
         last = latest.get((dwelling_id, key))
-        if (last is not None and last.status is PaymentStatus.REJECTED and to_pay
-                and last.recorded_by_id == user.id):
-            summary.rejected.append(RejectedPayment(
-                last.id, summary.dwelling, key, name if key != FEE else "", last.amount_fen,
-                last.reason, last.decided_at))
+        if (
+            last is not None
+            and last.status is PaymentStatus.REJECTED
+            and to_pay
+            and last.recorded_by_id == user.id
+        ):
+            summary.rejected.append(
+                RejectedPayment(
+                    last.id,
+                    summary.dwelling,
+                    key,
+                    name if key != FEE else "",
+                    last.amount_fen,
+                    last.reason,
+                    last.decided_at,
+                )
+            )
     return [by_home[d.id] for d in homes]
 
 
-def rejected_payments_waiting(user: User, dwellings: list[Dwelling] | None = None,
-                              today: date | None = None) -> list[RejectedPayment]:
+def rejected_payments_waiting(
+    user: User, dwellings: list[Dwelling] | None = None, today: date | None = None
+) -> list[RejectedPayment]:
     """Every rejected payment waiting for the person (their own, on a line still to pay,
     nothing recorded on it since), newest decision first."""
     waiting = [r for home in home_dues(user, dwellings, today) for r in home.rejected]
@@ -451,9 +569,14 @@ class CostSplit:
 
 def cost_split(compound: Compound) -> CostSplit:
     """The whole renovation's cost and who bears it (residents' part before subsidies)."""
-    items = list(db.session.scalars(sa.select(CostItem).where(
-        CostItem.compound_id == compound.id).options(selectinload(CostItem.shares))
-        .order_by(CostItem.id)))
+    items = list(
+        db.session.scalars(
+            sa.select(CostItem)
+            .where(CostItem.compound_id == compound.id)
+            .options(selectinload(CostItem.shares))
+            .order_by(CostItem.id)
+        )
+    )
     by_bearer = dict.fromkeys(Bearer, 0)
     for item in items:
         for share in item.shares:
@@ -481,16 +604,23 @@ class ArrearsRow:
 def arrears_by_building(compound: Compound, today: date | None = None) -> list[ArrearsRow]:
     """Per building: what is owed (items and property fee), paid, still outstanding."""
     today = today or local_today()
-    homes = list(db.session.execute(
-        sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Building.sort_key)
-        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
-        .where(Dwelling.compound_id == compound.id)).all())
+    homes = list(
+        db.session.execute(
+            sa.select(Dwelling.id, Dwelling.area_m2, Building.name, Building.sort_key)
+            .join(Unit, Unit.id == Dwelling.unit_id)
+            .join(Building)
+            .where(Dwelling.compound_id == compound.id)
+        ).all()
+    )
     owed: dict[tuple, int] = defaultdict(int)
     for dwelling_id, item_id, fen in db.session.execute(
-            sa.select(Allocation.dwelling_id, Allocation.item_id, Allocation.fen)
-            .join(CostItem, sa.and_(CostItem.id == Allocation.item_id,
-                                    CostItem.version == Allocation.version))
-            .where(CostItem.compound_id == compound.id, Allocation.fen > 0)):
+        sa.select(Allocation.dwelling_id, Allocation.item_id, Allocation.fen)
+        .join(
+            CostItem,
+            sa.and_(CostItem.id == Allocation.item_id, CostItem.version == Allocation.version),
+        )
+        .where(CostItem.compound_id == compound.id, Allocation.fen > 0)
+    ):
         owed[(dwelling_id, item_id)] += fen
     settings = settings_of(compound.id)
     if settings.fee_starts_on:
@@ -500,11 +630,12 @@ def arrears_by_building(compound: Compound, today: date | None = None) -> list[A
     paid: dict[tuple, int] = defaultdict(int)
     pending: dict[tuple, int] = defaultdict(int)
     for dwelling_id, item_id, status, fen in db.session.execute(
-            sa.select(Payment.dwelling_id, Payment.item_id, Payment.status,
-                      sa.func.sum(Payment.amount_fen))
-            .where(Payment.compound_id == compound.id,
-                   Payment.status.in_(OPEN))
-            .group_by(Payment.dwelling_id, Payment.item_id, Payment.status)):
+        sa.select(
+            Payment.dwelling_id, Payment.item_id, Payment.status, sa.func.sum(Payment.amount_fen)
+        )
+        .where(Payment.compound_id == compound.id, Payment.status.in_(OPEN))
+        .group_by(Payment.dwelling_id, Payment.item_id, Payment.status)
+    ):
         if status is PaymentStatus.CONFIRMED:
             paid[(dwelling_id, item_id or FEE)] += int(fen)
         else:
@@ -521,7 +652,8 @@ def arrears_by_building(compound: Compound, today: date | None = None) -> list[A
         per_home_owed[dwelling_id] += fen
         per_home_left[dwelling_id] += max(fen - paid[(dwelling_id, key)], 0)
         per_home_to_pay[dwelling_id] += max(
-            fen - paid[(dwelling_id, key)] - pending[(dwelling_id, key)], 0)
+            fen - paid[(dwelling_id, key)] - pending[(dwelling_id, key)], 0
+        )
     for dwelling_id, _, building, sort_key in homes:
         row = rows.setdefault(building, ArrearsRow(building))
         order[building] = sort_key

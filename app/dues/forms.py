@@ -15,18 +15,24 @@ CHANNEL_LABELS = {
 CHANNEL_REASONS = {
     Reason.OK: _l("You can use this for up to the amount shown."),
     Reason.NOTHING_TO_PAY: _l("Nothing is left to pay this way."),
-    Reason.NOT_OWN_HOME: _l("Only for your own home's works (such as the elevator share or "
-                       "windows)."),
+    Reason.NOT_OWN_HOME: _l(
+        "Only for your own home's works (such as the elevator share or windows)."
+    ),
     Reason.BEFORE_ACCEPTANCE: _l("Available after the works pass completion acceptance."),
     Reason.ALREADY_USED: _l("Already used once for this home (allowed once per home)."),
-    Reason.NO_DECISION: _l("Needs an approved owners' decision to use the fund, or a "
-                      "committee-approved emergency."),
+    Reason.NO_DECISION: _l(
+        "Needs an approved owners' decision to use the fund, or a committee-approved emergency."
+    ),
     Reason.NO_ACCOUNT: _l("No maintenance fund balance is on record for this home."),
     Reason.NO_BALANCE: _l("The home's maintenance fund balance is used up."),
-    Reason.BY_DECISION: _l("When the owners decide, the compound's public income can offset "
-                      "shares by area; it then shows here as paid."),
-    Reason.COMMITTEE: _l("Households in hardship can ask the community committee; a subsidy it "
-                    "grants shows here as paid."),
+    Reason.BY_DECISION: _l(
+        "When the owners decide, the compound's public income can offset "
+        "shares by area; it then shows here as paid."
+    ),
+    Reason.COMMITTEE: _l(
+        "Households in hardship can ask the community committee; a subsidy it "
+        "grants shows here as paid."
+    ),
 }
 STATUS_LABELS = {
     PaymentStatus.PENDING: _l("Awaiting confirmation"),

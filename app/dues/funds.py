@@ -42,10 +42,18 @@ def fund_decision_passed(ballot: Ballot | None, dwelling: Dwelling) -> bool:
 
 def fund_ballots(compound: Compound) -> list[Ballot]:
     """The compound's passed and published "use the maintenance fund" decisions."""
-    return list(db.session.scalars(sa.select(Ballot).where(
-        Ballot.compound_id == compound.id, Ballot.kind == BallotKind.FUND_USE,
-        Ballot.status == BallotStatus.PUBLISHED, Ballot.outcome == Outcome.PASSED)
-        .order_by(Ballot.published_at.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Ballot)
+            .where(
+                Ballot.compound_id == compound.id,
+                Ballot.kind == BallotKind.FUND_USE,
+                Ballot.status == BallotStatus.PUBLISHED,
+                Ballot.outcome == Outcome.PASSED,
+            )
+            .order_by(Ballot.published_at.desc())
+        )
+    )
 
 
 INCOME_USE_KINDS = (BallotKind.FUND_USE, BallotKind.GENERAL)
@@ -54,11 +62,19 @@ INCOME_USE_KINDS = (BallotKind.FUND_USE, BallotKind.GENERAL)
 def passed_ballots(compound: Compound) -> list[Ballot]:
     """Published, passed owner decisions of a kind that can put public income to use (a
     fund decision or a general one — not a renovation, elevator or management vote)."""
-    return list(db.session.scalars(sa.select(Ballot).where(
-        Ballot.compound_id == compound.id, Ballot.status == BallotStatus.PUBLISHED,
-        Ballot.kind.in_(INCOME_USE_KINDS), Ballot.outcome == Outcome.PASSED,
-        Ballot.scope == Scope.COMPOUND)  # income of the common parts: all owners decide
-        .order_by(Ballot.published_at.desc())))
+    return list(
+        db.session.scalars(
+            sa.select(Ballot)
+            .where(
+                Ballot.compound_id == compound.id,
+                Ballot.status == BallotStatus.PUBLISHED,
+                Ballot.kind.in_(INCOME_USE_KINDS),
+                Ballot.outcome == Outcome.PASSED,
+                Ballot.scope == Scope.COMPOUND,
+            )  # income of the common parts: all owners decide
+            .order_by(Ballot.published_at.desc())
+        )
+    )
 
 
 def link_fund_decision(item: CostItem, ballot_id: int | None) -> None:
@@ -67,8 +83,9 @@ def link_fund_decision(item: CostItem, ballot_id: int | None) -> None:
     else:
         compound = db.session.get(Compound, item.compound_id)
         if ballot_id not in {b.id for b in fund_ballots(compound)}:
-            raise FieldError("ballot", N_("Choose a passed and published decision to use the "
-                                          "maintenance fund."))
+            raise FieldError(
+                "ballot", N_("Choose a passed and published decision to use the maintenance fund.")
+            )
         item.fund_ballot_id = ballot_id
     db.session.commit()
 
@@ -106,8 +123,13 @@ FUND_REQUIRED = ("building", "room", "initial", "balance")  # the unit column ma
 FUND_LABELS = {key: f"{zh} / {en}" for key, (zh, en) in FUND_COLUMNS.items()}
 
 
-FUND_HEADER = ["楼栋 building", "单元 unit", "房号 room", "初始交存 initial (yuan)",
-               "当前余额 balance (yuan)"]
+FUND_HEADER = [
+    "楼栋 building",
+    "单元 unit",
+    "房号 room",
+    "初始交存 initial (yuan)",
+    "当前余额 balance (yuan)",
+]
 
 
 FUND_PREVIEW_MINUTES = 30  # a checked file waits this long for the manager's confirmation
@@ -121,8 +143,7 @@ def _fund_lookup() -> dict[str, str]:
     "initial (yuan)" and the like."""
     lookup = {}
     for key, (zh, en) in FUND_COLUMNS.items():
-        names = {zh, en, f"{zh} {en}", f"{zh}/{en}", f"{zh} / {en}", f"{zh}({en})",
-                 f"{zh}（{en}）"}
+        names = {zh, en, f"{zh} {en}", f"{zh}/{en}", f"{zh} / {en}", f"{zh}({en})", f"{zh}（{en}）"}
         if key in ("initial", "balance"):
             names |= {f"{name} (yuan)" for name in names}
             names |= {f"{zh}(元)", f"{zh}（元）", f"{en}(yuan)", f"{en}_yuan"}
@@ -153,27 +174,38 @@ def read_fund_file(compound: Compound, data: bytes, filename: str) -> list[tuple
     a file without the documented headers is refused naming what is missing and what was
     found (FieldError on "file"); bad rows are all listed (FileRejected), nothing read."""
     try:
-        table = read_records(data, filename, FUND_LOOKUP, required=FUND_REQUIRED,
-                             labels=FUND_LABELS)
+        table = read_records(
+            data, filename, FUND_LOOKUP, required=FUND_REQUIRED, labels=FUND_LABELS
+        )
     except SpreadsheetError as exc:
         raise FieldError("file", exc.message, **exc.params) from exc
     if not table.records:
         raise FieldError("file", N_("The file has a header row but no homes under it."))
-    homes = {(b, u, r): d_id for d_id, b, u, r in db.session.execute(
-        sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)
-        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
-        .where(Dwelling.compound_id == compound.id))}
+    homes = {
+        (b, u, r): d_id
+        for d_id, b, u, r in db.session.execute(
+            sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)
+            .join(Unit, Unit.id == Dwelling.unit_id)
+            .join(Building)
+            .where(Dwelling.compound_id == compound.id)
+        )
+    }
     problems: list[Problem] = []
     parsed: dict[int, tuple[int, int]] = {}
     for record in table.records:
-        building, unit, room = (record.get("building"), record.get("unit"),
-                                record.get("room"))
-        home = homes.get((roster_rules.normalize_building(building),
-                          roster_rules.normalize_unit(unit), room))
+        building, unit, room = (record.get("building"), record.get("unit"), record.get("room"))
+        home = homes.get(
+            (roster_rules.normalize_building(building), roster_rules.normalize_unit(unit), room)
+        )
         if home is None:
-            problems.append(Problem(N_("There is no home %(home)s in this compound."),
-                                    {"home": "-".join(p for p in (building, unit, room) if p)[:40]},
-                                    record.row, "room"))
+            problems.append(
+                Problem(
+                    N_("There is no home %(home)s in this compound."),
+                    {"home": "-".join(p for p in (building, unit, room) if p)[:40]},
+                    record.row,
+                    "room",
+                )
+            )
             continue
         amounts = []
         for column in ("initial", "balance"):
@@ -181,42 +213,64 @@ def read_fund_file(compound: Compound, data: bytes, filename: str) -> list[tuple
             try:
                 amounts.append(parse_yuan(text, max_fen=MAX_PAYMENT_FEN))
             except MoneyError:
-                problems.append(Problem(N_("“%(text)s” is not an amount in yuan."),
-                                        {"text": text[:20]}, record.row, column))
+                problems.append(
+                    Problem(
+                        N_("“%(text)s” is not an amount in yuan."),
+                        {"text": text[:20]},
+                        record.row,
+                        column,
+                    )
+                )
         if len(amounts) == 2:
             if home in parsed:
-                problems.append(Problem(N_("This home appears twice in the file."), {},
-                                        record.row, "room"))
+                problems.append(
+                    Problem(N_("This home appears twice in the file."), {}, record.row, "room")
+                )
             parsed[home] = (amounts[0], amounts[1])
     if problems:
         raise FileRejected(problems)
     return [(home, initial, balance) for home, (initial, balance) in parsed.items()]
 
 
-def import_fund_balances(compound: Compound, data: bytes, filename: str, *,
-                         actor: User | None) -> FundImport:
+def import_fund_balances(
+    compound: Compound, data: bytes, filename: str, *, actor: User | None
+) -> FundImport:
     """Per-home maintenance-fund deposits and balances from the fund's statement, at once
     (the command line; the staff page previews first). All rows or none; logged."""
     rows = read_fund_file(compound, data, filename)
     summary = _apply_fund_rows(compound, rows, actor)
-    db.session.add(AccessLog(user_id=actor.id if actor else None, compound_id=compound.id,
-                             action="fund_import", target=f"{len(rows)} homes"))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id if actor else None,
+            compound_id=compound.id,
+            action="fund_import",
+            target=f"{len(rows)} homes",
+        )
+    )
     db.session.commit()
     return summary
 
 
-def preview_fund_import(compound: Compound, data: bytes, filename: str, *,
-                        actor: User, now: datetime | None = None) -> str:
+def preview_fund_import(
+    compound: Compound, data: bytes, filename: str, *, actor: User, now: datetime | None = None
+) -> str:
     """Check a fund file and keep what it says, unapplied, until the manager confirms.
     Returns the preview's token (random; the confirmation names it)."""
     rows = read_fund_file(compound, data, filename)
     now = now or utcnow()
     db.session.execute(sa.delete(FundImportPreview).where(FundImportPreview.expires_at < now))
     token = secrets.token_urlsafe(24)
-    db.session.add(FundImportPreview(
-        token=token, compound_id=compound.id, actor_id=actor.id, filename=filename[:200],
-        rows=json.dumps(rows, separators=(",", ":")), created_at=now,
-        expires_at=now + timedelta(minutes=FUND_PREVIEW_MINUTES)))
+    db.session.add(
+        FundImportPreview(
+            token=token,
+            compound_id=compound.id,
+            actor_id=actor.id,
+            filename=filename[:200],
+            rows=json.dumps(rows, separators=(",", ":")),
+            created_at=now,
+            expires_at=now + timedelta(minutes=FUND_PREVIEW_MINUTES),
+        )
+    )
     db.session.commit()
     return token
 
@@ -254,16 +308,21 @@ def _preview_row(compound: Compound, token: str, actor: User) -> FundImportPrevi
     """The manager's own preview for this compound; anyone else's, or a forged token, 404."""
     if not token or len(token) > 64:
         raise NotFound()
-    row = db.session.scalar(sa.select(FundImportPreview).where(
-        FundImportPreview.token == token, FundImportPreview.compound_id == compound.id,
-        FundImportPreview.actor_id == actor.id))
+    row = db.session.scalar(
+        sa.select(FundImportPreview).where(
+            FundImportPreview.token == token,
+            FundImportPreview.compound_id == compound.id,
+            FundImportPreview.actor_id == actor.id,
+        )
+    )
     if row is None:
         raise NotFound()
     return row
 
 
-def fund_preview(compound: Compound, token: str, actor: User,
-                 now: datetime | None = None) -> FundPreview:
+def fund_preview(
+    compound: Compound, token: str, actor: User, now: datetime | None = None
+) -> FundPreview:
     """What confirming the preview would change, against the balances as they are now."""
     row = _preview_row(compound, token, actor)
     if row.imported_at is not None:
@@ -271,13 +330,29 @@ def fund_preview(compound: Compound, token: str, actor: User,
     if row.expires_at <= (now or utcnow()):
         raise DomainError(N_("This preview has expired. Choose the file again."))
     rows = [tuple(r) for r in json.loads(row.rows)]
-    accounts = {d: (i, b) for d, i, b in db.session.execute(
-        sa.select(FundAccount.dwelling_id, FundAccount.initial_fen, FundAccount.balance_fen)
-        .where(FundAccount.compound_id == compound.id))}
+    accounts = {
+        d: (i, b)
+        for d, i, b in db.session.execute(
+            sa.select(
+                FundAccount.dwelling_id, FundAccount.initial_fen, FundAccount.balance_fen
+            ).where(FundAccount.compound_id == compound.id)
+        )
+    }
     address = _addresses(compound)
-    preview = FundPreview(token, row.filename, row.expires_at, len(rows), 0, 0, 0,
-                          sum(i for i, _ in accounts.values()), 0,
-                          sum(b for _, b in accounts.values()), 0, [])
+    preview = FundPreview(
+        token,
+        row.filename,
+        row.expires_at,
+        len(rows),
+        0,
+        0,
+        0,
+        sum(i for i, _ in accounts.values()),
+        0,
+        sum(b for _, b in accounts.values()),
+        0,
+        [],
+    )
     initial_after, balance_after = preview.initial_before_fen, preview.balance_before_fen
     for dwelling_id, initial, balance in rows:
         before = accounts.get(dwelling_id)
@@ -293,16 +368,23 @@ def fund_preview(compound: Compound, token: str, actor: User,
         initial_after += initial
         balance_after += balance
         if len(preview.changes) < FUND_PREVIEW_CHANGES:
-            preview.changes.append(FundChange(
-                address.get(dwelling_id, ""), before[0] if before else None, initial,
-                before[1] if before else None, balance))
+            preview.changes.append(
+                FundChange(
+                    address.get(dwelling_id, ""),
+                    before[0] if before else None,
+                    initial,
+                    before[1] if before else None,
+                    balance,
+                )
+            )
     preview.initial_after_fen, preview.balance_after_fen = initial_after, balance_after
     preview.changes.sort(key=lambda c: roster_rules.natural_key(c.address))
     return preview
 
 
-def confirm_fund_import(compound: Compound, token: str, actor: User,
-                        now: datetime | None = None) -> FundImport:
+def confirm_fund_import(
+    compound: Compound, token: str, actor: User, now: datetime | None = None
+) -> FundImport:
     """Import a previewed file, once: the preview is marked imported by a conditional
     UPDATE in the same transaction, so a double tap or two workers at once import it
     one time and the other gets AlreadyImported."""
@@ -310,41 +392,59 @@ def confirm_fund_import(compound: Compound, token: str, actor: User,
     now = now or utcnow()
     claimed = db.session.execute(
         sa.update(FundImportPreview)
-        .where(FundImportPreview.id == row.id, FundImportPreview.imported_at.is_(None),
-               FundImportPreview.expires_at > now)
-        .values(imported_at=now).execution_options(synchronize_session=False)).rowcount
+        .where(
+            FundImportPreview.id == row.id,
+            FundImportPreview.imported_at.is_(None),
+            FundImportPreview.expires_at > now,
+        )
+        .values(imported_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if claimed != 1:
         db.session.rollback()
         db.session.refresh(row)
         if row.imported_at is not None:
             raise AlreadyImported()
         raise DomainError(N_("This preview has expired. Choose the file again."))
-    homes = set(db.session.scalars(sa.select(Dwelling.id).where(
-        Dwelling.compound_id == compound.id)))
+    homes = set(
+        db.session.scalars(sa.select(Dwelling.id).where(Dwelling.compound_id == compound.id))
+    )
     rows = [tuple(r) for r in json.loads(row.rows) if r[0] in homes]
     summary = _apply_fund_rows(compound, rows, actor)
-    db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id,
-                             action="fund_import",
-                             target=f"{len(rows)} homes · {row.filename}"[:120]))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id,
+            compound_id=compound.id,
+            action="fund_import",
+            target=f"{len(rows)} homes · {row.filename}"[:120],
+        )
+    )
     db.session.commit()
     return summary
 
 
-def _apply_fund_rows(compound: Compound, rows: list[tuple[int, int, int]],
-                     actor: User | None) -> FundImport:
+def _apply_fund_rows(
+    compound: Compound, rows: list[tuple[int, int, int]], actor: User | None
+) -> FundImport:
     """Write the deposits and balances (in the caller's transaction) with a movement for
     every change."""
     _lock_homes(compound.id)  # no fund payment is confirmed while balances are replaced
-    existing = {a.dwelling_id: a for a in db.session.scalars(
-        sa.select(FundAccount).where(FundAccount.compound_id == compound.id)
-        .execution_options(populate_existing=True))}
+    existing = {
+        a.dwelling_id: a
+        for a in db.session.scalars(
+            sa.select(FundAccount)
+            .where(FundAccount.compound_id == compound.id)
+            .execution_options(populate_existing=True)
+        )
+    }
     summary = FundImport()
     now = utcnow()
     for dwelling_id, initial, balance in rows:
         account = existing.get(dwelling_id)
         if account is None:
-            account = FundAccount(compound_id=compound.id, dwelling_id=dwelling_id,
-                                  initial_fen=initial, balance_fen=0)
+            account = FundAccount(
+                compound_id=compound.id, dwelling_id=dwelling_id, initial_fen=initial, balance_fen=0
+            )
             db.session.add(account)
             summary.created += 1
         else:
@@ -352,18 +452,29 @@ def _apply_fund_rows(compound: Compound, rows: list[tuple[int, int, int]],
         change = balance - account.balance_fen
         account.initial_fen, account.balance_fen, account.updated_at = initial, balance, now
         if change or account.id is None:
-            db.session.add(FundMovement(dwelling_id=dwelling_id, kind="import",
-                                        amount_fen=change, balance_fen=balance,
-                                        actor_id=actor.id if actor else None))
+            db.session.add(
+                FundMovement(
+                    dwelling_id=dwelling_id,
+                    kind="import",
+                    amount_fen=change,
+                    balance_fen=balance,
+                    actor_id=actor.id if actor else None,
+                )
+            )
     return summary
 
 
 def _addresses(compound: Compound) -> dict[int, str]:
     """Each home's address as building-unit-room (building-room without units)."""
-    return {d: f"{b}-{u}-{r}" if u else f"{b}-{r}" for d, b, u, r in db.session.execute(
-        sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)
-        .join(Unit, Unit.id == Dwelling.unit_id).join(Building)
-        .where(Dwelling.compound_id == compound.id))}
+    return {
+        d: f"{b}-{u}-{r}" if u else f"{b}-{r}"
+        for d, b, u, r in db.session.execute(
+            sa.select(Dwelling.id, Building.name, Unit.name, Dwelling.room)
+            .join(Unit, Unit.id == Dwelling.unit_id)
+            .join(Building)
+            .where(Dwelling.compound_id == compound.id)
+        )
+    }
 
 
 @dataclass
@@ -375,7 +486,16 @@ class FundSummary:
 
 
 def fund_summary(compound: Compound) -> FundSummary:
-    accounts = list(db.session.execute(sa.select(FundAccount.initial_fen, FundAccount.balance_fen)
-                                       .where(FundAccount.compound_id == compound.id)))
-    return FundSummary(len(accounts), sum(a[0] for a in accounts), sum(a[1] for a in accounts),
-                       sum(rules.fund_is_low(a[1], a[0]) for a in accounts))
+    accounts = list(
+        db.session.execute(
+            sa.select(FundAccount.initial_fen, FundAccount.balance_fen).where(
+                FundAccount.compound_id == compound.id
+            )
+        )
+    )
+    return FundSummary(
+        len(accounts),
+        sum(a[0] for a in accounts),
+        sum(a[1] for a in accounts),
+        sum(rules.fund_is_low(a[1], a[0]) for a in accounts),
+    )

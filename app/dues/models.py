@@ -51,8 +51,9 @@ class CostItem(db.Model):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    shares: Mapped[list[CostShare]] = relationship(cascade="all, delete-orphan",
-                                                   order_by="CostShare.id")
+    shares: Mapped[list[CostShare]] = relationship(
+        cascade="all, delete-orphan", order_by="CostShare.id"
+    )
 
     def bearer_fen(self, bearer: Bearer) -> int:
         return sum(share.fen for share in self.shares if share.bearer is bearer)
@@ -182,8 +183,10 @@ class Payment(db.Model):
     """
 
     __tablename__ = "payments"
-    __table_args__ = (sa.UniqueConstraint("dwelling_id", "token"),
-                      sa.Index("ix_payments_compound_status", "compound_id", "status"))
+    __table_args__ = (
+        sa.UniqueConstraint("dwelling_id", "token"),
+        sa.Index("ix_payments_compound_status", "compound_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))
@@ -193,8 +196,9 @@ class Payment(db.Model):
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     photo: Mapped[str | None] = mapped_column(sa.String(80))  # stored file name
-    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus),
-                                                  default=PaymentStatus.PENDING)
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus), default=PaymentStatus.PENDING
+    )
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     token: Mapped[str | None] = mapped_column(sa.String(40))  # one form, one payment
     income_use_id: Mapped[int | None] = mapped_column(sa.ForeignKey("income_uses.id"))

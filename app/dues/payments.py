@@ -46,8 +46,9 @@ def get_line_key(value: str | None) -> int | str:
     return item_id
 
 
-def check_payment_form(channel: Channel | None, reference: str,
-                       has_photo: bool) -> list[FieldError]:
+def check_payment_form(
+    channel: Channel | None, reference: str, has_photo: bool
+) -> list[FieldError]:
     """What is wrong with a payment form before its amount is checked against the bill
     (all at once, so the resident fixes everything in one go)."""
     problems = []
@@ -55,18 +56,33 @@ def check_payment_form(channel: Channel | None, reference: str,
         problems.append(FieldError("channel", N_("Choose how you paid.")))
     reference = (reference or "").strip()
     if len(reference) > 100:
-        problems.append(FieldError("reference", N_("The reference may be at most 100 "
-                                                   "characters.")))
+        problems.append(FieldError("reference", N_("The reference may be at most 100 characters.")))
     elif channel is Channel.DIRECT and not reference and not has_photo:
-        problems.append(FieldError("reference", N_(
-            "Give the transfer or receipt number, or a photo of the receipt, so the "
-            "manager can find the payment.")))
+        problems.append(
+            FieldError(
+                "reference",
+                N_(
+                    "Give the transfer or receipt number, or a photo of the receipt, so the "
+                    "manager can find the payment."
+                ),
+            )
+        )
     return problems
 
 
-def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: Channel,
-                   amount_fen: int, reference: str, photo: bytes | None, token: str,
-                   upload_dir: Path, today: date | None = None) -> tuple[Payment, bool]:
+def record_payment(
+    user: User,
+    dwelling: Dwelling,
+    *,
+    key: int | str,
+    channel: Channel,
+    amount_fen: int,
+    reference: str,
+    photo: bytes | None,
+    token: str,
+    upload_dir: Path,
+    today: date | None = None,
+) -> tuple[Payment, bool]:
     """A resident's payment, pending until a manager confirms it. Returns (payment, new):
     the same form sent twice (a double tap) gives back the first payment."""
     relation = relation_of(user, dwelling)
@@ -77,8 +93,9 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
         raise problems[0]
     _positive(amount_fen)
     if channel is not Channel.DIRECT and relation is not Relation.OWNER:
-        raise FieldError("channel", N_("Only the owner can pay from the provident fund or the "
-                                       "maintenance fund."))
+        raise FieldError(
+            "channel", N_("Only the owner can pay from the provident fund or the maintenance fund.")
+        )
     reference = (reference or "").strip()
     token = (token or "")[:40] or None
     try:
@@ -88,8 +105,9 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
     try:
         _lock_dwelling(dwelling.id)
         if token:
-            existing = db.session.scalar(sa.select(Payment).where(
-                Payment.dwelling_id == dwelling.id, Payment.token == token))
+            existing = db.session.scalar(
+                sa.select(Payment).where(Payment.dwelling_id == dwelling.id, Payment.token == token)
+            )
             if existing is not None:
                 db.session.rollback()
                 _remove(upload_dir, stored)
@@ -99,16 +117,28 @@ def record_payment(user: User, dwelling: Dwelling, *, key: int | str, channel: C
         if view is None:
             raise FieldError("channel", N_("This channel cannot pay this item."))
         if not view.eligible:
-            raise FieldError("channel", CHANNEL_REFUSALS.get(view.reason, CHANNEL_REFUSALS[
-                Reason.NOTHING_TO_PAY]))
+            raise FieldError(
+                "channel",
+                CHANNEL_REFUSALS.get(view.reason, CHANNEL_REFUSALS[Reason.NOTHING_TO_PAY]),
+            )
         if amount_fen > view.max_fen:
-            raise FieldError("amount", N_("That is more than can be paid this way: at most "
-                                          "%(max)s."), max=rules_yuan(view.max_fen))
-        payment = Payment(compound_id=dwelling.compound_id, dwelling_id=dwelling.id,
-                          item_id=key if key != FEE else None, channel=channel,
-                          amount_fen=amount_fen, reference=reference,
-                          photo=stored.name if stored else None, token=token,
-                          recorded_by_id=user.id, status=PaymentStatus.PENDING)
+            raise FieldError(
+                "amount",
+                N_("That is more than can be paid this way: at most %(max)s."),
+                max=rules_yuan(view.max_fen),
+            )
+        payment = Payment(
+            compound_id=dwelling.compound_id,
+            dwelling_id=dwelling.id,
+            item_id=key if key != FEE else None,
+            channel=channel,
+            amount_fen=amount_fen,
+            reference=reference,
+            photo=stored.name if stored else None,
+            token=token,
+            recorded_by_id=user.id,
+            status=PaymentStatus.PENDING,
+        )
         db.session.add(payment)
         db.session.commit()
     except BaseException:
@@ -128,8 +158,7 @@ def withdraw_payment(user: User, payment_id: int) -> None:
     db.session.refresh(payment)
     if payment.status is not PaymentStatus.PENDING:
         db.session.rollback()
-        raise DomainError(N_("Only a payment still waiting for confirmation can be "
-                             "withdrawn."))
+        raise DomainError(N_("Only a payment still waiting for confirmation can be withdrawn."))
     payment.status = PaymentStatus.WITHDRAWN
     payment.decided_by_id, payment.decided_at = user.id, utcnow()
     db.session.commit()
@@ -160,32 +189,43 @@ def confirm_payment(payment: Payment, actor: User, today: date | None = None) ->
         raise DomainError(N_("This payment was rejected; the resident can record it again."))
     if payment.status is PaymentStatus.WITHDRAWN:
         db.session.rollback()
-        raise DomainError(N_("The resident withdrew this payment: there is nothing to "
-                             "confirm."))
+        raise DomainError(N_("The resident withdrew this payment: there is nothing to confirm."))
     dwelling = db.session.get(Dwelling, payment.dwelling_id)
     line = bill_for(dwelling, today).line(payment.item_id or FEE)
     if payment.amount_fen > line.outstanding_fen:
         db.session.rollback()
-        raise DomainError(N_("Confirming this would pay more than is owed (outstanding "
-                             "%(left)s). Reject it with a reason."),
-                          left=rules_yuan(line.outstanding_fen))
+        raise DomainError(
+            N_(
+                "Confirming this would pay more than is owed (outstanding "
+                "%(left)s). Reject it with a reason."
+            ),
+            left=rules_yuan(line.outstanding_fen),
+        )
     if payment.channel is Channel.MAINTENANCE_FUND:
         view = line.channel(Channel.MAINTENANCE_FUND)
         if view is None or view.reason is Reason.NO_DECISION:
             db.session.rollback()
             raise DomainError(CHANNEL_REFUSALS[Reason.NO_DECISION])
-        account = db.session.scalar(sa.select(FundAccount).where(
-            FundAccount.dwelling_id == dwelling.id).with_for_update())
+        account = db.session.scalar(
+            sa.select(FundAccount).where(FundAccount.dwelling_id == dwelling.id).with_for_update()
+        )
         if account is None or account.balance_fen < payment.amount_fen:
             db.session.rollback()
-            raise DomainError(N_("The home's maintenance fund balance is not enough for this "
-                                 "payment."))
+            raise DomainError(
+                N_("The home's maintenance fund balance is not enough for this payment.")
+            )
         account.balance_fen -= payment.amount_fen
         account.updated_at = utcnow()
-        db.session.add(FundMovement(dwelling_id=dwelling.id, kind="payment",
-                                    amount_fen=-payment.amount_fen,
-                                    balance_fen=account.balance_fen, payment_id=payment.id,
-                                    actor_id=actor.id))
+        db.session.add(
+            FundMovement(
+                dwelling_id=dwelling.id,
+                kind="payment",
+                amount_fen=-payment.amount_fen,
+                balance_fen=account.balance_fen,
+                payment_id=payment.id,
+                actor_id=actor.id,
+            )
+        )
     payment.status = PaymentStatus.CONFIRMED
     payment.decided_by_id, payment.decided_at = actor.id, utcnow()
     db.session.commit()
@@ -205,8 +245,7 @@ def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
         return False
     if payment.status is PaymentStatus.WITHDRAWN:
         db.session.rollback()
-        raise DomainError(N_("The resident withdrew this payment: there is nothing to "
-                             "reject."))
+        raise DomainError(N_("The resident withdrew this payment: there is nothing to reject."))
     if payment.status is PaymentStatus.CONFIRMED:
         db.session.rollback()
         raise DomainError(N_("This payment is already confirmed and cannot be rejected."))
@@ -217,8 +256,15 @@ def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
     return True
 
 
-def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fen: int,
-                   note: str, today: date | None = None) -> Payment:
+def grant_hardship(
+    dwelling: Dwelling,
+    actor: User,
+    *,
+    key: int | str,
+    amount_fen: int,
+    note: str,
+    today: date | None = None,
+) -> Payment:
     """The committee marks a household in hardship and how much it is let off."""
     _positive(amount_fen)
     note = (note or "").strip()
@@ -229,13 +275,23 @@ def grant_hardship(dwelling: Dwelling, actor: User, *, key: int | str, amount_fe
     line = bill_for(dwelling, today).line(key)
     if amount_fen > line.open_fen:
         db.session.rollback()
-        raise FieldError("amount", N_("That is more than is still open on this item: at most "
-                                      "%(max)s."), max=rules_yuan(line.open_fen))
-    payment = Payment(compound_id=dwelling.compound_id, dwelling_id=dwelling.id,
-                      item_id=key if key != FEE else None, channel=Channel.HARDSHIP,
-                      amount_fen=amount_fen, reference=note, recorded_by_id=actor.id,
-                      status=PaymentStatus.CONFIRMED, decided_by_id=actor.id,
-                      decided_at=utcnow())
+        raise FieldError(
+            "amount",
+            N_("That is more than is still open on this item: at most %(max)s."),
+            max=rules_yuan(line.open_fen),
+        )
+    payment = Payment(
+        compound_id=dwelling.compound_id,
+        dwelling_id=dwelling.id,
+        item_id=key if key != FEE else None,
+        channel=Channel.HARDSHIP,
+        amount_fen=amount_fen,
+        reference=note,
+        recorded_by_id=actor.id,
+        status=PaymentStatus.CONFIRMED,
+        decided_by_id=actor.id,
+        decided_at=utcnow(),
+    )
     db.session.add(payment)
     db.session.commit()
     return payment
@@ -245,21 +301,35 @@ PENDING_PER_PAGE = 30
 
 
 def pending_count(compound: Compound) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Payment.id)).where(
-        Payment.compound_id == compound.id, Payment.status == PaymentStatus.PENDING)) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Payment.id)).where(
+                Payment.compound_id == compound.id, Payment.status == PaymentStatus.PENDING
+            )
+        )
+        or 0
+    )
 
 
-def pending_payments(compound: Compound, page: int = 1,
-                     per_page: int = PENDING_PER_PAGE) -> list[Payment]:
+def pending_payments(
+    compound: Compound, page: int = 1, per_page: int = PENDING_PER_PAGE
+) -> list[Payment]:
     """Payments waiting for a manager, oldest first, a page at a time."""
-    return list(db.session.scalars(
-        sa.select(Payment).where(Payment.compound_id == compound.id,
-                                 Payment.status == PaymentStatus.PENDING)
-        .options(selectinload(Payment.item),
-                 selectinload(Payment.dwelling).selectinload(Dwelling.unit)
-                 .selectinload(Unit.building))
-        .order_by(Payment.recorded_at, Payment.id)
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)))
+    return list(
+        db.session.scalars(
+            sa.select(Payment)
+            .where(Payment.compound_id == compound.id, Payment.status == PaymentStatus.PENDING)
+            .options(
+                selectinload(Payment.item),
+                selectinload(Payment.dwelling)
+                .selectinload(Dwelling.unit)
+                .selectinload(Unit.building),
+            )
+            .order_by(Payment.recorded_at, Payment.id)
+            .limit(per_page)
+            .offset((max(page, 1) - 1) * per_page)
+        )
+    )
 
 
 def payment_photo(payment_id: int, user: User) -> Payment:
@@ -267,7 +337,6 @@ def payment_photo(payment_id: int, user: User) -> Payment:
     payment = db.session.get(Payment, payment_id)
     if payment is None or not payment.photo:
         raise NotFound()
-    if payment.recorded_by_id != user.id and not user.can(payment.compound_id,
-                                                          Capability.SEE_DUES):
+    if payment.recorded_by_id != user.id and not user.can(payment.compound_id, Capability.SEE_DUES):
         raise NotFound()  # a receipt is the payer's: not even others in the home see it
     return payment

@@ -39,9 +39,15 @@ from app.extensions import db
 
 @bp.app_context_processor
 def labels():
-    return {"CHANNEL_LABELS": CHANNEL_LABELS, "CHANNEL_REASONS": CHANNEL_REASONS,
-            "PAYMENT_STATUS": STATUS_LABELS, "BEARER_LABELS": BEARER_LABELS,
-            "SHARE_RULE_LABELS": RULE_LABELS, "INCOME_LABELS": INCOME_LABELS, "FEE": fees.FEE}
+    return {
+        "CHANNEL_LABELS": CHANNEL_LABELS,
+        "CHANNEL_REASONS": CHANNEL_REASONS,
+        "PAYMENT_STATUS": STATUS_LABELS,
+        "BEARER_LABELS": BEARER_LABELS,
+        "SHARE_RULE_LABELS": RULE_LABELS,
+        "INCOME_LABELS": INCOME_LABELS,
+        "FEE": fees.FEE,
+    }
 
 
 def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:
@@ -57,8 +63,9 @@ def resident_compound(compound_id: int) -> Compound:
     """A compound the person lives in or works for."""
     compound = db.session.get(Compound, compound_id)
     if compound is None or not (
-            any(d.compound_id == compound_id for d in dwellings_of(current_user))
-            or current_user.can(compound_id, Capability.SEE_DUES)):
+        any(d.compound_id == compound_id for d in dwellings_of(current_user))
+        or current_user.can(compound_id, Capability.SEE_DUES)
+    ):
         raise NotFound()
     return compound
 
@@ -82,10 +89,15 @@ def bill(dwelling_id: int):
     """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
     home, relation = my_home(dwelling_id)
     bill = bills.bill_for(home, relation=relation)
-    shown = {p.id for line in bill.lines for p in line.payments
-             if bills.details_visible(p, current_user, relation)}
-    return render_template("dues/bill.html", bill=bill, home=home, relation=relation,
-                           shown=shown, today=local_today())
+    shown = {
+        p.id
+        for line in bill.lines
+        for p in line.payments
+        if bills.details_visible(p, current_user, relation)
+    }
+    return render_template(
+        "dues/bill.html", bill=bill, home=home, relation=relation, shown=shown, today=local_today()
+    )
 
 
 @bp.route("/dues/<int:dwelling_id>/pay", methods=["GET", "POST"])
@@ -98,8 +110,11 @@ def pay(dwelling_id: int):
     line = bill.line(key)
     channels = bills.payable_channels(line, relation)
     chosen = request.values.get("channel", "")
-    form = {"amount": request.form.get("amount", "")[:40],
-            "reference": request.form.get("reference", "")[:200], "channel": chosen}
+    form = {
+        "amount": request.form.get("amount", "")[:40],
+        "reference": request.form.get("reference", "")[:200],
+        "channel": chosen,
+    }
     errors = FormErrors()
     if request.method == "POST" and ConfirmForm().validate_on_submit():
         channel = next((c for c in RESIDENT_CHANNELS if c.value == chosen), None)
@@ -110,13 +125,26 @@ def pay(dwelling_id: int):
         amount = errors.attempt(shared.parse_amount, form["amount"])
         if not errors:
             result = errors.attempt(
-                payments.record_payment, current_user, home, key=key, channel=channel,
-                amount_fen=amount, reference=form["reference"], photo=data,
-                token=request.form.get("token", ""), upload_dir=upload_dir())
+                payments.record_payment,
+                current_user,
+                home,
+                key=key,
+                channel=channel,
+                amount_fen=amount,
+                reference=form["reference"],
+                photo=data,
+                token=request.form.get("token", ""),
+                upload_dir=upload_dir(),
+            )
             if result is not None:
                 if result[1]:
-                    flash(_("Recorded. The property manager will confirm it; until then it "
-                            "shows as awaiting confirmation."), "success")
+                    flash(
+                        _(
+                            "Recorded. The property manager will confirm it; until then it "
+                            "shows as awaiting confirmation."
+                        ),
+                        "success",
+                    )
                 else:
                     flash(_("This payment was already recorded."), "info")
                 # No #anchor: the message at the top of the bill must stay in view.
@@ -124,10 +152,15 @@ def pay(dwelling_id: int):
     elif request.method == "POST":
         flash(_("The form expired. Please try again."), "error")
         errors.expired = True
-    return render_template("dues/pay.html", home=home, line=line, channels=channels, form=form,
-                           errors=errors,
-                           token=request.form.get("token") or secrets.token_urlsafe(16)
-                           ), errors.status
+    return render_template(
+        "dues/pay.html",
+        home=home,
+        line=line,
+        channels=channels,
+        form=form,
+        errors=errors,
+        token=request.form.get("token") or secrets.token_urlsafe(16),
+    ), errors.status
 
 
 @bp.post("/dues/payments/<int:payment_id>/withdraw")
@@ -168,9 +201,15 @@ def statement(dwelling_id: int, item_id: int):
         raise NotFound()
     if not bill.provident_open:  # DESIGN §5: only after completion acceptance
         return render_template("dues/statement_closed.html", home=home, line=line)
-    return render_template("dues/statement.html", home=home, bill=bill, line=line,
-                           documents=PROVIDENT_DOCUMENTS, today=local_today(),
-                           hardship_fen=line.channel(Channel.HARDSHIP).applied_fen)
+    return render_template(
+        "dues/statement.html",
+        home=home,
+        bill=bill,
+        line=line,
+        documents=PROVIDENT_DOCUMENTS,
+        today=local_today(),
+        hardship_fen=line.channel(Channel.HARDSHIP).applied_fen,
+    )
 
 
 @bp.get("/c/<int:compound_id>/costs")
@@ -178,8 +217,7 @@ def statement(dwelling_id: int, item_id: int):
 def costs(compound_id: int):
     """The whole renovation's cost and who bears it."""
     compound = resident_compound(compound_id)
-    return render_template("dues/costs.html", compound=compound,
-                           split=bills.cost_split(compound))
+    return render_template("dues/costs.html", compound=compound, split=bills.cost_split(compound))
 
 
 @bp.get("/c/<int:compound_id>/income")
@@ -188,5 +226,10 @@ def income(compound_id: int):
     """The compound's public income ledger (it belongs to the owners, art. 282)."""
     compound = resident_compound(compound_id)
     entries, uses = public_income.income_ledger(compound)
-    return render_template("dues/income.html", compound=compound, entries=entries, uses=uses,
-                           balance=public_income.income_balance(compound.id))
+    return render_template(
+        "dues/income.html",
+        compound=compound,
+        entries=entries,
+        uses=uses,
+        balance=public_income.income_balance(compound.id),
+    )

@@ -45,8 +45,9 @@ def allocate(total_fen: int, weights: Mapping[int, Fraction | int | Decimal]) ->
     return shares
 
 
-def allocate_capped(total_fen: int, weights: Mapping[int, Fraction | int | Decimal],
-                    caps: Mapping[int, int]) -> dict[int, int]:
+def allocate_capped(
+    total_fen: int, weights: Mapping[int, Fraction | int | Decimal], caps: Mapping[int, int]
+) -> dict[int, int]:
     """Split total_fen by weight, but never give a key more than its cap (e.g. public
     income offsetting shares by area: nobody is credited more than they still owe).
 
@@ -54,8 +55,11 @@ def allocate_capped(total_fen: int, weights: Mapping[int, Fraction | int | Decim
     the result still sums exactly to total_fen.
     """
     exact = {key: Fraction(weight) for key, weight in weights.items()}
-    if total_fen < 0 or any(w < 0 for w in exact.values()) or any(
-            caps.get(key, 0) < 0 for key in exact):
+    if (
+        total_fen < 0
+        or any(w < 0 for w in exact.values())
+        or any(caps.get(key, 0) < 0 for key in exact)
+    ):
         raise AllocationError("negative input")
     if total_fen > sum(caps.get(key, 0) for key, w in exact.items() if w > 0):
         raise AllocationError("more than can be taken")
@@ -104,8 +108,11 @@ class Elevator:
         return max(self.total_fen - self.subsidy_fen, 0)
 
 
-def elevator(item: Elevator, homes: Mapping[int, tuple[int, Decimal]],
-             coefficients: Mapping[int, str | Decimal | Fraction]) -> dict[int, int]:
+def elevator(
+    item: Elevator,
+    homes: Mapping[int, tuple[int, Decimal]],
+    coefficients: Mapping[int, str | Decimal | Fraction],
+) -> dict[int, int]:
     """Share an elevator by floor coefficient × area within one stairwell.
 
     homes maps dwelling id -> (floor, area); coefficients maps floor -> coefficient (the
@@ -121,6 +128,7 @@ def elevator(item: Elevator, homes: Mapping[int, tuple[int, Decimal]],
 
 
 # --- channels --------------------------------------------------------------------------------
+
 
 class Reason(enum.Enum):
     """Why a channel can (or cannot) pay a line of the bill; the page explains each."""
@@ -152,8 +160,7 @@ class Paperwork(enum.Enum):
     NOT_YET = "not_yet"  # it opens after completion acceptance (the page says so)
 
 
-def provident_paperwork(*, own_home_item: bool, owner: bool, accepted_now: bool
-                        ) -> Paperwork:
+def provident_paperwork(*, own_home_item: bool, owner: bool, accepted_now: bool) -> Paperwork:
     """The owner of a home pays own-home works from the housing provident fund with a
     statement the fund centre asks for; it exists only after completion acceptance."""
     if not (own_home_item and owner):
@@ -167,8 +174,15 @@ def accepted(accepted_on: date | None, today: date) -> bool:
     return accepted_on is not None and accepted_on <= today
 
 
-def provident_fund(*, own_home_item: bool, accepted_on: date | None, today: date,
-                   already_used: bool, share_fen: int, subsidy_fen: int = 0) -> Eligibility:
+def provident_fund(
+    *,
+    own_home_item: bool,
+    accepted_on: date | None,
+    today: date,
+    already_used: bool,
+    share_fen: int,
+    subsidy_fen: int = 0,
+) -> Eligibility:
     """Housing provident fund: own-home works only, after completion acceptance, once per
     dwelling, up to the actual share minus any subsidy."""
     if not own_home_item:
@@ -181,15 +195,15 @@ def provident_fund(*, own_home_item: bool, accepted_on: date | None, today: date
     return Eligibility(limit > 0, limit, Reason.OK if limit else Reason.NOTHING_TO_PAY)
 
 
-def maintenance_fund(*, balance_fen: int, approved_decision: bool,
-                     emergency_approved: bool, owed_fen: int) -> Eligibility:
+def maintenance_fund(
+    *, balance_fen: int, approved_decision: bool, emergency_approved: bool, owed_fen: int
+) -> Eligibility:
     """The dwelling's maintenance-fund balance, only with an approved "use the fund"
     decision (or a committee-approved emergency)."""
     if not (approved_decision or emergency_approved):
         return Eligibility(False, 0, Reason.NO_DECISION)
     limit = min(balance_fen, owed_fen)
-    return Eligibility(limit > 0, max(limit, 0),
-                       Reason.OK if limit > 0 else Reason.NO_BALANCE)
+    return Eligibility(limit > 0, max(limit, 0), Reason.OK if limit > 0 else Reason.NO_BALANCE)
 
 
 def fund_is_low(balance_fen: int, initial_fen: int) -> bool:
@@ -217,6 +231,7 @@ def handed_over_on(accepted_on: date | None, management_start_on: date | None) -
     known = [day for day in (accepted_on, management_start_on) if day is not None]
     return min(known) if known else None
 
+
 def months_due(start: date, today: date) -> int:
     """Whole months of service completed since the start date ("service first, pay
     later": a month is billed once it has been served). A month completes on the same day
@@ -232,8 +247,9 @@ def months_due(start: date, today: date) -> int:
 
 def monthly_fee(rate_fen_per_m2: Decimal, area_m2: Decimal) -> int:
     """Rate per m² per month (e.g. 30 fen) × area, rounded half up to the fen."""
-    return int((Decimal(rate_fen_per_m2) * Decimal(area_m2)).quantize(Decimal(1),
-                                                                       rounding=ROUND_HALF_UP))
+    return int(
+        (Decimal(rate_fen_per_m2) * Decimal(area_m2)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    )
 
 
 def add_months(day: date, months: int) -> date:
@@ -254,8 +270,9 @@ def rate_on(day: date, rates: list[tuple[date, Decimal]]) -> Decimal:
     return current
 
 
-def fee_periods(start: date, today: date,
-                rates: list[tuple[date, Decimal]]) -> list[tuple[Decimal, int]]:
+def fee_periods(
+    start: date, today: date, rates: list[tuple[date, Decimal]]
+) -> list[tuple[Decimal, int]]:
     """Months served, grouped by rate: each month is billed at the rate in effect on its
     first day, so a new rate never re-prices months already begun. Returns
     [(rate in fen per m² per month, months)] in time order."""

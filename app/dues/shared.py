@@ -26,15 +26,18 @@ def parse_amount(text: str, *, max_fen: int = MAX_PAYMENT_FEN, field: str = "amo
         if not (text or "").strip():
             raise FieldError(field, N_("Enter the amount in yuan, e.g. 1280.50.")) from exc
         if reason == "more than two decimals":
-            raise FieldError(field, N_("An amount has at most two decimals (fen), e.g. "
-                                       "1280.50.")) from exc
+            raise FieldError(
+                field, N_("An amount has at most two decimals (fen), e.g. 1280.50.")
+            ) from exc
         if reason == "negative":
             raise FieldError(field, N_("The amount cannot be negative.")) from exc
         if reason == "too large":
-            raise FieldError(field, N_("That amount is far too large; check the digits.")
-                             ) from exc
-        raise FieldError(field, N_("“%(text)s” is not an amount in yuan; write e.g. 1280.50."),
-                         text=(text or "")[:20]) from exc
+            raise FieldError(field, N_("That amount is far too large; check the digits.")) from exc
+        raise FieldError(
+            field,
+            N_("“%(text)s” is not an amount in yuan; write e.g. 1280.50."),
+            text=(text or "")[:20],
+        ) from exc
     if fen == 0:
         raise FieldError(field, N_("The amount must be more than zero."))
     return fen

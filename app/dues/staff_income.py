@@ -32,6 +32,7 @@ from app.extensions import db
 
 # --- public income ----------------------------------------------------------------------------
 
+
 @bp.route(PREFIX + "/income", methods=["GET", "POST"])
 @compound_staff_required(VIEW)
 def staff_income(compound):
@@ -60,11 +61,21 @@ def staff_income(compound):
         db.session.rollback()
     entries, uses = public_income.income_ledger(compound)
     return render_template(
-        "dues/staff_income.html", compound=compound, entries=entries, uses=uses,
-        balance=public_income.income_balance(compound.id), entry=entry, use=use,
-        items=bills.cost_split(compound).items, ballots=funds.passed_ballots(compound),
-        today=local_today(), can_record=_can(compound, MANAGE),
-        can_use=_can(compound, APPROVE), errors=errors, form=action), errors.status
+        "dues/staff_income.html",
+        compound=compound,
+        entries=entries,
+        uses=uses,
+        balance=public_income.income_balance(compound.id),
+        entry=entry,
+        use=use,
+        items=bills.cost_split(compound).items,
+        ballots=funds.passed_ballots(compound),
+        today=local_today(),
+        can_record=_can(compound, MANAGE),
+        can_use=_can(compound, APPROVE),
+        errors=errors,
+        form=action,
+    ), errors.status
 
 
 def _add_income(compound: Compound, entry: dict, errors: FormErrors) -> bool:
@@ -74,35 +85,63 @@ def _add_income(compound: Compound, entry: dict, errors: FormErrors) -> bool:
     amount = errors.attempt(shared.parse_amount, entry["amount"])
     occurred_on = errors.attempt(_date, entry["occurred_on"], "occurred_on")
     if not errors:
-        errors.attempt(public_income.add_income, compound, current_user, kind=kinds[entry["kind"]],
-                       amount_fen=amount, occurred_on=occurred_on, note=entry["note"])
+        errors.attempt(
+            public_income.add_income,
+            compound,
+            current_user,
+            kind=kinds[entry["kind"]],
+            amount_fen=amount,
+            occurred_on=occurred_on,
+            note=entry["note"],
+        )
     return not errors
 
 
 def _use_income(compound: Compound, use: dict, errors: FormErrors) -> bool:
     item_id = None if use["target"] == "fund" else form_id(use["target"])
     if use["target"] != "fund" and item_id is None:
-        errors.add(FieldError("target", N_("Choose what the income pays for: a cost item or "
-                                           "the maintenance fund.")))
+        errors.add(
+            FieldError(
+                "target",
+                N_("Choose what the income pays for: a cost item or the maintenance fund."),
+            )
+        )
     amount = errors.attempt(shared.parse_amount, use["amount"])
     ballot_id = form_id(use["ballot"])
     if ballot_id is None:
-        errors.add(FieldError("ballot", N_("Public income belongs to the owners: choose the "
-                                           "passed decision that uses it.")))
+        errors.add(
+            FieldError(
+                "ballot",
+                N_("Public income belongs to the owners: choose the passed decision that uses it."),
+            )
+        )
     if not errors:
-        errors.attempt(public_income.use_income, compound, current_user, amount_fen=amount,
-                       item_id=item_id, ballot_id=ballot_id, note=use["note"])
+        errors.attempt(
+            public_income.use_income,
+            compound,
+            current_user,
+            amount_fen=amount,
+            item_id=item_id,
+            ballot_id=ballot_id,
+            note=use["note"],
+        )
     return not errors
 
 
 # --- maintenance fund import ------------------------------------------------------------------
 
+
 def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()):
     errors = errors if errors is not None else FormErrors()
-    return render_template("dues/staff_fund.html", compound=compound, problems=problems,
-                           errors=errors, columns=funds.FUND_COLUMNS,
-                           summary=funds.fund_summary(compound),
-                           can_import=_can(compound, MANAGE)), errors.status
+    return render_template(
+        "dues/staff_fund.html",
+        compound=compound,
+        problems=problems,
+        errors=errors,
+        columns=funds.FUND_COLUMNS,
+        summary=funds.fund_summary(compound),
+        can_import=_can(compound, MANAGE),
+    ), errors.status
 
 
 @bp.route(PREFIX + "/fund", methods=["GET", "POST"])
@@ -122,8 +161,9 @@ def staff_fund(compound):
         else:
             data = upload.read(MAX_FILE_BYTES + 1)
             try:
-                token = funds.preview_fund_import(compound, data, upload.filename,
-                                                   actor=current_user)
+                token = funds.preview_fund_import(
+                    compound, data, upload.filename, actor=current_user
+                )
             except FileRejected as exc:
                 db.session.rollback()
                 problems = exc.problems
@@ -132,8 +172,9 @@ def staff_fund(compound):
                 db.session.rollback()
                 errors.add(exc, "file")
             else:
-                return redirect(url_for("dues.staff_fund_preview", compound_id=compound.id,
-                                        token=token))
+                return redirect(
+                    url_for("dues.staff_fund_preview", compound_id=compound.id, token=token)
+                )
     return _fund_page(compound, errors, problems)
 
 
@@ -150,8 +191,14 @@ def staff_fund_preview(compound, token: str):
         except DomainError as exc:
             _refused(exc)
         else:
-            flash(_("Imported: %(created)s new accounts, %(updated)s updated.",
-                    created=result.created, updated=result.updated), "success")
+            flash(
+                _(
+                    "Imported: %(created)s new accounts, %(updated)s updated.",
+                    created=result.created,
+                    updated=result.updated,
+                ),
+                "success",
+            )
         return redirect(url_for("dues.staff_fund", compound_id=compound.id))
     try:
         preview = funds.fund_preview(compound, token, current_user)

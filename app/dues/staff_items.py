@@ -36,8 +36,12 @@ from app.dues.staff_routes import (
 from app.extensions import db
 
 SHARES_PER_PAGE = 200
-PERCENT_FIELDS = (("government", Bearer.GOVERNMENT), ("utility", Bearer.UTILITY),
-                  ("city_investment", Bearer.CITY_INVESTMENT))
+PERCENT_FIELDS = (
+    ("government", Bearer.GOVERNMENT),
+    ("utility", Bearer.UTILITY),
+    ("city_investment", Bearer.CITY_INVESTMENT),
+)
+
 
 def _percent(text: str, bearer: Bearer, field: str) -> Fraction | None:
     """ "35" or "12.5%" -> a fraction of the total; empty -> None."""
@@ -49,9 +53,12 @@ def _percent(text: str, bearer: Bearer, field: str) -> Fraction | None:
     except MoneyError:
         value = None
     if value is None:
-        raise FieldError(field, N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; "
-                                   "write e.g. 35 or 12.5."), bearer=BEARER_LABELS[bearer],
-                         text=text[:20])
+        raise FieldError(
+            field,
+            N_("%(bearer)s: “%(text)s” is not a percentage from 0 to 100; write e.g. 35 or 12.5."),
+            bearer=BEARER_LABELS[bearer],
+            text=text[:20],
+        )
     return Fraction(value) / 100
 
 
@@ -73,12 +80,15 @@ def _bearers(typed: dict, errors: FormErrors) -> dict[Bearer, Fraction]:
     return bearers
 
 
-def _typed_bearers(item: CostItem, typed: dict,
-                   errors: FormErrors) -> dict[Bearer, Fraction] | None:
+def _typed_bearers(
+    item: CostItem, typed: dict, errors: FormErrors
+) -> dict[Bearer, Fraction] | None:
     """The bearers typed on the change form, or None when the percentages were left as
     they were shown (then the item keeps its proportions)."""
-    shown = {name: _percent_text(item.bearer_fen(bearer), item.total_fen)
-             for name, bearer in PERCENT_FIELDS}
+    shown = {
+        name: _percent_text(item.bearer_fen(bearer), item.total_fen)
+        for name, bearer in PERCENT_FIELDS
+    }
     if all(typed.get(name, "").strip() == shown[name] for name, _ in PERCENT_FIELDS):
         return None
     return _bearers(typed, errors)
@@ -90,22 +100,25 @@ def _item_spec(form: dict, errors: FormErrors) -> costs.ItemSpec | None:
     rule = rules_by_value.get(form["rule"])
     if rule is None:
         errors.add(FieldError("rule", N_("Choose how residents share their part.")))
-    total = errors.attempt(shared.parse_amount, form["total"], max_fen=MAX_ITEM_FEN,
-                           field="total")
+    total = errors.attempt(shared.parse_amount, form["total"], max_fen=MAX_ITEM_FEN, field="total")
     bearers = _bearers(form, errors)
     opt_in, coefficients = [], {}
     if rule is AllocationRule.OPT_IN:
         opt_in = errors.attempt(costs.parse_opt_in, form["opt_in"]) or []
     if rule is AllocationRule.ELEVATOR:
         if not form["unit"].strip():
-            errors.add(FieldError("unit", N_("An elevator is shared within one stairwell: "
-                                             "give a building and a unit.")))
+            errors.add(
+                FieldError(
+                    "unit",
+                    N_("An elevator is shared within one stairwell: give a building and a unit."),
+                )
+            )
         if not form["coefficients"].strip():
-            errors.add(FieldError("coefficients",
-                                  N_("Write floor coefficients as 1:0,2:0,3:0.7 …")))
+            errors.add(
+                FieldError("coefficients", N_("Write floor coefficients as 1:0,2:0,3:0.7 …"))
+            )
         else:
-            coefficients = errors.attempt(costs.parse_coefficients,
-                                          form["coefficients"]) or {}
+            coefficients = errors.attempt(costs.parse_coefficients, form["coefficients"]) or {}
     subsidy = errors.attempt(_optional_amount, form["subsidy"])
     name = form["name"].strip()
     if not name or len(name) > 100:
@@ -113,9 +126,17 @@ def _item_spec(form: dict, errors: FormErrors) -> costs.ItemSpec | None:
     if errors:
         return None
     return costs.ItemSpec(
-        name=name, total_fen=total, rule=rule, bearers=bearers,
-        building=form["building"].strip(), unit=form["unit"].strip(), opt_in=opt_in,
-        coefficients=coefficients, subsidy_fen=subsidy, own_home=form["own_home"] == "y")
+        name=name,
+        total_fen=total,
+        rule=rule,
+        bearers=bearers,
+        building=form["building"].strip(),
+        unit=form["unit"].strip(),
+        opt_in=opt_in,
+        coefficients=coefficients,
+        subsidy_fen=subsidy,
+        own_home=form["own_home"] == "y",
+    )
 
 
 def _item(compound: Compound, item_id: int) -> CostItem:
@@ -128,47 +149,71 @@ def _item(compound: Compound, item_id: int) -> CostItem:
 def _item_shares(item: CostItem, page: int):
     """Every home's share in the item's current version, a page at a time, with totals."""
     count, allocated = db.session.execute(
-        sa.select(sa.func.count(Allocation.id), sa.func.coalesce(sa.func.sum(Allocation.fen), 0))
-        .where(Allocation.item_id == item.id, Allocation.version == item.version)).one()
+        sa.select(
+            sa.func.count(Allocation.id), sa.func.coalesce(sa.func.sum(Allocation.fen), 0)
+        ).where(Allocation.item_id == item.id, Allocation.version == item.version)
+    ).one()
     pages = max((count + SHARES_PER_PAGE - 1) // SHARES_PER_PAGE, 1)
     page = min(max(page, 1), pages)
     rows = db.session.execute(
         sa.select(Dwelling, Allocation.fen)
         .join(Allocation, Allocation.dwelling_id == Dwelling.id)
-        .join(Unit, Unit.id == Dwelling.unit_id).join(Building, Building.id == Unit.building_id)
+        .join(Unit, Unit.id == Dwelling.unit_id)
+        .join(Building, Building.id == Unit.building_id)
         .where(Allocation.item_id == item.id, Allocation.version == item.version)
         .options(selectinload(Dwelling.unit).selectinload(Unit.building))
         .order_by(Building.sort_key, Unit.sort_key, Dwelling.sort_key)
-        .limit(SHARES_PER_PAGE).offset((page - 1) * SHARES_PER_PAGE)).all()
+        .limit(SHARES_PER_PAGE)
+        .offset((page - 1) * SHARES_PER_PAGE)
+    ).all()
     return rows, {"page": page, "pages": pages, "homes": count, "allocated_fen": int(allocated)}
 
 
 # --- cost items -------------------------------------------------------------------------------
 
-ITEM_FIELDS = ("name", "total", "rule", "government", "utility", "city_investment",
-               "building", "unit", "coefficients", "subsidy", "own_home")
+ITEM_FIELDS = (
+    "name",
+    "total",
+    "rule",
+    "government",
+    "utility",
+    "city_investment",
+    "building",
+    "unit",
+    "coefficients",
+    "subsidy",
+    "own_home",
+)
 
 
 @bp.route(PREFIX + "/items/new", methods=["GET", "POST"])
 @compound_staff_required(VIEW)
 def staff_item_new(compound):
     """Add a renovation cost item: its total, who bears what, and how residents share."""
-    form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value,
-                                                  "opt_in": ""}
+    form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value, "opt_in": ""}
     errors = FormErrors()
     if request.method == "POST":
         form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
         if _posted(errors):
             spec = _item_spec(form, errors)
-            item = None if spec is None else errors.attempt(
-                costs.add_item, compound, spec, actor=current_user)
+            item = (
+                None
+                if spec is None
+                else errors.attempt(costs.add_item, compound, spec, actor=current_user)
+            )
             if item is not None:
                 flash(_("Cost item added and shared out to the homes."), "success")
-                return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                        item_id=item.id))
+                return redirect(
+                    url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
+                )
             db.session.rollback()
-    return render_template("dues/staff_item_new.html", compound=compound, form=form,
-                           bearer_fields=PERCENT_FIELDS, errors=errors), errors.status
+    return render_template(
+        "dues/staff_item_new.html",
+        compound=compound,
+        form=form,
+        bearer_fields=PERCENT_FIELDS,
+        errors=errors,
+    ), errors.status
 
 
 @bp.get(PREFIX + "/items/<int:item_id>")
@@ -178,8 +223,13 @@ def staff_item(compound, item_id: int):
     return _item_page(compound, _item(compound, item_id))
 
 
-def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
-               errors: FormErrors | None = None, form: str = ""):
+def _item_page(
+    compound: Compound,
+    item: CostItem,
+    typed: dict | None = None,
+    errors: FormErrors | None = None,
+    form: str = "",
+):
     rows, pager = _item_shares(item, request.args.get("page", 1, type=int))
     building = db.session.get(Building, item.building_id) if item.building_id else None
     unit = db.session.get(Unit, item.unit_id) if item.unit_id else None
@@ -187,19 +237,38 @@ def _item_page(compound: Compound, item: CostItem, typed: dict | None = None,
     linked = next((b for b in ballots if b.id == item.fund_ballot_id), None)
     if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
         linked = db.session.get(Ballot, item.fund_ballot_id)
-    typed = {"total": _yuan_text(item.total_fen), "subsidy": _yuan_text(item.subsidy_fen),
-             "coefficients": item.coefficients, "note": ""} | {
-        name: _percent_text(item.bearer_fen(bearer), item.total_fen)
-        for name, bearer in PERCENT_FIELDS} | (typed or {})
+    typed = (
+        {
+            "total": _yuan_text(item.total_fen),
+            "subsidy": _yuan_text(item.subsidy_fen),
+            "coefficients": item.coefficients,
+            "note": "",
+        }
+        | {
+            name: _percent_text(item.bearer_fen(bearer), item.total_fen)
+            for name, bearer in PERCENT_FIELDS
+        }
+        | (typed or {})
+    )
     errors = errors if errors is not None else FormErrors()
-    return render_template("dues/staff_item.html", compound=compound, item=item, rows=rows,
-                           pager=pager, building=building, unit=unit, ballots=ballots,
-                           linked=linked, typed=typed, versions=costs.item_versions(item),
-                           bearer_fields=[(name, BEARER_LABELS[bearer])
-                                          for name, bearer in PERCENT_FIELDS],
-                           errors=errors, form=form,
-                           can_change=_can(compound, VIEW),
-                           can_gate=_can(compound, APPROVE)), errors.status
+    return render_template(
+        "dues/staff_item.html",
+        compound=compound,
+        item=item,
+        rows=rows,
+        pager=pager,
+        building=building,
+        unit=unit,
+        ballots=ballots,
+        linked=linked,
+        typed=typed,
+        versions=costs.item_versions(item),
+        bearer_fields=[(name, BEARER_LABELS[bearer]) for name, bearer in PERCENT_FIELDS],
+        errors=errors,
+        form=form,
+        can_change=_can(compound, VIEW),
+        can_gate=_can(compound, APPROVE),
+    ), errors.status
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/change")
@@ -208,34 +277,53 @@ def staff_item_change(compound, item_id: int):
     """Change an item's total, subsidy or floor coefficients: shares are allocated again
     as a new version."""
     item = _item(compound, item_id)
-    typed = (_values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30)
-             | _values("coefficients", limit=400))
+    typed = _values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30) | _values(
+        "coefficients", limit=400
+    )
     errors = FormErrors()
     if _posted(errors):
-        total = errors.attempt(shared.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN,
-                               field="total")
+        total = errors.attempt(
+            shared.parse_amount, typed["total"], max_fen=MAX_ITEM_FEN, field="total"
+        )
         subsidy = errors.attempt(_optional_amount, typed["subsidy"])
         coefficients = None
         if item.rule is AllocationRule.ELEVATOR and "coefficients" in request.form:
             coefficients = errors.attempt(costs.parse_coefficients, typed["coefficients"])
-            if coefficients is not None and ",".join(
-                    f"{f}:{c}" for f, c in sorted(coefficients.items())) == item.coefficients:
+            if (
+                coefficients is not None
+                and ",".join(f"{f}:{c}" for f, c in sorted(coefficients.items()))
+                == item.coefficients
+            ):
                 coefficients = None
         bearers = _typed_bearers(item, typed, errors)
         if not errors and (total, subsidy, coefficients, bearers) == (
-                item.total_fen, item.subsidy_fen, None, None):
+            item.total_fen,
+            item.subsidy_fen,
+            None,
+            None,
+        ):
             flash(_("Nothing changed."), "info")
-            return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                    item_id=item.id))
+            return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
         if not errors:
-            errors.attempt(costs.change_item, item, total_fen=total, subsidy_fen=subsidy,
-                           bearers=bearers, coefficients=coefficients, actor=current_user,
-                           default="total")
+            errors.attempt(
+                costs.change_item,
+                item,
+                total_fen=total,
+                subsidy_fen=subsidy,
+                bearers=bearers,
+                coefficients=coefficients,
+                actor=current_user,
+                default="total",
+            )
         if not errors:
-            flash(_("Saved as version %(v)s. The earlier shares are kept as history.",
-                    v=item.version), "success")
-            return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                    item_id=item.id))
+            flash(
+                _(
+                    "Saved as version %(v)s. The earlier shares are kept as history.",
+                    v=item.version,
+                ),
+                "success",
+            )
+            return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
         db.session.rollback()
         db.session.refresh(item)
     return _item_page(compound, item, typed, errors, form="change")
@@ -265,12 +353,10 @@ def staff_item_emergency(compound, item_id: int):
     typed = _values("note", limit=400)
     errors = FormErrors()
     if _posted(errors):
-        errors.attempt(funds.approve_emergency, item, current_user, typed["note"],
-                       default="note")
+        errors.attempt(funds.approve_emergency, item, current_user, typed["note"], default="note")
         if not errors:
             flash(_("Emergency approved: the maintenance fund may pay this item."), "success")
-            return redirect(url_for("dues.staff_item", compound_id=compound.id,
-                                    item_id=item.id))
+            return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
         db.session.rollback()
     return _item_page(compound, item, typed, errors, form="emergency")
 

@@ -34,6 +34,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- small helpers: roles, posted values, parsing ---------------------------------------------
 
+
 def _can(compound: Compound, capability: Capability) -> bool:
     return current_user.can(compound.id, capability)
 
@@ -108,11 +109,14 @@ def _home(compound: Compound, dwelling_id: int, *capabilities: Capability) -> Dw
 def _download_name(compound: Compound, suffix: str) -> str:
     """An attachment header that survives any compound name (CJK, quotes, slashes)."""
     name = re.sub(r"[^\w.-]+", "-", compound.name).strip("-.")[:60] or str(compound.id)
-    return (f"attachment; filename=dues-{compound.id}.{suffix}; "
-            f"filename*=UTF-8''{quote(f'dues-{name}.{suffix}', safe='')}")
+    return (
+        f"attachment; filename=dues-{compound.id}.{suffix}; "
+        f"filename*=UTF-8''{quote(f'dues-{name}.{suffix}', safe='')}"
+    )
 
 
 # --- overview and property fee ----------------------------------------------------------------
+
 
 @bp.get(PREFIX)
 @compound_staff_required(VIEW)
@@ -125,17 +129,27 @@ def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | 
     settings = fees.settings_of(compound.id)
     rate_now = fees.current_rate(compound.id)
     errors = errors if errors is not None else FormErrors()
-    fee = fee or {"rate": fees.fee_rate_text(rate_now),
-                  "starts_on": settings.fee_starts_on.isoformat()
-                  if settings.fee_starts_on else "", "effective_from": ""}
+    fee = fee or {
+        "rate": fees.fee_rate_text(rate_now),
+        "starts_on": settings.fee_starts_on.isoformat() if settings.fee_starts_on else "",
+        "effective_from": "",
+    }
     return render_template(
-        "dues/staff_dues.html", compound=compound, split=bills.cost_split(compound),
+        "dues/staff_dues.html",
+        compound=compound,
+        split=bills.cost_split(compound),
         arrears=bills.arrears_by_building(compound),
         pending_count=payments.pending_count(compound),
-        fund=funds.fund_summary(compound), income=public_income.income_balance(compound.id),
-        settings=settings, rate_text=fees.fee_rate_text(rate_now), fee=fee,
-        rates=fees.rates_of(compound.id), rate_label=fees.fee_rate_text,
-        can_manage=_can(compound, MANAGE), errors=errors), errors.status
+        fund=funds.fund_summary(compound),
+        income=public_income.income_balance(compound.id),
+        settings=settings,
+        rate_text=fees.fee_rate_text(rate_now),
+        fee=fee,
+        rates=fees.rates_of(compound.id),
+        rate_label=fees.fee_rate_text,
+        can_manage=_can(compound, MANAGE),
+        errors=errors,
+    ), errors.status
 
 
 @bp.post(PREFIX + "/fee")
@@ -146,13 +160,25 @@ def staff_fee(compound):
     errors = FormErrors()
     if _posted(errors):
         errors.attempt(fees.parse_fee_rate, fee["rate"])
-        starts_on = (errors.attempt(_date, fee["starts_on"], "starts_on")
-                     if fee["starts_on"].strip() else None)
-        effective = (errors.attempt(_date, fee["effective_from"], "effective_from")
-                     if fee["effective_from"].strip() else None)
+        starts_on = (
+            errors.attempt(_date, fee["starts_on"], "starts_on")
+            if fee["starts_on"].strip()
+            else None
+        )
+        effective = (
+            errors.attempt(_date, fee["effective_from"], "effective_from")
+            if fee["effective_from"].strip()
+            else None
+        )
         if not errors:
-            errors.attempt(fees.set_property_fee, compound, rate_yuan=fee["rate"],
-                           starts_on=starts_on, effective_from=effective, default="rate")
+            errors.attempt(
+                fees.set_property_fee,
+                compound,
+                rate_yuan=fee["rate"],
+                starts_on=starts_on,
+                effective_from=effective,
+                default="rate",
+            )
         if not errors:
             flash(_("Property fee saved."), "success")
             return redirect(url_for("dues.staff_dues", compound_id=compound.id))
@@ -162,6 +188,7 @@ def staff_fee(compound):
 
 # --- pending payments -------------------------------------------------------------------------
 
+
 @bp.get(PREFIX + "/pending")
 @compound_staff_required(VIEW)
 def staff_pending(compound):
@@ -169,15 +196,22 @@ def staff_pending(compound):
     count = payments.pending_count(compound)
     pages = max((count + payments.PENDING_PER_PAGE - 1) // payments.PENDING_PER_PAGE, 1)
     page = min(clamp_page(request.args.get("page", type=int)), pages)
-    return render_template("dues/staff_pending.html", compound=compound,
-                           payments=payments.pending_payments(compound, page), count=count,
-                           page=page, pages=pages, can_decide=_can(compound, MANAGE))
+    return render_template(
+        "dues/staff_pending.html",
+        compound=compound,
+        payments=payments.pending_payments(compound, page),
+        count=count,
+        page=page,
+        pages=pages,
+        can_decide=_can(compound, MANAGE),
+    )
 
 
 def _after_decision(compound: Compound, dwelling_id: int):
     if request.form.get("back") == "home":
-        return redirect(url_for("dues.staff_home", compound_id=compound.id,
-                                dwelling_id=dwelling_id))
+        return redirect(
+            url_for("dues.staff_home", compound_id=compound.id, dwelling_id=dwelling_id)
+        )
     return redirect(url_for("dues.staff_pending", compound_id=compound.id))
 
 
@@ -210,22 +244,35 @@ def staff_reject(compound, payment_id: int):
     typed = {"reason": request.form.get("reason", "")[:400]}
     errors = FormErrors()
     if request.method == "POST" and _posted(errors):
-        changed = errors.attempt(payments.reject_payment, payment, current_user,
-                                 typed["reason"], default="reason")
+        changed = errors.attempt(
+            payments.reject_payment, payment, current_user, typed["reason"], default="reason"
+        )
         if not errors:
             if changed:
-                flash(_("Payment rejected: the resident sees your reason, and the amount "
-                        "stays owed."), "success")
+                flash(
+                    _(
+                        "Payment rejected: the resident sees your reason, and the amount "
+                        "stays owed."
+                    ),
+                    "success",
+                )
             else:
                 flash(_("This payment was already rejected."), "info")
             return _after_decision(compound, payment.dwelling_id)
         db.session.rollback()
         db.session.refresh(payment)
-    return render_template("dues/staff_reject.html", compound=compound, payment=payment,
-                           typed=typed, errors=errors, back=back), errors.status
+    return render_template(
+        "dues/staff_reject.html",
+        compound=compound,
+        payment=payment,
+        typed=typed,
+        errors=errors,
+        back=back,
+    ), errors.status
 
 
 # --- one home's statement, hardship -----------------------------------------------------------
+
 
 @bp.get(PREFIX + "/homes/<int:dwelling_id>")
 @compound_staff_required(VIEW)
@@ -234,14 +281,21 @@ def staff_home(compound, dwelling_id: int):
     return _home_page(compound, _home(compound, dwelling_id))
 
 
-def _home_page(compound: Compound, home: Dwelling, typed: dict | None = None,
-               errors: FormErrors | None = None):
+def _home_page(
+    compound: Compound, home: Dwelling, typed: dict | None = None, errors: FormErrors | None = None
+):
     bill = bills.bill_for(home)
     errors = errors if errors is not None else FormErrors()
-    return render_template("dues/staff_home.html", compound=compound, home=home, bill=bill,
-                           typed=typed or {}, errors=errors,
-                           can_decide=_can(compound, MANAGE),
-                           can_hardship=_can(compound, APPROVE)), errors.status
+    return render_template(
+        "dues/staff_home.html",
+        compound=compound,
+        home=home,
+        bill=bill,
+        typed=typed or {},
+        errors=errors,
+        can_decide=_can(compound, MANAGE),
+        can_hardship=_can(compound, APPROVE),
+    ), errors.status
 
 
 @bp.post(PREFIX + "/homes/<int:dwelling_id>/hardship")
@@ -255,20 +309,29 @@ def staff_hardship(compound, dwelling_id: int):
     if _posted(errors):
         amount = errors.attempt(shared.parse_amount, typed["amount"])
         if not typed["note"].strip():
-            errors.add(FieldError("note", N_("Note the committee's decision (at most 100 "
-                                             "characters).")))
+            errors.add(
+                FieldError("note", N_("Note the committee's decision (at most 100 characters)."))
+            )
         if not errors:
-            errors.attempt(payments.grant_hardship, home, current_user, key=key,
-                           amount_fen=amount, note=typed["note"])
+            errors.attempt(
+                payments.grant_hardship,
+                home,
+                current_user,
+                key=key,
+                amount_fen=amount,
+                note=typed["note"],
+            )
         if not errors:
             flash(_("Hardship subsidy recorded; it counts as paid."), "success")
-            return redirect(url_for("dues.staff_home", compound_id=compound.id,
-                                    dwelling_id=home.id))
+            return redirect(
+                url_for("dues.staff_home", compound_id=compound.id, dwelling_id=home.id)
+            )
         db.session.rollback()
     return _home_page(compound, home, typed, errors)
 
 
 # --- export -----------------------------------------------------------------------------------
+
 
 @bp.get(PREFIX + "/ledger.xlsx")
 @compound_staff_required(VIEW)

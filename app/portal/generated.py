@@ -53,14 +53,35 @@ def roster_csv(n: int, phone_base: int = 13000000000) -> bytes:
         building, rest = divmod(i, 120)
         unit, rest = divmod(rest, 24)
         floor, side = divmod(rest, 4)
-        rows.append([str(building + 1), str(unit + 1), f"{floor + 1}0{side + 1}", floor + 1,
-                     f"{40 + (i * 37) % 80}.{i % 100:02d}", f"业主{i}", str(phone_base + i),
-                     "", "person", 1940 + i % 60, "", ""])
+        rows.append(
+            [
+                str(building + 1),
+                str(unit + 1),
+                f"{floor + 1}0{side + 1}",
+                floor + 1,
+                f"{40 + (i * 37) % 80}.{i % 100:02d}",
+                f"业主{i}",
+                str(phone_base + i),
+                "",
+                "person",
+                1940 + i % 60,
+                "",
+                "",
+            ]
+        )
     return roster_rules.write_csv(rows)
 
 
-def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
-                  seed: int = 5000, residents: int = 300, each: int = 1) -> Seeded:
+def seed_compound(
+    name: str,
+    homes: int,
+    *,
+    staff_phone: str,
+    upload_dir: Path,
+    seed: int = 5000,
+    residents: int = 300,
+    each: int = 1,
+) -> Seeded:
     """A compound of `homes` homes: an open willingness vote (~60 % voted), a cost item and
     a property fee with a payment waiting from every resident with an account, `each`
     canteen meals and classroom days booked by every resident (up to 150), and `each`
@@ -69,14 +90,24 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     compound = community.create_compound(name, year_built=1996)
     compound.accepted_on = date(2025, 10, 30)
     db.session.commit()
-    community.import_roster(compound, roster_csv(homes, 13000000000 + seed * 10000),
-                            f"{name}.csv", actor=None)
-    roles = (Role.COMMITTEE, Role.PROPERTY_MANAGER, Role.CANTEEN_OPERATOR,
-             Role.CLASSROOM_OPERATOR, Role.STREET_ADMIN)
-    staff = accounts.create_staff(staff_phone, f"{name}工作人员", PASSWORD,
-                                  [(role, compound) for role in roles])
-    people = list(db.session.scalars(sa.select(Person).where(Person.compound_id == compound.id)
-                                     .order_by(Person.id)))
+    community.import_roster(
+        compound, roster_csv(homes, 13000000000 + seed * 10000), f"{name}.csv", actor=None
+    )
+    roles = (
+        Role.COMMITTEE,
+        Role.PROPERTY_MANAGER,
+        Role.CANTEEN_OPERATOR,
+        Role.CLASSROOM_OPERATOR,
+        Role.STREET_ADMIN,
+    )
+    staff = accounts.create_staff(
+        staff_phone, f"{name}工作人员", PASSWORD, [(role, compound) for role in roles]
+    )
+    people = list(
+        db.session.scalars(
+            sa.select(Person).where(Person.compound_id == compound.id).order_by(Person.id)
+        )
+    )
     accounts_of = []
     for person in people[:: max(len(people) // residents, 1)][:residents]:
         user = User(phone=person.phone, name=person.name, password_hash="")
@@ -89,64 +120,131 @@ def seed_compound(name: str, homes: int, *, staff_phone: str, upload_dir: Path,
     resident, resident_person = accounts_of[0]
 
     now = utcnow()
-    ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
-        kind=BallotKind.WILLINGNESS, title=f"{name}改造意愿征询",
-        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=20),
-        notice_days=15), actor=None, now=now - timedelta(days=17))
+    ballot = lifecycle.create_ballot(
+        compound,
+        lifecycle.BallotSpec(
+            kind=BallotKind.WILLINGNESS,
+            title=f"{name}改造意愿征询",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=20),
+            notice_days=15,
+        ),
+        actor=None,
+        now=now - timedelta(days=17),
+    )
     lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=16))
     lifecycle.open_ballot(ballot, actor=None, now=now - timedelta(hours=1))
-    keys = sorted(set(db.session.scalars(sa.select(RollEntry.voter_key).where(
-        RollEntry.ballot_id == ballot.id))))
+    keys = sorted(
+        set(
+            db.session.scalars(
+                sa.select(RollEntry.voter_key).where(RollEntry.ballot_id == ballot.id)
+            )
+        )
+    )
     resident_key = roll.seats_of(ballot, resident)[0].voter_key
     options = [o.id for o in ballot.options]
     for n, key in enumerate(keys):
         if key != resident_key and rng.random() < 0.6:
-            voting.record_vote(ballot, key, rng.choice(options), actor=None, items=None,
-                                  channel=models.Channel.ONLINE, proxy_name=None,
-                                  now=now - timedelta(minutes=n % 600))
+            voting.record_vote(
+                ballot,
+                key,
+                rng.choice(options),
+                actor=None,
+                items=None,
+                channel=models.Channel.ONLINE,
+                proxy_name=None,
+                now=now - timedelta(minutes=n % 600),
+            )
     db.session.commit()
 
-    item = costs.add_item(compound, costs.ItemSpec(
-        name="外墙保温", total_fen=homes * 300_000,
-        bearers={Bearer.GOVERNMENT: Fraction(3, 5)}))
+    item = costs.add_item(
+        compound,
+        costs.ItemSpec(
+            name="外墙保温", total_fen=homes * 300_000, bearers={Bearer.GOVERNMENT: Fraction(3, 5)}
+        ),
+    )
     fees.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2026, 1, 1))
     for n, (user, person) in enumerate(accounts_of):
         home = person.memberships[0].dwelling
-        payments.record_payment(user, home, key=item.id, channel=Channel.DIRECT,
-                              amount_fen=10_000 + n, reference=f"转账 {n:06d}", photo=None,
-                              token=f"bench-{compound.id}-{n}", upload_dir=upload_dir)
+        payments.record_payment(
+            user,
+            home,
+            key=item.id,
+            channel=Channel.DIRECT,
+            amount_fen=10_000 + n,
+            reference=f"转账 {n:06d}",
+            photo=None,
+            token=f"bench-{compound.id}-{n}",
+            upload_dir=upload_dir,
+        )
 
     today = local_today()
     meals = []
     for day in range(each):
-        meal = canteen.create_meal_session(compound, day=today + timedelta(days=1 + day),
-                                            meal=Meal.LUNCH, serves=time(11, 30),
-                                            cutoff_hours=1, capacity=1000)
-        canteen.add_dish(meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
-                          capacity=1000)
+        meal = canteen.create_meal_session(
+            compound,
+            day=today + timedelta(days=1 + day),
+            meal=Meal.LUNCH,
+            serves=time(11, 30),
+            cutoff_hours=1,
+            capacity=1000,
+        )
+        canteen.add_dish(
+            meal, name="红烧肉套餐", price_fen=1000, elder_price_fen=600, capacity=1000
+        )
         meals.append(meal)
-    classroom.create_class_sessions(compound, start=today + timedelta(days=1),
-                                   end=today + timedelta(days=each), capacity=200,
-                                   tutor="周老师")
+    classroom.create_class_sessions(
+        compound,
+        start=today + timedelta(days=1),
+        end=today + timedelta(days=each),
+        capacity=200,
+        tutor="周老师",
+    )
     classes = classroom.upcoming_classes({compound.id}, days=each + 1)
     for n, (user, person) in enumerate(accounts_of[:150]):
         home = person.memberships[0].dwelling
         diners = canteen.household(user, home)
         for meal in meals:
-            canteen.book_meal(meal, user, home, {d.key: meal.dishes[0].id for d in diners},
-                               Service.DINE_IN, f"bench-meal-{meal.id}-{n}")
-        child = classroom.register_child(user, home, name=f"孩子{n}", grade=3,
-                                        school="实验小学", pickup_adults="外婆", consent=True)
+            canteen.book_meal(
+                meal,
+                user,
+                home,
+                {d.key: meal.dishes[0].id for d in diners},
+                Service.DINE_IN,
+                f"bench-meal-{meal.id}-{n}",
+            )
+        child = classroom.register_child(
+            user,
+            home,
+            name=f"孩子{n}",
+            grade=3,
+            school="实验小学",
+            pickup_adults="外婆",
+            consent=True,
+        )
         for session in classes[:each]:
             classroom.book_class(session, child)
-    facility = register.add_facility(compound, category=Category.LIGHTS_CHARGERS, name="东门路灯",
-                                    area="东门")
+    facility = register.add_facility(
+        compound, category=Category.LIGHTS_CHARGERS, name="东门路灯", area="东门"
+    )
     for n, (user, _person) in enumerate(accounts_of[:150]):
         for k in range(each):
-            reports.report(user, compound_id=compound.id, description=f"路灯不亮 {n}-{k}",
-                           category=Category.LIGHTS_CHARGERS,
-                           facility=facility if n % 2 else None, location="东门",
-                           request_key=f"bench-rep-{compound.id}-{n}-{k}",
-                           upload_dir=upload_dir)
-    return Seeded(compound.id, resident.phone, staff.phone, ballot.id, meals[0].id,
-                  resident_key, resident_person.memberships[0].dwelling_id)
+            reports.report(
+                user,
+                compound_id=compound.id,
+                description=f"路灯不亮 {n}-{k}",
+                category=Category.LIGHTS_CHARGERS,
+                facility=facility if n % 2 else None,
+                location="东门",
+                request_key=f"bench-rep-{compound.id}-{n}-{k}",
+                upload_dir=upload_dir,
+            )
+    return Seeded(
+        compound.id,
+        resident.phone,
+        staff.phone,
+        ballot.id,
+        meals[0].id,
+        resident_key,
+        resident_person.memberships[0].dwelling_id,
+    )

@@ -18,25 +18,34 @@ def home():
     dwellings = community.dwellings_of(current_user)
     relations = {d.id: community.relation_of(current_user, d) for d in dwellings}
     return render_template(
-        "portal/home.html", dwellings=dwellings, relations=relations,
+        "portal/home.html",
+        dwellings=dwellings,
+        relations=relations,
         compounds=community.staff_compounds(current_user),
         todo=todo_list.todo_for(current_user, dwellings) if dwellings else None,
         TODO=todo_list,
-        has_ballots=bool(dwellings) and bool(decisions.ballots_for_resident(current_user)))
+        has_ballots=bool(dwellings) and bool(decisions.ballots_for_resident(current_user)),
+    )
 
 
 @bp.get("/c/<int:compound_id>")
 def compound_page(compound_id: int):
     """The compound's public page (what the poster QR opens): no personal data."""
     compound = community.get_compound_or_404(compound_id)
-    return render_template("portal/compound.html", compound=compound,
-                           counts=community.compound_counts(compound.id),
-                           decisions=decisions.published_ballots(compound.id))
+    return render_template(
+        "portal/compound.html",
+        compound=compound,
+        counts=community.compound_counts(compound.id),
+        decisions=decisions.published_ballots(compound.id),
+    )
 
 
 @bp.get("/staff/compounds/<int:compound_id>")
 @compound_staff_required()
 def staff_compound(compound):
     """The staff overview of one compound: figures for every role, tools by capability."""
-    return render_template("portal/staff_compound.html", compound=compound,
-                           counts=community.compound_counts(compound.id))
+    return render_template(
+        "portal/staff_compound.html",
+        compound=compound,
+        counts=community.compound_counts(compound.id),
+    )

@@ -50,25 +50,40 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
     now = now or utcnow()
     items: list[TodoItem] = []
     for ballot in decisions.pending_ballots(user, now):
-        items.append(TodoItem(VOTE, "decisions.ballot", {"ballot_id": ballot.id},
-                              ballot.closes_at, ballot))
+        items.append(
+            TodoItem(VOTE, "decisions.ballot", {"ballot_id": ballot.id}, ballot.closes_at, ballot)
+        )
     for notice in decisions.ballots_in_notice(user):
-        items.append(TodoItem(NOTICE, "decisions.ballot", {"ballot_id": notice.ballot.id},
-                              notice.opens_at, notice.ballot, {"as_owner": notice.as_owner}))
+        items.append(
+            TodoItem(
+                NOTICE,
+                "decisions.ballot",
+                {"ballot_id": notice.ballot.id},
+                notice.opens_at,
+                notice.ballot,
+                {"as_owner": notice.as_owner},
+            )
+        )
     dues = bills.home_dues(user, dwellings)
     for home in dues:
         for rejected in home.rejected:
-            items.append(TodoItem(REJECTED, "dues.pay", rejected.pay_url_values,
-                                  rejected.decided_at, rejected))
+            items.append(
+                TodoItem(
+                    REJECTED, "dues.pay", rejected.pay_url_values, rejected.decided_at, rejected
+                )
+            )
         if home.to_pay_fen or home.awaiting_fen:
-            items.append(TodoItem(DUES, "dues.bill", {"dwelling_id": home.dwelling.id}, None,
-                                  home))
+            items.append(TodoItem(DUES, "dues.bill", {"dwelling_id": home.dwelling.id}, None, home))
     for ticket in repairs.awaiting_confirmation(user, now):
-        items.append(TodoItem(REPAIR, "repairs.ticket", {"ticket_id": ticket.ticket_id},
-                              ticket.confirm_by, ticket))
+        items.append(
+            TodoItem(
+                REPAIR, "repairs.ticket", {"ticket_id": ticket.ticket_id}, ticket.confirm_by, ticket
+            )
+        )
     for booking in shared.upcoming_bookings(user, now):
-        items.append(TodoItem(BOOKING, booking.endpoint, booking.url_args, booking.starts_at,
-                              booking))
+        items.append(
+            TodoItem(BOOKING, booking.endpoint, booking.url_args, booking.starts_at, booking)
+        )
     for pickup in classroom.recent_pickups(user, now):
         items.append(TodoItem(PICKUP, "bookings.classroom", {}, pickup.picked_up_at, pickup))
     items.sort(key=_key)

@@ -72,10 +72,10 @@ class Ticket(db.Model):
     facility: Mapped[Facility | None] = relationship()
     compound = relationship("Compound")
     dwelling = relationship("Dwelling")
-    events: Mapped[list[TicketEvent]] = relationship(order_by="TicketEvent.id",
-                                                     cascade="all, delete-orphan")
-    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id",
-                                               cascade="all, delete-orphan")
+    events: Mapped[list[TicketEvent]] = relationship(
+        order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[Photo]] = relationship(order_by="Photo.id", cascade="all, delete-orphan")
 
     @property
     def is_urgent(self) -> bool:
@@ -129,9 +129,16 @@ class Photo(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
-    kind: Mapped[PhotoKind] = mapped_column(sa.Enum(
-        PhotoKind, native_enum=False, length=10, create_constraint=False,
-        validate_strings=True, values_callable=lambda kinds: [k.value for k in kinds]))
+    kind: Mapped[PhotoKind] = mapped_column(
+        sa.Enum(
+            PhotoKind,
+            native_enum=False,
+            length=10,
+            create_constraint=False,
+            validate_strings=True,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        )
+    )
     stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     width: Mapped[int]
     height: Mapped[int]

@@ -45,11 +45,15 @@ class Reporter:
 def reporter_of(ticket: Ticket) -> Reporter:
     """Who reported (for staff who act on the ticket: the phone is shown masked)."""
     if ticket.reporter_id is None:
-        return Reporter(None, mask_phone(ticket.contact_phone), None, unverified=True,
-                        has_phone=bool(ticket.contact_phone))
+        return Reporter(
+            None,
+            mask_phone(ticket.contact_phone),
+            None,
+            unverified=True,
+            has_phone=bool(ticket.contact_phone),
+        )
     user = db.session.get(User, ticket.reporter_id)
-    return Reporter(user.name, mask_phone(user.phone), ticket.dwelling,
-                    has_phone=bool(user.phone))
+    return Reporter(user.name, mask_phone(user.phone), ticket.dwelling, has_phone=bool(user.phone))
 
 
 def reporter_phone(ticket: Ticket, actor: User) -> str | None:
@@ -62,8 +66,14 @@ def reporter_phone(ticket: Ticket, actor: User) -> str | None:
         phone = db.session.get(User, ticket.reporter_id).phone
     if not phone:
         return None
-    db.session.add(AccessLog(user_id=actor.id, compound_id=ticket.compound_id,
-                             action="reporter_phone_viewed", target=f"ticket:{ticket.id}"))
+    db.session.add(
+        AccessLog(
+            user_id=actor.id,
+            compound_id=ticket.compound_id,
+            action="reporter_phone_viewed",
+            target=f"ticket:{ticket.id}",
+        )
+    )
     db.session.commit()
     return phone
 
@@ -72,15 +82,32 @@ def resident_tickets(user: User) -> tuple[list[Ticket], list[Ticket]]:
     """My own and followed tickets; and the open common-area tickets of my compounds."""
     auto_close(compound_ids=resident_compounds(user))
     followed = sa.select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
-    mine = list(db.session.scalars(sa.select(Ticket).where(
-        sa.or_(Ticket.reporter_id == user.id, Ticket.id.in_(followed)))
-        .order_by(Ticket.id.desc()).limit(50)))
+    mine = list(
+        db.session.scalars(
+            sa.select(Ticket)
+            .where(sa.or_(Ticket.reporter_id == user.id, Ticket.id.in_(followed)))
+            .order_by(Ticket.id.desc())
+            .limit(50)
+        )
+    )
     compounds = resident_compounds(user)
-    common = list(db.session.scalars(sa.select(Ticket).where(
-        Ticket.compound_id.in_(compounds), Ticket.dwelling_id.is_(None),
-        Ticket.status.not_in(CLOSED),
-        sa.or_(Ticket.reporter_id.is_(None), Ticket.reporter_id != user.id))
-        .order_by(Ticket.id.desc()).limit(50))) if compounds else []
+    common = (
+        list(
+            db.session.scalars(
+                sa.select(Ticket)
+                .where(
+                    Ticket.compound_id.in_(compounds),
+                    Ticket.dwelling_id.is_(None),
+                    Ticket.status.not_in(CLOSED),
+                    sa.or_(Ticket.reporter_id.is_(None), Ticket.reporter_id != user.id),
+                )
+                .order_by(Ticket.id.desc())
+                .limit(50)
+            )
+        )
+        if compounds
+        else []
+    )
     return mine, common
 
 
@@ -116,26 +143,43 @@ def _to_confirm(user: User, now: datetime) -> list[ToConfirm]:
     more query (a reporter's repairs waiting for them are few: those past the window are
     closed by the next auto-close)."""
     rows = db.session.execute(
-        sa.select(Ticket.id, Ticket.compound_id, Compound.district, Compound.street_office,
-                  Ticket.category, Facility.name, Ticket.location, Ticket.resolved_at)
+        sa.select(
+            Ticket.id,
+            Ticket.compound_id,
+            Compound.district,
+            Compound.street_office,
+            Ticket.category,
+            Facility.name,
+            Ticket.location,
+            Ticket.resolved_at,
+        )
         .join(Compound, Ticket.compound_id == Compound.id)
         .outerjoin(Facility, Ticket.facility_id == Facility.id)
         .where(Ticket.reporter_id == user.id, Ticket.status == Status.RESOLVED)
-        .order_by(Ticket.resolved_at)).all()
+        .order_by(Ticket.resolved_at)
+    ).all()
     policies = policies_for({Place(r[1], r[2] or "", r[3] or "") for r in rows})
     waiting = []
     for ticket_id, compound_id, district, office, category, name, location, resolved in rows:
         policy = policies[Place(compound_id, district or "", office or "")]
         confirm_by = as_utc(resolved) + timedelta(days=policy.confirm_window_days)
         if now <= confirm_by:
-            waiting.append(ToConfirm(ticket_id=ticket_id, category=category,
-                                     facility_name=name, location=location,
-                                     resolved_at=as_utc(resolved), confirm_by=confirm_by))
+            waiting.append(
+                ToConfirm(
+                    ticket_id=ticket_id,
+                    category=category,
+                    facility_name=name,
+                    location=location,
+                    resolved_at=as_utc(resolved),
+                    confirm_by=confirm_by,
+                )
+            )
     return waiting
 
 
-def awaiting_confirmation(user: User, now: datetime | None = None,
-                          limit: int = 20) -> list[ToConfirm]:
+def awaiting_confirmation(
+    user: User, now: datetime | None = None, limit: int = 20
+) -> list[ToConfirm]:
     """Repairs done on the user's reports that wait for the user to confirm (within the
     confirm window), oldest first; no writes."""
     if not getattr(user, "is_authenticated", False):
@@ -166,15 +210,17 @@ def visible_to_staff(compound: Compound, user: User):
     return stmt
 
 
-def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | None = None
-          ) -> list[tuple[Ticket, rules.Lateness]]:
+def queue(
+    compound: Compound, user: User, filters: QueueFilter, now: datetime | None = None
+) -> list[tuple[Ticket, rules.Lateness]]:
     """The compound's tickets for staff (contractors: theirs), overdue first, against the
     compound's response and resolution targets."""
     now = now or utcnow()
     targets = shared_targets(compound.id)
     auto_close(now, {compound.id})
     stmt = visible_to_staff(compound, user).options(
-        selectinload(Ticket.facility), selectinload(Ticket.dwelling))
+        selectinload(Ticket.facility), selectinload(Ticket.dwelling)
+    )
     if filters.status in {s.value for s in Status}:
         stmt = stmt.where(Ticket.status == Status(filters.status))
     elif not filters.status:
@@ -183,26 +229,45 @@ def queue(compound: Compound, user: User, filters: QueueFilter, now: datetime | 
         stmt = stmt.where(Ticket.category == Category(filters.category))
     if filters.building:
         name = roster_rules.normalize_building(filters.building)
-        in_building = sa.select(Dwelling.id).join(Dwelling.unit).join(Building).where(
-            Building.name == name, Building.compound_id == compound.id)
+        in_building = (
+            sa.select(Dwelling.id)
+            .join(Dwelling.unit)
+            .join(Building)
+            .where(Building.name == name, Building.compound_id == compound.id)
+        )
         facility_in = sa.select(Facility.id).join(Building).where(Building.name == name)
-        stmt = stmt.where(sa.or_(Ticket.dwelling_id.in_(in_building),
-                                 Ticket.facility_id.in_(facility_in)))
+        stmt = stmt.where(
+            sa.or_(Ticket.dwelling_id.in_(in_building), Ticket.facility_id.in_(facility_in))
+        )
     if filters.assignee:
         stmt = stmt.where(Ticket.assignee == filters.assignee.strip()[:60])
-    rows = [(t, lateness(t, now, targets))
-            for t in db.session.scalars(stmt.order_by(Ticket.id).limit(500))]
-    rows.sort(key=lambda row: (not row[1].overdue, row[0].priority is not rules.Priority.URGENT,
-                               row[0].created_at))
+    rows = [
+        (t, lateness(t, now, targets))
+        for t in db.session.scalars(stmt.order_by(Ticket.id).limit(500))
+    ]
+    rows.sort(
+        key=lambda row: (
+            not row[1].overdue,
+            row[0].priority is not rules.Priority.URGENT,
+            row[0].created_at,
+        )
+    )
     return rows
 
 
-def lateness(ticket: Ticket, now: datetime, targets: dict[rules.Priority, rules.Targets]
-             ) -> rules.Lateness:
+def lateness(
+    ticket: Ticket, now: datetime, targets: dict[rules.Priority, rules.Targets]
+) -> rules.Lateness:
     """Whether the ticket misses (or missed) its response or resolution target."""
-    return rules.lateness(status=ticket.status, priority_=ticket.priority,
-                          submitted_at=ticket.created_at, accepted_at=ticket.accepted_at,
-                          resolved_at=ticket.resolved_at, now=now, targets=targets)
+    return rules.lateness(
+        status=ticket.status,
+        priority_=ticket.priority,
+        submitted_at=ticket.created_at,
+        accepted_at=ticket.accepted_at,
+        resolved_at=ticket.resolved_at,
+        now=now,
+        targets=targets,
+    )
 
 
 @dataclass
@@ -214,8 +279,7 @@ class CategoryFigures:
     reopen_rate: float | None
 
 
-def figures(compound: Compound, user: User, now: datetime | None = None
-            ) -> list[CategoryFigures]:
+def figures(compound: Compound, user: User, now: datetime | None = None) -> list[CategoryFigures]:
     """Per category, over the tickets this user may see: median time to resolve, open
     tickets overdue (against the compound's targets), share reopened."""
     now = now or utcnow()
@@ -227,14 +291,25 @@ def figures(compound: Compound, user: User, now: datetime | None = None
     for category, tickets in sorted(by_category.items(), key=lambda kv: kv[0].value):
         resolved = [t for t in tickets if t.resolved_at]
         ever_resolved = [t for t in tickets if t.resolved_at or t.reopen_count]
-        result.append(CategoryFigures(
-            category=category, tickets=len(tickets),
-            median_hours_to_resolve=rules.median_hours(
-                [t.resolved_at - t.created_at for t in resolved]),
-            overdue=sum(1 for t in tickets if t.status in rules.OPEN_STATUSES
-                        and lateness(t, now, targets).overdue),
-            reopen_rate=(round(sum(1 for t in ever_resolved if t.reopen_count)
-                               / len(ever_resolved), 3) if ever_resolved else None)))
+        result.append(
+            CategoryFigures(
+                category=category,
+                tickets=len(tickets),
+                median_hours_to_resolve=rules.median_hours(
+                    [t.resolved_at - t.created_at for t in resolved]
+                ),
+                overdue=sum(
+                    1
+                    for t in tickets
+                    if t.status in rules.OPEN_STATUSES and lateness(t, now, targets).overdue
+                ),
+                reopen_rate=(
+                    round(sum(1 for t in ever_resolved if t.reopen_count) / len(ever_resolved), 3)
+                    if ever_resolved
+                    else None
+                ),
+            )
+        )
     return result
 
 
@@ -247,26 +322,54 @@ def _local(value: datetime | None) -> str:
 
 def export_rows(compound: Compound, actor: User) -> list[list]:
     """Every ticket of the compound for the XLSX export (no reporters' phones)."""
-    db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id,
-                             action="tickets_exported"))
+    db.session.add(AccessLog(user_id=actor.id, compound_id=compound.id, action="tickets_exported"))
     db.session.commit()
     rows = []
-    for t in db.session.scalars(sa.select(Ticket).where(Ticket.compound_id == compound.id)
-                                .order_by(Ticket.id).options(selectinload(Ticket.facility))):
-        rows.append([t.id, _local(t.created_at), t.category.value,
-                     t.facility.name if t.facility else t.location, t.priority.value,
-                     t.route.value,
-                     t.warranty_until.isoformat() if t.warranty_until else "",
-                     t.status.value, t.assignee, _local(t.accepted_at), _local(t.resolved_at),
-                     _local(t.closed_at), t.rating or "", t.reopen_count,
-                     "扫码未核实 sticker, unverified" if t.unverified else "住户 resident"])
+    for t in db.session.scalars(
+        sa.select(Ticket)
+        .where(Ticket.compound_id == compound.id)
+        .order_by(Ticket.id)
+        .options(selectinload(Ticket.facility))
+    ):
+        rows.append(
+            [
+                t.id,
+                _local(t.created_at),
+                t.category.value,
+                t.facility.name if t.facility else t.location,
+                t.priority.value,
+                t.route.value,
+                t.warranty_until.isoformat() if t.warranty_until else "",
+                t.status.value,
+                t.assignee,
+                _local(t.accepted_at),
+                _local(t.resolved_at),
+                _local(t.closed_at),
+                t.rating or "",
+                t.reopen_count,
+                "扫码未核实 sticker, unverified" if t.unverified else "住户 resident",
+            ]
+        )
     return rows
 
 
-EXPORT_HEADER = ["编号 id", "报修时间 reported (Beijing time)", "类别 category", "位置 place",
-                 "优先级 priority", "派往 routed to", "保修截止 warranty until",
-                 "状态 status", "维修人 worker", "受理 accepted", "完成 resolved",
-                 "关闭 closed", "评分 rating", "重开次数 reopened", "来源 reported by"]
+EXPORT_HEADER = [
+    "编号 id",
+    "报修时间 reported (Beijing time)",
+    "类别 category",
+    "位置 place",
+    "优先级 priority",
+    "派往 routed to",
+    "保修截止 warranty until",
+    "状态 status",
+    "维修人 worker",
+    "受理 accepted",
+    "完成 resolved",
+    "关闭 closed",
+    "评分 rating",
+    "重开次数 reopened",
+    "来源 reported by",
+]
 
 
 def photo_for(photo_id: int, user: User) -> Photo:

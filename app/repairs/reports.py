@@ -42,23 +42,35 @@ CONTACT_CONSENT_VERSION = "2026-11"
 
 
 def compounds_named(ids: list[int]) -> list[Compound]:
-    return list(db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids))
-                                   .order_by(Compound.id)))
+    return list(
+        db.session.scalars(sa.select(Compound).where(Compound.id.in_(ids)).order_by(Compound.id))
+    )
 
 
 def _text_problems(description: str, problems: dict[str, list[DomainError]]) -> str:
     description = (description or "").strip()
     if not 4 <= len(description) <= 2000:
-        problems.setdefault("description", []).append(DomainError(
-            N_("Describe the problem in a few words (at most 2000 characters).")))
+        problems.setdefault("description", []).append(
+            DomainError(N_("Describe the problem in a few words (at most 2000 characters)."))
+        )
     return description
 
 
-def report(user: User, *, compound_id: int, description: str, category: Category | None,
-           facility: Facility | None = None, dwelling_id: int | None = None,
-           location: str = "", photos: Sequence[bytes | photo_rules.PreparedPhoto] = (),
-           request_key: str, upload_dir: Path, now: datetime | None = None,
-           need_place: bool = False) -> Ticket:
+def report(
+    user: User,
+    *,
+    compound_id: int,
+    description: str,
+    category: Category | None,
+    facility: Facility | None = None,
+    dwelling_id: int | None = None,
+    location: str = "",
+    photos: Sequence[bytes | photo_rules.PreparedPhoto] = (),
+    request_key: str,
+    upload_dir: Path,
+    now: datetime | None = None,
+    need_place: bool = False,
+) -> Ticket:
     """Report a problem; photos are checked and cleaned before anything is saved.
 
     Raises NotFound for a facility or home that is not the user's, and FieldErrors naming
@@ -83,44 +95,82 @@ def report(user: User, *, compound_id: int, description: str, category: Category
     if facility is None and category is None:
         problems["category"] = [DomainError(N_("Choose what kind of problem it is."))]
     if need_place:
-        problems["where"] = [DomainError(
-            N_("Say whether the problem is in your home or in a common area."))]
+        problems["where"] = [
+            DomainError(N_("Say whether the problem is in your home or in a common area."))
+        ]
     description = _text_problems(description, problems)
     if len((location or "").strip()) > 120:
         problems["location"] = [DomainError(N_("At most 120 characters."))]
     prepared = prepare_photos(photos, MAX_PHOTOS, problems)
     refuse_if(problems)
     category = facility.category if facility else category
-    return _create(compound_id=compound_id, facility=facility, dwelling=dwelling,
-                   category=category, location=(location or "").strip(),
-                   description=description, prepared=prepared, reporter=user,
-                   request_key=request_key, upload_dir=upload_dir, now=now)
+    return _create(
+        compound_id=compound_id,
+        facility=facility,
+        dwelling=dwelling,
+        category=category,
+        location=(location or "").strip(),
+        description=description,
+        prepared=prepared,
+        reporter=user,
+        request_key=request_key,
+        upload_dir=upload_dir,
+        now=now,
+    )
 
 
-def _create(*, compound_id: int, facility: Facility | None, dwelling: Dwelling | None,
-            category: Category, location: str, description: str,
-            prepared: list[photo_rules.PreparedPhoto], reporter: User | None,
-            request_key: str, upload_dir: Path, now: datetime, **extra) -> Ticket:
+def _create(
+    *,
+    compound_id: int,
+    facility: Facility | None,
+    dwelling: Dwelling | None,
+    category: Category,
+    location: str,
+    description: str,
+    prepared: list[photo_rules.PreparedPhoto],
+    reporter: User | None,
+    request_key: str,
+    upload_dir: Path,
+    now: datetime,
+    **extra,
+) -> Ticket:
     """Route, store the photos and save the ticket with its first event (one commit)."""
     compound = db.session.get(Compound, compound_id)
     until = rules.warranty_end(compound.accepted_on, category) if facility else None
-    route = rules.route(renovated=bool(facility and facility.renovated),
-                        has_contractor=bool(facility and facility.contractor_id),
-                        warranty_until=until, today=local_today(now))
+    route = rules.route(
+        renovated=bool(facility and facility.renovated),
+        has_contractor=bool(facility and facility.contractor_id),
+        warranty_until=until,
+        today=local_today(now),
+    )
     stored = [photo_rules.save(item, upload_dir) for item in prepared]
     reporter_id = reporter.id if reporter else None
     ticket = Ticket(
-        compound_id=compound_id, facility_id=facility.id if facility else None,
-        dwelling_id=dwelling.id if dwelling else None, category=category,
-        location=location[:120], description=description,
-        priority=rules.priority(category), route=route,
+        compound_id=compound_id,
+        facility_id=facility.id if facility else None,
+        dwelling_id=dwelling.id if dwelling else None,
+        category=category,
+        location=location[:120],
+        description=description,
+        priority=rules.priority(category),
+        route=route,
         contractor_id=facility.contractor_id if route is Route.CONTRACTOR else None,
-        warranty_until=until, reporter_id=reporter_id, request_key=request_key,
-        created_at=now, **extra)
+        warranty_until=until,
+        reporter_id=reporter_id,
+        request_key=request_key,
+        created_at=now,
+        **extra,
+    )
     for item in stored:
-        ticket.photos.append(Photo(kind=PhotoKind.REPORT, stored_name=item.name,
-                                   width=item.width, height=item.height,
-                                   uploaded_by_id=reporter_id))
+        ticket.photos.append(
+            Photo(
+                kind=PhotoKind.REPORT,
+                stored_name=item.name,
+                width=item.width,
+                height=item.height,
+                uploaded_by_id=reporter_id,
+            )
+        )
     try:
         change_status(ticket, None, Status.SUBMITTED, actor=reporter, now=now)
     except IntegrityError:
@@ -150,8 +200,7 @@ def status_token(secret: str, request_key: str) -> str:
     """The unguessable token of an unverified report's status link: HMAC(secret, the form's
     random key), 128 bits. Only its hash is stored; the same form sent twice gets the
     same link back, and nobody without the form's key and the secret can work it out."""
-    mac = hmac.new(secret.encode(), f"linli-repair-status:{request_key}".encode(),
-                   hashlib.sha256)
+    mac = hmac.new(secret.encode(), f"linli-repair-status:{request_key}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode()
 
 
@@ -159,11 +208,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def report_from_sticker(facility: Facility, *, description: str, phone: str = "",
-                        consent: bool = False,
-                        photos: Sequence[bytes | photo_rules.PreparedPhoto] = (),
-                        request_key: str, secret: str, upload_dir: Path,
-                        now: datetime | None = None) -> tuple[Ticket, str]:
+def report_from_sticker(
+    facility: Facility,
+    *,
+    description: str,
+    phone: str = "",
+    consent: bool = False,
+    photos: Sequence[bytes | photo_rules.PreparedPhoto] = (),
+    request_key: str,
+    secret: str,
+    upload_dir: Path,
+    now: datetime | None = None,
+) -> tuple[Ticket, str]:
     """Report a common-area facility from its sticker without an account.
 
     The ticket is marked unverified; the phone is optional (a mainland mobile, kept only
@@ -185,20 +241,32 @@ def report_from_sticker(facility: Facility, *, description: str, phone: str = ""
     try:
         contact = normalize_mobile(phone)
     except ValueError:
-        problems["phone"] = [DomainError(
-            N_("Enter an 11-digit mainland mobile number, or leave it empty."))]
+        problems["phone"] = [
+            DomainError(N_("Enter an 11-digit mainland mobile number, or leave it empty."))
+        ]
     if contact and not consent:
-        problems["consent"] = [DomainError(
-            N_("Tick the box to leave your number, or leave the number empty."))]
+        problems["consent"] = [
+            DomainError(N_("Tick the box to leave your number, or leave the number empty."))
+        ]
     prepared = prepare_photos(photos, MAX_STICKER_PHOTOS, problems)
     refuse_if(problems)
-    ticket = _create(compound_id=facility.compound_id, facility=facility, dwelling=None,
-                     category=facility.category, location=facility.area,
-                     description=description, prepared=prepared, reporter=None,
-                     request_key=request_key, upload_dir=upload_dir, now=now,
-                     unverified=True, contact_phone=contact,
-                     contact_consent=CONTACT_CONSENT_VERSION if contact else None,
-                     status_token_hash=_token_hash(token))
+    ticket = _create(
+        compound_id=facility.compound_id,
+        facility=facility,
+        dwelling=None,
+        category=facility.category,
+        location=facility.area,
+        description=description,
+        prepared=prepared,
+        reporter=None,
+        request_key=request_key,
+        upload_dir=upload_dir,
+        now=now,
+        unverified=True,
+        contact_phone=contact,
+        contact_consent=CONTACT_CONSENT_VERSION if contact else None,
+        status_token_hash=_token_hash(token),
+    )
     return ticket, token
 
 
@@ -207,8 +275,9 @@ def ticket_by_status_token(token: str) -> Ticket:
     token = (token or "")[:64]
     if not token:
         raise NotFound()
-    ticket = db.session.scalar(sa.select(Ticket).where(
-        Ticket.status_token_hash == _token_hash(token)))
+    ticket = db.session.scalar(
+        sa.select(Ticket).where(Ticket.status_token_hash == _token_hash(token))
+    )
     if ticket is None:
         raise NotFound()
     return ticket
@@ -232,18 +301,28 @@ def me_too(ticket: Ticket, user: User) -> None:
 def can_follow(ticket: Ticket, user: User) -> bool:
     """Whether "me too" is offered: an open common-area report of the user's compound that
     someone else reported."""
-    return (ticket.is_common and ticket.status not in CLOSED
-            and ticket.reporter_id != user.id
-            and ticket.compound_id in resident_compounds(user))
+    return (
+        ticket.is_common
+        and ticket.status not in CLOSED
+        and ticket.reporter_id != user.id
+        and ticket.compound_id in resident_compounds(user)
+    )
 
 
 def is_following(ticket: Ticket, user: User) -> bool:
     """Whether the user already said "me too" on this report."""
-    return db.session.scalar(sa.select(TicketFollower.id).where(
-        TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id)) is not None
+    return (
+        db.session.scalar(
+            sa.select(TicketFollower.id).where(
+                TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id
+            )
+        )
+        is not None
+    )
 
 
 def followers(ticket: Ticket) -> int:
     """How many neighbours said "me too"."""
-    return db.session.scalar(sa.select(sa.func.count(TicketFollower.id)).where(
-        TicketFollower.ticket_id == ticket.id))
+    return db.session.scalar(
+        sa.select(sa.func.count(TicketFollower.id)).where(TicketFollower.ticket_id == ticket.id)
+    )

@@ -56,8 +56,12 @@ MAX_RECEIPTS = 5
 
 @bp.app_context_processor
 def labels():
-    return {"REPAIR_CATEGORIES": CATEGORY_LABELS, "REPAIR_STATUS": STATUS_LABELS,
-            "PRIORITY_LABELS": PRIORITY_LABELS, "ROUTE_LABELS": ROUTE_LABELS}
+    return {
+        "REPAIR_CATEGORIES": CATEGORY_LABELS,
+        "REPAIR_STATUS": STATUS_LABELS,
+        "PRIORITY_LABELS": PRIORITY_LABELS,
+        "ROUTE_LABELS": ROUTE_LABELS,
+    }
 
 
 def _files(name: str) -> list[bytes]:
@@ -95,6 +99,7 @@ def _no_store(response):
 
 # --- reports from a sticker, with or without an account -------------------------------------
 
+
 def _sticker_ip_limit() -> str:
     return current_app.config["REPAIR_STICKER_RATE_LIMIT"]
 
@@ -113,14 +118,16 @@ def _report_sent(response) -> bool:
 
 @bp.route("/f/<code>", methods=["GET", "POST"])
 @limiter.limit(_sticker_ip_limit, methods=["POST"])
-@limiter.limit(_sticker_facility_limit, methods=["POST"], key_func=_facility_key,
-               deduct_when=_report_sent)
+@limiter.limit(
+    _sticker_facility_limit, methods=["POST"], key_func=_facility_key, deduct_when=_report_sent
+)
 def sticker(code: str):
     """A facility's QR sticker: residents signed in get their report form; anyone else can
     report this common-area facility without an account (marked unverified)."""
     facility = register.facility_by_code(code)
-    resident = current_user.is_authenticated and \
-        facility.compound_id in shared.resident_compounds(current_user)
+    resident = current_user.is_authenticated and facility.compound_id in shared.resident_compounds(
+        current_user
+    )
     if resident and request.method == "GET":
         return redirect(url_for("repairs.new_report", facility=facility.sticker_code))
     form = StickerReportForm()
@@ -130,22 +137,32 @@ def sticker(code: str):
     if request.method == "POST" and form.validate_on_submit():
         try:
             ticket, token = reports.report_from_sticker(
-                facility, description=form.description.data or "",
-                phone=form.phone.data or "", consent=form.consent.data, photos=files,
+                facility,
+                description=form.description.data or "",
+                phone=form.phone.data or "",
+                consent=form.consent.data,
+                photos=files,
                 request_key=form.request_key.data or "",
-                secret=current_app.config["SECRET_KEY"], upload_dir=upload_dir())
+                secret=current_app.config["SECRET_KEY"],
+                upload_dir=upload_dir(),
+            )
         except shared.FieldErrors as exc:
             _show_problems(form, exc)
         else:
-            receipts = {k: v for k, v in session.get(RECEIPTS, {}).items()
-                        if k != str(ticket.id)}
+            receipts = {k: v for k, v in session.get(RECEIPTS, {}).items() if k != str(ticket.id)}
             receipts[str(ticket.id)] = token
             session[RECEIPTS] = dict(list(receipts.items())[-MAX_RECEIPTS:])
             return redirect(url_for("repairs.sent", ticket_id=ticket.id))
     _photo_again(form, "photos", bool(files))
-    response = make_response(render_template(
-        "repairs/sticker.html", facility=facility, form=form,
-        existing=register.open_ticket_on(facility)), refused_status(form))
+    response = make_response(
+        render_template(
+            "repairs/sticker.html",
+            facility=facility,
+            form=form,
+            existing=register.open_ticket_on(facility),
+        ),
+        refused_status(form),
+    )
     return _no_store(response)
 
 
@@ -157,9 +174,16 @@ def sent(ticket_id: int):
         raise NotFound()
     ticket = reports.ticket_by_status_token(token)
     path = url_for("repairs.status", token=token)
-    return _no_store(make_response(render_template(
-        "repairs/sent.html", ticket=ticket, path=path,
-        link=public_url("repairs.status", token=token))))
+    return _no_store(
+        make_response(
+            render_template(
+                "repairs/sent.html",
+                ticket=ticket,
+                path=path,
+                link=public_url("repairs.status", token=token),
+            )
+        )
+    )
 
 
 @bp.get("/r/<token>")
@@ -173,6 +197,7 @@ def status(token: str):
 
 
 # --- residents -------------------------------------------------------------------------------
+
 
 def _place(form, facility, homes, compounds) -> tuple[int, int | None, bool]:
     """(compound id, home id, place missing) from the form; a forged home or compound is
@@ -220,21 +245,32 @@ def new_report():
         form.request_key.data = reports.form_request_key(form.request_key.data)
         try:
             ticket = reports.report(
-                current_user, compound_id=compound_id,
+                current_user,
+                compound_id=compound_id,
                 description=form.description.data or "",
-                category=Category(category) if category in {c.value for c in Category}
-                else None, facility=facility, dwelling_id=dwelling_id, need_place=need_place,
-                location=form.location.data or "", photos=files,
-                request_key=form.request_key.data, upload_dir=upload_dir())
+                category=Category(category) if category in {c.value for c in Category} else None,
+                facility=facility,
+                dwelling_id=dwelling_id,
+                need_place=need_place,
+                location=form.location.data or "",
+                photos=files,
+                request_key=form.request_key.data,
+                upload_dir=upload_dir(),
+            )
         except shared.FieldErrors as exc:
             _show_problems(form, exc)
         else:
             flash(_("Thank you. Your report number is %(n)s.", n=ticket.id), "success")
             return redirect(url_for("repairs.ticket", ticket_id=ticket.id))
     _photo_again(form, "photos", bool(files))
-    return render_template("repairs/new.html", facility=facility, existing=existing,
-                           form=form, homes=homes,
-                           compounds=reports.compounds_named(compounds)), refused_status(form)
+    return render_template(
+        "repairs/new.html",
+        facility=facility,
+        existing=existing,
+        form=form,
+        homes=homes,
+        compounds=reports.compounds_named(compounds),
+    ), refused_status(form)
 
 
 @bp.get("/repairs")
@@ -248,24 +284,38 @@ def my_repairs():
 def _stale_errors(forms: dict | None, steps) -> list[str]:
     """Errors of a step sent from an older page that is no longer offered (someone else
     moved the report on): shown above the steps that are offered now."""
-    return [str(e) for action, form in (forms or {}).items() if action not in steps
-            for e in (*form.form_errors, *(e for f in form for e in f.errors))]
+    return [
+        str(e)
+        for action, form in (forms or {}).items()
+        if action not in steps
+        for e in (*form.form_errors, *(e for f in form for e in f.errors))
+    ]
 
 
 def _resident_page(item, forms: dict | None = None, follow_form=None):
     """The ticket as a resident sees it, with the forms for the steps they may take."""
     steps = workflow.resident_steps(item, current_user)
-    shown = {Action.CONFIRM: ConfirmRepairForm(formdata=None),
-             Action.REOPEN: ReopenForm(formdata=None), **(forms or {})}
+    shown = {
+        Action.CONFIRM: ConfirmRepairForm(formdata=None),
+        Action.REOPEN: ReopenForm(formdata=None),
+        **(forms or {}),
+    }
     status = refused_status(*shown.values(), follow_form)
-    return render_template("repairs/ticket.html", ticket=item, staff=False,
-                           stale=_stale_errors(forms, steps),
-                           mine=item.reporter_id == current_user.id,
-                           followers=reports.followers(item),
-                           can_follow=reports.can_follow(item, current_user),
-                           following=reports.is_following(item, current_user),
-                           follow_form=follow_form, steps=steps, forms=shown,
-                           step_labels=STEP_LABELS, reporter=None), status
+    return render_template(
+        "repairs/ticket.html",
+        ticket=item,
+        staff=False,
+        stale=_stale_errors(forms, steps),
+        mine=item.reporter_id == current_user.id,
+        followers=reports.followers(item),
+        can_follow=reports.can_follow(item, current_user),
+        following=reports.is_following(item, current_user),
+        follow_form=follow_form,
+        steps=steps,
+        forms=shown,
+        step_labels=STEP_LABELS,
+        reporter=None,
+    ), status
 
 
 @bp.get("/repairs/<int:ticket_id>")
@@ -303,10 +353,14 @@ def resident_step(ticket_id: int, action: str):
         rating = getattr(form, "rating", None)
         try:
             workflow.resident_act(
-                item, current_user, step,
-                rating=int(rating.data) if rating is not None and rating.data in
-                {"1", "2", "3", "4", "5"} else None,
-                comment=form.comment.data or "")
+                item,
+                current_user,
+                step,
+                rating=int(rating.data)
+                if rating is not None and rating.data in {"1", "2", "3", "4", "5"}
+                else None,
+                comment=form.comment.data or "",
+            )
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
@@ -325,32 +379,45 @@ def photo(photo_id: int):
 
 # --- staff -----------------------------------------------------------------------------------
 
+
 @bp.get("/staff/compounds/<int:compound_id>/repairs")
 @compound_staff_required(Capability.HANDLE_REPAIRS, Capability.WORK_ON_REPAIRS)
 def queue(compound):
     """The repair queue: overdue first; filter by status, category, building, worker."""
     filters = queries.QueueFilter(
-        status=request.args.get("status", "")[:20], category=request.args.get("category",
-                                                                          "")[:20],
+        status=request.args.get("status", "")[:20],
+        category=request.args.get("category", "")[:20],
         building=request.args.get("building", "")[:20],
-        assignee=request.args.get("assignee", "")[:60])
+        assignee=request.args.get("assignee", "")[:60],
+    )
     manager = current_user.can(compound.id, Capability.HANDLE_REPAIRS)
-    return render_template("repairs/queue.html", compound=compound, filters=filters,
-                           rows=queries.queue(compound, current_user, filters),
-                           figures=queries.figures(compound, current_user),
-                           can_export=manager, can_register=manager)
+    return render_template(
+        "repairs/queue.html",
+        compound=compound,
+        filters=filters,
+        rows=queries.queue(compound, current_user, filters),
+        figures=queries.figures(compound, current_user),
+        can_export=manager,
+        can_register=manager,
+    )
 
 
-STAFF_FORMS = {Action.ACCEPT: AcceptForm, Action.START: ConfirmForm,
-               Action.RESOLVE: ResolveForm, Action.REJECT: RejectForm}
+STAFF_FORMS = {
+    Action.ACCEPT: AcceptForm,
+    Action.START: ConfirmForm,
+    Action.RESOLVE: ResolveForm,
+    Action.REJECT: RejectForm,
+}
 
 
 def _staff_page(item, forms: dict | None = None, phone: str | None = None):
     """A report with the steps the user may take, the next step first and primary."""
     contractor = not current_user.can(item.compound_id, Capability.HANDLE_REPAIRS)
     steps = workflow.staff_steps(item, current_user)
-    shown = {action: (HandBackForm if contractor and action is Action.REJECT else form)(
-        formdata=None) for action, form in STAFF_FORMS.items()}
+    shown = {
+        action: (HandBackForm if contractor and action is Action.REJECT else form)(formdata=None)
+        for action, form in STAFF_FORMS.items()
+    }
     shown[Action.ACCEPT].assignee.data = item.assignee
     shown.update(forms or {})
     labels = dict(STEP_LABELS)
@@ -358,14 +425,24 @@ def _staff_page(item, forms: dict | None = None, phone: str | None = None):
         labels[Action.ACCEPT] = REASSIGN_LABEL
     if contractor:
         labels[Action.REJECT] = HAND_BACK_LABEL
-    response = make_response(render_template(
-        "repairs/ticket.html", ticket=item, mine=False, staff=True, steps=steps,
-        stale=_stale_errors(forms, steps),
-        forms=shown, step_labels=labels, reporter=queries.reporter_of(item),
-        can_reveal=shared.can_manage(current_user, item), full_phone=phone,
-        followers=reports.followers(item),
-        acceptance=_acceptance_note(item.compound, only_wrong=True)),
-        refused_status(*shown.values()))
+    response = make_response(
+        render_template(
+            "repairs/ticket.html",
+            ticket=item,
+            mine=False,
+            staff=True,
+            steps=steps,
+            stale=_stale_errors(forms, steps),
+            forms=shown,
+            step_labels=labels,
+            reporter=queries.reporter_of(item),
+            can_reveal=shared.can_manage(current_user, item),
+            full_phone=phone,
+            followers=reports.followers(item),
+            acceptance=_acceptance_note(item.compound, only_wrong=True),
+        ),
+        refused_status(*shown.values()),
+    )
     return _no_store(response)
 
 
@@ -397,11 +474,15 @@ def staff_step(ticket_id: int, action: str):
     if form.validate_on_submit():
         after = _files("after_photo")
         try:
-            workflow.staff_act(item, current_user, step,
-                               assignee=request.form.get("assignee", ""),
-                               note=request.form.get("note", ""),
-                               after_photo=after[0] if after else None,
-                               upload_dir=upload_dir())
+            workflow.staff_act(
+                item,
+                current_user,
+                step,
+                assignee=request.form.get("assignee", ""),
+                note=request.form.get("note", ""),
+                after_photo=after[0] if after else None,
+                upload_dir=upload_dir(),
+            )
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
@@ -417,12 +498,13 @@ def staff_step(ticket_id: int, action: str):
 @compound_staff_required(Capability.HANDLE_REPAIRS)
 def export(compound):
     """All reports of the compound as an Excel file."""
-    data = roster_rules.write_table_xlsx(queries.EXPORT_HEADER,
-                                         queries.export_rows(compound, current_user),
-                                         "repairs")
+    data = roster_rules.write_table_xlsx(
+        queries.EXPORT_HEADER, queries.export_rows(compound, current_user), "repairs"
+    )
     response = make_response(data)
-    response.headers["Content-Type"] = \
+    response.headers["Content-Type"] = (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response.headers["Content-Disposition"] = f"attachment; filename=repairs-{compound.id}.xlsx"
     return response
 
@@ -443,30 +525,45 @@ def facilities(compound):
     if form.validate_on_submit():
         try:
             register.add_facility(
-                compound, category=Category(form.category.data), name=form.name.data or "",
-                building=form.building.data or "", area=form.area.data or "",
-                renovated=form.renovated.data, contractor_name=form.contractor_name.data or "",
-                contractor_phone=form.contractor_phone.data or "")
+                compound,
+                category=Category(form.category.data),
+                name=form.name.data or "",
+                building=form.building.data or "",
+                area=form.area.data or "",
+                renovated=form.renovated.data,
+                contractor_name=form.contractor_name.data or "",
+                contractor_phone=form.contractor_phone.data or "",
+            )
         except DomainError as exc:
             _show_problems(form, exc)
         else:
             flash(_("Facility added."), "success")
             return redirect(url_for("repairs.facilities", compound_id=compound.id))
     items = register.facilities(compound)
-    return render_template("repairs/facilities.html", compound=compound, form=form,
-                           items=[(f, register.warranty_of(f)) for f in items],
-                           acceptance=_acceptance_note(compound)), refused_status(form)
+    return render_template(
+        "repairs/facilities.html",
+        compound=compound,
+        form=form,
+        items=[(f, register.warranty_of(f)) for f in items],
+        acceptance=_acceptance_note(compound),
+    ), refused_status(form)
 
 
 @bp.get("/staff/compounds/<int:compound_id>/stickers")
 @compound_staff_required(Capability.HANDLE_REPAIRS)
 def stickers(compound):
     """A printable sheet of QR stickers, several per A4 page, with warranty end dates."""
-    items = [(f, public_url("repairs.sticker", code=f.sticker_code))
-             for f in register.facilities(compound)]
+    items = [
+        (f, public_url("repairs.sticker", code=f.sticker_code))
+        for f in register.facilities(compound)
+    ]
     if not items:
         abort(404)
-    return render_template("repairs/stickers.html", compound=compound,
-                           acceptance=_acceptance_note(compound),
-                           stickers=[(f, link, qr_svg(link, label=f.name),
-                                      register.warranty_of(f)) for f, link in items])
+    return render_template(
+        "repairs/stickers.html",
+        compound=compound,
+        acceptance=_acceptance_note(compound),
+        stickers=[
+            (f, link, qr_svg(link, label=f.name), register.warranty_of(f)) for f, link in items
+        ],
+    )

@@ -31,9 +31,17 @@ class Category(enum.Enum):
 
 # Years of warranty from completion acceptance (art. 40), by category; 0 = none.
 WARRANTY_YEARS = {
-    Category.WALLS: 5, Category.DRAINAGE: 2, Category.UTILITIES: 2, Category.CABLES: 2,
-    Category.LIGHTS_CHARGERS: 2, Category.FIRE_SAFETY: 2, Category.SECURITY: 2,
-    Category.WASTE_ROOMS: 2, Category.ROADS: 2, Category.DEMOLITION: 0, Category.GREEN: 0,
+    Category.WALLS: 5,
+    Category.DRAINAGE: 2,
+    Category.UTILITIES: 2,
+    Category.CABLES: 2,
+    Category.LIGHTS_CHARGERS: 2,
+    Category.FIRE_SAFETY: 2,
+    Category.SECURITY: 2,
+    Category.WASTE_ROOMS: 2,
+    Category.ROADS: 2,
+    Category.DEMOLITION: 0,
+    Category.GREEN: 0,
     Category.OTHER: 0,
 }
 URGENT = {Category.UTILITIES, Category.FIRE_SAFETY}  # gas/water leaks, power, fire
@@ -53,10 +61,14 @@ class Targets:
 def targets_from(policy) -> dict[Priority, Targets]:
     """The response and resolution targets of a compound's policy (hours, local policy)."""
     return {
-        Priority.URGENT: Targets(respond=timedelta(hours=policy.urgent_respond_hours),
-                                 resolve=timedelta(hours=policy.urgent_resolve_hours)),
-        Priority.NORMAL: Targets(respond=timedelta(hours=policy.normal_respond_hours),
-                                 resolve=timedelta(hours=policy.normal_resolve_hours)),
+        Priority.URGENT: Targets(
+            respond=timedelta(hours=policy.urgent_respond_hours),
+            resolve=timedelta(hours=policy.urgent_resolve_hours),
+        ),
+        Priority.NORMAL: Targets(
+            respond=timedelta(hours=policy.normal_respond_hours),
+            resolve=timedelta(hours=policy.normal_resolve_hours),
+        ),
     }
 
 
@@ -93,8 +105,9 @@ def add_years(day: date, years: int) -> date | None:
         return day.replace(year=day.year + years, day=28)
 
 
-def warranty_end(accepted_on: date | None, category: Category,
-                 years: dict[Category, int] = WARRANTY_YEARS) -> date | None:
+def warranty_end(
+    accepted_on: date | None, category: Category, years: dict[Category, int] = WARRANTY_YEARS
+) -> date | None:
     """The last day of warranty, or None when there is none (no acceptance, no period, or
     an acceptance date that cannot be right).
 
@@ -113,8 +126,9 @@ class Route(enum.Enum):
     PROPERTY = "property"
 
 
-def route(*, renovated: bool, has_contractor: bool, warranty_until: date | None,
-          today: date) -> Route:
+def route(
+    *, renovated: bool, has_contractor: bool, warranty_until: date | None, today: date
+) -> Route:
     """A defect in a renovated facility within warranty goes to its contractor."""
     if renovated and has_contractor and warranty_until is not None and today <= warranty_until:
         return Route.CONTRACTOR
@@ -162,9 +176,14 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 OPEN_STATUSES = {Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS}
 
 
-def next_status(current: Status, action: Action, *, resolved_at: datetime | None = None,
-                now: datetime | None = None, confirm_window: timedelta | None = None
-                ) -> Status | None:
+def next_status(
+    current: Status,
+    action: Action,
+    *,
+    resolved_at: datetime | None = None,
+    now: datetime | None = None,
+    confirm_window: timedelta | None = None,
+) -> Status | None:
     """The status an action leads to, or None if it is not allowed now. The reporter
     confirms or reopens within the confirm window after the repair (local policy); after
     it, the ticket closes by itself. Without a window, time is not considered."""
@@ -172,27 +191,42 @@ def next_status(current: Status, action: Action, *, resolved_at: datetime | None
     if target is None:
         return None
     timed = resolved_at is not None and now is not None and confirm_window is not None
-    if action in (Action.REOPEN, Action.CONFIRM) and timed and \
-            now > resolved_at + confirm_window:
+    if action in (Action.REOPEN, Action.CONFIRM) and timed and now > resolved_at + confirm_window:
         return None
     if action is Action.AUTO_CLOSE and (not timed or now <= resolved_at + confirm_window):
         return None
     return target
 
 
-def allowed_actions(current: Status, actions: set[Action], *,
-                    resolved_at: datetime | None = None, now: datetime | None = None,
-                    confirm_window: timedelta | None = None) -> list[Action]:
+def allowed_actions(
+    current: Status,
+    actions: set[Action],
+    *,
+    resolved_at: datetime | None = None,
+    now: datetime | None = None,
+    confirm_window: timedelta | None = None,
+) -> list[Action]:
     """Which of `actions` the table allows from `current` now, in the table's order."""
-    return [action for (status, action) in TRANSITIONS
-            if status is current and action in actions
-            and next_status(current, action, resolved_at=resolved_at, now=now,
-                            confirm_window=confirm_window) is not None]
+    return [
+        action
+        for (status, action) in TRANSITIONS
+        if status is current
+        and action in actions
+        and next_status(
+            current, action, resolved_at=resolved_at, now=now, confirm_window=confirm_window
+        )
+        is not None
+    ]
 
 
 # The way a repair goes when all is well; the next step is the one that moves along it.
-PROGRESS = (Status.SUBMITTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED,
-            Status.CONFIRMED)
+PROGRESS = (
+    Status.SUBMITTED,
+    Status.ACCEPTED,
+    Status.IN_PROGRESS,
+    Status.RESOLVED,
+    Status.CONFIRMED,
+)
 
 
 def next_step(current: Status, allowed: list[Action]) -> Action | None:
@@ -202,9 +236,12 @@ def next_step(current: Status, allowed: list[Action]) -> Action | None:
     if current not in PROGRESS:
         return None
     here = PROGRESS.index(current)
-    forward = [(PROGRESS.index(TRANSITIONS[(current, a)]), a) for a in allowed
-               if TRANSITIONS.get((current, a)) in PROGRESS
-               and PROGRESS.index(TRANSITIONS[(current, a)]) > here]
+    forward = [
+        (PROGRESS.index(TRANSITIONS[(current, a)]), a)
+        for a in allowed
+        if TRANSITIONS.get((current, a)) in PROGRESS
+        and PROGRESS.index(TRANSITIONS[(current, a)]) > here
+    ]
     return max(forward, key=lambda pair: pair[0])[1] if forward else None
 
 
@@ -218,9 +255,16 @@ class Lateness:
         return self.response_late or self.resolution_late
 
 
-def lateness(*, status: Status, priority_: Priority, submitted_at: datetime,
-             accepted_at: datetime | None, resolved_at: datetime | None, now: datetime,
-             targets: dict[Priority, Targets]) -> Lateness:
+def lateness(
+    *,
+    status: Status,
+    priority_: Priority,
+    submitted_at: datetime,
+    accepted_at: datetime | None,
+    resolved_at: datetime | None,
+    now: datetime,
+    targets: dict[Priority, Targets],
+) -> Lateness:
     """Whether the response or the resolution target is (or was) missed."""
     target = targets[priority_]
     if status is Status.REJECTED:
@@ -229,7 +273,8 @@ def lateness(*, status: Status, priority_: Priority, submitted_at: datetime,
     finished = resolved_at or (now if status in OPEN_STATUSES else None)
     return Lateness(
         response_late=responded is not None and responded > submitted_at + target.respond,
-        resolution_late=finished is not None and finished > submitted_at + target.resolve)
+        resolution_late=finished is not None and finished > submitted_at + target.resolve,
+    )
 
 
 def median_hours(durations: list[timedelta]) -> float | None:

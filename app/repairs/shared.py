@@ -51,14 +51,19 @@ def resident_compounds(user: User) -> set[int]:
     return {d.compound_id for d in dwellings_of(user)}
 
 
-def prepare_photos(photos: Sequence[bytes | photo_rules.PreparedPhoto], limit: int,
-                   problems: dict[str, list[DomainError]], field: str = "photos"
-                   ) -> list[photo_rules.PreparedPhoto]:
+def prepare_photos(
+    photos: Sequence[bytes | photo_rules.PreparedPhoto],
+    limit: int,
+    problems: dict[str, list[DomainError]],
+    field: str = "photos",
+) -> list[photo_rules.PreparedPhoto]:
     """Check every photo (nothing is written yet); add each problem to `problems`."""
     if len(photos) > limit:
         problems.setdefault(field, []).append(
-            DomainError(N_("At most %(n)s photos."), n=limit) if limit > 1
-            else DomainError(N_("At most one photo.")))
+            DomainError(N_("At most %(n)s photos."), n=limit)
+            if limit > 1
+            else DomainError(N_("At most one photo."))
+        )
         return []
     prepared, errors = [], []
     for number, data in enumerate(photos, start=1):
@@ -68,8 +73,11 @@ def prepare_photos(photos: Sequence[bytes | photo_rules.PreparedPhoto], limit: i
         try:
             prepared.append(photo_rules.prepare(data))
         except DomainError as exc:
-            errors.append(exc if len(photos) == 1 else DomainError(
-                N_("Photo %(n)s: %(problem)s"), n=number, problem=exc))
+            errors.append(
+                exc
+                if len(photos) == 1
+                else DomainError(N_("Photo %(n)s: %(problem)s"), n=number, problem=exc)
+            )
     if errors:
         problems.setdefault(field, []).extend(errors)
     return prepared
@@ -96,8 +104,11 @@ def can_manage(user: User, ticket: Ticket) -> bool:
     """Property manager or street office; or the contractor the ticket is routed to."""
     if user.can(ticket.compound_id, Capability.HANDLE_REPAIRS):
         return True
-    return (ticket.route is Route.CONTRACTOR and ticket.contractor_id == user.id
-            and user.can(ticket.compound_id, Capability.WORK_ON_REPAIRS))
+    return (
+        ticket.route is Route.CONTRACTOR
+        and ticket.contractor_id == user.id
+        and user.can(ticket.compound_id, Capability.WORK_ON_REPAIRS)
+    )
 
 
 def get_ticket_for_staff(ticket_id: int, user: User) -> Ticket:

@@ -35,21 +35,34 @@ from app.repairs.shared import (
 
 def can_still_confirm(ticket: Ticket, now: datetime | None = None) -> bool:
     """The reporter can confirm or reopen within the confirm window after the repair."""
-    return rules.next_status(ticket.status, Action.REOPEN, resolved_at=ticket.resolved_at,
-                             now=now or utcnow(),
-                             confirm_window=confirm_window(ticket.compound_id)) is not None
+    return (
+        rules.next_status(
+            ticket.status,
+            Action.REOPEN,
+            resolved_at=ticket.resolved_at,
+            now=now or utcnow(),
+            confirm_window=confirm_window(ticket.compound_id),
+        )
+        is not None
+    )
 
 
 def _comment(text: str, field: str, problems: dict, limit: int = 500) -> str:
     text = (text or "").strip()
     if len(text) > limit:
-        problems.setdefault(field, []).append(DomainError(N_("At most %(n)s characters."),
-                                                          n=limit))
+        problems.setdefault(field, []).append(DomainError(N_("At most %(n)s characters."), n=limit))
     return text
 
 
-def resident_act(ticket: Ticket, user: User, action: Action, *, rating: int | None = None,
-                 comment: str = "", now: datetime | None = None) -> None:
+def resident_act(
+    ticket: Ticket,
+    user: User,
+    action: Action,
+    *,
+    rating: int | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> None:
     """Confirm the repair (rating 1-5, no default) or reopen it within 7 days; only the
     reporter. Raises FieldErrors for a missing rating or reason."""
     now = now or utcnow()
@@ -60,8 +73,9 @@ def resident_act(ticket: Ticket, user: User, action: Action, *, rating: int | No
     values = {}
     if action is Action.CONFIRM:
         if rating not in (1, 2, 3, 4, 5):
-            problems.setdefault("rating", []).append(DomainError(
-                N_("Choose how many stars to give, from 1 to 5.")))
+            problems.setdefault("rating", []).append(
+                DomainError(N_("Choose how many stars to give, from 1 to 5."))
+            )
         values = {"rating": rating, "comment": comment or None, "closed_at": now}
     else:
         if not comment:
@@ -104,17 +118,29 @@ def staff_steps(ticket: Ticket, user: User, now: datetime | None = None) -> Step
 
 
 def _steps(ticket: Ticket, actions: set[Action], now: datetime | None) -> Steps:
-    allowed = rules.allowed_actions(ticket.status, actions, resolved_at=ticket.resolved_at,
-                                    now=now or utcnow(),
-                                    confirm_window=confirm_window(ticket.compound_id))
+    allowed = rules.allowed_actions(
+        ticket.status,
+        actions,
+        resolved_at=ticket.resolved_at,
+        now=now or utcnow(),
+        confirm_window=confirm_window(ticket.compound_id),
+    )
     primary = rules.next_step(ticket.status, allowed)
     ordered = sorted(allowed, key=lambda a: a is not primary)  # stable: table order kept
     return Steps(ordered, primary)
 
 
-def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
-              note: str = "", after_photo: bytes | photo_rules.PreparedPhoto | None = None,
-              upload_dir: Path, now: datetime | None = None) -> None:
+def staff_act(
+    ticket: Ticket,
+    user: User,
+    action: Action,
+    *,
+    assignee: str = "",
+    note: str = "",
+    after_photo: bytes | photo_rules.PreparedPhoto | None = None,
+    upload_dir: Path,
+    now: datetime | None = None,
+) -> None:
     """Accept and assign, start, resolve (with an "after" photo) or reject (with a reason).
 
     Raises FieldErrors naming the missing worker, reason or photo (assignee, note,
@@ -135,8 +161,9 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
     if action is Action.ACCEPT:
         assignee = _comment(assignee, "assignee", problems, limit=60)
         if not assignee:
-            problems.setdefault("assignee", []).append(DomainError(
-                N_("Name the worker who will do the repair.")))
+            problems.setdefault("assignee", []).append(
+                DomainError(N_("Name the worker who will do the repair."))
+            )
         refuse_if(problems)
         if ticket.status is Status.ACCEPTED and ticket.assignee == assignee:
             return  # a double tap: nothing changes
@@ -146,21 +173,31 @@ def staff_act(ticket: Ticket, user: User, action: Action, *, assignee: str = "",
         note = note or assignee
     elif action is Action.REJECT:
         if not note:
-            problems.setdefault("note", []).append(DomainError(
-                N_("Give the reason for rejecting the report.")))
+            problems.setdefault("note", []).append(
+                DomainError(N_("Give the reason for rejecting the report."))
+            )
         values = {"reject_reason": note, "closed_at": now}
     elif action is Action.RESOLVE:
         if not after_photo:
-            problems.setdefault("after_photo", []).append(DomainError(
-                N_("Add a photo of the finished repair.")))
+            problems.setdefault("after_photo", []).append(
+                DomainError(N_("Add a photo of the finished repair."))
+            )
         else:
             prepared = prepare_photos([after_photo], 1, problems, field="after_photo")
         values = {"resolved_at": now}
     refuse_if(problems)
     stored = [photo_rules.save(item, upload_dir) for item in prepared]
-    photos = [Photo(ticket_id=ticket.id, kind=PhotoKind.AFTER, stored_name=item.name,
-                    width=item.width, height=item.height, uploaded_by_id=user.id)
-              for item in stored]
+    photos = [
+        Photo(
+            ticket_id=ticket.id,
+            kind=PhotoKind.AFTER,
+            stored_name=item.name,
+            width=item.width,
+            height=item.height,
+            uploaded_by_id=user.id,
+        )
+        for item in stored
+    ]
     try:
         _transition(ticket, action, user, now, note, add=photos, **values)
     except DomainError:
@@ -172,22 +209,47 @@ def _decline(ticket: Ticket, contractor: User, note: str, now: datetime) -> None
     """A contractor says it is not theirs (e.g. not a warranty defect): the report goes to
     the property manager's queue as a new report, with the reason in the timeline."""
     if not note:
-        raise FieldErrors({"note": [DomainError(
-            N_("Give the reason for handing the report back."))]})
-    if ticket.route is not Route.CONTRACTOR or \
-            ticket.status not in (Status.SUBMITTED, Status.ACCEPTED):
+        raise FieldErrors(
+            {"note": [DomainError(N_("Give the reason for handing the report back."))]}
+        )
+    if ticket.route is not Route.CONTRACTOR or ticket.status not in (
+        Status.SUBMITTED,
+        Status.ACCEPTED,
+    ):
         raise DomainError(N_("This step is not possible at the report's current stage."))
-    change_status(ticket, ticket.status, Status.SUBMITTED, actor=contractor, now=now,
-                  note=note, where=(Ticket.route == Route.CONTRACTOR,),
-                  route=Route.PROPERTY, contractor_id=None, assignee="", accepted_at=None)
+    change_status(
+        ticket,
+        ticket.status,
+        Status.SUBMITTED,
+        actor=contractor,
+        now=now,
+        note=note,
+        where=(Ticket.route == Route.CONTRACTOR,),
+        route=Route.PROPERTY,
+        contractor_id=None,
+        assignee="",
+        accepted_at=None,
+    )
 
 
-def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetime, note: str,
-                add: Sequence = (), **values) -> None:
+def _transition(
+    ticket: Ticket,
+    action: Action,
+    actor: User | None,
+    now: datetime,
+    note: str,
+    add: Sequence = (),
+    **values,
+) -> None:
     """Apply one allowed transition of the workflow."""
     current = ticket.status
-    target = rules.next_status(current, action, resolved_at=ticket.resolved_at, now=now,
-                               confirm_window=confirm_window(ticket.compound_id))
+    target = rules.next_status(
+        current,
+        action,
+        resolved_at=ticket.resolved_at,
+        now=now,
+        confirm_window=confirm_window(ticket.compound_id),
+    )
     if target is None:
         raise DomainError(N_("This step is not possible at the report's current stage."))
     if target in CLOSED:  # a sticker reporter's number is kept only while the repair is open
@@ -195,9 +257,18 @@ def _transition(ticket: Ticket, action: Action, actor: User | None, now: datetim
     change_status(ticket, current, target, actor=actor, now=now, note=note, add=add, **values)
 
 
-def change_status(ticket: Ticket, before: Status | None, after: Status, *,
-                  actor: User | None, now: datetime, note: str = "", where=(),
-                  add: Sequence = (), **values) -> None:
+def change_status(
+    ticket: Ticket,
+    before: Status | None,
+    after: Status,
+    *,
+    actor: User | None,
+    now: datetime,
+    note: str = "",
+    where=(),
+    add: Sequence = (),
+    **values,
+) -> None:
     """The one place a ticket's status changes: the report (`before` None: the new ticket
     is saved), a contractor handing it back, and every transition. One conditional UPDATE
     from `before` (a double tap moves once), the timeline's entry and any rows in `add` are
@@ -205,19 +276,32 @@ def change_status(ticket: Ticket, before: Status | None, after: Status, *,
     actor_id = actor.id if actor else None
     if before is None:
         ticket.status = after
-        ticket.events.append(TicketEvent(from_status=None, to_status=after,
-                                         actor_id=actor_id, note=note, created_at=now))
+        ticket.events.append(
+            TicketEvent(
+                from_status=None, to_status=after, actor_id=actor_id, note=note, created_at=now
+            )
+        )
         db.session.add(ticket)
     else:
         done = db.session.execute(
-            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == before, *where)
-            .values(status=after, **values).execution_options(synchronize_session=False))
+            sa.update(Ticket)
+            .where(Ticket.id == ticket.id, Ticket.status == before, *where)
+            .values(status=after, **values)
+            .execution_options(synchronize_session=False)
+        )
         if done.rowcount != 1:
             db.session.rollback()
-            raise DomainError(N_("Someone else changed this report just now. "
-                                 "Please look again."))
-        db.session.add(TicketEvent(ticket_id=ticket.id, from_status=before, to_status=after,
-                                   actor_id=actor_id, note=note, created_at=now))
+            raise DomainError(N_("Someone else changed this report just now. Please look again."))
+        db.session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                from_status=before,
+                to_status=after,
+                actor_id=actor_id,
+                note=note,
+                created_at=now,
+            )
+        )
     db.session.add_all(add)
     db.session.commit()
     if before is not None:
@@ -231,8 +315,9 @@ def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None
     shortest window in force; each ticket is then held to its own compound's."""
     now = now or utcnow()
     shortest = timedelta(days=extremes("confirm_window_days")[0])
-    stmt = sa.select(Ticket).where(Ticket.status == Status.RESOLVED,
-                                   Ticket.resolved_at < now - shortest)
+    stmt = sa.select(Ticket).where(
+        Ticket.status == Status.RESOLVED, Ticket.resolved_at < now - shortest
+    )
     if compound_ids is not None:
         stmt = stmt.where(Ticket.compound_id.in_(compound_ids or {0}))
     closed = 0

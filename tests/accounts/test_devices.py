@@ -31,8 +31,10 @@ def own_phone(web):
 
 
 def guess_from_many_addresses(web, n=12, phone=OWNER):
-    return [try_password(device(web, f"10.9.0.{i}"), f"guess-{i}", phone=phone).status_code
-            for i in range(n)]
+    return [
+        try_password(device(web, f"10.9.0.{i}"), f"guess-{i}", phone=phone).status_code
+        for i in range(n)
+    ]
 
 
 def test_a_stranger_cannot_lock_the_owners_phone_out(web, app):
@@ -91,8 +93,9 @@ def test_the_owners_phone_is_limited_too_on_its_own_count(web, app):
 def test_device_cookie_is_signed_small_and_holds_no_phone_number(web, app):
     make_resident(make_compound(), OWNER)
     response = try_password(device(web, "10.7.0.1"), PASSWORD)
-    header = next(c for c in response.headers.getlist("Set-Cookie")
-                  if c.startswith(devices.COOKIE + "="))
+    header = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(devices.COOKIE + "=")
+    )
     assert OWNER not in header and "HttpOnly" in header and "SameSite=Lax" in header
     assert len(header) < 400
     value = header.split(";")[0].split("=", 1)[1]
@@ -105,7 +108,7 @@ def test_a_family_phone_keeps_a_few_numbers():
     numbers = [f"1380000{i:04d}" for i in range(devices.MAX_NUMBERS + 2)]
     for number in numbers:
         cookie = devices.issue(cookie, number, SECRET)
-    assert all(devices.trusted_key(cookie, n, SECRET) for n in numbers[-devices.MAX_NUMBERS:])
+    assert all(devices.trusted_key(cookie, n, SECRET) for n in numbers[-devices.MAX_NUMBERS :])
     assert devices.trusted_key(cookie, numbers[0], SECRET) is None
     keys = {devices.trusted_key(cookie, n, SECRET).split(":")[0] for n in numbers[2:]}
     assert len(keys) == 1  # one device, one nonce

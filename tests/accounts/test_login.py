@@ -34,8 +34,10 @@ def test_pages_need_sign_in(client):
 
 def test_next_parameter_cannot_leave_the_site(client):
     make_resident(make_compound(), "13800000001")
-    response = client.post("/login?next=https://evil.example/", data={
-        "phone": "13800000001", "password": PASSWORD, "next": "//evil.example/"})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={"phone": "13800000001", "password": PASSWORD, "next": "//evil.example/"},
+    )
     assert response.headers["Location"].endswith("/home")
 
 
@@ -81,8 +83,11 @@ def test_security_headers_and_cookie_flags(client, sign_in):
 
 
 def test_forms_without_csrf_token_are_refused(tmp_path):
-    app = create_app("testing", WTF_CSRF_ENABLED=True,
-                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'csrf.db'}")
+    app = create_app(
+        "testing",
+        WTF_CSRF_ENABLED=True,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'csrf.db'}",
+    )
     with app.app_context():
         db.create_all()
         make_resident(make_compound(), "13800000001")

@@ -106,7 +106,9 @@ def test_each_sign_in_has_its_own_record(web, app):
     sign_out(phone)
     db.session.expire_all()
     assert sorted(r.revoked_at is None for r in db.session.scalars(sa.select(UserSession))) == [
-        False, True]
+        False,
+        True,
+    ]
 
 
 def test_user_loader_is_one_query(web, app):
@@ -131,9 +133,18 @@ def test_user_loader_is_one_query(web, app):
 def test_forged_and_old_ids_load_nobody(web, app):
     user, _ = make_resident(make_compound(), PHONE)
     key = services.start_session(user)
-    for forged in ["", ":", f"{user.id}", f"{user.id}:1", f"{user.id}:{key[:-1]}x",
-                   f"{user.id + 1}:{key}", f"²:{key}", f"99999999999999999999:{key}",
-                   f"-1:{key}", "1:" + "a" * 1000]:
+    for forged in [
+        "",
+        ":",
+        f"{user.id}",
+        f"{user.id}:1",
+        f"{user.id}:{key[:-1]}x",
+        f"{user.id + 1}:{key}",
+        f"²:{key}",
+        f"99999999999999999999:{key}",
+        f"-1:{key}",
+        "1:" + "a" * 1000,
+    ]:
         assert services.load_user(forged) is None, forged
     assert services.load_user(f"{user.id}:{key}") is not None
 
@@ -141,8 +152,11 @@ def test_forged_and_old_ids_load_nobody(web, app):
 def test_a_session_unused_for_a_month_has_ended(web, app):
     make_resident(make_compound(), PHONE)
     phone = signed_in(web)
-    db.session.execute(sa.update(UserSession).values(
-        last_seen_at=utcnow() - web.config["PERMANENT_SESSION_LIFETIME"] - timedelta(hours=1)))
+    db.session.execute(
+        sa.update(UserSession).values(
+            last_seen_at=utcnow() - web.config["PERMANENT_SESSION_LIFETIME"] - timedelta(hours=1)
+        )
+    )
     db.session.commit()
     assert phone.get("/home").status_code == 302
 
@@ -155,12 +169,12 @@ def test_last_seen_moves_forward_at_most_hourly(web, app):
     db.session.commit()
     phone.get("/home")
     assert abs(db.session.scalar(sa.select(UserSession.last_seen_at)) - recent) < timedelta(
-        seconds=1)  # unchanged: no write on every request
+        seconds=1
+    )  # unchanged: no write on every request
     db.session.execute(sa.update(UserSession).values(last_seen_at=utcnow() - timedelta(hours=2)))
     db.session.commit()
     phone.get("/home")
-    assert utcnow() - db.session.scalar(sa.select(UserSession.last_seen_at)) < timedelta(
-        minutes=1)
+    assert utcnow() - db.session.scalar(sa.select(UserSession.last_seen_at)) < timedelta(minutes=1)
 
 
 def test_signing_in_clears_the_accounts_ended_sessions(web, app):
@@ -173,11 +187,15 @@ def test_signing_in_clears_the_accounts_ended_sessions(web, app):
 
 
 def test_agent_summary_names_the_phone():
-    wechat = ("Mozilla/5.0 (Linux; Android 10; V2036A) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/86.0 Mobile Safari/537.36 MicroMessenger/8.0.2")
+    wechat = (
+        "Mozilla/5.0 (Linux; Android 10; V2036A) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/86.0 Mobile Safari/537.36 MicroMessenger/8.0.2"
+    )
     assert services.agent_summary(wechat) == "Android · WeChat"
-    iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 "
-              "(KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1")
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/16.0 Mobile/15E148 Safari/604.1"
+    )
     assert services.agent_summary(iphone) == "iPhone · Safari"
     assert services.agent_summary(None) == ""
     assert len(services.agent_summary("Android " + "x" * 500)) <= 60
@@ -192,10 +210,18 @@ def test_activating_a_letter_replaces_whoever_was_signed_in_on_the_phone(web, ap
     copied = cookie(phone, "session")
     newcomer = make_person(compound, "新住户", phone="13800000002")
     home = make_dwelling(compound, owner=newcomer)
-    token = letters.issue_codes([home], actor=None, days=30,
-                                 secret=web.config["SECRET_KEY"])[1][0].token
+    token = letters.issue_codes([home], actor=None, days=30, secret=web.config["SECRET_KEY"])[1][
+        0
+    ].token
     phone.get(f"/a/{token}")
-    done = phone.post("/activate", data={"phone": "13800000002", "password": "new-password-1",
-                                         "confirm": "new-password-1", "consent": "y"})
+    done = phone.post(
+        "/activate",
+        data={
+            "phone": "13800000002",
+            "password": "new-password-1",
+            "confirm": "new-password-1",
+            "consent": "y",
+        },
+    )
     assert done.status_code == 302
     assert with_cookies(web, session=copied).get("/home").status_code == 302

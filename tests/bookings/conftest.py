@@ -21,15 +21,29 @@ def canteen(app):
     person.birth_year = 1950  # 76 on the meal date
     db.session.commit()
     meals.add_member(user, home, "孙子", 2015)
-    session = meals.create_meal_session(compound, day=TOMORROW, meal=Meal.LUNCH,
-                                           serves=time(11, 30), cutoff_hours=12, capacity=3,
-                                           now=NOW)
-    rice = meals.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
-                             capacity=2)
-    noodles = meals.add_dish(session, name="青菜面", price_fen=500, elder_price_fen=300,
-                                capacity=10)
-    return {"compound": compound, "user": user, "home": home, "session": session,
-            "rice": rice, "noodles": noodles}
+    session = meals.create_meal_session(
+        compound,
+        day=TOMORROW,
+        meal=Meal.LUNCH,
+        serves=time(11, 30),
+        cutoff_hours=12,
+        capacity=3,
+        now=NOW,
+    )
+    rice = meals.add_dish(
+        session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600, capacity=2
+    )
+    noodles = meals.add_dish(
+        session, name="青菜面", price_fen=500, elder_price_fen=300, capacity=10
+    )
+    return {
+        "compound": compound,
+        "user": user,
+        "home": home,
+        "session": session,
+        "rice": rice,
+        "noodles": noodles,
+    }
 
 
 def diners(canteen):

@@ -40,11 +40,16 @@ def run_all(web, jobs, work):
 
 def test_last_meals_are_never_overbooked(web, app):
     compound = make_compound()
-    session = canteen.create_meal_session(compound, day=date(2026, 11, 27), meal=Meal.LUNCH,
-                                           serves=time(11, 30), cutoff_hours=2, capacity=5,
-                                           now=NOW)
-    dish = canteen.add_dish(session, name="套餐", price_fen=800, elder_price_fen=500,
-                             capacity=4)
+    session = canteen.create_meal_session(
+        compound,
+        day=date(2026, 11, 27),
+        meal=Meal.LUNCH,
+        serves=time(11, 30),
+        cutoff_hours=2,
+        capacity=5,
+        now=NOW,
+    )
+    dish = canteen.add_dish(session, name="套餐", price_fen=800, elder_price_fen=500, capacity=4)
     people = [make_resident(compound, f"138000001{n:02d}") for n in range(16)]
     jobs = [(user.id, home.id, n) for n, (user, home) in enumerate(people)]
     session_id, dish_id = session.id, dish.id
@@ -68,20 +73,36 @@ def test_last_meals_are_never_overbooked(web, app):
 
 def test_last_classroom_places_and_the_waitlist(web, app):
     compound = make_compound()
-    classroom.create_class_sessions(compound, start=date(2026, 11, 27), end=date(2026, 11, 27),
-                                   capacity=3, tutor="李老师", now=NOW)
+    classroom.create_class_sessions(
+        compound,
+        start=date(2026, 11, 27),
+        end=date(2026, 11, 27),
+        capacity=3,
+        tutor="李老师",
+        now=NOW,
+    )
     children = []
     for n in range(12):
         user, home = make_resident(compound, f"139000001{n:02d}")
-        children.append(classroom.register_child(user, home, name=f"孩子{n}", grade=3,
-                                                school="实验小学", pickup_adults="奶奶",
-                                                consent=True, now=NOW).id)
+        children.append(
+            classroom.register_child(
+                user,
+                home,
+                name=f"孩子{n}",
+                grade=3,
+                school="实验小学",
+                pickup_adults="奶奶",
+                consent=True,
+                now=NOW,
+            ).id
+        )
     session_id = db.session.scalar(sa.select(ClassSession.id))
 
     def book(child_id):
         child = db.session.get(Child, child_id)
-        return classroom.book_class(db.session.get(ClassSession, session_id), child,
-                                   now=NOW).status.value
+        return classroom.book_class(
+            db.session.get(ClassSession, session_id), child, now=NOW
+        ).status.value
 
     results = run_all(web, [(c,) for c in children] * 2, book)  # everyone taps twice
     assert db.session.scalar(sa.select(ClassSession.booked)) == 3

@@ -17,8 +17,13 @@ def two_households(app):
     alice, alice_home = make_resident(compound, "13800000001", building="1", room="101")
     bob, bob_home = make_resident(compound, "13800000002", building="2", room="202")
     carol, carol_home = make_resident(other_compound, "13800000003", room="303")
-    return {"compound": compound, "other": other_compound, "alice_home": alice_home,
-            "bob_home": bob_home, "carol_home": carol_home}
+    return {
+        "compound": compound,
+        "other": other_compound,
+        "alice_home": alice_home,
+        "bob_home": bob_home,
+        "carol_home": carol_home,
+    }
 
 
 def test_resident_sees_own_home(client, sign_in, two_households):
@@ -28,8 +33,9 @@ def test_resident_sees_own_home(client, sign_in, two_households):
 
 
 @pytest.mark.parametrize("target", ["bob_home", "carol_home"])
-def test_resident_cannot_open_another_home_by_changing_the_id(client, sign_in, two_households,
-                                                              target):
+def test_resident_cannot_open_another_home_by_changing_the_id(
+    client, sign_in, two_households, target
+):
     sign_in("13800000001")
     page = client.get(f"/dwellings/{two_households[target].id}")
     assert page.status_code == 404
@@ -38,27 +44,38 @@ def test_resident_cannot_open_another_home_by_changing_the_id(client, sign_in, t
 
 def test_unknown_ids_are_404(client, sign_in, two_households):
     sign_in("13800000001")
-    for url in ["/dwellings/999999", "/staff/dwellings/999999", "/staff/compounds/999999",
-                "/c/999999"]:
+    for url in [
+        "/dwellings/999999",
+        "/staff/dwellings/999999",
+        "/staff/compounds/999999",
+        "/c/999999",
+    ]:
         assert client.get(url).status_code == 404
 
 
 def test_home_lists_only_own_homes(client, sign_in, two_households):
     sign_in("13800000001")
     text = client.get("/home").get_data(as_text=True)
-    assert f"/dwellings/{two_households['alice_home'].id}\"" in text
-    assert f"/dwellings/{two_households['bob_home'].id}\"" not in text
+    assert f'/dwellings/{two_households["alice_home"].id}"' in text
+    assert f'/dwellings/{two_households["bob_home"].id}"' not in text
 
 
-@pytest.mark.parametrize("url", [
-    "/staff/compounds/{c}", "/staff/compounds/{c}/roster", "/staff/compounds/{c}/roster.xlsx",
-    "/staff/compounds/{c}/dwellings", "/staff/compounds/{c}/letters",
-    "/staff/compounds/{c}/poster", "/staff/compounds/{c}/edit", "/staff/dwellings/{d}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/compounds/{c}",
+        "/staff/compounds/{c}/roster",
+        "/staff/compounds/{c}/roster.xlsx",
+        "/staff/compounds/{c}/dwellings",
+        "/staff/compounds/{c}/letters",
+        "/staff/compounds/{c}/poster",
+        "/staff/compounds/{c}/edit",
+        "/staff/dwellings/{d}",
+    ],
+)
 def test_residents_cannot_open_staff_pages(client, sign_in, two_households, url):
     sign_in("13800000001")
-    page = client.get(url.format(c=two_households["compound"].id,
-                                 d=two_households["bob_home"].id))
+    page = client.get(url.format(c=two_households["compound"].id, d=two_households["bob_home"].id))
     assert page.status_code == 404
 
 
@@ -68,8 +85,9 @@ def test_staff_see_only_their_compounds(client, sign_in, two_households):
     assert client.get(f"/staff/compounds/{two_households['compound'].id}").status_code == 200
     assert client.get(f"/staff/compounds/{two_households['other'].id}").status_code == 404
     assert client.get(f"/staff/dwellings/{two_households['carol_home'].id}").status_code == 404
-    post = client.post(f"/staff/compounds/{two_households['other'].id}/letters",
-                       data={"building": ""})
+    post = client.post(
+        f"/staff/compounds/{two_households['other'].id}/letters", data={"building": ""}
+    )
     assert post.status_code == 404
 
 
@@ -86,8 +104,13 @@ def test_operator_cannot_manage_roster(client, sign_in, two_households):
 
 
 def test_street_admin_oversees_several_compounds(client, sign_in, two_households):
-    make_user("13900000005", grants=[(Role.STREET_ADMIN, two_households["compound"]),
-                                     (Role.STREET_ADMIN, two_households["other"])])
+    make_user(
+        "13900000005",
+        grants=[
+            (Role.STREET_ADMIN, two_households["compound"]),
+            (Role.STREET_ADMIN, two_households["other"]),
+        ],
+    )
     sign_in("13900000005")
     home = client.get("/home").get_data(as_text=True)
     assert "金源新村" in home and "桂花苑" in home
@@ -106,8 +129,9 @@ def test_staff_see_masked_phones_and_full_view_is_logged(client, sign_in, two_ho
     person_id = home.members[0].person_id
     shown = client.post(f"/staff/dwellings/{home.id}/people/{person_id}/phone", data={})
     assert "13800000002" in shown.get_data(as_text=True)
-    logged = sa.select(AccessLog).where(AccessLog.action == "phone_viewed",
-                                        AccessLog.user_id == staff.id)
+    logged = sa.select(AccessLog).where(
+        AccessLog.action == "phone_viewed", AccessLog.user_id == staff.id
+    )
     assert len(db.session.scalars(logged).all()) == 1
 
 
@@ -132,7 +156,10 @@ def test_tenant_is_marked_as_tenant(client, sign_in, app):
     user, home = make_resident(compound, "13700000011", relation=Relation.TENANT)
     sign_in("13700000011")
     page = client.get(f"/dwellings/{home.id}").get_data(as_text=True)
-    assert zh("Tenants can see notices and book services. Only owners vote on owner decisions.") in page
+    assert (
+        zh("Tenants can see notices and book services. Only owners vote on owner decisions.")
+        in page
+    )
 
 
 def crawl(client, start="/home", limit=40) -> set[str]:
@@ -149,8 +176,9 @@ def crawl(client, start="/home", limit=40) -> set[str]:
         assert page.status_code == 200, url
         for link in re.findall(r'href="(/[^"]*)"', page.get_data(as_text=True)):
             link = link.replace("&amp;", "&")
-            if not link.startswith(("/static", "/lang", "/elder", "/favicon")) and \
-                    not link.endswith((".xlsx", ".csv")):
+            if not link.startswith(
+                ("/static", "/lang", "/elder", "/favicon")
+            ) and not link.endswith((".xlsx", ".csv")):
                 queue.append(link)
     return seen
 

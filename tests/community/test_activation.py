@@ -69,7 +69,8 @@ def test_activate_without_a_letter_explains(client):
     page = client.get("/activate")
     assert page.status_code == 400
     assert zh("Open the link on your letter again (scan its QR code).") in page.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_activation_creates_account_links_person_and_signs_in(client):
@@ -111,8 +112,10 @@ def test_double_tap_activates_once(app):
 def test_unknown_token_gets_clear_message(client):
     page = client.get("/a/not-a-real-code")
     assert page.status_code == 410
-    assert zh("This code is not valid. Check that you scanned the whole QR code, "
-              "or ask your community committee for a new letter.") in page.get_data(as_text=True)
+    assert zh(
+        "This code is not valid. Check that you scanned the whole QR code, "
+        "or ask your community committee for a new letter."
+    ) in page.get_data(as_text=True)
 
 
 def test_expired_code_is_refused(client):
@@ -151,7 +154,9 @@ def test_consent_and_password_rules(client):
     token = issue(dwelling)
     assert activate(client, token, consent=None).status_code == 422
     assert activate(client, token, password="short").status_code == 422
-    assert activate(client, token, password="long-enough-1", confirm="different-1").status_code == 422
+    assert (
+        activate(client, token, password="long-enough-1", confirm="different-1").status_code == 422
+    )
     assert activate(client, token, phone="12345").status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
     assert db.session.scalar(sa.select(ActivationCode.used_at)) is None
@@ -181,8 +186,9 @@ def test_committee_verifies_phone_in_person_then_code_works(client, sign_in):
     url = f"/staff/dwellings/{dwelling.id}/people/{owner.id}/verify"
     assert client.post(url, data={"phone": "139 1111 2222"}).status_code == 302
     assert owner.phone == "13911112222"
-    assert db.session.scalar(sa.select(AccessLog.action).where(
-        AccessLog.action == "phone_verified_in_person"))
+    assert db.session.scalar(
+        sa.select(AccessLog.action).where(AccessLog.action == "phone_verified_in_person")
+    )
     client.post("/logout", data={})
     assert activate(client, issue(dwelling), phone="13911112222").status_code == 302
 
@@ -228,8 +234,9 @@ def test_forgotten_password_is_reset_with_a_reset_letter(client, sign_in):
     client.post("/logout", data={})
     assert login(client, PHONE, "first-password").status_code == 422
     assert login(client, PHONE, "second-password").status_code == 302
-    assert db.session.scalar(sa.select(AccessLog.id).where(
-        AccessLog.action == "password_reset_by_letter"))
+    assert db.session.scalar(
+        sa.select(AccessLog.id).where(AccessLog.action == "password_reset_by_letter")
+    )
 
 
 def test_reset_letters_are_not_for_staff_or_people_without_account(app):
@@ -351,8 +358,11 @@ def test_concurrent_issuing_leaves_one_live_letter(web, app):
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(issue_once, range(12)))
     assert "ok" in results
-    live = db.session.scalar(sa.select(sa.func.count(ActivationCode.id)).where(
-        ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None)))
+    live = db.session.scalar(
+        sa.select(sa.func.count(ActivationCode.id)).where(
+            ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None)
+        )
+    )
     assert live == 1
 
 
@@ -360,8 +370,7 @@ WRONG = "This phone number is not the one on the roster for this home. Tries lef
 
 
 @pytest.mark.parametrize("already_wrong", [0, 4])
-def test_concurrent_wrong_phones_get_no_more_answers_than_the_lock_allows(web, app,
-                                                                          already_wrong):
+def test_concurrent_wrong_phones_get_no_more_answers_than_the_lock_allows(web, app, already_wrong):
     """Twenty wrong numbers at once: at most the tries left are answered "wrong number";
     every other try is told the letter is locked, so no sixth guess is ever checked."""
     from concurrent.futures import ThreadPoolExecutor
@@ -383,7 +392,8 @@ def test_concurrent_wrong_phones_get_no_more_answers_than_the_lock_allows(web, a
     answered = [status for status, wrong in results if wrong]
     assert len(answered) == 5 - already_wrong, results
     assert sorted(status for status, wrong in results if not wrong) == [410] * (
-        15 + already_wrong), results
+        15 + already_wrong
+    ), results
     assert db.session.scalar(sa.select(ActivationCode.failed_attempts)) == 5
 
 
@@ -415,13 +425,13 @@ def _error_of(page_text, field_id):
 def test_activation_shows_every_problem_at_once_next_to_its_field(client):
     _, _, dwelling = setup_home()
     token = issue(dwelling)
-    page = activate(client, token, phone="138 1234", password="short", confirm="other",
-                    consent=None)
+    page = activate(
+        client, token, phone="138 1234", password="short", confirm="other", consent=None
+    )
     assert page.status_code == 422
     text = page.get_data(as_text=True)
     assert zh("Enter an 11-digit mobile number.") in _error_of(text, "phone")
-    assert zh("Choose a password of at least %(n)s characters.", n=8) in _error_of(
-        text, "password")
+    assert zh("Choose a password of at least %(n)s characters.", n=8) in _error_of(text, "password")
     assert zh("The two passwords are not the same.") in _error_of(text, "confirm")
     assert zh("Please agree to the privacy notice to continue.") in _error_of(text, "consent")
     assert 'value="138 1234"' in text  # what was typed is kept ...
@@ -445,6 +455,7 @@ def test_an_existing_accounts_wrong_password_is_shown_at_the_password_field(clie
     make_user(PHONE, password=PASSWORD)
     page = activate(client, issue(dwelling), password="not-the-password")
     assert page.status_code == 422
-    assert zh("This phone number already has an account. Enter that account's password to "
-              "add this home. Forgot it? Ask the committee for a password reset letter.") in (
-        _error_of(page.get_data(as_text=True), "password"))
+    assert zh(
+        "This phone number already has an account. Enter that account's password to "
+        "add this home. Forgot it? Ask the committee for a password reset letter."
+    ) in (_error_of(page.get_data(as_text=True), "password"))

@@ -30,19 +30,22 @@ def edit(client, compound, **fields):
 def error_of(page, field):
     text = page.get_data(as_text=True)
     marker = f'id="{field}-error">'
-    assert marker in text, (field, text[text.find("<form"):][:3000])
+    assert marker in text, (field, text[text.find("<form") :][:3000])
     return text.split(marker, 1)[1].split("</p>", 1)[0]
 
 
-@pytest.mark.parametrize("value", ["9999-12-31", (TODAY + timedelta(days=1)).isoformat(),
-                                   "0001-01-01", "1999-12-31"])
-def test_an_impossible_handover_date_is_refused_and_nothing_changes(client, sign_in, compound,
-                                                                    value):
+@pytest.mark.parametrize(
+    "value", ["9999-12-31", (TODAY + timedelta(days=1)).isoformat(), "0001-01-01", "1999-12-31"]
+)
+def test_an_impossible_handover_date_is_refused_and_nothing_changes(
+    client, sign_in, compound, value
+):
     sign_in("13900000001")
     page = edit(client, compound, accepted_on=value)
     assert page.status_code == 422
     assert zh("Choose a date from %(low)s to %(high)s.", low="", high="")[:2] in error_of(
-        page, "accepted_on")
+        page, "accepted_on"
+    )
     assert f'value="{value}"' in page.get_data(as_text=True)  # the input is kept
     db.session.refresh(compound)
     assert compound.accepted_on is None and compound.stage.value != "accepted"
@@ -58,11 +61,25 @@ def test_the_handover_may_be_today(client, sign_in, compound):
 def test_planned_dates_may_lie_ahead_but_not_far(client, sign_in, compound):
     sign_in("13900000001")
     ahead = (TODAY + timedelta(days=365 * 3)).isoformat()
-    assert edit(client, compound, stage="planned", construction_started_on=ahead,
-                management_start_on=ahead).status_code == 302
+    assert (
+        edit(
+            client,
+            compound,
+            stage="planned",
+            construction_started_on=ahead,
+            management_start_on=ahead,
+        ).status_code
+        == 302
+    )
     far = (TODAY + timedelta(days=366 * 6)).isoformat()
-    page = edit(client, compound, stage="planned", construction_started_on=far,
-                management_start_on=far, survey_started_on=far)
+    page = edit(
+        client,
+        compound,
+        stage="planned",
+        construction_started_on=far,
+        management_start_on=far,
+        survey_started_on=far,
+    )
     assert page.status_code == 422
     for field in ["construction_started_on", "management_start_on", "survey_started_on"]:
         assert error_of(page, field)
@@ -70,13 +87,21 @@ def test_planned_dates_may_lie_ahead_but_not_far(client, sign_in, compound):
 
 def test_every_problem_is_shown_at_once(client, sign_in, compound):
     sign_in("13900000001")
-    page = edit(client, compound, year_built=str(TODAY.year + 1), survey_started_on="2021-05-01",
-                construction_started_on="2020-03-01", accepted_on="9999-12-31")
+    page = edit(
+        client,
+        compound,
+        year_built=str(TODAY.year + 1),
+        survey_started_on="2021-05-01",
+        construction_started_on="2020-03-01",
+        accepted_on="9999-12-31",
+    )
     assert page.status_code == 422
     assert zh("Enter a year from %(low)s to %(high)s.", low=1900, high=TODAY.year) in error_of(
-        page, "year_built")
+        page, "year_built"
+    )
     assert error_of(page, "construction_started_on").startswith(
-        zh("Construction cannot start before the survey (%(date)s).", date="")[:6])
+        zh("Construction cannot start before the survey (%(date)s).", date="")[:6]
+    )
     assert error_of(page, "accepted_on")
 
 
@@ -114,13 +139,21 @@ def test_community_pages_survive_an_extreme_stored_date(client, sign_in, compoun
     from tests.fixtures.factories import make_resident
 
     make_resident(compound, "13800000001")
-    for name in ("survey_started_on", "construction_started_on", "accepted_on",
-                 "management_start_on"):
+    for name in (
+        "survey_started_on",
+        "construction_started_on",
+        "accepted_on",
+        "management_start_on",
+    ):
         setattr(compound, name, extreme)
     db.session.commit()
     sign_in("13900000001")
-    for url in [f"/c/{compound.id}", f"/staff/compounds/{compound.id}",
-                f"/staff/compounds/{compound.id}/edit", "/home"]:
+    for url in [
+        f"/c/{compound.id}",
+        f"/staff/compounds/{compound.id}",
+        f"/staff/compounds/{compound.id}/edit",
+        "/home",
+    ]:
         assert client.get(url).status_code == 200, url
     client.post("/logout", data={})
     sign_in("13800000001")

@@ -42,13 +42,24 @@ def test_the_confirmation_page_says_what_will_happen_and_changes_nothing(client,
     text = page.get_data(as_text=True)
     assert "金源新村" in text and "502" in text
     assert "138****5678" in text and PHONE not in text
-    assert zh("Their account is closed and its sign-in number erased: they can no longer "
-              "sign in, and a household letter will not find them.") in text
-    assert zh("This cannot be undone. To be reached again, the person gives their number to "
-              "the committee in person.") in text
+    assert (
+        zh(
+            "Their account is closed and its sign-in number erased: they can no longer "
+            "sign in, and a household letter will not find them."
+        )
+        in text
+    )
+    assert (
+        zh(
+            "This cannot be undone. To be reached again, the person gives their number to "
+            "the committee in person."
+        )
+        in text
+    )
     assert person.phone == PHONE and user.active
-    assert not db.session.scalar(sa.select(AccessLog.id).where(
-        AccessLog.action == "contact_deleted"))
+    assert not db.session.scalar(
+        sa.select(AccessLog.id).where(AccessLog.action == "contact_deleted")
+    )
 
 
 def test_confirming_deletes_the_contact_data(client, sign_in):
@@ -56,7 +67,8 @@ def test_confirming_deletes_the_contact_data(client, sign_in):
     sign_in("13900000001")
     done = client.post(url(home, person), data={})
     assert done.status_code == 302 and done.headers["Location"].endswith(
-        f"/staff/dwellings/{home.id}")
+        f"/staff/dwellings/{home.id}"
+    )
     db.session.refresh(person)
     db.session.refresh(user)
     assert person.phone is None and not user.active and user.phone != PHONE
@@ -72,8 +84,13 @@ def test_an_account_used_elsewhere_is_said_to_stay(client, sign_in):
     db.session.commit()
     sign_in("13900000001")
     text = client.get(url(home, person)).get_data(as_text=True)
-    assert zh("Their account stays, because it is also used for other homes or for staff "
-              "work; it is no longer linked to this home.") in text
+    assert (
+        zh(
+            "Their account stays, because it is also used for other homes or for staff "
+            "work; it is no longer linked to this home."
+        )
+        in text
+    )
     client.post(url(home, person), data={})
     assert db.session.get(User, user.id).active
 
@@ -82,8 +99,13 @@ def test_a_person_without_an_account_can_be_forgotten(client, sign_in):
     compound, home, person, _ = setup(with_account=False)
     sign_in("13900000001")
     text = client.get(url(home, person)).get_data(as_text=True)
-    assert zh("Their account is closed and its sign-in number erased: they can no longer "
-              "sign in, and a household letter will not find them.") not in text
+    assert (
+        zh(
+            "Their account is closed and its sign-in number erased: they can no longer "
+            "sign in, and a household letter will not find them."
+        )
+        not in text
+    )
     assert client.post(url(home, person), data={}).status_code == 302
     db.session.refresh(person)
     assert person.phone is None

@@ -25,12 +25,21 @@ def test_demo_links_give_a_tenant_and_letters_for_homes_without_votes(runner, ap
     assert client.get("/home").status_code == 200
     tokens = re.findall(r"phone (\d{11}): \S+/a/(\S+)", links.output)
     assert len(tokens) == 5
-    voted = set(db.session.scalars(sa.select(RollEntry.dwelling_id).join(Vote, sa.and_(
-        Vote.ballot_id == RollEntry.ballot_id, Vote.voter_key == RollEntry.voter_key))))
+    voted = set(
+        db.session.scalars(
+            sa.select(RollEntry.dwelling_id).join(
+                Vote,
+                sa.and_(
+                    Vote.ballot_id == RollEntry.ballot_id, Vote.voter_key == RollEntry.voter_key
+                ),
+            )
+        )
+    )
     assert voted  # the demo does seed votes ...
     for phone, token in tokens:
-        code = db.session.scalar(sa.select(ActivationCode).where(
-            ActivationCode.token_hash == hash_token(token)))
+        code = db.session.scalar(
+            sa.select(ActivationCode).where(ActivationCode.token_hash == hash_token(token))
+        )
         assert code.dwelling_id not in voted  # ... but not in the homes given letters
         assert phone in {m.person.phone for m in code.dwelling.members}
     again = runner.invoke(args=["demo", "links"])

@@ -17,8 +17,12 @@ from tests.fixtures.factories import (
 def setup(app):
     compound = make_compound("金源新村")
     for building, room in [("1", "101"), ("1", "102"), ("2", "101")]:
-        make_dwelling(compound, building=building, room=room,
-                      owner=make_person(compound, phone=f"1380000{building}{room}"))
+        make_dwelling(
+            compound,
+            building=building,
+            room=room,
+            owner=make_person(compound, phone=f"1380000{building}{room}"),
+        )
     make_resident(compound, "13800009999", building="1", room="201")  # already has an account
     make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     return compound
@@ -27,8 +31,9 @@ def setup(app):
 def test_issue_letters_for_unactivated_homes(client, sign_in, app):
     compound = setup(app)
     sign_in("13900000001")
-    response = client.post(f"/staff/compounds/{compound.id}/letters",
-                           data={"building": "", "only_missing": "y"})
+    response = client.post(
+        f"/staff/compounds/{compound.id}/letters", data={"building": "", "only_missing": "y"}
+    )
     assert response.status_code == 302  # post/redirect/get: the batch can be printed again
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
@@ -42,8 +47,9 @@ def test_issue_letters_for_unactivated_homes(client, sign_in, app):
 def test_issue_letters_for_one_building(client, sign_in, app):
     compound = setup(app)
     sign_in("13900000001")
-    page = client.post(f"/staff/compounds/{compound.id}/letters", data={"building": "2幢"},
-                       follow_redirects=True)
+    page = client.post(
+        f"/staff/compounds/{compound.id}/letters", data={"building": "2幢"}, follow_redirects=True
+    )
     assert page.get_data(as_text=True).count('<section class="letter">') == 1
     none = client.post(f"/staff/compounds/{compound.id}/letters", data={"building": "99"})
     assert none.status_code == 422 and '<section class="letter">' not in none.get_data(as_text=True)
@@ -58,15 +64,22 @@ def test_reissue_and_revoke_one_home(client, sign_in, app):
     assert first.status_code == second.status_code == 302
     # the first batch no longer shows the replaced letter; the second does
     assert '<section class="letter">' not in client.get(first.headers["Location"]).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert '<section class="letter">' in client.get(second.headers["Location"]).get_data(
-        as_text=True)
-    live = db.session.scalars(sa.select(ActivationCode).where(
-        ActivationCode.revoked_at.is_(None))).all()
+        as_text=True
+    )
+    live = db.session.scalars(
+        sa.select(ActivationCode).where(ActivationCode.revoked_at.is_(None))
+    ).all()
     assert len(live) == 1
     client.post(f"/staff/dwellings/{home.id}/revoke", data={})
-    assert db.session.scalar(sa.select(sa.func.count(ActivationCode.id)).where(
-        ActivationCode.revoked_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(ActivationCode.id)).where(ActivationCode.revoked_at.is_(None))
+        )
+        == 0
+    )
 
 
 def test_poster_links_to_the_public_page(client, sign_in, app):
@@ -79,14 +92,23 @@ def test_poster_links_to_the_public_page(client, sign_in, app):
 def test_compound_stage_and_mode_show_on_the_public_page(client, sign_in, app):
     compound = setup(app)
     sign_in("13900000001")
-    response = client.post(f"/staff/compounds/{compound.id}/edit", data={
-        "year_built": "1995", "stage": "accepted", "accepted_on": "2026-10-30",
-        "management_mode": "self_governance", "management_start_on": "2026-11-01"})
+    response = client.post(
+        f"/staff/compounds/{compound.id}/edit",
+        data={
+            "year_built": "1995",
+            "stage": "accepted",
+            "accepted_on": "2026-10-30",
+            "management_mode": "self_governance",
+            "management_start_on": "2026-11-01",
+        },
+    )
     assert response.status_code == 302
     page = client.get(f"/c/{compound.id}").get_data(as_text=True)
     assert "10月30日" in page and "11月1日" in page
-    bad = client.post(f"/staff/compounds/{compound.id}/edit", data={
-        "stage": "nonsense", "management_mode": "x", "year_built": "abc"})
+    bad = client.post(
+        f"/staff/compounds/{compound.id}/edit",
+        data={"stage": "nonsense", "management_mode": "x", "year_built": "abc"},
+    )
     assert bad.status_code == 422
     db.session.refresh(compound)
     assert compound.stage.value == "accepted"

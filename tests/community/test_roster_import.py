@@ -16,13 +16,15 @@ from tests.conftest import zh
 from tests.fixtures.factories import make_compound, make_user
 
 HEADER = "楼栋,单元,房号,楼层,专有面积,业主姓名,业主手机,产权人编号,业主类型,出生年份\n"
-GOOD = (HEADER
-        + "1,1,101,1,65.50,王建国,13800000001,,个人,1950\n"
-        + "1,1,102,1,58.20,李秀英,13800000002,,,1962\n"
-        + "1,2,101,1,70.00,王建国,13800000001,,,1950\n"  # one owner, two homes
-        + "2幢,,301,3,88.88,市纺织厂,,GF-1,单位,\n"
-        + "3,1,601,6,90.00,开发公司,,,开发商,\n"
-        + "3,1,602,6,90.00,开发公司,,,开发商,\n")
+GOOD = (
+    HEADER
+    + "1,1,101,1,65.50,王建国,13800000001,,个人,1950\n"
+    + "1,1,102,1,58.20,李秀英,13800000002,,,1962\n"
+    + "1,2,101,1,70.00,王建国,13800000001,,,1950\n"  # one owner, two homes
+    + "2幢,,301,3,88.88,市纺织厂,,GF-1,单位,\n"
+    + "3,1,601,6,90.00,开发公司,,,开发商,\n"
+    + "3,1,602,6,90.00,开发公司,,,开发商,\n"
+)
 
 
 def count(model):
@@ -46,7 +48,9 @@ def test_import_builds_the_compound(app):
 def test_reimport_updates_and_never_duplicates(app):
     compound = make_compound()
     services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
-    changed = GOOD.replace("1,1,102,1,58.20,李秀英,13800000002", "1,1,102,1,58.30,赵丽华,13800000003")
+    changed = GOOD.replace(
+        "1,1,102,1,58.20,李秀英,13800000002", "1,1,102,1,58.30,赵丽华,13800000003"
+    )
     summary = services.import_roster(compound, changed.encode(), "r.csv", actor=None)
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 5)
     assert count(Dwelling) == 6
@@ -102,8 +106,10 @@ def test_export_round_trips_unchanged(app):
 
 def test_tenant_columns_add_and_remove_tenants(app):
     compound = make_compound()
-    with_tenant = ("building,unit,room,floor,area_m2,owner_name,owner_phone,tenant_name,tenant_phone\n"
-                   "1,1,101,1,50,房东,13800000001,租客,13700000001\n")
+    with_tenant = (
+        "building,unit,room,floor,area_m2,owner_name,owner_phone,tenant_name,tenant_phone\n"
+        "1,1,101,1,50,房东,13800000001,租客,13700000001\n"
+    )
     services.import_roster(compound, with_tenant.encode(), "r.csv", actor=None)
     relations = db.session.scalars(sa.select(Occupancy.relation)).all()
     assert sorted(r.value for r in relations) == ["owner", "tenant"]
@@ -116,7 +122,9 @@ def test_gbk_csv_from_excel(app):
     compound = make_compound()
     summary = services.import_roster(compound, GOOD.encode("gbk"), "r.csv", actor=None)
     assert summary.created == 6
-    assert db.session.scalar(sa.select(Person.name).where(Person.phone == "13800000002")) == "李秀英"
+    assert (
+        db.session.scalar(sa.select(Person.name).where(Person.phone == "13800000002")) == "李秀英"
+    )
 
 
 def committee(compound):
@@ -129,8 +137,11 @@ def test_upload_page_imports_and_reports(client, sign_in, app):
     sign_in("13900000001")
     url = f"/staff/compounds/{compound.id}/roster"
     assert client.get(url).status_code == 200
-    page = client.post(url, data={"file": (io.BytesIO(GOOD.encode()), "roster.csv")},
-                       content_type="multipart/form-data")
+    page = client.post(
+        url,
+        data={"file": (io.BytesIO(GOOD.encode()), "roster.csv")},
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 200
     assert zh("Roster imported.") in page.get_data(as_text=True)
     assert count(Dwelling) == 6
@@ -142,9 +153,11 @@ def test_upload_page_lists_every_bad_row_and_saves_nothing(client, sign_in, app)
     committee(compound)
     sign_in("13900000001")
     bad = GOOD + "1,1,101,1,50,重复,13800000008,,,\n" + "9,1,1,1,abc,某人,,,,\n"
-    page = client.post(f"/staff/compounds/{compound.id}/roster",
-                       data={"file": (io.BytesIO(bad.encode()), "roster.csv")},
-                       content_type="multipart/form-data")
+    page = client.post(
+        f"/staff/compounds/{compound.id}/roster",
+        data={"file": (io.BytesIO(bad.encode()), "roster.csv")},
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 422
     text = page.get_data(as_text=True)
     assert "<td>8</td>" in text and "<td>9</td>" in text
@@ -155,11 +168,17 @@ def test_upload_of_a_non_spreadsheet_is_a_message(client, sign_in, app):
     compound = make_compound()
     committee(compound)
     sign_in("13900000001")
-    for name, data in [("photo.xlsx", b"PK\x03\x04garbage"), ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
-                       ("empty.csv", b""), ("photo.png", b"\x89PNG")]:
-        page = client.post(f"/staff/compounds/{compound.id}/roster",
-                           data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    for name, data in [
+        ("photo.xlsx", b"PK\x03\x04garbage"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+        ("empty.csv", b""),
+        ("photo.png", b"\x89PNG"),
+    ]:
+        page = client.post(
+            f"/staff/compounds/{compound.id}/roster",
+            data={"file": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
         assert page.status_code == 422, name
         assert 'id="file-error"' in page.get_data(as_text=True), name
     assert count(Dwelling) == 0
@@ -208,18 +227,26 @@ def test_files_over_the_limits_get_a_clear_page(client, sign_in, app):
     committee(compound)
     sign_in("13900000001")
     big = io.BytesIO(b"x" * (10 * 1024 * 1024 + 1))
-    page = client.post(f"/staff/compounds/{compound.id}/roster",
-                       data={"file": (big, "roster.csv")}, content_type="multipart/form-data")
+    page = client.post(
+        f"/staff/compounds/{compound.id}/roster",
+        data={"file": (big, "roster.csv")},
+        content_type="multipart/form-data",
+    )
     assert zh("The file is larger than 10 MB. Please choose a smaller file.") in page.get_data(
-        as_text=True)
+        as_text=True
+    )
     huge = io.BytesIO(b"x" * (32 * 1024 * 1024 + 1))  # more than any request may carry
-    page = client.post(f"/staff/compounds/{compound.id}/roster",
-                       data={"file": (huge, "roster.csv")}, content_type="multipart/form-data")
+    page = client.post(
+        f"/staff/compounds/{compound.id}/roster",
+        data={"file": (huge, "roster.csv")},
+        content_type="multipart/form-data",
+    )
     assert page.status_code == 413
     assert zh("File too large") in page.get_data(as_text=True)
 
 
 # --- who a roster entry is: accounts never follow a home to someone else -------------------
+
 
 def linked(phone: str):
     """An activated resident: the person with this phone gets an account."""
@@ -231,8 +258,10 @@ def linked(phone: str):
 
 def test_sold_flat_with_a_new_phone_unlinks_the_old_account(app):
     compound = make_compound()
-    data = ("building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n"
-            "1,101,1,60,王建国,13800000001,P-1\n")
+    data = (
+        "building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n"
+        "1,101,1,60,王建国,13800000001,P-1\n"
+    )
     services.import_roster(compound, data.encode(), "r.csv", actor=None)
     person = linked("13800000001")
     sold = data.replace("王建国,13800000001", "赵丽华,13800000009")
@@ -249,13 +278,11 @@ def test_new_owner_without_phone_does_not_inherit_the_old_one(app):
     person.phone = "13800000001"  # checked in person by the committee
     person.user_id = make_user("13800000001").id
     db.session.commit()
-    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv",
-                           actor=None)
+    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None)
     db.session.refresh(person)
     assert (person.name, person.phone, person.user_id) == ("新业主", None, None)
     # the same name again keeps the phone the committee checked
-    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv",
-                           actor=None)
+    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None)
 
 
 def test_adding_an_owner_ref_keeps_the_same_person_and_account(app):

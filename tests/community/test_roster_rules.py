@@ -35,9 +35,19 @@ EN = "building,unit,room,floor,area_m2,owner_name,owner_phone,owner_ref,owner_ty
 GOOD = "3,2,101,1,65.50,张三,13812345678,,,1950"
 
 EXPECTED_GOOD = RosterRow(
-    row=2, building="3", unit="2", room="101", floor=1, area_m2=Decimal("65.50"),
-    owner_name="张三", owner_phone="13812345678", owner_ref=None, owner_type="person",
-    birth_year=1950, tenant_name=None, tenant_phone=None,
+    row=2,
+    building="3",
+    unit="2",
+    room="101",
+    floor=1,
+    area_m2=Decimal("65.50"),
+    owner_name="张三",
+    owner_phone="13812345678",
+    owner_ref=None,
+    owner_type="person",
+    birth_year=1950,
+    tenant_name=None,
+    tenant_phone=None,
 )
 
 
@@ -81,9 +91,18 @@ def without_row_number(row: RosterRow) -> RosterRow:
 def record_of(row: RosterRow) -> list:
     """The export record of a row, in COLUMNS order (as services.roster_records builds it)."""
     return [
-        row.building, row.unit, row.room, row.floor, f"{row.area_m2:.2f}", row.owner_name,
-        row.owner_phone, row.owner_ref, row.owner_type, row.birth_year,
-        row.tenant_name, row.tenant_phone,
+        row.building,
+        row.unit,
+        row.room,
+        row.floor,
+        f"{row.area_m2:.2f}",
+        row.owner_name,
+        row.owner_phone,
+        row.owner_ref,
+        row.owner_type,
+        row.birth_year,
+        row.tenant_name,
+        row.tenant_phone,
     ]
 
 
@@ -99,7 +118,9 @@ def test_english_headers_give_the_same_rows():
 
 
 def test_english_headers_are_case_insensitive_and_trimmed():
-    header = " Building , UNIT,Room,Floor,Area_M2,Owner_Name,owner_phone,owner_ref,owner_type,birth_year"
+    header = (
+        " Building , UNIT,Room,Floor,Area_M2,Owner_Name,owner_phone,owner_ref,owner_type,birth_year"
+    )
     assert parse_ok(csv_bytes(header, GOOD)) == [EXPECTED_GOOD]
 
 
@@ -120,8 +141,10 @@ def test_header_with_utf8_bom():
 
 
 def test_header_with_bom_in_an_xlsx_cell():
-    rows = [["\ufeff楼栋", "单元", "房号", "楼层", "专有面积", "业主姓名", "业主手机", "出生年份"],
-            ["3", "2", "101", "1", "65.50", "张三", "13812345678", "1950"]]
+    rows = [
+        ["\ufeff楼栋", "单元", "房号", "楼层", "专有面积", "业主姓名", "业主手机", "出生年份"],
+        ["3", "2", "101", "1", "65.50", "张三", "13812345678", "1950"],
+    ]
     assert parse_ok(xlsx_bytes(rows)) == [EXPECTED_GOOD]
 
 
@@ -170,11 +193,21 @@ def test_tenant_columns_are_detected():
 
 def test_only_required_columns():
     data = csv_bytes("楼栋,房号,楼层,专有面积,业主姓名", "3,101,1,65.5,张三")
-    assert parse_ok(data) == [RosterRow(
-        row=2, building="3", unit="", room="101", floor=1, area_m2=Decimal("65.5"),
-        owner_name="张三", owner_phone=None, owner_ref=None, owner_type="person",
-        birth_year=None,
-    )]
+    assert parse_ok(data) == [
+        RosterRow(
+            row=2,
+            building="3",
+            unit="",
+            room="101",
+            floor=1,
+            area_m2=Decimal("65.5"),
+            owner_name="张三",
+            owner_phone=None,
+            owner_ref=None,
+            owner_type="person",
+            birth_year=None,
+        )
+    ]
 
 
 def test_quoted_fields_with_commas():
@@ -188,9 +221,12 @@ def test_quoted_fields_with_commas():
 
 
 def test_gbk_csv_parses_like_utf8():
-    lines = (ZH + ",租户姓名", "3幢,2单元,101,1,65.50,张三,13812345678,,个人,1950,",
-             "3幢,2单元,102,1,88.00,鑫源房地产开发有限公司,,,开发商,,",
-             "5号楼,,201,2,70.25,市房管局,,GF-001,公房产权单位,,赵六")
+    lines = (
+        ZH + ",租户姓名",
+        "3幢,2单元,101,1,65.50,张三,13812345678,,个人,1950,",
+        "3幢,2单元,102,1,88.00,鑫源房地产开发有限公司,,,开发商,,",
+        "5号楼,,201,2,70.25,市房管局,,GF-001,公房产权单位,,赵六",
+    )
     utf8 = parse_roster(csv_bytes(*lines))
     gbk = parse_roster(csv_bytes(*lines, encoding="gbk"))
     assert utf8.ok and gbk.ok
@@ -296,7 +332,9 @@ def test_text_with_nul_bytes():
 
 @pytest.mark.parametrize("filename", ["", "roster.xlsx"])
 def test_broken_zip_claiming_to_be_xlsx(filename):
-    assert file_error(b"PK\x03\x04garbage", filename).message == "The XLSX file could not be opened."
+    assert (
+        file_error(b"PK\x03\x04garbage", filename).message == "The XLSX file could not be opened."
+    )
 
 
 def test_zip_that_is_not_a_workbook():
@@ -326,11 +364,14 @@ def test_missing_columns_in_an_unrelated_file():
     )
 
 
-@pytest.mark.parametrize("header, twice", [
-    ("楼栋,building,房号,楼层,专有面积,业主姓名", "building"),
-    ("楼栋,房号,楼层,面积,专有面积,业主姓名", "专有面积"),
-    ("楼栋,房号,楼层,专有面积,业主姓名,业主姓名", "业主姓名"),
-])
+@pytest.mark.parametrize(
+    "header, twice",
+    [
+        ("楼栋,building,房号,楼层,专有面积,业主姓名", "building"),
+        ("楼栋,房号,楼层,面积,专有面积,业主姓名", "专有面积"),
+        ("楼栋,房号,楼层,专有面积,业主姓名,业主姓名", "业主姓名"),
+    ],
+)
 def test_duplicated_column(header, twice):
     error = file_error(csv_bytes(header, "3,101,1,65.5,张三,张三"))
     assert error.message == "The column %(column)s appears twice."
@@ -341,9 +382,18 @@ def test_duplicated_column(header, twice):
 
 FULL = ZH + ",租户姓名,租户手机"
 BASE = {
-    "building": "3", "unit": "2", "room": "101", "floor": "1", "area_m2": "65.50",
-    "owner_name": "张三", "owner_phone": "13812345678", "owner_ref": "", "owner_type": "",
-    "birth_year": "1950", "tenant_name": "", "tenant_phone": "",
+    "building": "3",
+    "unit": "2",
+    "room": "101",
+    "floor": "1",
+    "area_m2": "65.50",
+    "owner_name": "张三",
+    "owner_phone": "13812345678",
+    "owner_ref": "",
+    "owner_type": "",
+    "birth_year": "1950",
+    "tenant_name": "",
+    "tenant_phone": "",
 }
 assert list(BASE) == list(COLUMNS)
 
@@ -354,50 +404,71 @@ def line(**changes: str) -> str:
     return ",".join(values[key] for key in COLUMNS)
 
 
-@pytest.mark.parametrize("changes, column, message, value", [
-    ({"area_m2": "-5"}, "area_m2", "area must be greater than 0", "-5"),
-    ({"area_m2": "0"}, "area_m2", "area must be greater than 0", "0"),
-    ({"area_m2": "0.00"}, "area_m2", "area must be greater than 0", "0.00"),
-    ({"area_m2": "10000"}, "area_m2", "area must be greater than 0", "10000"),
-    ({"area_m2": "abc"}, "area_m2", "area must be a number", "abc"),
-    ({"area_m2": ""}, "area_m2", "area must be a number", ""),
-    ({"area_m2": "65.5m²"}, "area_m2", "area must be a number", "65.5m²"),
-    ({"area_m2": "NaN"}, "area_m2", "area must be a number", "NaN"),
-    ({"area_m2": "Infinity"}, "area_m2", "area must be a number", "Infinity"),
-    ({"area_m2": "65.555"}, "area_m2", "area has more than two decimals", "65.555"),
-    ({"area_m2": "0.001"}, "area_m2", "area has more than two decimals", "0.001"),
-    ({"floor": "0"}, "floor", "floor must be a whole number", "0"),
-    ({"floor": "-1"}, "floor", "floor must be a whole number", "-1"),
-    ({"floor": "abc"}, "floor", "floor must be a whole number", "abc"),
-    ({"floor": "1.5"}, "floor", "floor must be a whole number", "1.5"),
-    ({"floor": ""}, "floor", "floor must be a whole number", ""),
-    ({"floor": "201"}, "floor", "floor must be a whole number", "201"),
-    ({"owner_phone": "1381234567"}, "owner_phone", "phone must be an 11-digit", "1381234567"),
-    ({"owner_phone": "138123456789"}, "owner_phone", "phone must be an 11-digit", "138123456789"),
-    ({"owner_phone": "1381234567a"}, "owner_phone", "phone must be an 11-digit", "1381234567a"),
-    ({"owner_phone": "010-12345678"}, "owner_phone", "phone must be an 11-digit",
-     "010-12345678"),
-    ({"owner_phone": "12812345678"}, "owner_phone", "phone must be an 11-digit", "12812345678"),
-    ({"owner_phone": "1.38123E+10"}, "owner_phone", "phone must be an 11-digit", "1.38123E+10"),
-    ({"owner_type": "tenant"}, "owner_type", "owner type must be", "tenant"),
-    ({"owner_type": "租户"}, "owner_type", "owner type must be", "租户"),
-    ({"birth_year": "1850"}, "birth_year", "birth year must be a year", "1850"),
-    ({"birth_year": "2101"}, "birth_year", "birth year must be a year", "2101"),
-    ({"birth_year": "abc"}, "birth_year", "birth year must be a year", "abc"),
-    ({"birth_year": "1950.5"}, "birth_year", "birth year must be a year", "1950.5"),
-    ({"tenant_phone": "13912345678"}, "tenant_name", "a tenant phone needs a tenant name", None),
-    ({"tenant_name": "王五", "tenant_phone": "12345"}, "tenant_phone",
-     "phone must be an 11-digit", "12345"),
-    ({"building": ""}, "building", "building is empty", None),
-    ({"building": "B" * 21}, "building", "building is too long", None),
-    ({"unit": "U" * 21}, "unit", "unit is too long", None),
-    ({"room": ""}, "room", "room is empty", None),
-    ({"room": "R" * 21}, "room", "room is too long", None),
-    ({"owner_name": ""}, "owner_name", "owner name is empty", None),
-    ({"owner_name": "名" * 101}, "owner_name", "owner name is too long", None),
-    ({"owner_ref": "R" * 61}, "owner_ref", "owner_ref is too long", None),
-    ({"tenant_name": "租" * 101}, "tenant_name", "tenant name is too long", None),
-])
+@pytest.mark.parametrize(
+    "changes, column, message, value",
+    [
+        ({"area_m2": "-5"}, "area_m2", "area must be greater than 0", "-5"),
+        ({"area_m2": "0"}, "area_m2", "area must be greater than 0", "0"),
+        ({"area_m2": "0.00"}, "area_m2", "area must be greater than 0", "0.00"),
+        ({"area_m2": "10000"}, "area_m2", "area must be greater than 0", "10000"),
+        ({"area_m2": "abc"}, "area_m2", "area must be a number", "abc"),
+        ({"area_m2": ""}, "area_m2", "area must be a number", ""),
+        ({"area_m2": "65.5m²"}, "area_m2", "area must be a number", "65.5m²"),
+        ({"area_m2": "NaN"}, "area_m2", "area must be a number", "NaN"),
+        ({"area_m2": "Infinity"}, "area_m2", "area must be a number", "Infinity"),
+        ({"area_m2": "65.555"}, "area_m2", "area has more than two decimals", "65.555"),
+        ({"area_m2": "0.001"}, "area_m2", "area has more than two decimals", "0.001"),
+        ({"floor": "0"}, "floor", "floor must be a whole number", "0"),
+        ({"floor": "-1"}, "floor", "floor must be a whole number", "-1"),
+        ({"floor": "abc"}, "floor", "floor must be a whole number", "abc"),
+        ({"floor": "1.5"}, "floor", "floor must be a whole number", "1.5"),
+        ({"floor": ""}, "floor", "floor must be a whole number", ""),
+        ({"floor": "201"}, "floor", "floor must be a whole number", "201"),
+        ({"owner_phone": "1381234567"}, "owner_phone", "phone must be an 11-digit", "1381234567"),
+        (
+            {"owner_phone": "138123456789"},
+            "owner_phone",
+            "phone must be an 11-digit",
+            "138123456789",
+        ),
+        ({"owner_phone": "1381234567a"}, "owner_phone", "phone must be an 11-digit", "1381234567a"),
+        (
+            {"owner_phone": "010-12345678"},
+            "owner_phone",
+            "phone must be an 11-digit",
+            "010-12345678",
+        ),
+        ({"owner_phone": "12812345678"}, "owner_phone", "phone must be an 11-digit", "12812345678"),
+        ({"owner_phone": "1.38123E+10"}, "owner_phone", "phone must be an 11-digit", "1.38123E+10"),
+        ({"owner_type": "tenant"}, "owner_type", "owner type must be", "tenant"),
+        ({"owner_type": "租户"}, "owner_type", "owner type must be", "租户"),
+        ({"birth_year": "1850"}, "birth_year", "birth year must be a year", "1850"),
+        ({"birth_year": "2101"}, "birth_year", "birth year must be a year", "2101"),
+        ({"birth_year": "abc"}, "birth_year", "birth year must be a year", "abc"),
+        ({"birth_year": "1950.5"}, "birth_year", "birth year must be a year", "1950.5"),
+        (
+            {"tenant_phone": "13912345678"},
+            "tenant_name",
+            "a tenant phone needs a tenant name",
+            None,
+        ),
+        (
+            {"tenant_name": "王五", "tenant_phone": "12345"},
+            "tenant_phone",
+            "phone must be an 11-digit",
+            "12345",
+        ),
+        ({"building": ""}, "building", "building is empty", None),
+        ({"building": "B" * 21}, "building", "building is too long", None),
+        ({"unit": "U" * 21}, "unit", "unit is too long", None),
+        ({"room": ""}, "room", "room is empty", None),
+        ({"room": "R" * 21}, "room", "room is too long", None),
+        ({"owner_name": ""}, "owner_name", "owner name is empty", None),
+        ({"owner_name": "名" * 101}, "owner_name", "owner name is too long", None),
+        ({"owner_ref": "R" * 61}, "owner_ref", "owner_ref is too long", None),
+        ({"tenant_name": "租" * 101}, "tenant_name", "tenant name is too long", None),
+    ],
+)
 def test_row_problem_reports_row_and_column(changes, column, message, value):
     data = csv_bytes(FULL, line(), line(**{"room": "102", **changes}))
     result = parse_roster(data)
@@ -411,15 +482,18 @@ def test_row_problem_reports_row_and_column(changes, column, message, value):
         assert problem.params == {"value": value}
 
 
-@pytest.mark.parametrize("changes, area", [
-    ({"area_m2": "65"}, Decimal("65")),
-    ({"area_m2": "65.5"}, Decimal("65.50")),
-    ({"area_m2": "0.01"}, Decimal("0.01")),
-    ({"area_m2": "9999.99"}, Decimal("9999.99")),
-    ({"area_m2": "65.500"}, Decimal("65.5")),  # numerically two decimals
-    ({"area_m2": "\"1,234.56\""}, Decimal("1234.56")),
-    ({"area_m2": " 65.50 "}, Decimal("65.50")),
-])
+@pytest.mark.parametrize(
+    "changes, area",
+    [
+        ({"area_m2": "65"}, Decimal("65")),
+        ({"area_m2": "65.5"}, Decimal("65.50")),
+        ({"area_m2": "0.01"}, Decimal("0.01")),
+        ({"area_m2": "9999.99"}, Decimal("9999.99")),
+        ({"area_m2": "65.500"}, Decimal("65.5")),  # numerically two decimals
+        ({"area_m2": '"1,234.56"'}, Decimal("1234.56")),
+        ({"area_m2": " 65.50 "}, Decimal("65.50")),
+    ],
+)
 def test_valid_areas(changes, area):
     (row,) = parse_ok(csv_bytes(FULL, line(**changes)))
     assert row.area_m2 == area
@@ -461,15 +535,23 @@ def test_every_bad_row_is_reported_not_just_the_first():
     result = parse_roster(data)
     assert not result.ok
     assert [(p.row, p.column) for p in result.problems] == [
-        (2, "area_m2"), (4, "floor"), (4, "owner_phone"), (5, "owner_type"), (6, "room"),
+        (2, "area_m2"),
+        (4, "floor"),
+        (4, "owner_phone"),
+        (5, "owner_type"),
+        (6, "room"),
         (7, "area_m2"),
     ]
     assert [r.row for r in result.rows] == [3]
 
 
 def test_duplicate_room_in_same_building_and_unit():
-    data = csv_bytes(FULL, line(room="101"), line(room="102"), line(room="101", owner_name="李四",
-                                                                  owner_phone=""))
+    data = csv_bytes(
+        FULL,
+        line(room="101"),
+        line(room="102"),
+        line(room="101", owner_name="李四", owner_phone=""),
+    )
     result = parse_roster(data)
     (problem,) = result.problems
     assert (problem.row, problem.column) == (4, "room")
@@ -495,7 +577,10 @@ def test_same_room_in_other_unit_or_building_is_fine():
     )
     rows = parse_ok(data)
     assert [r.address for r in rows] == [
-        ("3", "2", "101"), ("3", "1", "101"), ("3", "", "101"), ("4", "2", "101"),
+        ("3", "2", "101"),
+        ("3", "1", "101"),
+        ("3", "", "101"),
+        ("4", "2", "101"),
     ]
     assert len({r.owner_key for r in rows}) == 1  # one owner, four dwellings
 
@@ -503,10 +588,19 @@ def test_same_room_in_other_unit_or_building_is_fine():
 # --- phones ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [
-    "13812345678", "+86 138 1234 5678", "138-1234-5678", "13812345678.0", "0086 13812345678",
-    "+8613812345678", "138 1234 5678", "(138)12345678",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13812345678",
+        "+86 138 1234 5678",
+        "138-1234-5678",
+        "13812345678.0",
+        "0086 13812345678",
+        "+8613812345678",
+        "138 1234 5678",
+        "(138)12345678",
+    ],
+)
 def test_phone_normalisation(raw):
     (row,) = parse_ok(csv_bytes(FULL, line(owner_phone=raw)))
     assert row.owner_phone == "13812345678"
@@ -533,16 +627,28 @@ def test_tenant_phone_is_normalised_too():
 # --- buildings, units, sorting -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, name", [
-    ("3", "3"), ("3幢", "3"), ("3栋", "3"), ("3号楼", "3"), ("3号", "3"), ("3楼", "3"),
-    (" 3 幢 ", "3"), ("A座", "A座"), ("12", "12"), ("号楼", "号楼"),
-])
+@pytest.mark.parametrize(
+    "raw, name",
+    [
+        ("3", "3"),
+        ("3幢", "3"),
+        ("3栋", "3"),
+        ("3号楼", "3"),
+        ("3号", "3"),
+        ("3楼", "3"),
+        (" 3 幢 ", "3"),
+        ("A座", "A座"),
+        ("12", "12"),
+        ("号楼", "号楼"),
+    ],
+)
 def test_normalize_building(raw, name):
     assert normalize_building(raw) == name
 
 
-@pytest.mark.parametrize("raw, name", [("2单元", "2"), ("2", "2"), ("", ""), (" 2 单元 ", "2"),
-                                       ("东", "东")])
+@pytest.mark.parametrize(
+    "raw, name", [("2单元", "2"), ("2", "2"), ("", ""), (" 2 单元 ", "2"), ("东", "东")]
+)
 def test_normalize_unit(raw, name):
     assert normalize_unit(raw) == name
 
@@ -568,12 +674,22 @@ def test_natural_key_sorts_numbers_by_value():
 # --- owner types -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, owner_type", [
-    ("", "person"), ("person", "person"), ("个人", "person"), ("Person", "person"),
-    ("institution", "institution"), ("单位", "institution"), ("公房产权单位", "institution"),
-    ("INSTITUTION", "institution"),
-    ("developer", "developer"), ("开发商", "developer"), ("开发单位", "developer"),
-])
+@pytest.mark.parametrize(
+    "raw, owner_type",
+    [
+        ("", "person"),
+        ("person", "person"),
+        ("个人", "person"),
+        ("Person", "person"),
+        ("institution", "institution"),
+        ("单位", "institution"),
+        ("公房产权单位", "institution"),
+        ("INSTITUTION", "institution"),
+        ("developer", "developer"),
+        ("开发商", "developer"),
+        ("开发单位", "developer"),
+    ],
+)
 def test_owner_type_aliases(raw, owner_type):
     (row,) = parse_ok(csv_bytes(FULL, line(owner_type=raw)))
     assert row.owner_type == owner_type
@@ -633,8 +749,12 @@ def test_same_phone_same_name_on_two_rooms_is_one_owner():
 
 
 def test_same_phone_different_name_is_a_problem_on_the_later_row():
-    data = csv_bytes(FULL, line(room="101"), line(room="102", owner_phone=""),
-                     line(room="103", owner_name="李四"))
+    data = csv_bytes(
+        FULL,
+        line(room="101"),
+        line(room="102", owner_phone=""),
+        line(room="103", owner_name="李四"),
+    )
     result = parse_roster(data)
     (problem,) = result.problems
     assert (problem.row, problem.column) == (4, "owner_name")
@@ -649,30 +769,48 @@ def test_same_phone_different_owner_type_is_a_problem():
 
 
 def test_owner_ref_tells_owners_sharing_a_phone_apart():
-    data = csv_bytes(FULL, line(room="101", owner_ref="A"),
-                     line(room="102", owner_ref="B", owner_name="李四"))
+    data = csv_bytes(
+        FULL, line(room="101", owner_ref="A"), line(room="102", owner_ref="B", owner_name="李四")
+    )
     rows = parse_ok(data)
     assert [r.owner_key for r in rows] == ["ref:A", "ref:B"]
 
 
 def test_same_ref_is_one_owner_even_with_other_phones():
-    data = csv_bytes(FULL, line(room="101", owner_ref="CQ-1"),
-                     line(room="102", owner_ref="CQ-1", owner_phone="13912345678"))
+    data = csv_bytes(
+        FULL,
+        line(room="101", owner_ref="CQ-1"),
+        line(room="102", owner_ref="CQ-1", owner_phone="13912345678"),
+    )
     rows = parse_ok(data)
     assert {r.owner_key for r in rows} == {"ref:CQ-1"}
 
 
 def test_same_ref_different_name_is_a_problem():
-    data = csv_bytes(FULL, line(room="101", owner_ref="CQ-1"),
-                     line(room="102", owner_ref="CQ-1", owner_name="李四"))
+    data = csv_bytes(
+        FULL,
+        line(room="101", owner_ref="CQ-1"),
+        line(room="102", owner_ref="CQ-1", owner_name="李四"),
+    )
     (problem,) = parse_roster(data).problems
     assert (problem.row, problem.column) == (3, "owner_name")
     assert problem.params == {"key": "CQ-1", "first_name": "张三", "first": 2}
 
 
 def test_developer_rows_share_one_owner():
-    data = csv_bytes(FULL, *(line(room=str(r), owner_name="鑫源地产", owner_phone="",
-                                  owner_type="开发商", birth_year="") for r in (101, 102, 201)))
+    data = csv_bytes(
+        FULL,
+        *(
+            line(
+                room=str(r),
+                owner_name="鑫源地产",
+                owner_phone="",
+                owner_type="开发商",
+                birth_year="",
+            )
+            for r in (101, 102, 201)
+        ),
+    )
     rows = parse_ok(data)
     assert {r.owner_key for r in rows} == {"developer:鑫源地产"}
 
@@ -686,27 +824,82 @@ def test_rows_without_ref_or_phone_are_separate_owners_even_with_the_same_name()
 # --- writing and round trips -------------------------------------------------------------
 
 SAMPLE_ROWS = [
-    RosterRow(row=2, building="3", unit="2", room="101", floor=1, area_m2=Decimal("65.50"),
-              owner_name="张三", owner_phone="13812345678", owner_ref=None, owner_type="person",
-              birth_year=1950),
-    RosterRow(row=3, building="3", unit="2", room="0102", floor=1, area_m2=Decimal("88.00"),
-              owner_name="张三", owner_phone="13812345678", owner_ref=None, owner_type="person",
-              birth_year=1950, tenant_name="王五", tenant_phone="13912345678"),
-    RosterRow(row=4, building="10", unit="", room="A-201", floor=2, area_m2=Decimal("9999.99"),
-              owner_name='Smith, John "Jr"', owner_phone=None, owner_ref="CQ-7",
-              owner_type="person", birth_year=None, tenant_name="李四", tenant_phone=None),
-    RosterRow(row=5, building="12", unit="1", room="301", floor=30, area_m2=Decimal("0.01"),
-              owner_name="市房管局", owner_phone=None, owner_ref=None,
-              owner_type="institution", birth_year=None),
-    RosterRow(row=6, building="12", unit="1", room="302", floor=3, area_m2=Decimal("120.25"),
-              owner_name="鑫源房地产开发有限公司", owner_phone="13700000000", owner_ref=None,
-              owner_type="developer", birth_year=None),
+    RosterRow(
+        row=2,
+        building="3",
+        unit="2",
+        room="101",
+        floor=1,
+        area_m2=Decimal("65.50"),
+        owner_name="张三",
+        owner_phone="13812345678",
+        owner_ref=None,
+        owner_type="person",
+        birth_year=1950,
+    ),
+    RosterRow(
+        row=3,
+        building="3",
+        unit="2",
+        room="0102",
+        floor=1,
+        area_m2=Decimal("88.00"),
+        owner_name="张三",
+        owner_phone="13812345678",
+        owner_ref=None,
+        owner_type="person",
+        birth_year=1950,
+        tenant_name="王五",
+        tenant_phone="13912345678",
+    ),
+    RosterRow(
+        row=4,
+        building="10",
+        unit="",
+        room="A-201",
+        floor=2,
+        area_m2=Decimal("9999.99"),
+        owner_name='Smith, John "Jr"',
+        owner_phone=None,
+        owner_ref="CQ-7",
+        owner_type="person",
+        birth_year=None,
+        tenant_name="李四",
+        tenant_phone=None,
+    ),
+    RosterRow(
+        row=5,
+        building="12",
+        unit="1",
+        room="301",
+        floor=30,
+        area_m2=Decimal("0.01"),
+        owner_name="市房管局",
+        owner_phone=None,
+        owner_ref=None,
+        owner_type="institution",
+        birth_year=None,
+    ),
+    RosterRow(
+        row=6,
+        building="12",
+        unit="1",
+        room="302",
+        floor=3,
+        area_m2=Decimal("120.25"),
+        owner_name="鑫源房地产开发有限公司",
+        owner_phone="13700000000",
+        owner_ref=None,
+        owner_type="developer",
+        birth_year=None,
+    ),
 ]
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-@pytest.mark.parametrize("writer, filename", [(write_csv, "roster.csv"),
-                                              (write_xlsx, "roster.xlsx")])
+@pytest.mark.parametrize(
+    "writer, filename", [(write_csv, "roster.csv"), (write_xlsx, "roster.xlsx")]
+)
 def test_round_trip(writer, filename, language):
     data = writer([record_of(r) for r in SAMPLE_ROWS], language)
     result = parse_roster(data, filename)
@@ -731,8 +924,7 @@ def test_header_row():
 
 
 def test_write_csv_is_utf8_with_bom_and_blank_nones():
-    data = write_csv([["3", "", "101", 1, "65.50", "张三", None, None, "person", None, None,
-                       None]])
+    data = write_csv([["3", "", "101", 1, "65.50", "张三", None, None, "person", None, None, None]])
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.splitlines() == [
@@ -747,8 +939,20 @@ def test_write_xlsx_stores_every_cell_as_text():
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0] == list(COLUMNS)
     # None is written as an empty string, which openpyxl reads back as an empty cell
-    assert values[1] == ["3", "2", "101", "1", "65.50", "张三", "13812345678", None, "person",
-                         "1950", None, None]
+    assert values[1] == [
+        "3",
+        "2",
+        "101",
+        "1",
+        "65.50",
+        "张三",
+        "13812345678",
+        None,
+        "person",
+        "1950",
+        None,
+        None,
+    ]
     assert all(c.data_type == "s" for c in sheet[2] if c.value)
 
 
@@ -767,14 +971,18 @@ NAMES = ["孙八", "周九", "吴十", "Wang Li", "郑某某", "冯, 二"]
 
 @st.composite
 def rosters(draw):
-    addresses = draw(st.lists(
-        st.tuples(
-            st.integers(1, 20).map(str),
-            st.sampled_from(["", "1", "2", "3"]),
-            st.integers(1, 3099).map(str),
-        ),
-        min_size=1, max_size=25, unique=True,
-    ))
+    addresses = draw(
+        st.lists(
+            st.tuples(
+                st.integers(1, 20).map(str),
+                st.sampled_from(["", "1", "2", "3"]),
+                st.integers(1, 3099).map(str),
+            ),
+            min_size=1,
+            max_size=25,
+            unique=True,
+        )
+    )
     rows = []
     for number, (building, unit, room) in enumerate(addresses, start=2):
         phone = draw(st.none() | st.sampled_from(sorted(PHONE_POOL)))
@@ -784,21 +992,34 @@ def rosters(draw):
             name = draw(st.sampled_from(NAMES))
             owner_type = draw(st.sampled_from(["person", "institution", "developer"]))
         tenant_name = draw(st.none() | st.sampled_from(["租客甲", "租客乙"]))
-        tenant_phone = draw(st.none() | st.sampled_from(["13611111111", "13722222222"])) \
-            if tenant_name else None
-        rows.append(RosterRow(
-            row=number, building=building, unit=unit, room=room,
-            floor=draw(st.integers(1, 30)),
-            area_m2=Decimal(draw(st.integers(1, 999999))) / 100,
-            owner_name=name, owner_phone=phone, owner_ref=None, owner_type=owner_type,
-            birth_year=draw(st.none() | st.integers(1900, 2100)),
-            tenant_name=tenant_name, tenant_phone=tenant_phone,
-        ))
+        tenant_phone = (
+            draw(st.none() | st.sampled_from(["13611111111", "13722222222"]))
+            if tenant_name
+            else None
+        )
+        rows.append(
+            RosterRow(
+                row=number,
+                building=building,
+                unit=unit,
+                room=room,
+                floor=draw(st.integers(1, 30)),
+                area_m2=Decimal(draw(st.integers(1, 999999))) / 100,
+                owner_name=name,
+                owner_phone=phone,
+                owner_ref=None,
+                owner_type=owner_type,
+                birth_year=draw(st.none() | st.integers(1900, 2100)),
+                tenant_name=tenant_name,
+                tenant_phone=tenant_phone,
+            )
+        )
     return rows
 
 
-@settings(max_examples=50, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(rows=rosters(), language=st.sampled_from(["zh", "en"]))
 def test_property_valid_rosters_round_trip_through_csv(rows, language):
     result = parse_roster(write_csv([record_of(r) for r in rows], language), "roster.csv")
@@ -807,8 +1028,9 @@ def test_property_valid_rosters_round_trip_through_csv(rows, language):
     assert [r.area_m2 for r in result.rows] == [r.area_m2 for r in rows]
 
 
-@settings(max_examples=25, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(rows=rosters())
 def test_property_valid_rosters_round_trip_through_xlsx(rows):
     result = parse_roster(write_xlsx([record_of(r) for r in rows]), "roster.xlsx")
@@ -858,8 +1080,9 @@ def test_cr_only_line_endings_and_broken_quotes_are_messages():
 def test_long_developer_name_key_fits_the_column():
     from app.community.models import Person
 
-    result = parse_roster((REG_HEADER.strip() + ",业主类型\n" + "1,101,1,60," + "某" * 100
-                           + ",developer\n").encode())
+    result = parse_roster(
+        (REG_HEADER.strip() + ",业主类型\n" + "1,101,1,60," + "某" * 100 + ",developer\n").encode()
+    )
     assert len(result.rows[0].owner_key) <= Person.__table__.c.owner_key.type.length
 
 
@@ -868,15 +1091,20 @@ def test_row_keys_do_not_collide_on_slashes():
     assert parse_roster(data).ok
 
 
-@pytest.mark.parametrize("text, expected", [("3号幢", "3"), ("3号栋", "3"), ("3#楼", "3"),
-                                            ("3#", "3")])
+@pytest.mark.parametrize(
+    "text, expected", [("3号幢", "3"), ("3号栋", "3"), ("3#楼", "3"), ("3#", "3")]
+)
 def test_more_building_suffixes(text, expected):
     assert normalize_building(text) == expected
 
 
 def test_full_width_digits_and_underscores():
-    data = (REG_HEADER.strip() + ",业主手机\n" + "１,１０１,２,６５.５,张三,１３８１２３４５６７８\n"
-            + "1,102,1_0,6_0,李四,\n").encode()
+    data = (
+        REG_HEADER.strip()
+        + ",业主手机\n"
+        + "１,１０１,２,６５.５,张三,１３８１２３４５６７８\n"
+        + "1,102,1_0,6_0,李四,\n"
+    ).encode()
     result = parse_roster(data)
     assert result.rows[0].room == "101" and result.rows[0].floor == 2
     assert result.rows[0].owner_phone == "13812345678"

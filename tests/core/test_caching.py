@@ -23,8 +23,10 @@ def test_every_page_for_a_signed_in_person_is_not_stored(client, sign_in, reside
         assert client.get(url).headers.get("Cache-Control") == NO_STORE, url
 
 
-@pytest.mark.parametrize("url", ["/home", "/staff/compounds/1", "/dwellings/1", "/dues",
-                                 "/ballots", "/repairs", "/login"])
+@pytest.mark.parametrize(
+    "url",
+    ["/home", "/staff/compounds/1", "/dwellings/1", "/dues", "/ballots", "/repairs", "/login"],
+)
 def test_personal_paths_are_not_stored_even_signed_out(client, url):
     assert client.get(url).headers.get("Cache-Control") == NO_STORE
 
@@ -51,17 +53,23 @@ def test_a_page_that_sets_its_own_keeps_it(client, app):
 
 
 def test_language_and_large_text_cookies_are_secure_in_production(tmp_path):
-    app = create_app("production", SECRET_KEY="x" * 32, SQLALCHEMY_DATABASE_URI="sqlite://",
-                     PUBLIC_BASE_URL="https://linli.example.gov.cn",
-                     RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    app = create_app(
+        "production",
+        SECRET_KEY="x" * 32,
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+        PUBLIC_BASE_URL="https://linli.example.gov.cn",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15",
+    )
     client = app.test_client()
     for url, name in [("/lang/en", "lang="), ("/elder", "elder=")]:
-        cookie = next(c for c in client.get(url).headers.getlist("Set-Cookie")
-                      if c.startswith(name))
+        cookie = next(
+            c for c in client.get(url).headers.getlist("Set-Cookie") if c.startswith(name)
+        )
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 def test_preference_cookies_are_not_secure_in_development(client):
-    cookie = next(c for c in client.get("/lang/en").headers.getlist("Set-Cookie")
-                  if c.startswith("lang="))
+    cookie = next(
+        c for c in client.get("/lang/en").headers.getlist("Set-Cookie") if c.startswith("lang=")
+    )
     assert "Secure" not in cookie

@@ -37,8 +37,8 @@ def flashing_app(tmp_path):
     @app.get("/shown")
     def shown():
         return render_template_string(
-            "{% for c, m in get_flashed_messages(with_categories=true) %}<p>{{ m }}</p>"
-            "{% endfor %}")
+            "{% for c, m in get_flashed_messages(with_categories=true) %}<p>{{ m }}</p>{% endfor %}"
+        )
 
     return app
 
@@ -53,8 +53,9 @@ def test_a_huge_flash_never_makes_the_cookie_over_4_kb(tmp_path):
         db.create_all()
         make_resident(make_compound(), "13800000001")
         client = app.test_client()
-        signed_in = client.post("/login", data={"phone": "13800000001",
-                                                "password": "correct-horse"})
+        signed_in = client.post(
+            "/login", data={"phone": "13800000001", "password": "correct-horse"}
+        )
         assert signed_in.status_code == 302
         response = client.post("/flash-many")
         cookies = set_cookie_headers(response)
@@ -78,7 +79,8 @@ def test_short_messages_pass_unchanged(tmp_path):
         flash_error(DomainError(N_("No compound %(ref)s."), ref="金源新村"))
         return render_template_string(
             "{% for c, m in get_flashed_messages(with_categories=true) %}{{ c }}:{{ m }}|"
-            "{% endfor %}")
+            "{% endfor %}"
+        )
 
     text = app.test_client().get("/two").get_data(as_text=True)
     assert text == "success:已保存。|error:" + zh("No compound %(ref)s.", ref="金源新村") + "|"

@@ -58,8 +58,12 @@ def test_every_message_is_translated():
     for language in ("zh_Hans", "en"):
         path = BASE_DIR / "translations" / language / "LC_MESSAGES" / "messages.po"
         catalog = read_po(path.open("rb"))
-        missing = [m.id for m in catalog if m.id and (
-            not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy)]
+        missing = [
+            m.id
+            for m in catalog
+            if m.id
+            and (not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy)
+        ]
         assert missing == [], f"{language}: {missing[:5]}"
 
 
@@ -72,16 +76,25 @@ def test_catalogue_covers_the_code():
     found = set()
     method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-            str(BASE_DIR), method_map=method_map,
-            keywords={"_": None, "_l": None, "N_": None, "lazy": None, "gettext": None,
-                      "ngettext": (1, 2)}):
+        str(BASE_DIR),
+        method_map=method_map,
+        keywords={
+            "_": None,
+            "_l": None,
+            "N_": None,
+            "lazy": None,
+            "gettext": None,
+            "ngettext": (1, 2),
+        },
+    ):
         found.add(message if isinstance(message, str) else message[0])
     assert sorted(found - known) == []
 
 
 def test_templates_use_no_external_assets_or_inline_styles():
     for path in list(Path(BASE_DIR, "templates").rglob("*.html")) + list(
-            Path(BASE_DIR, "static").rglob("*.css")):
+        Path(BASE_DIR, "static").rglob("*.css")
+    ):
         text = path.read_text()
         assert not re.search(r'(src|href)="(https?:)?//', text), path
         assert "@import" not in text and "fonts.googleapis" not in text, path

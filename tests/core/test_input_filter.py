@@ -16,8 +16,9 @@ def test_clean_text_keeps_words_newlines_and_emoji():
 
 
 def test_every_form_field_and_query_value_arrives_cleaned(app):
-    with app.test_request_context("/x?q=a\u202eb", method="POST",
-                                  data={"name": "gpj\u202e.exe", "note": "a\x1bb"}):
+    with app.test_request_context(
+        "/x?q=a\u202eb", method="POST", data={"name": "gpj\u202e.exe", "note": "a\x1bb"}
+    ):
         app.preprocess_request()
         assert request.form["name"] == "gpj.exe"
         assert request.form["note"] == "ab"

@@ -8,8 +8,12 @@ from app.accounts.models import Role
 from tests.fixtures.factories import PASSWORD, make_compound, make_resident, make_user
 
 BASE = "https://linli.example.gov.cn"
-READY = {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-         "PUBLIC_BASE_URL": BASE, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15"}
+READY = {
+    "SECRET_KEY": "x" * 32,
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    "PUBLIC_BASE_URL": BASE,
+    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+}
 
 
 @pytest.mark.parametrize("base", ["", "   ", "linli.example.gov.cn", "/linli", "ftp://x"])
@@ -35,15 +39,17 @@ def test_poster_and_letters_carry_the_public_address_not_the_host_header(client,
     make_resident(compound, "13800000001")
     make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     evil = {"Host": "evil.example"}
-    signed_in = client.post("/login", data={"phone": "13900000001", "password": PASSWORD},
-                            headers=evil)
+    signed_in = client.post(
+        "/login", data={"phone": "13900000001", "password": PASSWORD}, headers=evil
+    )
     assert signed_in.status_code == 302
     poster = client.get(f"/staff/compounds/{compound.id}/poster", headers=evil)
     assert poster.status_code == 200
     text = poster.get_data(as_text=True)
     assert f"{BASE}/c/{compound.id}" in text and "evil.example" not in text
-    issued = client.post(f"/staff/compounds/{compound.id}/letters",
-                         data={"building": ""}, headers=evil)
+    issued = client.post(
+        f"/staff/compounds/{compound.id}/letters", data={"building": ""}, headers=evil
+    )
     assert issued.status_code == 302
     sheet = client.get(issued.headers["Location"], headers=evil).get_data(as_text=True)
     assert f"{BASE}/a/" in sheet and "evil.example" not in sheet

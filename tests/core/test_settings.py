@@ -11,9 +11,13 @@ from tests.fixtures.querycount import counting
 
 def test_the_most_specific_override_wins():
     place = Place(7, "城南区", "金源街道")
-    rows = [("city", "", "elder_age", "62"), ("district", "城南区", "elder_age", "65"),
-            ("street_office", "别的街道", "elder_age", "70"),
-            ("compound", "8", "voting_days", "30"), ("compound", "7", "voting_days", "10")]
+    rows = [
+        ("city", "", "elder_age", "62"),
+        ("district", "城南区", "elder_age", "65"),
+        ("street_office", "别的街道", "elder_age", "70"),
+        ("compound", "8", "voting_days", "30"),
+        ("compound", "7", "voting_days", "10"),
+    ]
     policy = resolve(place, rows)
     assert policy.elder_age == 65 and policy.voting_days == 10
     assert resolve(Place(9), rows).elder_age == 62
@@ -30,8 +34,13 @@ def test_the_legal_notice_floor_cannot_be_lowered(app):
 
 
 def test_values_are_checked_by_type_and_name(app):
-    for name, value in (("elder_age", "sixty"), ("elder_age", "true"), ("nope", "1"),
-                        ("elder_tiers", "[[70]]"), ("elder_tiers", "[[50, 100]]")):
+    for name, value in (
+        ("elder_age", "sixty"),
+        ("elder_age", "true"),
+        ("nope", "1"),
+        ("elder_tiers", "[[70]]"),
+        ("elder_tiers", "[[50, 100]]"),
+    ):
         with pytest.raises(PolicyError):
             settings.set_value("city", "", name, value)
     settings.set_value("city", "", "elder_tiers", "[[80, 100], [90, 200]]")
@@ -59,12 +68,15 @@ def test_a_request_reads_each_compounds_policy_once(app):
 
 def test_the_settings_command_sets_shows_and_unsets(app, runner):
     compound = make_compound("示例小区")
-    result = runner.invoke(args=["settings", "set", "elder_age", "65", "--compound",
-                                 compound.name])
+    result = runner.invoke(args=["settings", "set", "elder_age", "65", "--compound", compound.name])
     assert result.exit_code == 0, result.output
     shown = runner.invoke(args=["settings", "show", compound.name]).output
     assert "elder_age              65   (overridden)" in shown
     refused = runner.invoke(args=["settings", "set", "notice_days", "7"])
     assert refused.exit_code != 0 and "15 days" in refused.output
-    assert runner.invoke(args=["settings", "unset", "elder_age", "--compound",
-                               compound.name]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["settings", "unset", "elder_age", "--compound", compound.name]
+        ).exit_code
+        == 0
+    )

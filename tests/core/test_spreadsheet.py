@@ -60,17 +60,25 @@ def test_rows_and_columns_are_bounded():
 
 def test_records_map_chinese_or_english_headers_and_keep_row_numbers():
     data = "\n\n楼栋,Room,其他\n1,101,x\n,,\n2,201,y\n".encode()
-    table = read_records(data, "f.csv", {"楼栋": "building", "room": "room"},
-                         required=("building", "room"))
+    table = read_records(
+        data, "f.csv", {"楼栋": "building", "room": "room"}, required=("building", "room")
+    )
     assert [(r.row, r.get("building"), r.get("room")) for r in table.records] == [
-        (4, "1", "101"), (6, "2", "201")]
+        (4, "1", "101"),
+        (6, "2", "201"),
+    ]
     assert table.ignored_columns == ["其他"]
 
 
 def test_a_file_without_the_required_headers_is_refused_whole():
     with pytest.raises(SpreadsheetError) as refused:
-        read_records(b"1,101,60\n", "f.csv", {"楼栋": "building"},
-                     required=("building",), labels={"building": "楼栋 / building"})
+        read_records(
+            b"1,101,60\n",
+            "f.csv",
+            {"楼栋": "building"},
+            required=("building",),
+            labels={"building": "楼栋 / building"},
+        )
     assert refused.value.params["missing"] == "楼栋 / building"
 
 
@@ -79,11 +87,39 @@ def test_a_roster_of_the_largest_size_allowed_is_not_mistaken_for_a_bomb():
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("roster")
-    sheet.append(["楼栋", "单元", "房号", "楼层", "专有面积", "业主姓名", "业主手机", "产权人编号",
-                  "业主类型", "出生年份", "租户姓名", "租户手机"])
+    sheet.append(
+        [
+            "楼栋",
+            "单元",
+            "房号",
+            "楼层",
+            "专有面积",
+            "业主姓名",
+            "业主手机",
+            "产权人编号",
+            "业主类型",
+            "出生年份",
+            "租户姓名",
+            "租户手机",
+        ]
+    )
     for n in range(spreadsheet.MAX_ROWS):
-        sheet.append([str(n // 120), "1", str(n), 3, "72.50", f"业主{n}", str(13000000000 + n),
-                      "", "person", 1950, "", ""])
+        sheet.append(
+            [
+                str(n // 120),
+                "1",
+                str(n),
+                3,
+                "72.50",
+                f"业主{n}",
+                str(13000000000 + n),
+                "",
+                "person",
+                1950,
+                "",
+                "",
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     spreadsheet.check_archive(out.getvalue())  # refuses nothing

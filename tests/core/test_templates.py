@@ -16,8 +16,9 @@ COMPARISONS = [
 ]
 
 
-@pytest.mark.parametrize("path", sorted(TEMPLATES.rglob("*.html")),
-                         ids=lambda p: str(p.relative_to(TEMPLATES)))
+@pytest.mark.parametrize(
+    "path", sorted(TEMPLATES.rglob("*.html")), ids=lambda p: str(p.relative_to(TEMPLATES))
+)
 def test_no_template_compares_a_code(path):
     text = path.read_text(encoding="utf-8")
     found = [m.group(0) for pattern in COMPARISONS for m in pattern.finditer(text)]
@@ -25,8 +26,12 @@ def test_no_template_compares_a_code(path):
 
 
 def test_the_check_catches_what_it_is_for():
-    samples = ["{% if p.status.value == 'pending' %}", "{% if tier != 'standard' %}",
-               "{% if c.reason == 'already_used' %}", "{% if 'ok' == line.status %}"]
+    samples = [
+        "{% if p.status.value == 'pending' %}",
+        "{% if tier != 'standard' %}",
+        "{% if c.reason == 'already_used' %}",
+        "{% if 'ok' == line.status %}",
+    ]
     for sample in samples:
         assert any(pattern.search(sample) for pattern in COMPARISONS), sample
     assert not any(pattern.search("{% if payment.is_pending %}") for pattern in COMPARISONS)

@@ -35,23 +35,38 @@ def estate(app):
         "DEV": make_person(compound, "开发公司", owner_type=OwnerType.DEVELOPER, key="developer:x"),
         "T": make_person(compound, "租客", phone="13700000001"),
     }
-    spec = [("A101", "1", "1", "101", "60.00", "A"), ("A102", "1", "1", "102", "40.00", "A"),
-            ("B201", "1", "1", "201", "80.00", "B"), ("C202", "1", "1", "202", "70.00", "C"),
-            ("DEV301", "1", "2", "301", "90.00", "DEV"), ("DEV302", "1", "2", "302", "90.00", "DEV"),
-            ("D101", "2", "1", "101", "100.00", "D")]
+    spec = [
+        ("A101", "1", "1", "101", "60.00", "A"),
+        ("A102", "1", "1", "102", "40.00", "A"),
+        ("B201", "1", "1", "201", "80.00", "B"),
+        ("C202", "1", "1", "202", "70.00", "C"),
+        ("DEV301", "1", "2", "301", "90.00", "DEV"),
+        ("DEV302", "1", "2", "302", "90.00", "DEV"),
+        ("D101", "2", "1", "101", "100.00", "D"),
+    ]
     homes = {}
     for name, b, u, r, area, owner in spec:
-        homes[name] = make_dwelling(compound, building=b, unit=u, room=r, area=area,
-                                    owner=people[owner],
-                                    tenant=people["T"] if name == "C202" else None)
+        homes[name] = make_dwelling(
+            compound,
+            building=b,
+            unit=u,
+            room=r,
+            area=area,
+            owner=people[owner],
+            tenant=people["T"] if name == "C202" else None,
+        )
     return Estate(compound, homes, people)
 
 
 def make_ballot(estate, kind=BallotKind.GENERAL, now=T0, **fields):
     """A draft saved at now (T0 by default, when the notice is published)."""
-    spec = lifecycle.BallotSpec(kind=kind, title=fields.pop("title", "测试表决"),
-                               opens_at=fields.pop("opens_at", OPENS),
-                               closes_at=fields.pop("closes_at", CLOSES), **fields)
+    spec = lifecycle.BallotSpec(
+        kind=kind,
+        title=fields.pop("title", "测试表决"),
+        opens_at=fields.pop("opens_at", OPENS),
+        closes_at=fields.pop("closes_at", CLOSES),
+        **fields,
+    )
     return lifecycle.create_ballot(estate.compound, spec, actor=None, now=now)
 
 
@@ -66,8 +81,11 @@ def voter_of(ballot, home):
     from app.decisions.models import RollEntry
     from app.extensions import db
 
-    return db.session.scalar(db.select(RollEntry.voter_key).where(
-        RollEntry.ballot_id == ballot.id, RollEntry.dwelling_id == home.id))
+    return db.session.scalar(
+        db.select(RollEntry.voter_key).where(
+            RollEntry.ballot_id == ballot.id, RollEntry.dwelling_id == home.id
+        )
+    )
 
 
 def option(ballot, position):

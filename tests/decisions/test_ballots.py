@@ -36,11 +36,13 @@ from tests.decisions.conftest import (
 
 def vote(ballot, home_or_key, position, estate=None, **kw):
     key = home_or_key if isinstance(home_or_key, int) else voter_of(ballot, home_or_key)
-    return voting.cast_vote(ballot, key, option(ballot, position), actor=None,
-                              now=kw.pop("now", DURING), **kw)
+    return voting.cast_vote(
+        ballot, key, option(ballot, position), actor=None, now=kw.pop("now", DURING), **kw
+    )
 
 
 # --- creation -----------------------------------------------------------------------------
+
 
 def test_kinds_bring_their_category_rule_and_options(estate):
     willingness = make_ballot(estate, BallotKind.WILLINGNESS)
@@ -57,8 +59,9 @@ def test_kinds_bring_their_category_rule_and_options(estate):
 
 
 def test_willingness_may_use_a_share_of_all_preset(estate):
-    ballot = make_ballot(estate, BallotKind.WILLINGNESS, rule=Rule.SHARE_OF_ALL,
-                         share=Fraction(2, 3))
+    ballot = make_ballot(
+        estate, BallotKind.WILLINGNESS, rule=Rule.SHARE_OF_ALL, share=Fraction(2, 3)
+    )
     assert (ballot.share_num, ballot.share_den) == (2, 3)
     with pytest.raises(DomainError):
         make_ballot(estate, BallotKind.WILLINGNESS, rule=Rule.SHARE_OF_ALL)
@@ -71,10 +74,17 @@ def test_other_kinds_cannot_lower_the_legal_threshold(estate):
         make_ballot(estate, BallotKind.FUND_USE, rule=Rule.SHARE_OF_ALL, share=Fraction(1, 2))
 
 
-@pytest.mark.parametrize("fields", [
-    {"title": ""}, {"closes_at": OPENS}, {"building": "99"},
-    {"building": "1", "unit": "9"}, {"notice_days": -1}, {"notice_days": 7},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": ""},
+        {"closes_at": OPENS},
+        {"building": "99"},
+        {"building": "1", "unit": "9"},
+        {"notice_days": -1},
+        {"notice_days": 7},
+    ],
+)
 def test_bad_ballot_fields_are_refused(estate, fields):
     with pytest.raises(DomainError):
         make_ballot(estate, **fields)
@@ -89,6 +99,7 @@ def test_elevator_is_decided_per_stairwell(estate):
 
 # --- notice and opening ---------------------------------------------------------------------
 
+
 def test_cannot_open_before_the_notice_period(estate):
     ballot = make_ballot(estate)
     with pytest.raises(DomainError):
@@ -102,8 +113,9 @@ def test_cannot_open_before_the_notice_period(estate):
 
 def test_notice_must_precede_opening_by_the_notice_days(estate):
     # saved in time, published too late: the full notice no longer fits before the opening
-    ballot = make_ballot(estate, now=T0 - timedelta(days=20), opens_at=T0 + timedelta(days=3),
-                         closes_at=CLOSES)
+    ballot = make_ballot(
+        estate, now=T0 - timedelta(days=20), opens_at=T0 + timedelta(days=3), closes_at=CLOSES
+    )
     with pytest.raises(DomainError):
         lifecycle.publish_notice(ballot, actor=None, now=T0)
     assert ballot.status is BallotStatus.DRAFT
@@ -128,6 +140,7 @@ def test_scope_by_building_and_by_stairwell(estate):
 
 
 # --- voting -------------------------------------------------------------------------------
+
 
 def test_a_changed_vote_counts_once_and_both_events_are_kept(estate):
     ballot = open_ballot(estate)
@@ -181,6 +194,7 @@ def test_items_are_recorded_for_willingness_and_ranked(estate):
 
 # --- tally, close, publish -----------------------------------------------------------------
 
+
 def test_tally_json_and_close(estate):
     ballot = open_ballot(estate, BallotKind.WILLINGNESS)
     for home, position in [("A101", 1), ("B201", 1), ("C202", 1), ("DEV301", 1), ("D101", 2)]:
@@ -221,6 +235,7 @@ def test_management_mode_without_a_winner_falls_back_to_the_street_office(estate
 
 # --- audit ----------------------------------------------------------------------------------
 
+
 def test_log_verifies_and_names_the_first_broken_entry(estate):
     ballot = open_ballot(estate)
     for home in ("A101", "B201", "C202"):
@@ -258,8 +273,14 @@ PAPER = "楼栋,单元,房号,选项,委托人\n1,1,101,1,\n1幢,1,201,否,\n2,1
 def test_paper_import_records_each_ballot(estate):
     ballot = open_ballot(estate)
     translate = {"Yes": "同意", "No": "否", "Abstain": "弃权"}.get
-    count = paper.import_paper(ballot, PAPER.encode("gbk"), "paper.csv", actor=None,
-                                  translate=lambda s: translate(s) or s, now=DURING)
+    count = paper.import_paper(
+        ballot,
+        PAPER.encode("gbk"),
+        "paper.csv",
+        actor=None,
+        translate=lambda s: translate(s) or s,
+        now=DURING,
+    )
     assert count == 3
     votes = {v.voter_key: v for v in db.session.scalars(sa.select(Vote))}
     d = votes[voter_of(ballot, estate.homes["D101"])]
@@ -283,7 +304,15 @@ def test_roll_is_frozen_when_voting_opens(estate):
     from tests.fixtures.factories import make_dwelling, make_person
 
     ballot = open_ballot(estate)
-    make_dwelling(estate.compound, building="3", room="101",
-                  owner=make_person(estate.compound, phone="13800000099"))
-    assert db.session.scalar(sa.select(sa.func.count(RollEntry.id)).where(
-        RollEntry.ballot_id == ballot.id)) == 7
+    make_dwelling(
+        estate.compound,
+        building="3",
+        room="101",
+        owner=make_person(estate.compound, phone="13800000099"),
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(RollEntry.id)).where(RollEntry.ballot_id == ballot.id)
+        )
+        == 7
+    )

@@ -47,8 +47,12 @@ def test_opening_extending_closing_and_the_result_are_each_announced_once(estate
     ballot = make_ballot(estate)
     lifecycle.publish_notice(ballot, actor=None, now=T0)
     later = CLOSES + timedelta(days=3)
-    with heard(events.ballot_opened) as opened, heard(events.ballot_extended) as extended, \
-            heard(events.ballot_closed) as closed, heard(events.result_published) as published:
+    with (
+        heard(events.ballot_opened) as opened,
+        heard(events.ballot_extended) as extended,
+        heard(events.ballot_closed) as closed,
+        heard(events.result_published) as published,
+    ):
         lifecycle.open_ballot(ballot, actor=None, now=OPENS)
         with pytest.raises(DomainError):
             lifecycle.open_ballot(ballot, actor=None, now=OPENS)
@@ -74,7 +78,8 @@ def test_every_vote_is_announced_once_after_it_is_stored(estate):
         with pytest.raises(DomainError):
             voting.cast_vote(ballot, key, 10**9, actor=None, now=DURING)  # not an option
     assert [kw for _sender, kw, _status in seen] == [
-        {"voter_key": key, "channel": Channel.ONLINE, "actor": None}] * 2
+        {"voter_key": key, "channel": Channel.ONLINE, "actor": None}
+    ] * 2
 
 
 def test_an_imported_paper_ballot_is_announced_once_per_vote(estate, app):
@@ -87,6 +92,7 @@ def test_an_imported_paper_ballot_is_announced_once_per_vote(estate, app):
     with heard(events.vote_cast) as seen:
         paper.import_paper(ballot, rows.encode(), "paper.csv", actor=clerk, now=DURING)
     keys = sorted(kw["voter_key"] for _sender, kw, _status in seen)
-    assert keys == sorted([voter_of(ballot, estate.homes["B201"]),
-                           voter_of(ballot, estate.homes["D101"])])
+    assert keys == sorted(
+        [voter_of(ballot, estate.homes["B201"]), voter_of(ballot, estate.homes["D101"])]
+    )
     assert all(kw["channel"] is Channel.PAPER and kw["actor"] == clerk for _s, kw, _ in seen)

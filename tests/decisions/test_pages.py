@@ -32,9 +32,14 @@ def link_users(estate):
 
 def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
     """A ballot open right now (notice published 16 days ago)."""
-    spec = lifecycle.BallotSpec(kind=kind, title=fields.pop("title", "加装电梯"),
-                               opens_at=NOW - timedelta(hours=1),
-                               closes_at=NOW + timedelta(days=7), notice_days=15, **fields)
+    spec = lifecycle.BallotSpec(
+        kind=kind,
+        title=fields.pop("title", "加装电梯"),
+        opens_at=NOW - timedelta(hours=1),
+        closes_at=NOW + timedelta(days=7),
+        notice_days=15,
+        **fields,
+    )
     posted = NOW - timedelta(days=16, hours=1)
     ballot = lifecycle.create_ballot(estate.compound, spec, actor=None, now=posted)
     lifecycle.publish_notice(ballot, actor=None, now=posted)
@@ -50,11 +55,14 @@ def live(estate):
 
 def post_vote(client, ballot, key, position, items=()):
     option = ballot.options[position - 1].id
-    return client.post(f"/ballots/{ballot.id}/vote/{key}",
-                       data={f"s{key}-choice": option, f"s{key}-items": list(items)})
+    return client.post(
+        f"/ballots/{ballot.id}/vote/{key}",
+        data={f"s{key}-choice": option, f"s{key}-items": list(items)},
+    )
 
 
 # --- residents ----------------------------------------------------------------------------
+
 
 def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live):
     sign_in("13800000001")  # A owns 101 and 102: one voter
@@ -67,20 +75,30 @@ def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live
     assert response.status_code == 302
     vote = db.session.scalar(sa.select(Vote))
     assert vote.items == "roads,walls" and vote.receipt in client.get(
-        f"/ballots/{live.id}").get_data(as_text=True)
+        f"/ballots/{live.id}"
+    ).get_data(as_text=True)
     post_vote(client, live, key, 2)  # change
     post_vote(client, live, key, 2)  # double tap
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(VoteEvent.id))) == 3
     assert db.session.scalar(sa.select(Vote.option_id)) == live.options[1].id
     assert zh("Please vote: %(title)s", title="加装电梯") not in client.get("/home").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_the_home_reads_the_residents_ballots_in_one_query(client, web, sign_in, estate, live):
-    notice = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
-        kind=BallotKind.GENERAL, title="公示中", opens_at=NOW + timedelta(days=16),
-        closes_at=NOW + timedelta(days=26), notice_days=15), actor=None)
+    notice = lifecycle.create_ballot(
+        estate.compound,
+        lifecycle.BallotSpec(
+            kind=BallotKind.GENERAL,
+            title="公示中",
+            opens_at=NOW + timedelta(days=16),
+            closes_at=NOW + timedelta(days=26),
+            notice_days=15,
+        ),
+        actor=None,
+    )
     lifecycle.publish_notice(notice, actor=None)
     sign_in("13800000001")
     with web.app_context(), counting(db.engine) as sent:
@@ -94,13 +112,17 @@ def test_receipt_page(client, web, sign_in, estate, live):
     post_vote(client, live, voter_of(live, estate.homes["B201"]), 2)
     code = db.session.scalar(sa.select(Vote.receipt))
     page = client.get(f"/receipts?code={code}").get_data(as_text=True)
-    assert zh("This is the household's current vote: it will be counted when voting closes.") \
-        in page
+    assert (
+        zh("This is the household's current vote: it will be counted when voting closes.") in page
+    )
     assert zh("No") in page  # the owner sees the choice
     stranger = web.test_client().get(f"/receipts?code={code}").get_data(as_text=True)
     assert zh("Sign in as the owner to see the choice.") in stranger
-    assert f"{zh('No')}。" not in stranger and zh("Vote recorded %(when)s: %(choice)s.",
-                                                 when="x", choice=zh("No"))[-3:] not in stranger
+    assert (
+        f"{zh('No')}。" not in stranger
+        and zh("Vote recorded %(when)s: %(choice)s.", when="x", choice=zh("No"))[-3:]
+        not in stranger
+    )
     missing = client.get("/receipts?code=NOPE").get_data(as_text=True)
     assert zh("No vote has this receipt code. Check the letters and try again.") in missing
 
@@ -130,9 +152,16 @@ def test_forged_voter_and_option_ids_record_nothing(client, sign_in, estate, liv
 def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
     link_users(estate)
     stairwell = live_ballot(estate, BallotKind.ELEVATOR, building="1", unit="2")
-    draft = lifecycle.create_ballot(estate.compound, lifecycle.BallotSpec(
-        kind=BallotKind.GENERAL, title="草稿", opens_at=NOW + timedelta(days=16),
-        closes_at=NOW + timedelta(days=26)), actor=None)
+    draft = lifecycle.create_ballot(
+        estate.compound,
+        lifecycle.BallotSpec(
+            kind=BallotKind.GENERAL,
+            title="草稿",
+            opens_at=NOW + timedelta(days=16),
+            closes_at=NOW + timedelta(days=26),
+        ),
+        actor=None,
+    )
     sign_in("13800000004")  # D lives in building 2
     assert client.get(f"/ballots/{stairwell.id}").status_code == 404
     assert client.get(f"/ballots/{draft.id}").status_code == 404
@@ -170,9 +199,15 @@ def test_concurrent_submissions_keep_exactly_one_vote_per_voter(web, estate, liv
 
     from tests.conftest import login
 
-    keys = {name: voter_of(live, estate.homes[home]) for name, home in
-            [("13800000001", "A101"), ("13800000002", "B201"), ("13800000003", "C202"),
-             ("13800000004", "D101")]}
+    keys = {
+        name: voter_of(live, estate.homes[home])
+        for name, home in [
+            ("13800000001", "A101"),
+            ("13800000002", "B201"),
+            ("13800000003", "C202"),
+            ("13800000004", "D101"),
+        ]
+    }
     options = [o.id for o in live.options]
 
     web.config["LOGIN_RATE_LIMIT"] = "1000 per minute"
@@ -182,8 +217,9 @@ def test_concurrent_submissions_keep_exactly_one_vote_per_voter(web, estate, liv
         client = web.test_client()
         assert login(client, phone).status_code == 302
         key = keys[phone]
-        response = client.post(f"/ballots/{live.id}/vote/{key}",
-                               data={f"s{key}-choice": options[attempt % 2]})
+        response = client.post(
+            f"/ballots/{live.id}/vote/{key}", data={f"s{key}-choice": options[attempt % 2]}
+        )
         return response.status_code, response.headers["Location"]
 
     jobs = [(phone, n) for phone in keys for n in range(4)]
@@ -196,6 +232,7 @@ def test_concurrent_submissions_keep_exactly_one_vote_per_voter(web, estate, liv
 
 # --- committee ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def committee(estate, sign_in):
     make_user("13900000001", grants=[(Role.COMMITTEE, estate.compound)])
@@ -206,16 +243,28 @@ def test_committee_creates_and_runs_a_ballot(client, committee, estate):
     compound = estate.compound
     assert client.get(f"/staff/compounds/{compound.id}/ballots/new").status_code == 200
     local = (NOW + timedelta(days=8)).astimezone(LOCAL_TZ)
-    response = client.post(f"/staff/compounds/{compound.id}/ballots/new", data={
-        "kind": "willingness", "title": "老旧小区改造意愿征询", "explanation": "改造内容…",
-        "category": "", "rule": "share_of_all", "share": "2/3", "building": "", "unit": "",
-        "notice_days": "7", "opens_at": local.strftime("%Y-%m-%dT%H:%M"),
-        "closes_at": (local + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        f"/staff/compounds/{compound.id}/ballots/new",
+        data={
+            "kind": "willingness",
+            "title": "老旧小区改造意愿征询",
+            "explanation": "改造内容…",
+            "category": "",
+            "rule": "share_of_all",
+            "share": "2/3",
+            "building": "",
+            "unit": "",
+            "notice_days": "7",
+            "opens_at": local.strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (local + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     ballot = db.session.scalar(sa.select(Ballot))
     assert (ballot.share_num, ballot.share_den) == (2, 3)
     assert ballot.opens_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M") == local.strftime(
-        "%Y-%m-%dT%H:%M")
+        "%Y-%m-%dT%H:%M"
+    )
     client.post(f"/staff/ballots/{ballot.id}/notice", data={})
     db.session.refresh(ballot)
     assert ballot.status is BallotStatus.NOTICE
@@ -225,22 +274,43 @@ def test_committee_creates_and_runs_a_ballot(client, committee, estate):
     page = client.get(f"/staff/ballots/{ballot.id}").get_data(as_text=True)
     from app.decisions.rules import earliest_opening
 
-    assert zh("The notice period of %(days)s days has not passed yet: voting can open on "
-              "%(when)s.", days=7,
-              when=tallying.local_text(earliest_opening(ballot.notice_at, 7))) in page
+    assert (
+        zh(
+            "The notice period of %(days)s days has not passed yet: voting can open on %(when)s.",
+            days=7,
+            when=tallying.local_text(earliest_opening(ballot.notice_at, 7)),
+        )
+        in page
+    )
 
 
-@pytest.mark.parametrize("data", [
-    {"kind": "willingness", "title": "", "notice_days": "7"},
-    {"kind": "nonsense", "title": "x", "notice_days": "7"},
-    {"kind": "elevator", "title": "x", "notice_days": "7", "building": "1"},
-    {"kind": "willingness", "title": "x", "notice_days": "7", "rule": "share_of_all",
-     "share": "abc"},
-    {"kind": "willingness", "title": "x", "notice_days": "-3"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "willingness", "title": "", "notice_days": "7"},
+        {"kind": "nonsense", "title": "x", "notice_days": "7"},
+        {"kind": "elevator", "title": "x", "notice_days": "7", "building": "1"},
+        {
+            "kind": "willingness",
+            "title": "x",
+            "notice_days": "7",
+            "rule": "share_of_all",
+            "share": "abc",
+        },
+        {"kind": "willingness", "title": "x", "notice_days": "-3"},
+    ],
+)
 def test_bad_ballot_forms_are_messages(client, committee, estate, data):
-    body = {"category": "", "rule": "", "share": "", "building": "", "unit": "",
-            "opens_at": "2030-01-10T09:00", "closes_at": "2030-01-20T09:00", **data}
+    body = {
+        "category": "",
+        "rule": "",
+        "share": "",
+        "building": "",
+        "unit": "",
+        "opens_at": "2030-01-10T09:00",
+        "closes_at": "2030-01-20T09:00",
+        **data,
+    }
     response = client.post(f"/staff/compounds/{estate.compound.id}/ballots/new", data=body)
     assert response.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 0
@@ -253,29 +323,41 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
     assert dashboard.status_code == 200
     missing = client.get(f"/staff/ballots/{ballot.id}/missing").get_data(as_text=True)
     assert "138****0002" in missing and "13800000002" not in missing
-    one = client.post(f"/staff/ballots/{ballot.id}/paper", data={
-        "building": "1", "unit": "1", "room": "201", "choice": ballot.options[0].id,
-        "proxy_name": "乙的女儿"})
+    one = client.post(
+        f"/staff/ballots/{ballot.id}/paper",
+        data={
+            "building": "1",
+            "unit": "1",
+            "room": "201",
+            "choice": ballot.options[0].id,
+            "proxy_name": "乙的女儿",
+        },
+    )
     assert one.status_code == 302
     vote = db.session.scalar(sa.select(Vote))
     assert vote.proxy_name == "乙的女儿" and vote.channel.value == "paper"
-    assert vote.actor_id == db.session.scalar(sa.select(User.id).where(
-        User.phone == "13900000001"))
-    unknown = client.post(f"/staff/ballots/{ballot.id}/paper", data={
-        "building": "9", "unit": "", "room": "1", "choice": ballot.options[0].id})
+    assert vote.actor_id == db.session.scalar(sa.select(User.id).where(User.phone == "13900000001"))
+    unknown = client.post(
+        f"/staff/ballots/{ballot.id}/paper",
+        data={"building": "9", "unit": "", "room": "1", "choice": ballot.options[0].id},
+    )
     assert unknown.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 1
 
     good = "楼栋,单元,房号,选项,委托人\n1,1,202,1,\n2,1,101,2,\n".encode()
-    response = client.post(f"/staff/ballots/{ballot.id}/paper-import",
-                           data={"file": (io.BytesIO(good), "paper.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/staff/ballots/{ballot.id}/paper-import",
+        data={"file": (io.BytesIO(good), "paper.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 3
     bad = "楼栋,单元,房号,选项\n1,1,101,1\n9,9,9,1\n".encode()
-    response = client.post(f"/staff/ballots/{ballot.id}/paper-import",
-                           data={"file": (io.BytesIO(bad), "paper.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/staff/ballots/{ballot.id}/paper-import",
+        data={"file": (io.BytesIO(bad), "paper.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422 and "<td>3</td>" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 3
 
@@ -287,11 +369,14 @@ def test_dashboard_missing_paper_import_export_notice(client, committee, estate)
     assert client.get(f"/staff/ballots/{ballot.id}/votes.pdf").status_code == 404
     verified = client.get(f"/staff/ballots/{ballot.id}/verify", follow_redirects=True)
     assert zh("The vote log is intact: %(n)s entries checked.", n=3) in verified.get_data(
-        as_text=True)
+        as_text=True
+    )
 
     early = client.post(f"/staff/ballots/{ballot.id}/close", data={}, follow_redirects=True)
-    assert zh("Voting closes at the announced time, %(when)s; it cannot be cut short.",
-              when=tallying.local_text(ballot.closes_at)) in early.get_data(as_text=True)
+    assert zh(
+        "Voting closes at the announced time, %(when)s; it cannot be cut short.",
+        when=tallying.local_text(ballot.closes_at),
+    ) in early.get_data(as_text=True)
     end_voting(ballot)
     client.post(f"/staff/ballots/{ballot.id}/close", data={})
     client.post(f"/staff/ballots/{ballot.id}/publish", data={})
@@ -311,9 +396,13 @@ def test_staff_pages_are_scoped(client, sign_in, estate):
     other = make_compound("别处")
     make_user("13900000002", grants=[(Role.COMMITTEE, other)])
     sign_in("13900000002")
-    for url in [f"/staff/ballots/{ballot.id}", f"/staff/ballots/{ballot.id}/missing",
-                f"/staff/ballots/{ballot.id}/notice", f"/staff/ballots/{ballot.id}/votes.csv",
-                f"/staff/compounds/{estate.compound.id}/ballots"]:
+    for url in [
+        f"/staff/ballots/{ballot.id}",
+        f"/staff/ballots/{ballot.id}/missing",
+        f"/staff/ballots/{ballot.id}/notice",
+        f"/staff/ballots/{ballot.id}/votes.csv",
+        f"/staff/compounds/{estate.compound.id}/ballots",
+    ]:
         assert client.get(url).status_code == 404, url
     assert client.post(f"/staff/ballots/{ballot.id}/close", data={}).status_code == 404
     db.session.refresh(ballot)

@@ -30,7 +30,7 @@ WHEN = {
 def readme_commands() -> list[list[str]]:
     """The `flask ballot …` commands of the decisions section's shell block, in order."""
     text = (BASE_DIR / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Owner decisions"):text.index("## Happiness")]
+    section = text[text.index("## Owner decisions") : text.index("## Happiness")]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     commands, pending = [], ""
     for line in block.splitlines():
@@ -42,8 +42,7 @@ def readme_commands() -> list[list[str]]:
         if not words:
             continue
         if words[0].startswith("id=$("):  # id=$(flask ballot create … --publish-notice)
-            words = [words[0].removeprefix("id=$("), *words[1:-1],
-                     words[-1].removesuffix(")")]
+            words = [words[0].removeprefix("id=$("), *words[1:-1], words[-1].removesuffix(")")]
         command = []
         for word in [*words, "&&"]:
             if word == "&&":
@@ -59,14 +58,19 @@ def test_the_readme_ballot_example_runs_as_written(runner, estate, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     book = Workbook()
     sheet = book.active
-    for row in (["楼栋", "单元", "房号", "选项", "委托人"], ["1", "1", "201", "同意", ""],
-                ["2", "1", "101", "2", "丁的儿子"]):
+    for row in (
+        ["楼栋", "单元", "房号", "选项", "委托人"],
+        ["1", "1", "201", "同意", ""],
+        ["2", "1", "101", "2", "丁的儿子"],
+    ):
         sheet.append(row)
     book.save(tmp_path / "paper.xlsx")
 
     commands = readme_commands()
-    assert [c[:3] for c in commands][:2] == [["flask", "ballot", "create"],
-                                            ["flask", "ballot", "open"]]
+    assert [c[:3] for c in commands][:2] == [
+        ["flask", "ballot", "create"],
+        ["flask", "ballot", "open"],
+    ]
     ballot_id = None
     outputs = {}
     for words in commands:

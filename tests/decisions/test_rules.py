@@ -14,18 +14,25 @@ ORDINARY = Threshold(Rule.ORDINARY)
 
 
 def yes_no(yes=(0, 0), no=(0, 0), abstain=(0, 0)):
-    return [OptionCount(1, "Yes", Meaning.YES, *yes), OptionCount(2, "No", Meaning.NO, *no),
-            OptionCount(3, "Abstain", Meaning.ABSTAIN, *abstain)]
+    return [
+        OptionCount(1, "Yes", Meaning.YES, *yes),
+        OptionCount(2, "No", Meaning.NO, *no),
+        OptionCount(3, "Abstain", Meaning.ABSTAIN, *abstain),
+    ]
 
 
 # --- quorum: >= 2/3 of area AND of voters -------------------------------------------------
 
-@pytest.mark.parametrize("voted_area, voted_voters, met", [
-    (200, 2, True),    # exactly 2/3 of 300 area and of 3 voters: met ("以上" includes it)
-    (199, 2, False),   # area just under 2/3
-    (200, 1, False),   # voters under 2/3
-    (300, 3, True),
-])
+
+@pytest.mark.parametrize(
+    "voted_area, voted_voters, met",
+    [
+        (200, 2, True),  # exactly 2/3 of 300 area and of 3 voters: met ("以上" includes it)
+        (199, 2, False),  # area just under 2/3
+        (200, 1, False),  # voters under 2/3
+        (300, 3, True),
+    ],
+)
 def test_quorum_boundaries(voted_area, voted_voters, met):
     assert rules.quorum(300, 3, voted_area, voted_voters) is met
 
@@ -38,6 +45,7 @@ def test_quorum_on_awkward_totals():
 
 
 # --- ordinary: strictly more than half -----------------------------------------------------
+
 
 def test_exactly_half_is_not_more_than_half():
     result = rules.tally(ORDINARY, 400, 4, yes_no(yes=(200, 2), no=(200, 2)))
@@ -58,6 +66,7 @@ def test_ordinary_needs_both_area_and_headcount():
 
 
 # --- major: at least three quarters ----------------------------------------------------------
+
 
 def test_exactly_three_quarters_passes_major():
     result = rules.tally(MAJOR, 400, 4, yes_no(yes=(300, 3), no=(100, 1)))
@@ -95,6 +104,7 @@ def test_more_voted_than_in_scope_is_an_error():
 
 # --- share of all voters (willingness preset) ---------------------------------------------
 
+
 def test_share_of_all_counts_against_everyone_in_scope():
     two_thirds = Threshold(Rule.SHARE_OF_ALL, Fraction(2, 3))
     assert rules.tally(two_thirds, 900, 9, yes_no(yes=(100, 6))).approved  # 6/9 exactly
@@ -109,10 +119,13 @@ def test_share_must_be_a_proper_fraction():
 
 # --- choosing a management mode -------------------------------------------------------------
 
+
 def modes(pc=(0, 0), sg=(0, 0), abstain=(0, 0)):
-    return [OptionCount(1, "Property company", Meaning.CHOICE, *pc),
-            OptionCount(2, "Self-governance", Meaning.CHOICE, *sg),
-            OptionCount(3, "Abstain", Meaning.ABSTAIN, *abstain)]
+    return [
+        OptionCount(1, "Property company", Meaning.CHOICE, *pc),
+        OptionCount(2, "Self-governance", Meaning.CHOICE, *sg),
+        OptionCount(3, "Abstain", Meaning.ABSTAIN, *abstain),
+    ]
 
 
 def test_mode_with_double_majority_wins():
@@ -129,6 +142,7 @@ def test_no_mode_with_double_majority_falls_back():
 
 # --- voters ---------------------------------------------------------------------------------
 
+
 def test_owner_of_several_dwellings_is_one_voter():
     keys = rules.voter_keys({1: [10], 2: [11], 3: [10], 4: []})
     assert keys == {1: 1, 2: 2, 3: 1, 4: 4}
@@ -142,9 +156,16 @@ def test_co_owners_vote_once_per_dwelling_and_chains_do_not_merge():
     assert len(set(keys.values())) == 3
 
 
-@pytest.mark.parametrize("whole, share, needed", [
-    (300, Fraction(2, 3), 200), (301, Fraction(2, 3), 201), (4000, Fraction(3, 4), 3000),
-    (3999, Fraction(3, 4), 3000), (0, Fraction(2, 3), 0)])
+@pytest.mark.parametrize(
+    "whole, share, needed",
+    [
+        (300, Fraction(2, 3), 200),
+        (301, Fraction(2, 3), 201),
+        (4000, Fraction(3, 4), 3000),
+        (3999, Fraction(3, 4), 3000),
+        (0, Fraction(2, 3), 0),
+    ],
+)
 def test_needed_figures(whole, share, needed):
     assert rules.ceil_share(whole, share) == needed
     assert rules.at_least(needed, whole, share)
@@ -169,6 +190,7 @@ def test_rank_items():
 
 # --- brute force -----------------------------------------------------------------------------
 
+
 def brute_force_groups(owners: dict[int, list]) -> list[set[int]]:
     """Dwellings grouped by exactly the same non-empty owner set; ownerless ones alone."""
     groups: list[set[int]] = []
@@ -183,8 +205,9 @@ def brute_force_groups(owners: dict[int, list]) -> list[set[int]]:
     return groups
 
 
-rosters = st.dictionaries(st.integers(1, 40), st.lists(st.integers(100, 115), max_size=2),
-                          min_size=1, max_size=25)
+rosters = st.dictionaries(
+    st.integers(1, 40), st.lists(st.integers(100, 115), max_size=2), min_size=1, max_size=25
+)
 
 
 @given(rosters)
@@ -193,34 +216,48 @@ def test_voter_keys_match_brute_force_grouping(owners):
     by_key: dict[int, set[int]] = {}
     for dwelling, key in keys.items():
         by_key.setdefault(key, set()).add(dwelling)
-    assert sorted(map(sorted, by_key.values())) == sorted(map(sorted,
-                                                              brute_force_groups(owners)))
+    assert sorted(map(sorted, by_key.values())) == sorted(map(sorted, brute_force_groups(owners)))
     assert all(key == min(group) for key, group in by_key.items())
 
 
 @settings(max_examples=300)
-@given(total_voters=st.integers(1, 12), data=st.data(),
-       rule=st.sampled_from([Rule.MAJOR, Rule.ORDINARY]))
+@given(
+    total_voters=st.integers(1, 12),
+    data=st.data(),
+    rule=st.sampled_from([Rule.MAJOR, Rule.ORDINARY]),
+)
 def test_tally_matches_fraction_arithmetic(total_voters, data, rule):
-    areas = data.draw(st.lists(st.integers(1, 20000), min_size=total_voters,
-                               max_size=total_voters))
-    choices = data.draw(st.lists(st.sampled_from(["yes", "no", "abstain", None]),
-                                 min_size=total_voters, max_size=total_voters))
+    areas = data.draw(st.lists(st.integers(1, 20000), min_size=total_voters, max_size=total_voters))
+    choices = data.draw(
+        st.lists(
+            st.sampled_from(["yes", "no", "abstain", None]),
+            min_size=total_voters,
+            max_size=total_voters,
+        )
+    )
     sums = {m: [0, 0] for m in ("yes", "no", "abstain")}
     for area, choice in zip(areas, choices, strict=True):
         if choice:
             sums[choice][0] += area
             sums[choice][1] += 1
-    result = rules.tally(Threshold(rule), sum(areas), total_voters,
-                         yes_no(tuple(sums["yes"]), tuple(sums["no"]), tuple(sums["abstain"])))
+    result = rules.tally(
+        Threshold(rule),
+        sum(areas),
+        total_voters,
+        yes_no(tuple(sums["yes"]), tuple(sums["no"]), tuple(sums["abstain"])),
+    )
     voted_area = sum(s[0] for s in sums.values())
     voted = sum(s[1] for s in sums.values())
-    quorum = (Fraction(voted_area, sum(areas)) >= Fraction(2, 3)
-              and Fraction(voted, total_voters) >= Fraction(2, 3))
+    quorum = Fraction(voted_area, sum(areas)) >= Fraction(2, 3) and Fraction(
+        voted, total_voters
+    ) >= Fraction(2, 3)
     if voted:
         ya, yv = Fraction(sums["yes"][0], voted_area), Fraction(sums["yes"][1], voted)
-        ok = (ya >= Fraction(3, 4) and yv >= Fraction(3, 4)) if rule is Rule.MAJOR else (
-            ya > Fraction(1, 2) and yv > Fraction(1, 2))
+        ok = (
+            (ya >= Fraction(3, 4) and yv >= Fraction(3, 4))
+            if rule is Rule.MAJOR
+            else (ya > Fraction(1, 2) and yv > Fraction(1, 2))
+        )
     else:
         ok = False
     assert result.quorum_met is quorum

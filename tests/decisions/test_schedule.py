@@ -36,11 +36,13 @@ def fields_of(excinfo) -> set[str]:
 
 
 def vote(ballot, estate, home, position, now=DURING):
-    return voting.cast_vote(ballot, voter_of(ballot, estate.homes[home]),
-                              option(ballot, position), actor=None, now=now)
+    return voting.cast_vote(
+        ballot, voter_of(ballot, estate.homes[home]), option(ballot, position), actor=None, now=now
+    )
 
 
 # --- the notice period (物业管理条例 art. 14) and the voting window -------------------------
+
 
 def test_an_owners_decision_needs_15_days_of_notice(estate):
     with pytest.raises(lifecycle.BallotRejected) as refused:
@@ -54,31 +56,53 @@ def test_an_owners_decision_needs_15_days_of_notice(estate):
 def test_the_4_minute_management_vote_without_notice_is_refused(estate):
     """The issue's case: 0 days' notice and a 4-minute window, opening at once."""
     with pytest.raises(lifecycle.BallotRejected) as refused:
-        make_ballot(estate, BallotKind.MANAGEMENT_MODE, notice_days=0, opens_at=T0,
-                    closes_at=T0 + timedelta(minutes=4))
+        make_ballot(
+            estate,
+            BallotKind.MANAGEMENT_MODE,
+            notice_days=0,
+            opens_at=T0,
+            closes_at=T0 + timedelta(minutes=4),
+        )
     assert fields_of(refused) == {"notice_days", "opens_at", "closes_at"}  # all at once
     assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 0
 
 
 def test_a_willingness_survey_keeps_its_own_minimum(estate):
     opens = T0 + timedelta(days=7)
-    survey = make_ballot(estate, BallotKind.WILLINGNESS, notice_days=7, opens_at=opens,
-                         closes_at=opens + timedelta(days=7))
+    survey = make_ballot(
+        estate,
+        BallotKind.WILLINGNESS,
+        notice_days=7,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=7),
+    )
     assert survey.notice_days == 7
     with pytest.raises(lifecycle.BallotRejected) as refused:
-        make_ballot(estate, BallotKind.WILLINGNESS, notice_days=6, opens_at=opens,
-                    closes_at=opens + timedelta(days=7))
+        make_ballot(
+            estate,
+            BallotKind.WILLINGNESS,
+            notice_days=6,
+            opens_at=opens,
+            closes_at=opens + timedelta(days=7),
+        )
     assert fields_of(refused) == {"notice_days"}
     # the same dates are too soon for an owners' decision under art. 278
     with pytest.raises(lifecycle.BallotRejected) as refused:
-        make_ballot(estate, BallotKind.ELEVATOR, building="1", unit="1", opens_at=opens,
-                    closes_at=opens + timedelta(days=7))
+        make_ballot(
+            estate,
+            BallotKind.ELEVATOR,
+            building="1",
+            unit="1",
+            opens_at=opens,
+            closes_at=opens + timedelta(days=7),
+        )
     assert "opens_at" in fields_of(refused)
 
 
 def test_a_compound_may_raise_the_minimums_but_never_below_15_days(estate, monkeypatch):
-    raised = settings.with_values(settings.DEFAULT, notice_days=20, survey_notice_days=10,
-                                  voting_days=14)
+    raised = settings.with_values(
+        settings.DEFAULT, notice_days=20, survey_notice_days=10, voting_days=14
+    )
     monkeypatch.setattr(lifecycle, "policy_for", lambda compound_id=None: raised)
     with pytest.raises(lifecycle.BallotRejected) as refused:
         make_ballot(estate, notice_days=15)  # 15 days of notice, 10 days of voting
@@ -91,8 +115,9 @@ def test_voting_stays_open_at_least_the_policy_days(estate):
     with pytest.raises(lifecycle.BallotRejected) as refused:
         make_ballot(estate, closes_at=OPENS + timedelta(days=6, hours=23))
     assert fields_of(refused) == {"closes_at"}
-    assert make_ballot(estate, closes_at=OPENS + timedelta(days=7)).closes_at == \
-        OPENS + timedelta(days=7)
+    assert make_ballot(estate, closes_at=OPENS + timedelta(days=7)).closes_at == OPENS + timedelta(
+        days=7
+    )
 
 
 def test_a_draft_that_could_not_be_published_is_not_saved(estate):
@@ -166,20 +191,28 @@ def test_result_overdue_follows_the_policy(estate, monkeypatch):
 
 # --- drafts: edit and delete ---------------------------------------------------------------
 
+
 def test_a_draft_can_be_edited_with_the_same_checks(estate):
     ballot = make_ballot(estate, title="旧标题")
-    spec = lifecycle.BallotSpec(kind=BallotKind.MANAGEMENT_MODE, title="管理模式",
-                               opens_at=OPENS + timedelta(days=1),
-                               closes_at=CLOSES + timedelta(days=1))
+    spec = lifecycle.BallotSpec(
+        kind=BallotKind.MANAGEMENT_MODE,
+        title="管理模式",
+        opens_at=OPENS + timedelta(days=1),
+        closes_at=CLOSES + timedelta(days=1),
+    )
     lifecycle.update_draft(ballot, spec, actor=None, now=T0)
     db.session.expire_all()
     ballot = db.session.get(Ballot, ballot.id)
     assert (ballot.title, ballot.kind, ballot.opens_at) == (
-        "管理模式", BallotKind.MANAGEMENT_MODE, OPENS + timedelta(days=1))
+        "管理模式",
+        BallotKind.MANAGEMENT_MODE,
+        OPENS + timedelta(days=1),
+    )
     assert [o.mode for o in ballot.options] == ["property_company", "self_governance", None]
     assert db.session.scalar(sa.select(sa.func.count(BallotOption.id))) == 3
-    bad = lifecycle.BallotSpec(kind=BallotKind.GENERAL, title="", opens_at=T0,
-                              closes_at=T0 + timedelta(days=1))
+    bad = lifecycle.BallotSpec(
+        kind=BallotKind.GENERAL, title="", opens_at=T0, closes_at=T0 + timedelta(days=1)
+    )
     with pytest.raises(lifecycle.BallotRejected) as refused:
         lifecycle.update_draft(ballot, bad, actor=None, now=T0)
     assert fields_of(refused) == {"title", "opens_at", "closes_at"}
@@ -205,6 +238,7 @@ def test_a_draft_can_be_deleted_but_a_notice_cannot(estate):
 
 # --- withdrawing a notice -------------------------------------------------------------------
 
+
 def test_a_notice_is_withdrawn_before_voting_with_its_reason_kept(estate):
     from tests.fixtures.factories import make_user
 
@@ -219,7 +253,10 @@ def test_a_notice_is_withdrawn_before_voting_with_its_reason_kept(estate):
     ballot = db.session.get(Ballot, ballot.id)
     assert ballot.status is BallotStatus.WITHDRAWN
     assert (ballot.withdraw_reason, ballot.withdrawn_by_id, ballot.withdrawn_at) == (
-        "方案需要重新测算", staff.id, T0 + timedelta(days=2))
+        "方案需要重新测算",
+        staff.id,
+        T0 + timedelta(days=2),
+    )
     log = db.session.scalar(sa.select(AccessLog).where(AccessLog.action == "ballot_withdraw"))
     assert log.user_id == staff.id and "方案需要重新测算" in log.target
     with pytest.raises(DomainError):
@@ -237,19 +274,25 @@ def test_an_open_ballot_cannot_be_withdrawn(estate):
 
 # --- extending the close -------------------------------------------------------------------
 
+
 def test_extending_keeps_the_history_and_the_vote_log_intact(estate):
     ballot = open_ballot(estate)
     vote(ballot, estate, "A101", 1)
     later = CLOSES + timedelta(days=7)
     lifecycle.extend_ballot(ballot, later, "业主表决票不足", actor=None, now=DURING)
-    lifecycle.extend_ballot(ballot, later + timedelta(days=1), "再延一天", actor=None,
-                           now=DURING)
+    lifecycle.extend_ballot(ballot, later + timedelta(days=1), "再延一天", actor=None, now=DURING)
     assert ballot.closes_at == later + timedelta(days=1)
     history = list(db.session.scalars(sa.select(BallotExtension).order_by(BallotExtension.id)))
     assert [(e.previous_closes_at, e.closes_at, e.reason) for e in history] == [
-        (CLOSES, later, "业主表决票不足"), (later, later + timedelta(days=1), "再延一天")]
-    assert db.session.scalar(sa.select(sa.func.count(AccessLog.id)).where(
-        AccessLog.action == "ballot_extend")) == 2
+        (CLOSES, later, "业主表决票不足"),
+        (later, later + timedelta(days=1), "再延一天"),
+    ]
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AccessLog.id)).where(AccessLog.action == "ballot_extend")
+        )
+        == 2
+    )
     vote(ballot, estate, "B201", 2, now=CLOSES + timedelta(days=1))  # in the extra days
     with pytest.raises(DomainError):
         lifecycle.close_ballot(ballot, actor=None, now=later)  # the old close has passed
@@ -258,8 +301,7 @@ def test_extending_keeps_the_history_and_the_vote_log_intact(estate):
     assert db.session.scalar(sa.select(sa.func.count(Vote.id))) == 2
 
 
-@pytest.mark.parametrize("new", [CLOSES, CLOSES - timedelta(hours=1),
-                                 CLOSES + timedelta(days=91)])
+@pytest.mark.parametrize("new", [CLOSES, CLOSES - timedelta(hours=1), CLOSES + timedelta(days=91)])
 def test_the_close_is_never_shortened_nor_moved_absurdly(estate, new):
     ballot = open_ballot(estate)
     with pytest.raises(lifecycle.BallotRejected) as refused:
@@ -280,13 +322,11 @@ def test_an_extension_needs_a_reason_open_voting_and_short_turnout(estate):
         lifecycle.extend_ballot(ballot, None, "", actor=None, now=DURING)
     assert fields_of(refused) == {"closes_at", "reason"}
     with pytest.raises(DomainError):  # the announced close has come: close and count
-        lifecycle.extend_ballot(ballot, CLOSES + timedelta(days=1), "不足", actor=None,
-                               now=CLOSES)
+        lifecycle.extend_ballot(ballot, CLOSES + timedelta(days=1), "不足", actor=None, now=CLOSES)
     for home in ("A101", "B201", "C202", "DEV301"):  # 4 of 5 voters, 430 of 530 m²
         vote(ballot, estate, home, 1)
     with pytest.raises(DomainError) as refused:
-        lifecycle.extend_ballot(ballot, CLOSES + timedelta(days=1), "不足", actor=None,
-                               now=DURING)
+        lifecycle.extend_ballot(ballot, CLOSES + timedelta(days=1), "不足", actor=None, now=DURING)
     assert "quorum" in refused.value.message
     assert db.session.get(Ballot, ballot.id).closes_at == CLOSES
 
@@ -302,6 +342,7 @@ def test_verify_notices_a_close_moved_without_an_extension(estate):
 
 
 # --- what the resident's to-do list calls -------------------------------------------------
+
 
 class QueryCount:
     def __init__(self):
@@ -366,7 +407,8 @@ def test_ballots_in_notice_with_their_opening_date(estate, count_queries):
     assert len(count_queries.statements) == 1
     assert [(n.ballot.title, n.opens_at, n.as_owner) for n in mine] == [("全小区", OPENS, True)]
     assert [(n.ballot.title, n.as_owner) for n in queries.ballots_in_notice(tenant)] == [
-        ("全小区", False)]
+        ("全小区", False)
+    ]
     assert {n.ballot.title for n in queries.ballots_in_notice(d)} == {"全小区", "2幢"}
     assert draft.id not in {n.ballot.id for n in queries.ballots_in_notice(d)}
     assert opened.id not in {n.ballot.id for n in queries.ballots_in_notice(d)}

@@ -15,25 +15,34 @@ from tests.decisions.test_rules import brute_force_groups
 from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
 homes = st.lists(
-    st.tuples(st.integers(1, 9999),  # area in centi-m²
-              st.lists(st.integers(0, 5), max_size=2),  # owner indexes (co-owners)
-              st.sampled_from([None, 1, 2, 3])),  # the position this home's voter picks
-    min_size=1, max_size=12)
+    st.tuples(
+        st.integers(1, 9999),  # area in centi-m²
+        st.lists(st.integers(0, 5), max_size=2),  # owner indexes (co-owners)
+        st.sampled_from([None, 1, 2, 3]),
+    ),  # the position this home's voter picks
+    min_size=1,
+    max_size=12,
+)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(homes)
 def test_sql_tally_matches_brute_force(app, drawn):
     compound = make_compound()
     people = [make_person(compound, f"owner{i}", phone=f"1380000{i:04d}") for i in range(6)]
     dwellings = []
     for index, (area, owners, _choice) in enumerate(drawn):
-        home = make_dwelling(compound, building="1", room=str(100 + index),
-                             area=str(Decimal(area) / 100))
+        home = make_dwelling(
+            compound, building="1", room=str(100 + index), area=str(Decimal(area) / 100)
+        )
         for owner in set(owners):
-            db.session.add(Occupancy(dwelling_id=home.id, person_id=people[owner].id,
-                                     relation=Relation.OWNER))
+            db.session.add(
+                Occupancy(dwelling_id=home.id, person_id=people[owner].id, relation=Relation.OWNER)
+            )
         dwellings.append(home)
     db.session.commit()
     ballot = open_ballot(Estate(compound, {}, {}), BallotKind.GENERAL)
@@ -51,8 +60,9 @@ def test_sql_tally_matches_brute_force(app, drawn):
             expected[picks[-1]][1] += 1
         for d in sorted(group):  # cast in the same order: the last pick counts
             if choice_of[d]:
-                voting.cast_vote(ballot, min(group), option(ballot, choice_of[d]),
-                                   actor=None, now=DURING)
+                voting.cast_vote(
+                    ballot, min(group), option(ballot, choice_of[d]), actor=None, now=DURING
+                )
 
     result = tallying.compute_tally(ballot)
     assert result.total_voters == len(groups)
@@ -60,9 +70,12 @@ def test_sql_tally_matches_brute_force(app, drawn):
     assert [(o.area, o.voters) for o in result.options] == [tuple(expected[p]) for p in (1, 2, 3)]
     voted_area = sum(v[0] for v in expected.values())
     voted = sum(v[1] for v in expected.values())
-    quorum = (Fraction(voted_area, result.total_area) >= Fraction(2, 3)
-              and Fraction(voted, len(groups)) >= Fraction(2, 3))
-    passes = voted and (Fraction(expected[1][0], voted_area) > Fraction(1, 2)
-                        and Fraction(expected[1][1], voted) > Fraction(1, 2))
+    quorum = Fraction(voted_area, result.total_area) >= Fraction(2, 3) and Fraction(
+        voted, len(groups)
+    ) >= Fraction(2, 3)
+    passes = voted and (
+        Fraction(expected[1][0], voted_area) > Fraction(1, 2)
+        and Fraction(expected[1][1], voted) > Fraction(1, 2)
+    )
     assert result.approved is bool(quorum and passes)
     assert tallying.verify_log(ballot).ok

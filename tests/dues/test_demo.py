@@ -17,8 +17,11 @@ def test_demo_dues_go_through_the_services(app):
     items = {i["name"]: i for i in costs.allocation_report(main)["items"]}
     elevator = next(i for name, i in items.items() if name.startswith("加装电梯"))
     assert elevator["allocated_fen"] == 40_000_000 and len(elevator["shares"]) == 12
-    assert items["一户一表改造"]["bearers"] == {"government": 25_200_000,
-                                                "utility": 25_200_000, "residents": 0}
+    assert items["一户一表改造"]["bearers"] == {
+        "government": 25_200_000,
+        "utility": 25_200_000,
+        "residents": 0,
+    }
     assert items["雨污分流"]["allocated_fen"] == 0
     assert items["外墙保温"]["allocated_fen"] == 94_000_000
     assert sum(s["fen"] > 0 for s in items["更换外窗"]["shares"]) == 6
@@ -31,13 +34,16 @@ def test_demo_dues_go_through_the_services(app):
     summary = funds.fund_summary(main)
     assert summary.accounts == 336 and 0 < summary.low < summary.accounts
 
-    person = db.session.scalar(sa.select(Person).where(Person.phone == DEMO_RESIDENT_PHONE,
-                                                       Person.compound_id == main.id))
+    person = db.session.scalar(
+        sa.select(Person).where(Person.phone == DEMO_RESIDENT_PHONE, Person.compound_id == main.id)
+    )
     resident = db.session.scalar(sa.select(User).where(User.phone == DEMO_RESIDENT_PHONE))
     assert person.user_id == resident.id
     bill = bills.bill_for(person.memberships[0].dwelling)
     payments = [p for line in bill.lines for p in line.payments]
     assert {(p.channel, p.status) for p in payments} == {
-        (Channel.DIRECT, PaymentStatus.CONFIRMED), (Channel.DIRECT, PaymentStatus.PENDING)}
+        (Channel.DIRECT, PaymentStatus.CONFIRMED),
+        (Channel.DIRECT, PaymentStatus.PENDING),
+    }
     assert len(payments) == 2
     assert bill.fund_low and bill.pending_fen > 0 and bill.paid_fen == 480_000

@@ -2,7 +2,6 @@
 overview): recorded by the resident, withdrawn, confirmed or rejected by the manager.
 Double taps and refused changes announce nothing."""
 
-
 import pytest
 
 from app.core import events
@@ -43,5 +42,6 @@ def test_rejecting_is_announced_once_with_the_reason(estate, tmp_path):
     with heard(events.payment_rejected) as seen:
         assert payments.reject_payment(payment, estate.manager, "没有查到这笔转账")
         assert not payments.reject_payment(payment, estate.manager, "没有查到这笔转账")
-    assert seen == [(payment, {"actor": estate.manager, "reason": "没有查到这笔转账"},
-                     PaymentStatus.REJECTED)]
+    assert seen == [
+        (payment, {"actor": estate.manager, "reason": "没有查到这笔转账"}, PaymentStatus.REJECTED)
+    ]

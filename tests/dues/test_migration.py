@@ -12,19 +12,25 @@ def test_withdrawn_payments_move_to_their_own_status(tmp_path):
     with app.app_context():
         upgrade(revision="0006")
         with db.engine.begin() as conn:
-            for n, (status, reason) in enumerate((("rejected", "withdrawn"),
-                                                  ("rejected", "未查到这笔转账"),
-                                                  ("pending", ""))):
-                conn.execute(sa.text(
-                    "INSERT INTO payments (id, compound_id, dwelling_id, channel, amount_fen, "
-                    "reference, status, reason, recorded_at) VALUES (:id, 1, 1, 'direct', 100, "
-                    "'', :status, :reason, '2026-11-26 08:00:00')"),
-                    {"id": n + 1, "status": status, "reason": reason})
+            for n, (status, reason) in enumerate(
+                (("rejected", "withdrawn"), ("rejected", "未查到这笔转账"), ("pending", ""))
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO payments (id, compound_id, dwelling_id, channel, amount_fen, "
+                        "reference, status, reason, recorded_at) VALUES (:id, 1, 1, 'direct', 100, "
+                        "'', :status, :reason, '2026-11-26 08:00:00')"
+                    ),
+                    {"id": n + 1, "status": status, "reason": reason},
+                )
         upgrade(revision="0010")
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT status, reason FROM payments ORDER BY id")).all()
-        assert [tuple(r) for r in rows] == [("withdrawn", ""), ("rejected", "未查到这笔转账"),
-                                            ("pending", "")]
+        assert [tuple(r) for r in rows] == [
+            ("withdrawn", ""),
+            ("rejected", "未查到这笔转账"),
+            ("pending", ""),
+        ]
         downgrade(revision="0006")
         with db.engine.connect() as conn:
             first = conn.execute(sa.text("SELECT status, reason FROM payments WHERE id = 1")).one()

@@ -13,9 +13,15 @@ from app.dues.rules import AllocationError, Elevator, Reason
 
 
 def test_awkward_total_over_unequal_areas_sums_exactly():
-    areas = {1: Decimal("45.10"), 2: Decimal("63.25"), 3: Decimal("88.88"),
-             4: Decimal("101.01"), 5: Decimal("56.00"), 6: Decimal("72.33"),
-             7: Decimal("119.99")}
+    areas = {
+        1: Decimal("45.10"),
+        2: Decimal("63.25"),
+        3: Decimal("88.88"),
+        4: Decimal("101.01"),
+        5: Decimal("56.00"),
+        6: Decimal("72.33"),
+        7: Decimal("119.99"),
+    }
     shares = rules.by_area(10_000_001, areas)  # ¥100,000.01
     assert sum(shares.values()) == 10_000_001
     assert shares[7] > shares[1] and all(v > 0 for v in shares.values())
@@ -40,8 +46,9 @@ COEFFICIENTS = {1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0"}
 
 def test_elevator_floor_coefficients_and_subsidy():
     homes = {floor: (floor, Decimal("60.00")) for floor in range(1, 7)}
-    shares = rules.elevator(Elevator(total_fen=60_000_000, subsidy_fen=20_000_000), homes,
-                            COEFFICIENTS)
+    shares = rules.elevator(
+        Elevator(total_fen=60_000_000, subsidy_fen=20_000_000), homes, COEFFICIENTS
+    )
     assert shares[1] == shares[2] == 0
     assert sum(shares.values()) == 40_000_000
     assert shares[3] < shares[4] < shares[5] < shares[6]
@@ -60,9 +67,12 @@ def test_every_floor_needs_a_coefficient_and_weights_cannot_all_be_zero():
         rules.elevator(Elevator(1000, 0), {1: (1, Decimal("50"))}, COEFFICIENTS)
 
 
-@given(st.integers(0, 10**11),
-       st.dictionaries(st.integers(1, 10_000), st.integers(0, 1_000_000), min_size=1,
-                       max_size=60).filter(lambda w: any(w.values())))
+@given(
+    st.integers(0, 10**11),
+    st.dictionaries(
+        st.integers(1, 10_000), st.integers(0, 1_000_000), min_size=1, max_size=60
+    ).filter(lambda w: any(w.values())),
+)
 def test_allocations_always_sum_to_the_total_and_never_go_negative(total, weights):
     shares = rules.allocate(total, weights)
     assert sum(shares.values()) == total and min(shares.values()) >= 0
@@ -74,35 +84,55 @@ def test_allocations_always_sum_to_the_total_and_never_go_negative(total, weight
 
 
 def test_provident_fund_eligibility():
-    args = {"own_home_item": True, "accepted_on": date(2026, 6, 1), "already_used": False,
-            "share_fen": 1_500_000, "subsidy_fen": 200_000}
-    assert rules.provident_fund(today=date(2026, 5, 31), **args).reason is \
-        Reason.BEFORE_ACCEPTANCE
+    args = {
+        "own_home_item": True,
+        "accepted_on": date(2026, 6, 1),
+        "already_used": False,
+        "share_fen": 1_500_000,
+        "subsidy_fen": 200_000,
+    }
+    assert rules.provident_fund(today=date(2026, 5, 31), **args).reason is Reason.BEFORE_ACCEPTANCE
     ok = rules.provident_fund(today=date(2026, 6, 1), **args)
     assert ok.eligible and ok.max_fen == 1_300_000
-    assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "already_used": True}
-                                ).reason is Reason.ALREADY_USED
-    assert rules.provident_fund(today=date(2026, 7, 1), **{**args, "own_home_item": False}
-                                ).reason is Reason.NOT_OWN_HOME
+    assert (
+        rules.provident_fund(today=date(2026, 7, 1), **{**args, "already_used": True}).reason
+        is Reason.ALREADY_USED
+    )
+    assert (
+        rules.provident_fund(today=date(2026, 7, 1), **{**args, "own_home_item": False}).reason
+        is Reason.NOT_OWN_HOME
+    )
 
 
 def test_maintenance_fund_needs_an_approved_decision():
-    assert rules.maintenance_fund(balance_fen=100_000, approved_decision=False,
-                                  emergency_approved=False, owed_fen=50_000).reason is \
-        Reason.NO_DECISION
-    use = rules.maintenance_fund(balance_fen=30_000, approved_decision=True,
-                                 emergency_approved=False, owed_fen=50_000)
+    assert (
+        rules.maintenance_fund(
+            balance_fen=100_000, approved_decision=False, emergency_approved=False, owed_fen=50_000
+        ).reason
+        is Reason.NO_DECISION
+    )
+    use = rules.maintenance_fund(
+        balance_fen=30_000, approved_decision=True, emergency_approved=False, owed_fen=50_000
+    )
     assert use.eligible and use.max_fen == 30_000
     assert rules.fund_is_low(29_999, 100_000) and not rules.fund_is_low(30_000, 100_000)
 
 
-@pytest.mark.parametrize("start, today, months", [
-    (date(2026, 1, 15), date(2026, 1, 14), 0), (date(2026, 1, 15), date(2026, 1, 15), 0),
-    (date(2026, 1, 15), date(2026, 2, 14), 0), (date(2026, 1, 15), date(2026, 2, 15), 1),
-    (date(2026, 1, 15), date(2027, 1, 15), 12),
-    # a month that starts on the 31st completes on the last day of a shorter month
-    (date(2025, 12, 31), date(2026, 1, 30), 0), (date(2025, 12, 31), date(2026, 1, 31), 1),
-    (date(2025, 12, 31), date(2026, 2, 27), 1), (date(2025, 12, 31), date(2026, 2, 28), 2)])
+@pytest.mark.parametrize(
+    "start, today, months",
+    [
+        (date(2026, 1, 15), date(2026, 1, 14), 0),
+        (date(2026, 1, 15), date(2026, 1, 15), 0),
+        (date(2026, 1, 15), date(2026, 2, 14), 0),
+        (date(2026, 1, 15), date(2026, 2, 15), 1),
+        (date(2026, 1, 15), date(2027, 1, 15), 12),
+        # a month that starts on the 31st completes on the last day of a shorter month
+        (date(2025, 12, 31), date(2026, 1, 30), 0),
+        (date(2025, 12, 31), date(2026, 1, 31), 1),
+        (date(2025, 12, 31), date(2026, 2, 27), 1),
+        (date(2025, 12, 31), date(2026, 2, 28), 2),
+    ],
+)
 def test_months_due(start, today, months):
     assert rules.months_due(start, today) == months
 
@@ -114,19 +144,26 @@ def test_monthly_fee_rounds_half_up_to_the_fen():
 
 # --- allocate_capped: public income offsetting shares, nobody credited past what they owe ---
 
+
 def test_capped_hand_checked_examples():
     # 1000 by 1:1:2 is 250/250/500, but key 1 owes only 100; the other 900 go 1:2.
     assert rules.allocate_capped(1000, {1: 1, 2: 1, 3: 2}, {1: 100, 2: 1000, 3: 1000}) == {
-        1: 100, 2: 300, 3: 600}
+        1: 100,
+        2: 300,
+        3: 600,
+    }
     # Capping cascades: 25 each is too much for key 1 (cap 10); then 30 each is too much for
     # key 2 (cap 28); the last 62 go 31/31.
-    assert rules.allocate_capped(100, dict.fromkeys([1, 2, 3, 4], 1),
-                                 {1: 10, 2: 28, 3: 1000, 4: 1000}) == {
-        1: 10, 2: 28, 3: 31, 4: 31}
+    assert rules.allocate_capped(
+        100, dict.fromkeys([1, 2, 3, 4], 1), {1: 10, 2: 28, 3: 1000, 4: 1000}
+    ) == {1: 10, 2: 28, 3: 31, 4: 31}
     # Rounding: 10 over three equal weights is 4/3/3 (spare fen to the smaller key); key 1
     # takes only 2, and the 8 left split 4/4.
     assert rules.allocate_capped(10, {1: 1, 2: 1, 3: 1}, {1: 2, 2: 100, 3: 100}) == {
-        1: 2, 2: 4, 3: 4}
+        1: 2,
+        2: 4,
+        3: 4,
+    }
 
 
 def test_capped_refuses_more_than_can_be_taken_and_negative_input():
@@ -185,7 +222,11 @@ def test_capped_is_plain_allocation_when_no_cap_binds(case, data):
 def test_add_months_clips_to_the_month_end_without_drifting():
     start = date(2025, 12, 31)
     assert [rules.add_months(start, k) for k in range(4)] == [
-        date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+        date(2025, 12, 31),
+        date(2026, 1, 31),
+        date(2026, 2, 28),
+        date(2026, 3, 31),
+    ]
 
 
 def test_a_new_rate_bills_only_months_that_begin_after_it():
@@ -197,12 +238,15 @@ def test_a_new_rate_bills_only_months_that_begin_after_it():
     assert rules.fee_owed(periods, Decimal("72.33")) == 6 * 2170 + 4 * 3617
     assert rules.fee_periods(date(2026, 1, 1), date(2026, 11, 26), []) == []
     # a rate entered after the start date still covers the months before it
-    assert rules.fee_periods(date(2026, 1, 1), date(2026, 3, 1),
-                             [(date(2026, 2, 10), Decimal("30"))]) == [(Decimal("30"), 2)]
+    assert rules.fee_periods(
+        date(2026, 1, 1), date(2026, 3, 1), [(date(2026, 2, 10), Decimal("30"))]
+    ) == [(Decimal("30"), 2)]
 
 
-@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
-       st.integers(min_value=0, max_value=120))
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    st.integers(min_value=0, max_value=120),
+)
 def test_months_due_counts_the_months_that_have_ended(start, months):
     end = rules.add_months(start, months)
     assert rules.months_due(start, end) == months
@@ -210,8 +254,10 @@ def test_months_due_counts_the_months_that_have_ended(start, months):
         assert rules.months_due(start, end - timedelta(days=1)) == months - 1
 
 
-@given(st.integers(min_value=0, max_value=10**11),
-       st.lists(st.integers(min_value=0, max_value=200_00), min_size=1, max_size=40))
+@given(
+    st.integers(min_value=0, max_value=10**11),
+    st.lists(st.integers(min_value=0, max_value=200_00), min_size=1, max_size=40),
+)
 def test_by_area_with_real_areas_is_exact(total, hundredths):
     areas = {n: Decimal(h) / 100 for n, h in enumerate(hundredths)}
     assume(total == 0 or any(areas.values()))
@@ -220,16 +266,24 @@ def test_by_area_with_real_areas_is_exact(total, hundredths):
     assert all(shares[n] == 0 for n, area in areas.items() if area == 0)
 
 
-@given(st.integers(min_value=0, max_value=10**10), st.integers(min_value=0, max_value=10**10),
-       st.lists(st.tuples(st.integers(min_value=1, max_value=9),
-                          st.integers(min_value=1, max_value=200_00)), min_size=1, max_size=30))
+@given(
+    st.integers(min_value=0, max_value=10**10),
+    st.integers(min_value=0, max_value=10**10),
+    st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=9), st.integers(min_value=1, max_value=200_00)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
 def test_elevator_shares_are_exact_and_low_floors_pay_nothing(total, subsidy, homes):
-    table = {1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0", 7: "1.1", 8: "1.2",
-             9: "1.25"}
+    table = {1: "0", 2: "0", 3: "0.7", 4: "0.8", 5: "0.9", 6: "1.0", 7: "1.1", 8: "1.2", 9: "1.25"}
     assume(any(floor >= 3 for floor, _ in homes) or total <= subsidy)
     item = rules.Elevator(total, subsidy)
-    shares = rules.elevator(item, {n: (floor, Decimal(h) / 100)
-                                   for n, (floor, h) in enumerate(homes)}, table)
+    shares = rules.elevator(
+        item, {n: (floor, Decimal(h) / 100) for n, (floor, h) in enumerate(homes)}, table
+    )
     assert sum(shares.values()) == item.to_allocate == max(total - subsidy, 0)
     assert all(shares[n] == 0 for n, (floor, _) in enumerate(homes) if floor <= 2)
     assert min(shares.values()) >= 0

@@ -14,10 +14,18 @@ from tests.dues.conftest import TODAY
 
 
 def pay(estate, amount, key=None, user=None, home=None, reference="网银 8812"):
-    payment, _ = payments.record_payment(user or estate.owner, home or estate.home,
-                                       key=key or estate.windows.id, channel=Channel.DIRECT,
-                                       amount_fen=amount, reference=reference, photo=None,
-                                       token="", upload_dir=None, today=TODAY)
+    payment, _ = payments.record_payment(
+        user or estate.owner,
+        home or estate.home,
+        key=key or estate.windows.id,
+        channel=Channel.DIRECT,
+        amount_fen=amount,
+        reference=reference,
+        photo=None,
+        token="",
+        upload_dir=None,
+        today=TODAY,
+    )
     return payment
 
 
@@ -42,7 +50,11 @@ def test_awaiting_confirmation_is_not_still_to_pay(estate):
     bill = bills.bill_for(estate.home, TODAY)
     assert home.dwelling.id == estate.home.id and home.relation is Relation.OWNER
     assert (home.share_fen, home.paid_fen, home.awaiting_fen, home.to_pay_fen) == (
-        bill.share_fen, bill.paid_fen, 100_000, bill.to_pay_fen)
+        bill.share_fen,
+        bill.paid_fen,
+        100_000,
+        bill.to_pay_fen,
+    )
     assert home.to_pay_fen == 10_886_760 + 400_000 - 100_000
     assert home.needs_action and home.rejected == []
 
@@ -57,9 +69,12 @@ def test_the_same_figures_as_every_bill_with_the_fee_and_a_tenant(estate):
         from app.community.services import relation_of
 
         bill = bills.bill_for(home, TODAY, relation=relation_of(user, home))
-        assert (summary.share_fen, summary.paid_fen, summary.awaiting_fen,
-                summary.to_pay_fen) == (bill.share_fen, bill.paid_fen, bill.awaiting_fen,
-                                        bill.to_pay_fen)
+        assert (summary.share_fen, summary.paid_fen, summary.awaiting_fen, summary.to_pay_fen) == (
+            bill.share_fen,
+            bill.paid_fen,
+            bill.awaiting_fen,
+            bill.to_pay_fen,
+        )
     [tenant] = bills.home_dues(estate.tenant, today=TODAY)
     assert tenant.relation is Relation.TENANT and tenant.awaiting_fen == 1_000
     assert tenant.share_fen == bills.bill_for(estate.rented_home, TODAY).line(FEE).share_fen
@@ -69,23 +84,25 @@ def test_a_rejected_payment_waits_for_the_payer_until_recorded_again(estate):
     payment = pay(estate, 100_000)
     payments.reject_payment(payment, estate.manager, "未查到这笔转账")
     [waiting] = bills.rejected_payments_waiting(estate.owner, today=TODAY)
-    assert (waiting.payment_id, waiting.key, waiting.item_name, waiting.amount_fen,
-            waiting.reason) == (payment.id, estate.windows.id, "更换外窗", 100_000,
-                                "未查到这笔转账")
-    assert waiting.url_values == {"dwelling_id": estate.home.id,
-                                  "_anchor": f"payment-{payment.id}"}
-    assert waiting.pay_url_values == {"dwelling_id": estate.home.id,
-                                      "item": estate.windows.id}
+    assert (
+        waiting.payment_id,
+        waiting.key,
+        waiting.item_name,
+        waiting.amount_fen,
+        waiting.reason,
+    ) == (payment.id, estate.windows.id, "更换外窗", 100_000, "未查到这笔转账")
+    assert waiting.url_values == {"dwelling_id": estate.home.id, "_anchor": f"payment-{payment.id}"}
+    assert waiting.pay_url_values == {"dwelling_id": estate.home.id, "item": estate.windows.id}
     # the reason is the payer's: a co-owner of the home does not get it on their list
     from tests.fixtures.factories import make_person, make_user
 
     spouse = make_person(estate.compound, "配偶", phone="13800000008")
-    db.session.add(Occupancy(dwelling_id=estate.home.id, person_id=spouse.id,
-                             relation=Relation.OWNER))
+    db.session.add(
+        Occupancy(dwelling_id=estate.home.id, person_id=spouse.id, relation=Relation.OWNER)
+    )
     spouse.user_id = make_user("13800000008").id
     db.session.commit()
-    assert bills.rejected_payments_waiting(db.session.get(type(estate.owner),
-                                                           spouse.user_id)) == []
+    assert bills.rejected_payments_waiting(db.session.get(type(estate.owner), spouse.user_id)) == []
     # a withdrawn retry does not count; a payment recorded again does
     retry = pay(estate, 100_000)
     payments.withdraw_payment(estate.owner, retry.id)
@@ -97,8 +114,14 @@ def test_a_rejected_payment_waits_for_the_payer_until_recorded_again(estate):
 def test_a_rejected_payment_on_a_line_paid_since_waits_no_more(estate):
     payment = pay(estate, 100_000)
     payments.reject_payment(payment, estate.manager, "金额不对")
-    payments.grant_hardship(estate.home, estate.committee, key=estate.windows.id,
-                          amount_fen=400_000, note="居委会决定", today=TODAY)
+    payments.grant_hardship(
+        estate.home,
+        estate.committee,
+        key=estate.windows.id,
+        amount_fen=400_000,
+        note="居委会决定",
+        today=TODAY,
+    )
     assert bills.rejected_payments_waiting(estate.owner, today=TODAY) == []
 
 
@@ -107,8 +130,15 @@ def test_a_handful_of_queries_however_many_homes_and_lines(estate):
 
     person = estate.home.owners[0]
     for room in ("102", "202", "302", "402"):
-        make_dwelling(estate.compound, building="1", unit="1", room=room, floor=int(room[0]),
-                      area="50.00", owner=person)
+        make_dwelling(
+            estate.compound,
+            building="1",
+            unit="1",
+            room=room,
+            floor=int(room[0]),
+            area="50.00",
+            owner=person,
+        )
     for n in range(8):
         costs.add_item(estate.compound, costs.ItemSpec(name=f"项目{n}", total_fen=80_000))
     fees.set_property_fee(estate.compound, rate_yuan="0.30", starts_on=TODAY.replace(month=1))

@@ -53,18 +53,24 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.add_marker(pytest.mark.e2e)
         if missing and not _required():
-            item.add_marker(pytest.mark.skip(
-                reason=f"{CHROMIUM} not found (apt-get install -y chromium); "
-                       "set E2E_REQUIRED=1 to make this a failure"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{CHROMIUM} not found (apt-get install -y chromium); "
+                    "set E2E_REQUIRED=1 to make this a failure"
+                )
+            )
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _chromium_required():
     """With E2E_REQUIRED=1 a missing browser is an error, never a skip."""
     if _chromium_missing() and _required():
-        pytest.fail(f"E2E_REQUIRED=1 but {CHROMIUM} is missing or not executable: install "
-                    "Debian's chromium (apt-get install -y chromium); do not run "
-                    "`playwright install`.", pytrace=False)
+        pytest.fail(
+            f"E2E_REQUIRED=1 but {CHROMIUM} is missing or not executable: install "
+            "Debian's chromium (apt-get install -y chromium); do not run "
+            "`playwright install`.",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -104,14 +110,17 @@ def live_server(tmp_path_factory):
     the test's session never leaks into the server thread's requests.
     """
     tmpdir = tmp_path_factory.mktemp("e2e")
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmpdir}/e2e.db",
-                     WTF_CSRF_ENABLED=True, SERVER_NAME=None)
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmpdir}/e2e.db",
+        WTF_CSRF_ENABLED=True,
+        SERVER_NAME=None,
+    )
     with app.app_context():
         db.create_all()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)

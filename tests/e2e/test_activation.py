@@ -23,10 +23,14 @@ def seed_household(live_server, compound_name: str, phone: str, room: str) -> di
         dwelling = make_dwelling(compound, building="3", unit="2", room=room, owner=owner)
         neighbour = make_person(compound, name="李建国", phone="13700000000")
         make_dwelling(compound, building="3", unit="2", room=str(int(room) + 1), owner=neighbour)
-        _batch, [issued] = issue_codes([dwelling], actor=None, days=30,
-                                       secret=live_server.app.config["SECRET_KEY"])
-        seeded = {"compound": compound.name, "room": dwelling.room,
-                  "link": f"{live_server.url}/a/{issued.token}"}
+        _batch, [issued] = issue_codes(
+            [dwelling], actor=None, days=30, secret=live_server.app.config["SECRET_KEY"]
+        )
+        seeded = {
+            "compound": compound.name,
+            "room": dwelling.room,
+            "link": f"{live_server.url}/a/{issued.token}",
+        }
         db.session.remove()
     return seeded
 
@@ -94,8 +98,7 @@ def test_activate_sign_out_and_sign_in_again(page: Page, live_server, results_di
     response = page.goto(home["link"])
     assert response is not None and response.status == 410
     expect(page.locator("input[name=phone]")).to_have_count(0)
-    expect(page.get_by_role("alert")).to_contain_text(
-        re.compile("already been used|已.*使用"))
+    expect(page.get_by_role("alert")).to_contain_text(re.compile("already been used|已.*使用"))
 
 
 def test_language_switch_is_remembered(page: Page, live_server):

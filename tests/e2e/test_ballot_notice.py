@@ -42,7 +42,8 @@ def local_input(moment) -> str:
 
 
 def test_committee_fixes_a_draft_publishes_and_the_owner_sees_the_opening(
-        page: Page, live_server, results_dir):
+    page: Page, live_server, results_dir
+):
     compound_id = seed(live_server)
     base = live_server.url
     sign_in(page, base, COMMITTEE)
@@ -67,8 +68,11 @@ def test_committee_fixes_a_draft_publishes_and_the_owner_sees_the_opening(
     page.locator("#opens_at-error").scroll_into_view_if_needed()
     page.screenshot(path=str(results_dir / "ballot-draft-refused.png"), full_page=True)
 
-    opens = (utcnow() + timedelta(days=16)).astimezone(LOCAL_TZ).replace(
-        hour=9, minute=0, second=0, microsecond=0)
+    opens = (
+        (utcnow() + timedelta(days=16))
+        .astimezone(LOCAL_TZ)
+        .replace(hour=9, minute=0, second=0, microsecond=0)
+    )
     page.locator("input[name=opens_at]").fill(local_input(opens))
     page.locator("input[name=closes_at]").fill(local_input(opens + timedelta(days=14)))
     page.locator("main form button[type=submit]").click()

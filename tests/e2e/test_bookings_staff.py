@@ -25,44 +25,69 @@ def seeded(live_server) -> dict:
         home = make_dwelling(compound, building="12", unit="3", room="1201", owner=elder)
         user = make_user("13812341111", name="钱奶奶")
         elder.user_id = user.id
-        operator = make_user("13912341111", name="周师傅",
-                             grants=[(Role.CANTEEN_OPERATOR, compound),
-                                     (Role.CLASSROOM_OPERATOR, compound)])
+        operator = make_user(
+            "13912341111",
+            name="周师傅",
+            grants=[(Role.CANTEEN_OPERATOR, compound), (Role.CLASSROOM_OPERATOR, compound)],
+        )
         db.session.commit()
         canteen.set_tier(compound, 80, 100)
         mother = canteen.add_member(user, home, "钱太奶奶", 1938)
         grandson = canteen.add_member(user, home, "小钱", 2016)
         session = canteen.create_meal_session(
-            compound, day=local_today() + timedelta(days=1), meal=Meal.LUNCH,
-            serves=time(11, 30), cutoff_hours=2, capacity=30)
-        rice = canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=800,
-                                 capacity=20)
-        canteen.book_meal(session, user, home, {
-            canteen.household(user, home)[0].key: rice.id, f"m{mother.id}": rice.id,
-            f"m{grandson.id}": rice.id}, Service.DINE_IN, "e2e-tiers")
+            compound,
+            day=local_today() + timedelta(days=1),
+            meal=Meal.LUNCH,
+            serves=time(11, 30),
+            cutoff_hours=2,
+            capacity=30,
+        )
+        rice = canteen.add_dish(
+            session, name="红烧肉套餐", price_fen=1000, elder_price_fen=800, capacity=20
+        )
+        canteen.book_meal(
+            session,
+            user,
+            home,
+            {
+                canteen.household(user, home)[0].key: rice.id,
+                f"m{mother.id}": rice.id,
+                f"m{grandson.id}": rice.id,
+            },
+            Service.DINE_IN,
+            "e2e-tiers",
+        )
         later = local_today() + timedelta(days=1)
         while later.weekday() >= 5:
             later += timedelta(days=1)
-        classroom.create_class_sessions(compound, start=later, end=later, capacity=5,
-                                       tutor="王老师")
-        child = classroom.register_child(user, home, name="钱小宝", grade=2, school="",
-                                        pickup_adults="钱奶奶", consent=True)
-        future = db.session.scalar(db.select(ClassSession).where(
-            ClassSession.compound_id == compound.id))
+        classroom.create_class_sessions(
+            compound, start=later, end=later, capacity=5, tutor="王老师"
+        )
+        child = classroom.register_child(
+            user, home, name="钱小宝", grade=2, school="", pickup_adults="钱奶奶", consent=True
+        )
+        future = db.session.scalar(
+            db.select(ClassSession).where(ClassSession.compound_id == compound.id)
+        )
         classroom.book_class(future, child)
-        today = ClassSession(compound_id=compound.id, day=local_today(), starts=time(16, 30),
-                             ends=time(18, 0), capacity=5, booked=1,
-                             starts_at=local_to_utc(datetime.combine(local_today(),
-                                                                     time(16, 30))))
+        today = ClassSession(
+            compound_id=compound.id,
+            day=local_today(),
+            starts=time(16, 30),
+            ends=time(18, 0),
+            capacity=5,
+            booked=1,
+            starts_at=local_to_utc(datetime.combine(local_today(), time(16, 30))),
+        )
         db.session.add(today)
         db.session.flush()
-        booking = ClassBooking(session_id=today.id, child_id=child.id,
-                               status=BookingStatus.BOOKED)
+        booking = ClassBooking(session_id=today.id, child_id=child.id, status=BookingStatus.BOOKED)
         db.session.add(booking)
         db.session.commit()
         classroom.check_in(booking.id, today, actor=operator)
-        classroom.pick_up(booking.id, today, actor=operator, adult="楼下张阿姨",
-                         exception="奶奶来电委托邻居代接")
+        classroom.pick_up(
+            booking.id, today, actor=operator, adult="楼下张阿姨", exception="奶奶来电委托邻居代接"
+        )
         data = {"session": session.id, "future": future.id}
         db.session.remove()
     return data
@@ -90,8 +115,9 @@ def assert_fits_the_phone(page: Page) -> None:
     assert wrapped == []
 
 
-def test_operator_sees_what_each_diner_pays_and_the_home(page: Page, live_server, seeded,
-                                                         results_dir):
+def test_operator_sees_what_each_diner_pays_and_the_home(
+    page: Page, live_server, seeded, results_dir
+):
     data = seeded
     base = live_server.url
     sign_in(page, base, "13912341111")
@@ -132,7 +158,8 @@ def test_guardian_sees_who_collected_the_child(page: Page, live_server, seeded, 
 
 
 def test_a_weekly_booking_with_inverted_dates_is_refused_by_the_dates(
-        page: Page, live_server, seeded, results_dir):
+    page: Page, live_server, seeded, results_dir
+):
     base = live_server.url
     sign_in(page, base, "13812341111")
     page.goto(f"{base}/classroom")

@@ -21,10 +21,16 @@ def seed(live_server) -> dict:
         elder.user_id = make_user("13812347777", name="赵奶奶").id
         db.session.commit()
         session = canteen.create_meal_session(
-            compound, day=local_today() + timedelta(days=1), meal=Meal.LUNCH,
-            serves=time(11, 30), cutoff_hours=2, capacity=30)
-        canteen.add_dish(session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600,
-                          capacity=20)
+            compound,
+            day=local_today() + timedelta(days=1),
+            meal=Meal.LUNCH,
+            serves=time(11, 30),
+            cutoff_hours=2,
+            capacity=30,
+        )
+        canteen.add_dish(
+            session, name="红烧肉套餐", price_fen=1000, elder_price_fen=600, capacity=20
+        )
         data = {"session": session.id}
         db.session.remove()
     return data

@@ -28,17 +28,34 @@ def seed(live_server) -> dict:
     with live_server.app.app_context():
         compound = make_compound("缴费小区", accepted_on=date(2025, 10, 30))
         owner = make_person(compound, "孙阿姨", phone="13812348888")
-        home = make_dwelling(compound, building="1", unit="1", room="601", floor=6,
-                             area="72.33", owner=owner)
+        home = make_dwelling(
+            compound, building="1", unit="1", room="601", floor=6, area="72.33", owner=owner
+        )
         for room, floor in (("101", 1), ("301", 3)):
-            make_dwelling(compound, building="1", unit="1", room=room, floor=floor,
-                          area="60.00", owner=make_person(compound, f"业主{room}"))
+            make_dwelling(
+                compound,
+                building="1",
+                unit="1",
+                room=room,
+                floor=floor,
+                area="60.00",
+                owner=make_person(compound, f"业主{room}"),
+            )
         owner.user_id = make_user("13812348888", name="孙阿姨").id
         make_user("13912348888", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
-        costs.add_item(compound, costs.ItemSpec(
-            name="加装电梯", total_fen=50_000_000, rule=AllocationRule.ELEVATOR, building="1",
-            unit="1", subsidy_fen=20_000_000, own_home=True,
-            coefficients={1: "0", 2: "0", 3: "0.8", 4: "0.9", 5: "1.0", 6: "1.1"}))
+        costs.add_item(
+            compound,
+            costs.ItemSpec(
+                name="加装电梯",
+                total_fen=50_000_000,
+                rule=AllocationRule.ELEVATOR,
+                building="1",
+                unit="1",
+                subsidy_fen=20_000_000,
+                own_home=True,
+                coefficients={1: "0", 2: "0", 3: "0.8", 4: "0.9", 5: "1.0", 6: "1.1"},
+            ),
+        )
         data = {"compound": compound.id, "home": home.id}
         db.session.commit()
         db.session.remove()
@@ -79,11 +96,13 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     page.locator("main form button[type=submit]").click()
     expect(page.locator(".flash-error")).to_be_visible()
     expect(page.locator("#amount-error")).to_have_text(
-        zh("An amount has at most two decimals (fen), e.g. 1280.50."))
+        zh("An amount has at most two decimals (fen), e.g. 1280.50.")
+    )
     expect(page.locator("input[name=reference]")).to_have_value("工行转账 8812")
     page.locator("input[name=amount]").fill("1000.50")
     page.locator("input[name=photo]").set_input_files(
-        files=[{"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": receipt()}])
+        files=[{"name": "receipt.jpg", "mimeType": "image/jpeg", "buffer": receipt()}]
+    )
     page.screenshot(path=str(results_dir / "dues-pay.png"), full_page=True)
     page.locator("main form button[type=submit]").click()
     expect(page.locator(".tag.status-pending")).to_have_count(1)
@@ -92,9 +111,13 @@ def test_bill_pay_confirm(page: Page, live_server, results_dir):
     assert "#" not in page.url
     expect(page.locator(".flash-success")).to_be_in_viewport()
     left = yuan(outstanding) - Decimal("1000.50")
-    expect(page.locator("p.awaiting")).to_have_text(zh(
-        "%(waiting)s awaiting confirmation, %(left)s still to pay.", waiting="¥1,000.50",
-        left=money(left)))
+    expect(page.locator("p.awaiting")).to_have_text(
+        zh(
+            "%(waiting)s awaiting confirmation, %(left)s still to pay.",
+            waiting="¥1,000.50",
+            left=money(left),
+        )
+    )
     line = page.locator("section.card").first
     expect(line.locator("dd strong").first).to_have_text(money(left))
     expect(line).to_contain_text(zh("Awaiting confirmation"))

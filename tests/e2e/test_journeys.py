@@ -26,8 +26,12 @@ PHONES = {role.value: phone for phone, _name, role in STAFF}
 def demo(tmp_path_factory):
     """The demo data on a live server of its own (CSRF on, as in production)."""
     folder = tmp_path_factory.mktemp("journeys")
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/demo.db",
-                     WTF_CSRF_ENABLED=True, UPLOAD_DIR=str(folder / "uploads"))
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/demo.db",
+        WTF_CSRF_ENABLED=True,
+        UPLOAD_DIR=str(folder / "uploads"),
+    )
     with app.app_context():
         db.create_all()
         load_demo()
@@ -86,7 +90,8 @@ def test_owner_in_large_text_votes_and_reads_what_they_owe(page: Page, demo, res
     page.get_by_text(zh("Please vote: %(title)s", title="金源新村老旧小区综合改造意愿征询")).click()
     check(page, results_dir, "owner-ballot")
     expect(page.locator("main")).to_contain_text(
-        zh("Civil Code major: 3/4 of voted area and of voters"))
+        zh("Civil Code major: 3/4 of voted area and of voters")
+    )
     page.locator("main form input[type=radio]").first.check()
     page.locator("main form button[type=submit]").first.click()
     expect(page.locator("p.flash.flash-success").first).to_contain_text("回执码")
@@ -96,8 +101,7 @@ def test_owner_in_large_text_votes_and_reads_what_they_owe(page: Page, demo, res
     expect(page.locator("main")).to_contain_text(zh("Awaiting confirmation"))
 
 
-def test_tenant_reads_the_notice_and_pays_only_the_property_fee(page: Page, demo,
-                                                                results_dir):
+def test_tenant_reads_the_notice_and_pays_only_the_property_fee(page: Page, demo, results_dir):
     base = demo["url"]
     sign_in(page, base, demo["tenant"])
     check(page, results_dir, "tenant-home")
@@ -117,7 +121,8 @@ def test_committee_watches_turnout_and_prints_the_notice(page: Page, demo, resul
     page.goto(f"{base}/staff/ballots/{demo['ballot']}")
     check(page, results_dir, "committee-dashboard")
     expect(page.locator("main")).to_contain_text(
-        zh("Civil Code major: 3/4 of voted area and of voters"))
+        zh("Civil Code major: 3/4 of voted area and of voters")
+    )
     page.goto(f"{base}/staff/ballots/{demo['ballot']}/missing")
     check(page, results_dir, "committee-missing")
     page.goto(f"{base}/staff/ballots/{demo['ballot']}/notice")
@@ -125,8 +130,7 @@ def test_committee_watches_turnout_and_prints_the_notice(page: Page, demo, resul
     expect(page.locator("main")).to_contain_text("年")
 
 
-def test_property_manager_confirms_a_payment_and_opens_the_queue(page: Page, demo,
-                                                                 results_dir):
+def test_property_manager_confirms_a_payment_and_opens_the_queue(page: Page, demo, results_dir):
     base = demo["url"]
     sign_in(page, base, PHONES["property_manager"])
     page.goto(f"{base}/staff/compounds/{demo['compound']}/dues/pending")

@@ -32,8 +32,9 @@ def seed(live_server, n: int = 6) -> dict:
         make_dwelling(compound, building="1", unit="1", room="101", owner=owner)
         owner.user_id = make_user(f"1381234666{n}", name="钱大爷").id
         make_user(f"1391234666{n}", name="李经理", grants=[(Role.PROPERTY_MANAGER, compound)])
-        lamp = register.add_facility(compound, category=Category.GREEN, name="中心花园草坪",
-                                     area="中心花园")
+        lamp = register.add_facility(
+            compound, category=Category.GREEN, name="中心花园草坪", area="中心花园"
+        )
         data = {"code": lamp.sticker_code, "compound": compound.id}
         db.session.commit()
         db.session.remove()
@@ -59,7 +60,8 @@ def test_sticker_report_resolve_confirm(page: Page, live_server, results_dir):
     expect(page.locator("main .card")).to_contain_text("中心花园草坪")
     page.locator("textarea[name=description]").fill("草坪被挖了种菜")
     page.locator("input[name=photos]").set_input_files(
-        files=[{"name": "lawn.jpg", "mimeType": "image/jpeg", "buffer": jpeg((30, 160, 40))}])
+        files=[{"name": "lawn.jpg", "mimeType": "image/jpeg", "buffer": jpeg((30, 160, 40))}]
+    )
     page.screenshot(path=str(results_dir / "report.png"), full_page=True)
     page.locator("main form button[type=submit]").last.click()
     expect(page.locator(".photos img")).to_have_count(1)
@@ -77,7 +79,8 @@ def test_sticker_report_resolve_confirm(page: Page, live_server, results_dir):
     page.locator("form[action$='/accept'] button").click()
     page.locator("form[action$='/start'] button").click()
     page.locator("input[name=after_photo]").set_input_files(
-        files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg((90, 200, 90))}])
+        files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg((90, 200, 90))}]
+    )
     page.locator("form[action$='/resolve'] button").click()
     expect(page.locator(".photos img")).to_have_count(2)
     page.locator("header form button[type=submit]").click()
@@ -97,8 +100,9 @@ def test_sticker_report_resolve_confirm(page: Page, live_server, results_dir):
     page.screenshot(path=str(results_dir / "repair-done.png"), full_page=True)
 
 
-def test_anonymous_sticker_report_keeps_input_after_a_photo_error(page: Page, live_server,
-                                                                  results_dir):
+def test_anonymous_sticker_report_keeps_input_after_a_photo_error(
+    page: Page, live_server, results_dir
+):
     data = seed(live_server, 7)
     base = live_server.url
 
@@ -110,7 +114,8 @@ def test_anonymous_sticker_report_keeps_input_after_a_photo_error(page: Page, li
     page.locator("input[name=phone]").fill("13912340000")
     page.locator("input[name=consent]").check()
     page.locator("input[name=photos]").set_input_files(
-        files=[{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}])
+        files=[{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}]
+    )
     page.locator("main form button[type=submit]").click()
 
     # Refused: the words and the number are kept, the photo error is next to the photo.
@@ -126,7 +131,8 @@ def test_anonymous_sticker_report_keeps_input_after_a_photo_error(page: Page, li
 
     # The photo chosen again: the report is sent and the reference number shown.
     page.locator("input[name=photos]").set_input_files(
-        files=[{"name": "lawn.jpg", "mimeType": "image/jpeg", "buffer": jpeg((30, 160, 40))}])
+        files=[{"name": "lawn.jpg", "mimeType": "image/jpeg", "buffer": jpeg((30, 160, 40))}]
+    )
     page.locator("main form button[type=submit]").click()
     expect(page.locator("h1")).to_contain_text("报修已提交")
     reference = page.locator(".reference")

@@ -19,15 +19,27 @@ def seed(live_server) -> dict:
         compound = make_compound("投票小区")
         owner = make_person(compound, "周桂兰", phone="13812349999")
         make_dwelling(compound, building="5", unit="1", room="301", owner=owner)
-        make_dwelling(compound, building="5", unit="1", room="302",
-                      owner=make_person(compound, "吴德明", phone="13812348888"))
+        make_dwelling(
+            compound,
+            building="5",
+            unit="1",
+            room="302",
+            owner=make_person(compound, "吴德明", phone="13812348888"),
+        )
         owner.user_id = make_user("13812349999", name="周桂兰").id
         db.session.commit()
         now = utcnow()
-        ballot = lifecycle.create_ballot(compound, lifecycle.BallotSpec(
-            kind=BallotKind.WILLINGNESS, title="外墙与道路改造意愿",
-            opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=7)), actor=None,
-            now=now - timedelta(days=8))
+        ballot = lifecycle.create_ballot(
+            compound,
+            lifecycle.BallotSpec(
+                kind=BallotKind.WILLINGNESS,
+                title="外墙与道路改造意愿",
+                opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=7),
+            ),
+            actor=None,
+            now=now - timedelta(days=8),
+        )
         lifecycle.publish_notice(ballot, actor=None, now=now - timedelta(days=8))
         lifecycle.open_ballot(ballot, actor=None, now=now)
         data = {"id": ballot.id, "title": ballot.title}

@@ -22,18 +22,34 @@ CEILINGS = {"/home": 12, "/dues/N": 15, "/classroom": 11}
 
 
 def resident_pages(s):
-    return ["/home", "/ballots", f"/ballots/{s.ballot_id}", "/dues", "/canteen",
-            f"/canteen/{s.meal_session_id}", "/classroom", "/repairs"]
+    return [
+        "/home",
+        "/ballots",
+        f"/ballots/{s.ballot_id}",
+        "/dues",
+        "/canteen",
+        f"/canteen/{s.meal_session_id}",
+        "/classroom",
+        "/repairs",
+    ]
 
 
 def staff_pages(s):
     c = s.compound_id
-    return ["/home", f"/staff/compounds/{c}", f"/staff/compounds/{c}/ballots",
-            f"/staff/ballots/{s.ballot_id}", f"/staff/compounds/{c}/roster",
-            f"/staff/compounds/{c}/dwellings", f"/staff/compounds/{c}/dwellings?q=101",
-            f"/staff/compounds/{c}/repairs", f"/staff/compounds/{c}/dues",
-            f"/staff/compounds/{c}/dues/pending", f"/staff/canteen/{s.meal_session_id}/sheet",
-            f"/staff/compounds/{c}/canteen/figures"]
+    return [
+        "/home",
+        f"/staff/compounds/{c}",
+        f"/staff/compounds/{c}/ballots",
+        f"/staff/ballots/{s.ballot_id}",
+        f"/staff/compounds/{c}/roster",
+        f"/staff/compounds/{c}/dwellings",
+        f"/staff/compounds/{c}/dwellings?q=101",
+        f"/staff/compounds/{c}/repairs",
+        f"/staff/compounds/{c}/dues",
+        f"/staff/compounds/{c}/dues/pending",
+        f"/staff/canteen/{s.meal_session_id}/sheet",
+        f"/staff/compounds/{c}/canteen/figures",
+    ]
 
 
 def statements(web, client, path):
@@ -49,10 +65,24 @@ def statements(web, client, path):
 
 @pytest.fixture
 def worlds(app, tmp_path):
-    small = seed_compound("小区甲", 30, staff_phone="13999990001", seed=1, residents=6,
-                          each=1, upload_dir=tmp_path / "uploads")
-    big = seed_compound("小区乙", 60, staff_phone="13999990002", seed=2, residents=12,
-                        each=2, upload_dir=tmp_path / "uploads")
+    small = seed_compound(
+        "小区甲",
+        30,
+        staff_phone="13999990001",
+        seed=1,
+        residents=6,
+        each=1,
+        upload_dir=tmp_path / "uploads",
+    )
+    big = seed_compound(
+        "小区乙",
+        60,
+        staff_phone="13999990002",
+        seed=2,
+        residents=12,
+        each=2,
+        upload_dir=tmp_path / "uploads",
+    )
     db.session.remove()
     return small, big
 
@@ -71,18 +101,23 @@ def check(small, big, budget):
         if len(sent) > allowed:
             problems.append(f"{landed}: {len(sent)} statements (budget {allowed})")
         if len(grown) != len(sent):
-            problems.append(f"{landed}: {len(sent)} statements, {len(grown)} with twice the "
-                            "data")
+            problems.append(f"{landed}: {len(sent)} statements, {len(grown)} with twice the data")
     assert problems == [], "\n".join(problems)
 
 
 def test_resident_pages_stay_in_budget_and_do_not_grow(worlds, web, client):
     small, big = worlds
-    check(measure(web, client, small.resident_phone, resident_pages(small)),
-          measure(web, client, big.resident_phone, resident_pages(big)), RESIDENT_BUDGET)
+    check(
+        measure(web, client, small.resident_phone, resident_pages(small)),
+        measure(web, client, big.resident_phone, resident_pages(big)),
+        RESIDENT_BUDGET,
+    )
 
 
 def test_staff_pages_stay_in_budget_and_do_not_grow(worlds, web, client):
     small, big = worlds
-    check(measure(web, client, small.staff_phone, staff_pages(small)),
-          measure(web, client, big.staff_phone, staff_pages(big)), STAFF_BUDGET)
+    check(
+        measure(web, client, small.staff_phone, staff_pages(small)),
+        measure(web, client, big.staff_phone, staff_pages(big)),
+        STAFF_BUDGET,
+    )

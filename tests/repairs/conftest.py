@@ -29,12 +29,26 @@ def estate(app):
     neighbour, other_home = make_resident(compound, "13800000002", building="4")
     manager = make_user("13900000002", grants=[(Role.PROPERTY_MANAGER, compound)])
     contractor = make_user("13900000006", grants=[(Role.CONTRACTOR, compound)])
-    manhole = register.add_facility(compound, category=Category.DRAINAGE, name="3幢北侧窨井",
-                                    building="3", contractor_name="城建集团",
-                                    contractor_phone="13900000006")
-    lawn = register.add_facility(compound, category=Category.GREEN, name="中心绿地",
-                                 area="中心花园", renovated=True)
+    manhole = register.add_facility(
+        compound,
+        category=Category.DRAINAGE,
+        name="3幢北侧窨井",
+        building="3",
+        contractor_name="城建集团",
+        contractor_phone="13900000006",
+    )
+    lawn = register.add_facility(
+        compound, category=Category.GREEN, name="中心绿地", area="中心花园", renovated=True
+    )
     db.session.commit()
-    return {"compound": compound, "resident": resident, "home": home, "neighbour": neighbour,
-            "other_home": other_home, "manager": manager, "contractor": contractor,
-            "manhole": manhole, "lawn": lawn}
+    return {
+        "compound": compound,
+        "resident": resident,
+        "home": home,
+        "neighbour": neighbour,
+        "other_home": other_home,
+        "manager": manager,
+        "contractor": contractor,
+        "manhole": manhole,
+        "lawn": lawn,
+    }

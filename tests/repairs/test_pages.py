@@ -41,8 +41,9 @@ def test_sticker_leads_to_a_prefilled_report_with_photo(client, sign_in, estate)
     photo_url = re.search(r'src="(/repairs/photos/\d+)"', page).group(1)
     image = client.get(photo_url)
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
-    assert client.get(f"/static/../instance/uploads/{ticket.photos[0].stored_name}"
-                      ).status_code == 404
+    assert (
+        client.get(f"/static/../instance/uploads/{ticket.photos[0].stored_name}").status_code == 404
+    )
 
 
 def test_next_report_on_the_same_facility_is_offered_me_too(client, sign_in, estate):
@@ -62,12 +63,13 @@ def test_next_report_on_the_same_facility_is_offered_me_too(client, sign_in, est
 
 def test_bad_reports_are_messages_and_save_nothing(client, sign_in, estate):
     sign_in("13800000001")
-    for fields, photos in [({"description": "", "where": "common"}, ()),
-                           ({"category": "nonsense", "where": "common"}, ()),
-                           ({"category": "roads"}, ()),  # no place chosen
-                           ({"category": "roads", "where": "common"}, [b"not a photo"]),
-                           ({"category": "roads", "where": "common"},
-                            [jpeg_with_gps((10, 10))] * 4)]:
+    for fields, photos in [
+        ({"description": "", "where": "common"}, ()),
+        ({"category": "nonsense", "where": "common"}, ()),
+        ({"category": "roads"}, ()),  # no place chosen
+        ({"category": "roads", "where": "common"}, [b"not a photo"]),
+        ({"category": "roads", "where": "common"}, [jpeg_with_gps((10, 10))] * 4),
+    ]:
         response = post_report(client, estate, photos=photos, **fields)
         assert response.status_code == 422, fields
         assert 'class="error"' in response.get_data(as_text=True), fields
@@ -80,8 +82,14 @@ def test_bad_reports_are_messages_and_save_nothing(client, sign_in, estate):
 
 def test_private_reports_and_photos_stay_private(client, web, sign_in, estate):
     sign_in("13800000001")
-    post_report(client, estate, category="utilities", where=str(estate["home"].id),
-                photos=[jpeg_with_gps((40, 40))], key="private")
+    post_report(
+        client,
+        estate,
+        category="utilities",
+        where=str(estate["home"].id),
+        photos=[jpeg_with_gps((40, 40))],
+        key="private",
+    )
     ticket = db.session.scalar(sa.select(Ticket))
     photo = db.session.scalar(sa.select(Photo))
     client.post("/logout", data={})
@@ -115,16 +123,24 @@ def test_staff_work_the_queue_and_the_resident_confirms(client, sign_in, estate)
     sign_in("13900000002")  # property manager
     queue = client.get(f"/staff/compounds/{estate['compound'].id}/repairs")
     assert f"/staff/repairs/{ticket.id}" in queue.get_data(as_text=True)
-    assert client.get(f"/staff/compounds/{estate['compound'].id}/repairs?status=bogus&"
-                      "category=x&building=%E2%80%AE").status_code == 200
+    assert (
+        client.get(
+            f"/staff/compounds/{estate['compound'].id}/repairs?status=bogus&"
+            "category=x&building=%E2%80%AE"
+        ).status_code
+        == 200
+    )
     base = f"/staff/repairs/{ticket.id}"
     client.post(f"{base}/accept", data={"assignee": "王师傅"})
     client.post(f"{base}/start", data={})
     client.post(f"{base}/resolve", data={"note": "已修好"})  # no photo: refused
     db.session.refresh(ticket)
     assert ticket.status is Status.IN_PROGRESS
-    client.post(f"{base}/resolve", data={"note": "已修好", "after_photo": (
-        io.BytesIO(jpeg_with_gps((60, 40))), "after.jpg")}, content_type="multipart/form-data")
+    client.post(
+        f"{base}/resolve",
+        data={"note": "已修好", "after_photo": (io.BytesIO(jpeg_with_gps((60, 40))), "after.jpg")},
+        content_type="multipart/form-data",
+    )
     db.session.refresh(ticket)
     assert ticket.status is Status.RESOLVED
     xlsx = client.get(f"/staff/compounds/{estate['compound'].id}/repairs.xlsx")
@@ -141,9 +157,18 @@ def test_facility_register_and_stickers(client, sign_in, estate):
     url = f"/staff/compounds/{estate['compound'].id}/facilities"
     page = client.get(url).get_data(as_text=True)
     assert "3幢北侧窨井" in page and "2027" in page  # warranty end shown
-    client.post(url, data={"category": "lights_chargers", "name": "东门路灯", "building": "",
-                           "area": "东门", "renovated": "y", "contractor_name": "",
-                           "contractor_phone": ""})
+    client.post(
+        url,
+        data={
+            "category": "lights_chargers",
+            "name": "东门路灯",
+            "building": "",
+            "area": "东门",
+            "renovated": "y",
+            "contractor_name": "",
+            "contractor_phone": "",
+        },
+    )
     bad = client.post(url, data={"category": "roads", "name": "x", "building": "99"})
     assert bad.status_code == 422
     stickers = client.get(f"/staff/compounds/{estate['compound'].id}/stickers")
@@ -171,8 +196,14 @@ def test_neighbours_never_see_resident_notes_and_markup_is_escaped(client, sign_
     sign_in("13800000001")
     post_report(client, estate, estate["lawn"].sticker_code)
     ticket = db.session.scalar(sa.select(Ticket))
-    workflow.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
-                              note="<b id=x>先修</b> 50%", upload_dir=Path("/tmp"))
+    workflow.staff_act(
+        ticket,
+        estate["manager"],
+        Action.ACCEPT,
+        assignee="王师傅",
+        note="<b id=x>先修</b> 50%",
+        upload_dir=Path("/tmp"),
+    )
     page = client.get(f"/repairs/{ticket.id}").get_data(as_text=True)
     assert "<b id=x>" not in page and "&lt;b id=x&gt;" in page  # shown escaped, no crash
     client.post("/logout", data={})

@@ -23,8 +23,7 @@ def send(client, facility, key=KEY, photo=None, **fields):
     data = {"description": "路灯不亮了，晚上很黑", "request_key": key, **fields}
     if photo is not None:
         data["photos"] = (io.BytesIO(photo), "p.jpg")
-    return client.post(f"/f/{facility.sticker_code}", data=data,
-                       content_type="multipart/form-data")
+    return client.post(f"/f/{facility.sticker_code}", data=data, content_type="multipart/form-data")
 
 
 def status_link(page: str) -> str:
@@ -35,12 +34,16 @@ def status_link(page: str) -> str:
 
 
 def test_anonymous_report_gets_a_reference_and_a_status_link(client, estate):
-    response = send(client, estate["manhole"], phone="138 1234 5678", consent="y",
-                    photo=jpeg_with_gps((40, 30)))
+    response = send(
+        client, estate["manhole"], phone="138 1234 5678", consent="y", photo=jpeg_with_gps((40, 30))
+    )
     assert response.status_code == 302
     ticket = db.session.scalar(sa.select(Ticket))
     assert (ticket.unverified, ticket.reporter_id, ticket.facility_id) == (
-        True, None, estate["manhole"].id)
+        True,
+        None,
+        estate["manhole"].id,
+    )
     assert ticket.category is estate["manhole"].category and ticket.is_common
     assert ticket.route is Route.CONTRACTOR  # in warranty, like any report of this facility
     assert ticket.contact_phone == "13812345678" and ticket.contact_consent
@@ -67,8 +70,14 @@ def test_the_status_link_follows_the_repair(client, estate, tmp_path):
     send(client, estate["lawn"])
     ticket = db.session.scalar(sa.select(Ticket))
     link = status_link(client.get(f"/repairs/sent/{ticket.id}").get_data(as_text=True))
-    workflow.staff_act(ticket, estate["manager"], Action.ACCEPT, assignee="王师傅",
-                       note="电话 13800000009", upload_dir=tmp_path)
+    workflow.staff_act(
+        ticket,
+        estate["manager"],
+        Action.ACCEPT,
+        assignee="王师傅",
+        note="电话 13800000009",
+        upload_dir=tmp_path,
+    )
     text = client.get(link).get_data(as_text=True)
     assert zh("Accepted") in text and "王师傅" not in text and "13800000009" not in text
 
@@ -89,11 +98,18 @@ def test_the_same_form_sent_twice_is_one_report_with_the_same_link(client, estat
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
 
 
-def test_a_forged_or_missing_request_key_never_reaches_another_report(client, sign_in, estate,
-                                                                     tmp_path):
+def test_a_forged_or_missing_request_key_never_reaches_another_report(
+    client, sign_in, estate, tmp_path
+):
     resident_ticket = reports.report(
-        estate["resident"], compound_id=estate["compound"].id, description="3幢门口路面塌陷",
-        category=None, facility=estate["lawn"], request_key=KEY, upload_dir=tmp_path)
+        estate["resident"],
+        compound_id=estate["compound"].id,
+        description="3幢门口路面塌陷",
+        category=None,
+        facility=estate["lawn"],
+        request_key=KEY,
+        upload_dir=tmp_path,
+    )
     response = send(client, estate["lawn"], key=KEY)  # the resident's form key
     assert response.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
@@ -104,15 +120,16 @@ def test_a_forged_or_missing_request_key_never_reaches_another_report(client, si
 
 
 def test_refused_sticker_report_keeps_the_input_and_names_every_problem(client, estate):
-    response = send(client, estate["manhole"], description="", phone="12345",
-                    photo=b"not a photo")
+    response = send(client, estate["manhole"], description="", phone="12345", photo=b"not a photo")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert zh("Describe the problem in a few words (at most 2000 characters).") in page
     assert zh("Enter an 11-digit mainland mobile number, or leave it empty.") in page
     assert zh("This file is not a photo we can read.") in page
-    assert zh("Please choose the photo again: a photo cannot be kept when the form is "
-              "sent back.") in page
+    assert (
+        zh("Please choose the photo again: a photo cannot be kept when the form is sent back.")
+        in page
+    )
     assert 'value="12345"' in page and f'value="{KEY}"' in page
     response = send(client, estate["manhole"], description="井盖翘起来了", phone="13812345678")
     page = response.get_data(as_text=True)
@@ -132,13 +149,23 @@ def test_staff_see_unverified_with_a_masked_phone_and_a_logged_reveal(client, si
     assert zh("Unverified") in queue.get_data(as_text=True)
     page = client.get(f"/staff/repairs/{ticket.id}").get_data(as_text=True)
     assert zh("Unverified") in page and "138****5678" in page and "13812345678" not in page
-    assert db.session.scalar(sa.select(sa.func.count(AccessLog.id)).where(
-        AccessLog.action == "reporter_phone_viewed")) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AccessLog.id)).where(
+                AccessLog.action == "reporter_phone_viewed"
+            )
+        )
+        == 0
+    )
     shown = client.post(f"/staff/repairs/{ticket.id}/phone", data={})
     assert shown.status_code == 200 and "13812345678" in shown.get_data(as_text=True)
     assert shown.headers["Cache-Control"] == "no-store"
-    assert db.session.scalar(sa.select(AccessLog.target).where(
-        AccessLog.action == "reporter_phone_viewed")) == f"ticket:{ticket.id}"
+    assert (
+        db.session.scalar(
+            sa.select(AccessLog.target).where(AccessLog.action == "reporter_phone_viewed")
+        )
+        == f"ticket:{ticket.id}"
+    )
 
 
 def test_the_contractor_cannot_reveal_a_report_not_routed_to_them(client, sign_in, estate):
@@ -214,16 +241,25 @@ def test_unknown_stickers_are_404(client, code):
     assert client.post(f"/f/{code}", data={"description": "xxxx"}).status_code == 404
 
 
-def test_an_unverified_report_never_shows_anyone_elses_reports_or_photos(client, sign_in,
-                                                                         estate, tmp_path):
-    reports.report(estate["resident"], compound_id=estate["compound"].id,
-                    description="我家厨房漏水 13800000001", category=None,
-                    facility=estate["lawn"], request_key="resident",
-                    photos=[jpeg_with_gps((20, 20))], upload_dir=tmp_path)
+def test_an_unverified_report_never_shows_anyone_elses_reports_or_photos(
+    client, sign_in, estate, tmp_path
+):
+    reports.report(
+        estate["resident"],
+        compound_id=estate["compound"].id,
+        description="我家厨房漏水 13800000001",
+        category=None,
+        facility=estate["lawn"],
+        request_key="resident",
+        photos=[jpeg_with_gps((20, 20))],
+        upload_dir=tmp_path,
+    )
     page = client.get(f"/f/{estate['lawn'].sticker_code}").get_data(as_text=True)
     assert "漏水" not in page and "13800000001" not in page  # only "already reported"
-    assert zh("The property manager knows about it. Report below only if it is something "
-              "different.") in page
+    assert (
+        zh("The property manager knows about it. Report below only if it is something different.")
+        in page
+    )
     photo = db.session.scalar(sa.select(Photo))
     assert client.get(f"/repairs/photos/{photo.id}").status_code == 302  # sign in first
     send(client, estate["lawn"])

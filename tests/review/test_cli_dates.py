@@ -22,14 +22,14 @@ from tests.fixtures.factories import make_user
 
 def clean_refusal(result):
     assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
 
 
 @pytest.mark.parametrize("start", ["0001-01-01", "9999-12-31"])
 def test_the_fee_start_date_has_a_range(app, runner, estate, start):
-    result = runner.invoke(args=["dues", "fee", "金源新村", "--rate", "0.30",
-                                 "--start", start])
+    result = runner.invoke(args=["dues", "fee", "金源新村", "--rate", "0.30", "--start", start])
     clean_refusal(result)
     settings = db.session.get(DuesSettings, estate.compound.id)
     assert settings is None or settings.fee_starts_on != date.fromisoformat(start)
@@ -37,21 +37,48 @@ def test_the_fee_start_date_has_a_range(app, runner, estate, start):
 
 def test_the_income_date_has_a_range(app, runner, estate):
     make_user("13900000002", grants=[(Role.PROPERTY_MANAGER, estate.compound)])
-    result = runner.invoke(args=["dues", "income", "金源新村", "--kind", "parking",
-                                 "--amount", "1", "--date", "0001-01-01", "--note", "x",
-                                 "--by", "13900000002"])
+    result = runner.invoke(
+        args=[
+            "dues",
+            "income",
+            "金源新村",
+            "--kind",
+            "parking",
+            "--amount",
+            "1",
+            "--date",
+            "0001-01-01",
+            "--note",
+            "x",
+            "--by",
+            "13900000002",
+        ]
+    )
     clean_refusal(result)
     assert db.session.scalar(db.select(db.func.count(IncomeEntry.id))) == 0
 
 
 def test_ballot_dates_far_out_of_range_are_refused_with_a_message(app, runner, estate):
-    result = runner.invoke(args=["ballot", "create", "金源新村", "--kind", "general",
-                                 "--title", "t", "--opens", "0001-01-01",
-                                 "--closes", "0001-01-09"])
+    result = runner.invoke(
+        args=[
+            "ballot",
+            "create",
+            "金源新村",
+            "--kind",
+            "general",
+            "--title",
+            "t",
+            "--opens",
+            "0001-01-01",
+            "--closes",
+            "0001-01-09",
+        ]
+    )
     clean_refusal(result)
     ballot = open_ballot(estate)
-    result = runner.invoke(args=["ballot", "extend", str(ballot.id), "--closes",
-                                 "0001-01-01", "--reason", "x"])
+    result = runner.invoke(
+        args=["ballot", "extend", str(ballot.id), "--closes", "0001-01-01", "--reason", "x"]
+    )
     clean_refusal(result)
 
 

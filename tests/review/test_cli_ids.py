@@ -16,6 +16,7 @@ def test_an_odd_compound_reference_is_a_clean_refusal(app, runner, tmp_path, ref
         args.append(str(tmp_path / "r.csv"))
     result = runner.invoke(args=args)
     assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        repr(result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
     assert "No compound" in result.output

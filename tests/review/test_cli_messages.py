@@ -8,10 +8,21 @@ from tests.decisions.conftest import T0, set_clock
 
 def test_a_refused_ballot_names_the_options_that_exist(runner, estate, monkeypatch):
     set_clock(monkeypatch, lambda: T0)
-    result = runner.invoke(args=[
-        "ballot", "create", "金源新村", "--kind", "general", "--title", "t",
-        "--opens", "2026-12-02 09:00", "--closes", "2026-12-03 09:00"])
+    result = runner.invoke(
+        args=[
+            "ballot",
+            "create",
+            "金源新村",
+            "--kind",
+            "general",
+            "--title",
+            "t",
+            "--opens",
+            "2026-12-02 09:00",
+            "--closes",
+            "2026-12-03 09:00",
+        ]
+    )
     assert result.exit_code != 0
-    assert "--opens-at" not in result.output and "--closes-at" not in result.output, \
-        result.output
+    assert "--opens-at" not in result.output and "--closes-at" not in result.output, result.output
     assert "--opens:" in result.output and "--closes:" in result.output

@@ -13,8 +13,7 @@ crawl_body = readable  # exactly how the crawl reads a response before searching
 
 def test_the_crawl_would_see_a_name_inside_an_excel_export(app, client):
     compound = make_compound()
-    make_dwelling(compound, owner=make_person(compound, name="受害人王秀英",
-                                              phone="13800000009"))
+    make_dwelling(compound, owner=make_person(compound, name="受害人王秀英", phone="13800000009"))
     make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     assert login(client, "13900000001").status_code == 302
     response = client.get(f"/staff/compounds/{compound.id}/roster.xlsx")

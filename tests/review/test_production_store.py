@@ -9,8 +9,11 @@ import pytest
 from app import create_app
 from app.extensions import limiter
 
-READY = {"SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://",
-         "PUBLIC_BASE_URL": "https://linli.example.gov.cn"}
+READY = {
+    "SECRET_KEY": "x" * 32,
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+    "PUBLIC_BASE_URL": "https://linli.example.gov.cn",
+}
 
 
 @pytest.mark.parametrize("storage", ["MEMORY://", "memory:/", "memory:", " Memory://"])

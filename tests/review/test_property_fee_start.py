@@ -17,7 +17,8 @@ def test_the_fee_cannot_start_before_the_compound_was_handed_over(app, client, s
     fees.set_property_fee(compound, rate_yuan="0.30", starts_on=date(2025, 7, 1))
     owed = bills.bill_for(home).line(fees.FEE).share_fen
     sign_in("13900000002")
-    response = client.post(f"/staff/compounds/{compound.id}/dues/fee",
-                           data={"rate": "0.30", "starts_on": "2000-01-01"})
+    response = client.post(
+        f"/staff/compounds/{compound.id}/dues/fee", data={"rate": "0.30", "starts_on": "2000-01-01"}
+    )
     assert response.status_code in (400, 422), response.status_code
     assert bills.bill_for(home).line(fees.FEE).share_fen == owed

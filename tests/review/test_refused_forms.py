@@ -15,8 +15,9 @@ def test_letters_for_no_matching_building_answer_4xx(app, client, sign_in):
     make_dwelling(compound, building="1", owner=make_person(compound, phone="13800000001"))
     make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     sign_in("13900000001")
-    response = client.post(f"/staff/compounds/{compound.id}/letters",
-                           data={"building": "99", "only_missing": "y"})
+    response = client.post(
+        f"/staff/compounds/{compound.id}/letters", data={"building": "99", "only_missing": "y"}
+    )
     assert response.status_code in (400, 422), response.status_code
     assert 'value="99"' in response.get_data(as_text=True)
 
@@ -27,7 +28,8 @@ def test_a_wrong_phone_checked_in_person_is_refused_in_place(app, client, sign_i
     home = make_dwelling(compound, owner=person)
     make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     sign_in("13900000001")
-    response = client.post(f"/staff/dwellings/{home.id}/people/{person.id}/verify",
-                           data={"phone": "1380000"})
+    response = client.post(
+        f"/staff/dwellings/{home.id}/people/{person.id}/verify", data={"phone": "1380000"}
+    )
     assert response.status_code in (400, 422), response.status_code
     assert 'value="1380000"' in response.get_data(as_text=True)

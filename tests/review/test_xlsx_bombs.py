@@ -45,11 +45,11 @@ def test_the_reader_refuses_a_tall_sheet_before_parsing(never_parsed):
 
 
 @pytest.mark.parametrize("where", ["roster", "fund", "paper"])
-def test_each_import_refuses_the_bomb_quickly(where, app, client, sign_in, estate,
-                                              wide_bomb, monkeypatch, never_parsed):
+def test_each_import_refuses_the_bomb_quickly(
+    where, app, client, sign_in, estate, wide_bomb, monkeypatch, never_parsed
+):
     compound = estate.compound
-    make_user("13900000001", grants=[(Role.COMMITTEE, compound),
-                                     (Role.PROPERTY_MANAGER, compound)])
+    make_user("13900000001", grants=[(Role.COMMITTEE, compound), (Role.PROPERTY_MANAGER, compound)])
     if where == "paper":
         from tests.decisions.conftest import set_clock
 
@@ -63,6 +63,9 @@ def test_each_import_refuses_the_bomb_quickly(where, app, client, sign_in, estat
     else:
         url, data = f"/staff/compounds/{compound.id}/roster", {"dry_run": "y"}
     sign_in("13900000001")
-    response = client.post(url, data={**data, "file": (io.BytesIO(wide_bomb), "b.xlsx")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        url,
+        data={**data, "file": (io.BytesIO(wide_bomb), "b.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert 400 <= response.status_code < 500, response.status_code

@@ -15,12 +15,18 @@ from tests.conftest import login
 from tests.security.world import World, build_world
 
 ODD_INTS = [0, 2**31 - 1, 2**31, 10**20, "%C2%B2", "%EF%BC%91"]  # ², １ too
-ODD_QUERY = ("?home=%C2%B2&child=%EF%BC%91&page=100000000000000000000&month=9999-13"
-             "&q=%E2%80%AE%00x&building=99999999999999999999&code=%F0%9F%98%80&kind=zz"
-             "&next=//evil.example&status=zz&year=0&id=-1")
+ODD_QUERY = (
+    "?home=%C2%B2&child=%EF%BC%91&page=100000000000000000000&month=9999-13"
+    "&q=%E2%80%AE%00x&building=99999999999999999999&code=%F0%9F%98%80&kind=zz"
+    "&next=//evil.example&status=zz&year=0&id=-1"
+)
 ODD_QUERY_NO_NUL = ODD_QUERY.replace("%00", "")
-STRING_VALUES = {"fmt": ["csv", "xlsx", "pdf"], "code": ["zz", "%C2%B2"], "token": ["x" * 43],
-                 "filename": ["css/app.css"]}
+STRING_VALUES = {
+    "fmt": ["csv", "xlsx", "pdf"],
+    "code": ["zz", "%C2%B2"],
+    "token": ["x" * 43],
+    "filename": ["css/app.css"],
+}
 SKIP = {"static", "core.set_language", "core.toggle_elder"}  # cookie toggles: no data
 
 
@@ -48,8 +54,7 @@ def urls_for(app, world: World, who: str):
         choices = []
         for name in args:
             converter = rule._converters[name]
-            if type(converter).__name__ in ("IntegerConverter", "BoundedIntCon"
-                                            "verter"):
+            if type(converter).__name__ in ("IntegerConverter", "BoundedIntConverter"):
                 values = _ids(world, name, who) or [1, 2, 3]
                 values = values + ODD_INTS
             else:
@@ -61,8 +66,7 @@ def urls_for(app, world: World, who: str):
         for combo in itertools.islice(combos, 60):
             path = rule.rule
             for name, value in zip(args, combo, strict=True):
-                path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", quote(str(value), safe="%/"),
-                              path)
+                path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", quote(str(value), safe="%/"), path)
             yield path
         yield re.sub(r"<[^>]+>", "1", rule.rule) + ODD_QUERY_NO_NUL
 
@@ -75,13 +79,25 @@ def readable(response) -> str:
         return response.get_data(as_text=True)
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "".join(archive.read(n).decode("utf-8", "replace")
-                           for n in archive.namelist() if n.endswith(".xml"))
+            return "".join(
+                archive.read(n).decode("utf-8", "replace")
+                for n in archive.namelist()
+                if n.endswith(".xml")
+            )
     return data.decode("utf-8", "replace")
 
 
-ROLES = ["anonymous", "owner", "tenant", "committee", "property_manager", "canteen_operator",
-         "classroom_operator", "street_admin", "contractor"]
+ROLES = [
+    "anonymous",
+    "owner",
+    "tenant",
+    "committee",
+    "property_manager",
+    "canteen_operator",
+    "classroom_operator",
+    "street_admin",
+    "contractor",
+]
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -89,8 +105,9 @@ def test_no_page_fails_or_leaks_for(who, app, web, client, world):
     user = world.attackers()[who]
     if user is not None:
         assert login(client, user.phone).status_code == 302
-    markers = {(h.person.name, key): text for h in world.victims_of(who)
-               for key, text in h.markers.items()}
+    markers = {
+        (h.person.name, key): text for h in world.victims_of(who) for key, text in h.markers.items()
+    }
     problems = []
     count = 0
     for url in urls_for(web, world, who):

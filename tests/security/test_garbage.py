@@ -20,14 +20,49 @@ from tests.security.world import World, build_world
 EXAMPLES = 12
 SKIP_ACTIONS = ("/logout", "/lang/", "/elder")
 
-NASTY = ["", " ", "\u202e\u0000\x07", "😀" * 40, "0", "-1", "1e999", "NaN", "inf",
-                     "²", "１２", "99999999999999999999", "-99999999999999999999", "0.000001",
-                     "1,5", "¥-3", "0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01",
-                     "9999-12-31T23:59", "0001-01-01T00:00", "00:00", "25:61", "1900",
-         "2030", "' OR 1=1 --", "<script>x</script>", "../../etc/passwd"]
+NASTY = [
+    "",
+    " ",
+    "\u202e\u0000\x07",
+    "😀" * 40,
+    "0",
+    "-1",
+    "1e999",
+    "NaN",
+    "inf",
+    "²",
+    "１２",
+    "99999999999999999999",
+    "-99999999999999999999",
+    "0.000001",
+    "1,5",
+    "¥-3",
+    "0001-01-01",
+    "9999-12-31",
+    "2026-02-30",
+    "2026-13-01",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00",
+    "00:00",
+    "25:61",
+    "1900",
+    "2030",
+    "' OR 1=1 --",
+    "<script>x</script>",
+    "../../etc/passwd",
+]
 # One bad value at a time in every field, the others left as the page offered them.
-SWEEP = ["²", "99999999999999999999", "-1", "1e999", "9999-12-31", "0001-01-01", "NaN", "",
-         "\u202e" + "长" * 3000]
+SWEEP = [
+    "²",
+    "99999999999999999999",
+    "-1",
+    "1e999",
+    "9999-12-31",
+    "0001-01-01",
+    "NaN",
+    "",
+    "\u202e" + "长" * 3000,
+]
 texts = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=6000),
@@ -37,6 +72,7 @@ texts = st.one_of(
 
 def payload(form):
     """Values for a subset of the form's fields, some repeated, some from its own choices."""
+
     def one(name):
         own = form.choices.get(name, [])
         value = st.one_of(texts, st.sampled_from(own)) if own else texts
@@ -88,15 +124,18 @@ class Poster:
         self.digest = None  # the database as it is now, or None when it may have changed
 
     def send(self, action, form, data, label) -> None:
-        files = {name: [(io.BytesIO(str(v).encode() * 50), "x.jpg") for v in data[name]]
-                 for name, kind in form.fields.items() if kind == "file" and name in data}
+        files = {
+            name: [(io.BytesIO(str(v).encode() * 50), "x.jpg") for v in data[name]]
+            for name, kind in form.fields.items()
+            if kind == "file" and name in data
+        }
         before = self.digest = self.digest or snapshot()
         try:
-            response = self.client.post(action, data={**data, **files},
-                                        content_type="multipart/form-data")
+            response = self.client.post(
+                action, data={**data, **files}, content_type="multipart/form-data"
+            )
         except Exception as exc:  # noqa: BLE001 - the testing app re-raises what a 500 hides
-            self.problems.append(f"500 POST {action} {label}: {type(exc).__name__}: "
-                                 f"{exc}"[:300])
+            self.problems.append(f"500 POST {action} {label}: {type(exc).__name__}: {exc}"[:300])
             db.session.rollback()
             self.digest = None
             return
@@ -109,8 +148,7 @@ class Poster:
         if 400 <= status < 500 and status != 429:
             self.digest = snapshot()
             if self.digest != before:
-                self.problems.append(f"refused {status} POST {action} {label} changed the "
-                                     "database")
+                self.problems.append(f"refused {status} POST {action} {label} changed the database")
         else:
             self.digest = None
         if self.user is not None and "/login" in response.headers.get("Location", ""):
@@ -125,8 +163,14 @@ class Poster:
 
     def fuzz(self, action, form) -> None:
         """Hypothesis: generated garbage in any subset of the fields, some repeated."""
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(values=payload(form))
         def check(values):
             self.send(action, form, values, str(sorted(values)))
