@@ -37,6 +37,7 @@ from common import big_roster, timed  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
+from app.community import roster_files  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Person  # noqa: E402
 from app.core.timeutil import utcnow  # noqa: E402
@@ -70,7 +71,7 @@ def main() -> None:
         db.create_all()
         compound = community.create_compound("基准小区")
         start = time.perf_counter()
-        community.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
+        roster_files.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
         print(
             f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
             f"{time.perf_counter() - start:.1f} s"

@@ -30,6 +30,7 @@ from common import big_roster, timed  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.accounts.models import Role, RoleGrant, User  # noqa: E402
+from app.community import roster_files  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Dwelling, Person  # noqa: E402
 from app.dues import bills, costs, export, fees, models, public_income  # noqa: E402
@@ -53,7 +54,7 @@ def main() -> None:
         db.create_all()
         compound = community.create_compound("基准小区")
         compound.accepted_on = date(2025, 10, 30)
-        community.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
+        roster_files.import_roster(compound, big_roster(args.dwellings), "r.csv", actor=None)
         print(f"database: {url.split(':')[0]}; {args.dwellings} homes")
 
         start = time.perf_counter()

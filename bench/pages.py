@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import big_roster, timed  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.community import services  # noqa: E402
+from app.community import roster_files, services  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo  # noqa: E402
 
@@ -47,13 +47,13 @@ def main() -> None:
         big = services.create_compound("大型小区")
         data = big_roster(args.dwellings)
         start = time.perf_counter()
-        services.import_roster(big, data, "big.csv", actor=None)
+        roster_files.import_roster(big, data, "big.csv", actor=None)
         first = time.perf_counter() - start
         start = time.perf_counter()
-        services.import_roster(big, data, "big.csv", actor=None)
+        roster_files.import_roster(big, data, "big.csv", actor=None)
         again = time.perf_counter() - start
         start = time.perf_counter()
-        exported = services.export_roster(big, "xlsx", actor=None)
+        exported = roster_files.export_roster(big, "xlsx", actor=None)
         export_s = time.perf_counter() - start
         big_id = big.id
         db.session.remove()

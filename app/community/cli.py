@@ -9,7 +9,7 @@ from flask import current_app
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
-from app.community import letters
+from app.community import letters, roster_files
 from app.community import services as community
 from app.community.models import Compound
 from app.core import settings
@@ -55,7 +55,7 @@ def roster_import(compound, file, dry_run):
     """Import FILE (CSV or XLSX) into COMPOUND (its name or id)."""
     try:
         target = community.find_compound(compound)
-        summary = community.import_roster(
+        summary = roster_files.import_roster(
             target, file.read_bytes(), file.name, actor=None, dry_run=dry_run
         )
     except community.RosterRejected as exc:
@@ -82,7 +82,7 @@ def roster_export(compound, file):
         target = community.find_compound(compound)
     except DomainError as exc:
         fail(exc)
-    file.write_bytes(community.export_roster(target, fmt, actor=None))
+    file.write_bytes(roster_files.export_roster(target, fmt, actor=None))
     click.echo(f"Wrote {file}")
 
 

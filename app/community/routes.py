@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.permissions import Capability
-from app.community import bp, letters, people, services
+from app.community import bp, letters, people, roster_files, services
 from app.community.forms import (
     MODE_LABELS,
     RELATION_LABELS,
@@ -105,7 +105,7 @@ def roster(compound):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            summary = services.import_roster(
+            summary = roster_files.import_roster(
                 compound,
                 upload.read(),
                 upload.filename or "",
@@ -131,7 +131,7 @@ def roster_export(compound, fmt: str):
     """Download the roster in the import format (CSV or XLSX)."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    data = services.export_roster(compound, fmt, actor=current_user)
+    data = roster_files.export_roster(compound, fmt, actor=current_user)
     response = make_response(data)
     mimetype = (
         "text/csv; charset=utf-8"

@@ -22,7 +22,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.bookings import canteen, classroom
 from app.bookings.models import Meal
-from app.community import letters, services
+from app.community import letters, roster_files, services
 from app.community import roster as rules
 from app.community.models import (
     Compound,
@@ -217,8 +217,8 @@ def load_demo() -> dict:
     other.accepted_on = date(2025, 10, 30)
     other.management_start_on = date(2025, 11, 1)
     db.session.commit()
-    services.import_roster(main, rules.write_csv(build_rows()), "demo.csv", actor=None)
-    services.import_roster(other, rules.write_csv(SMALL_ROWS), "demo.csv", actor=None)
+    roster_files.import_roster(main, rules.write_csv(build_rows()), "demo.csv", actor=None)
+    roster_files.import_roster(other, rules.write_csv(SMALL_ROWS), "demo.csv", actor=None)
     for phone, name, role in STAFF:
         grants = [(role, main)]
         if role in (Role.STREET_ADMIN, Role.COMMITTEE):

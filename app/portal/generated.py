@@ -21,6 +21,7 @@ from app.accounts.models import Role, User
 from app.bookings import canteen, classroom
 from app.bookings.models import Meal, Service
 from app.community import roster as roster_rules
+from app.community import roster_files
 from app.community import services as community
 from app.community.models import Person
 from app.core.timeutil import local_today, utcnow
@@ -90,7 +91,7 @@ def seed_compound(
     compound = community.create_compound(name, year_built=1996)
     compound.accepted_on = date(2025, 10, 30)
     db.session.commit()
-    community.import_roster(
+    roster_files.import_roster(
         compound, roster_csv(homes, 13000000000 + seed * 10000), f"{name}.csv", actor=None
     )
     roles = (

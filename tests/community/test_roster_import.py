@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import AccessLog, Role
 from app.community import roster as rules
-from app.community import services
+from app.community import roster_files, services
 from app.community.models import Building, Dwelling, Occupancy, Person, Relation, Unit
 from app.core.errors import DomainError
 from app.extensions import db
@@ -33,7 +33,7 @@ def count(model):
 
 def test_import_builds_the_compound(app):
     compound = make_compound()
-    summary = services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    summary = roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     assert (summary.rows, summary.created, summary.updated) == (6, 6, 0)
     assert count(Building) == 3 and count(Unit) == 4 and count(Dwelling) == 6
     # one owner of two homes, the institution, one developer for both unsold units
@@ -47,11 +47,11 @@ def test_import_builds_the_compound(app):
 
 def test_reimport_updates_and_never_duplicates(app):
     compound = make_compound()
-    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     changed = GOOD.replace(
         "1,1,102,1,58.20,李秀英,13800000002", "1,1,102,1,58.30,赵丽华,13800000003"
     )
-    summary = services.import_roster(compound, changed.encode(), "r.csv", actor=None)
+    summary = roster_files.import_roster(compound, changed.encode(), "r.csv", actor=None)
     assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 5)
     assert count(Dwelling) == 6
     home = db.session.scalar(sa.select(Dwelling).where(Dwelling.room == "102"))
@@ -63,7 +63,7 @@ def test_a_bad_row_imports_nothing(app):
     compound = make_compound()
     bad = GOOD + "4,1,101,1,-5,错误,13800000009,,,\n" + "4,1,102,x,50,错误,123,,,\n"
     with pytest.raises(services.RosterRejected) as rejected:
-        services.import_roster(compound, bad.encode(), "r.csv", actor=None)
+        roster_files.import_roster(compound, bad.encode(), "r.csv", actor=None)
     problems = rejected.value.problems
     assert sorted({p.row for p in problems}) == [8, 9]
     assert {"area_m2", "floor", "owner_phone"} <= {p.column for p in problems}
@@ -72,17 +72,17 @@ def test_a_bad_row_imports_nothing(app):
 
 def test_bad_file_on_reimport_leaves_existing_data_untouched(app):
     compound = make_compound()
-    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     broken = GOOD.replace("65.50", "65.555")
     with pytest.raises(services.RosterRejected):
-        services.import_roster(compound, broken.encode(), "r.csv", actor=None)
+        roster_files.import_roster(compound, broken.encode(), "r.csv", actor=None)
     home = db.session.scalar(sa.select(Dwelling).where(Dwelling.room == "101").limit(1))
     assert str(home.area_m2) == "65.50"
 
 
 def test_dry_run_changes_nothing(app):
     compound = make_compound()
-    summary = services.import_roster(compound, GOOD.encode(), "r.csv", actor=None, dry_run=True)
+    summary = roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None, dry_run=True)
     assert summary.dry_run and summary.created == 6
     assert count(Dwelling) == 0 and count(Person) == 0
 
@@ -90,16 +90,16 @@ def test_dry_run_changes_nothing(app):
 def test_wrong_columns_is_a_clear_error(app):
     compound = make_compound()
     with pytest.raises(DomainError) as error:
-        services.import_roster(compound, b"name,phone\nx,y\n", "r.csv", actor=None)
+        roster_files.import_roster(compound, b"name,phone\nx,y\n", "r.csv", actor=None)
     assert "%(missing)s" in error.value.message and "专有面积" in error.value.params["missing"]
 
 
 def test_export_round_trips_unchanged(app):
     compound = make_compound()
-    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     for fmt in ("csv", "xlsx"):
-        data = services.export_roster(compound, fmt, actor=None)
-        summary = services.import_roster(compound, data, f"roster.{fmt}", actor=None)
+        data = roster_files.export_roster(compound, fmt, actor=None)
+        summary = roster_files.import_roster(compound, data, f"roster.{fmt}", actor=None)
         assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 6), fmt
     assert count(Dwelling) == 6 and count(Person) == 4
 
@@ -110,17 +110,17 @@ def test_tenant_columns_add_and_remove_tenants(app):
         "building,unit,room,floor,area_m2,owner_name,owner_phone,tenant_name,tenant_phone\n"
         "1,1,101,1,50,房东,13800000001,租客,13700000001\n"
     )
-    services.import_roster(compound, with_tenant.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, with_tenant.encode(), "r.csv", actor=None)
     relations = db.session.scalars(sa.select(Occupancy.relation)).all()
     assert sorted(r.value for r in relations) == ["owner", "tenant"]
     moved_out = with_tenant.replace("租客,13700000001", ",")
-    services.import_roster(compound, moved_out.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, moved_out.encode(), "r.csv", actor=None)
     assert db.session.scalars(sa.select(Occupancy.relation)).all() == [Relation.OWNER]
 
 
 def test_gbk_csv_from_excel(app):
     compound = make_compound()
-    summary = services.import_roster(compound, GOOD.encode("gbk"), "r.csv", actor=None)
+    summary = roster_files.import_roster(compound, GOOD.encode("gbk"), "r.csv", actor=None)
     assert summary.created == 6
     assert (
         db.session.scalar(sa.select(Person.name).where(Person.phone == "13800000002")) == "李秀英"
@@ -186,7 +186,7 @@ def test_upload_of_a_non_spreadsheet_is_a_message(client, sign_in, app):
 
 def test_download_button_gives_the_import_format(client, sign_in, app):
     compound = make_compound()
-    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     committee(compound)
     sign_in("13900000001")
     response = client.get(f"/staff/compounds/{compound.id}/roster.xlsx")
@@ -262,10 +262,10 @@ def test_sold_flat_with_a_new_phone_unlinks_the_old_account(app):
         "building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n"
         "1,101,1,60,王建国,13800000001,P-1\n"
     )
-    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, data.encode(), "r.csv", actor=None)
     person = linked("13800000001")
     sold = data.replace("王建国,13800000001", "赵丽华,13800000009")
-    services.import_roster(compound, sold.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, sold.encode(), "r.csv", actor=None)
     db.session.refresh(person)
     assert person.user_id is None and person.phone == "13800000009"
 
@@ -273,25 +273,29 @@ def test_sold_flat_with_a_new_phone_unlinks_the_old_account(app):
 def test_new_owner_without_phone_does_not_inherit_the_old_one(app):
     compound = make_compound()
     data = "building,room,floor,area_m2,owner_name,owner_phone\n1,101,1,60,王建国,\n"
-    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, data.encode(), "r.csv", actor=None)
     person = db.session.scalar(sa.select(Person))
     person.phone = "13800000001"  # checked in person by the committee
     person.user_id = make_user("13800000001").id
     db.session.commit()
-    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None)
+    roster_files.import_roster(
+        compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None
+    )
     db.session.refresh(person)
     assert (person.name, person.phone, person.user_id) == ("新业主", None, None)
     # the same name again keeps the phone the committee checked
-    services.import_roster(compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None)
+    roster_files.import_roster(
+        compound, data.replace("王建国", "新业主").encode(), "r.csv", actor=None
+    )
 
 
 def test_adding_an_owner_ref_keeps_the_same_person_and_account(app):
     compound = make_compound()
     data = "building,room,floor,area_m2,owner_name,owner_phone,owner_ref\n1,101,1,60,王建国,13800000001,\n"
-    services.import_roster(compound, data.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, data.encode(), "r.csv", actor=None)
     person = linked("13800000001")
     with_ref = data.replace("13800000001,", "13800000001,P-7")
-    services.import_roster(compound, with_ref.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, with_ref.encode(), "r.csv", actor=None)
     assert count(Person) == 1
     db.session.refresh(person)
     assert person.owner_key == "ref:P-7" and person.user_id is not None
@@ -301,13 +305,13 @@ def test_reimport_after_contact_deletion_keeps_the_person(app):
     from app.community.people import delete_contact
 
     compound = make_compound()
-    services.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
+    roster_files.import_roster(compound, GOOD.encode(), "r.csv", actor=None)
     person = linked("13800000002")
     actor = make_user("13900000001", grants=[(Role.COMMITTEE, compound)])
     delete_contact(person, actor=actor)
-    exported = services.export_roster(compound, "csv", actor=None)
+    exported = roster_files.export_roster(compound, "csv", actor=None)
     assert b"13800000002" not in exported
-    services.import_roster(compound, exported, "r.csv", actor=None)
+    roster_files.import_roster(compound, exported, "r.csv", actor=None)
     assert count(Person) == 4
     db.session.refresh(person)
     assert person.phone is None and person.memberships

@@ -89,7 +89,7 @@ def without_row_number(row: RosterRow) -> RosterRow:
 
 
 def record_of(row: RosterRow) -> list:
-    """The export record of a row, in COLUMNS order (as services.roster_records builds it)."""
+    """The export record of a row, in COLUMNS order (as roster_files.roster_records builds it)."""
     return [
         row.building,
         row.unit,

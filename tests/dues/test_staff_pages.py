@@ -702,7 +702,7 @@ def test_fund_import_lists_bad_rows_and_imports_good_files(client, sign_in, esta
 
 
 def test_the_roster_export_is_refused_as_a_fund_file(client, sign_in, estate):
-    from app.community.services import export_roster
+    from app.community.roster_files import export_roster
     from app.dues.models import FundImportPreview
 
     sign_in(MANAGER)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.accounts.models import Role
-from app.community import services as community
+from app.community import roster_files
 from app.community.models import Person
 from app.decisions import paper
 from app.decisions.models import Ballot, Vote
@@ -27,7 +27,7 @@ def test_a_roster_import_strips_direction_overrides_from_names(app):
     data = (
         f"楼栋,单元,房号,楼层,专有面积,业主姓名,业主手机\n1,1,101,1,60.00,{RLO}英秀王,13800000001\n"
     ).encode()
-    community.import_roster(compound, data, "r.csv", actor=None)
+    roster_files.import_roster(compound, data, "r.csv", actor=None)
     names = db.session.scalars(sa.select(Person.name)).all()
     assert not any(RLO in name for name in names), names
 
@@ -65,7 +65,7 @@ def test_the_cli_strips_direction_overrides_from_a_ballot_title(app, runner, est
 
 def test_an_upload_file_name_is_cleaned_before_it_is_stored_and_shown(app, client, sign_in):
     compound = make_compound()
-    community.import_roster(
+    roster_files.import_roster(
         compound,
         "楼栋,单元,房号,楼层,专有面积,业主姓名,业主手机\n1,1,101,1,60.00,王,13800000001\n".encode(),
         "r.csv",
