@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("decisions", __name__)
 
-from app.decisions import routes  # noqa: E402,F401
+from app.decisions import routes, staff_routes  # noqa: E402,F401
