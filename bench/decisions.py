@@ -41,7 +41,7 @@ from app.community import roster_files  # noqa: E402
 from app.community import services as community  # noqa: E402
 from app.community.models import Person  # noqa: E402
 from app.core.timeutil import utcnow  # noqa: E402
-from app.decisions import lifecycle, models, tallying, voting  # noqa: E402
+from app.decisions import drafts, lifecycle, models, tallying, voting  # noqa: E402
 from app.decisions.models import BallotKind, RollEntry, Vote, VoteEvent  # noqa: E402
 from app.extensions import db  # noqa: E402
 
@@ -76,9 +76,9 @@ def main() -> None:
             f"database: {url.split(':')[0]}; roster of {args.dwellings} homes imported in "
             f"{time.perf_counter() - start:.1f} s"
         )
-        ballot = lifecycle.create_ballot(
+        ballot = drafts.create_ballot(
             compound,
-            lifecycle.BallotSpec(
+            drafts.BallotSpec(
                 kind=BallotKind.WILLINGNESS,
                 title="改造意愿",
                 opens_at=now - timedelta(hours=1),

@@ -15,7 +15,7 @@ from app.core.cli import Group, LocalDateTime, RecordId
 from app.core.errors import DomainError
 from app.core.settings import DEFAULT
 from app.core.spreadsheet import FileRejected
-from app.decisions import lifecycle, paper, queries, tallying
+from app.decisions import drafts, lifecycle, paper, queries, tallying
 from app.decisions.models import Ballot, BallotKind, Category
 from app.decisions.rules import Rule
 from app.extensions import db
@@ -146,7 +146,7 @@ def create(
     """Create a ballot in COMPOUND (name or id); prints its id."""
     try:
         target = find_compound(compound)
-        spec = lifecycle.BallotSpec(
+        spec = drafts.BallotSpec(
             kind=BallotKind(kind),
             title=title,
             explanation=explanation,
@@ -160,7 +160,7 @@ def create(
             closes_at=closes_at,
             mode_start_on=mode_start.date() if mode_start else None,
         )
-        ballot = lifecycle.create_ballot(target, spec, actor=None)
+        ballot = drafts.create_ballot(target, spec, actor=None)
         if publish_notice:
             lifecycle.publish_notice(ballot, actor=None)
     except DomainError as exc:
@@ -234,7 +234,7 @@ def extend(ballot_id, closes_at, reason):
 def delete(ballot_id):
     """Delete a draft (a published notice can only be withdrawn)."""
     try:
-        lifecycle.delete_draft(_ballot(ballot_id), actor=None)
+        drafts.delete_draft(_ballot(ballot_id), actor=None)
     except DomainError as exc:
         _fail(exc)
     click.echo("Draft deleted.")

@@ -19,7 +19,7 @@ from app.core.i18n import fmt_full_datetime
 from app.core.settings import policy_for
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import bp, lifecycle, models, queries, tallying, voting
+from app.decisions import bp, drafts, lifecycle, models, queries, tallying, voting
 from app.decisions import paper as paper_entry
 from app.decisions.forms import (
     BallotForm,
@@ -44,7 +44,7 @@ def staff_ballots(compound):
     )
 
 
-def _spec(form: BallotForm) -> lifecycle.BallotSpec:
+def _spec(form: BallotForm) -> drafts.BallotSpec:
     """The ballot as typed; a field that could not be read is None (it shows its error)."""
 
     def value(field):
@@ -52,7 +52,7 @@ def _spec(form: BallotForm) -> lifecycle.BallotSpec:
 
     kind = value(form.kind)
     category, rule = value(form.category), value(form.rule)
-    return lifecycle.BallotSpec(
+    return drafts.BallotSpec(
         kind=BallotKind(kind) if kind in {k.value for k in BallotKind} else None,
         title=form.title.data or "",
         explanation=form.explanation.data or "",
@@ -70,8 +70,8 @@ def _spec(form: BallotForm) -> lifecycle.BallotSpec:
 
 def _describe_limits(form: BallotForm, compound_id: int) -> None:
     """Say the least notice and window next to the fields (from the compound's policy)."""
-    law = lifecycle.schedule_limits(compound_id, BallotKind.GENERAL)
-    survey = lifecycle.schedule_limits(compound_id, BallotKind.WILLINGNESS)
+    law = drafts.schedule_limits(compound_id, BallotKind.GENERAL)
+    survey = drafts.schedule_limits(compound_id, BallotKind.WILLINGNESS)
     form.notice_days.description = _(
         "At least %(days)s days for an owners' decision (Property Management Regulations "
         "art. 14); at least %(survey)s days for a renovation-willingness survey.",
@@ -90,14 +90,14 @@ def _local_input(moment: datetime) -> datetime:
 def _save_draft(compound, form, ballot=None):
     """Check every field (form and rules together), then save; errors shown all at once."""
     spec = _spec(form)
-    _attach(form, lifecycle.ballot_problems(compound, spec))
+    _attach(form, drafts.ballot_problems(compound, spec))
     if form.errors:
         return None
     try:
         if ballot is None:
-            return lifecycle.create_ballot(compound, spec, actor=current_user)
-        return lifecycle.update_draft(ballot, spec, actor=current_user)
-    except lifecycle.BallotRejected as exc:
+            return drafts.create_ballot(compound, spec, actor=current_user)
+        return drafts.update_draft(ballot, spec, actor=current_user)
+    except drafts.BallotRejected as exc:
         _attach(form, exc.problems)
     except DomainError as exc:
         form.form_errors.append(_(exc.message, **exc.params))
@@ -112,7 +112,7 @@ def new_ballot(compound):
     _describe_limits(form, compound.id)
     if request.method == "GET":
         form.kind.data = request.args.get("kind", BallotKind.WILLINGNESS.value)
-        law = lifecycle.schedule_limits(compound.id, BallotKind.GENERAL)
+        law = drafts.schedule_limits(compound.id, BallotKind.GENERAL)
         form.notice_days.data = law.notice_days
         start = (utcnow() + timedelta(days=law.notice_days + 1)).astimezone(LOCAL_TZ)
         form.opens_at.data = start.replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=None)
@@ -185,7 +185,7 @@ def delete_ballot(ballot_id: int):
     if form.validate_on_submit():
         compound_id = item.compound_id
         try:
-            lifecycle.delete_draft(item, actor=current_user)
+            drafts.delete_draft(item, actor=current_user)
         except DomainError as exc:
             _flash_refusal(exc)
             return redirect(url_for("decisions.dashboard", ballot_id=ballot_id))
@@ -300,7 +300,7 @@ def withdraw(ballot_id: int):
             lifecycle.withdraw_notice(
                 item, "" if form.reason.errors else form.reason.data, actor=current_user
             )
-        except lifecycle.BallotRejected as exc:
+        except drafts.BallotRejected as exc:
             _attach(form, exc.problems)
         except DomainError as exc:
             form.form_errors.append(_(exc.message, **exc.params))
@@ -331,7 +331,7 @@ def extend(ballot_id: int):
                 lifecycle.check_extension(item, closes_at, reason)
             else:
                 lifecycle.extend_ballot(item, closes_at, reason, actor=current_user)
-        except lifecycle.BallotRejected as exc:
+        except drafts.BallotRejected as exc:
             _attach(form, exc.problems)
         except DomainError as exc:
             form.form_errors.append(_(exc.message, **exc.params))

@@ -36,7 +36,7 @@ from app.community.models import (
 )
 from app.core.security import public_url
 from app.core.timeutil import local_today, utcnow
-from app.decisions import lifecycle, models, voting
+from app.decisions import drafts, lifecycle, models, voting
 from app.decisions import rules as decision_rules
 from app.decisions.models import BallotKind, RollEntry, Vote
 from app.dues import bills, costs, fees, funds, payments, public_income
@@ -484,9 +484,9 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
 
     now = utcnow()
     rng = random.Random(2026)
-    willingness = lifecycle.create_ballot(
+    willingness = drafts.create_ballot(
         main,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.WILLINGNESS,
             title="金源新村老旧小区综合改造意愿征询",
             explanation=(
@@ -536,9 +536,9 @@ def load_demo_ballots(main: Compound, other: Compound) -> None:
         )
     db.session.commit()
 
-    mode = lifecycle.create_ballot(
+    mode = drafts.create_ballot(
         other,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.MANAGEMENT_MODE,
             title="桂花苑改造后管理模式表决",
             explanation="选择改造后由物业服务企业管理，或由居民自治管理。",

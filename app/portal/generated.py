@@ -25,7 +25,7 @@ from app.community import roster_files
 from app.community import services as community
 from app.community.models import Person
 from app.core.timeutil import local_today, utcnow
-from app.decisions import lifecycle, models, roll, voting
+from app.decisions import drafts, lifecycle, models, roll, voting
 from app.decisions.models import BallotKind, RollEntry
 from app.dues import costs, fees, payments
 from app.dues.models import Bearer, Channel
@@ -121,9 +121,9 @@ def seed_compound(
     resident, resident_person = accounts_of[0]
 
     now = utcnow()
-    ballot = lifecycle.create_ballot(
+    ballot = drafts.create_ballot(
         compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.WILLINGNESS,
             title=f"{name}改造意愿征询",
             opens_at=now - timedelta(days=1),

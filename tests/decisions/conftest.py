@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.community.models import OwnerType
-from app.decisions import lifecycle
+from app.decisions import drafts, lifecycle
 from app.decisions.models import BallotKind
 from tests.fixtures.factories import make_compound, make_dwelling, make_person
 
@@ -60,14 +60,14 @@ def estate(app):
 
 def make_ballot(estate, kind=BallotKind.GENERAL, now=T0, **fields):
     """A draft saved at now (T0 by default, when the notice is published)."""
-    spec = lifecycle.BallotSpec(
+    spec = drafts.BallotSpec(
         kind=kind,
         title=fields.pop("title", "测试表决"),
         opens_at=fields.pop("opens_at", OPENS),
         closes_at=fields.pop("closes_at", CLOSES),
         **fields,
     )
-    return lifecycle.create_ballot(estate.compound, spec, actor=None, now=now)
+    return drafts.create_ballot(estate.compound, spec, actor=None, now=now)
 
 
 def open_ballot(estate, kind=BallotKind.GENERAL, **fields):
@@ -97,7 +97,7 @@ DURING = OPENS + timedelta(days=1)
 
 def set_clock(monkeypatch, now) -> None:
     """Every decisions module reads the time through `utcnow`: make it `now()`."""
-    from app.decisions import lifecycle, paper, queries, voting
+    from app.decisions import drafts, lifecycle, paper, queries, voting
 
-    for module in (lifecycle, paper, queries, voting):
+    for module in (drafts, lifecycle, paper, queries, voting):
         monkeypatch.setattr(module, "utcnow", now)

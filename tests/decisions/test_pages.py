@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import Role, User
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import lifecycle, tallying
+from app.decisions import drafts, lifecycle, tallying
 from app.decisions.models import Ballot, BallotKind, BallotStatus, Vote, VoteEvent
 from app.extensions import db
 from tests.conftest import zh
@@ -32,7 +32,7 @@ def link_users(estate):
 
 def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
     """A ballot open right now (notice published 16 days ago)."""
-    spec = lifecycle.BallotSpec(
+    spec = drafts.BallotSpec(
         kind=kind,
         title=fields.pop("title", "加装电梯"),
         opens_at=NOW - timedelta(hours=1),
@@ -41,7 +41,7 @@ def live_ballot(estate, kind=BallotKind.GENERAL, **fields):
         **fields,
     )
     posted = NOW - timedelta(days=16, hours=1)
-    ballot = lifecycle.create_ballot(estate.compound, spec, actor=None, now=posted)
+    ballot = drafts.create_ballot(estate.compound, spec, actor=None, now=posted)
     lifecycle.publish_notice(ballot, actor=None, now=posted)
     lifecycle.open_ballot(ballot, actor=None, now=NOW)
     return ballot
@@ -88,9 +88,9 @@ def test_owner_votes_sees_receipt_and_changes_vote(client, sign_in, estate, live
 
 
 def test_the_home_reads_the_residents_ballots_in_one_query(client, web, sign_in, estate, live):
-    notice = lifecycle.create_ballot(
+    notice = drafts.create_ballot(
         estate.compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.GENERAL,
             title="公示中",
             opens_at=NOW + timedelta(days=16),
@@ -152,9 +152,9 @@ def test_forged_voter_and_option_ids_record_nothing(client, sign_in, estate, liv
 def test_out_of_scope_and_draft_ballots_are_hidden(client, sign_in, estate):
     link_users(estate)
     stairwell = live_ballot(estate, BallotKind.ELEVATOR, building="1", unit="2")
-    draft = lifecycle.create_ballot(
+    draft = drafts.create_ballot(
         estate.compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.GENERAL,
             title="草稿",
             opens_at=NOW + timedelta(days=16),

@@ -9,7 +9,7 @@ from app.accounts.models import AccessLog
 from app.community.models import ManagementMode, Occupancy
 from app.core import settings
 from app.core.errors import DomainError
-from app.decisions import lifecycle, queries, roll, tallying, voting
+from app.decisions import drafts, lifecycle, queries, roll, tallying, voting
 from app.decisions.models import (
     Ballot,
     BallotExtension,
@@ -45,7 +45,7 @@ def vote(ballot, estate, home, position, now=DURING):
 
 
 def test_an_owners_decision_needs_15_days_of_notice(estate):
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(estate, notice_days=14)
     assert fields_of(refused) == {"notice_days"}
     assert refused.value.problems[0].params == {"days": 15}
@@ -55,7 +55,7 @@ def test_an_owners_decision_needs_15_days_of_notice(estate):
 
 def test_the_4_minute_management_vote_without_notice_is_refused(estate):
     """The issue's case: 0 days' notice and a 4-minute window, opening at once."""
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(
             estate,
             BallotKind.MANAGEMENT_MODE,
@@ -77,7 +77,7 @@ def test_a_willingness_survey_keeps_its_own_minimum(estate):
         closes_at=opens + timedelta(days=7),
     )
     assert survey.notice_days == 7
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(
             estate,
             BallotKind.WILLINGNESS,
@@ -87,7 +87,7 @@ def test_a_willingness_survey_keeps_its_own_minimum(estate):
         )
     assert fields_of(refused) == {"notice_days"}
     # the same dates are too soon for an owners' decision under art. 278
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(
             estate,
             BallotKind.ELEVATOR,
@@ -103,8 +103,8 @@ def test_a_compound_may_raise_the_minimums_but_never_below_15_days(estate, monke
     raised = settings.with_values(
         settings.DEFAULT, notice_days=20, survey_notice_days=10, voting_days=14
     )
-    monkeypatch.setattr(lifecycle, "policy_for", lambda compound_id=None: raised)
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    monkeypatch.setattr(drafts, "policy_for", lambda compound_id=None: raised)
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(estate, notice_days=15)  # 15 days of notice, 10 days of voting
     assert fields_of(refused) == {"notice_days", "opens_at", "closes_at"}
     with pytest.raises(ValueError):
@@ -112,7 +112,7 @@ def test_a_compound_may_raise_the_minimums_but_never_below_15_days(estate, monke
 
 
 def test_voting_stays_open_at_least_the_policy_days(estate):
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(estate, closes_at=OPENS + timedelta(days=6, hours=23))
     assert fields_of(refused) == {"closes_at"}
     assert make_ballot(estate, closes_at=OPENS + timedelta(days=7)).closes_at == OPENS + timedelta(
@@ -122,7 +122,7 @@ def test_voting_stays_open_at_least_the_policy_days(estate):
 
 def test_a_draft_that_could_not_be_published_is_not_saved(estate):
     """No stuck drafts: the opening must leave the full notice from the day it is saved."""
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         make_ballot(estate, opens_at=T0 + timedelta(days=14), closes_at=CLOSES)
     assert fields_of(refused) == {"opens_at"}
     assert refused.value.problems[0].params["earliest"] == T0 + timedelta(days=15)
@@ -131,7 +131,7 @@ def test_a_draft_that_could_not_be_published_is_not_saved(estate):
 
 def test_publishing_now_still_needs_the_full_notice(estate):
     ballot = make_ballot(estate)  # saved at T0, opens exactly 15 days later
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         lifecycle.publish_notice(ballot, actor=None, now=T0 + timedelta(hours=1))
     assert fields_of(refused) == {"opens_at"}
     assert ballot.status is BallotStatus.DRAFT
@@ -194,13 +194,13 @@ def test_result_overdue_follows_the_policy(estate, monkeypatch):
 
 def test_a_draft_can_be_edited_with_the_same_checks(estate):
     ballot = make_ballot(estate, title="旧标题")
-    spec = lifecycle.BallotSpec(
+    spec = drafts.BallotSpec(
         kind=BallotKind.MANAGEMENT_MODE,
         title="管理模式",
         opens_at=OPENS + timedelta(days=1),
         closes_at=CLOSES + timedelta(days=1),
     )
-    lifecycle.update_draft(ballot, spec, actor=None, now=T0)
+    drafts.update_draft(ballot, spec, actor=None, now=T0)
     db.session.expire_all()
     ballot = db.session.get(Ballot, ballot.id)
     assert (ballot.title, ballot.kind, ballot.opens_at) == (
@@ -210,30 +210,30 @@ def test_a_draft_can_be_edited_with_the_same_checks(estate):
     )
     assert [o.mode for o in ballot.options] == ["property_company", "self_governance", None]
     assert db.session.scalar(sa.select(sa.func.count(BallotOption.id))) == 3
-    bad = lifecycle.BallotSpec(
+    bad = drafts.BallotSpec(
         kind=BallotKind.GENERAL, title="", opens_at=T0, closes_at=T0 + timedelta(days=1)
     )
-    with pytest.raises(lifecycle.BallotRejected) as refused:
-        lifecycle.update_draft(ballot, bad, actor=None, now=T0)
+    with pytest.raises(drafts.BallotRejected) as refused:
+        drafts.update_draft(ballot, bad, actor=None, now=T0)
     assert fields_of(refused) == {"title", "opens_at", "closes_at"}
     db.session.expire_all()
     assert db.session.get(Ballot, ballot.id).title == "管理模式"
     lifecycle.publish_notice(ballot, actor=None, now=T0)
     with pytest.raises(DomainError):
-        lifecycle.update_draft(ballot, spec, actor=None, now=T0)
+        drafts.update_draft(ballot, spec, actor=None, now=T0)
 
 
 def test_a_draft_can_be_deleted_but_a_notice_cannot(estate):
     draft = make_ballot(estate, title="删掉的草稿")
     kept = make_ballot(estate)
     lifecycle.publish_notice(kept, actor=None, now=T0)
-    lifecycle.delete_draft(draft, actor=None)
+    drafts.delete_draft(draft, actor=None)
     assert db.session.scalar(sa.select(sa.func.count(Ballot.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(BallotOption.id))) == 3
     log = db.session.scalar(sa.select(AccessLog).where(AccessLog.action == "ballot_delete"))
     assert "删掉的草稿" in log.target
     with pytest.raises(DomainError):
-        lifecycle.delete_draft(kept, actor=None)
+        drafts.delete_draft(kept, actor=None)
 
 
 # --- withdrawing a notice -------------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_a_notice_is_withdrawn_before_voting_with_its_reason_kept(estate):
 
     ballot = make_ballot(estate)
     lifecycle.publish_notice(ballot, actor=None, now=T0)
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         lifecycle.withdraw_notice(ballot, "  ", actor=None, now=T0)
     assert fields_of(refused) == {"reason"}
     staff = make_user("13900000001")
@@ -304,7 +304,7 @@ def test_extending_keeps_the_history_and_the_vote_log_intact(estate):
 @pytest.mark.parametrize("new", [CLOSES, CLOSES - timedelta(hours=1), CLOSES + timedelta(days=91)])
 def test_the_close_is_never_shortened_nor_moved_absurdly(estate, new):
     ballot = open_ballot(estate)
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         lifecycle.extend_ballot(ballot, new, "不足", actor=None, now=DURING)
     assert fields_of(refused) == {"closes_at"}
     db.session.expire_all()
@@ -318,7 +318,7 @@ def test_an_extension_needs_a_reason_open_voting_and_short_turnout(estate):
     with pytest.raises(DomainError):
         lifecycle.extend_ballot(ballot, CLOSES + timedelta(days=1), "不足", actor=None, now=T0)
     lifecycle.open_ballot(ballot, actor=None, now=OPENS)
-    with pytest.raises(lifecycle.BallotRejected) as refused:
+    with pytest.raises(drafts.BallotRejected) as refused:
         lifecycle.extend_ballot(ballot, None, "", actor=None, now=DURING)
     assert fields_of(refused) == {"closes_at", "reason"}
     with pytest.raises(DomainError):  # the announced close has come: close and count

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.accounts.models import AccessLog, Role
 from app.community.models import ManagementMode
 from app.core.timeutil import LOCAL_TZ, utcnow
-from app.decisions import lifecycle, paper, voting
+from app.decisions import drafts, lifecycle, paper, voting
 from app.decisions.models import Ballot, BallotExtension, BallotKind, BallotStatus, Vote
 from app.extensions import db
 from tests.conftest import zh
@@ -61,9 +61,9 @@ def form_data(**fields):
 def notice_ballot(estate, kind=BallotKind.GENERAL, **fields):
     """A ballot whose notice went out now; voting opens in 16 days."""
     opens = NOW + timedelta(days=16)
-    ballot = lifecycle.create_ballot(
+    ballot = drafts.create_ballot(
         estate.compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=kind,
             title=fields.pop("title", "外墙改造"),
             opens_at=opens,

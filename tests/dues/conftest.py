@@ -7,7 +7,7 @@ import pytest
 
 from app.accounts.models import Role, User
 from app.community.models import Compound, Dwelling, Relation
-from app.decisions import lifecycle
+from app.decisions import drafts
 from app.decisions.models import BallotKind, BallotStatus
 from app.decisions.rules import Outcome
 from app.dues import costs
@@ -43,9 +43,9 @@ class Estate:
 def passed_fund_ballot(compound, *, outcome="passed", kind=BallotKind.FUND_USE):
     from datetime import UTC, datetime
 
-    ballot = lifecycle.create_ballot(
+    ballot = drafts.create_ballot(
         compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=kind,
             title="使用维修资金更换水泵",
             opens_at=datetime(2026, 9, 1, tzinfo=UTC),

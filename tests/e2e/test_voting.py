@@ -8,7 +8,7 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from app.core.timeutil import utcnow
-from app.decisions import lifecycle
+from app.decisions import drafts, lifecycle
 from app.decisions.models import BallotKind
 from app.extensions import db
 from tests.fixtures.factories import PASSWORD, make_compound, make_dwelling, make_person, make_user
@@ -29,9 +29,9 @@ def seed(live_server) -> dict:
         owner.user_id = make_user("13812349999", name="周桂兰").id
         db.session.commit()
         now = utcnow()
-        ballot = lifecycle.create_ballot(
+        ballot = drafts.create_ballot(
             compound,
-            lifecycle.BallotSpec(
+            drafts.BallotSpec(
                 kind=BallotKind.WILLINGNESS,
                 title="外墙与道路改造意愿",
                 opens_at=now - timedelta(hours=1),

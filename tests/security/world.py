@@ -21,7 +21,7 @@ from app.bookings.models import Meal, Service
 from app.community import letters
 from app.community.models import Relation
 from app.core.timeutil import local_today, utcnow
-from app.decisions import lifecycle, roll, voting
+from app.decisions import drafts, lifecycle, roll, voting
 from app.decisions.models import BallotKind
 from app.dues import costs, payments
 from app.dues.models import Bearer, Channel
@@ -144,9 +144,9 @@ def _side(tag: str, base_phone: int, upload_dir) -> Side:
 def _decisions(side: Side) -> None:
     now = utcnow()
     compound = side.compound
-    open_ = lifecycle.create_ballot(
+    open_ = drafts.create_ballot(
         compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.WILLINGNESS,
             title="改造意愿征询",
             opens_at=now - timedelta(days=1),
@@ -158,9 +158,9 @@ def _decisions(side: Side) -> None:
     )
     lifecycle.publish_notice(open_, actor=None, now=now - timedelta(days=20))
     lifecycle.open_ballot(open_, actor=None, now=now - timedelta(hours=2))
-    notice = lifecycle.create_ballot(
+    notice = drafts.create_ballot(
         compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.GENERAL,
             title="公示中的表决",
             opens_at=now + timedelta(days=20),
@@ -171,9 +171,9 @@ def _decisions(side: Side) -> None:
         now=now,
     )
     lifecycle.publish_notice(notice, actor=None, now=now)
-    draft = lifecycle.create_ballot(
+    draft = drafts.create_ballot(
         compound,
-        lifecycle.BallotSpec(
+        drafts.BallotSpec(
             kind=BallotKind.GENERAL,
             title="草稿表决",
             opens_at=now + timedelta(days=20),
