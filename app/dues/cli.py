@@ -18,7 +18,7 @@ from app.core.cli import Group, fail
 from app.core.errors import DomainError
 from app.core.money import MoneyError, parse_decimal, parse_yuan
 from app.core.privacy import normalize_mobile
-from app.dues import bills, costs, fees, funds, public_income, shared
+from app.dues import costs, fees, figures, funds, public_income, shared
 from app.dues.models import AllocationRule, Bearer, IncomeKind
 from app.extensions import db
 
@@ -283,7 +283,7 @@ def arrears(compound, as_json):
     """Per building: homes, homes in arrears, owed, paid, outstanding, awaiting
     confirmation, and still to pay (outstanding less what awaits confirmation)."""
     try:
-        rows = bills.arrears_by_building(find_compound(compound))
+        rows = figures.arrears_by_building(find_compound(compound))
     except DomainError as exc:
         fail(exc)
     if as_json:

@@ -11,7 +11,7 @@ from app.community.models import Compound
 from app.core.money import fen_to_yuan
 from app.core.timeutil import LOCAL_TZ, as_utc
 from app.dues import rules
-from app.dues.bills import arrears_by_building
+from app.dues.figures import arrears_by_building
 from app.dues.funds import _addresses
 from app.dues.models import (
     Channel,

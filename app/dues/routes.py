@@ -22,7 +22,7 @@ from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
 from app.core.timeutil import local_today
 from app.core.uploads import send_photo, upload_dir
-from app.dues import bills, bp, fees, payments, public_income, shared
+from app.dues import bills, bp, fees, figures, payments, public_income, shared
 from app.dues.errors import FormErrors
 from app.dues.forms import (
     BEARER_LABELS,
@@ -217,7 +217,7 @@ def statement(dwelling_id: int, item_id: int):
 def costs(compound_id: int):
     """The whole renovation's cost and who bears it."""
     compound = resident_compound(compound_id)
-    return render_template("dues/costs.html", compound=compound, split=bills.cost_split(compound))
+    return render_template("dues/costs.html", compound=compound, split=figures.cost_split(compound))
 
 
 @bp.get("/c/<int:compound_id>/income")

@@ -13,7 +13,7 @@ from app.core.errors import N_, DomainError, NotFound
 from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today
-from app.dues import bills, bp, funds, public_income, shared
+from app.dues import bp, figures, funds, public_income, shared
 from app.dues.errors import FieldError, FormErrors
 from app.dues.models import IncomeKind
 from app.dues.staff_routes import (
@@ -68,7 +68,7 @@ def staff_income(compound):
         balance=public_income.income_balance(compound.id),
         entry=entry,
         use=use,
-        items=bills.cost_split(compound).items,
+        items=figures.cost_split(compound).items,
         ballots=funds.passed_ballots(compound),
         today=local_today(),
         can_record=_can(compound, MANAGE),

@@ -20,7 +20,7 @@ from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
 from app.core.money import MoneyError, fen_to_yuan, parse_yuan
-from app.dues import bills, bp, export, fees, funds, payments, public_income, shared
+from app.dues import bills, bp, export, fees, figures, funds, payments, public_income, shared
 from app.dues.errors import FieldError, FormErrors
 from app.extensions import db
 
@@ -137,8 +137,8 @@ def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | 
     return render_template(
         "dues/staff_dues.html",
         compound=compound,
-        split=bills.cost_split(compound),
-        arrears=bills.arrears_by_building(compound),
+        split=figures.cost_split(compound),
+        arrears=figures.arrears_by_building(compound),
         pending_count=payments.pending_count(compound),
         fund=funds.fund_summary(compound),
         income=public_income.income_balance(compound.id),

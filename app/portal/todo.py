@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from app.bookings import classroom, shared
 from app.core.timeutil import utcnow
 from app.decisions import queries as decisions
-from app.dues import bills
+from app.dues import summary
 from app.repairs import queries as repairs
 
 # Order on the page: what has a deadline and needs a tap first, news last.
@@ -33,7 +33,7 @@ class TodoItem:
 @dataclass
 class Todo:
     items: list[TodoItem]
-    dues: list[bills.HomeDues]
+    dues: list[summary.HomeDues]
 
     @property
     def actions(self) -> list[TodoItem]:
@@ -64,7 +64,7 @@ def todo_for(user, dwellings, now: datetime | None = None) -> Todo:
                 {"as_owner": notice.as_owner},
             )
         )
-    dues = bills.home_dues(user, dwellings)
+    dues = summary.home_dues(user, dwellings)
     for home in dues:
         for rejected in home.rejected:
             items.append(

@@ -13,7 +13,18 @@ from app.community.models import Dwelling
 from app.community.services import RosterRejected
 from app.core.errors import DomainError, NotFound
 from app.decisions.models import BallotKind
-from app.dues import bills, costs, export, fees, funds, payments, public_income, rules, shared
+from app.dues import (
+    bills,
+    costs,
+    export,
+    fees,
+    figures,
+    funds,
+    payments,
+    public_income,
+    rules,
+    shared,
+)
 from app.dues.fees import FEE
 from app.dues.models import Channel, FundAccount, FundMovement, IncomeKind, Payment, PaymentStatus
 from app.dues.rules import Reason
@@ -536,7 +547,7 @@ def test_arrears_by_building_and_the_ledger_workbook(estate, upload_dir):
     payment, _ = pay(estate, upload_dir, 400_000, key=estate.windows.id)
     payments.confirm_payment(payment, estate.manager, TODAY)
     pay(estate, upload_dir, 1_000, token="p2")
-    rows = {r.building: r for r in bills.arrears_by_building(estate.compound, TODAY)}
+    rows = {r.building: r for r in figures.arrears_by_building(estate.compound, TODAY)}
     one = rows["1"]
     assert one.homes == 6 and one.share_fen == 40_000_000 + 800_000
     assert one.paid_fen == 400_000 and one.outstanding_fen == 40_400_000
@@ -653,7 +664,7 @@ def test_a_new_fee_rate_never_reprices_months_served(estate, upload_dir):
     )
     line = bills.bill_for(estate.home, TODAY).line(FEE)
     assert line.share_fen == owed_before and line.outstanding_fen == 0
-    rows = {r.building: r for r in bills.arrears_by_building(estate.compound, TODAY)}
+    rows = {r.building: r for r in figures.arrears_by_building(estate.compound, TODAY)}
     assert rows["1"].share_fen - 40_800_000 == sum(
         10 * rules.monthly_fee(Decimal("30"), h.area_m2)
         for h in db.session.scalars(

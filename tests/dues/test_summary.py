@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from app.community.models import Occupancy, Relation
-from app.dues import bills, costs, fees, payments
+from app.dues import bills, costs, fees, payments, summary
 from app.dues.fees import FEE
 from app.dues.models import Channel
 from app.extensions import db
@@ -46,7 +46,7 @@ def count_queries():
 
 def test_awaiting_confirmation_is_not_still_to_pay(estate):
     pay(estate, 100_000)
-    [home] = bills.home_dues(estate.owner, today=TODAY)
+    [home] = summary.home_dues(estate.owner, today=TODAY)
     bill = bills.bill_for(estate.home, TODAY)
     assert home.dwelling.id == estate.home.id and home.relation is Relation.OWNER
     assert (home.share_fen, home.paid_fen, home.awaiting_fen, home.to_pay_fen) == (
@@ -65,17 +65,17 @@ def test_the_same_figures_as_every_bill_with_the_fee_and_a_tenant(estate):
     payments.confirm_payment(pay(estate, 50_000), estate.manager, TODAY)
     pay(estate, 1_000, key=FEE, user=estate.tenant, home=estate.rented_home)
     for user, home in ((estate.owner, estate.home), (estate.tenant, estate.rented_home)):
-        [summary] = bills.home_dues(user, today=TODAY)
+        [dues] = summary.home_dues(user, today=TODAY)
         from app.community.services import relation_of
 
         bill = bills.bill_for(home, TODAY, relation=relation_of(user, home))
-        assert (summary.share_fen, summary.paid_fen, summary.awaiting_fen, summary.to_pay_fen) == (
+        assert (dues.share_fen, dues.paid_fen, dues.awaiting_fen, dues.to_pay_fen) == (
             bill.share_fen,
             bill.paid_fen,
             bill.awaiting_fen,
             bill.to_pay_fen,
         )
-    [tenant] = bills.home_dues(estate.tenant, today=TODAY)
+    [tenant] = summary.home_dues(estate.tenant, today=TODAY)
     assert tenant.relation is Relation.TENANT and tenant.awaiting_fen == 1_000
     assert tenant.share_fen == bills.bill_for(estate.rented_home, TODAY).line(FEE).share_fen
 
@@ -83,7 +83,7 @@ def test_the_same_figures_as_every_bill_with_the_fee_and_a_tenant(estate):
 def test_a_rejected_payment_waits_for_the_payer_until_recorded_again(estate):
     payment = pay(estate, 100_000)
     payments.reject_payment(payment, estate.manager, "未查到这笔转账")
-    [waiting] = bills.rejected_payments_waiting(estate.owner, today=TODAY)
+    [waiting] = summary.rejected_payments_waiting(estate.owner, today=TODAY)
     assert (
         waiting.payment_id,
         waiting.key,
@@ -102,13 +102,15 @@ def test_a_rejected_payment_waits_for_the_payer_until_recorded_again(estate):
     )
     spouse.user_id = make_user("13800000008").id
     db.session.commit()
-    assert bills.rejected_payments_waiting(db.session.get(type(estate.owner), spouse.user_id)) == []
+    assert (
+        summary.rejected_payments_waiting(db.session.get(type(estate.owner), spouse.user_id)) == []
+    )
     # a withdrawn retry does not count; a payment recorded again does
     retry = pay(estate, 100_000)
     payments.withdraw_payment(estate.owner, retry.id)
-    assert len(bills.rejected_payments_waiting(estate.owner, today=TODAY)) == 1
+    assert len(summary.rejected_payments_waiting(estate.owner, today=TODAY)) == 1
     pay(estate, 100_000)
-    assert bills.rejected_payments_waiting(estate.owner, today=TODAY) == []
+    assert summary.rejected_payments_waiting(estate.owner, today=TODAY) == []
 
 
 def test_a_rejected_payment_on_a_line_paid_since_waits_no_more(estate):
@@ -122,7 +124,7 @@ def test_a_rejected_payment_on_a_line_paid_since_waits_no_more(estate):
         note="居委会决定",
         today=TODAY,
     )
-    assert bills.rejected_payments_waiting(estate.owner, today=TODAY) == []
+    assert summary.rejected_payments_waiting(estate.owner, today=TODAY) == []
 
 
 def test_a_handful_of_queries_however_many_homes_and_lines(estate):
@@ -151,6 +153,6 @@ def test_a_handful_of_queries_however_many_homes_and_lines(estate):
     db.session.expire_all()
     homes = dwellings_of(estate.owner)
     with count_queries() as seen:
-        summaries = bills.home_dues(estate.owner, homes, today=TODAY)
+        summaries = summary.home_dues(estate.owner, homes, today=TODAY)
     assert len(summaries) == 5 and all(s.to_pay_fen for s in summaries)
     assert len(seen) <= 4, seen

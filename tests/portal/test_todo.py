@@ -5,7 +5,7 @@ from datetime import timedelta
 from app.accounts.models import Role
 from app.bookings.models import ClassBooking
 from app.core.timeutil import utcnow
-from app.dues import bills, payments
+from app.dues import payments, summary
 from app.dues.models import Channel
 from app.extensions import db
 from app.repairs import workflow
@@ -77,7 +77,7 @@ def test_a_payment_awaiting_confirmation_is_not_still_to_pay_on_the_home(app, cl
     owner = world.a.owner
     assert login(client, owner.user.phone).status_code == 302
     page = client.get("/home").get_data(as_text=True)
-    home = bills.home_dues(owner.user)[0]
+    home = summary.home_dues(owner.user)[0]
     assert home.awaiting_fen == 1000
     assert (
         zh(
