@@ -194,7 +194,8 @@ def prepare(db_url: str, homes: int, folder: Path) -> dict:
 
     from app import create_app
     from app.extensions import db
-    from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo
+    from app.portal.demo import DEMO_PASSWORD, load_demo
+    from app.portal.demo_features import DEMO_RESIDENT_PHONE
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():

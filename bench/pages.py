@@ -23,7 +23,8 @@ from common import big_roster, timed  # noqa: E402
 from app import create_app  # noqa: E402
 from app.community import roster_files, services  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, load_demo  # noqa: E402
+from app.portal.demo import DEMO_PASSWORD, load_demo
+from app.portal.demo_features import DEMO_RESIDENT_PHONE  # noqa: E402
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ from app.community.models import Compound, Person
 from app.dues import bills, costs, fees, funds, public_income
 from app.dues.models import Channel, PaymentStatus
 from app.extensions import db
-from app.portal.demo import DEMO_RESIDENT_PHONE, load_demo
+from app.portal.demo import load_demo
+from app.portal.demo_features import DEMO_RESIDENT_PHONE
 
 
 def test_demo_dues_go_through_the_services(app):

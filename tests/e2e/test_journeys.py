@@ -16,7 +16,8 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from app.portal.demo import DEMO_PASSWORD, DEMO_RESIDENT_PHONE, STAFF, demo_tenant, load_demo
+from app.portal.demo import DEMO_PASSWORD, STAFF, demo_tenant, load_demo
+from app.portal.demo_features import DEMO_RESIDENT_PHONE
 from tests.conftest import zh
 
 PHONES = {role.value: phone for phone, _name, role in STAFF}
