@@ -1,4 +1,15 @@
-"""Labels for dues pages (every one through Babel)."""
+"""The dues pages' forms and labels (every one through Babel).
+
+A dues form declares its fields (label, hint, input attributes, how much of the input is
+kept) and the page renders them with the shared field macro. What the person typed is
+checked by the dues rules and services, which raise FieldError naming the field: the view
+collects every refusal in FormErrors and `show` puts each next to its field. The CSRF check
+is the view's (`_posted`), so an expired form is a message, not a silent refusal.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import FileField, RadioField, StringField
+from wtforms.widgets import DateInput
 
 from app.core.i18n import lazy as _l
 from app.dues.models import AllocationRule, Bearer, Channel, IncomeKind, PaymentStatus
@@ -70,3 +81,77 @@ PROVIDENT_DOCUMENTS = (
     _l("The owner's property certificate (房产证 / 不动产权证)"),
     _l("The owner's ID card and provident fund account details, shown at the counter"),
 )
+
+
+def _clip(limit: int):
+    """Keep at most `limit` characters of what was typed (as the input's maxlength does)."""
+    return lambda value: (value or "")[:limit]  # an input left out of the post: empty
+
+
+def _text(label, limit: int, hint=None, **attrs) -> StringField:
+    return StringField(
+        label,
+        description=hint,
+        filters=[_clip(limit)],
+        render_kw={"autocomplete": "off", **attrs} if attrs else None,
+    )
+
+
+def _amount(label, hint=None, required: bool = True) -> StringField:
+    attrs = {"inputmode": "decimal", "autocomplete": "off", "maxlength": "20"}
+    if required:
+        attrs["required"] = True
+    return StringField(label, description=hint, filters=[_clip(40)], render_kw=attrs)
+
+
+def _day(label, hint=None, **attrs) -> StringField:
+    """A date typed or picked as year-month-day; the rules check it (2000-2100)."""
+    return StringField(
+        label, description=hint, filters=[_clip(20)], widget=DateInput(), render_kw=attrs or None
+    )
+
+
+class DuesForm(FlaskForm):
+    class Meta:
+        csrf = False  # the view checks the token once for the page (_posted)
+
+    def show(self, errors) -> "DuesForm":
+        """Put each refusal next to its field; the rest stays for the summary above."""
+        for name, messages in errors.items():
+            if name and name in self._fields:
+                self[name].errors = [*self[name].errors, *messages]
+        return self
+
+
+class PayForm(DuesForm):
+    channel = RadioField(_l("How did you pay?"), choices=[], validate_choice=False)
+    amount = _amount(_l("Amount (yuan)"), _l("e.g. 1280.50 or 1280.50元 — at most two decimals"))
+    reference = StringField(
+        _l("Transfer or receipt number"),
+        filters=[_clip(200)],
+        render_kw={"maxlength": "100"},
+        description=_l(
+            "So the manager can find your payment. Not needed if you attach a photo of the receipt."
+        ),
+    )
+    photo = FileField(_l("Photo of the receipt (optional)"), render_kw={"accept": "image/*"})
+
+
+class FeeForm(DuesForm):
+    rate = StringField(
+        _l("Rate (yuan per m² per month)"),
+        description=_l("e.g. 0.30"),
+        filters=[_clip(20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "maxlength": "12"},
+    )
+    starts_on = _day(
+        _l("Billing starts on"),
+        _l('Leave empty while the fee is not billed yet ("service first, pay later").'),
+    )
+    effective_from = _day(
+        _l("A new rate applies from"),
+        _l(
+            "Months that began before this day keep the rate they were "
+            "served at. Empty: from today."
+        ),
+    )

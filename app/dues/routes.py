@@ -32,6 +32,7 @@ from app.dues.forms import (
     PROVIDENT_DOCUMENTS,
     RULE_LABELS,
     STATUS_LABELS,
+    PayForm,
 )
 from app.dues.models import RESIDENT_CHANNELS, Channel, Payment
 from app.extensions import db
@@ -109,20 +110,15 @@ def pay(dwelling_id: int):
     key = payments.get_line_key(request.values.get("item", ""))
     line = bill.line(key)
     channels = bills.payable_channels(line, relation)
-    chosen = request.values.get("channel", "")
-    form = {
-        "amount": request.form.get("amount", "")[:40],
-        "reference": request.form.get("reference", "")[:200],
-        "channel": chosen,
-    }
+    form = PayForm(request.args) if request.method == "GET" else PayForm()
     errors = FormErrors()
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        channel = next((c for c in RESIDENT_CHANNELS if c.value == chosen), None)
-        photo = request.files.get("photo")
+        channel = next((c for c in RESIDENT_CHANNELS if c.value == form.channel.data), None)
+        photo = form.photo.data
         data = photo.read() if photo and photo.filename else None
-        for problem in payments.check_payment_form(channel, form["reference"], bool(data)):
+        for problem in payments.check_payment_form(channel, form.reference.data, bool(data)):
             errors.add(problem)
-        amount = errors.attempt(shared.parse_amount, form["amount"])
+        amount = errors.attempt(shared.parse_amount, form.amount.data)
         if not errors:
             result = errors.attempt(
                 payments.record_payment,
@@ -131,7 +127,7 @@ def pay(dwelling_id: int):
                 key=key,
                 channel=channel,
                 amount_fen=amount,
-                reference=form["reference"],
+                reference=form.reference.data,
                 photo=data,
                 token=request.form.get("token", ""),
                 upload_dir=upload_dir(),
@@ -152,12 +148,14 @@ def pay(dwelling_id: int):
     elif request.method == "POST":
         flash(_("The form expired. Please try again."), "error")
         errors.expired = True
+    if errors:  # a browser never keeps a chosen file when the page comes back
+        form.photo.description = _("Choose the photo again if the form was refused.")
     return render_template(
         "dues/pay.html",
         home=home,
         line=line,
         channels=channels,
-        form=form,
+        form=form.show(errors),
         errors=errors,
         token=request.form.get("token") or secrets.token_urlsafe(16),
     ), errors.status

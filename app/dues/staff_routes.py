@@ -22,6 +22,7 @@ from app.core.forms import ConfirmForm
 from app.core.money import MoneyError, fen_to_yuan, parse_yuan
 from app.dues import bills, bp, export, fees, figures, funds, payments, public_income, shared
 from app.dues.errors import FieldError, FormErrors
+from app.dues.forms import FeeForm
 from app.extensions import db
 
 VIEW = Capability.SEE_DUES  # see everything; add and change cost items
@@ -125,15 +126,14 @@ def staff_dues(compound):
     return _overview(compound)
 
 
-def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | None = None):
+def _overview(compound: Compound, fee: FeeForm | None = None, errors: FormErrors | None = None):
     settings = fees.settings_of(compound.id)
     rate_now = fees.current_rate(compound.id)
     errors = errors if errors is not None else FormErrors()
-    fee = fee or {
-        "rate": fees.fee_rate_text(rate_now),
-        "starts_on": settings.fee_starts_on.isoformat() if settings.fee_starts_on else "",
-        "effective_from": "",
-    }
+    if fee is None:
+        fee = FeeForm(formdata=None)
+        fee.rate.data = fees.fee_rate_text(rate_now)
+        fee.starts_on.data = settings.fee_starts_on.isoformat() if settings.fee_starts_on else ""
     return render_template(
         "dues/staff_dues.html",
         compound=compound,
@@ -144,7 +144,7 @@ def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | 
         income=public_income.income_balance(compound.id),
         settings=settings,
         rate_text=fees.fee_rate_text(rate_now),
-        fee=fee,
+        fee=fee.show(errors),
         rates=fees.rates_of(compound.id),
         rate_label=fees.fee_rate_text,
         can_manage=_can(compound, MANAGE),
@@ -156,25 +156,25 @@ def _overview(compound: Compound, fee: dict | None = None, errors: FormErrors | 
 @compound_staff_required(MANAGE)
 def staff_fee(compound):
     """Set the property fee: yuan per m² per month, and the date billing starts."""
-    fee = _values("rate", "starts_on", "effective_from", limit=20)
+    fee = FeeForm()
     errors = FormErrors()
     if _posted(errors):
-        errors.attempt(fees.parse_fee_rate, fee["rate"])
+        errors.attempt(fees.parse_fee_rate, fee.rate.data)
         starts_on = (
-            errors.attempt(_date, fee["starts_on"], "starts_on")
-            if fee["starts_on"].strip()
+            errors.attempt(_date, fee.starts_on.data, "starts_on")
+            if fee.starts_on.data.strip()
             else None
         )
         effective = (
-            errors.attempt(_date, fee["effective_from"], "effective_from")
-            if fee["effective_from"].strip()
+            errors.attempt(_date, fee.effective_from.data, "effective_from")
+            if fee.effective_from.data.strip()
             else None
         )
         if not errors:
             errors.attempt(
                 fees.set_property_fee,
                 compound,
-                rate_yuan=fee["rate"],
+                rate_yuan=fee.rate.data,
                 starts_on=starts_on,
                 effective_from=effective,
                 default="rate",
