@@ -8,7 +8,7 @@ is the view's (`_posted`), so an expired form is a message, not a silent refusal
 """
 
 from flask_wtf import FlaskForm
-from wtforms import FileField, RadioField, StringField
+from wtforms import BooleanField, FileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
 from app.core.i18n import lazy as _l
@@ -115,6 +115,18 @@ class DuesForm(FlaskForm):
     class Meta:
         csrf = False  # the view checks the token once for the page (_posted)
 
+    def values(self) -> dict:
+        """What was typed, by field name (for the rules that read it)."""
+        return {name: f.data for name, f in self._fields.items() if not isinstance(f, FileField)}
+
+    def ids(self, pattern: str) -> "DuesForm":
+        """Give the inputs ids of their own ("hs-{name}-3") where one page shows the form
+        several times (one per bill line) or beside another form with the same fields."""
+        for name, f in self._fields.items():
+            f.id = pattern.format(name=name)
+            f.label.field_id = f.id
+        return self
+
     def show(self, errors) -> "DuesForm":
         """Put each refusal next to its field; the rest stays for the summary above."""
         for name, messages in errors.items():
@@ -154,4 +166,153 @@ class FeeForm(DuesForm):
             "Months that began before this day keep the rate they were "
             "served at. Empty: from today."
         ),
+    )
+
+
+class RejectForm(DuesForm):
+    reason = StringField(
+        _l("Reason for rejecting"),
+        filters=[_clip(400)],
+        description=_l("The resident sees this, e.g. “No transfer with this number arrived”."),
+        render_kw={"maxlength": "200", "required": True},
+    )
+
+
+class HardshipForm(DuesForm):
+    amount = _amount(_l("Amount let off (yuan)"))  # the hint names the line's maximum
+    note = StringField(
+        _l("Committee decision"),
+        filters=[_clip(200)],
+        render_kw={"maxlength": "100", "required": True},
+        description=_l(
+            "e.g. “Committee meeting 26 Nov: low-income household”. The household sees this."
+        ),
+    )
+
+
+PERCENT_FIELDS = (
+    ("government", Bearer.GOVERNMENT),
+    ("utility", Bearer.UTILITY),
+    ("city_investment", Bearer.CITY_INVESTMENT),
+)
+
+
+class _Bearers:
+    """Forms with a percent field per other bearer, labelled in the page's language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, bearer in PERCENT_FIELDS:
+            self[name].label.text = f"{BEARER_LABELS[bearer]} (%)"
+
+
+def _percent_field(label) -> StringField:
+    return StringField(
+        label,
+        filters=[_clip(30)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "maxlength": "12"},
+    )
+
+
+class ItemForm(_Bearers, DuesForm):
+    name = StringField(
+        _l("Item name"),
+        filters=[_clip(200)],
+        description=_l("e.g. “Elevator, building 1 unit 1” or “New windows”"),
+        render_kw={"maxlength": "100", "required": True},
+    )
+    total = _amount(_l("Total cost (yuan)"), _l("e.g. 600000 or 1280.50 — at most two decimals"))
+    government = _percent_field("government")
+    utility = _percent_field("utility")
+    city_investment = _percent_field("city_investment")
+    rule = RadioField(
+        _l("How residents share their part"),
+        validate_choice=False,
+        default=AllocationRule.AREA.value,
+        choices=[(rule.value, label) for rule, label in RULE_LABELS.items()],
+    )
+    building = _text(_l("Building (empty: the whole compound)"), 200, maxlength="20")
+    unit = _text(
+        _l("Unit (stairwell)"),
+        200,
+        _l("Needed for an elevator: it is shared within one stairwell."),
+        maxlength="20",
+    )
+    opt_in = TextAreaField(
+        _l("Homes that ordered it (only for “only homes that ordered it”)"),
+        filters=[_clip(4000)],
+        description=_l("building-unit-room, separated by commas, e.g. 1-1-601, 1-1-301"),
+        render_kw={"rows": 3, "maxlength": "4000"},
+    )
+    coefficients = _text(
+        _l("Floor coefficients (only for an elevator)"),
+        400,
+        _l("floor:coefficient for every floor, e.g. 1:0,2:0,3:0.7,4:0.8,5:0.9,6:1.0"),
+        maxlength="400",
+    )
+    subsidy = _amount(
+        _l("Subsidy to residents (yuan, optional)"),
+        _l("e.g. the county’s per-elevator subsidy; taken off before sharing."),
+        required=False,
+    )
+    own_home = BooleanField(
+        _l("Own-home works"),
+        description=_l(
+            "Such as the elevator share or windows: owners may then pay from the "
+            "housing provident fund after acceptance."
+        ),
+    )
+
+
+class ItemChangeForm(_Bearers, DuesForm):
+    total = _amount(_l("Total cost (yuan)"))
+    subsidy = _amount(_l("Subsidy to residents (yuan)"), required=False)
+    government = _percent_field("government")
+    utility = _percent_field("utility")
+    city_investment = _percent_field("city_investment")
+    coefficients = _text(
+        _l("Floor coefficients"),
+        400,
+        _l("Every floor as floor:coefficient, e.g. 1:0,2:0,3:0.7,4:0.8"),
+        maxlength="400",
+    )
+
+
+class EmergencyForm(DuesForm):
+    note = StringField(
+        _l("Emergency: what is it?"),
+        filters=[_clip(400)],
+        description=_l(
+            "Only for urgent repairs that cannot wait for a vote, e.g. a burst water pipe."
+        ),
+        render_kw={"maxlength": "200", "required": True},
+    )
+
+
+class IncomeEntryForm(DuesForm):
+    kind = SelectField(
+        _l("Kind"),
+        validate_choice=False,
+        choices=[("", _l("Choose…"))]
+        + [(kind.value, label) for kind, label in INCOME_LABELS.items()],
+    )
+    amount = _amount(
+        _l("Amount (yuan)"),
+        _l("e.g. 1280.50 — a cost is entered as a positive amount and taken off"),
+    )
+    occurred_on = _day(_l("Date"), required=True)
+    note = _text(_l("Note (residents see it)"), 400, maxlength="200")
+
+
+class IncomeUseForm(DuesForm):
+    amount = _amount(_l("Amount (yuan)"))  # the hint says how much is available
+    target = SelectField(_l("For"), validate_choice=False, choices=[])
+    ballot = SelectField(_l("The owners’ decision"), validate_choice=False, choices=[])
+    note = _text(_l("Note (residents see it)"), 400, maxlength="200")
+
+
+class FundImportForm(DuesForm):
+    file = FileField(
+        _l("Fund statement (CSV or XLSX)"),
+        render_kw={"accept": ".csv,.xlsx,.txt", "required": True},
     )

@@ -19,10 +19,11 @@ from app.community.services import clamp_page, get_staff_dwelling
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
+from app.core.i18n import fmt_money
 from app.core.money import MoneyError, fen_to_yuan, parse_yuan
 from app.dues import bills, bp, export, fees, figures, funds, payments, public_income, shared
 from app.dues.errors import FieldError, FormErrors
-from app.dues.forms import FeeForm
+from app.dues.forms import FeeForm, HardshipForm, RejectForm
 from app.extensions import db
 
 VIEW = Capability.SEE_DUES  # see everything; add and change cost items
@@ -241,11 +242,11 @@ def staff_reject(compound, payment_id: int):
     resident is told; the amount stays owed)."""
     payment = payments.get_payment_for_staff(payment_id, compound)
     back = "home" if request.values.get("back") == "home" else ""
-    typed = {"reason": request.form.get("reason", "")[:400]}
+    form = RejectForm() if request.method == "POST" else RejectForm(formdata=None)
     errors = FormErrors()
     if request.method == "POST" and _posted(errors):
         changed = errors.attempt(
-            payments.reject_payment, payment, current_user, typed["reason"], default="reason"
+            payments.reject_payment, payment, current_user, form.reason.data, default="reason"
         )
         if not errors:
             if changed:
@@ -265,7 +266,7 @@ def staff_reject(compound, payment_id: int):
         "dues/staff_reject.html",
         compound=compound,
         payment=payment,
-        typed=typed,
+        form=form.show(errors),
         errors=errors,
         back=back,
     ), errors.status
@@ -282,16 +283,29 @@ def staff_home(compound, dwelling_id: int):
 
 
 def _home_page(
-    compound: Compound, home: Dwelling, typed: dict | None = None, errors: FormErrors | None = None
+    compound: Compound,
+    home: Dwelling,
+    sent: tuple | None = None,
+    errors: FormErrors | None = None,
 ):
+    """sent: (line key, the hardship form it was refused with)."""
     bill = bills.bill_for(home)
     errors = errors if errors is not None else FormErrors()
+    hardship = {}
+    for line in bill.lines:
+        form = sent[1] if sent and sent[0] == line.key else HardshipForm(formdata=None)
+        form.ids(f"hs-{{name}}-{line.key}").show(errors if sent and sent[0] == line.key else {})
+        form.amount.description = _(
+            "At most %(max)s; it counts as paid at once.", max=fmt_money(line.open_fen)
+        )
+        hardship[line.key] = form
     return render_template(
         "dues/staff_home.html",
         compound=compound,
         home=home,
         bill=bill,
-        typed=typed or {},
+        hardship=hardship,
+        sent_key=sent[0] if sent else None,
         errors=errors,
         can_decide=_can(compound, MANAGE),
         can_hardship=_can(compound, APPROVE),
@@ -304,11 +318,11 @@ def staff_hardship(compound, dwelling_id: int):
     """The committee lets a household in hardship off part of a line."""
     home = _home(compound, dwelling_id, APPROVE)
     key = payments.get_line_key(request.form.get("item", "")[:20])  # a forged line: 404
-    typed = {"key": key, **_values("amount", "note")}
+    form = HardshipForm()
     errors = FormErrors()
     if _posted(errors):
-        amount = errors.attempt(shared.parse_amount, typed["amount"])
-        if not typed["note"].strip():
+        amount = errors.attempt(shared.parse_amount, form.amount.data)
+        if not form.note.data.strip():
             errors.add(
                 FieldError("note", N_("Note the committee's decision (at most 100 characters)."))
             )
@@ -319,7 +333,7 @@ def staff_hardship(compound, dwelling_id: int):
                 current_user,
                 key=key,
                 amount_fen=amount,
-                note=typed["note"],
+                note=form.note.data,
             )
         if not errors:
             flash(_("Hardship subsidy recorded; it counts as paid."), "success")
@@ -327,7 +341,7 @@ def staff_hardship(compound, dwelling_id: int):
                 url_for("dues.staff_home", compound_id=compound.id, dwelling_id=home.id)
             )
         db.session.rollback()
-    return _home_page(compound, home, typed, errors)
+    return _home_page(compound, home, (key, form), errors)
 
 
 # --- export -----------------------------------------------------------------------------------
