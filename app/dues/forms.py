@@ -9,6 +9,7 @@ is the view's (`_posted`), so an expired form is a message, not a silent refusal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import DateInput
 
 from app.core.i18n import lazy as _l
@@ -229,7 +230,7 @@ class ItemForm(_Bearers, DuesForm):
         _l("How residents share their part"),
         validate_choice=False,
         default=AllocationRule.AREA.value,
-        choices=[(rule.value, label) for rule, label in RULE_LABELS.items()],
+        choices=[SelectChoice(rule.value, label) for rule, label in RULE_LABELS.items()],
     )
     building = _text(_l("Building (empty: the whole compound)"), 200, maxlength="20")
     unit = _text(
@@ -293,8 +294,8 @@ class IncomeEntryForm(DuesForm):
     kind = SelectField(
         _l("Kind"),
         validate_choice=False,
-        choices=[("", _l("Choose…"))]
-        + [(kind.value, label) for kind, label in INCOME_LABELS.items()],
+        choices=[SelectChoice("", _l("Choose…"))]
+        + [SelectChoice(kind.value, label) for kind, label in INCOME_LABELS.items()],
     )
     amount = _amount(
         _l("Amount (yuan)"),

@@ -19,7 +19,13 @@ from app.core.security import form_id
 from app.decisions.models import Ballot
 from app.dues import bp, costs, funds, shared
 from app.dues.errors import FieldError, FormErrors
-from app.dues.forms import BEARER_LABELS
+from app.dues.forms import (
+    BEARER_LABELS,
+    PERCENT_FIELDS,
+    EmergencyForm,
+    ItemChangeForm,
+    ItemForm,
+)
 from app.dues.models import Allocation, AllocationRule, Bearer, CostItem
 from app.dues.staff_routes import (
     APPROVE,
@@ -30,17 +36,11 @@ from app.dues.staff_routes import (
     _optional_amount,
     _posted,
     _refused,
-    _values,
     _yuan_text,
 )
 from app.extensions import db
 
 SHARES_PER_PAGE = 200
-PERCENT_FIELDS = (
-    ("government", Bearer.GOVERNMENT),
-    ("utility", Bearer.UTILITY),
-    ("city_investment", Bearer.CITY_INVESTMENT),
-)
 
 
 def _percent(text: str, bearer: Bearer, field: str) -> Fraction | None:
@@ -135,7 +135,7 @@ def _item_spec(form: dict, errors: FormErrors) -> costs.ItemSpec | None:
         opt_in=opt_in,
         coefficients=coefficients,
         subsidy_fen=subsidy,
-        own_home=form["own_home"] == "y",
+        own_home=bool(form["own_home"]),
     )
 
 
@@ -171,47 +171,29 @@ def _item_shares(item: CostItem, page: int):
 
 # --- cost items -------------------------------------------------------------------------------
 
-ITEM_FIELDS = (
-    "name",
-    "total",
-    "rule",
-    "government",
-    "utility",
-    "city_investment",
-    "building",
-    "unit",
-    "coefficients",
-    "subsidy",
-    "own_home",
-)
-
 
 @bp.route(PREFIX + "/items/new", methods=["GET", "POST"])
 @compound_staff_required(VIEW)
 def staff_item_new(compound):
     """Add a renovation cost item: its total, who bears what, and how residents share."""
-    form = {name: "" for name in ITEM_FIELDS} | {"rule": AllocationRule.AREA.value, "opt_in": ""}
+    form = ItemForm() if request.method == "POST" else ItemForm(formdata=None)
     errors = FormErrors()
-    if request.method == "POST":
-        form = _values(*ITEM_FIELDS) | _values("opt_in", limit=4000)
-        if _posted(errors):
-            spec = _item_spec(form, errors)
-            item = (
-                None
-                if spec is None
-                else errors.attempt(costs.add_item, compound, spec, actor=current_user)
-            )
-            if item is not None:
-                flash(_("Cost item added and shared out to the homes."), "success")
-                return redirect(
-                    url_for("dues.staff_item", compound_id=compound.id, item_id=item.id)
-                )
-            db.session.rollback()
+    if request.method == "POST" and _posted(errors):
+        spec = _item_spec(form.values(), errors)
+        item = (
+            None
+            if spec is None
+            else errors.attempt(costs.add_item, compound, spec, actor=current_user)
+        )
+        if item is not None:
+            flash(_("Cost item added and shared out to the homes."), "success")
+            return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
+        db.session.rollback()
     return render_template(
         "dues/staff_item_new.html",
         compound=compound,
-        form=form,
-        bearer_fields=PERCENT_FIELDS,
+        form=form.show(errors),
+        bearer_fields=[name for name, _bearer in PERCENT_FIELDS],
         errors=errors,
     ), errors.status
 
@@ -226,9 +208,8 @@ def staff_item(compound, item_id: int):
 def _item_page(
     compound: Compound,
     item: CostItem,
-    typed: dict | None = None,
+    sent: ItemChangeForm | EmergencyForm | None = None,
     errors: FormErrors | None = None,
-    form: str = "",
 ):
     rows, pager = _item_shares(item, request.args.get("page", 1, type=int))
     building = db.session.get(Building, item.building_id) if item.building_id else None
@@ -237,20 +218,21 @@ def _item_page(
     linked = next((b for b in ballots if b.id == item.fund_ballot_id), None)
     if item.fund_ballot_id and linked is None:  # e.g. the decision was later withdrawn
         linked = db.session.get(Ballot, item.fund_ballot_id)
-    typed = (
-        {
-            "total": _yuan_text(item.total_fen),
-            "subsidy": _yuan_text(item.subsidy_fen),
-            "coefficients": item.coefficients,
-            "note": "",
-        }
-        | {
-            name: _percent_text(item.bearer_fen(bearer), item.total_fen)
-            for name, bearer in PERCENT_FIELDS
-        }
-        | (typed or {})
-    )
     errors = errors if errors is not None else FormErrors()
+    change = sent if isinstance(sent, ItemChangeForm) else ItemChangeForm(formdata=None)
+    if change is not sent:
+        change.total.data = _yuan_text(item.total_fen)
+        change.subsidy.data = _yuan_text(item.subsidy_fen)
+        change.coefficients.data = item.coefficients
+        for name, bearer in PERCENT_FIELDS:
+            change[name].data = _percent_text(item.bearer_fen(bearer), item.total_fen)
+    if item.per_elevator:
+        change.subsidy.label.text = _("Subsidy per elevator (yuan)")
+    emergency = sent if isinstance(sent, EmergencyForm) else EmergencyForm(formdata=None)
+    for name, _bearer in PERCENT_FIELDS:  # the item page has no other fields of these names
+        change[name].id = change[name].label.field_id = f"change-{name}"
+    change.show(errors if sent is change else {})
+    emergency.show(errors if sent is emergency else {})
     return render_template(
         "dues/staff_item.html",
         compound=compound,
@@ -261,11 +243,11 @@ def _item_page(
         unit=unit,
         ballots=ballots,
         linked=linked,
-        typed=typed,
+        change=change,
+        emergency=emergency,
         versions=costs.item_versions(item),
-        bearer_fields=[(name, BEARER_LABELS[bearer]) for name, bearer in PERCENT_FIELDS],
+        bearer_fields=[name for name, _bearer in PERCENT_FIELDS],
         errors=errors,
-        form=form,
         can_change=_can(compound, VIEW),
         can_gate=_can(compound, APPROVE),
     ), errors.status
@@ -277,9 +259,8 @@ def staff_item_change(compound, item_id: int):
     """Change an item's total, subsidy or floor coefficients: shares are allocated again
     as a new version."""
     item = _item(compound, item_id)
-    typed = _values("total", "subsidy", *(name for name, _ in PERCENT_FIELDS), limit=30) | _values(
-        "coefficients", limit=400
-    )
+    form = ItemChangeForm()
+    typed = form.values()
     errors = FormErrors()
     if _posted(errors):
         total = errors.attempt(
@@ -326,7 +307,7 @@ def staff_item_change(compound, item_id: int):
             return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
         db.session.rollback()
         db.session.refresh(item)
-    return _item_page(compound, item, typed, errors, form="change")
+    return _item_page(compound, item, form, errors)
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/fund")
@@ -350,15 +331,15 @@ def staff_item_fund(compound, item_id: int):
 def staff_item_emergency(compound, item_id: int):
     """The committee approves an emergency: the fund may pay without a vote."""
     item = _item(compound, item_id)
-    typed = _values("note", limit=400)
+    form = EmergencyForm()
     errors = FormErrors()
     if _posted(errors):
-        errors.attempt(funds.approve_emergency, item, current_user, typed["note"], default="note")
+        errors.attempt(funds.approve_emergency, item, current_user, form.note.data, default="note")
         if not errors:
             flash(_("Emergency approved: the maintenance fund may pay this item."), "success")
             return redirect(url_for("dues.staff_item", compound_id=compound.id, item_id=item.id))
         db.session.rollback()
-    return _item_page(compound, item, typed, errors, form="emergency")
+    return _item_page(compound, item, form, errors)
 
 
 @bp.post(PREFIX + "/items/<int:item_id>/emergency/withdraw")
