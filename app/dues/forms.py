@@ -120,10 +120,13 @@ class DuesForm(FlaskForm):
         """What was typed, by field name (for the rules that read it)."""
         return {name: f.data for name, f in self._fields.items() if not isinstance(f, FileField)}
 
-    def ids(self, pattern: str) -> "DuesForm":
-        """Give the inputs ids of their own ("hs-{name}-3") where one page shows the form
-        several times (one per bill line) or beside another form with the same fields."""
+    def ids(self, pattern: str, *names: str) -> "DuesForm":
+        """Give inputs (all, or those named) ids of their own ("hs-{name}-3") where one page
+        shows the form several times (one per bill line) or beside another form with the
+        same field names."""
         for name, f in self._fields.items():
+            if names and name not in names:
+                continue
             f.id = pattern.format(name=name)
             f.label.field_id = f.id
         return self

@@ -5,16 +5,19 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.community.models import Compound
 from app.community.permissions import compound_staff_required
 from app.community.services import MAX_FILE_BYTES
 from app.core.errors import N_, DomainError, NotFound
+from app.core.i18n import fmt_date, fmt_money
 from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
 from app.core.timeutil import local_today
 from app.dues import bp, figures, funds, public_income, shared
 from app.dues.errors import FieldError, FormErrors
+from app.dues.forms import FundImportForm, IncomeEntryForm, IncomeUseForm
 from app.dues.models import IncomeKind
 from app.dues.staff_routes import (
     APPROVE,
@@ -26,7 +29,6 @@ from app.dues.staff_routes import (
     _posted,
     _refused,
     _require,
-    _values,
 )
 from app.extensions import db
 
@@ -38,43 +40,61 @@ from app.extensions import db
 def staff_income(compound):
     """The public income ledger; managers record income and costs, the committee uses it
     as the owners decided."""
-    entry = {"kind": "", "amount": "", "occurred_on": local_today().isoformat(), "note": ""}
-    use = {"amount": "", "target": "", "ballot": "", "note": ""}
+    action = request.form.get("action", "") if request.method == "POST" else ""
+    entry = IncomeEntryForm() if action == "entry" else IncomeEntryForm(formdata=None)
+    use = IncomeUseForm() if action == "use" else IncomeUseForm(formdata=None)
+    if action != "entry":
+        entry.occurred_on.data = local_today().isoformat()
     errors = FormErrors()
-    action = ""
     if request.method == "POST":
-        action = request.form.get("action", "")
         if action == "entry":
             _require(compound, MANAGE)
-            entry = _values(*entry, limit=400)
-            if _posted(errors) and _add_income(compound, entry, errors):
+            if _posted(errors) and _add_income(compound, entry.values(), errors):
                 flash(_("Entry recorded."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         elif action == "use":
             _require(compound, APPROVE)
-            use = _values(*use, limit=400)
-            if _posted(errors) and _use_income(compound, use, errors):
+            if _posted(errors) and _use_income(compound, use.values(), errors):
                 flash(_("Public income used as decided."), "success")
                 return redirect(url_for("dues.staff_income", compound_id=compound.id))
         else:
             raise NotFound()
         db.session.rollback()
     entries, uses = public_income.income_ledger(compound)
+    balance = public_income.income_balance(compound.id)
+    items = figures.cost_split(compound).items
+    ballots = funds.passed_ballots(compound)
+    entry.ids("entry-{name}", "amount", "note").show(errors if action == "entry" else {})
+    entry.occurred_on.render_kw = {
+        **(entry.occurred_on.render_kw or {}),
+        "max": local_today().isoformat(),
+    }
+    use.ids("use-{name}", "amount", "note").show(errors if action == "use" else {})
+    use.amount.description = _(
+        "At most %(amount)s is available.", amount=fmt_money(balance.available_fen)
+    )
+    use.target.choices = [
+        SelectChoice("", _("Choose…")),
+        SelectChoice("fund", _("Maintenance fund (by area)")),
+    ] + [SelectChoice(str(item.id), item.name) for item in items]
+    use.ballot.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(
+            str(b.id), f"{b.title} · {fmt_date(b.published_at)}" if b.published_at else b.title
+        )
+        for b in ballots
+    ]
     return render_template(
         "dues/staff_income.html",
         compound=compound,
         entries=entries,
         uses=uses,
-        balance=public_income.income_balance(compound.id),
+        balance=balance,
         entry=entry,
         use=use,
-        items=figures.cost_split(compound).items,
-        ballots=funds.passed_ballots(compound),
-        today=local_today(),
+        ballots=ballots,
         can_record=_can(compound, MANAGE),
         can_use=_can(compound, APPROVE),
         errors=errors,
-        form=action,
     ), errors.status
 
 
@@ -136,6 +156,7 @@ def _fund_page(compound: Compound, errors: FormErrors | None = None, problems=()
     return render_template(
         "dues/staff_fund.html",
         compound=compound,
+        form=FundImportForm(formdata=None).show(errors),
         problems=problems,
         errors=errors,
         columns=funds.FUND_COLUMNS,
@@ -155,7 +176,7 @@ def staff_fund(compound):
     errors = FormErrors()
     problems = []
     if _posted(errors):
-        upload = request.files.get("file")
+        upload = FundImportForm().file.data
         if upload is None or not upload.filename:
             errors.add(FieldError("file", N_("Choose a file.")))
         else:

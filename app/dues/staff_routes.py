@@ -68,10 +68,6 @@ def _refused(exc: DomainError) -> None:
     flash_error(exc)
 
 
-def _values(*names: str, limit: int = 200) -> dict[str, str]:
-    return {name: request.form.get(name, "")[:limit] for name in names}
-
-
 def _date(text: str, field: str) -> date:
     message = N_("Write the date as year-month-day, e.g. 2026-11-26.")
     try:
