@@ -34,7 +34,7 @@ from app.core.timeutil import local_today, utcnow
 REFUSED = 422
 
 
-@bp.app_context_processor
+@bp.context_processor
 def labels():
     return {
         "MEAL_LABELS": MEAL_LABELS,

@@ -32,7 +32,7 @@ from app.core.qr import qr_svg
 from app.core.security import public_url
 
 
-@bp.app_context_processor
+@bp.context_processor
 def labels():
     return {
         "STAGE_LABELS": STAGE_LABELS,

@@ -26,7 +26,7 @@ from app.extensions import limiter
 FLASH_LIMIT = 300  # characters of one flashed message: the session cookie stays small
 
 
-@bp.app_context_processor
+@bp.context_processor
 def labels():
     return {
         "KIND_LABELS": KIND_LABELS,

@@ -388,10 +388,9 @@ def details_visible(payment: Payment, user: User, relation: Relation | None) -> 
     """A payment's reference, reason and photo are its payer's. The committee's notes on
     renovation items (public income, hardship) are the owners'; a note on the property
     fee may concern a tenant household, so it stays with staff."""
-    if payment.recorded_by_id == user.id:
-        return True
-    return (
-        payment.item_id is not None
-        and relation is Relation.OWNER
-        and payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP)
+    return rules.payment_details_visible(
+        recorded_it=payment.recorded_by_id == user.id,
+        for_item=payment.item_id is not None,
+        owner=relation is Relation.OWNER,
+        committee_note=payment.channel in (Channel.PUBLIC_INCOME, Channel.HARDSHIP),
     )

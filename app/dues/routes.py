@@ -38,7 +38,7 @@ from app.dues.models import RESIDENT_CHANNELS, Channel, Payment
 from app.extensions import db
 
 
-@bp.app_context_processor
+@bp.context_processor
 def labels():
     return {
         "CHANNEL_LABELS": CHANNEL_LABELS,

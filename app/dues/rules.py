@@ -152,6 +152,15 @@ class Eligibility:
     reason: Reason
 
 
+def payment_details_visible(
+    *, recorded_it: bool, for_item: bool, owner: bool, committee_note: bool
+) -> bool:
+    """Who sees a payment's reference, reason and photo: its payer. The committee's notes
+    on renovation items (public income offsets, hardship) are the owners' to see too; a
+    note on the property fee may concern a tenant household, so it stays with staff."""
+    return recorded_it or (for_item and owner and committee_note)
+
+
 class Paperwork(enum.Enum):
     """What an owner's bill line says about the provident-fund statement."""
 

@@ -4,11 +4,29 @@ page of a compound, and the compound's public page."""
 from flask import render_template
 from flask_login import current_user, login_required
 
+from app.bookings.forms import MEAL_LABELS
 from app.community import services as community
+from app.community.forms import MODE_LABELS, RELATION_LABELS, STAGE_LABELS
+from app.community.models import Stage
 from app.community.permissions import compound_staff_required
 from app.decisions import queries as decisions
+from app.decisions.forms import verdict
 from app.portal import bp
 from app.portal import todo as todo_list
+
+
+@bp.context_processor
+def labels():
+    """The words of other features the portal's pages show (each feature's own pages get
+    theirs from its blueprint)."""
+    return {
+        "STAGE_LABELS": STAGE_LABELS,
+        "MODE_LABELS": MODE_LABELS,
+        "RELATION_LABELS": RELATION_LABELS,
+        "Stage": Stage,
+        "ballot_verdict": verdict,
+        "MEAL_LABELS": MEAL_LABELS,
+    }
 
 
 @bp.get("/home")

@@ -54,7 +54,7 @@ RECEIPTS = "repair_receipts"  # session: status-link tokens of reports sent from
 MAX_RECEIPTS = 5
 
 
-@bp.app_context_processor
+@bp.context_processor
 def labels():
     return {
         "REPAIR_CATEGORIES": CATEGORY_LABELS,

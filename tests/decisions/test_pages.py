@@ -417,16 +417,20 @@ def test_residents_cannot_run_ballots(client, sign_in, estate):
     assert client.post(f"/staff/ballots/{ballot.id}/close", data={}).status_code == 404
 
 
-def test_no_two_features_put_the_same_name_into_every_template(web):
-    """A name injected into every template by two blueprints: the one registered last
-    wins and the other feature's pages show the wrong (or no) text."""
-    seen = {}
+FLASK_OWN = {"g", "request", "session", "config"}
+
+
+def test_label_maps_are_scoped_to_their_blueprint(web):
+    """Each feature gives its words to its own pages only; a name a blueprint shares with
+    the app-wide ones would hide one of them, and only a few are app-wide at all."""
+    processors = web.template_context_processors
     with web.test_request_context():
-        for processor in web.template_context_processors[None]:
-            owner = processor.__module__
-            for name in processor():
-                assert name not in seen, f"{name} comes from {seen[name]} and {owner}"
-                seen[name] = owner
+        everywhere = {name for p in processors[None] for name in p()}
+        for blueprint in ("community", "decisions", "bookings", "repairs", "dues", "portal"):
+            names = {name for p in processors[blueprint] for name in p()} - FLASK_OWN
+            assert names, blueprint
+            assert not names & everywhere, (blueprint, names & everywhere)
+    assert not {"MEAL_LABELS", "REPAIR_STATUS", "CHANNEL_LABELS", "KIND_LABELS"} & everywhere
 
 
 def test_every_ballot_page_states_its_pass_rule(client, sign_in, estate, live):

@@ -287,3 +287,22 @@ def test_elevator_shares_are_exact_and_low_floors_pay_nothing(total, subsidy, ho
     assert sum(shares.values()) == item.to_allocate == max(total - subsidy, 0)
     assert all(shares[n] == 0 for n, (floor, _) in enumerate(homes) if floor <= 2)
     assert min(shares.values()) >= 0
+
+
+@pytest.mark.parametrize(
+    "recorded_it, for_item, owner, committee_note, visible",
+    [
+        (True, False, False, False, True),  # the payer always
+        (False, True, True, True, True),  # the owner: the committee's note on an item
+        (False, False, True, True, False),  # a note on the property fee stays with staff
+        (False, True, False, True, False),  # a tenant does not see an item's notes
+        (False, True, True, False, False),  # another person's own payment details
+    ],
+)
+def test_who_sees_a_payments_details(recorded_it, for_item, owner, committee_note, visible):
+    assert (
+        rules.payment_details_visible(
+            recorded_it=recorded_it, for_item=for_item, owner=owner, committee_note=committee_note
+        )
+        is visible
+    )
