@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.accounts.models import Consent, User
 from app.bookings import rules
@@ -20,6 +20,7 @@ from app.bookings.models import (
 )
 from app.bookings.shared import (
     check_planning_window,
+    class_bookings_around,
     give_back,
     lock_session,
     take_seats,
@@ -27,7 +28,7 @@ from app.bookings.shared import (
 from app.community.models import Compound, Dwelling
 from app.core import events
 from app.core.errors import N_, DomainError, NotFound
-from app.core.timeutil import local_to_utc, local_today, utcnow
+from app.core.timeutil import as_utc, local_to_utc, local_today, utcnow
 from app.extensions import db
 
 CHILD_CONSENT_VERSION = "2026-11"
@@ -281,14 +282,14 @@ def my_class_bookings(user: User, now: datetime | None = None) -> list[ClassBook
     return list(
         db.session.scalars(
             sa.select(ClassBooking)
-            .join(Child)
-            .join(ClassSession)
+            .join(ClassBooking.child)
+            .join(ClassBooking.session)
             .where(
                 Child.guardian_id == user.id,
                 ClassBooking.status != BookingStatus.CANCELLED,
                 ClassSession.day >= local_today(now),
             )
-            .options(selectinload(ClassBooking.session), selectinload(ClassBooking.child))
+            .options(contains_eager(ClassBooking.session), contains_eager(ClassBooking.child))
             .order_by(ClassSession.starts_at)
         )
     )
@@ -469,25 +470,24 @@ class Pickup:
 
 
 def recent_pickups(user: User, now: datetime | None = None, hours: int = 24) -> list[Pickup]:
-    """The user's children collected in the last `hours` hours, newest first (one query)."""
+    """The user's children collected in the last `hours` hours, newest first (read with
+    the coming bookings: one query for both on the home page)."""
     now = now or utcnow()
-    rows = db.session.execute(
-        sa.select(
-            ClassBooking.id,
-            Child.name,
-            ClassSession.day,
-            ClassBooking.picked_up_by,
-            ClassBooking.picked_up_at,
-            ClassBooking.pickup_exception,
+    since = now - timedelta(hours=hours)
+    collected = [
+        b
+        for b in class_bookings_around(user, now, back_hours=hours)
+        if b.picked_up_at is not None and as_utc(b.picked_up_at) > since
+    ]
+    collected.sort(key=lambda b: (as_utc(b.picked_up_at), b.id), reverse=True)
+    return [
+        Pickup(
+            b.id,
+            b.child.name,
+            b.session.day,
+            b.picked_up_by,
+            as_utc(b.picked_up_at),
+            b.pickup_exception,
         )
-        .join(ClassBooking.child)
-        .join(ClassBooking.session)
-        .where(
-            Child.guardian_id == user.id,
-            Child.removed_at.is_(None),
-            ClassBooking.picked_up_at.is_not(None),
-            ClassBooking.picked_up_at > now - timedelta(hours=hours),
-        )
-        .order_by(ClassBooking.picked_up_at.desc(), ClassBooking.id.desc())
-    )
-    return [Pickup(*row) for row in rows]
+        for b in collected
+    ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.accounts.models import User
 from app.bookings import rules
@@ -23,10 +23,11 @@ from app.bookings.models import (
 )
 from app.community.models import Dwelling, Relation
 from app.community.services import dwellings_of, relation_of
+from app.core import memo
 from app.core.db import lock_rows
 from app.core.errors import N_, DomainError, NotFound
 from app.core.settings import policy_for
-from app.core.timeutil import local_today, utcnow
+from app.core.timeutil import as_utc, local_today, utcnow
 from app.extensions import db
 
 
@@ -127,6 +128,40 @@ class UpcomingBooking:
         return self.kind == "meal"
 
 
+def class_bookings_around(
+    user: User, now: datetime, *, back_hours: int = 24, ahead_days: int = 3
+) -> list[ClassBooking]:
+    """The user's children's class bookings around now, in one query remembered for the
+    request: those coming up within ahead_days and those collected in the last back_hours
+    (the home page shows both, the classroom page its week of pick-ups)."""
+
+    def load() -> list[ClassBooking]:
+        coming = sa.and_(
+            ClassBooking.status != BookingStatus.CANCELLED,
+            ClassSession.starts_at > now,
+            ClassSession.starts_at <= now + timedelta(days=ahead_days),
+        )
+        collected = sa.and_(
+            ClassBooking.picked_up_at.is_not(None),
+            ClassBooking.picked_up_at > now - timedelta(hours=back_hours),
+        )
+        return list(
+            db.session.scalars(
+                sa.select(ClassBooking)
+                .join(ClassBooking.child)
+                .join(ClassBooking.session)
+                .where(
+                    Child.guardian_id == user.id,
+                    Child.removed_at.is_(None),
+                    sa.or_(coming, collected),
+                )
+                .options(contains_eager(ClassBooking.child), contains_eager(ClassBooking.session))
+            )
+        )
+
+    return memo.remembered(("class_bookings_around", user.id, now, back_hours, ahead_days), load)
+
+
 def upcoming_bookings(
     user: User, now: datetime | None = None, days: int = 3
 ) -> list[UpcomingBooking]:
@@ -146,8 +181,9 @@ def upcoming_bookings(
                 MealSession.serves_at > now,
                 MealSession.serves_at <= until,
             )
-            .options(contains_eager(MealBooking.session), selectinload(MealBooking.lines))
+            .options(contains_eager(MealBooking.session), joinedload(MealBooking.lines))
         )
+        meals = meals.unique()
         items += [
             UpcomingBooking(
                 "meal",
@@ -162,19 +198,11 @@ def upcoming_bookings(
             )
             for b in meals
         ]
-    classes = db.session.scalars(
-        sa.select(ClassBooking)
-        .join(ClassBooking.child)
-        .join(ClassBooking.session)
-        .where(
-            Child.guardian_id == user.id,
-            Child.removed_at.is_(None),
-            ClassBooking.status != BookingStatus.CANCELLED,
-            ClassSession.starts_at > now,
-            ClassSession.starts_at <= until,
-        )
-        .options(contains_eager(ClassBooking.child), contains_eager(ClassBooking.session))
-    )
+    classes = [
+        b
+        for b in class_bookings_around(user, now, ahead_days=days)
+        if b.status is not BookingStatus.CANCELLED and now < as_utc(b.session.starts_at) <= until
+    ]
     items += [
         UpcomingBooking(
             "class",

@@ -52,8 +52,10 @@ def labels():
 
 
 def my_home(dwelling_id: int) -> tuple[Dwelling, Relation]:
-    """A home the signed-in person belongs to (owner or tenant); anything else is 404."""
-    home = db.session.get(Dwelling, dwelling_id)
+    """A home the signed-in person belongs to (owner or tenant); anything else is 404.
+    Taken from the person's homes (loaded once per request with their compound, building
+    and household), so the page sends no query of its own for it."""
+    home = next((d for d in dwellings_of(current_user) if d.id == dwelling_id), None)
     relation = relation_of(current_user, home) if home else None
     if relation is None:
         raise NotFound()

@@ -67,6 +67,28 @@ class HomeDues:
         return bool(self.to_pay_fen or self.rejected)
 
 
+def _fee_starts_and_rates(compound_ids) -> tuple[dict, dict]:
+    """Each compound's fee start and rates in one statement: a compound bills the fee
+    only once a start is set, so the rates ride along with its settings row."""
+    starts: dict[int, date | None] = {}
+    rates: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
+    for compound_id, start, effective_from, rate in db.session.execute(
+        sa.select(
+            DuesSettings.compound_id,
+            DuesSettings.fee_starts_on,
+            FeeRate.effective_from,
+            FeeRate.rate_fen,
+        )
+        .outerjoin(FeeRate, FeeRate.compound_id == DuesSettings.compound_id)
+        .where(DuesSettings.compound_id.in_(compound_ids))
+        .order_by(FeeRate.effective_from)
+    ):
+        starts[compound_id] = start
+        if effective_from is not None:
+            rates[compound_id].append((effective_from, Decimal(rate)))
+    return starts, rates
+
+
 def home_dues(
     user: User, dwellings: list[Dwelling] | None = None, today: date | None = None
 ) -> list[HomeDues]:
@@ -95,20 +117,7 @@ def home_dues(
         .where(Allocation.dwelling_id.in_(ids))
     ):
         lines[(dwelling_id, item_id)] = [name, fen, 0, 0]
-    starts = dict(
-        db.session.execute(
-            sa.select(DuesSettings.compound_id, DuesSettings.fee_starts_on).where(
-                DuesSettings.compound_id.in_(compound_ids)
-            )
-        ).all()
-    )
-    rates: dict[int, list[tuple[date, Decimal]]] = defaultdict(list)
-    for compound_id, effective_from, rate in db.session.execute(
-        sa.select(FeeRate.compound_id, FeeRate.effective_from, FeeRate.rate_fen).where(
-            FeeRate.compound_id.in_(compound_ids)
-        )
-    ):
-        rates[compound_id].append((effective_from, Decimal(rate)))
+    starts, rates = _fee_starts_and_rates(compound_ids)
     for home in homes:
         start = starts.get(home.compound_id)
         if start:

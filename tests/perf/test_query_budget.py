@@ -17,8 +17,9 @@ from tests.fixtures.querycount import counting
 RESIDENT_BUDGET = 8
 STAFF_BUDGET = 15
 # Pages not yet within the resident budget (issue 12): today's counts are ceilings they
-# must not exceed while they are brought down to 8.
-CEILINGS = {"/home": 12, "/dues/N": 15, "/classroom": 11}
+# must not exceed while they are brought down to 8. "/dues" counts the redirect to the one
+# home's bill (2 statements) with the bill's 8.
+CEILINGS = {"/home": 9, "/dues/N": 10}
 
 
 def resident_pages(s):
