@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import AccessLog, User
@@ -20,6 +21,7 @@ from app.core.settings import Place, policies_for
 from app.core.timeutil import LOCAL_TZ, as_utc, utcnow
 from app.extensions import db
 from app.repairs import rules
+from app.repairs.forms import CATEGORY_LABELS
 from app.repairs.models import Facility, Photo, Ticket, TicketFollower
 from app.repairs.rules import Category, Route, Status
 from app.repairs.shared import (
@@ -125,15 +127,11 @@ class ToConfirm:
     @property
     def title(self) -> str:
         """The facility's name, else the kind of problem (in the page's language)."""
-        from app.repairs.forms import CATEGORY_LABELS
-
         return self.facility_name or str(CATEGORY_LABELS[self.category])
 
     @property
     def url(self) -> str:
         """The ticket page, where the resident confirms with a rating or reopens."""
-        from flask import url_for
-
         return url_for("repairs.ticket", ticket_id=self.ticket_id)
 
 
