@@ -127,8 +127,10 @@ def wrk(
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms((re.search(r"50%\s+(\S+)", out) or re.search("(x)", "x")).group(1))
-    p99 = _ms((re.search(r"99%\s+(\S+)", out) or re.search("(x)", "x")).group(1))
+    # The latency distribution's own lines ("     50%  126.83ms"), not a "+/- Stdev" column
+    # that happens to end in 50%.
+    p50 = _ms((re.search(r"^\s+50%\s+(\S+)", out, re.M) or re.search("(x)", "x")).group(1))
+    p99 = _ms((re.search(r"^\s+99%\s+(\S+)", out, re.M) or re.search("(x)", "x")).group(1))
     errors = 0
     for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: .*?(\d+) timeout"):
         found = re.search(pattern, out)
