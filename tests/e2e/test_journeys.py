@@ -88,7 +88,10 @@ def test_owner_in_large_text_votes_and_reads_what_they_owe(page: Page, demo, res
     sign_in(page, base, DEMO_RESIDENT_PHONE)
     expect(page.locator("body")).to_have_class("elder ")
     check(page, results_dir, "owner-home")
-    page.get_by_text(zh("Please vote: %(title)s", title="金源新村老旧小区综合改造意愿征询")).click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.get_by_text(
+            zh("Please vote: %(title)s", title="金源新村老旧小区综合改造意愿征询")
+        ).click()
     check(page, results_dir, "owner-ballot")
     expect(page.locator("main")).to_contain_text(
         zh("Civil Code major: 3/4 of voted area and of voters")
@@ -141,7 +144,8 @@ def test_property_manager_confirms_a_payment_and_opens_the_queue(page: Page, dem
     check(page, results_dir, "manager-confirmed")
     page.goto(f"{base}/staff/compounds/{demo['compound']}/repairs")
     check(page, results_dir, "manager-queue")
-    page.locator("main .list a").first.click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("main .list a").first.click()
     check(page, results_dir, "manager-ticket")
 
 
@@ -150,7 +154,8 @@ def test_canteen_operator_reads_the_kitchen_sheet(page: Page, demo, results_dir)
     sign_in(page, base, PHONES["canteen_operator"])
     page.goto(f"{base}/staff/compounds/{demo['compound']}/canteen")
     check(page, results_dir, "canteen-sessions")
-    page.locator("main a[href^='/staff/canteen/']").first.click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("main a[href^='/staff/canteen/']").first.click()
     check(page, results_dir, "canteen-meal")
 
 
@@ -159,7 +164,8 @@ def test_classroom_operator_opens_the_register(page: Page, demo, results_dir):
     sign_in(page, base, PHONES["classroom_operator"])
     page.goto(f"{base}/staff/compounds/{demo['compound']}/classroom")
     check(page, results_dir, "classroom-sessions")
-    page.locator("main a[href^='/staff/classroom/']").first.click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("main a[href^='/staff/classroom/']").first.click()
     check(page, results_dir, "classroom-register")
 
 
@@ -170,7 +176,8 @@ def test_street_admin_finds_a_home(page: Page, demo, results_dir):
     check(page, results_dir, "street-compound")
     page.goto(f"{base}/staff/compounds/{demo['compound']}/dwellings?q=101")
     check(page, results_dir, "street-dwellings")
-    page.locator("main .list a").first.click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("main .list a").first.click()
     check(page, results_dir, "street-dwelling")
     expect(page.locator("main")).to_contain_text("金源新村")
 
@@ -193,7 +200,8 @@ def test_owner_in_english_books_the_canteen(page: Page, demo, results_dir):
     check(page, results_dir, "english-home")
     page.goto(f"{base}/canteen")
     check(page, results_dir, "english-canteen")
-    page.locator("main a[href^='/canteen/']").first.click()
+    with page.expect_navigation():  # the next page, not the one clicked on
+        page.locator("main a[href^='/canteen/']").first.click()
     check(page, results_dir, "english-meal")
     page.locator("main fieldset").first.locator("input[type=radio]").nth(1).check()
     page.locator("main form button[type=submit]").first.click()
