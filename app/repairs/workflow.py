@@ -13,11 +13,12 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.accounts.permissions import Capability
+from app.community.models import Compound
 from app.core import events
 from app.core import photos as photo_rules
 from app.core.errors import N_, DomainError, NotFound
-from app.core.settings import extremes
-from app.core.timeutil import utcnow
+from app.core.settings import Place, extremes, policies_for
+from app.core.timeutil import as_utc, utcnow
 from app.extensions import db
 from app.repairs import rules
 from app.repairs.models import Photo, PhotoKind, Ticket, TicketEvent
@@ -239,16 +240,18 @@ def _transition(
     now: datetime,
     note: str,
     add: Sequence = (),
+    window: timedelta | None = None,
     **values,
 ) -> None:
-    """Apply one allowed transition of the workflow."""
+    """Apply one allowed transition of the workflow (window: the ticket's confirm window,
+    when the caller has read it already)."""
     current = ticket.status
     target = rules.next_status(
         current,
         action,
         resolved_at=ticket.resolved_at,
         now=now,
-        confirm_window=confirm_window(ticket.compound_id),
+        confirm_window=window or confirm_window(ticket.compound_id),
     )
     if target is None:
         raise DomainError(N_("This step is not possible at the report's current stage."))
@@ -312,21 +315,31 @@ def change_status(
 def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None) -> int:
     """Close tickets that nobody confirmed or reopened within their compound's confirm
     window after the repair; return how many this call closed. The query takes the
-    shortest window in force; each ticket is then held to its own compound's."""
+    shortest window in force; each ticket is then held to its own compound's, all the
+    compounds' policies read in one more query (the daily run covers the whole city)."""
     now = now or utcnow()
     shortest = timedelta(days=extremes("confirm_window_days")[0])
-    stmt = sa.select(Ticket).where(
-        Ticket.status == Status.RESOLVED, Ticket.resolved_at < now - shortest
+    stmt = (
+        sa.select(Ticket, Compound.district, Compound.street_office)
+        .join(Compound, Compound.id == Ticket.compound_id)
+        .where(Ticket.status == Status.RESOLVED, Ticket.resolved_at < now - shortest)
     )
     if compound_ids is not None:
         stmt = stmt.where(Ticket.compound_id.in_(compound_ids or {0}))
+    rows = [(t, Place(t.compound_id, d or "", s or "")) for t, d, s in db.session.execute(stmt)]
+    policies = policies_for({place for _ticket, place in rows})
     closed = 0
-    for ticket in list(db.session.scalars(stmt)):
+    for ticket, place in rows:
+        window = timedelta(days=policies[place].confirm_window_days)
+        if as_utc(ticket.resolved_at) + window >= now:
+            continue  # its compound gives the reporter longer
         try:
-            _transition(ticket, Action.AUTO_CLOSE, None, now, AUTO_CLOSE_NOTE, closed_at=now)
+            _transition(
+                ticket, Action.AUTO_CLOSE, None, now, AUTO_CLOSE_NOTE, window=window, closed_at=now
+            )
             closed += 1
         except DomainError:
-            continue  # its compound's window is longer, or the reporter just acted
+            continue  # the reporter confirmed or reopened it just now
     return closed
 
 

@@ -489,3 +489,31 @@ def test_warranty_ends_on_the_anniversary(estate, tmp_path):
         estate, tmp_path, request_key="d2", now=datetime(2027, 10, 31, 2, 0, tzinfo=UTC)
     )
     assert (on_the_day.route, next_day.route) == (Route.CONTRACTOR, Route.PROPERTY)
+
+
+def test_auto_close_reads_the_policies_once_not_per_ticket(estate, tmp_path):
+    """The daily run over many compounds: a fixed number of statements before the closes."""
+    from tests.fixtures.querycount import counting
+
+    manager = estate["manager"]
+    for n in range(3):
+        ticket = report(estate, tmp_path, facility=estate["lawn"], request_key=f"q{n}")
+        for action in (Action.ACCEPT, Action.START):
+            workflow.staff_act(
+                ticket, manager, action, assignee="王师傅", upload_dir=tmp_path, now=NOW
+            )
+        workflow.staff_act(
+            ticket,
+            manager,
+            Action.RESOLVE,
+            after_photo=jpeg_with_gps((30, 30)),
+            upload_dir=tmp_path,
+            now=NOW,
+        )
+    settings.set_value("compound", str(estate["compound"].id), "confirm_window_days", 10)
+    db.session.expire_all()
+    with counting(db.engine) as statements:
+        assert workflow.auto_close(NOW + timedelta(days=8)) == 0  # past 7 days, not past 10
+    reads = [s for s in statements if str(s).lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 3  # the shortest window, the tickets, their compounds' policies
+    assert workflow.auto_close(NOW + timedelta(days=10, seconds=1)) == 3
