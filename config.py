@@ -50,6 +50,12 @@ class Config:
     # If Redis is down, sign-in still works (limits counted per process meanwhile).
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # A signed-in person's pages kept in a shared store until a write they were read from
+    # (app/core/pagecache.py): Redis in production ("redis://127.0.0.1:6379/1"); memory://
+    # serves one process (the development server); empty turns it off.
+    PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL", "memory://")
+    # What changes only with the clock ("closes in 2 days") is at most this late.
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
     # Elderly residents fill forms slowly: the CSRF token lives as long as the session.
     WTF_CSRF_TIME_LIMIT = None
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
@@ -111,6 +117,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Several workers on several machines: a shared store or none.
+    PAGE_CACHE_URL = os.environ.get("PAGE_CACHE_URL", "")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

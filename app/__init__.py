@@ -51,12 +51,13 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
 
-    from app.core import assets, flashing, i18n, memo
+    from app.core import assets, flashing, i18n, memo, pagecache
 
     i18n.init_app(app)
     flashing.init_app(app)
     app.before_request(memo.forget)
     assets.init_app(app)
+    pagecache.init_app(app)
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user
@@ -112,6 +113,12 @@ def _check_production(config) -> None:
             "host a request names."
         )
     config["PUBLIC_BASE_URL"] = base.rstrip("/")
+    if (config.get("PAGE_CACHE_URL") or "").strip().startswith("memory://"):
+        raise RuntimeError(
+            "PAGE_CACHE_URL must name a shared store in production (redis://…) or be "
+            "empty: with memory:// each worker keeps pages that another worker's writes "
+            "cannot make old."
+        )
     storage = (config.get("RATELIMIT_STORAGE_URI") or "").strip()
     scheme = storage.split(":", 1)[0].strip().lower()
     if not storage or scheme in ("memory", "") or "://" not in storage:

@@ -67,6 +67,17 @@ def redis_url() -> str:
         return "memory://"
 
 
+def page_cache_url() -> str:
+    """Redis database 8 for kept pages when Redis answers (emptied first), else none."""
+    url = redis_url().rsplit("/", 1)[0] + "/8"
+    if url.startswith("memory"):
+        return ""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -316,6 +327,8 @@ def run(args) -> None:
         "SESSION_COOKIE_SECURE": "0",
         "UPLOAD_DIR": str(folder / "uploads"),
         "RATELIMIT_STORAGE_URI": redis_url(),
+        # Signed-in pages kept in Redis as in production; --no-page-cache renders each one.
+        "PAGE_CACHE_URL": "" if args.no_page_cache else page_cache_url(),
         "LOGIN_RATE_LIMIT": "100000 per minute",
     }
     portal_port, hello_port = free_port(), free_port()
@@ -442,6 +455,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", default="", help="only pages whose name contains this")
+    parser.add_argument(
+        "--no-page-cache",
+        action="store_true",
+        help="render every page (no kept pages): the cost of a page after a write",
+    )
     run(parser.parse_args())
 
 

@@ -25,6 +25,7 @@ from app.bookings.forms import (
 )
 from app.bookings.models import BookingStatus, Service
 from app.bookings.rules import is_elder_tier
+from app.core import pagecache
 from app.core.errors import DomainError, NotFound
 from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_money
@@ -76,6 +77,7 @@ def _ahead_days(compound_ids) -> int:
 
 @bp.get("/canteen")
 @login_required
+@pagecache.per_person
 def canteen():
     """Meals I can book, and my household's bookings."""
     return render_template(
@@ -89,6 +91,7 @@ def canteen():
 
 @bp.route("/canteen/<int:session_id>", methods=["GET", "POST"])
 @login_required
+@pagecache.per_person
 def book_meal(session_id: int):
     """Choose a menu for each person of my household; the price follows their age."""
     session = meals.get_meal_session(session_id, shared.compound_ids_of(current_user))
@@ -262,6 +265,7 @@ def _classroom_page(recurring: RecurringForm | None = None, status: int = 200):
 
 @bp.get("/classroom")
 @login_required
+@pagecache.per_person
 def classroom():
     """My children, the coming sessions, our bookings and who collected the children."""
     return _classroom_page()

@@ -26,6 +26,7 @@ from app.community.forms import (
 )
 from app.community.models import ManagementMode, Relation, Stage
 from app.community.permissions import compound_staff_required
+from app.core import pagecache
 from app.core.errors import DomainError
 from app.core.forms import ConfirmForm, refused_status
 from app.core.qr import qr_svg
@@ -45,6 +46,7 @@ def labels():
 
 @bp.get("/dwellings/<int:dwelling_id>")
 @login_required
+@pagecache.per_person
 def dwelling(dwelling_id: int):
     """One home as its resident sees it."""
     home = services.get_dwelling_or_404(dwelling_id, current_user)
@@ -97,6 +99,7 @@ def edit_compound(compound):
 
 @bp.route("/staff/compounds/<int:compound_id>/roster", methods=["GET", "POST"])
 @compound_staff_required(Capability.MANAGE_ROSTER)
+@pagecache.per_staff
 def roster(compound):
     """Upload a roster file; a file with any bad row imports nothing and lists every row."""
     form = RosterUploadForm()
@@ -146,6 +149,7 @@ def roster_export(compound, fmt: str):
 
 @bp.get("/staff/compounds/<int:compound_id>/dwellings")
 @compound_staff_required(Capability.SEE_HOMES)
+@pagecache.per_staff
 def staff_dwellings(compound):
     """Find a home by building, room, name or phone."""
     page = request.args.get("page", 1, type=int)
@@ -165,6 +169,7 @@ def staff_dwellings(compound):
 
 @bp.get("/staff/dwellings/<int:dwelling_id>")
 @login_required
+@pagecache.per_staff
 def staff_dwelling(dwelling_id: int):
     """A home as committee staff see it: members with masked phones, letter status."""
     return _staff_dwelling_page(services.get_staff_dwelling(dwelling_id, current_user))

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core import pagecache
 from app.core.errors import DomainError
 from app.core.i18n import fmt_full_date, fmt_full_datetime
 from app.core.timeutil import local_to_utc
@@ -101,6 +102,7 @@ def _posted(form) -> bool:
 
 @bp.get("/ballots")
 @login_required
+@pagecache.per_person
 def ballots():
     """The ballots that cover my homes."""
     return render_template(
@@ -136,6 +138,7 @@ def _ballot_page(item, seats, forms, status=200):
 
 @bp.get("/ballots/<int:ballot_id>")
 @login_required
+@pagecache.per_person
 def ballot(ballot_id: int):
     """Read the notice, vote or change my vote, see my receipt and the result."""
     item = queries.get_ballot_for_resident(ballot_id, current_user)

@@ -13,6 +13,7 @@ from app.community import roster as roster_rules
 from app.community.forms import MODE_LABELS
 from app.community.permissions import compound_staff_required
 from app.community.services import clamp_page
+from app.core import pagecache
 from app.core.errors import N_, DomainError
 from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_datetime
@@ -37,6 +38,7 @@ PROBLEMS_SHOWN = 500  # rows of an import report shown on the page
 
 @bp.get("/staff/compounds/<int:compound_id>/ballots")
 @compound_staff_required(Capability.RUN_VOTES)
+@pagecache.per_staff
 def staff_ballots(compound):
     """All ballots of a compound."""
     return render_template(
@@ -202,6 +204,7 @@ def delete_ballot(ballot_id: int):
 
 @bp.get("/staff/ballots/<int:ballot_id>")
 @login_required
+@pagecache.per_staff
 def dashboard(ballot_id: int):
     """The committee's live view: turnout against the quorum line, per building, demand."""
     return _dashboard(_staff_ballot(ballot_id))

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from app.accounts.permissions import Capability
 from app.community.models import Compound, Dwelling, Relation
 from app.community.services import dwellings_of, relation_of
+from app.core import pagecache
 from app.core.errors import DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
@@ -88,6 +89,7 @@ def my_dues():
 
 @bp.get("/dues/<int:dwelling_id>")
 @login_required
+@pagecache.per_person
 def bill(dwelling_id: int):
     """我的费用: per item the share, paid, outstanding and every channel that can pay it."""
     home, relation = my_home(dwelling_id)
@@ -190,6 +192,7 @@ def photo(payment_id: int):
 
 @bp.get("/dues/<int:dwelling_id>/statement/<int:item_id>")
 @login_required
+@pagecache.per_person
 def statement(dwelling_id: int, item_id: int):
     """The cost-sharing statement the housing provident fund centre asks for (printable)."""
     home, relation = my_home(dwelling_id)

@@ -16,6 +16,7 @@ from app.accounts.permissions import Capability
 from app.community.models import Compound, Dwelling
 from app.community.permissions import compound_staff_required
 from app.community.services import clamp_page, get_staff_dwelling
+from app.core import pagecache
 from app.core.errors import N_, DomainError, NotFound
 from app.core.flashing import flash_error
 from app.core.forms import ConfirmForm
@@ -118,6 +119,7 @@ def _download_name(compound: Compound, suffix: str) -> str:
 
 @bp.get(PREFIX)
 @compound_staff_required(VIEW)
+@pagecache.per_staff
 def staff_dues(compound):
     """The compound's dues at a glance: costs, arrears by building, funds and the tools."""
     return _overview(compound)
@@ -188,6 +190,7 @@ def staff_fee(compound):
 
 @bp.get(PREFIX + "/pending")
 @compound_staff_required(VIEW)
+@pagecache.per_staff
 def staff_pending(compound):
     """Payments residents recorded, oldest first, to confirm or reject."""
     count = payments.pending_count(compound)
@@ -273,6 +276,7 @@ def staff_reject(compound, payment_id: int):
 
 @bp.get(PREFIX + "/homes/<int:dwelling_id>")
 @compound_staff_required(VIEW)
+@pagecache.per_staff
 def staff_home(compound, dwelling_id: int):
     """One home's statement: each line's share, payments and status, and its fund."""
     return _home_page(compound, _home(compound, dwelling_id))

@@ -9,6 +9,7 @@ from app.community import services as community
 from app.community.forms import MODE_LABELS, RELATION_LABELS, STAGE_LABELS
 from app.community.models import Stage
 from app.community.permissions import compound_staff_required
+from app.core import pagecache
 from app.decisions import queries as decisions
 from app.decisions.forms import verdict
 from app.portal import bp
@@ -31,6 +32,7 @@ def labels():
 
 @bp.get("/home")
 @login_required
+@pagecache.per_person
 def home():
     """Show a resident their homes and everything waiting for them; staff their compounds."""
     dwellings = community.dwellings_of(current_user)
@@ -60,6 +62,7 @@ def compound_page(compound_id: int):
 
 @bp.get("/staff/compounds/<int:compound_id>")
 @compound_staff_required()
+@pagecache.per_staff
 def staff_compound(compound):
     """The staff overview of one compound: figures for every role, tools by capability."""
     return render_template(

@@ -20,6 +20,7 @@ from app.accounts.permissions import Capability
 from app.community import roster as roster_rules
 from app.community.permissions import compound_staff_required
 from app.community.services import dwellings_of
+from app.core import pagecache
 from app.core.errors import DomainError, NotFound
 from app.core.forms import ConfirmForm, refused_status
 from app.core.i18n import fmt_full_date
@@ -275,6 +276,7 @@ def new_report():
 
 @bp.get("/repairs")
 @login_required
+@pagecache.per_person
 def my_repairs():
     """My reports, and the open reports about common areas of my compound."""
     mine, common = queries.resident_tickets(current_user)
@@ -320,6 +322,7 @@ def _resident_page(item, forms: dict | None = None, follow_form=None):
 
 @bp.get("/repairs/<int:ticket_id>")
 @login_required
+@pagecache.per_person
 def ticket(ticket_id: int):
     """A report's timeline (reporters' personal data is never shown to neighbours)."""
     return _resident_page(shared.get_ticket_for_resident(ticket_id, current_user))
@@ -382,6 +385,7 @@ def photo(photo_id: int):
 
 @bp.get("/staff/compounds/<int:compound_id>/repairs")
 @compound_staff_required(Capability.HANDLE_REPAIRS, Capability.WORK_ON_REPAIRS)
+@pagecache.per_staff
 def queue(compound):
     """The repair queue: overdue first; filter by status, category, building, worker."""
     filters = queries.QueueFilter(
@@ -448,6 +452,7 @@ def _staff_page(item, forms: dict | None = None, phone: str | None = None):
 
 @bp.get("/staff/repairs/<int:ticket_id>")
 @login_required
+@pagecache.per_staff
 def staff_ticket(ticket_id: int):
     """A report with the steps the user may take."""
     return _staff_page(shared.get_ticket_for_staff(ticket_id, current_user))
