@@ -85,9 +85,40 @@ class MemoryStore:
                 now = time.monotonic()
                 self._data = {k: v for k, v in self._data.items() if v[0] > now}
 
+    def set_many(self, values: dict[str, bytes], seconds: int) -> None:
+        for key, value in values.items():
+            self.set(key, value, seconds)
+
+    def get_fresh(self, key: str) -> bytes | None:
+        """The kept page if every generation it was read from is still current."""
+        raw = self.get_many_values([key])[0]
+        if raw is None:
+            return None
+        gens = _unpack(raw)[0]["gens"]
+        scopes = list(gens)
+        now = self.get_many_values([_gen_key(scope) for scope in scopes])
+        if [(v or b"").decode() for v in now] != [gens[scope] for scope in scopes]:
+            return None
+        return raw
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+
+
+# KEYS[1]: the page; ARGV[1]: the generations' key prefix. The page's first line is JSON
+# naming the generations it was read from; any that moved on (or expired) means no page.
+_FRESH_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local cut = string.find(raw, '\\n', 1, true)
+if not cut then return false end
+local head = cjson.decode(string.sub(raw, 1, cut - 1))
+for scope, gen in pairs(head['gens']) do
+  if redis.call('GET', ARGV[1] .. scope) ~= gen then return false end
+end
+return raw
+"""
 
 
 class RedisStore:
@@ -98,12 +129,25 @@ class RedisStore:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._prefix = prefix
+        self._fresh = self._redis.register_script(_FRESH_SCRIPT)
+
+    def get_fresh(self, key: str) -> bytes | None:
+        """The kept page if every generation it was read from is still current: one
+        round trip (the check runs in Redis)."""
+        return self._fresh(keys=[self._prefix + key], args=[self._prefix + GEN_PREFIX]) or None
 
     def get_many_values(self, keys: list[str]) -> list[bytes | None]:
         return self._redis.mget([self._prefix + key for key in keys])
 
     def set(self, key: str, value: bytes, seconds: int, *, only_new: bool = False) -> None:
         self._redis.set(self._prefix + key, value, ex=seconds, nx=only_new)
+
+    def set_many(self, values: dict[str, bytes], seconds: int) -> None:
+        """One round trip for all of them."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key, value in values.items():
+            pipe.set(self._prefix + key, value, ex=seconds)
+        pipe.execute()
 
     def clear(self) -> None:
         for key in self._redis.scan_iter(match=self._prefix + "pc:*", count=1000):
@@ -143,8 +187,9 @@ def move_on(scopes) -> None:
     if held is None or not scopes:
         return
     try:
-        for scope in sorted(set(scopes)):
-            held.set(_gen_key(scope), secrets.token_hex(8).encode(), GEN_SECONDS)
+        held.set_many(
+            {_gen_key(scope): secrets.token_hex(8).encode() for scope in set(scopes)}, GEN_SECONDS
+        )
     except Exception:  # noqa: BLE001 - a write already committed must not fail for this
         current_app.logger.warning("page cache: could not move on %s", sorted(scopes))
 
@@ -257,13 +302,24 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("pagecache_writes", None)
 
 
-def _reach(user, *, homes: bool = True) -> set[str]:
-    """The compounds a signed-in person works in and (with homes) lives in."""
+def _reach(user, *, homes: bool = True, for_page: bool = False) -> set[str]:
+    """The compounds a signed-in person works in and (with homes) is on the roster of.
+    For a page, through the person's homes (the page reads them anyway, once per
+    request); after a write, in one small query."""
     compounds = {grant.compound_id for grant in user.grants}
-    if homes:
+    if homes and for_page:
         from app.community.services import dwellings_of
 
         compounds |= {dwelling.compound_id for dwelling in dwellings_of(user)}
+    elif homes:
+        from app.community.models import Person
+        from app.extensions import db
+
+        compounds.update(
+            db.session.scalars(
+                sa.select(Person.compound_id).where(Person.user_id == user.id).distinct()
+            )
+        )
     return {f"c:{compound_id}" for compound_id in compounds}
 
 
@@ -322,18 +378,19 @@ def per_person(view, *, homes: bool = True):
         seconds = int(current_app.config["PAGE_CACHE_SECONDS"])
         key = _entry_key(seconds)
         try:
-            raw = held.get_many_values([key])[0]
+            raw = held.get_fresh(key)
             if raw is not None:
                 head, body = _unpack(raw)
-                scopes = list(head["gens"])
-                now = [(v or b"").decode() for v in _generations(held, scopes)]
-                if now == [head["gens"][scope] for scope in scopes]:
-                    response = current_app.response_class(
-                        body, status=head["status"], mimetype=head["type"]
-                    )
-                    response.headers[HIT_HEADER] = "hit"
-                    return response
-            scopes = [CITY, f"u:{current_user.id}", *sorted(_reach(current_user, homes=homes))]
+                response = current_app.response_class(
+                    body, status=head["status"], mimetype=head["type"]
+                )
+                response.headers[HIT_HEADER] = "hit"
+                return response
+            scopes = [
+                CITY,
+                f"u:{current_user.id}",
+                *sorted(_reach(current_user, homes=homes, for_page=True)),
+            ]
             snapshot = _snapshot(held, scopes)
         except Exception:  # noqa: BLE001 - no store: render the page as if there were none
             current_app.logger.warning("page cache: store unavailable", exc_info=True)

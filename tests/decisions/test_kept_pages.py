@@ -13,7 +13,7 @@ from app.community.models import Building, Compound
 from app.core import pagecache
 from app.extensions import db
 from tests.conftest import zh
-from tests.decisions.conftest import estate, voter_of  # noqa: F401  (the fixture)
+from tests.decisions.conftest import voter_of
 from tests.decisions.test_pages import link_users, post_vote
 from tests.fixtures.factories import make_compound, make_resident, make_user
 
