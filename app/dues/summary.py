@@ -89,12 +89,49 @@ def _fee_starts_and_rates(compound_ids) -> tuple[dict, dict]:
     return starts, rates
 
 
+def _shares_and_payments(dwelling_ids: list[int]) -> sa.Select:
+    """The homes' shares of the cost items and every payment recorded on them, in one
+    statement: a payment row has a payment id, a share row none (columns the other kind
+    lacks are NULL; the payments come first so their columns give the result types)."""
+    paid = (
+        sa.select(
+            Payment.dwelling_id,
+            Payment.item_id,
+            CostItem.name,
+            Payment.amount_fen,
+            Payment.id.label("payment_id"),
+            Payment.status,
+            Payment.recorded_by_id,
+            Payment.reason,
+            Payment.decided_at,
+        )
+        .outerjoin(CostItem, CostItem.id == Payment.item_id)
+        .where(Payment.dwelling_id.in_(dwelling_ids))
+    )
+    shared = (
+        sa.select(
+            Allocation.dwelling_id,
+            CostItem.id,
+            CostItem.name,
+            Allocation.fen,
+            *(sa.null() for _ in range(5)),
+        )
+        .join(
+            CostItem,
+            sa.and_(CostItem.id == Allocation.item_id, CostItem.version == Allocation.version),
+        )
+        .where(Allocation.dwelling_id.in_(dwelling_ids))
+    )
+    return sa.union_all(paid, shared)
+
+
 def home_dues(
     user: User, dwellings: list[Dwelling] | None = None, today: date | None = None
 ) -> list[HomeDues]:
     """Each of the person's homes: share, paid, awaiting confirmation, still to pay, and
     the rejected payments waiting for them. The same figures as each home's bill (a
-    tenant's covers the property fee only), in four queries however many homes and lines.
+    tenant's covers the property fee only), in two queries (shares and payments, the fee)
+    however many homes and lines.
     Pass the homes when the caller has them (community.services.dwellings_of(user))."""
     today = today or local_today()
     if dwellings is None:
@@ -108,33 +145,23 @@ def home_dues(
     ids = [d.id for d in homes]
     compound_ids = {d.compound_id for d in homes}
     lines: dict[tuple[int, int | str], list] = {}  # (home, key) -> [name, share, paid, pending]
-    for dwelling_id, item_id, name, fen in db.session.execute(
-        sa.select(Allocation.dwelling_id, CostItem.id, CostItem.name, Allocation.fen)
-        .join(
-            CostItem,
-            sa.and_(CostItem.id == Allocation.item_id, CostItem.version == Allocation.version),
-        )
-        .where(Allocation.dwelling_id.in_(ids))
-    ):
-        lines[(dwelling_id, item_id)] = [name, fen, 0, 0]
+    shares, payments = [], []
+    for row in db.session.execute(_shares_and_payments(ids)):
+        (payments if row.payment_id is not None else shares).append(row)
+    for row in shares:
+        lines[(row.dwelling_id, row.item_id)] = [row.name, row.amount_fen, 0, 0]
     starts, rates = _fee_starts_and_rates(compound_ids)
     for home in homes:
         start = starts.get(home.compound_id)
         if start:
             periods = rules.fee_periods(start, today, rates[home.compound_id])
             lines[(home.id, FEE)] = ["", rules.fee_owed(periods, home.area_m2), 0, 0]
-    payments = db.session.execute(
-        sa.select(Payment, CostItem.name)
-        .outerjoin(CostItem, CostItem.id == Payment.item_id)
-        .where(Payment.dwelling_id.in_(ids))
-        .order_by(Payment.id)
-    ).all()
-    latest: dict[tuple[int, int | str], Payment] = {}  # the last payment recorded per line
-    for payment, name in payments:
+    latest: dict[tuple[int, int | str], sa.Row] = {}  # the last payment recorded per line
+    for payment in sorted(payments, key=lambda row: row.payment_id):
         key = (payment.dwelling_id, payment.item_id or FEE)
         if relations[payment.dwelling_id] is Relation.TENANT and payment.item_id:
             continue
-        line = lines.setdefault(key, [name or "", 0, 0, 0])
+        line = lines.setdefault(key, [payment.name or "", 0, 0, 0])
         if payment.status is PaymentStatus.CONFIRMED:
             line[2] += payment.amount_fen
         elif payment.status is PaymentStatus.PENDING:
@@ -160,7 +187,7 @@ def home_dues(
         ):
             summary.rejected.append(
                 RejectedPayment(
-                    last.id,
+                    last.payment_id,
                     summary.dwelling,
                     key,
                     name if key != FEE else "",
