@@ -80,6 +80,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.decisions import bp as decisions_bp
     from app.dues import bp as dues_bp
     from app.portal import bp as portal_bp
+    from app.programme import bp as programme_bp
+    from app.programme import models as _programme_models  # noqa: F401
     from app.repairs import bp as repairs_bp
 
     app.register_blueprint(core_bp)
@@ -89,6 +91,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(bookings_bp)
     app.register_blueprint(repairs_bp)
     app.register_blueprint(dues_bp)
+    app.register_blueprint(programme_bp)
     app.register_blueprint(portal_bp)
     security.init_app(app)
 

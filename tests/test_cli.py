@@ -114,8 +114,10 @@ def test_demo_is_deterministic_and_loads_once(runner, app):
         )
     )
     assert owners_of_several >= 3
-    roles = {g.role for u in db.session.scalars(sa.select(User)) for g in u.grants}
-    assert roles == set(Role)
+    users = list(db.session.scalars(sa.select(User)))
+    roles = {g.role for u in users for g in u.grants}
+    roles |= {g.role for u in users for g in u.office_grants}
+    assert roles == set(Role)  # every role, the city's and the street office's too
     again = runner.invoke(args=["demo", "--if-empty"])
     assert again.exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(Dwelling.id))) == dwellings

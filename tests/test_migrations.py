@@ -28,3 +28,46 @@ def test_upgrade_to_head_matches_models(tmp_path):
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_compounds_get_their_district_and_street_office_as_records(tmp_path):
+    """0012: each distinct (district, street office) of the existing compounds becomes
+    records, and each compound points at its street office."""
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=session_database_url(tmp_path, "_places"))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            for name, district, office in (
+                ("甲", "城南区", "金源街道"),
+                ("乙", "城南区", "金源街道"),
+                ("丙", "城北区", "北湖街道"),
+                ("丁", "", ""),
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO compounds (name, district, street_office, stage, "
+                        "management_mode, created_at) VALUES (:n, :d, :o, 'surveying', "
+                        "'undecided', CURRENT_TIMESTAMP)"
+                    ),
+                    {"n": name, "d": district, "o": office},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT c.name, d.name, s.name FROM compounds c "
+                    "LEFT JOIN street_offices s ON s.id = c.street_office_id "
+                    "LEFT JOIN districts d ON d.id = s.district_id ORDER BY c.id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("甲", "城南区", "金源街道"),
+            ("乙", "城南区", "金源街道"),
+            ("丙", "城北区", "北湖街道"),
+            ("丁", None, None),
+        ]
+        db.session.remove()
+        db.engine.dispose()

@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    office_grants: Mapped[list[OfficeGrant]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="select"
+    )
 
     # The signed-in session this object was loaded for (see UserSession); not a column.
     session_key = None
@@ -93,7 +96,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return bool(self.grants)
+        return bool(self.grants) or bool(self.office_grants)
 
 
 class UserSession(db.Model):
@@ -124,10 +127,33 @@ class RoleGrant(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     role: Mapped[Role] = mapped_column(enum_column(Role))
     compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    # Set when the role comes from a street-office admin's office grant (one row per
+    # compound of that street office, kept in step as compounds are added or moved).
+    office_grant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("office_grants.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     user: Mapped[User] = relationship(back_populates="grants")
     compound = relationship("Compound")
+
+
+class OfficeGrant(db.Model):
+    """A role above the compound: street-office admin over every compound of one street
+    office (those created later too), or city admin (no street office) over all."""
+
+    __tablename__ = "office_grants"
+    __table_args__ = (sa.UniqueConstraint("user_id", "role", "street_office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    street_office_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("street_offices.id"), index=True
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+    user: Mapped[User] = relationship(back_populates="office_grants")
 
 
 class Consent(db.Model):

@@ -42,6 +42,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     # compound's own staff do, except a contractor's warranty work.
     Role.STREET_ADMIN: frozenset(set(Capability) - {C.WORK_ON_REPAIRS}),
     Role.CONTRACTOR: frozenset({C.SEE_COMPOUND, C.WORK_ON_REPAIRS}),
+    # The city reads the programme's overview (app/programme); it holds no compound's
+    # roles, so it has nothing here.
+    Role.CITY_ADMIN: frozenset(),
 }
 
 

@@ -9,4 +9,5 @@ class Role(enum.Enum):
     CANTEEN_OPERATOR = "canteen_operator"
     CLASSROOM_OPERATOR = "classroom_operator"
     STREET_ADMIN = "street_admin"
+    CITY_ADMIN = "city_admin"  # held over the whole city (an office grant), never per compound
     CONTRACTOR = "contractor"

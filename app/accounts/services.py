@@ -250,6 +250,8 @@ def create_staff(
     allow_resident: bool = False,
 ) -> User:
     """Create a staff account, or add roles to one (its password changes only if given)."""
+    if any(role is Role.CITY_ADMIN for role, _compound in grants):
+        raise DomainError(N_("The city admin role is held over the whole city, not a compound."))
     phone = require_mobile(phone_text)
     user = db.session.scalar(sa.select(User).where(User.phone == phone))
     if user is None:

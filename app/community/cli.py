@@ -9,7 +9,7 @@ from flask import current_app
 
 from app.accounts import services as accounts
 from app.accounts.models import Role
-from app.community import letters, roster_files
+from app.community import letters, places, roster_files
 from app.community import services as community
 from app.community.models import Compound
 from app.core import settings
@@ -129,6 +129,31 @@ def staff_create(phone, name, roles, compounds, password, allow_resident):
         f"Staff {user.name} ({user.phone}): "
         + ", ".join(f"{g.role.value}@{g.compound_id}" for g in user.grants)
     )
+
+
+@staff_cli.command("oversee")
+@click.argument("phone")
+@click.argument("name")
+@click.option("--district", default="", help="District of the street office.")
+@click.option("--street-office", default="", help="Street office to administer (every compound).")
+@click.option("--city", is_flag=True, help="City admin: the programme overview of every compound.")
+@click.option("--password", help="Password of a new account (asked for when left out).")
+def staff_oversee(phone, name, district, street_office, city, password):
+    """Make PHONE NAME a street-office admin (all its compounds, those added later too)
+    or a city admin."""
+    if city == bool(street_office):
+        raise click.UsageError("Give --street-office (with --district) or --city.")
+    if password is None and accounts.needs_password(phone) and sys.stdin.isatty():
+        password = click.prompt(
+            "Password for the new account", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        office = None if city else places.street_office_named(district, street_office)
+        user = accounts.create_staff(phone, name, password, [])
+        places.grant_office(user, Role.CITY_ADMIN if city else Role.STREET_ADMIN, office)
+    except DomainError as exc:
+        fail(exc)
+    click.echo(f"{user.name} ({user.phone}): " + ("city admin" if city else office.label))
 
 
 @letters_cli.command("issue")

@@ -32,6 +32,14 @@ STAGE_LABELS = {
     Stage.ACCEPTED: _l("Accepted and handed over"),
     Stage.MANAGED: _l("Managed after handover"),
 }
+# A stage as the step a resident reads on the compound's timeline ("on 3 Nov: …").
+STAGE_STEPS = {
+    Stage.SURVEYING: _l("We began asking residents whether they want the renovation"),
+    Stage.PLANNED: _l("The renovation plan was agreed"),
+    Stage.IN_CONSTRUCTION: _l("Construction began"),
+    Stage.ACCEPTED: _l("The works passed joint completion acceptance and were handed over"),
+    Stage.MANAGED: _l("Day-to-day management after handover began"),
+}
 RELATION_LABELS = {Relation.OWNER: _l("Owner"), Relation.TENANT: _l("Tenant")}
 MODE_LABELS = {
     ManagementMode.UNDECIDED: _l("Not decided yet"),

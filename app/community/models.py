@@ -40,11 +40,49 @@ class Relation(enum.Enum):
     TENANT = "tenant"
 
 
+class District(db.Model):
+    """A district (区) of the city: it coordinates its street offices."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    offices: Mapped[list[StreetOffice]] = relationship(
+        back_populates="district", order_by="StreetOffice.name"
+    )
+
+
+class StreetOffice(db.Model):
+    """A street office (街道) of a district: it organises its compounds' decisions and
+    runs the fallback manager."""
+
+    __tablename__ = "street_offices"
+    __table_args__ = (sa.UniqueConstraint("district_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = created_at_column()
+
+    district: Mapped[District] = relationship(back_populates="offices")
+
+    @property
+    def label(self) -> str:
+        return f"{self.district.name} · {self.name}"
+
+
 class Compound(db.Model):
     __tablename__ = "compounds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    # The street office (and through it the district) it belongs to. The two names are
+    # kept beside it, as written on the record, for the local policy's scopes.
+    street_office_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("street_offices.id"), index=True
+    )
     district: Mapped[str] = mapped_column(sa.String(60), default="")
     street_office: Mapped[str] = mapped_column(sa.String(100), default="")
     year_built: Mapped[int | None]
@@ -61,9 +99,25 @@ class Compound(db.Model):
     buildings: Mapped[list[Building]] = relationship(
         back_populates="compound", order_by="Building.sort_key", cascade="all, delete-orphan"
     )
+    office: Mapped[StreetOffice | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Compound {self.id} {self.name}>"
+
+
+class StageChange(db.Model):
+    """A compound moved to a stage on a date, by someone: its programme timeline."""
+
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage))
+    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    on: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class Building(db.Model):

@@ -19,9 +19,11 @@ from app.community.models import (
     Occupancy,
     Person,
     Relation,
+    Stage,
+    StageChange,
     Unit,
 )
-from app.core import memo, settings
+from app.core import memo, pagecache, settings
 from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.security import form_id
@@ -33,18 +35,43 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 def create_compound(
-    name: str, *, district: str = "", street_office: str = "", year_built: int | None = None
+    name: str,
+    *,
+    district: str = "",
+    street_office: str = "",
+    year_built: int | None = None,
+    office=None,
+    actor: User | None = None,
 ) -> Compound:
-    """Create a compound; the name must be new."""
+    """Create a compound under a street office (a record, or one named by its district
+    and street office, created when new); the name must be new. The street office's
+    admins gain it at once."""
+    from app.community import places
+    from app.community.places import Refused
+
     name = name.strip()
     if not name:
-        raise DomainError(N_("A compound needs a name."))
+        raise Refused("name", N_("A compound needs a name."))
+    if len(name) > 100:
+        raise Refused("name", N_("That name is too long."))
     if db.session.scalar(sa.select(Compound.id).where(Compound.name == name)):
-        raise DomainError(N_("A compound named %(name)s already exists."), name=name)
-    compound = Compound(
-        name=name, district=district, street_office=street_office, year_built=year_built
-    )
+        raise Refused("name", N_("A compound named %(name)s already exists."), name=name)
+    if year_built is not None and not 1900 <= year_built <= local_today().year:
+        raise Refused("year_built", N_("Give the year it was built, e.g. 1995."))
+    if office is None and (district.strip() or street_office.strip()):
+        office = places.street_office_named(district, street_office)
+    compound = Compound(name=name, year_built=year_built)
     db.session.add(compound)
+    db.session.flush()
+    places.place_compound(compound, office)
+    db.session.add(
+        AccessLog(
+            user_id=actor.id if actor else None,
+            compound_id=compound.id,
+            action="compound_created",
+            target=compound.name,
+        )
+    )
     db.session.commit()
     return compound
 
@@ -59,6 +86,21 @@ def place_of(compound_id: int) -> settings.Place:
 
 
 settings.register_place_lookup(place_of)
+
+
+def _compounds_lived_in(user: User) -> set[int]:
+    """The compounds where the person is on the roster (one small query)."""
+    return set(
+        db.session.scalars(
+            sa.select(Person.compound_id).where(Person.user_id == user.id).distinct()
+        )
+    )
+
+
+pagecache.register_homes(
+    for_page=lambda user: {d.compound_id for d in dwellings_of(user)},
+    after_write=_compounds_lived_in,
+)
 
 
 def find_compound(ref: str) -> Compound:
@@ -394,9 +436,29 @@ def update_compound(
     unknown = set(fields) - COMPOUND_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    problems = compound_date_problems(fields, today or local_today())
+    today = today or local_today()
+    problems = compound_date_problems(fields, today)
     if problems:
         raise CompoundRefused(problems)
+    stage = fields.get("stage")
+    if stage is not None and stage is not compound.stage:
+        # The programme's timeline: each change of stage, on the day it names, by whom.
+        dated = {
+            Stage.SURVEYING: "survey_started_on",
+            Stage.IN_CONSTRUCTION: "construction_started_on",
+            Stage.ACCEPTED: "accepted_on",
+            Stage.MANAGED: "management_start_on",
+        }.get(stage)
+        on = fields.get(dated) if dated else None
+        db.session.add(
+            StageChange(
+                compound_id=compound.id,
+                from_stage=compound.stage,
+                to_stage=stage,
+                on=on if on and on <= today else today,
+                actor_id=actor.id,
+            )
+        )
     for name, value in fields.items():
         setattr(compound, name, value)
     db.session.add(

@@ -302,24 +302,21 @@ def _after_rollback(session: Session) -> None:
     session.info.pop("pagecache_writes", None)
 
 
+# How to find the compounds a person lives in (the community registers it: core imports
+# no feature): for a page, through the homes the page reads anyway; after a write, cheaply.
+_HOMES: dict[str, object] = {}
+
+
+def register_homes(*, for_page, after_write) -> None:
+    """for_page(user) and after_write(user) each return the ids of the person's compounds."""
+    _HOMES["page"], _HOMES["write"] = for_page, after_write
+
+
 def _reach(user, *, homes: bool = True, for_page: bool = False) -> set[str]:
-    """The compounds a signed-in person works in and (with homes) is on the roster of.
-    For a page, through the person's homes (the page reads them anyway, once per
-    request); after a write, in one small query."""
+    """The compounds a signed-in person works in and (with homes) is on the roster of."""
     compounds = {grant.compound_id for grant in user.grants}
-    if homes and for_page:
-        from app.community.services import dwellings_of
-
-        compounds |= {dwelling.compound_id for dwelling in dwellings_of(user)}
-    elif homes:
-        from app.community.models import Person
-        from app.extensions import db
-
-        compounds.update(
-            db.session.scalars(
-                sa.select(Person.compound_id).where(Person.user_id == user.id).distinct()
-            )
-        )
+    if homes:
+        compounds |= set(_HOMES["page" if for_page else "write"](user))
     return {f"c:{compound_id}" for compound_id in compounds}
 
 

@@ -121,6 +121,8 @@ def init_app(app) -> None:
 # Pages under these paths show someone's own data (or take it), signed in or not.
 PERSONAL_PATHS = (
     "/staff/",
+    "/programme",
+    "/api/",
     "/home",
     "/dwellings/",
     "/dues",

@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
-from app.community import letters, roster_files, services
+from app.community import letters, places, roster_files, services
 from app.community import roster as rules
 from app.community.models import (
     Compound,
@@ -27,6 +27,7 @@ from app.community.models import (
     Person,
     Relation,
     Stage,
+    StageChange,
 )
 from app.core.security import public_url
 from app.decisions.models import RollEntry, Vote
@@ -73,6 +74,7 @@ GIVEN = [
     "家豪",
     "婷婷",
 ]
+CITY_ADMIN = ("13900000007", "孙处长 (市住建局)")
 STAFF = [
     ("13900000001", "王主任 (居委会)", Role.COMMITTEE),
     ("13900000002", "李经理 (物业)", Role.PROPERTY_MANAGER),
@@ -209,14 +211,32 @@ def load_demo() -> dict:
 
     other.accepted_on = date(2025, 10, 30)
     other.management_start_on = date(2025, 11, 1)
+    # Their programme timelines, as the public pages tell them.
+    steps = [
+        (main, None, Stage.SURVEYING, date(2026, 10, 20)),
+        (other, None, Stage.SURVEYING, date(2024, 3, 1)),
+        (other, Stage.SURVEYING, Stage.PLANNED, date(2024, 6, 15)),
+        (other, Stage.PLANNED, Stage.IN_CONSTRUCTION, date(2025, 3, 10)),
+        (other, Stage.IN_CONSTRUCTION, Stage.ACCEPTED, date(2025, 10, 30)),
+    ]
+    for compound, before, after, on in steps:
+        db.session.add(
+            StageChange(compound_id=compound.id, from_stage=before, to_stage=after, on=on)
+        )
     db.session.commit()
     roster_files.import_roster(main, rules.write_csv(build_rows()), "demo.csv", actor=None)
     roster_files.import_roster(other, rules.write_csv(SMALL_ROWS), "demo.csv", actor=None)
     for phone, name, role in STAFF:
+        if role is Role.STREET_ADMIN:  # every compound of the street office, now and later
+            admin = accounts.create_staff(phone, name, DEMO_PASSWORD, [], allow_resident=True)
+            places.grant_office(admin, Role.STREET_ADMIN, main.office)
+            continue
         grants = [(role, main)]
-        if role in (Role.STREET_ADMIN, Role.COMMITTEE):
+        if role is Role.COMMITTEE:
             grants.append((role, other))
         accounts.create_staff(phone, name, DEMO_PASSWORD, grants)
+    city = accounts.create_staff(*CITY_ADMIN, DEMO_PASSWORD, [], allow_resident=True)
+    places.grant_office(city, Role.CITY_ADMIN, None)
     person = db.session.scalar(
         sa.select(Person).where(Person.compound_id == main.id, Person.phone == DEMO_RESIDENT_PHONE)
     )
@@ -306,6 +326,8 @@ def demo_links(count):
         )
     for phone, name, role in STAFF:
         click.echo(f"  {role.value:<19} {phone} / {DEMO_PASSWORD}  ({name})")
+    phone, name = CITY_ADMIN
+    click.echo(f"  {'city_admin':<19} {phone} / {DEMO_PASSWORD}  ({name}; the programme overview)")
     click.echo(
         "  Household QR activation links (homes that have not voted yet; use the "
         "owner's phone shown):"

@@ -82,13 +82,14 @@ def seed_compound(
     seed: int = 5000,
     residents: int = 300,
     each: int = 1,
+    office=None,
 ) -> Seeded:
     """A compound of `homes` homes: an open willingness vote (~60 % voted), a cost item and
     a property fee with a payment waiting from every resident with an account, `each`
     canteen meals and classroom days booked by every resident (up to 150), and `each`
     repair reports from every resident (up to 150). Returns who to sign in as."""
     rng = random.Random(seed)
-    compound = community.create_compound(name, year_built=1996)
+    compound = community.create_compound(name, year_built=1996, office=office)
     compound.accepted_on = date(2025, 10, 30)
     db.session.commit()
     roster_files.import_roster(

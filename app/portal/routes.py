@@ -5,8 +5,9 @@ from flask import render_template
 from flask_login import current_user, login_required
 
 from app.bookings.forms import MEAL_LABELS
+from app.community import places
 from app.community import services as community
-from app.community.forms import MODE_LABELS, RELATION_LABELS, STAGE_LABELS
+from app.community.forms import MODE_LABELS, RELATION_LABELS, STAGE_LABELS, STAGE_STEPS
 from app.community.models import Stage
 from app.community.permissions import compound_staff_required
 from app.core import pagecache
@@ -27,6 +28,7 @@ def labels():
         "Stage": Stage,
         "ballot_verdict": verdict,
         "MEAL_LABELS": MEAL_LABELS,
+        "STAGE_STEPS": STAGE_STEPS,
     }
 
 
@@ -37,6 +39,8 @@ def home():
     """Show a resident their homes and everything waiting for them; staff their compounds."""
     dwellings = community.dwellings_of(current_user)
     relations = {d.id: community.relation_of(current_user, d) for d in dwellings}
+    # Residents without staff roles oversee nothing: no query for them.
+    oversees = (current_user.grants or not dwellings) and places.oversight_of(current_user).any
     return render_template(
         "portal/home.html",
         dwellings=dwellings,
@@ -45,6 +49,7 @@ def home():
         todo=todo_list.todo_for(current_user, dwellings) if dwellings else None,
         TODO=todo_list,
         has_ballots=bool(dwellings) and bool(decisions.ballots_for_resident(current_user)),
+        oversees=oversees,
     )
 
 
@@ -57,6 +62,7 @@ def compound_page(compound_id: int):
         compound=compound,
         counts=community.compound_counts(compound.id),
         decisions=decisions.published_ballots(compound.id),
+        history=places.stage_history(compound.id),
     )
 
 

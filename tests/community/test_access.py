@@ -183,7 +183,7 @@ def crawl(client, start="/home", limit=40) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", [r for r in Role if r is not Role.CITY_ADMIN])
 def test_every_link_on_a_staff_home_page_works(client, sign_in, two_households, role):
     make_user("13900000009", grants=[(role, two_households["compound"])])
     sign_in("13900000009")
