@@ -120,6 +120,102 @@ class StageChange(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
+# The renovation's works per compound: DESIGN §7's ten items, and public-service
+# facilities (canteen, classroom, elderly care) built with them.
+RENOVATION_WORKS = (
+    "demolition",
+    "drainage",
+    "utilities",
+    "waste_rooms",
+    "cables",
+    "fire_safety",
+    "security",
+    "roads",
+    "walls",
+    "lights_chargers",
+    "public_services",
+)
+
+
+class WorkStatus(enum.Enum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    NOT_NEEDED = "not_needed"
+
+
+class RenovationWork(db.Model):
+    """One of a compound's renovation works: status, contractor, planned and actual dates,
+    and the cost item (dues) that carries its cost and who bears it."""
+
+    __tablename__ = "renovation_works"
+    __table_args__ = (sa.UniqueConstraint("compound_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[WorkStatus] = mapped_column(enum_column(WorkStatus), default=WorkStatus.PLANNED)
+    contractor: Mapped[str] = mapped_column(sa.String(100), default="")
+    planned_start: Mapped[date | None]
+    planned_end: Mapped[date | None]
+    actual_start: Mapped[date | None]
+    actual_end: Mapped[date | None]
+    cost_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cost_items.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Party(enum.Enum):
+    """Who takes part in the joint completion acceptance (DESIGN §9)."""
+
+    LEAD_DEPARTMENT = "lead_department"
+    HOUSING = "housing"
+    NATURAL_RESOURCES = "natural_resources"
+    TELECOM = "telecom"
+    STREET_OFFICE = "street_office"
+    COMMUNITY = "community"
+    OWNERS = "owners"
+    PROPERTY_COMPANY = "property_company"
+    DESIGNER = "designer"
+    BUILDER = "builder"
+    SUPERVISOR = "supervisor"
+    UTILITIES = "utilities"
+
+
+class AcceptanceRecord(db.Model):
+    """The joint completion acceptance of a compound's works: when it was held, who took
+    part and signed, and the signed document. Completing it makes its day the handover
+    date (Compound.accepted_on) that warranties and the provident fund run from."""
+
+    __tablename__ = "acceptance_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"), unique=True)
+    held_on: Mapped[date | None]
+    document_name: Mapped[str | None] = mapped_column(sa.String(80))  # stored file
+    document_type: Mapped[str | None] = mapped_column(sa.String(40))  # its media type
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    signatures: Mapped[list[AcceptanceSignature]] = relationship(
+        order_by="AcceptanceSignature.id", cascade="all, delete-orphan"
+    )
+
+
+class AcceptanceSignature(db.Model):
+    """One participant of the acceptance: whether it takes part, who it was, signed."""
+
+    __tablename__ = "acceptance_signatures"
+    __table_args__ = (sa.UniqueConstraint("record_id", "party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("acceptance_records.id"), index=True)
+    party: Mapped[Party] = mapped_column(enum_column(Party))
+    involved: Mapped[bool] = mapped_column(default=True)
+    organisation: Mapped[str] = mapped_column(sa.String(100), default="")
+    signed: Mapped[bool] = mapped_column(default=False)
+
+
 class Building(db.Model):
     __tablename__ = "buildings"
     __table_args__ = (sa.UniqueConstraint("compound_id", "name"),)

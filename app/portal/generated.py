@@ -47,11 +47,12 @@ class Seeded:
     dwelling_id: int
 
 
-def roster_csv(n: int, phone_base: int = 13000000000) -> bytes:
-    """A roster CSV of n homes: 120 per building, 24 per unit, 4 per floor, one owner each."""
+def roster_csv(n: int, phone_base: int = 13000000000, per_building: int = 120) -> bytes:
+    """A roster CSV of n homes: `per_building` (120) per building, 24 per unit, 4 per
+    floor, one owner each."""
     rows = []
     for i in range(n):
-        building, rest = divmod(i, 120)
+        building, rest = divmod(i, per_building)
         unit, rest = divmod(rest, 24)
         floor, side = divmod(rest, 4)
         rows.append(
@@ -83,6 +84,7 @@ def seed_compound(
     residents: int = 300,
     each: int = 1,
     office=None,
+    per_building: int = 120,
 ) -> Seeded:
     """A compound of `homes` homes: an open willingness vote (~60 % voted), a cost item and
     a property fee with a payment waiting from every resident with an account, `each`
@@ -93,7 +95,10 @@ def seed_compound(
     compound.accepted_on = date(2025, 10, 30)
     db.session.commit()
     roster_files.import_roster(
-        compound, roster_csv(homes, 13000000000 + seed * 10000), f"{name}.csv", actor=None
+        compound,
+        roster_csv(homes, 13000000000 + seed * 10000, per_building),
+        f"{name}.csv",
+        actor=None,
     )
     roles = (
         Role.COMMITTEE,

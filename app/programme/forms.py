@@ -2,14 +2,24 @@
 report token. Choices come from what the person oversees."""
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, SubmitField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.accounts.forms import mobile_number
 from app.accounts.models import MIN_PASSWORD, Role
 from app.community.forms import STAGE_LABELS
-from app.community.models import Stage
+from app.community.models import Party, Stage, WorkStatus
 from app.core.forms import BoundedIntegerField
 from app.core.i18n import lazy as _l
 
@@ -126,3 +136,93 @@ class TokenForm(FlaskForm):
     )
     office = SelectField(_l("Figures of"), coerce=str, validate_choice=False)
     submit = SubmitField(_l("Create a token"))
+
+
+PARTY_LABELS = {
+    Party.LEAD_DEPARTMENT: _l("District lead department"),
+    Party.HOUSING: _l("Housing and construction"),
+    Party.NATURAL_RESOURCES: _l("Natural resources"),
+    Party.TELECOM: _l("Telecom administration"),
+    Party.STREET_OFFICE: _l("Street office"),
+    Party.COMMUNITY: _l("Community (residents' committee)"),
+    Party.OWNERS: _l("Owners' committee or owner representatives"),
+    Party.PROPERTY_COMPANY: _l("Property company"),
+    Party.DESIGNER: _l("Designer"),
+    Party.BUILDER: _l("Builder"),
+    Party.SUPERVISOR: _l("Supervisor"),
+    Party.UTILITIES: _l("Utility units (water, power, gas, heating)"),
+}
+
+
+class PartyForm(Form):
+    involved = BooleanField(_l("Takes part"), default=True)
+    organisation = StringField(
+        _l("Organisation and person"),
+        validators=[Optional(), Length(max=100)],
+        render_kw={"maxlength": 100},
+    )
+    signed = BooleanField(_l("Signed"))
+
+
+class AcceptanceForm(FlaskForm):
+    held_on = DateField(_l("Day of the joint acceptance"), validators=[Optional()])
+    document = FileField(
+        _l("The signed acceptance document (PDF or photo)"),
+        description=_l("Up to 10 MB. A photo is made smaller; a PDF is kept as it is."),
+    )
+    save = SubmitField(_l("Save"))
+
+
+def acceptance_form(parties, **kwargs) -> AcceptanceForm:
+    """The form with one sub-form per participant (field names party-<value>-…)."""
+
+    class Bound(AcceptanceForm):
+        pass
+
+    for party in parties:
+        setattr(Bound, f"party-{party.value}", FormField(PartyForm, label=PARTY_LABELS[party]))
+    return Bound(**kwargs)
+
+
+class CompleteForm(FlaskForm):
+    sure = BooleanField(
+        _l("Every participant has signed the document, and the works are handed over."),
+        validators=[DataRequired(_l("Tick this to confirm."))],
+    )
+    submit = SubmitField(_l("Mark the compound accepted"))
+
+
+WORK_STATUS_LABELS = {
+    WorkStatus.PLANNED: _l("Planned"),
+    WorkStatus.IN_PROGRESS: _l("Under way"),
+    WorkStatus.DONE: _l("Finished"),
+    WorkStatus.NOT_NEEDED: _l("Not needed here"),
+}
+
+
+def work_labels() -> dict[str, object]:
+    """The works' names: the renovation items as the ballots name them, and public services."""
+    from app.decisions.forms import ITEM_LABELS
+
+    return {
+        **ITEM_LABELS,
+        "public_services": _l("Public-service facilities (canteen, classroom, elderly care)"),
+    }
+
+
+class WorkForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice(s.value, label) for s, label in WORK_STATUS_LABELS.items()],
+    )
+    contractor = StringField(
+        _l("Contractor"), validators=[Optional(), Length(max=100)], render_kw={"maxlength": 100}
+    )
+    planned_start = DateField(_l("Planned start"), validators=[Optional()])
+    planned_end = DateField(_l("Planned end"), validators=[Optional()])
+    actual_start = DateField(_l("Started on"), validators=[Optional()])
+    actual_end = DateField(_l("Finished on"), validators=[Optional()])
+    cost_item = SelectField(
+        _l("Cost item (dues) that carries its cost"), coerce=str, validate_choice=False
+    )
+    submit = SubmitField(_l("Save"))

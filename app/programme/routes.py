@@ -8,7 +8,17 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -16,27 +26,37 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.accounts.permissions import Capability
-from app.community import places
+from app.community import acceptance, places, works
 from app.community import services as community
 from app.community.forms import MODE_LABELS, STAGE_LABELS
-from app.community.models import Compound, Stage
+from app.community.models import Compound, Stage, WorkStatus
 from app.community.places import CompoundFilter, Oversight
 from app.core import pagecache
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refused_status
+from app.core.i18n import fmt_full_date
 from app.core.security import form_id
 from app.core.timeutil import utcnow
+from app.core.uploads import upload_dir
 from app.decisions.forms import OUTCOME_LABELS
+from app.dues.figures import cost_split
+from app.dues.forms import BEARER_LABELS
 from app.extensions import csrf, db
 from app.programme import bp, charts, reports
 from app.programme import overview as board
 from app.programme.forms import (
     COMPOUND_ROLES,
+    PARTY_LABELS,
     ROLE_LABELS,
+    WORK_STATUS_LABELS,
+    CompleteForm,
     FilterForm,
     NewCompoundForm,
     NewStaffForm,
     TokenForm,
+    WorkForm,
+    acceptance_form,
+    work_labels,
 )
 
 
@@ -114,11 +134,17 @@ def compound(oversight, compound_id: int):
         sa.select(Compound.id).where(Compound.id == item.id), 1, 1
     )
     row = board.rows_for(sizes, utcnow())[0]
+    split = {i.id: i for i in cost_split(item).items}
     return render_template(
         "programme/compound.html",
         row=row,
         compound=item,
         history=places.stage_history(item.id),
+        works=works.works_of(item),
+        cost_items=split,
+        WORK_LABELS=work_labels(),
+        WORK_STATUS_LABELS=WORK_STATUS_LABELS,
+        BEARER_LABELS=BEARER_LABELS,
         staff_page=current_user.can(item.id, Capability.SEE_COMPOUND),
     )
 
@@ -331,3 +357,170 @@ def new_staff(oversight):
                 )
                 return redirect(url_for("programme.compound", compound_id=target.id))
     return render_template("programme/new_staff.html", form=form), refused_status(form)
+
+
+# --- the joint completion acceptance ---------------------------------------------------------
+
+
+def _acceptance_page(compound, record, form, complete_form, status=200):
+    return render_template(
+        "programme/acceptance.html",
+        compound=compound,
+        record=record,
+        form=form,
+        complete_form=complete_form,
+        missing=acceptance.missing(record),
+        PARTY_LABELS=PARTY_LABELS,
+        ALWAYS=acceptance.ALWAYS,
+    ), status
+
+
+@bp.route("/programme/compounds/<int:compound_id>/acceptance", methods=["GET", "POST"])
+@overseer_required
+def acceptance_record(oversight, compound_id: int):
+    """Who took part in the joint completion acceptance, who signed, the signed document."""
+    item = places.get_overseen_compound(compound_id, current_user)
+    record = acceptance.record_of(item)
+    parties = [s.party for s in record.signatures]
+    form = acceptance_form(parties)
+    if request.method == "GET":
+        form.held_on.data = record.held_on
+        for row in record.signatures:
+            sub = form[f"party-{row.party.value}"]
+            sub.involved.data, sub.organisation.data, sub.signed.data = (
+                row.involved,
+                row.organisation,
+                row.signed,
+            )
+        db.session.commit()  # a record begun now is kept
+    elif form.validate_on_submit():
+        entries = [
+            acceptance.PartyEntry(
+                party,
+                form[f"party-{party.value}"].involved.data,
+                form[f"party-{party.value}"].organisation.data or "",
+                form[f"party-{party.value}"].signed.data,
+            )
+            for party in parties
+        ]
+        try:
+            acceptance.save(record, held_on=form.held_on.data, entries=entries, actor=current_user)
+            upload = request.files.get("document")
+            if upload and upload.filename:
+                acceptance.attach(
+                    record,
+                    upload.read(),
+                    upload.filename,
+                    actor=current_user,
+                    folder=upload_dir(),
+                )
+        except DomainError as exc:
+            db.session.rollback()
+            target = getattr(exc, "field", "") or "held_on"
+            form[target].errors = [*form[target].errors, _(exc.message, **exc.params)]
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("programme.acceptance_record", compound_id=item.id))
+    return _acceptance_page(item, record, form, CompleteForm(), refused_status(form))
+
+
+@bp.post("/programme/compounds/<int:compound_id>/acceptance/complete")
+@overseer_required
+def acceptance_complete(oversight, compound_id: int):
+    item = places.get_overseen_compound(compound_id, current_user)
+    record = acceptance.record_of(item)
+    complete_form = CompleteForm()
+    if complete_form.validate_on_submit():
+        try:
+            acceptance.complete(record, item, actor=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            complete_form.sure.errors = [_(exc.message, **exc.params)]
+        else:
+            flash(
+                _(
+                    "%(name)s is accepted and handed over from %(date)s: warranties run from"
+                    " that day.",
+                    name=item.name,
+                    date=fmt_full_date(item.accepted_on),
+                ),
+                "success",
+            )
+            return redirect(url_for("programme.compound", compound_id=item.id))
+    record = acceptance.record_of(item)
+    form = acceptance_form([s.party for s in record.signatures])
+    form.held_on.data = record.held_on
+    for row in record.signatures:
+        sub = form[f"party-{row.party.value}"]
+        sub.involved.data, sub.organisation.data, sub.signed.data = (
+            row.involved,
+            row.organisation,
+            row.signed,
+        )
+    return _acceptance_page(item, record, form, complete_form, 422)
+
+
+@bp.get("/programme/compounds/<int:compound_id>/acceptance/document")
+@overseer_required
+def acceptance_document(oversight, compound_id: int):
+    """The signed document, only for those who oversee the compound."""
+    item = places.get_overseen_compound(compound_id, current_user)
+    record = acceptance.record_of(item)
+    db.session.rollback()  # never begin a record by reading its document
+    if not record.document_name:
+        raise NotFound()
+    response = make_response(
+        send_from_directory(upload_dir(), record.document_name, mimetype=record.document_type)
+    )
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+# --- the renovation's works ---------------------------------------------------------------------
+
+
+@bp.route("/programme/compounds/<int:compound_id>/works/<code>", methods=["GET", "POST"])
+@overseer_required
+def work(oversight, compound_id: int, code: str):
+    """One renovation work of the compound: status, contractor, dates, its cost item."""
+    item = places.get_overseen_compound(compound_id, current_user)
+    labels = work_labels()
+    if code not in labels:
+        raise NotFound()
+    current = next(w for w in works.works_of(item) if w.code == code)
+    items = cost_split(item).items
+    form = WorkForm(obj=current if request.method == "GET" else None)
+    form.cost_item.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(str(i.id), i.name) for i in items
+    ]
+    if request.method == "GET":
+        form.status.data = (current.status or WorkStatus.PLANNED).value
+        form.cost_item.data = str(current.cost_item_id or "")
+    elif form.validate_on_submit():
+        cost_item_id = form_id(form.cost_item.data)
+        if form.cost_item.data and cost_item_id is None:
+            abort(404)
+        entry = works.WorkEntry(
+            WorkStatus(form.status.data),
+            form.contractor.data or "",
+            form.planned_start.data,
+            form.planned_end.data,
+            form.actual_start.data,
+            form.actual_end.data,
+            cost_item_id,
+        )
+        try:
+            works.save_work(item, code, entry, actor=current_user, cost_items={i.id for i in items})
+        except NotFound:
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            target = getattr(exc, "field", "") or "status"
+            form[target].errors = [*form[target].errors, _(exc.message, **exc.params)]
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("programme.compound", compound_id=item.id))
+    return render_template(
+        "programme/work.html", compound=item, form=form, name=labels[code]
+    ), refused_status(form)

@@ -1,0 +1,169 @@
+"""The joint completion acceptance record (DESIGN §9): who takes part, who signed, the
+signed document, and completing it, which makes its day the compound's handover date.
+
+Every participant that takes part must sign before the compound is accepted; the
+district's lead department, the street office, the community, the owners (committee or
+representatives), the builder and the supervisor always take part."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import AccessLog, User
+from app.community.models import (
+    AcceptanceRecord,
+    AcceptanceSignature,
+    Compound,
+    Party,
+    Stage,
+    StageChange,
+)
+from app.community.places import Refused
+from app.core import photos
+from app.core.errors import N_, DomainError
+from app.core.timeutil import local_today, utcnow
+from app.extensions import db
+
+ALWAYS = frozenset(
+    {
+        Party.LEAD_DEPARTMENT,
+        Party.STREET_OFFICE,
+        Party.COMMUNITY,
+        Party.OWNERS,
+        Party.BUILDER,
+        Party.SUPERVISOR,
+    }
+)
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+PDF = "application/pdf"
+
+
+def record_of(compound: Compound) -> AcceptanceRecord:
+    """The compound's record, begun with every participant listed when there is none."""
+    record = db.session.scalar(
+        sa.select(AcceptanceRecord)
+        .where(AcceptanceRecord.compound_id == compound.id)
+        .options(selectinload(AcceptanceRecord.signatures))
+    )
+    if record is None:
+        record = AcceptanceRecord(
+            compound_id=compound.id,
+            signatures=[AcceptanceSignature(party=party) for party in Party],
+        )
+        db.session.add(record)
+        db.session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class PartyEntry:
+    party: Party
+    involved: bool
+    organisation: str
+    signed: bool
+
+
+def save(
+    record: AcceptanceRecord,
+    *,
+    held_on: date | None,
+    entries: list[PartyEntry],
+    actor: User,
+    today: date | None = None,
+) -> None:
+    """Keep the date and the participants as entered (a completed record is final)."""
+    if record.completed_at is not None:
+        raise DomainError(N_("This acceptance is complete and can no longer be changed."))
+    today = today or local_today()
+    if held_on is not None and held_on > today:
+        raise Refused("held_on", N_("The acceptance cannot be in the future."))
+    by_party = {s.party: s for s in record.signatures}
+    for entry in entries:
+        row = by_party[entry.party]
+        row.involved = entry.involved or entry.party in ALWAYS
+        row.organisation = entry.organisation.strip()[:100]
+        row.signed = entry.signed and row.involved
+    record.held_on = held_on
+    db.session.add(
+        AccessLog(user_id=actor.id, compound_id=record.compound_id, action="acceptance_saved")
+    )
+    db.session.commit()
+
+
+def check_document(data: bytes, filename: str) -> tuple[str, object]:
+    """A PDF (checked to be one) or a photo (checked, shrunk and re-encoded like repair
+    photos): (media type, what to store)."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise Refused("document", N_("The file is larger than 10 MB."))
+    if data.startswith(b"%PDF-"):
+        if b"%%EOF" not in data[-2048:]:
+            raise Refused("document", N_("This PDF is incomplete or damaged."))
+        return PDF, data
+    if filename.lower().endswith(".pdf"):
+        raise Refused("document", N_("This file is not a PDF."))
+    try:
+        return "image/jpeg", photos.prepare(data)
+    except DomainError as exc:
+        raise Refused("document", exc.message, **exc.params) from exc
+
+
+def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User, folder) -> None:
+    """Store the signed document (replacing an earlier one) outside the web root."""
+    if record.completed_at is not None:
+        raise DomainError(N_("This acceptance is complete and can no longer be changed."))
+    kind, content = check_document(data, filename)
+    if kind == PDF:
+        name = f"acceptance-{secrets.token_hex(16)}.pdf"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    else:
+        name = photos.save(content, folder).name
+    record.document_name, record.document_type = name, kind
+    db.session.add(
+        AccessLog(user_id=actor.id, compound_id=record.compound_id, action="acceptance_document")
+    )
+    db.session.commit()
+
+
+def missing(record: AcceptanceRecord) -> list[Party]:
+    """Participants taking part who have not signed."""
+    return [s.party for s in record.signatures if s.involved and not s.signed]
+
+
+def complete(record: AcceptanceRecord, compound: Compound, *, actor: User) -> None:
+    """The compound is accepted on the record's day: its stage, and its handover date for
+    warranties and the provident fund. Only with every participant's signature and the
+    signed document."""
+    if record.completed_at is not None:
+        raise DomainError(N_("This acceptance is complete and can no longer be changed."))
+    if record.held_on is None:
+        raise Refused("held_on", N_("Give the day the acceptance was held."))
+    if missing(record):
+        raise Refused("", N_("Every participant must sign before the compound is accepted."))
+    if not record.document_name:
+        raise Refused("document", N_("Upload the signed acceptance document first."))
+    if compound.construction_started_on and record.held_on < compound.construction_started_on:
+        raise Refused("held_on", N_("The acceptance cannot be before construction started."))
+    record.completed_at, record.completed_by_id = utcnow(), actor.id
+    if compound.stage is not Stage.ACCEPTED:
+        db.session.add(
+            StageChange(
+                compound_id=compound.id,
+                from_stage=compound.stage,
+                to_stage=Stage.ACCEPTED,
+                on=record.held_on,
+                actor_id=actor.id,
+                note="joint acceptance",
+            )
+        )
+    compound.stage = Stage.ACCEPTED
+    compound.accepted_on = record.held_on
+    db.session.add(
+        AccessLog(user_id=actor.id, compound_id=compound.id, action="acceptance_completed")
+    )
+    db.session.commit()
