@@ -43,8 +43,9 @@ def test_compounds_get_their_district_and_street_office_as_records(tmp_path):
             for name, district, office in (
                 ("甲", "城南区", "金源街道"),
                 ("乙", "城南区", "金源街道"),
-                ("丙", "城北区", "北湖街道"),
+                ("丙", "城北区", "北湖街道 "),
                 ("丁", "", ""),
+                ("戊", "", "无区街道"),
             ):
                 conn.execute(
                     sa.text(
@@ -54,8 +55,28 @@ def test_compounds_get_their_district_and_street_office_as_records(tmp_path):
                     ),
                     {"n": name, "d": district, "o": office},
                 )
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (phone, name, password_hash, active, created_at) "
+                    "VALUES ('13900000005', '刘科长', 'x', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO role_grants (user_id, role, compound_id, created_at) SELECT "
+                    "u.id, 'street_admin', c.id, CURRENT_TIMESTAMP FROM users u, compounds c "
+                    "WHERE c.name IN ('甲', '乙')"
+                )
+            )
         upgrade()
         with db.engine.connect() as conn:
+            admins = conn.execute(
+                sa.text(
+                    "SELECT s.name FROM office_grants g JOIN street_offices s "
+                    "ON s.id = g.street_office_id WHERE g.role = 'street_admin'"
+                )
+            ).all()
             rows = conn.execute(
                 sa.text(
                     "SELECT c.name, d.name, s.name FROM compounds c "
@@ -68,6 +89,8 @@ def test_compounds_get_their_district_and_street_office_as_records(tmp_path):
             ("乙", "城南区", "金源街道"),
             ("丙", "城北区", "北湖街道"),
             ("丁", None, None),
+            ("戊", None, None),
         ]
+        assert [a[0] for a in admins] == ["金源街道"]  # one office grant for its compounds
         db.session.remove()
         db.engine.dispose()

@@ -39,6 +39,7 @@ ALWAYS = frozenset(
         Party.SUPERVISOR,
     }
 )
+BEFORE_ACCEPTANCE = (Stage.SURVEYING, Stage.PLANNED, Stage.IN_CONSTRUCTION)
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 PDF = "application/pdf"
 
@@ -76,7 +77,8 @@ def save(
     actor: User,
     today: date | None = None,
 ) -> None:
-    """Keep the date and the participants as entered (a completed record is final)."""
+    """Take the date and the participants as entered (a completed record is final); the
+    caller commits, once the document (if any) is checked too."""
     if record.completed_at is not None:
         raise DomainError(N_("This acceptance is complete and can no longer be changed."))
     today = today or local_today()
@@ -92,7 +94,7 @@ def save(
     db.session.add(
         AccessLog(user_id=actor.id, compound_id=record.compound_id, action="acceptance_saved")
     )
-    db.session.commit()
+    db.session.flush()  # committed by the caller, with the document if one comes
 
 
 def check_document(data: bytes, filename: str) -> tuple[str, object]:
@@ -113,7 +115,8 @@ def check_document(data: bytes, filename: str) -> tuple[str, object]:
 
 
 def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User, folder) -> None:
-    """Store the signed document (replacing an earlier one) outside the web root."""
+    """Store the signed document (replacing an earlier one) outside the web root; the
+    caller commits."""
     if record.completed_at is not None:
         raise DomainError(N_("This acceptance is complete and can no longer be changed."))
     kind, content = check_document(data, filename)
@@ -127,7 +130,6 @@ def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User,
     db.session.add(
         AccessLog(user_id=actor.id, compound_id=record.compound_id, action="acceptance_document")
     )
-    db.session.commit()
 
 
 def missing(record: AcceptanceRecord) -> list[Party]:
@@ -150,7 +152,7 @@ def complete(record: AcceptanceRecord, compound: Compound, *, actor: User) -> No
     if compound.construction_started_on and record.held_on < compound.construction_started_on:
         raise Refused("held_on", N_("The acceptance cannot be before construction started."))
     record.completed_at, record.completed_by_id = utcnow(), actor.id
-    if compound.stage is not Stage.ACCEPTED:
+    if compound.stage in BEFORE_ACCEPTANCE:  # never back: a managed compound stays managed
         db.session.add(
             StageChange(
                 compound_id=compound.id,
@@ -161,7 +163,7 @@ def complete(record: AcceptanceRecord, compound: Compound, *, actor: User) -> No
                 note="joint acceptance",
             )
         )
-    compound.stage = Stage.ACCEPTED
+        compound.stage = Stage.ACCEPTED
     compound.accepted_on = record.held_on
     db.session.add(
         AccessLog(user_id=actor.id, compound_id=compound.id, action="acceptance_completed")

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 
 # Rows that are bookkeeping of a sign-in or an audit trail: no page shows them as data.
 IGNORED_TABLES = {"user_sessions", "access_logs"}
-IGNORED_COLUMNS = {"users": {"last_login_at"}}
+IGNORED_COLUMNS = {"users": {"last_login_at"}, "report_tokens": {"last_used_at"}}
 # Rows whose change can move a person into or out of a compound: the account's pages.
 ACCOUNT_ROWS = {"people": "user_id", "role_grants": "user_id", "users": "id"}
 # Who lives where (roster edits, rare): every page in the city.

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app.community.models import Compound
 from app.core.settings import Place, policies_for
 from app.core.timeutil import as_utc, utcnow
 from app.decisions.models import Ballot, BallotKind, BallotStatus, RollEntry, Vote
@@ -64,11 +65,16 @@ def willingness_by_compound(
             Ballot.outcome,
             Ballot.closed_at,
             Ballot.published_at,
-        ).where(Ballot.id.in_(latest))
+            Compound.district,
+            Compound.street_office,
+        )
+        .join(Compound, Compound.id == Ballot.compound_id)
+        .where(Ballot.id.in_(latest))
     ).all()
     live = [r.id for r in rows if not r.result_json]
     counts = _live_counts(live)
-    policies = policies_for({Place(r.compound_id) for r in rows}) if rows else {}
+    places = {r.id: Place(r.compound_id, r.district or "", r.street_office or "") for r in rows}
+    policies = policies_for(set(places.values())) if rows else {}
     found = {}
     for row in rows:
         figure = Willingness(row.id, row.status, outcome=row.outcome)
@@ -86,7 +92,7 @@ def willingness_by_compound(
                 figure.voted_area,
             ) = counts.get(row.id, (0, 0, 0, 0))
         if row.status is BallotStatus.CLOSED and row.closed_at and not row.published_at:
-            days = policies[Place(row.compound_id)].publish_within_days
+            days = policies[places[row.id]].publish_within_days
             figure.publish_overdue = as_utc(row.closed_at) + timedelta(days=days) < now
         found[row.compound_id] = figure
     return found

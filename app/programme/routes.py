@@ -31,7 +31,6 @@ from app.community import services as community
 from app.community.forms import MODE_LABELS, STAGE_LABELS
 from app.community.models import Compound, Stage, WorkStatus
 from app.community.places import CompoundFilter, Oversight
-from app.core import pagecache
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refused_status
 from app.core.i18n import fmt_full_date
@@ -42,7 +41,7 @@ from app.decisions.forms import OUTCOME_LABELS
 from app.dues.figures import cost_split
 from app.dues.forms import BEARER_LABELS
 from app.extensions import csrf, db
-from app.programme import bp, charts, reports
+from app.programme import bp, charts, onboarding, reports
 from app.programme import overview as board
 from app.programme.forms import (
     COMPOUND_ROLES,
@@ -103,13 +102,16 @@ def _filter(oversight: Oversight) -> tuple[FilterForm, CompoundFilter]:
     return form, wanted
 
 
+FILTER_ARGS = ("district", "office", "stage", "built_from", "built_to")
+
+
 def _query_args() -> dict:
-    return {k: v for k, v in request.args.items() if k != "page" and v}
+    """The filter as the page's links and pictures carry it on (nothing else)."""
+    return {k: request.args[k][:20] for k in FILTER_ARGS if request.args.get(k)}
 
 
 @bp.get("/programme")
 @overseer_required
-@pagecache.per_staff
 def overview(oversight):
     """Where every compound stands, one table with its totals and pictures."""
     form, wanted = _filter(oversight)
@@ -126,7 +128,6 @@ def overview(oversight):
 
 @bp.get("/programme/compounds/<int:compound_id>")
 @overseer_required
-@pagecache.per_staff
 def compound(oversight, compound_id: int):
     """One compound's progress: its row of figures and the timeline of its stages."""
     item = places.get_overseen_compound(compound_id, current_user)
@@ -236,7 +237,7 @@ def tokens(oversight):
     secret = None
     if form.validate_on_submit():
         office_id = form_id(form.office.data)
-        if form.office.data and office_id is None:
+        if form.office.data and office_id not in {o.id for o in offices}:
             abort(404)
         try:
             secret, _token = reports.create_token(
@@ -328,21 +329,18 @@ def new_staff(oversight):
             abort(404)
         else:
             try:
-                user = accounts.create_staff(
-                    form.phone.data, form.name.data, form.password.data or None, [(role, target)]
+                user = onboarding.add_staff(
+                    form.phone.data,
+                    form.name.data,
+                    form.password.data or None,
+                    role,
+                    target,
+                    oversight=oversight,
                 )
             except DomainError as exc:
                 db.session.rollback()
-                if "resident" in exc.message:
-                    form.phone.errors.append(
-                        _(
-                            "This number belongs to a resident's account. Use another "
-                            "number, or ask the city's administrator."
-                        )
-                    )
-                else:
-                    field = "password" if "password" in exc.message else "phone"
-                    form[field].errors.append(_(exc.message, **exc.params))
+                field = getattr(exc, "field", "") or "phone"
+                form[field].errors.append(_(exc.message, **exc.params))
             else:
                 accounts.log_access(current_user, target.id, "staff_created", f"user:{user.id}")
                 db.session.commit()
@@ -414,6 +412,7 @@ def acceptance_record(oversight, compound_id: int):
                     actor=current_user,
                     folder=upload_dir(),
                 )
+            db.session.commit()  # the date, the signatures and the document together
         except DomainError as exc:
             db.session.rollback()
             target = getattr(exc, "field", "") or "held_on"

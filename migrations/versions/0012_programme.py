@@ -100,7 +100,9 @@ def upgrade():
 
 
 def _records_from_names():
-    """Each distinct (district, street office) of the existing compounds becomes records."""
+    """Each distinct (district, street office) of the existing compounds becomes records
+    (names trimmed; a compound missing either stays unplaced, its text kept), and each
+    street-office admin of such a compound becomes admin of its street office."""
     conn = op.get_bind()
     now = sa.func.now() if conn.dialect.name == "postgresql" else sa.text("CURRENT_TIMESTAMP")
     compounds = sa.table(
@@ -112,27 +114,51 @@ def _records_from_names():
         "street_offices", sa.column("id"), sa.column("district_id"), sa.column("name"),
         sa.column("created_at"),
     )
-    pairs = conn.execute(
-        sa.select(compounds.c.district, compounds.c.street_office)
-        .where(compounds.c.street_office != "")
-        .distinct()
-    ).all()
-    for district, office in pairs:
-        district = district or ""
+    grants = sa.table("role_grants", sa.column("user_id"), sa.column("role"), sa.column("compound_id"))
+    office_grants = sa.table(
+        "office_grants", sa.column("user_id"), sa.column("role"), sa.column("street_office_id"),
+        sa.column("created_at"),
+    )
+    for compound_id, district, office in conn.execute(
+        sa.select(compounds.c.id, compounds.c.district, compounds.c.street_office)
+    ).all():
+        district, office = (district or "").strip(), (office or "").strip()
+        if not district or not office:
+            continue
         district_id = conn.scalar(sa.select(districts.c.id).where(districts.c.name == district))
         if district_id is None:
             conn.execute(sa.insert(districts).values(name=district, created_at=now))
             district_id = conn.scalar(sa.select(districts.c.id).where(districts.c.name == district))
-        conn.execute(sa.insert(offices).values(district_id=district_id, name=office, created_at=now))
         office_id = conn.scalar(
             sa.select(offices.c.id).where(
                 offices.c.district_id == district_id, offices.c.name == office
             )
         )
+        if office_id is None:
+            conn.execute(
+                sa.insert(offices).values(district_id=district_id, name=office, created_at=now)
+            )
+            office_id = conn.scalar(
+                sa.select(offices.c.id).where(
+                    offices.c.district_id == district_id, offices.c.name == office
+                )
+            )
         conn.execute(
             sa.update(compounds)
-            .where(compounds.c.district == district, compounds.c.street_office == office)
-            .values(street_office_id=office_id)
+            .where(compounds.c.id == compound_id)
+            .values(street_office_id=office_id, district=district, street_office=office)
+        )
+    pairs = conn.execute(
+        sa.select(grants.c.user_id, compounds.c.street_office_id)
+        .join(compounds, compounds.c.id == grants.c.compound_id)
+        .where(grants.c.role == "street_admin", compounds.c.street_office_id.is_not(None))
+        .distinct()
+    ).all()
+    for user_id, office_id in pairs:
+        conn.execute(
+            sa.insert(office_grants).values(
+                user_id=user_id, role="street_admin", street_office_id=office_id, created_at=now
+            )
         )
 
 

@@ -30,6 +30,7 @@ def city(app):
     mayor = make_user("13900000007", name="孙处长")
     places.grant_office(mayor, Role.CITY_ADMIN, None)
     make_user("13900000001", grants=[(Role.COMMITTEE, compounds["金源新村"])])
+    make_user("13900000002", grants=[(Role.PROPERTY_MANAGER, compounds["金源新村"])])
     make_resident(compounds["金源新村"], "13800000001")
     return {"offices": {"east": east, "west": west, "north": north}, **compounds}
 

@@ -128,3 +128,25 @@ def test_the_acceptance_cannot_be_in_the_future(client, city):
     )
     assert refused.status_code == 422
     assert 'id="held_on-error"' in refused.get_data(as_text=True)
+
+
+def test_a_managed_compound_stays_managed_and_a_refused_file_saves_nothing(client, city):
+    compound = city["金源新村"]
+    compound.stage = Stage.MANAGED
+    db.session.commit()
+    url = f"/programme/compounds/{compound.id}/acceptance"
+    sign(client, "13900000005")
+    day = local_today() - timedelta(days=1)
+    damaged = form(day, set(Party), document=(io.BytesIO(b"%PDF-1.4 cut"), "a.pdf"))
+    assert client.post(url, data=damaged, content_type="multipart/form-data").status_code == 422
+    from app.community.models import AcceptanceRecord
+
+    record = db.session.scalar(sa.select(AcceptanceRecord))  # none kept, or kept empty
+    assert record is None or (
+        record.held_on is None and not any(s.signed for s in record.signatures)
+    )
+    good = form(day, set(Party), document=(io.BytesIO(PDF), "a.pdf"))
+    assert client.post(url, data=good, content_type="multipart/form-data").status_code == 302
+    assert client.post(f"{url}/complete", data={"sure": "y"}).status_code == 302
+    db.session.refresh(compound)
+    assert compound.stage is Stage.MANAGED and compound.accepted_on == day

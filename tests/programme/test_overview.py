@@ -15,6 +15,7 @@ from app.accounts.permissions import Capability
 from app.bookings.canteen import month_figures
 from app.community import places
 from app.community.models import Compound, Stage, StageChange
+from app.community.services import compound_counts
 from app.core.timeutil import local_today, utcnow
 from app.decisions.models import Ballot
 from app.decisions.tallying import tally_dict
@@ -70,7 +71,7 @@ def test_a_compound_added_later_is_the_street_offices_at_once(client, city):
     assert db.session.scalar(sa.select(Compound).where(Compound.name == "别处小区")) is None
 
 
-@pytest.mark.parametrize("phone", ["13900000001", "13800000001"])
+@pytest.mark.parametrize("phone", ["13900000001", "13900000002", "13800000001"])
 def test_residents_and_compound_staff_never_reach_the_overview(client, city, phone):
     sign(client, phone)
     for url in [
@@ -152,7 +153,12 @@ def test_every_figure_equals_the_compounds_own_pages(app, web, client, tmp_path)
         assert row.money.collected_fen == sum(r.paid_fen for r in arrears)
         assert row.repairs.overdue == sum(f.overdue for f in repair_figures(compound, staff, now))
         assert row.meals_served == month_figures(compound, now.year, now.month).meals_served
-        assert row.homes == 40 + 20 * seeded.index(s)
+        counts = compound_counts(compound.id)
+        assert (row.homes, row.buildings, row.area_m2) == (
+            counts.dwellings,
+            counts.buildings,
+            counts.area_m2,
+        )
     # The page shows them too, and the totals row adds them all up.
     sign(client, "13900000007")
     page = client.get("/programme").get_data(as_text=True)
@@ -365,3 +371,86 @@ def test_office_grants_are_kept_per_role_and_place(app, city):
     admin = db.session.scalar(sa.select(User).where(User.phone == "13900000005"))
     places.grant_office(admin, Role.STREET_ADMIN, city["offices"]["east"])  # again: no twin
     assert db.session.scalar(sa.select(sa.func.count(OfficeGrant.id))) == 2
+
+
+def test_a_street_office_cannot_take_over_another_account(client, city):
+    """From the web an existing account only gains the role, and only when all its roles
+    are in the person's own compounds: never a new password or name."""
+    from app.accounts.models import User as Account
+
+    compound = city["金源新村"]
+    mayor = db.session.scalar(sa.select(Account).where(Account.phone == "13900000007"))
+    before = mayor.password_hash
+    outsider = make_user("13900000031", grants=[(Role.COMMITTEE, city["桂花苑"])])
+    insider = make_user("13900000032", name="原名", grants=[(Role.COMMITTEE, compound)])
+    sign(client, "13900000005")
+    base = {"compound": str(compound.id), "role": "contractor", "name": "改名"}
+    for phone, password in (
+        ("13900000007", "new-password-1"),  # the city admin, with a password
+        ("13900000007", ""),  # the city admin, without
+        ("13900000031", ""),  # staff of another street office's compound
+        ("13900000032", "new-password-1"),  # one of ours, but with a new password
+    ):
+        refused = client.post(
+            "/programme/staff/new", data={**base, "phone": phone, "password": password}
+        )
+        assert refused.status_code == 422, phone
+    db.session.expire_all()
+    assert mayor.password_hash == before and not outsider.has_role(compound.id, Role.CONTRACTOR)
+    added = client.post(
+        "/programme/staff/new", data={**base, "phone": "13900000032", "password": ""}
+    )
+    assert added.status_code == 302
+    db.session.expire_all()
+    assert insider.has_role(compound.id, Role.CONTRACTOR) and insider.name == "原名"
+
+
+def test_the_overview_is_rendered_fresh_and_a_report_call_keeps_other_pages(client, web, city):
+    sign(client, "13900000007")
+    client.get("/programme")
+    assert client.get("/programme").headers.get("X-Page-Cache") != "hit"
+    assert client.get("/programme?endpoint=x&_method=POST&page=1").status_code == 200
+    created = client.post("/programme/tokens", data={"label": "市报送", "office": ""})
+    secret = re.search(r'<code class="token">([^<]+)</code>', created.get_data(as_text=True))[1]
+    assert (
+        client.post("/programme/tokens", data={"label": "x", "office": "99999"}).status_code == 404
+    )
+    sign(client, "13900000001")
+    client.get("/home")  # shows the welcome message
+    client.get("/home")
+    assert client.get("/home").headers.get("X-Page-Cache") == "hit"
+    other = web.test_client()
+    assert (
+        other.get(
+            "/api/programme/compounds", headers={"Authorization": f"Bearer {secret}"}
+        ).status_code
+        == 200
+    )
+    assert client.get("/home").headers.get("X-Page-Cache") == "hit"  # a read moves nothing
+
+
+def test_the_publish_warning_follows_the_street_offices_policy(app, city):
+    """A result is late by the compound's own policy, set for its street office here."""
+    from app.core import settings
+    from app.decisions import drafts, lifecycle
+    from app.decisions.models import BallotKind
+    from app.decisions.programme import willingness_by_compound
+
+    compound = city["金源新村"]
+    now = utcnow()
+    spec = drafts.BallotSpec(
+        kind=BallotKind.WILLINGNESS,
+        title="改造意愿",
+        opens_at=now - timedelta(days=12),
+        closes_at=now - timedelta(days=5),
+        notice_days=15,
+    )
+    posted = now - timedelta(days=30)
+    ballot = drafts.create_ballot(compound, spec, actor=None, now=posted)
+    lifecycle.publish_notice(ballot, actor=None, now=posted)
+    lifecycle.open_ballot(ballot, actor=None, now=now - timedelta(days=12))
+    lifecycle.close_ballot(ballot, actor=None, now=now - timedelta(days=5))
+    assert willingness_by_compound([compound.id], now)[compound.id].publish_overdue
+    settings.set_value("street_office", "金源街道", "publish_within_days", "10")
+    assert lifecycle.result_overdue(ballot, now) is False
+    assert not willingness_by_compound([compound.id], now)[compound.id].publish_overdue
