@@ -23,9 +23,8 @@ from app.community.models import (
     Stage,
     StageChange,
 )
-from app.community.places import Refused
 from app.core import photos
-from app.core.errors import N_, DomainError
+from app.core.errors import N_, DomainError, FieldError
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 
@@ -83,7 +82,7 @@ def save(
         raise DomainError(N_("This acceptance is complete and can no longer be changed."))
     today = today or local_today()
     if held_on is not None and held_on > today:
-        raise Refused("held_on", N_("The acceptance cannot be in the future."))
+        raise FieldError("held_on", N_("The acceptance cannot be in the future."))
     by_party = {s.party: s for s in record.signatures}
     for entry in entries:
         row = by_party[entry.party]
@@ -101,17 +100,17 @@ def check_document(data: bytes, filename: str) -> tuple[str, object]:
     """A PDF (checked to be one) or a photo (checked, shrunk and re-encoded like repair
     photos): (media type, what to store)."""
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise Refused("document", N_("The file is larger than 10 MB."))
+        raise FieldError("document", N_("The file is larger than 10 MB."))
     if data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-2048:]:
-            raise Refused("document", N_("This PDF is incomplete or damaged."))
+            raise FieldError("document", N_("This PDF is incomplete or damaged."))
         return PDF, data
     if filename.lower().endswith(".pdf"):
-        raise Refused("document", N_("This file is not a PDF."))
+        raise FieldError("document", N_("This file is not a PDF."))
     try:
         return "image/jpeg", photos.prepare(data)
     except DomainError as exc:
-        raise Refused("document", exc.message, **exc.params) from exc
+        raise FieldError("document", exc.message, **exc.params) from exc
 
 
 def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User, folder) -> None:
@@ -144,13 +143,13 @@ def complete(record: AcceptanceRecord, compound: Compound, *, actor: User) -> No
     if record.completed_at is not None:
         raise DomainError(N_("This acceptance is complete and can no longer be changed."))
     if record.held_on is None:
-        raise Refused("held_on", N_("Give the day the acceptance was held."))
+        raise FieldError("held_on", N_("Give the day the acceptance was held."))
     if missing(record):
-        raise Refused("", N_("Every participant must sign before the compound is accepted."))
+        raise FieldError("", N_("Every participant must sign before the compound is accepted."))
     if not record.document_name:
-        raise Refused("document", N_("Upload the signed acceptance document first."))
+        raise FieldError("document", N_("Upload the signed acceptance document first."))
     if compound.construction_started_on and record.held_on < compound.construction_started_on:
-        raise Refused("held_on", N_("The acceptance cannot be before construction started."))
+        raise FieldError("held_on", N_("The acceptance cannot be before construction started."))
     record.completed_at, record.completed_by_id = utcnow(), actor.id
     if compound.stage in BEFORE_ACCEPTANCE:  # never back: a managed compound stays managed
         db.session.add(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, created_at_column, enum_column
+from app.core.renovation import RENOVATION_ITEMS
 from app.core.timeutil import utcnow
 from app.extensions import db
 
@@ -122,19 +123,7 @@ class StageChange(db.Model):
 
 # The renovation's works per compound: DESIGN §7's ten items, and public-service
 # facilities (canteen, classroom, elderly care) built with them.
-RENOVATION_WORKS = (
-    "demolition",
-    "drainage",
-    "utilities",
-    "waste_rooms",
-    "cables",
-    "fire_safety",
-    "security",
-    "roads",
-    "walls",
-    "lights_chargers",
-    "public_services",
-)
+RENOVATION_WORKS = (*RENOVATION_ITEMS, "public_services")
 
 
 class WorkStatus(enum.Enum):

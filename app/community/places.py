@@ -26,14 +26,6 @@ from app.extensions import db
 STAGE_ORDER = list(Stage)
 
 
-class Refused(DomainError):
-    """A rule said no about one input of a form (field: the input's name)."""
-
-    def __init__(self, field: str, message: str, **params):
-        super().__init__(message, **params)
-        self.field = field
-
-
 OFFICE_ROLES = (Role.STREET_ADMIN, Role.CITY_ADMIN)
 
 

@@ -47,17 +47,17 @@ def create_compound(
     and street office, created when new); the name must be new. The street office's
     admins gain it at once."""
     from app.community import places
-    from app.community.places import Refused
+    from app.core.errors import FieldError
 
     name = name.strip()
     if not name:
-        raise Refused("name", N_("A compound needs a name."))
+        raise FieldError("name", N_("A compound needs a name."))
     if len(name) > 100:
-        raise Refused("name", N_("That name is too long."))
+        raise FieldError("name", N_("That name is too long."))
     if db.session.scalar(sa.select(Compound.id).where(Compound.name == name)):
-        raise Refused("name", N_("A compound named %(name)s already exists."), name=name)
+        raise FieldError("name", N_("A compound named %(name)s already exists."), name=name)
     if year_built is not None and not 1900 <= year_built <= local_today().year:
-        raise Refused("year_built", N_("Give the year it was built, e.g. 1995."))
+        raise FieldError("year_built", N_("Give the year it was built, e.g. 1995."))
     if office is None and (district.strip() or street_office.strip()):
         office = places.street_office_named(district, street_office)
     compound = Compound(name=name, year_built=year_built)

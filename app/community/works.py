@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from app.accounts.models import AccessLog, User
 from app.community.models import RENOVATION_WORKS, Compound, RenovationWork, WorkStatus
-from app.community.places import Refused
-from app.core.errors import N_, NotFound
+from app.core.errors import N_, FieldError, NotFound
 from app.core.timeutil import local_today
 from app.extensions import db
 
@@ -57,15 +56,15 @@ def save_work(
         raise NotFound()
     today = today or local_today()
     if entry.planned_start and entry.planned_end and entry.planned_end < entry.planned_start:
-        raise Refused("planned_end", N_("The planned end cannot be before the planned start."))
+        raise FieldError("planned_end", N_("The planned end cannot be before the planned start."))
     if entry.actual_start and entry.actual_start > today:
-        raise Refused("actual_start", N_("The date cannot be in the future."))
+        raise FieldError("actual_start", N_("The date cannot be in the future."))
     if entry.actual_end and entry.actual_end > today:
-        raise Refused("actual_end", N_("The date cannot be in the future."))
+        raise FieldError("actual_end", N_("The date cannot be in the future."))
     if entry.actual_start and entry.actual_end and entry.actual_end < entry.actual_start:
-        raise Refused("actual_end", N_("The work cannot end before it started."))
+        raise FieldError("actual_end", N_("The work cannot end before it started."))
     if entry.status is WorkStatus.DONE and not entry.actual_end:
-        raise Refused("actual_end", N_("Give the day the work was finished."))
+        raise FieldError("actual_end", N_("Give the day the work was finished."))
     if entry.cost_item_id is not None and entry.cost_item_id not in cost_items:
         raise NotFound()
     work = db.session.scalar(

@@ -15,6 +15,15 @@ class DomainError(Exception):
         self.params = params
 
 
+class FieldError(DomainError):
+    """A rule said no about one input: field is the input's name on the form, so the page
+    shows the message next to it (and keeps what was typed)."""
+
+    def __init__(self, field: str, message: str, **params):
+        super().__init__(message, **params)
+        self.field = field
+
+
 class NotFound(DomainError):
     """The object does not exist or is not the acting user's to see."""
 

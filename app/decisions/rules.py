@@ -27,6 +27,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from app.core.errors import N_
+from app.core.renovation import RENOVATION_ITEMS  # noqa: F401  (re-exported)
 
 QUORUM = Fraction(2, 3)
 MAJOR = Fraction(3, 4)
@@ -280,18 +281,6 @@ def percent(part: int, whole: int) -> Fraction:
 
 
 # The ten renovation items voters may rank in a willingness ballot (DESIGN §7).
-RENOVATION_ITEMS = (
-    "demolition",
-    "drainage",
-    "utilities",
-    "waste_rooms",
-    "cables",
-    "fire_safety",
-    "security",
-    "roads",
-    "walls",
-    "lights_chargers",
-)
 
 
 def rank_items(selections: Iterable[Iterable[str]]) -> list[tuple[str, int]]:

@@ -1,15 +1,6 @@
 """A refusal that belongs next to one field of a dues form."""
 
-from app.core.errors import DomainError, NotFound
-
-
-class FieldError(DomainError):
-    """A rule said no about one input: field is the input's name on the form, so the page
-    shows the message next to it (and keeps what was typed)."""
-
-    def __init__(self, field: str, message: str, **params):
-        super().__init__(message, **params)
-        self.field = field
+from app.core.errors import DomainError, FieldError, NotFound  # noqa: F401  (re-exported)
 
 
 def field_of(exc: DomainError, default: str = "") -> str:

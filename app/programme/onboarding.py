@@ -12,8 +12,8 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, RoleGrant, User
 from app.community import places
 from app.community.models import Compound
-from app.community.places import Oversight, Refused
-from app.core.errors import N_, DomainError
+from app.community.places import Oversight
+from app.core.errors import N_, DomainError, FieldError
 from app.core.privacy import normalize_mobile
 from app.extensions import db
 
@@ -32,17 +32,17 @@ def add_staff(
     except ValueError:
         phone = None
     if not phone:
-        raise Refused("phone", N_("Enter an 11-digit mobile number."))
+        raise FieldError("phone", N_("Enter an 11-digit mobile number."))
     existing = db.session.scalar(sa.select(User).where(User.phone == phone))
     if existing is None:
         if not password:
-            raise Refused("password", N_("A new account needs a password."))
+            raise FieldError("password", N_("A new account needs a password."))
         try:
             return accounts.create_staff(phone, name, password, [(role, compound)])
         except DomainError as exc:  # the password rules: shown next to the password
-            raise Refused("password", exc.message, **exc.params) from exc
+            raise FieldError("password", exc.message, **exc.params) from exc
     if not existing.grants or existing.office_grants:
-        raise Refused(
+        raise FieldError(
             "phone",
             N_(
                 "This number belongs to an account you do not manage (a resident's, or "
@@ -56,7 +56,7 @@ def add_staff(
         )
     )
     if outside:
-        raise Refused(
+        raise FieldError(
             "phone",
             N_(
                 "This number belongs to an account you do not manage (a resident's, or "
@@ -64,7 +64,7 @@ def add_staff(
             ),
         )
     if password:
-        raise Refused(
+        raise FieldError(
             "password",
             N_(
                 "This number already has an account. Leave the password empty to give it "

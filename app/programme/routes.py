@@ -373,6 +373,18 @@ def _acceptance_page(compound, record, form, complete_form, status=200):
     ), status
 
 
+def _show_record(form, record) -> None:
+    """Put the record's date and participants into the form, as they are kept."""
+    form.held_on.data = record.held_on
+    for row in record.signatures:
+        sub = form[f"party-{row.party.value}"]
+        sub.involved.data, sub.organisation.data, sub.signed.data = (
+            row.involved,
+            row.organisation,
+            row.signed,
+        )
+
+
 @bp.route("/programme/compounds/<int:compound_id>/acceptance", methods=["GET", "POST"])
 @overseer_required
 def acceptance_record(oversight, compound_id: int):
@@ -382,14 +394,7 @@ def acceptance_record(oversight, compound_id: int):
     parties = [s.party for s in record.signatures]
     form = acceptance_form(parties)
     if request.method == "GET":
-        form.held_on.data = record.held_on
-        for row in record.signatures:
-            sub = form[f"party-{row.party.value}"]
-            sub.involved.data, sub.organisation.data, sub.signed.data = (
-                row.involved,
-                row.organisation,
-                row.signed,
-            )
+        _show_record(form, record)
         db.session.commit()  # a record begun now is kept
     elif form.validate_on_submit():
         entries = [
@@ -448,14 +453,7 @@ def acceptance_complete(oversight, compound_id: int):
             return redirect(url_for("programme.compound", compound_id=item.id))
     record = acceptance.record_of(item)
     form = acceptance_form([s.party for s in record.signatures])
-    form.held_on.data = record.held_on
-    for row in record.signatures:
-        sub = form[f"party-{row.party.value}"]
-        sub.involved.data, sub.organisation.data, sub.signed.data = (
-            row.involved,
-            row.organisation,
-            row.signed,
-        )
+    _show_record(form, record)
     return _acceptance_page(item, record, form, complete_form, 422)
 
 
