@@ -4,6 +4,7 @@ Every setting a deployment may change is read from an environment variable of th
 same name; the defaults suit a developer's machine (embedded SQLite under instance/).
 """
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -89,6 +90,28 @@ class Config:
     # Uploaded photos live outside the web root and are served only after a permission check.
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))
+
+    # Background jobs: an RQ queue on this Redis (`flask jobs worker`, `flask jobs
+    # scheduler`); empty runs each job in this process when its request ends.
+    QUEUE_URL = os.environ.get("QUEUE_URL", "")
+    QUEUE_NAME = os.environ.get("QUEUE_NAME", "linli")
+    # SMS: "log" writes each message to the log (development); "http" posts it to a
+    # template-SMS gateway (SMS_GATEWAY_URL, SMS_API_KEY, SMS_SIGN_NAME).
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "log")
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_API_KEY = os.environ.get("SMS_API_KEY", "")
+    SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "邻里")
+    SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+    # No SMS between these Beijing times: held until the morning.
+    SMS_QUIET_START = os.environ.get("SMS_QUIET_START", "21:00")
+    SMS_QUIET_END = os.environ.get("SMS_QUIET_END", "08:00")
+    SMS_DAILY_CAP = int(os.environ.get("SMS_DAILY_CAP", "3"))  # per person per Beijing day
+    SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "6"))
+    # The gateway's delivery reports and replies (回复TD) prove themselves with this.
+    SMS_CALLBACK_TOKEN = os.environ.get("SMS_CALLBACK_TOKEN", "")
+    # Template codes registered with the provider, by message kind (JSON); a kind not
+    # named uses LINLI_<KIND>.
+    SMS_TEMPLATES = json.loads(os.environ.get("SMS_TEMPLATES", "{}"))
 
 
 class DevelopmentConfig(Config):

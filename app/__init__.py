@@ -51,13 +51,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
 
-    from app.core import assets, flashing, i18n, memo, pagecache
+    from app.core import assets, flashing, i18n, jobs, memo, pagecache
 
     i18n.init_app(app)
     flashing.init_app(app)
     app.before_request(memo.forget)
     assets.init_app(app)
     pagecache.init_app(app)
+    jobs.init_app(app)
 
     from app.accounts import models as _accounts_models  # noqa: F401  (register tables)
     from app.accounts.services import load_user
@@ -82,6 +83,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.portal import bp as portal_bp
     from app.programme import bp as programme_bp
     from app.programme import models as _programme_models  # noqa: F401
+    from app.reach import bp as reach_bp
     from app.repairs import bp as repairs_bp
 
     app.register_blueprint(core_bp)
@@ -92,12 +94,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.register_blueprint(repairs_bp)
     app.register_blueprint(dues_bp)
     app.register_blueprint(programme_bp)
+    app.register_blueprint(reach_bp)
     app.register_blueprint(portal_bp)
     security.init_app(app)
 
     from app.portal import cli
 
     cli.init_app(app)
+    jobs.init_cli(app)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
@@ -116,6 +120,11 @@ def _check_production(config) -> None:
             "host a request names."
         )
     config["PUBLIC_BASE_URL"] = base.rstrip("/")
+    if config.get("SMS_PROVIDER", "log") != "log" and not (config.get("QUEUE_URL") or "").strip():
+        raise RuntimeError(
+            "QUEUE_URL must name the Redis of the job queue when SMS_PROVIDER sends real "
+            "messages: they are sent by `flask jobs worker`, never inside a request."
+        )
     if (config.get("PAGE_CACHE_URL") or "").strip().startswith("memory://"):
         raise RuntimeError(
             "PAGE_CACHE_URL must name a shared store in production (redis://…) or be "

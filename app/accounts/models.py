@@ -55,6 +55,7 @@ class User(UserMixin, db.Model):
     # The signed-in session this object was loaded for (see UserSession); not a column.
     session_key = None
     session_seen_at = None
+    unread = 0  # unread inbox messages, counted when the sign-in is loaded
 
     def set_password(self, password: str) -> None:
         """Set a new password; every session of the account ends (other phones too)."""
@@ -167,6 +168,30 @@ class Consent(db.Model):
     version: Mapped[str] = mapped_column(sa.String(20))
     granted_at: Mapped[datetime] = created_at_column()
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboxMessage(db.Model):
+    """Something that happened which concerns this account (a vote opened, a payment
+    confirmed, a repair done), with a link to it. The words are chosen when it is shown,
+    in the reader's language, from `kind` and `params`; `key` names the event and keeps
+    it to one message per person however often the event is announced."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "key"),
+        sa.Index("ix_inbox_messages_unread", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    params: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON
+    endpoint: Mapped[str | None] = mapped_column(sa.String(80))
+    url_args: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON
+    key: Mapped[str] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = created_at_column()
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AccessLog(db.Model):

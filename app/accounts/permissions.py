@@ -27,11 +27,27 @@ class Capability(enum.Enum):
     RUN_CLASSROOM = "run_classroom"  # class sessions, the register, pick-up
     HANDLE_REPAIRS = "handle_repairs"  # every ticket, the facility register and stickers
     WORK_ON_REPAIRS = "work_on_repairs"  # the tickets routed to one's own firm under warranty
+    POST_NOTICES = "post_notices"  # the compound's notice board: post, pin, take down
 
 
 C = Capability
-_COMMITTEE = {C.SEE_COMPOUND, C.SEE_HOMES, C.MANAGE_ROSTER, C.RUN_VOTES, C.SEE_DUES, C.APPROVE_DUES}
-_PROPERTY = {C.SEE_COMPOUND, C.SEE_HOMES, C.SEE_DUES, C.MANAGE_PAYMENTS, C.HANDLE_REPAIRS}
+_COMMITTEE = {
+    C.SEE_COMPOUND,
+    C.SEE_HOMES,
+    C.MANAGE_ROSTER,
+    C.RUN_VOTES,
+    C.SEE_DUES,
+    C.APPROVE_DUES,
+    C.POST_NOTICES,
+}
+_PROPERTY = {
+    C.SEE_COMPOUND,
+    C.SEE_HOMES,
+    C.SEE_DUES,
+    C.MANAGE_PAYMENTS,
+    C.HANDLE_REPAIRS,
+    C.POST_NOTICES,
+}
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.COMMITTEE: frozenset(_COMMITTEE),

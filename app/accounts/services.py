@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash
 from app.accounts.models import (
     MIN_PASSWORD,
     AccessLog,
+    InboxMessage,
     Role,
     RoleGrant,
     User,
@@ -150,8 +151,14 @@ def start_session(user: User, *, user_agent: str = "", now: datetime | None = No
 @cache
 def _signed_in():
     """Built once (every signed-in request runs it; only the values change)."""
+    unread = (
+        sa.select(sa.func.count(InboxMessage.id))
+        .where(InboxMessage.user_id == User.id, InboxMessage.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
     return (
-        sa.select(User, UserSession.last_seen_at)
+        sa.select(User, UserSession.last_seen_at, unread)
         .join(UserSession, UserSession.user_id == User.id)
         .where(
             User.id == sa.bindparam("uid"),
@@ -179,8 +186,9 @@ def load_user(user_id: str) -> User | None:
     )
     if row is None:
         return None
-    user, seen = row
+    user, seen, unread = row
     user.session_key, user.session_seen_at = key, seen
+    user.unread = unread  # the header's count of unread messages, in the same query
     return user
 
 

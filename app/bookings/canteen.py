@@ -368,6 +368,8 @@ def book_meal(
             )
         booking.total_fen = sum(line.price_fen for line in booking.lines)
         db.session.add(booking)
+        db.session.flush()
+        events.meal_booked.send(booking, actor=user)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -377,7 +379,6 @@ def book_meal(
         if existing is None:
             raise
         return existing
-    events.meal_booked.send(booking, actor=user)
     return booking
 
 
@@ -428,10 +429,11 @@ def cancel_meal(
         give_back(MealSession, booking.session_id, len(booking.lines))
         for dish_id, count in Counter(line.dish_id for line in booking.lines).items():
             give_back(Dish, dish_id, count)
-    db.session.commit()
+    db.session.flush()
     db.session.refresh(booking)
     if cancelled:
         events.booking_cancelled.send(booking, actor=actor, by_operator=False)
+    db.session.commit()
 
 
 # --- canteen: kitchen ---------------------------------------------------------------------------

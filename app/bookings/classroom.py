@@ -176,9 +176,10 @@ def remove_child(child: Child, now: datetime | None = None, *, actor: User | Non
         )
     ):
         consent.withdrawn_at = now
-    db.session.commit()
+    db.session.flush()
     for booking, outcome in cancelled:
         _announce_cancellation(booking, outcome, actor)
+    db.session.commit()
 
 
 def upcoming_classes(
@@ -245,8 +246,9 @@ def book_class(session: ClassSession, child: Child, now: datetime | None = None)
         db.session.add(booking)
     else:  # booked again after a cancellation: to the back of the queue
         booking.status, booking.cancelled_at, booking.created_at = status, None, now
-    db.session.commit()
+    db.session.flush()
     events.class_booked.send(booking, waitlisted=status is BookingStatus.WAITLISTED)
+    db.session.commit()
     return booking
 
 
@@ -312,8 +314,9 @@ def cancel_class(
     if now >= booking.session.starts_at:
         raise DomainError(N_("This session has already started."))
     outcome = _cancel_class(booking, now)
-    db.session.commit()
+    db.session.flush()
     _announce_cancellation(booking, outcome, actor)
+    db.session.commit()
 
 
 @dataclass(frozen=True)
@@ -326,7 +329,7 @@ class _Cancelled:
 
 
 def _announce_cancellation(booking: ClassBooking, outcome: _Cancelled, actor: User | None) -> None:
-    """After the commit: the cancellation, then the promotion it caused."""
+    """Before the commit: the cancellation, then the promotion it caused."""
     if not outcome.cancelled:
         return
     db.session.refresh(booking)
@@ -417,8 +420,9 @@ def check_in(
     if booking.checked_in_at is None:
         booking.checked_in_at = now
         booking.recorded_by_id = actor.id
-        db.session.commit()
+        db.session.flush()
         events.child_checked_in.send(booking, actor=actor)
+        db.session.commit()
 
 
 def pick_up(
@@ -453,8 +457,9 @@ def pick_up(
     booking.picked_up_by = adult
     booking.pickup_exception = exception or None
     booking.recorded_by_id = actor.id
-    db.session.commit()
+    db.session.flush()
     events.child_collected.send(booking, actor=actor, adult=adult)
+    db.session.commit()
 
 
 @dataclass(frozen=True)

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("community", __name__)
 
-from app.community import letter_routes, routes  # noqa: E402,F401
+from app.community import letter_routes, notice_routes, routes  # noqa: E402,F401

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import AccessLog, User
+from app.community import notices
 from app.community.models import (
     AcceptanceRecord,
     AcceptanceSignature,
     Compound,
+    NoticeKind,
     Party,
     Stage,
     StageChange,
 )
-from app.core import photos
+from app.core import events, photos
 from app.core.errors import N_, DomainError, FieldError
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
@@ -41,6 +43,7 @@ ALWAYS = frozenset(
 BEFORE_ACCEPTANCE = (Stage.SURVEYING, Stage.PLANNED, Stage.IN_CONSTRUCTION)
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 PDF = "application/pdf"
+ACCEPTANCE_NOTICE_DAYS = 30  # the acceptance stays on the board this long
 
 
 def record_of(compound: Compound) -> AcceptanceRecord:
@@ -167,4 +170,14 @@ def complete(record: AcceptanceRecord, compound: Compound, *, actor: User) -> No
     db.session.add(
         AccessLog(user_id=actor.id, compound_id=compound.id, action="acceptance_completed")
     )
+    notices.post_automatic(
+        compound.id,
+        NoticeKind.ACCEPTANCE,
+        source_key=f"acceptance:{record.id}",
+        title=compound.name,
+        expires_at=record.completed_at + timedelta(days=ACCEPTANCE_NOTICE_DAYS),
+        link=("portal.compound_page", {"compound_id": compound.id}),
+    )
+    db.session.flush()
+    events.acceptance_completed.send(record, actor=actor)
     db.session.commit()

@@ -12,19 +12,35 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.accounts.forms import mobile_number  # noqa: F401  (the shared validator)
 from app.accounts.models import MIN_PASSWORD
-from app.community.models import ManagementMode, Relation, Stage
+from app.community.models import ManagementMode, NoticeKind, Relation, Stage
 from app.community.services import compound_date_problems
 from app.core.forms import BoundedIntegerField
 from app.core.i18n import fmt_full_date
 from app.core.i18n import lazy as _l
 from app.core.timeutil import local_today
 
+NOTICE_KIND_LABELS = {
+    NoticeKind.STAFF: _l("Notice"),
+    NoticeKind.BALLOT: _l("Vote"),
+    NoticeKind.RESULT: _l("Vote result"),
+    NoticeKind.ACCEPTANCE: _l("Works accepted"),
+}
+# What a notice that posted itself says before its own text (%(name)s: the compound).
+NOTICE_LEADS = {
+    NoticeKind.BALLOT: _l("The owners will vote on this. Read the full notice and vote in Linli."),
+    NoticeKind.RESULT: _l("The result of this vote is published. Read it in Linli."),
+    NoticeKind.ACCEPTANCE: _l(
+        "The renovation works of %(name)s passed the joint completion acceptance and were "
+        "handed over."
+    ),
+}
 STAGE_LABELS = {
     Stage.SURVEYING: _l("Surveying residents' wishes"),
     Stage.PLANNED: _l("Planned"),
@@ -165,3 +181,45 @@ class LettersForm(FlaskForm):
     )
     only_missing = BooleanField(_l("Only homes with no account yet"), default=True)
     submit = SubmitField(_l("Issue and print letters"))
+
+
+class NoticeForm(FlaskForm):
+    """A notice for the board; the audience choices are the compound's buildings and
+    stairwells (set by the view)."""
+
+    title = StringField(_l("Title"), render_kw={"maxlength": 120})
+    body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=5000)])
+    audience = SelectField(_l("For"), choices=[], validate_choice=False)
+    days = StringField(
+        _l("Show for how many days"),
+        default="14",
+        description=_l("From 1 to 366 days; it leaves the board by itself after that."),
+        render_kw={"inputmode": "numeric"},
+    )
+    pinned = BooleanField(_l("Pin it to the top of the board"))
+    attachment = FileField(
+        _l("Photo or PDF (optional)"),
+        validators=[FileAllowed(["jpg", "jpeg", "png", "pdf"], _l("Choose a photo or a PDF."))],
+        render_kw={"accept": "image/*,application/pdf"},
+    )
+    submit = SubmitField(_l("Post the notice"))
+
+
+def audience_choices(compound) -> list[tuple[str, str]]:
+    """Whole compound, each building, each stairwell of buildings that have several."""
+    choices = [("", gettext("The whole compound"))]
+    for building in compound.buildings:
+        choices.append((f"b:{building.id}", gettext("Building %(name)s", name=building.name)))
+        if len(building.units) > 1:
+            for unit in building.units:
+                choices.append(
+                    (
+                        f"u:{unit.id}",
+                        gettext(
+                            "Building %(building)s, stairwell %(unit)s",
+                            building=building.name,
+                            unit=unit.name,
+                        ),
+                    )
+                )
+    return choices

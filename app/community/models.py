@@ -256,6 +256,13 @@ class Dwelling(db.Model):
     members: Mapped[list[Occupancy]] = relationship(
         back_populates="dwelling", cascade="all, delete-orphan", order_by="Occupancy.id"
     )
+    # What the notice board shows this home now: filled only by the loader of a person's
+    # homes (community.services.dwellings_of), which knows the time and the audience.
+    board: Mapped[list[Notice]] = relationship(
+        primaryjoin="Dwelling.compound_id == foreign(Notice.compound_id)",
+        viewonly=True,
+        lazy="raise",
+    )
 
     @property
     def building(self) -> Building:
@@ -268,6 +275,53 @@ class Dwelling(db.Model):
     @property
     def tenants(self) -> list[Person]:
         return [m.person for m in self.members if m.relation is Relation.TENANT]
+
+
+class NoticeKind(enum.Enum):
+    STAFF = "staff"  # written by committee, property or street-office staff
+    BALLOT = "ballot"  # a vote's notice, posted by itself when the vote is announced
+    RESULT = "result"  # a vote's published result
+    ACCEPTANCE = "acceptance"  # the joint completion acceptance
+
+
+class Notice(db.Model):
+    """A notice on a compound's board (公告栏), for the whole compound, one building or
+    one stairwell; shown until it expires or is taken down, pinned ones first."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        sa.UniqueConstraint("compound_id", "source_key"),
+        sa.Index("ix_notices_board", "compound_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))
+    building_id: Mapped[int | None] = mapped_column(sa.ForeignKey("buildings.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    kind: Mapped[NoticeKind] = mapped_column(enum_column(NoticeKind), default=NoticeKind.STAFF)
+    title: Mapped[str] = mapped_column(sa.String(120))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    pinned: Mapped[bool] = mapped_column(default=False)
+    posted_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # An optional photo or PDF, kept outside the web root like every upload.
+    attachment: Mapped[str | None] = mapped_column(sa.String(80))
+    attachment_type: Mapped[str | None] = mapped_column(sa.String(10))  # pdf, jpeg, png
+    # Notices posted by themselves: what they announce (one notice per source) and where
+    # it is read in full.
+    source_key: Mapped[str | None] = mapped_column(sa.String(60))
+    link_endpoint: Mapped[str | None] = mapped_column(sa.String(80))
+    link_args: Mapped[str] = mapped_column(sa.Text, default="{}")  # JSON
+
+    building: Mapped[Building | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def automatic(self) -> bool:
+        """Posted by itself (a vote, its result, the acceptance), not written by staff."""
+        return self.kind is not NoticeKind.STAFF
 
 
 class Person(db.Model):

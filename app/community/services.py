@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from app.accounts.models import AccessLog, User
 from app.accounts.permissions import Capability
@@ -16,6 +16,7 @@ from app.community.models import (
     Building,
     Compound,
     Dwelling,
+    Notice,
     Occupancy,
     Person,
     Relation,
@@ -28,7 +29,7 @@ from app.core.errors import N_, DomainError, NotFound
 from app.core.privacy import mask_phone, normalize_mobile
 from app.core.security import form_id
 from app.core.spreadsheet import FileRejected
-from app.core.timeutil import local_today
+from app.core.timeutil import local_today, utcnow
 from app.extensions import db
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -142,15 +143,31 @@ def _load_dwellings_of(user_id: int) -> list[Dwelling]:
         .join(Person, Person.id == Occupancy.person_id)
         .where(Person.user_id == user_id)
     )
+    # The notices each home's board shows now ride along (a resident has a home or two,
+    # a board a handful of current notices): the home page needs no query of its own.
+    now = utcnow()
+    showing = sa.and_(
+        Notice.compound_id == Dwelling.compound_id,
+        Notice.withdrawn_at.is_(None),
+        Notice.expires_at > now,
+        Notice.posted_at <= now,
+        sa.or_(Notice.building_id.is_(None), Notice.building_id == Unit.building_id),
+        sa.or_(Notice.unit_id.is_(None), Notice.unit_id == Dwelling.unit_id),
+    )
     stmt = (
         sa.select(Dwelling)
+        .join(Dwelling.unit)
+        .outerjoin(Notice, showing)
         .where(Dwelling.id.in_(mine))
         .options(
-            joinedload(Dwelling.unit).joinedload(Unit.building),
+            contains_eager(Dwelling.unit).joinedload(Unit.building),
+            contains_eager(Dwelling.board),
             joinedload(Dwelling.compound),
             joinedload(Dwelling.members).joinedload(Occupancy.person),
         )
-        .order_by(Dwelling.compound_id, Dwelling.sort_key)
+        .order_by(
+            Dwelling.compound_id, Dwelling.sort_key, Notice.pinned.desc(), Notice.posted_at.desc()
+        )
     )
     return list(db.session.scalars(stmt).unique())
 

@@ -1,9 +1,12 @@
 """Events: what happened, announced once by the feature it happened in.
 
-Each state change is sent from one place in its feature's services, after the change is
-committed, so a subscriber sees it in the database. Features that must react to another
-feature's change (notifications, the programme overview, caches) connect to these
-signals instead of importing the emitter, and the emitter never knows who listens.
+Each state change is sent from one place in its feature's services, inside the change's
+transaction, once it is flushed and just before it commits: a subscriber sees it in the
+database, and what the subscriber adds to the session (an inbox message, an SMS in the
+outbox, a notice on the board) commits with the change or not at all. Features that must
+react to another feature's change (notifications, the programme overview, caches) connect
+to these signals instead of importing the emitter, and the emitter never knows who
+listens.
 
     from app.core import events
     events.payment_confirmed.send(payment, actor=user)
@@ -12,7 +15,9 @@ signals instead of importing the emitter, and the emitter never knows who listen
     def tell_the_payer(payment, actor=None, **extra): ...
 
 The sender is the object that changed; keyword arguments say who acted and how. A
-subscriber must not raise: it runs inside the request that made the change.
+subscriber adds to the session and never commits; what it needs done outside the
+request it asks for with `app.core.jobs.enqueue`, which waits for the commit. A
+subscriber that raises undoes the change: keep them to writes that cannot fail.
 """
 
 from blinker import Namespace
@@ -52,6 +57,8 @@ child_checked_in = _signals.signal("child-checked-in")  # sender: the booking; a
 child_collected = _signals.signal("child-collected")  # sender: the booking; actor=, adult=
 
 # Compounds.
+acceptance_completed = _signals.signal("acceptance-completed")  # sender: the acceptance
+#                                                                 record; actor=
 compound_changed = _signals.signal("compound-changed")  # sender: the compound; fields=
 roster_imported = _signals.signal("roster-imported")  # sender: the compound; rows=
 

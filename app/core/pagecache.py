@@ -49,7 +49,12 @@ from sqlalchemy.orm import Session
 IGNORED_TABLES = {"user_sessions", "access_logs"}
 IGNORED_COLUMNS = {"users": {"last_login_at"}, "report_tokens": {"last_used_at"}}
 # Rows whose change can move a person into or out of a compound: the account's pages.
-ACCOUNT_ROWS = {"people": "user_id", "role_grants": "user_id", "users": "id"}
+ACCOUNT_ROWS = {
+    "people": "user_id",
+    "role_grants": "user_id",
+    "users": "id",
+    "inbox_messages": "user_id",  # the unread count in every page's header
+}
 # Who lives where (roster edits, rare): every page in the city.
 CITY_ROWS = {"occupancies"}
 CITY = "city"
@@ -305,6 +310,21 @@ def _after_rollback(session: Session) -> None:
 # How to find the compounds a person lives in (the community registers it: core imports
 # no feature): for a page, through the homes the page reads anyway; after a write, cheaply.
 _HOMES: dict[str, object] = {}
+
+
+def ignore(*tables: str) -> None:
+    """Tables no page shows as data (a feature's delivery bookkeeping): writes to them
+    move no generation."""
+    IGNORED_TABLES.update(tables)
+
+
+def touched(session: Session, *scopes: str) -> None:
+    """Name the generations a write moves when the writer knows them exactly (a message
+    to each of five thousand owners, written through the connection so the statement is
+    not taken for a set-based write of unknown reach)."""
+    writes = _pending(session)
+    writes.any = True
+    writes.scopes.update(scopes)
 
 
 def register_homes(*, for_page, after_write) -> None:

@@ -68,8 +68,9 @@ def publish_notice(ballot: Ballot, *, actor: User | None, now: datetime | None =
             target=f"ballot {ballot.id}: residents' committee told ({told} accounts)",
         )
     )
-    db.session.commit()
+    db.session.flush()
     events.ballot_published.send(ballot, actor=actor)
+    db.session.commit()
 
 
 def withdraw_notice(
@@ -108,8 +109,9 @@ def withdraw_notice(
             target=f"ballot {ballot.id}: {reason}"[:120],
         )
     )
-    db.session.commit()
+    db.session.flush()
     events.ballot_withdrawn.send(ballot, actor=actor, reason=reason)
+    db.session.commit()
 
 
 def _extension_problems(
@@ -202,8 +204,9 @@ def extend_ballot(
         )
     )
     ballot.closes_at = closes_at
-    db.session.commit()
+    db.session.flush()
     events.ballot_extended.send(ballot, actor=actor, closes_at=ballot.closes_at)
+    db.session.commit()
     return extension
 
 
@@ -309,8 +312,9 @@ def open_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = No
         raise DomainError(N_("There are no homes in this ballot's scope."))
     ballot.roll_digest = roll_digest(ballot)
     _log(actor, ballot, "ballot_open")
-    db.session.commit()
+    db.session.flush()
     events.ballot_opened.send(ballot, actor=actor)
+    db.session.commit()
     return count
 
 
@@ -332,8 +336,9 @@ def close_ballot(ballot: Ballot, *, actor: User | None, now: datetime | None = N
     ballot.outcome = result.outcome
     ballot.head_hash = _last_hash(ballot)
     _log(actor, ballot, "ballot_close")
-    db.session.commit()
+    db.session.flush()
     events.ballot_closed.send(ballot, actor=actor)
+    db.session.commit()
     return result
 
 
@@ -376,8 +381,9 @@ def publish_result(ballot: Ballot, *, actor: User | None, now: datetime | None =
         compound.management_mode = effect.mode
         compound.management_start_on = effect.starts_on
     _log(actor, ballot, "ballot_publish")
-    db.session.commit()
+    db.session.flush()
     events.result_published.send(ballot, actor=actor)
+    db.session.commit()
 
 
 def result_overdue(ballot: Ballot, now: datetime | None = None) -> bool:

@@ -183,12 +183,13 @@ def import_paper(
                     target=f"ballot {ballot.id}: {len(planned)} ballots",
                 )
             )
+            db.session.flush()
+            for _number, voter, _option_id, _proxy in planned:
+                events.vote_cast.send(ballot, voter_key=voter, channel=Channel.PAPER, actor=actor)
             db.session.commit()
         except (IntegrityError, OperationalError):
             db.session.rollback()
             time.sleep(0.05 * (attempt + 1))
             continue
-        for _number, voter, _option_id, _proxy in planned:
-            events.vote_cast.send(ballot, voter_key=voter, channel=Channel.PAPER, actor=actor)
         return len(planned)
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))

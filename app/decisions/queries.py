@@ -24,6 +24,7 @@ from app.core.timeutil import utcnow
 from app.decisions.models import (
     Ballot,
     BallotStatus,
+    RollEntry,
     RollOwner,
     Scope,
     Vote,
@@ -203,5 +204,122 @@ def published_ballots(compound_id: int) -> list[Ballot]:
             sa.select(Ballot)
             .where(Ballot.compound_id == compound_id, Ballot.status == BallotStatus.PUBLISHED)
             .order_by(Ballot.published_at.desc())
+        )
+    )
+
+
+# --- who hears of a ballot (notifications and reminders read these) ---------------------------
+
+
+def _scope_homes(ballot: Ballot):
+    """The ids of the homes in the ballot's scope today, as a subquery."""
+    homes = sa.select(Dwelling.id).where(Dwelling.compound_id == ballot.compound_id)
+    if ballot.scope is Scope.BUILDING:
+        homes = homes.join(Unit, Unit.id == Dwelling.unit_id).where(
+            Unit.building_id == ballot.building_id
+        )
+    elif ballot.scope is Scope.UNIT:
+        homes = homes.where(Dwelling.unit_id == ballot.unit_id)
+    return homes
+
+
+def owner_accounts(ballot: Ballot) -> list[int]:
+    """The accounts of the ballot's owners, in one query: the frozen roll once voting has
+    opened, the owners in its scope on the roster before."""
+    if ballot.opened_at is None:
+        stmt = (
+            sa.select(Person.user_id)
+            .join(Occupancy, Occupancy.person_id == Person.id)
+            .where(
+                Occupancy.dwelling_id.in_(_scope_homes(ballot)),
+                Occupancy.relation == Relation.OWNER,
+                Person.user_id.is_not(None),
+            )
+        )
+    else:
+        stmt = (
+            sa.select(Person.user_id)
+            .join(RollOwner, RollOwner.person_id == Person.id)
+            .where(RollOwner.ballot_id == ballot.id, Person.user_id.is_not(None))
+        )
+    return sorted(set(db.session.scalars(stmt.distinct())))
+
+
+@dataclass(frozen=True)
+class NonVoter:
+    """An owner of a voter seat (a home, or the homes of one owner group) with no vote yet."""
+
+    voter_key: int
+    person_id: int
+    name: str
+    phone: str | None
+    user_id: int | None
+    building: str
+    unit: str
+    room: str
+    sort_key: str
+
+
+def non_voters(ballot: Ballot) -> list[NonVoter]:
+    """The owners on the frozen roll whose seat has not voted, one row per owner and home,
+    in door order (building, stairwell, room); one query."""
+    voted = sa.select(Vote.voter_key).where(Vote.ballot_id == ballot.id)
+    rows = db.session.execute(
+        sa.select(
+            RollOwner.voter_key,
+            Person.id,
+            Person.name,
+            Person.phone,
+            Person.user_id,
+            RollEntry.building,
+            RollEntry.unit,
+            RollEntry.room,
+            RollEntry.sort_key,
+        )
+        .join(Person, Person.id == RollOwner.person_id)
+        .join(
+            RollEntry,
+            sa.and_(
+                RollEntry.ballot_id == RollOwner.ballot_id,
+                RollEntry.voter_key == RollOwner.voter_key,
+            ),
+        )
+        .where(RollOwner.ballot_id == ballot.id, RollOwner.voter_key.not_in(voted))
+        .order_by(RollEntry.sort_key, Person.id)
+    )
+    return [NonVoter(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Turnout:
+    voted: int  # voter seats that have voted
+    seats: int  # voter seats on the roll
+
+    @property
+    def percent(self) -> int:
+        return (100 * self.voted // self.seats) if self.seats else 0
+
+
+def turnout(ballot: Ballot) -> Turnout:
+    """How many voter seats have voted, of those on the frozen roll (one query)."""
+    seats = (
+        sa.select(sa.func.count(sa.distinct(RollEntry.voter_key)))
+        .where(RollEntry.ballot_id == ballot.id)
+        .scalar_subquery()
+    )
+    voted = sa.select(sa.func.count(Vote.id)).where(Vote.ballot_id == ballot.id).scalar_subquery()
+    row = db.session.execute(sa.select(voted, seats)).one()
+    return Turnout(row[0] or 0, row[1] or 0)
+
+
+def ballots_closing_between(start: datetime, end: datetime) -> list[Ballot]:
+    """Open ballots whose close falls in [start, end) (the 48-hour reminder)."""
+    return list(
+        db.session.scalars(
+            sa.select(Ballot).where(
+                Ballot.status == BallotStatus.OPEN,
+                Ballot.closes_at >= start,
+                Ballot.closes_at < end,
+            )
         )
     )

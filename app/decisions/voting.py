@@ -83,12 +83,13 @@ def cast_vote(
                 proxy_name=proxy_name,
                 now=now,
             )
+            db.session.flush()
+            events.vote_cast.send(ballot, voter_key=voter_key, channel=channel, actor=actor)
             db.session.commit()
         except (IntegrityError, OperationalError):
             db.session.rollback()
             time.sleep(0.01 * (attempt + 1))
             continue
-        events.vote_cast.send(ballot, voter_key=voter_key, channel=channel, actor=actor)
         return vote
     raise DomainError(N_("Many votes are arriving at once. Please try again in a moment."))
 

@@ -140,12 +140,13 @@ def record_payment(
             status=PaymentStatus.PENDING,
         )
         db.session.add(payment)
+        db.session.flush()
+        events.payment_recorded.send(payment, actor=user)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         _remove(upload_dir, stored)
         raise
-    events.payment_recorded.send(payment, actor=user)
     return payment, True
 
 
@@ -161,8 +162,9 @@ def withdraw_payment(user: User, payment_id: int) -> None:
         raise DomainError(N_("Only a payment still waiting for confirmation can be withdrawn."))
     payment.status = PaymentStatus.WITHDRAWN
     payment.decided_by_id, payment.decided_at = user.id, utcnow()
-    db.session.commit()
+    db.session.flush()
     events.payment_withdrawn.send(payment, actor=user)
+    db.session.commit()
 
 
 def get_payment_for_staff(payment_id: int, compound: Compound) -> Payment:
@@ -228,8 +230,9 @@ def confirm_payment(payment: Payment, actor: User, today: date | None = None) ->
         )
     payment.status = PaymentStatus.CONFIRMED
     payment.decided_by_id, payment.decided_at = actor.id, utcnow()
-    db.session.commit()
+    db.session.flush()
     events.payment_confirmed.send(payment, actor=actor)
+    db.session.commit()
     return True
 
 
@@ -251,8 +254,9 @@ def reject_payment(payment: Payment, actor: User, reason: str) -> bool:
         raise DomainError(N_("This payment is already confirmed and cannot be rejected."))
     payment.status, payment.reason = PaymentStatus.REJECTED, reason
     payment.decided_by_id, payment.decided_at = actor.id, utcnow()
-    db.session.commit()
+    db.session.flush()
     events.payment_rejected.send(payment, actor=actor, reason=reason)
+    db.session.commit()
     return True
 
 

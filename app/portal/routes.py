@@ -5,9 +5,15 @@ from flask import render_template
 from flask_login import current_user, login_required
 
 from app.bookings.forms import MEAL_LABELS
-from app.community import places
+from app.community import notices, places
 from app.community import services as community
-from app.community.forms import MODE_LABELS, RELATION_LABELS, STAGE_LABELS, STAGE_STEPS
+from app.community.forms import (
+    MODE_LABELS,
+    NOTICE_KIND_LABELS,
+    RELATION_LABELS,
+    STAGE_LABELS,
+    STAGE_STEPS,
+)
 from app.community.models import Stage
 from app.community.permissions import compound_staff_required
 from app.core import pagecache
@@ -29,6 +35,7 @@ def labels():
         "ballot_verdict": verdict,
         "MEAL_LABELS": MEAL_LABELS,
         "STAGE_STEPS": STAGE_STEPS,
+        "NOTICE_KIND_LABELS": NOTICE_KIND_LABELS,
     }
 
 
@@ -41,6 +48,7 @@ def home():
     relations = {d.id: community.relation_of(current_user, d) for d in dwellings}
     # Residents without staff roles oversee nothing: no query for them.
     oversees = (current_user.grants or not dwellings) and places.oversight_of(current_user).any
+    board = notices.for_homes(dwellings)
     return render_template(
         "portal/home.html",
         dwellings=dwellings,
@@ -50,6 +58,8 @@ def home():
         TODO=todo_list,
         has_ballots=bool(dwellings) and bool(decisions.ballots_for_resident(current_user)),
         oversees=oversees,
+        board=board,
+        board_compounds=list({c.id: c for c, _n in board}.values()),
     )
 
 

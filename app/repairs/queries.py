@@ -396,3 +396,27 @@ def photo_for(photo_id: int, user: User) -> Photo:
     except NotFound:
         get_ticket_for_resident(ticket.id, user)
     return photo
+
+
+def overdue_open_tickets(now: datetime | None = None, *, limit: int = 2000) -> list[Ticket]:
+    """Open tickets past their compound's response or resolution target, across every
+    compound (the minute's tick tells each compound's repair staff once). One query for
+    the tickets, one for each compound that has open ones."""
+    now = now or utcnow()
+    tickets = list(
+        db.session.scalars(
+            sa.select(Ticket)
+            .where(Ticket.status.in_(rules.OPEN_STATUSES))
+            .order_by(Ticket.id)
+            .limit(limit)
+            .options(selectinload(Ticket.facility))
+        )
+    )
+    by_compound: dict[int, dict] = {}
+    late = []
+    for ticket in tickets:
+        if ticket.compound_id not in by_compound:
+            by_compound[ticket.compound_id] = shared_targets(ticket.compound_id)
+        if lateness(ticket, now, by_compound[ticket.compound_id]).overdue:
+            late.append(ticket)
+    return late

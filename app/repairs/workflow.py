@@ -306,10 +306,11 @@ def change_status(
             )
         )
     db.session.add_all(add)
-    db.session.commit()
+    db.session.flush()
     if before is not None:
         db.session.refresh(ticket)
     events.ticket_status_changed.send(ticket, before=before, after=after, actor=actor)
+    db.session.commit()
 
 
 def auto_close(now: datetime | None = None, compound_ids: set[int] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Each change of a payment is announced once, after the commit (for inboxes, SMS and the
+"""Each change of a payment is announced once, inside its transaction (for inboxes, SMS and the
 overview): recorded by the resident, withdrawn, confirmed or rejected by the manager.
 Double taps and refused changes announce nothing."""
 
@@ -45,3 +45,25 @@ def test_rejecting_is_announced_once_with_the_reason(estate, tmp_path):
     assert seen == [
         (payment, {"actor": estate.manager, "reason": "没有查到这笔转账"}, PaymentStatus.REJECTED)
     ]
+
+
+def inbox_kinds(user):
+    import sqlalchemy as sa
+
+    from app.accounts.models import InboxMessage
+    from app.extensions import db
+
+    return sorted(
+        db.session.scalars(sa.select(InboxMessage.kind).where(InboxMessage.user_id == user.id))
+    )
+
+
+def test_the_payer_hears_the_decision_and_the_manager_of_the_payment(estate, tmp_path):
+    payment, _ = pay(estate, tmp_path, 1_000)
+    assert inbox_kinds(estate.manager) == ["payment_waiting"]
+    assert inbox_kinds(estate.owner) == []
+    payments.reject_payment(payment, estate.manager, "没有查到这笔转账")
+    again, _ = pay(estate, tmp_path, 1_000, token="second")
+    payments.confirm_payment(again, estate.manager, TODAY)
+    assert inbox_kinds(estate.owner) == ["payment_confirmed", "payment_rejected"]
+    assert inbox_kinds(estate.manager) == ["payment_waiting", "payment_waiting"]

@@ -1,4 +1,4 @@
-"""Every status change of a ticket is announced once, after the commit: the report, a
+"""Every status change of a ticket is announced once, inside its transaction: the report, a
 contractor handing it back, each transition and the automatic close."""
 
 from contextlib import contextmanager
@@ -156,3 +156,35 @@ def test_a_contractor_handing_a_report_back_is_announced_once(estate, tmp_path):
                 ticket, contractor, Action.REJECT, note="再退一次", upload_dir=tmp_path, now=NOW
             )
     assert seen == [(ticket.id, Status.ACCEPTED, Status.SUBMITTED, contractor.id, Status.SUBMITTED)]
+
+
+def test_the_reporter_hears_each_step_and_the_staff_of_the_report(estate, tmp_path):
+    import sqlalchemy as sa
+
+    from app.accounts.models import InboxMessage
+
+    def kinds(user):
+        return sorted(
+            db.session.scalars(sa.select(InboxMessage.kind).where(InboxMessage.user_id == user.id))
+        )
+
+    ticket = report(estate, tmp_path)
+    contractor, resident = estate["contractor"], estate["resident"]
+    workflow.staff_act(
+        ticket, contractor, Action.ACCEPT, assignee="李师傅", upload_dir=tmp_path, now=NOW
+    )
+    workflow.staff_act(ticket, contractor, Action.START, upload_dir=tmp_path, now=NOW)
+    workflow.staff_act(
+        ticket,
+        contractor,
+        Action.RESOLVE,
+        upload_dir=tmp_path,
+        now=NOW,
+        after_photo=jpeg_with_gps((40, 30)),
+    )
+    workflow.resident_act(ticket, resident, Action.REOPEN, comment="还是漏", now=NOW)
+    assert kinds(resident) == [
+        "repair_accepted",
+        "repair_done",
+        "repair_scheduled",
+    ]  # the reopen was theirs
