@@ -7,7 +7,6 @@ representatives), the builder and the supervisor always take part."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import AccessLog, User
-from app.community import notices
+from app.community import documents, notices
 from app.community.models import (
     AcceptanceRecord,
     AcceptanceSignature,
@@ -25,7 +24,7 @@ from app.community.models import (
     Stage,
     StageChange,
 )
-from app.core import events, photos
+from app.core import events
 from app.core.errors import N_, DomainError, FieldError
 from app.core.timeutil import local_today, utcnow
 from app.extensions import db
@@ -100,20 +99,9 @@ def save(
 
 
 def check_document(data: bytes, filename: str) -> tuple[str, object]:
-    """A PDF (checked to be one) or a photo (checked, shrunk and re-encoded like repair
-    photos): (media type, what to store)."""
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise FieldError("document", N_("The file is larger than 10 MB."))
-    if data.startswith(b"%PDF-"):
-        if b"%%EOF" not in data[-2048:]:
-            raise FieldError("document", N_("This PDF is incomplete or damaged."))
-        return PDF, data
-    if filename.lower().endswith(".pdf"):
-        raise FieldError("document", N_("This file is not a PDF."))
-    try:
-        return "image/jpeg", photos.prepare(data)
-    except DomainError as exc:
-        raise FieldError("document", exc.message, **exc.params) from exc
+    """A PDF or a photo: (media type, what to store)."""
+    is_pdf, content = documents.check(data, filename, "document")
+    return (PDF if is_pdf else "image/jpeg"), content
 
 
 def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User, folder) -> None:
@@ -122,12 +110,7 @@ def attach(record: AcceptanceRecord, data: bytes, filename: str, *, actor: User,
     if record.completed_at is not None:
         raise DomainError(N_("This acceptance is complete and can no longer be changed."))
     kind, content = check_document(data, filename)
-    if kind == PDF:
-        name = f"acceptance-{secrets.token_hex(16)}.pdf"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(content)
-    else:
-        name = photos.save(content, folder).name
+    name = documents.store(kind == PDF, content, folder, "acceptance")
     record.document_name, record.document_type = name, kind
     db.session.add(
         AccessLog(user_id=actor.id, compound_id=record.compound_id, action="acceptance_document")

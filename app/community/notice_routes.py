@@ -1,7 +1,16 @@
 """The notice board: public pages of the board and each notice (what the poster's QR
 opens), the A4 poster, and the staff page that posts, pins and takes notices down."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -57,8 +66,6 @@ def notice(notice_id: int):
 @bp.get("/n/<int:notice_id>/file")
 def notice_file(notice_id: int):
     """The notice's photo or PDF, while the notice is on the board."""
-    from flask import send_from_directory
-
     item = _showing_or_gone(notice_id)
     if not item.attachment:
         abort(404)

@@ -11,16 +11,15 @@ their home page (community.services.dwellings_of loads them with the homes).
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from app.accounts.models import AccessLog, User
+from app.community import documents
 from app.community.models import Building, Compound, Notice, NoticeKind, Unit
-from app.core import photos
-from app.core.errors import N_, DomainError, FieldError, NotFound
+from app.core.errors import N_, FieldError, NotFound
 from app.core.security import form_id
 from app.core.text import clean_text, has_unwanted
 from app.core.timeutil import utcnow
@@ -30,7 +29,6 @@ MAX_TITLE = 120
 MAX_BODY = 5000
 MAX_DAYS = 366
 DEFAULT_DAYS = 14
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 PDF = "pdf"
 
 
@@ -60,22 +58,6 @@ def _audience(compound: Compound, audience: str) -> tuple[int | None, int | None
         if unit is not None and unit.building.compound_id == compound.id:
             return unit.building_id, unit.id
     raise FieldError("audience", N_("Choose who the notice is for from the list."))
-
-
-def check_attachment(data: bytes, filename: str) -> tuple[str, object]:
-    """A PDF (checked to be one) or a photo (checked and re-encoded): (type, content)."""
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise FieldError("attachment", N_("The file is larger than 10 MB."))
-    if data.startswith(b"%PDF-"):
-        if b"%%EOF" not in data[-2048:]:
-            raise FieldError("attachment", N_("This PDF is incomplete or damaged."))
-        return PDF, data
-    if filename.lower().endswith(".pdf"):
-        raise FieldError("attachment", N_("This file is not a PDF."))
-    try:
-        return "jpeg", photos.prepare(data)
-    except DomainError as exc:
-        raise FieldError("attachment", exc.message, **exc.params) from exc
 
 
 def post(
@@ -117,14 +99,9 @@ def post(
         author_id=actor.id,
     )
     if attachment is not None and attachment[0]:
-        kind, content = check_attachment(*attachment)
-        if kind == PDF:
-            name = f"notice-{secrets.token_hex(16)}.pdf"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(content)
-        else:
-            name = photos.save(content, folder).name
-        notice.attachment, notice.attachment_type = name, kind
+        is_pdf, content = documents.check(*attachment, "attachment")
+        notice.attachment = documents.store(is_pdf, content, folder, "notice")
+        notice.attachment_type = PDF if is_pdf else "jpeg"
     db.session.add(notice)
     db.session.add(
         AccessLog(

@@ -3,6 +3,7 @@
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
 
 from app.core.errors import DomainError
 from app.core.flashing import flash_error
@@ -35,7 +36,7 @@ def open_message(message_id: int):
     if entry.endpoint:
         try:
             return redirect(url_for(entry.endpoint, **entry.url_args))
-        except Exception:  # noqa: BLE001 - a page that no longer exists: stay in the inbox
+        except BuildError:  # a page that no longer exists: stay in the inbox
             pass
     return redirect(url_for("reach.inbox_page"))
 

@@ -224,7 +224,7 @@ def _template(kind: str) -> str:
 def _word(message: SmsMessage, locale: str) -> tuple[str, dict[str, str]]:
     with force_locale(locale):
         values = json.loads(message.params or "{}")
-        params = {k: v for k, v in texts._formatted(values).items()}
+        params = texts.formatted(values)
         return texts.sms_text(message.kind, values), params
 
 

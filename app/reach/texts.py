@@ -90,7 +90,7 @@ KINDS: dict[str, Kind] = {
 STOP = N_("Reply TD to stop these messages.")
 
 
-def _formatted(params: dict) -> dict:
+def formatted(params: dict) -> dict:
     out = {}
     for name, value in params.items():
         if name == "item" and not value:
@@ -114,7 +114,7 @@ def words(kind: str, params: str | dict) -> str:
     if known is None:
         return ""
     values = json.loads(params) if isinstance(params, str) else params
-    return _(known.text, **_formatted(values))
+    return _(known.text, **formatted(values))
 
 
 def sms_text(kind: str, params: str | dict) -> str:
